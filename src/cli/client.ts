@@ -1,0 +1,193 @@
+import { userInfo } from "node:os";
+import { type Context, databaseUrlFrom, openContext } from "../context.js";
+import type { AgeStage } from "../core/age.js";
+import { type FieldIssue, InputError } from "../core/errors.js";
+import type { Actor } from "../registry/actor.js";
+import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
+import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
+import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
+import type { DeploymentRole, DeploymentStatus } from "../store/schema.js";
+
+export interface ListOptions {
+  model?: string;
+  environment?: string;
+  owner_team?: string;
+  role?: DeploymentRole;
+  status?: DeploymentStatus;
+  stage?: AgeStage;
+  sort?: "-age" | "age";
+  limit?: number;
+  cursor?: string;
+}
+
+export interface RollbackResult {
+  deployment: DeploymentView;
+  rolled_back: DeploymentView | null;
+}
+
+/** What the client commands need, whether they open the database or talk to a server. */
+export interface TenureClient {
+  register(body: RegisterDeploymentBody, idempotencyKey?: string): Promise<Registration>;
+  list(options: ListOptions): Promise<ListResult>;
+  get(id: number): Promise<DeploymentView>;
+  events(id: number): Promise<EventView[]>;
+  retire(id: number, reason?: string): Promise<DeploymentView>;
+  setGolden(model: string, environment: string, version: string): Promise<ModelView>;
+  rollback(model: string, environment: string, toVersion?: string, reason?: string): Promise<RollbackResult>;
+  close(): Promise<void>;
+}
+
+/** A server's problem+json answer, kept whole so the CLI can name the bad fields. */
+export class RemoteError extends Error {
+  override name = "RemoteError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The local user, as events name them when the CLI writes to the database directly. */
+export function localActor(): Actor {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // A container user without a passwd entry has no name; events still say it was the CLI.
+  }
+  return { name: `cli:${user}`, key_scope: `cli:${user}`, team: null };
+}
+
+export class LocalClient implements TenureClient {
+  private readonly actor = localActor();
+  constructor(private readonly context: Context) {}
+
+  register(body: RegisterDeploymentBody, idempotencyKey?: string) {
+    return this.context.registry.register(body, this.actor, idempotencyKey);
+  }
+  list(options: ListOptions) {
+    const query: ListQuery = { ...options, sort: options.sort ?? "-age", limit: options.limit ?? 100 };
+    return this.context.registry.list(query);
+  }
+  get(id: number) {
+    return this.context.registry.get(id);
+  }
+  events(id: number) {
+    return this.context.registry.events(id);
+  }
+  retire(id: number, reason?: string) {
+    return this.context.registry.retire(id, this.actor, reason);
+  }
+  setGolden(model: string, environment: string, version: string) {
+    return this.context.registry.setGolden(model, environment, version, this.actor);
+  }
+  rollback(model: string, environment: string, toVersion?: string, reason?: string) {
+    return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
+  }
+  close() {
+    return this.context.close();
+  }
+}
+
+export class RemoteClient implements TenureClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async register(body: RegisterDeploymentBody, idempotencyKey?: string): Promise<Registration> {
+    const headers: Record<string, string> = idempotencyKey ? { "idempotency-key": idempotencyKey } : {};
+    const response = await this.request("POST", "/v1/deployments", body, headers);
+    return {
+      deployment: (await response.json()) as DeploymentView,
+      replayed: response.headers.get("idempotent-replayed") === "true",
+    };
+  }
+  async list(options: ListOptions): Promise<ListResult> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(options))
+      if (value !== undefined) query.set(key, String(value));
+    return this.json("GET", `/v1/deployments?${query}`);
+  }
+  get(id: number): Promise<DeploymentView> {
+    return this.json("GET", `/v1/deployments/${id}`);
+  }
+  async events(id: number): Promise<EventView[]> {
+    return (await this.json<{ items: EventView[] }>("GET", `/v1/deployments/${id}/events`)).items;
+  }
+  retire(id: number, reason?: string): Promise<DeploymentView> {
+    return this.json("POST", `/v1/deployments/${id}/retire`, reason === undefined ? {} : { reason });
+  }
+  setGolden(model: string, environment: string, version: string): Promise<ModelView> {
+    return this.json("PUT", `/v1/models/${encodeURIComponent(model)}/golden`, {
+      environment,
+      model_version: version,
+    });
+  }
+  rollback(model: string, environment: string, toVersion?: string, reason?: string): Promise<RollbackResult> {
+    return this.json("POST", `/v1/models/${encodeURIComponent(model)}/rollback`, {
+      environment,
+      ...(toVersion === undefined ? {} : { to_version: toVersion }),
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+  async close(): Promise<void> {}
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await (await this.request(method, path, body)).json()) as T;
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      const cause =
+        error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      throw new RemoteError(0, `cannot reach ${this.baseUrl}: ${cause}`);
+    }
+    if (response.ok) return response;
+    const text = await response.text();
+    let detail = `${response.status} ${response.statusText}`;
+    let issues: FieldIssue[] = [];
+    try {
+      const problem = JSON.parse(text) as { detail?: string; errors?: FieldIssue[] };
+      detail = problem.detail ?? detail;
+      issues = problem.errors ?? [];
+    } catch {
+      // Not problem+json (a proxy's error page): the status line says enough.
+    }
+    throw new RemoteError(response.status, detail, issues);
+  }
+}
+
+/**
+ * TENURE_URL points the client at a server (with TENURE_TOKEN); without it the CLI opens the
+ * database itself, as the server would.
+ */
+export async function clientFrom(env: NodeJS.ProcessEnv, databaseFlag?: string): Promise<TenureClient> {
+  if (env.TENURE_URL) {
+    if (!/^https?:\/\//.test(env.TENURE_URL)) {
+      throw new InputError("TENURE_URL must be an http:// or https:// URL", [
+        { field: "TENURE_URL", message: "must be an http:// or https:// URL" },
+      ]);
+    }
+    return new RemoteClient(env.TENURE_URL, env.TENURE_TOKEN);
+  }
+  return new LocalClient(await openContext(databaseUrlFrom(databaseFlag, env)));
+}

@@ -1,0 +1,72 @@
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { DEFAULT_DATABASE, openContext } from "../context.js";
+import { DEFAULT_POLICY } from "../core/age.js";
+import { InputError } from "../core/errors.js";
+import { generateToken, hashToken } from "../http/token-auth.js";
+import { Registry } from "../registry/registry.js";
+import { seedDemoFleet } from "./demo-fleet.js";
+import type { Io } from "./io.js";
+import { positiveInt } from "./options.js";
+import { serveUntilSignal } from "./serve.js";
+
+export const DEMO_DATABASE = "./tenure-demo.db";
+
+interface DemoFlags {
+  database: string;
+  port: number;
+  host: string;
+  seedOnly?: boolean;
+}
+
+export function demoCommand(program: Command, io: Io): void {
+  program
+    .command("demo")
+    .summary("serve a demo fleet from its own database (never ./tenure.db)")
+    .option("--database <path>", "the demo's SQLite file, made anew", DEMO_DATABASE)
+    .option("--port <n>", "port", positiveInt("--port", 65_535), 8080)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--seed-only", "make the demo database and stop")
+    .action(async (flags: DemoFlags) => {
+      const path = resolve(flags.database);
+      if (path === resolve(DEFAULT_DATABASE) || /^postgres(ql)?:/.test(flags.database)) {
+        throw new InputError(
+          "the demo makes its database anew: give it a SQLite file other than ./tenure.db",
+          [{ field: "--database", message: "must be a SQLite file other than ./tenure.db" }],
+        );
+      }
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+      const context = await openContext(path);
+      let token: string;
+      try {
+        const now = Date.now();
+        let clock = now;
+        const registry = new Registry({ store: context.store, clock: () => clock, policy: DEFAULT_POLICY });
+        const count = await seedDemoFleet(
+          registry,
+          (ms) => {
+            clock = ms;
+          },
+          now,
+        );
+        token = generateToken();
+        await context.tokens.insert({
+          name: "demo",
+          token_hash: hashToken(token),
+          scope: "admin",
+          owner_team: null,
+          created_at: now,
+        });
+        io.err(`demo fleet: ${count} deployments in ${path}\n`);
+      } finally {
+        await context.close();
+      }
+      if (flags.seedOnly) return;
+      io.err(
+        `serving on http://${flags.host}:${flags.port} with public reads; to change things use\n` +
+          `  TENURE_URL=http://${flags.host}:${flags.port} TENURE_TOKEN=${token} npx tenure ...\n`,
+      );
+      await serveUntilSignal({ databaseUrl: path, host: flags.host, port: flags.port, publicRead: true });
+    });
+}

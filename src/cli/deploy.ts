@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import type { z } from "zod";
+import { formatDuration } from "../core/duration.js";
+import { InputError } from "../core/errors.js";
+import { RegisterDeploymentBody } from "../registry/deployment-input.js";
+import { clientFrom } from "./client.js";
+import { type Io, printJson } from "./io.js";
+import { type DatabaseFlag, databaseOption } from "./options.js";
+
+/** The flag that sets each field, so an error names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  model: "MODEL",
+  model_version: "VERSION",
+  training_data_cutoff: "--trained-through",
+  owner_team: "--team",
+  environment: "--env",
+  deployment_date: "--deployed-at",
+  role: "--role",
+  endpoint: "--endpoint",
+  tags: "--tag",
+};
+
+interface DeployFlags extends DatabaseFlag {
+  env: string;
+  trainedThrough?: string;
+  team?: string;
+  deployedAt?: string;
+  endpoint?: string;
+  role: string;
+  tag: string[];
+  idempotencyKey?: string;
+  json?: boolean;
+}
+
+export function deployCommand(program: Command, io: Io): void {
+  databaseOption(
+    program
+      .command("deploy")
+      .summary("register a deployment of a model version")
+      .argument("<model>", "the model's name (a slug)")
+      .argument("<version>", "the model version")
+      .option("--env <environment>", "where it serves", "production")
+      .option("--trained-through <date>", "training_data_cutoff: the newest data it learned from (required)")
+      .option("--team <team>", "owner_team (required)")
+      .option("--deployed-at <iso>", "deployment_date (default: now)")
+      .option("--endpoint <url>", "where it serves")
+      .option("--role <role>", "primary, shadow or canary", "primary")
+      .option("--tag <key=value>", "a tag (repeatable)", (v: string, all: string[]) => [...all, v], [])
+      .option("--idempotency-key <key>", "makes a retry return the first answer")
+      .option("--json", "print the deployment as JSON"),
+  ).action(async (model: string, version: string, flags: DeployFlags) => {
+    const body = parseBody(model, version, flags);
+    const client = await clientFrom(io.env, flags.database);
+    try {
+      const { deployment, replayed } = await client.register(body, flags.idempotencyKey);
+      if (flags.json) return printJson(io, deployment);
+      const note = replayed ? " (already registered with this idempotency key)" : "";
+      io.out(
+        `deployed ${deployment.model} ${deployment.model_version} to ${deployment.environment} as ${deployment.role}: ` +
+          `deployment ${deployment.id}, data age ${formatDuration(deployment.age.data_age_seconds)}${note}\n`,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+function parseBody(
+  model: string,
+  version: string,
+  flags: DeployFlags,
+): z.infer<typeof RegisterDeploymentBody> {
+  const tags: Record<string, string> = {};
+  for (const tag of flags.tag) {
+    const at = tag.indexOf("=");
+    if (at < 1)
+      throw new InputError("--tag must be key=value", [{ field: "--tag", message: "must be key=value" }]);
+    tags[tag.slice(0, at)] = tag.slice(at + 1);
+  }
+  const parsed = RegisterDeploymentBody.safeParse({
+    model,
+    model_version: version,
+    training_data_cutoff: flags.trainedThrough,
+    owner_team: flags.team,
+    environment: flags.env,
+    deployment_date: flags.deployedAt,
+    role: flags.role,
+    endpoint: flags.endpoint,
+    tags: flags.tag.length ? tags : undefined,
+  });
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? "");
+    const missing = issue.message.endsWith("received undefined");
+    return { field: FLAG_OF[field] ?? field, message: missing ? "is required" : issue.message };
+  });
+  throw new InputError("the deployment is not valid", issues);
+}

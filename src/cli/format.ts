@@ -1,0 +1,49 @@
+import { formatDuration } from "../core/duration.js";
+import type { DeploymentView } from "../registry/deployment-view.js";
+
+/** Renders rows as a plain left-aligned table with a header, two spaces between columns. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(headers), ...rows.map(line)].join("\n")}\n`;
+}
+
+/** The stage column: the stage for live deployments, the status once ended. */
+export function stageLabel(d: DeploymentView): string {
+  return d.age.stage ?? d.status;
+}
+
+export function deploymentRows(items: DeploymentView[]): string[][] {
+  return items.map((d) => [
+    String(d.id),
+    d.model,
+    d.model_version,
+    d.environment,
+    d.owner_team,
+    d.role,
+    formatDuration(d.age.deployment_age_seconds),
+    formatDuration(d.age.data_age_seconds),
+    stageLabel(d),
+  ]);
+}
+
+export const DEPLOYMENT_HEADERS = [
+  "ID",
+  "MODEL",
+  "VERSION",
+  "ENV",
+  "TEAM",
+  "ROLE",
+  "AGE",
+  "DATA AGE",
+  "STAGE",
+];
+
+/** `2026-10-01T00:00:00.000Z` → `2026-10-01 00:00Z`: what a person scans for. */
+export function shortTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
+}

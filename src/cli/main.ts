@@ -1,0 +1,66 @@
+import { Command, CommanderError } from "commander";
+import { type FieldIssue, InputError } from "../core/errors.js";
+import { VERSION } from "../version.js";
+import { RemoteError } from "./client.js";
+import { demoCommand } from "./demo.js";
+import { deployCommand } from "./deploy.js";
+import { goldenCommand } from "./golden.js";
+import { type Io, processIo } from "./io.js";
+import { lsCommand } from "./ls.js";
+import { retireCommand } from "./retire.js";
+import { rollbackCommand } from "./rollback.js";
+import { serveCommand } from "./serve.js";
+import { showCommand } from "./show.js";
+import { tokenCommand } from "./token.js";
+
+/** Exit codes: 0 done, 1 failed, 2 the command or its input is wrong. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command("tenure")
+    .description(
+      "Tracks how long every ML model has served, how old its data is, and whether it still performs.",
+    )
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  serveCommand(program, io);
+  deployCommand(program, io);
+  lsCommand(program, io);
+  showCommand(program, io);
+  retireCommand(program, io);
+  goldenCommand(program, io);
+  rollbackCommand(program, io);
+  tokenCommand(program, io);
+  demoCommand(program, io);
+  for (const command of program.commands)
+    command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  return program;
+}
+
+/** Runs the CLI and resolves to its exit code; every error becomes one line on stderr. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    io.err(`tenure: ${messageOf(error)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+function messageOf(error: unknown): string {
+  const issues: FieldIssue[] =
+    error instanceof InputError || error instanceof RemoteError ? error.issues : [];
+  const message = error instanceof Error ? error.message : String(error);
+  if (issues.length === 0) return message;
+  return issues.map((i) => `${i.field} ${i.message}`).join("; ");
+}
+
+function exitCodeOf(error: unknown): number {
+  const badInput = error instanceof InputError || (error instanceof RemoteError && error.status === 400);
+  return badInput ? EXIT.usage : EXIT.failed;
+}

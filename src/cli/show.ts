@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import { describeAge } from "../core/age.js";
+import { formatDuration } from "../core/duration.js";
+import type { EventView } from "../registry/deployment-view.js";
+import { clientFrom } from "./client.js";
+import { shortTime, stageLabel, table } from "./format.js";
+import { type Io, printJson } from "./io.js";
+import { type DatabaseFlag, databaseOption, deploymentId } from "./options.js";
+
+export function showCommand(program: Command, io: Io): void {
+  databaseOption(
+    program
+      .command("show")
+      .summary("show one deployment: its clocks, stage and event history")
+      .argument("<id>", "the deployment id", deploymentId)
+      .option("--json", "print {deployment, events} as JSON"),
+  ).action(async (id: number, flags: DatabaseFlag & { json?: boolean }) => {
+    const client = await clientFrom(io.env, flags.database);
+    try {
+      const [deployment, events] = await Promise.all([client.get(id), client.events(id)]);
+      if (flags.json) return printJson(io, { deployment, events });
+      const d = deployment;
+      const lines = [
+        `deployment ${d.id}: ${d.model} ${d.model_version} in ${d.environment} (${d.role}, ${d.status})`,
+        `  team             ${d.owner_team}`,
+        `  deployed         ${shortTime(d.deployment_date)}${d.ended_at ? `, ended ${shortTime(d.ended_at)}` : ""}`,
+        `  trained through  ${shortTime(d.training_data_cutoff)}`,
+        `  deployment age   ${describeAge(d.age)}, policy ${d.age.policy}`,
+        `  data age         ${formatDuration(d.age.data_age_seconds)}`,
+        `  performance age  ${d.age.performance_age_seconds === null ? "no metrics" : formatDuration(d.age.performance_age_seconds)}`,
+        `  stage            ${stageLabel(d)}`,
+      ];
+      if (d.endpoint) lines.push(`  endpoint         ${d.endpoint}`);
+      const tags = Object.entries(d.tags);
+      if (tags.length) lines.push(`  tags             ${tags.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+      io.out(`${lines.join("\n")}\n\nevents\n`);
+      io.out(table(["AT", "EVENT", "BY", "DETAIL"], events.map(eventRow)));
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+function eventRow(e: EventView): string[] {
+  const detail = Object.entries(e.data)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  return [shortTime(e.at), e.type, e.actor, detail];
+}

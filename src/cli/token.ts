@@ -1,0 +1,102 @@
+import type { Command } from "commander";
+import { databaseUrlFrom, openContext } from "../context.js";
+import { InputError, NotFoundError } from "../core/errors.js";
+import { generateToken, hashToken } from "../http/token-auth.js";
+import { SLUG_PATTERN } from "../registry/deployment-input.js";
+import { iso } from "../registry/deployment-view.js";
+import type { TokenScope } from "../store/schema.js";
+import { shortTime, table } from "./format.js";
+import { type Io, printJson } from "./io.js";
+import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
+
+const SCOPES = ["read", "write", "admin"] as const;
+
+/** Token commands work on the database itself: they are how the first token comes to exist. */
+export function tokenCommand(program: Command, io: Io): void {
+  const token = program
+    .command("token")
+    .summary("create, list and revoke API tokens (on the database directly)");
+
+  databaseOption(
+    token
+      .command("create")
+      .summary("create a token and print it (shown once, stored hashed)")
+      .requiredOption("--scope <scope>", "read, write or admin", oneOf("--scope", SCOPES))
+      .option("--team <team>", "bind it to one owner_team: it can change only that team's models")
+      .option("--name <name>", "a name for events and `token list`"),
+  ).action(async (flags: DatabaseFlag & { scope: TokenScope; team?: string; name?: string }) => {
+    if (flags.team !== undefined && !SLUG_PATTERN.test(flags.team)) {
+      throw new InputError("--team must be a slug", [{ field: "--team", message: "must be a slug" }]);
+    }
+    if (flags.name !== undefined && !/^[\x20-\x7e]{1,100}$/.test(flags.name)) {
+      throw new InputError("--name must be 1 to 100 printable characters");
+    }
+    await withTokens(io, flags.database, async (context) => {
+      const secret = generateToken();
+      await context.tokens.insert({
+        name: flags.name ?? null,
+        token_hash: hashToken(secret),
+        scope: flags.scope,
+        owner_team: flags.team ?? null,
+        created_at: context.clock(),
+      });
+      io.out(`${secret}\n`);
+    });
+  });
+
+  databaseOption(
+    token.command("list").summary("list tokens (never their secrets)").option("--json", "as JSON"),
+  ).action(async (flags: DatabaseFlag & { json?: boolean }) => {
+    await withTokens(io, flags.database, async (context) => {
+      const rows = (await context.tokens.list()).map((t) => ({
+        id: t.id,
+        name: t.name,
+        scope: t.scope,
+        owner_team: t.owner_team,
+        created_at: iso(t.created_at),
+        revoked_at: t.revoked_at === null ? null : iso(t.revoked_at),
+      }));
+      if (flags.json) return printJson(io, { items: rows });
+      io.out(
+        table(
+          ["ID", "NAME", "SCOPE", "TEAM", "CREATED", "REVOKED"],
+          rows.map((t) => [
+            String(t.id),
+            t.name ?? "-",
+            t.scope,
+            t.owner_team ?? "any",
+            shortTime(t.created_at),
+            t.revoked_at ? shortTime(t.revoked_at) : "-",
+          ]),
+        ),
+      );
+    });
+  });
+
+  databaseOption(
+    token
+      .command("revoke")
+      .summary("revoke a token by id")
+      .argument("<id>", "the token id", positiveInt("ID")),
+  ).action(async (id: number, flags: DatabaseFlag) => {
+    await withTokens(io, flags.database, async (context) => {
+      if (!(await context.tokens.revoke(id, context.clock()))) {
+        throw new NotFoundError(`no live token has id ${id}`);
+      }
+      io.out(`revoked token ${id}\n`);
+    });
+  });
+}
+
+async function withTokens(
+  io: Io,
+  flag: string | undefined,
+  work: (context: Awaited<ReturnType<typeof openContext>>) => Promise<void>,
+): Promise<void> {
+  const context = await openContext(databaseUrlFrom(flag, io.env));
+  try {
+    await work(context);
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,29 @@
+/** Seconds in each unit a duration may be written in: `s m h d w`. */
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
+
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)([smhdw])$/;
+
+/**
+ * Parses a duration such as `90d`, `36h` or `1.5w` into whole seconds.
+ * Returns `undefined` for anything else, so callers can name the bad field.
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const [, amount, unit] = match;
+  const seconds = Number(amount) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : undefined;
+}
+
+/**
+ * Formats seconds in the largest unit that keeps the number readable: `41d`, `5h`, `12m`, `30s`.
+ * Ages of a year or more stay in days (`412d`) because TTLs are written in days.
+ */
+export function formatDuration(seconds: number): string {
+  const sign = seconds < 0 ? "-" : "";
+  const s = Math.abs(Math.floor(seconds));
+  if (s >= UNIT_SECONDS.d) return `${sign}${Math.floor(s / UNIT_SECONDS.d)}d`;
+  if (s >= UNIT_SECONDS.h) return `${sign}${Math.floor(s / UNIT_SECONDS.h)}h`;
+  if (s >= UNIT_SECONDS.m) return `${sign}${Math.floor(s / UNIT_SECONDS.m)}m`;
+  return `${sign}${s}s`;
+}

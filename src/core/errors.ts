@@ -1,0 +1,37 @@
+/**
+ * Domain errors carry no HTTP: the HTTP error handler and the CLI each map them in one place.
+ */
+
+/** One bad or missing field of an input, named by its path (`training_data_cutoff`, `points.3.value`). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class InputError extends Error {
+  override name = "InputError";
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+export class ConflictError extends Error {
+  override name = "ConflictError";
+}
+
+/** The caller is known but may not do this (a team token touching another team's model). */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+}
+
+/** The caller is not known: no credentials, or credentials that match nothing. */
+export class UnauthenticatedError extends Error {
+  override name = "UnauthenticatedError";
+}

@@ -1,0 +1,88 @@
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Registry } from "../registry/registry.js";
+import { bearerAuth } from "./auth.js";
+import { problem, sendProblem, toProblem } from "./problem.js";
+import { deploymentRoutes } from "./routes/deployments.js";
+import { modelRoutes } from "./routes/models.js";
+import type { TokenCache } from "./token-auth.js";
+
+export interface AppOptions {
+  registry: Registry;
+  tokens: TokenCache;
+  publicRead: boolean;
+  version: string;
+  logger?: FastifyBaseLogger;
+}
+
+/** 1 MiB: registrations are small; anything larger is a mistake or an attack (413). */
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Builds the HTTP API. Nothing here listens: `tenure serve` does, and tests use `app.inject`.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Clients may send ids and limits as strings in paths and queries; zod coerces them.
+    routerOptions: { maxParamLength: 256 },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      problem(404, "not-found", `no route for ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Tenure",
+        version: options.version,
+        description:
+          "How long every ML model has served, how old its data is, and whether it still performs.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get(
+    "/healthz",
+    {
+      schema: {
+        summary: "Ready to serve",
+        tags: ["system"],
+        security: [],
+        response: { 200: z.object({ status: z.literal("ok"), version: z.string() }) },
+      },
+    },
+    async () => ({ status: "ok" as const, version: options.version }),
+  );
+  r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  r.get("/", { schema: { hide: true } }, async () => ({
+    name: "tenure",
+    version: options.version,
+    links: { api: "/v1/deployments", openapi: "/openapi.json", health: "/healthz" },
+  }));
+
+  await app.register(async function v1(scope) {
+    scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+    deploymentRoutes(scope, options.registry);
+    modelRoutes(scope, options.registry);
+  });
+
+  return app;
+}

@@ -1,0 +1,57 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { ForbiddenError, UnauthenticatedError } from "../core/errors.js";
+import type { Actor } from "../registry/actor.js";
+import type { TokenScope } from "../store/schema.js";
+import { scopeAllows, type TokenCache } from "./token-auth.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    actor?: Actor;
+  }
+}
+
+export interface AuthOptions {
+  tokens: TokenCache;
+  /** Lets anyone read without a token; changes still need one. */
+  publicRead: boolean;
+}
+
+const ANONYMOUS: Actor = { name: "anonymous", key_scope: "anonymous", team: null };
+
+/**
+ * Bearer-token authentication (RFC 6750) for /v1: reads need `read`, everything else `write`.
+ * A token bound to a team is checked again by the registry against the model it changes.
+ */
+export function bearerAuth(options: AuthOptions) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const needed: TokenScope = request.method === "GET" || request.method === "HEAD" ? "read" : "write";
+    const header = request.headers.authorization;
+    if (header === undefined && needed === "read" && options.publicRead) {
+      request.actor = ANONYMOUS;
+      return;
+    }
+    const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(header);
+    if (!match?.[1]) {
+      throw new UnauthenticatedError(
+        header === undefined
+          ? "this request needs a bearer token: create one with `tenure token create --scope write`"
+          : "the Authorization header must be `Bearer <token>`",
+      );
+    }
+    const token = await options.tokens.find(match[1]);
+    if (!token) throw new UnauthenticatedError("the bearer token is not valid or has been revoked");
+    if (!scopeAllows(token.scope, needed)) {
+      throw new ForbiddenError(`this token has scope ${token.scope}; this request needs ${needed}`);
+    }
+    request.actor = {
+      name: `token:${token.name ?? token.id}`,
+      key_scope: `token:${token.id}`,
+      team: token.owner_team,
+    };
+  };
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new UnauthenticatedError("this request was not authenticated");
+  return request.actor;
+}

@@ -1,0 +1,128 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import {
+  ConflictError,
+  type FieldIssue,
+  ForbiddenError,
+  InputError,
+  NotFoundError,
+  UnauthenticatedError,
+} from "../core/errors.js";
+
+/** Problem types are documented in README.md under "Errors". */
+const TYPE_BASE = "https://tenure.dev/problems/";
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: FieldIssue[];
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function problem(status: number, type: string, detail: string, errors?: FieldIssue[]): ProblemBody {
+  return {
+    type: `${TYPE_BASE}${type}`,
+    title: TITLES[status] ?? "Error",
+    status,
+    detail,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
+  if (body.status === 401) reply.header("www-authenticate", 'Bearer realm="tenure"');
+  return reply.code(body.status).type("application/problem+json").send(body);
+}
+
+/**
+ * The one place that maps errors to HTTP (RFC 9457 problem details). Domain errors carry no
+ * status; client mistakes Fastify itself detects keep their 4xx status; anything else is a
+ * server fault, logged in full and answered without internals.
+ */
+export function toProblem(error: unknown, request: FastifyRequest): ProblemBody {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const context = (error as { validationContext?: string }).validationContext ?? "body";
+    const issues = error.validation.flatMap((v) => fieldIssues(v, context));
+    return problem(400, "validation", `the request ${contextName(context)} is not valid`, issues);
+  }
+  if (error instanceof InputError) return problem(400, "validation", error.message, error.issues);
+  if (error instanceof NotFoundError) return problem(404, "not-found", error.message);
+  if (error instanceof ConflictError) return problem(409, "conflict", error.message);
+  if (error instanceof ForbiddenError) return problem(403, "forbidden", error.message);
+  if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
+  const fastifyError = error as Partial<FastifyError>;
+  const status = fastifyError.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return problem(status, fastifyErrorType(fastifyError), clientErrorDetail(fastifyError));
+  }
+  request.log.error({ err: error }, "request failed");
+  return problem(500, "internal", "the server failed to handle this request; the fault is logged");
+}
+
+function fieldIssues(
+  v: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> },
+  context: string,
+): FieldIssue[] {
+  const field = v.instancePath.replace(/^\//, "").replaceAll("/", ".");
+  if (v.keyword === "unrecognized_keys" && Array.isArray(v.params.keys)) {
+    return v.params.keys.map((key) => ({
+      field: field ? `${field}.${String(key)}` : String(key),
+      message: "is not a known field",
+    }));
+  }
+  const missing = /received undefined$/.test(v.message ?? "");
+  return [
+    {
+      field: field || context,
+      message: missing ? "is required" : (v.message ?? "is not valid"),
+    },
+  ];
+}
+
+function contextName(context: string): string {
+  return context === "querystring" ? "query" : context === "params" ? "path" : context;
+}
+
+function fastifyErrorType(error: Partial<FastifyError>): string {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return "too-large";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "unsupported-media-type";
+    default:
+      return error.statusCode === 400 ? "malformed" : "client-error";
+  }
+}
+
+function clientErrorDetail(error: Partial<FastifyError>): string {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return "the request body is larger than 1 MiB";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "send the body as application/json";
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return "the body is empty; send a JSON object";
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return `the body is not valid JSON: ${error.message ?? ""}`.trim();
+    default:
+      return error.message ?? "the request is not valid";
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { AGE_STAGES } from "../core/age.js";
+import { ROLES, STATUSES } from "../registry/deployment-input.js";
+
+/**
+ * Response shapes, for the OpenAPI document. Responses are serialized with JSON.stringify, not
+ * re-validated: the registry builds them from typed records, and re-checking every list item
+ * would cost the hot read path for nothing.
+ */
+const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
+
+export const AgeBlock = z.object({
+  deployment_age_seconds: z.number().int(),
+  data_age_seconds: z.number().int(),
+  performance_age_seconds: z.number().int().nullable(),
+  ttl_seconds: z.number().int(),
+  ttl_fraction: z.number(),
+  stage: z.enum(AGE_STAGES).nullable().describe("null once the deployment has ended"),
+  health_score: z.number().nullable(),
+  policy: z.string(),
+});
+
+export const Deployment = z.object({
+  id: z.number().int(),
+  model: z.string(),
+  model_version: z.string(),
+  environment: z.string(),
+  owner_team: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(STATUSES),
+  deployment_date: timestamp,
+  training_data_cutoff: timestamp,
+  ended_at: timestamp.nullable(),
+  endpoint: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+  created_at: timestamp,
+  created_by: z.string(),
+  age: AgeBlock,
+});
+
+export const DeploymentList = z.object({
+  items: z.array(Deployment),
+  next_cursor: z.string().nullable(),
+});
+
+export const Event = z.object({
+  id: z.number().int(),
+  deployment_id: z.number().int().nullable(),
+  model: z.string(),
+  environment: z.string(),
+  type: z.string().describe("deployed, superseded, retired, rolled_back, golden_set, …"),
+  actor: z.string(),
+  at: timestamp,
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const EventList = z.object({ items: z.array(Event) });
+
+export const Model = z.object({
+  name: z.string(),
+  owner_team: z.string(),
+  created_at: timestamp,
+  versions: z.array(
+    z.object({ model_version: z.string(), training_data_cutoff: timestamp, created_at: timestamp }),
+  ),
+  environments: z.array(
+    z.object({ environment: z.string(), golden_version: z.string().nullable(), live: z.array(Deployment) }),
+  ),
+});
+
+export const ModelList = z.object({ items: z.array(Model) });
+
+export const Rollback = z.object({ deployment: Deployment, rolled_back: Deployment.nullable() });
+
+/** RFC 9457 problem details, with the fields Tenure adds. */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+/** The problem responses every route can give, by status. */
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, Problem.describe("RFC 9457 problem details")]));

@@ -1,0 +1,49 @@
+import { z } from "zod";
+
+/** Names of models, teams and environments: lowercase slugs, safe in URLs, labels and file names. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+const SLUG_MESSAGE =
+  "must be a slug: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters";
+
+export const slug = () => z.string().regex(SLUG_PATTERN, SLUG_MESSAGE);
+
+/** Versions keep their authors' spelling (`3.2.0`, `2027.spring`, `v12+build.7`), within reason. */
+export const modelVersion = () =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
+      "must start with a letter or digit and hold only letters, digits, '.', '_', '+' or '-', at most 128 characters",
+    );
+
+/** A date (`2026-10-01`, midnight UTC) or an ISO 8601 date-time with an offset. */
+export const instant = () =>
+  z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: "must be an ISO 8601 date (2026-10-01) or date-time with offset (2026-10-01T12:00:00Z)",
+  });
+
+export const ROLES = ["primary", "shadow", "canary"] as const;
+export const STATUSES = ["scheduled", "active", "superseded", "rolled_back", "retired"] as const;
+
+export const RegisterDeploymentBody = z.strictObject({
+  model: slug().describe("the model's name, a slug"),
+  model_version: modelVersion().describe("the trained artifact's version"),
+  training_data_cutoff: instant().describe("the newest data the version learned from"),
+  owner_team: slug().describe("the team that owns the model"),
+  environment: slug().default("production").describe("where it serves"),
+  deployment_date: instant().optional().describe("when it started serving; defaults to receipt time"),
+  role: z.enum(ROLES).default("primary"),
+  endpoint: z.url().max(2048).optional().describe("where it serves, for liveness and the gateway"),
+  tags: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), z.string().max(256))
+    .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags")
+    .optional(),
+});
+
+export type RegisterDeploymentBody = z.infer<typeof RegisterDeploymentBody>;
+
+/** Parses an instant as validated by `instant()` to epoch milliseconds. */
+export function instantToMs(value: string): number {
+  return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+}

@@ -1,0 +1,113 @@
+import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
+import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
+
+/** A deployment as the API and the CLI show it. */
+export interface DeploymentView {
+  id: number;
+  model: string;
+  model_version: string;
+  environment: string;
+  owner_team: string;
+  role: DeploymentRole;
+  status: DeploymentStatus;
+  deployment_date: string;
+  training_data_cutoff: string;
+  ended_at: string | null;
+  endpoint: string | null;
+  tags: Record<string, string>;
+  created_at: string;
+  created_by: string;
+  age: AgeBlock;
+}
+
+export interface EventView {
+  id: number;
+  deployment_id: number | null;
+  model: string;
+  environment: string;
+  type: string;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function toDeploymentView(row: DeploymentRow, policy: AgePolicy, now: number): DeploymentView {
+  return {
+    id: row.id,
+    model: row.model,
+    model_version: row.model_version,
+    environment: row.environment,
+    owner_team: row.owner_team,
+    role: row.role,
+    status: row.status,
+    deployment_date: iso(row.deployment_date),
+    training_data_cutoff: iso(row.training_data_cutoff),
+    ended_at: isoOrNull(row.ended_at),
+    endpoint: row.endpoint,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    created_at: iso(row.created_at),
+    created_by: row.created_by,
+    age: computeAge(row, policy, now),
+  };
+}
+
+export function toEventView(row: EventRow): EventView {
+  return { ...row, at: iso(row.at), data: JSON.parse(row.data) as Record<string, unknown> };
+}
+
+export interface VersionView {
+  model_version: string;
+  training_data_cutoff: string;
+  created_at: string;
+}
+
+export interface EnvironmentView {
+  environment: string;
+  golden_version: string | null;
+  live: DeploymentView[];
+}
+
+export interface ModelView {
+  name: string;
+  owner_team: string;
+  created_at: string;
+  versions: VersionView[];
+  environments: EnvironmentView[];
+}
+
+export function toVersionView(version: VersionRecord): VersionView {
+  return {
+    model_version: version.model_version,
+    training_data_cutoff: iso(version.training_data_cutoff),
+    created_at: iso(version.created_at),
+  };
+}
+
+/** Groups a model's live deployments and golden versions by environment, sorted by name. */
+export function environmentsOf(live: DeploymentView[], golden: GoldenRecord[]): EnvironmentView[] {
+  const names = new Set([...live.map((d) => d.environment), ...golden.map((g) => g.environment)]);
+  return [...names].sort().map((environment) => ({
+    environment,
+    golden_version: golden.find((g) => g.environment === environment)?.model_version ?? null,
+    live: live.filter((d) => d.environment === environment),
+  }));
+}
+
+export function toModelView(
+  model: ModelRecord,
+  versions: VersionRecord[],
+  live: DeploymentView[],
+  golden: GoldenRecord[],
+): ModelView {
+  return {
+    name: model.name,
+    owner_team: model.owner_team,
+    created_at: iso(model.created_at),
+    versions: versions.map(toVersionView),
+    environments: environmentsOf(live, golden),
+  };
+}

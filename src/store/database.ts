@@ -1,0 +1,133 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
+import type { Schema } from "./schema.js";
+
+export type DialectName = "sqlite" | "postgres";
+
+/** An open database: the Kysely handle, which dialect it speaks, and how to close it. */
+export interface Database {
+  db: Kysely<Schema>;
+  dialect: DialectName;
+  /** Where it is, with any password removed: for logs and messages. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export type Executor = Kysely<Schema> | Transaction<Schema>;
+
+/** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
+const PG_INT8_OID = 20;
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/**
+ * Opens the database that `url` names: a `postgres://` URL selects PostgreSQL, anything else is
+ * a SQLite file path (created with its folder if missing), opened in WAL mode.
+ */
+export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
+  return isPostgresUrl(url) ? openPostgres(url, options.poolSize ?? 10) : openSqlite(url);
+}
+
+function openSqlite(path: string): Database {
+  const file = path === ":memory:" ? path : resolve(path);
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const handle = new SqliteDatabase(file);
+  handle.pragma("journal_mode = WAL");
+  // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
+  // last commits, the trade-off SQLite documents for WAL. busy_timeout lets a CLI and a server
+  // share one file.
+  handle.pragma("synchronous = NORMAL");
+  handle.pragma("busy_timeout = 5000");
+  handle.pragma("foreign_keys = ON");
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: handle }) });
+  return {
+    db,
+    dialect: "sqlite",
+    location: file,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === PG_INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: "postgres",
+    location: redactUrl(url),
+    close: () => db.destroy(),
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** True when the error is a violated unique constraint, in either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** True when retrying the whole transaction may succeed: lock contention, a lost race. */
+export function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === "SQLITE_BUSY" ||
+    code === "SQLITE_BUSY_SNAPSHOT" ||
+    code === "40001" || // serialization_failure
+    code === "40P01" || // deadlock_detected
+    isUniqueViolation(error)
+  );
+}
+
+/**
+ * Serializes writers of one key (a model in an environment) until the transaction ends.
+ * PostgreSQL takes a transaction-scoped advisory lock; SQLite already has a single writer.
+ */
+export async function lockKey(trx: Executor, dialect: DialectName, key: string): Promise<void> {
+  if (dialect === "postgres") {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+  }
+}
+
+/**
+ * Runs `work` in a transaction, retrying a few times when it lost a race it can win on retry.
+ * The work must be safe to run again: everything it wrote was rolled back.
+ */
+export async function inTransaction<T>(
+  database: Database,
+  work: (trx: Transaction<Schema>) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await database.db.transaction().execute(work);
+    } catch (error) {
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+      await new Promise((done) => setTimeout(done, Math.random() * 10 * attempt));
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import { sql } from "kysely";
+import { type Database, type DialectName, type Executor, inTransaction, lockKey } from "./database.js";
+import type {
+  DeploymentRole,
+  DeploymentRow,
+  DeploymentStatus,
+  EventRow,
+  NewDeploymentRow,
+} from "./schema.js";
+
+export interface DeploymentFilter {
+  model?: string;
+  environment?: string;
+  owner_team?: string;
+  role?: DeploymentRole;
+  statuses?: DeploymentStatus[];
+  /** Epoch ms: only deployments with deployment_date < this. */
+  deployed_before?: number;
+  /** Epoch ms: only deployments with deployment_date >= this. */
+  deployed_at_or_after?: number;
+}
+
+export interface DeploymentPage {
+  filter: DeploymentFilter;
+  /** `asc`: oldest deployment first (largest age first). */
+  order: "asc" | "desc";
+  limit: number;
+  /** The (deployment_date, id) of the last row of the previous page. */
+  after?: [number, number];
+}
+
+export interface NewEvent {
+  deployment_id: number | null;
+  model: string;
+  environment: string;
+  type: string;
+  actor: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+export interface ModelRecord {
+  name: string;
+  owner_team: string;
+  created_at: number;
+}
+
+export interface VersionRecord {
+  model: string;
+  model_version: string;
+  training_data_cutoff: number;
+  created_at: number;
+}
+
+export interface GoldenRecord {
+  model: string;
+  environment: string;
+  model_version: string;
+  set_at: number;
+  set_by: string;
+}
+
+export interface StoredResponse {
+  request_hash: string;
+  status_code: number;
+  response: string;
+}
+
+/**
+ * The registry's SQL: models, versions, deployments, events, golden versions and idempotency keys.
+ * An instance is bound to the database or to one transaction (see `transaction`).
+ */
+export class DeploymentStore {
+  constructor(
+    private readonly database: Database,
+    private readonly executor: Executor = database.db,
+  ) {}
+
+  get dialect(): DialectName {
+    return this.database.dialect;
+  }
+
+  /** Runs `work` in one transaction with a store bound to it, retrying lost races. */
+  transaction<T>(work: (store: DeploymentStore) => Promise<T>): Promise<T> {
+    return inTransaction(this.database, (trx) => work(new DeploymentStore(this.database, trx)));
+  }
+
+  /** Serializes writers of one model in one environment until the transaction ends. */
+  async lockModelEnvironment(model: string, environment: string): Promise<void> {
+    if (this.executor.isTransaction) {
+      await lockKey(this.executor, this.database.dialect, `tenure:${model}\u0000${environment}`);
+    }
+  }
+
+  async findModel(name: string): Promise<ModelRecord | undefined> {
+    return this.executor.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
+  }
+
+  /** Inserts the model unless it exists; returns the stored one either way. */
+  async ensureModel(model: ModelRecord): Promise<ModelRecord> {
+    await this.executor
+      .insertInto("models")
+      .values(model)
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    const stored = await this.findModel(model.name);
+    if (!stored) throw new Error(`model ${model.name} vanished during its own insert`);
+    return stored;
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return this.executor.selectFrom("models").selectAll().orderBy("name").execute();
+  }
+
+  async findVersion(model: string, version: string): Promise<VersionRecord | undefined> {
+    return this.executor
+      .selectFrom("model_versions")
+      .selectAll()
+      .where("model", "=", model)
+      .where("model_version", "=", version)
+      .executeTakeFirst();
+  }
+
+  async ensureVersion(version: VersionRecord): Promise<VersionRecord> {
+    await this.executor
+      .insertInto("model_versions")
+      .values(version)
+      .onConflict((oc) => oc.columns(["model", "model_version"]).doNothing())
+      .execute();
+    const stored = await this.findVersion(version.model, version.model_version);
+    if (!stored) throw new Error(`version ${version.model_version} vanished during its own insert`);
+    return stored;
+  }
+
+  async listVersions(model: string): Promise<VersionRecord[]> {
+    return this.executor
+      .selectFrom("model_versions")
+      .selectAll()
+      .where("model", "=", model)
+      .orderBy("created_at")
+      .orderBy("model_version")
+      .execute();
+  }
+
+  async findDeployment(id: number): Promise<DeploymentRow | undefined> {
+    return this.executor.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  async findLivePrimary(model: string, environment: string): Promise<DeploymentRow | undefined> {
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "=", model)
+      .where("environment", "=", environment)
+      .where("role", "=", "primary")
+      .where("status", "=", "active")
+      .executeTakeFirst();
+  }
+
+  async insertDeployment(row: NewDeploymentRow): Promise<DeploymentRow> {
+    return this.executor.insertInto("deployments").values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Ends a live deployment; returns false when it was no longer live (someone ended it first). */
+  async endDeployment(id: number, status: DeploymentStatus, endedAt: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ status, ended_at: endedAt })
+      .where("id", "=", id)
+      .where("status", "=", "active")
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async listDeployments(page: DeploymentPage): Promise<DeploymentRow[]> {
+    const { filter } = page;
+    let query = this.executor.selectFrom("deployments").selectAll();
+    if (filter.model) query = query.where("model", "=", filter.model);
+    if (filter.environment) query = query.where("environment", "=", filter.environment);
+    if (filter.owner_team) query = query.where("owner_team", "=", filter.owner_team);
+    if (filter.role) query = query.where("role", "=", filter.role);
+    if (filter.statuses?.length) query = query.where("status", "in", filter.statuses);
+    if (filter.deployed_before !== undefined)
+      query = query.where("deployment_date", "<", filter.deployed_before);
+    if (filter.deployed_at_or_after !== undefined)
+      query = query.where("deployment_date", ">=", filter.deployed_at_or_after);
+    const after = page.after;
+    if (after) {
+      const op = page.order === "asc" ? ">" : "<";
+      query = query.where((eb) => eb(eb.refTuple("deployment_date", "id"), op, eb.tuple(after[0], after[1])));
+    }
+    return query.orderBy("deployment_date", page.order).orderBy("id", page.order).limit(page.limit).execute();
+  }
+
+  /** Live deployments of the given models, for model summaries. */
+  async listLiveForModels(models: string[]): Promise<DeploymentRow[]> {
+    if (models.length === 0) return [];
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "in", models)
+      .where("status", "=", "active")
+      .orderBy("deployment_date")
+      .execute();
+  }
+
+  async appendEvent(event: NewEvent): Promise<void> {
+    await this.executor
+      .insertInto("deployment_events")
+      .values({ ...event, data: JSON.stringify(event.data) })
+      .execute();
+  }
+
+  async listEvents(deploymentId: number): Promise<EventRow[]> {
+    return this.executor
+      .selectFrom("deployment_events")
+      .selectAll()
+      .where("deployment_id", "=", deploymentId)
+      .orderBy("id")
+      .execute();
+  }
+
+  async listModelEvents(model: string): Promise<EventRow[]> {
+    return this.executor
+      .selectFrom("deployment_events")
+      .selectAll()
+      .where("model", "=", model)
+      .orderBy("id")
+      .execute();
+  }
+
+  async findGolden(model: string, environment: string): Promise<GoldenRecord | undefined> {
+    return this.executor
+      .selectFrom("golden_versions")
+      .selectAll()
+      .where("model", "=", model)
+      .where("environment", "=", environment)
+      .executeTakeFirst();
+  }
+
+  async listGolden(models: string[]): Promise<GoldenRecord[]> {
+    if (models.length === 0) return [];
+    return this.executor.selectFrom("golden_versions").selectAll().where("model", "in", models).execute();
+  }
+
+  async upsertGolden(golden: GoldenRecord): Promise<void> {
+    await this.executor
+      .insertInto("golden_versions")
+      .values(golden)
+      .onConflict((oc) =>
+        oc.columns(["model", "environment"]).doUpdateSet({
+          model_version: golden.model_version,
+          set_at: golden.set_at,
+          set_by: golden.set_by,
+        }),
+      )
+      .execute();
+  }
+
+  async findStoredResponse(scopeKey: string): Promise<StoredResponse | undefined> {
+    return this.executor
+      .selectFrom("idempotency_keys")
+      .select(["request_hash", "status_code", "response"])
+      .where("scope_key", "=", scopeKey)
+      .executeTakeFirst();
+  }
+
+  async storeResponse(scopeKey: string, stored: StoredResponse, at: number): Promise<void> {
+    await this.executor
+      .insertInto("idempotency_keys")
+      .values({ scope_key: scopeKey, ...stored, created_at: at })
+      .execute();
+  }
+
+  /** Counts of live deployments grouped by team and environment, for the fleet view. */
+  async countLive(): Promise<{ owner_team: string; environment: string; count: number }[]> {
+    const rows = await this.executor
+      .selectFrom("deployments")
+      .select(["owner_team", "environment", sql<number>`count(*)`.as("count")])
+      .where("status", "=", "active")
+      .groupBy(["owner_team", "environment"])
+      .execute();
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
+}

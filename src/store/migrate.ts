@@ -1,0 +1,52 @@
+import { DEFAULT_MIGRATION_TABLE, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+import type { Database } from "./database.js";
+import * as registry from "./migrations/0001-registry.js";
+
+/** Thrown when the database was migrated by a newer Tenure than this one. */
+export class SchemaTooNewError extends Error {
+  override name = "SchemaTooNewError";
+}
+
+/** Every migration this build knows, in order. Names sort in the order they apply. */
+function migrations(database: Database): Record<string, Migration> {
+  return {
+    "0001-registry": { up: (db) => registry.up(db, database.dialect) },
+  };
+}
+
+export interface MigrationReport {
+  applied: string[];
+  current: string | undefined;
+}
+
+/**
+ * Brings the schema to this build's latest version. Refuses, without touching anything, a
+ * database that has migrations this build does not know: an older binary must not write to a
+ * schema it does not understand.
+ */
+export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  const known = migrations(database);
+  const newest = Object.keys(known).at(-1);
+  const unknown = (await appliedMigrations(database)).filter((name) => !(name in known));
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(
+      `the database at ${database.location} has schema version ${unknown.sort().at(-1)}, newer than ` +
+        `this Tenure knows (${newest}); upgrade Tenure to use it`,
+    );
+  }
+  const provider: MigrationProvider = { getMigrations: async () => known };
+  const migrator = new Migrator({ db: database.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+  return { applied, current: newest };
+}
+
+async function appliedMigrations({ db }: Database): Promise<string[]> {
+  const tables = await db.introspection.getTables();
+  if (!tables.some((t) => t.name === DEFAULT_MIGRATION_TABLE)) return [];
+  const rows = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(
+    db,
+  );
+  return rows.rows.map((r) => r.name);
+}

@@ -1,0 +1,98 @@
+import type { Generated, Insertable, Selectable } from "kysely";
+
+/**
+ * The tables, as Kysely sees them. Times are epoch milliseconds in both dialects, so that ages
+ * are plain arithmetic and sorting by age is an index scan on SQLite and PostgreSQL alike.
+ */
+export interface Schema {
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  deployments: DeploymentsTable;
+  deployment_events: DeploymentEventsTable;
+  golden_versions: GoldenVersionsTable;
+  tokens: TokensTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export interface ModelsTable {
+  name: string;
+  owner_team: string;
+  created_at: number;
+}
+
+export interface ModelVersionsTable {
+  model: string;
+  model_version: string;
+  training_data_cutoff: number;
+  created_at: number;
+}
+
+export type DeploymentStatus = "scheduled" | "active" | "superseded" | "rolled_back" | "retired";
+export type DeploymentRole = "primary" | "shadow" | "canary";
+
+export interface DeploymentsTable {
+  id: Generated<number>;
+  model: string;
+  model_version: string;
+  environment: string;
+  owner_team: string;
+  role: DeploymentRole;
+  status: DeploymentStatus;
+  deployment_date: number;
+  training_data_cutoff: number;
+  ended_at: number | null;
+  endpoint: string | null;
+  /** JSON object of string tags. */
+  tags: string;
+  ttl_extension_seconds: number;
+  created_at: number;
+  created_by: string;
+}
+
+export interface DeploymentEventsTable {
+  id: Generated<number>;
+  /** Null for events of a model in an environment rather than of one deployment (golden set). */
+  deployment_id: number | null;
+  model: string;
+  environment: string;
+  type: string;
+  actor: string;
+  at: number;
+  /** JSON object with what the event needs to be understood on its own. */
+  data: string;
+}
+
+export interface GoldenVersionsTable {
+  model: string;
+  environment: string;
+  model_version: string;
+  set_at: number;
+  set_by: string;
+}
+
+export type TokenScope = "read" | "write" | "admin";
+
+export interface TokensTable {
+  id: Generated<number>;
+  name: string | null;
+  /** SHA-256 of the token, hex: the token itself is shown once and never stored. */
+  token_hash: string;
+  scope: TokenScope;
+  owner_team: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  /** The caller (token id or local user) and the key, so two callers' keys never collide. */
+  scope_key: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: number;
+}
+
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type NewDeploymentRow = Insertable<DeploymentsTable>;
+export type EventRow = Selectable<DeploymentEventsTable>;
+export type TokenRow = Selectable<TokensTable>;
