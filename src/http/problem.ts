@@ -8,6 +8,7 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from "../core/errors.js";
+import { isDataError } from "../store/database.js";
 
 /** Problem types are documented in README.md under "Errors". */
 const TYPE_BASE = "https://tenure.dev/problems/";
@@ -60,7 +61,8 @@ export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyRepl
 export function toProblem(error: unknown, request: FastifyRequest): ProblemBody {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as { validationContext?: string }).validationContext ?? "body";
-    const issues = error.validation.flatMap((v) => fieldIssues(v, context));
+    const input = inputOf(request, context);
+    const issues = error.validation.flatMap((v) => fieldIssues(v, context, input));
     return problem(400, "validation", `the request ${contextName(context)} is not valid`, issues);
   }
   if (error instanceof InputError) return problem(400, "validation", error.message, error.issues);
@@ -68,6 +70,9 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof ConflictError) return problem(409, "conflict", error.message);
   if (error instanceof ForbiddenError) return problem(403, "forbidden", error.message);
   if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
+  if (isDataError(error)) {
+    return problem(400, "validation", "the database cannot store a value of this request");
+  }
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
@@ -77,9 +82,27 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   return problem(500, "internal", "the server failed to handle this request; the fault is logged");
 }
 
+function inputOf(request: FastifyRequest, context: string): unknown {
+  if (context === "querystring") return request.query;
+  if (context === "params") return request.params;
+  if (context === "headers") return request.headers;
+  return request.body;
+}
+
+/** Follows a JSON pointer path (`/points/3/value`) into the request's input. */
+function valueAt(input: unknown, path: string[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
 function fieldIssues(
   v: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> },
   context: string,
+  input: unknown,
 ): FieldIssue[] {
   const field = v.instancePath.replace(/^\//, "").replaceAll("/", ".");
   if (v.keyword === "unrecognized_keys" && Array.isArray(v.params.keys)) {
@@ -88,7 +111,9 @@ function fieldIssues(
       message: "is not a known field",
     }));
   }
-  const missing = /received undefined$/.test(v.message ?? "");
+  const path = field ? field.split(".") : [];
+  const missing =
+    path.length > 0 && input !== null && typeof input === "object" && valueAt(input, path) === undefined;
   return [
     {
       field: field || context,

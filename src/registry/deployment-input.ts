@@ -23,6 +23,14 @@ export const instant = () =>
     error: "must be an ISO 8601 date (2026-10-01) or date-time with offset (2026-10-01T12:00:00Z)",
   });
 
+/** Free text (reasons, notes, tag values): any characters but control characters, which no note needs. */
+export const freeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them.
+    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, "must not contain control characters");
+
 export const ROLES = ["primary", "shadow", "canary"] as const;
 export const STATUSES = ["scheduled", "active", "superseded", "rolled_back", "retired"] as const;
 
@@ -36,7 +44,7 @@ export const RegisterDeploymentBody = z.strictObject({
   role: z.enum(ROLES).default("primary"),
   endpoint: z.url().max(2048).optional().describe("where it serves, for liveness and the gateway"),
   tags: z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), z.string().max(256))
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), freeText(256))
     .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags")
     .optional(),
 });

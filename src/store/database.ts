@@ -91,6 +91,16 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
+/**
+ * True when the database refused a value (PostgreSQL's class 22, "data exception": a NUL byte in
+ * text, a number out of range). The edges validate against these; this is the last guard, so a
+ * value that slips through is the client's 400 rather than the server's 500.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.length === 5 && code.startsWith("22");
+}
+
 /** True when retrying the whole transaction may succeed: lock contention, a lost race. */
 export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

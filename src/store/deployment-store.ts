@@ -88,7 +88,7 @@ export class DeploymentStore {
   /** Serializes writers of one model in one environment until the transaction ends. */
   async lockModelEnvironment(model: string, environment: string): Promise<void> {
     if (this.executor.isTransaction) {
-      await lockKey(this.executor, this.database.dialect, `tenure:${model}\u0000${environment}`);
+      await lockKey(this.executor, this.database.dialect, `tenure:${model} ${environment}`);
     }
   }
 

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AGE_STAGES } from "../../core/age.js";
 import { InputError } from "../../core/errors.js";
-import { RegisterDeploymentBody, ROLES, STATUSES, slug } from "../../registry/deployment-input.js";
+import { freeText, RegisterDeploymentBody, ROLES, STATUSES, slug } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
 import { actorOf } from "../auth.js";
 import { Deployment, DeploymentList, EventList, problemResponses } from "../schemas.js";
@@ -23,7 +23,7 @@ const ListQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
-const RetireBody = z.strictObject({ reason: z.string().max(2000).optional() }).optional();
+const RetireBody = z.strictObject({ reason: freeText(2000).optional() }).nullish();
 
 /** Idempotency-Key values are opaque to us but must be sane to store (draft-ietf-httpapi-idempotency-key-header). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { modelVersion, slug } from "../../registry/deployment-input.js";
+import { freeText, modelVersion, slug } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
 import { actorOf } from "../auth.js";
 import { Model, ModelList, problemResponses, Rollback } from "../schemas.js";
@@ -16,7 +16,7 @@ const GoldenBody = z.strictObject({
 const RollbackBody = z.strictObject({
   environment: slug().default("production"),
   to_version: modelVersion().optional().describe("defaults to the golden version"),
-  reason: z.string().max(2000).optional(),
+  reason: freeText(2000).optional(),
 });
 
 export function modelRoutes(app: FastifyInstance, registry: Registry): void {

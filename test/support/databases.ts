@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { inject } from "vitest";
+import type { DialectName } from "../../src/store/database.js";
+import { POSTGRES_URL } from "./postgres-url.js";
+
+/** A database made for one test (or suite) and dropped after it. */
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** The dialects every store and API suite runs on: SQLite always, PostgreSQL when reachable. */
+export function dialects(): DialectName[] {
+  return inject("postgres") ? ["sqlite", "postgres"] : ["sqlite"];
+}
+
+export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
+  if (dialect === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "tenure-test-"));
+    return { url: join(dir, "tenure.db"), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `tenure_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`),
+  };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}

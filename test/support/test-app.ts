@@ -1,0 +1,95 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { type Context, openContext } from "../../src/context.js";
+import { buildApp } from "../../src/http/app.js";
+import { generateToken, hashToken, TokenCache } from "../../src/http/token-auth.js";
+import type { DialectName } from "../../src/store/database.js";
+import type { TokenScope } from "../../src/store/schema.js";
+import { createTestDatabase, type TestDatabase } from "./databases.js";
+
+export interface TestApp {
+  app: FastifyInstance;
+  context: Context;
+  database: TestDatabase;
+  /** Tokens by name: `admin`, `write`, `read`, and `risk` (write, bound to team risk). */
+  tokens: Record<"admin" | "write" | "read" | "risk", string>;
+  /** Moves the clock the registry reads. */
+  setNow(ms: number): void;
+  request(options: {
+    method: "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
+    url: string;
+    body?: unknown;
+    token?: string | null;
+    headers?: Record<string, string>;
+  }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** A fresh database of the dialect, migrated, with an app on it and a token of each kind. */
+export async function startTestApp(
+  dialect: DialectName,
+  options: { publicRead?: boolean; now?: number } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(dialect);
+  let now = options.now ?? Date.now();
+  const context = await openContext(database.url, { clock: () => now });
+  const make = async (scope: TokenScope, team: string | null = null) => {
+    const token = generateToken();
+    await context.tokens.insert({
+      name: `${scope}${team ? `-${team}` : ""}`,
+      token_hash: hashToken(token),
+      scope,
+      owner_team: team,
+      created_at: now,
+    });
+    return token;
+  };
+  const tokens = {
+    admin: await make("admin"),
+    write: await make("write"),
+    read: await make("read"),
+    risk: await make("write", "risk"),
+  };
+  const app = await buildApp({
+    registry: context.registry,
+    tokens: new TokenCache(context.tokens, Date.now, 0),
+    publicRead: options.publicRead ?? false,
+    version: "test",
+  });
+  return {
+    app,
+    context,
+    database,
+    tokens,
+    setNow: (ms) => {
+      now = ms;
+    },
+    request: ({ method, url, body, token, headers }) =>
+      app.inject({
+        method,
+        url,
+        headers: {
+          ...(token === null ? {} : { authorization: `Bearer ${token ?? tokens.admin}` }),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        payload: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    close: async () => {
+      await app.close();
+      await context.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A valid registration body; override what the test is about. */
+export function registration(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: "fraud-gbm",
+    model_version: "3.2.0",
+    training_data_cutoff: "2026-10-01",
+    owner_team: "risk",
+    environment: "production",
+    ...overrides,
+  };
+}
