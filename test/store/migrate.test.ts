@@ -46,7 +46,10 @@ describe.each(dialects())("schema on %s", (dialect) => {
   it("refuses any update or delete of an event, whoever asks", async () => {
     const context = await openContext(database.url);
     try {
-      const { deployment } = await context.registry.register(RegisterDeploymentBody.parse(registration()), actor);
+      const { deployment } = await context.registry.register(
+        RegisterDeploymentBody.parse(registration()),
+        actor,
+      );
       const events = () => context.database.db.selectFrom("deployment_events").selectAll().execute();
       expect(await events()).toHaveLength(1);
       await expect(
