@@ -30,6 +30,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Clients may send ids and limits as strings in paths and queries; zod coerces them.
     routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
+    // Two log lines per request would cost the hot read path more than the route itself;
+    // access logs come with TENURE_LOG_LEVEL=debug.
+    disableRequestLogging: !options.logger || !["debug", "trace"].includes(options.logger.level),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

@@ -34,7 +34,7 @@ export function bearerAuth(options: AuthOptions) {
     if (!match?.[1]) {
       throw new UnauthenticatedError(
         header === undefined
-          ? "this request needs a bearer token: create one with `tenure token create --scope write`"
+          ? `this request needs a bearer token: create one with \`tenure token create --scope ${needed}\``
           : "the Authorization header must be `Bearer <token>`",
       );
     }
