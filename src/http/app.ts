@@ -1,5 +1,11 @@
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Registry } from "../registry/registry.js";
@@ -30,12 +36,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Clients may send ids and limits as strings in paths and queries; zod coerces them.
     routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
+    // Bad percent-escapes and over-long path parameters are answered like every other error.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(reply as FastifyReply, toProblem(error, request as FastifyRequest));
+    },
     // Two log lines per request would cost the hot read path more than the route itself;
     // access logs come with TENURE_LOG_LEVEL=debug.
-    disableRequestLogging: !options.logger || !["debug", "trace"].includes(options.logger.level),
+    logController: new LogController({
+      disableRequestLogging: !options.logger || !["debug", "trace"].includes(options.logger.level),
+    }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // A POST whose body fields are all optional may come with no body at all.
+  app.addHook("preValidation", async function defaultEmptyBody(request) {
+    if (request.method === "POST" && request.body === undefined) request.body = {};
+  });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
@@ -59,6 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (document) =>
+      optionalEmptyBodies("openapiObject" in document ? document.openapiObject : {}),
   });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -88,4 +106,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** Marks request bodies with no required field as optional, as `defaultEmptyBody` serves them. */
+function optionalEmptyBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, OpenApiOperation>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = operation.requestBody;
+      const schema = body?.content?.["application/json"]?.schema;
+      if (body && schema && !schema.required?.length) body.required = false;
+    }
+  }
+  return document;
+}
+
+interface OpenApiOperation {
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { required?: string[] } }> };
 }

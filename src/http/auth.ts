@@ -19,7 +19,7 @@ export interface AuthOptions {
 const ANONYMOUS: Actor = { name: "anonymous", key_scope: "anonymous", team: null };
 
 /**
- * Bearer-token authentication (RFC 6750) for /v1: reads need `read`, everything else `write`.
+ * Bearer-token authentication (RFC 6750; the scheme name is case-insensitive, RFC 9110 §11.1) for /v1: reads need `read`, everything else `write`.
  * A token bound to a team is checked again by the registry against the model it changes.
  */
 export function bearerAuth(options: AuthOptions) {
@@ -30,7 +30,7 @@ export function bearerAuth(options: AuthOptions) {
       request.actor = ANONYMOUS;
       return;
     }
-    const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(header);
+    const match = header === undefined ? null : /^Bearer +([A-Za-z0-9._~+/=-]{1,512}) *$/i.exec(header);
     if (!match?.[1]) {
       throw new UnauthenticatedError(
         header === undefined

@@ -82,6 +82,22 @@ export const Problem = z.object({
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-/** The problem responses every route can give, by status. */
+/** The problem responses a route can give, by status, under their real media type. */
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, Problem.describe("RFC 9457 problem details")]));
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: "RFC 9457 problem details",
+        content: { "application/problem+json": { schema: Problem } },
+      },
+    ]),
+  );
+
+/** A whole number written in decimal digits only: `0x10`, `1e3` and `1.0` are not ids or limits. */
+export const decimalInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, "must be a whole number in decimal digits")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));

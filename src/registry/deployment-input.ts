@@ -42,7 +42,12 @@ export const RegisterDeploymentBody = z.strictObject({
   environment: slug().default("production").describe("where it serves"),
   deployment_date: instant().optional().describe("when it started serving; defaults to receipt time"),
   role: z.enum(ROLES).default("primary"),
-  endpoint: z.url().max(2048).optional().describe("where it serves, for liveness and the gateway"),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+    .max(2048)
+    .pipe(freeText(2048))
+    .optional()
+    .describe("where it serves (http or https), for liveness and the gateway"),
   tags: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), freeText(256))
     .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags")

@@ -6,10 +6,10 @@ import { InputError } from "../../core/errors.js";
 import { freeText, RegisterDeploymentBody, ROLES, STATUSES, slug } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
 import { actorOf } from "../auth.js";
-import { Deployment, DeploymentList, EventList, problemResponses } from "../schemas.js";
+import { Deployment, DeploymentList, decimalInt, EventList, problemResponses } from "../schemas.js";
 
 /** Ids are PostgreSQL integers: anything larger cannot exist, so it is a 400 rather than a fault. */
-export const IdParams = z.strictObject({ id: z.coerce.number().int().min(1).max(2_147_483_647) });
+export const IdParams = z.strictObject({ id: decimalInt(1, 2_147_483_647) });
 
 const ListQuery = z.strictObject({
   model: slug().optional(),
@@ -19,11 +19,11 @@ const ListQuery = z.strictObject({
   status: z.enum(STATUSES).optional(),
   stage: z.enum(AGE_STAGES).optional().describe("fresh, due or expired; implies status=active"),
   sort: z.enum(["-age", "age"]).default("-age").describe("-age: oldest first"),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: decimalInt(1, 500).default(50),
   cursor: z.string().max(200).optional(),
 });
 
-const RetireBody = z.strictObject({ reason: freeText(2000).optional() }).nullish();
+const RetireBody = z.strictObject({ reason: freeText(2000).optional() });
 
 /** Idempotency-Key values are opaque to us but must be sane to store (draft-ietf-httpapi-idempotency-key-header). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -42,7 +42,7 @@ export function deploymentRoutes(app: FastifyInstance, registry: Registry): void
         tags: ["deployments"],
         body: RegisterDeploymentBody,
         headers: z.object({ "idempotency-key": z.string().optional() }),
-        response: { 201: Deployment, 200: Deployment, ...problemResponses(400, 401, 403, 409, 413, 415) },
+        response: { 201: Deployment, ...problemResponses(400, 401, 403, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -109,6 +109,6 @@ export function deploymentRoutes(app: FastifyInstance, registry: Registry): void
         response: { 200: Deployment, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => registry.retire(request.params.id, actorOf(request), request.body?.reason),
+    async (request) => registry.retire(request.params.id, actorOf(request), request.body.reason),
   );
 }
