@@ -8,11 +8,13 @@ import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js"
 import {
   type DeploymentView,
   type EventView,
+  iso,
   type ModelView,
   toDeploymentView,
   toEventView,
   toModelView,
 } from "./deployment-view.js";
+import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
 /** How far ahead of the server's clock a deployment_date may be: clocks drift, a little. */
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
@@ -41,6 +43,18 @@ export interface ListResult {
   next_cursor: string | null;
 }
 
+/** A registration checked at the edge, waiting for its transaction. */
+interface PendingRegistration {
+  body: RegisterDeploymentBody;
+  actor: Actor;
+  /** When the server received it: the default deployment_date and the time of its events. */
+  now: number;
+  deployment_date: number;
+  training_data_cutoff: number;
+  request_hash: string;
+  idempotency_key: string | undefined;
+}
+
 export interface Registration {
   deployment: DeploymentView;
   /** True when an Idempotency-Key matched an earlier registration and this is its answer. */
@@ -56,106 +70,159 @@ export class Registry {
   private readonly clock: () => number;
   private readonly policy: AgePolicy;
 
+  private readonly registrations: WriteBatcher<PendingRegistration, Registration>;
+
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.policy = options.policy ?? DEFAULT_POLICY;
+    this.registrations = new WriteBatcher({
+      runBatch: (items) => this.registerBatch(items),
+      runOne: (item) => this.registerOne(item),
+      maxBatch: 64,
+      // SQLite has one writer; PostgreSQL commits several batches at once on its pool.
+      concurrency: options.store.dialect === "postgres" ? 4 : 1,
+    });
   }
 
+  /**
+   * Registers a deployment. Concurrent registrations commit together (see WriteBatcher); each
+   * still sees the ones before it, so a primary supersedes whichever primary was live just
+   * before it, whether that one committed earlier or in the same transaction.
+   */
   async register(body: RegisterDeploymentBody, actor: Actor, idempotencyKey?: string): Promise<Registration> {
     const now = this.clock();
     const deploymentDate = body.deployment_date === undefined ? now : instantToMs(body.deployment_date);
     const cutoff = instantToMs(body.training_data_cutoff);
     checkDates(deploymentDate, cutoff, now);
     assertTeam(actor, body.owner_team);
-    const requestHash = hashRequest(body);
-    const scopeKey = idempotencyKey === undefined ? undefined : `${actor.key_scope}:${idempotencyKey}`;
+    return this.registrations.submit({
+      body,
+      actor,
+      now,
+      deployment_date: deploymentDate,
+      training_data_cutoff: cutoff,
+      request_hash: hashRequest(body),
+      idempotency_key: idempotencyKey,
+    });
+  }
 
+  private async registerBatch(items: PendingRegistration[]): Promise<Outcome<Registration>[]> {
     return this.store.transaction(async (tx) => {
-      await tx.lockModelEnvironment(body.model, body.environment);
-      if (scopeKey !== undefined) {
-        const stored = await tx.findStoredResponse(scopeKey);
-        if (stored) {
-          if (stored.request_hash !== requestHash) {
-            throw new ConflictError(
-              `Idempotency-Key ${idempotencyKey} was already used for a different registration`,
-            );
-          }
-          return { deployment: JSON.parse(stored.response) as DeploymentView, replayed: true };
+      await tx.lockKeys(items.map((item) => lockKeyOf(item.body.model, item.body.environment)));
+      const outcomes: Outcome<Registration>[] = [];
+      for (const item of items) {
+        try {
+          outcomes.push({ ok: true, value: await this.registerIn(tx, item) });
+        } catch (error) {
+          if (!isDomainError(error)) throw error;
+          outcomes.push({ ok: false, error });
         }
       }
-      const model = await tx.ensureModel({ name: body.model, owner_team: body.owner_team, created_at: now });
-      if (model.owner_team !== body.owner_team) {
-        throw new ConflictError(
-          `model ${body.model} is owned by team ${model.owner_team}, not ${body.owner_team}`,
-        );
+      return outcomes;
+    });
+  }
+
+  private registerOne(item: PendingRegistration): Promise<Registration> {
+    return this.store.transaction(async (tx) => {
+      await tx.lockKeys([lockKeyOf(item.body.model, item.body.environment)]);
+      return this.registerIn(tx, item);
+    });
+  }
+
+  /**
+   * One registration inside a transaction. Every refusal is thrown before its first write, so a
+   * refused item leaves nothing behind in a transaction it shares with others.
+   */
+  private async registerIn(tx: DeploymentStore, item: PendingRegistration): Promise<Registration> {
+    const { body, actor, now } = item;
+    const scopeKey =
+      item.idempotency_key === undefined ? undefined : `${actor.key_scope}:${item.idempotency_key}`;
+    if (scopeKey !== undefined) {
+      const stored = await tx.findStoredResponse(scopeKey);
+      if (stored) {
+        if (stored.request_hash !== item.request_hash) {
+          throw new ConflictError(
+            `Idempotency-Key ${item.idempotency_key} was already used for a different registration`,
+          );
+        }
+        return { deployment: JSON.parse(stored.response) as DeploymentView, replayed: true };
       }
-      const version = await tx.ensureVersion({
-        model: body.model,
-        model_version: body.model_version,
-        training_data_cutoff: cutoff,
-        created_at: now,
-      });
-      if (version.training_data_cutoff !== cutoff) {
+    }
+    const model = await tx.findModel(body.model);
+    if (model && model.owner_team !== body.owner_team) {
+      throw new ConflictError(
+        `model ${body.model} is owned by team ${model.owner_team}, not ${body.owner_team}`,
+      );
+    }
+    const superseded =
+      body.role === "primary" ? await tx.findLivePrimary(body.model, body.environment) : undefined;
+    if (superseded && superseded.deployment_date > item.deployment_date) {
+      throw new ConflictError(
+        `deployment_date ${iso(item.deployment_date)} is before that of the live primary ` +
+          `${superseded.id} (${iso(superseded.deployment_date)}) it would supersede`,
+      );
+    }
+    if (!model) await tx.insertModel({ name: body.model, owner_team: body.owner_team, created_at: now });
+    // Inserting first saves a query for a new version; when it already exists nothing was
+    // written, so refusing its cutoff here still leaves nothing behind.
+    const version = { model: body.model, model_version: body.model_version, created_at: now };
+    if (!(await tx.insertVersionIfMissing({ ...version, training_data_cutoff: item.training_data_cutoff }))) {
+      const existing = await tx.findVersion(body.model, body.model_version);
+      if (existing && existing.training_data_cutoff !== item.training_data_cutoff) {
         throw new InputError("a model version has one training_data_cutoff", [
           {
             field: "training_data_cutoff",
-            message: `${body.model} ${body.model_version} was registered with training_data_cutoff ${new Date(version.training_data_cutoff).toISOString()}`,
+            message: `${body.model} ${body.model_version} was registered with training_data_cutoff ${iso(existing.training_data_cutoff)}`,
           },
         ]);
       }
-      let superseded: DeploymentRow | undefined;
-      if (body.role === "primary") {
-        superseded = await tx.findLivePrimary(body.model, body.environment);
-        if (superseded && superseded.deployment_date > deploymentDate) {
-          throw new ConflictError(
-            `deployment_date ${new Date(deploymentDate).toISOString()} is before that of the live primary ` +
-              `${superseded.id} (${new Date(superseded.deployment_date).toISOString()}) it would supersede`,
-          );
-        }
-        if (superseded) await tx.endDeployment(superseded.id, "superseded", deploymentDate);
-      }
-      const row = await tx.insertDeployment({
-        model: body.model,
-        model_version: body.model_version,
-        environment: body.environment,
-        owner_team: body.owner_team,
-        role: body.role,
-        status: "active",
-        deployment_date: deploymentDate,
-        training_data_cutoff: cutoff,
-        ended_at: null,
-        endpoint: body.endpoint ?? null,
-        tags: JSON.stringify(body.tags ?? {}),
-        ttl_extension_seconds: 0,
-        created_at: now,
-        created_by: actor.name,
-      });
-      const common = { model: body.model, environment: body.environment, actor: actor.name, at: now };
-      await tx.appendEvent({
+    }
+    if (superseded) await tx.endDeployment(superseded.id, "superseded", item.deployment_date);
+    const row = await tx.insertDeployment({
+      model: body.model,
+      model_version: body.model_version,
+      environment: body.environment,
+      owner_team: body.owner_team,
+      role: body.role,
+      status: "active",
+      deployment_date: item.deployment_date,
+      training_data_cutoff: item.training_data_cutoff,
+      ended_at: null,
+      endpoint: body.endpoint ?? null,
+      tags: JSON.stringify(body.tags ?? {}),
+      ttl_extension_seconds: 0,
+      created_at: now,
+      created_by: actor.name,
+    });
+    const common = { model: body.model, environment: body.environment, actor: actor.name, at: now };
+    await tx.appendEvents([
+      {
         ...common,
         deployment_id: row.id,
         type: "deployed",
         data: { model_version: body.model_version, role: body.role, supersedes: superseded?.id ?? null },
-      });
-      if (superseded) {
-        await tx.appendEvent({
-          ...common,
-          deployment_id: superseded.id,
-          type: "superseded",
-          data: { model_version: superseded.model_version, superseded_by: row.id },
-        });
-      }
-      const deployment = toDeploymentView(row, this.policy, now);
-      if (scopeKey !== undefined) {
-        await tx.storeResponse(
-          scopeKey,
-          { request_hash: requestHash, status_code: 201, response: JSON.stringify(deployment) },
-          now,
-        );
-      }
-      return { deployment, replayed: false };
-    });
+      },
+      ...(superseded
+        ? [
+            {
+              ...common,
+              deployment_id: superseded.id,
+              type: "superseded",
+              data: { model_version: superseded.model_version, superseded_by: row.id },
+            },
+          ]
+        : []),
+    ]);
+    const deployment = toDeploymentView(row, this.policy, now);
+    if (scopeKey !== undefined) {
+      await tx.storeResponse(
+        scopeKey,
+        { request_hash: item.request_hash, status_code: 201, response: JSON.stringify(deployment) },
+        now,
+      );
+    }
+    return { deployment, replayed: false };
   }
 
   async get(id: number): Promise<DeploymentView> {
@@ -202,7 +269,7 @@ export class Registry {
       const row = await tx.findDeployment(id);
       if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
       assertTeam(actor, row.owner_team);
-      await tx.lockModelEnvironment(row.model, row.environment);
+      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       if (!(await tx.endDeployment(id, "retired", now))) {
         throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       }
@@ -267,7 +334,7 @@ export class Registry {
     return this.store.transaction(async (tx) => {
       const owner = await this.requireModel(tx, model);
       assertTeam(actor, owner.owner_team);
-      await tx.lockModelEnvironment(model, environment);
+      await tx.lockKeys([lockKeyOf(model, environment)]);
       const target = options.to_version ?? (await tx.findGolden(model, environment))?.model_version;
       if (target === undefined) {
         throw new ConflictError(
@@ -354,6 +421,21 @@ export class Registry {
     if (!model) throw new NotFoundError(`model ${name} does not exist`);
     return model;
   }
+}
+
+/** The lock that serializes changes to the primaries of a model in an environment. */
+function lockKeyOf(model: string, environment: string): string {
+  return `tenure:${model} ${environment}`;
+}
+
+/** Refusals the registry decides itself, as opposed to faults of the database or the code. */
+function isDomainError(error: unknown): boolean {
+  return (
+    error instanceof InputError ||
+    error instanceof ConflictError ||
+    error instanceof NotFoundError ||
+    error instanceof ForbiddenError
+  );
 }
 
 function checkDates(deploymentDate: number, cutoff: number, now: number): void {

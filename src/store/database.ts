@@ -114,13 +114,15 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /**
- * Serializes writers of one key (a model in an environment) until the transaction ends.
- * PostgreSQL takes a transaction-scoped advisory lock; SQLite already has a single writer.
+ * Serializes writers of each key until the transaction ends. PostgreSQL takes transaction-scoped
+ * advisory locks in ascending order of their hashes, in one round trip; SQLite already has a
+ * single writer.
  */
-export async function lockKey(trx: Executor, dialect: DialectName, key: string): Promise<void> {
-  if (dialect === "postgres") {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
-  }
+export async function lockKeys(trx: Executor, dialect: DialectName, keys: string[]): Promise<void> {
+  if (dialect !== "postgres" || keys.length === 0) return;
+  await sql`select pg_advisory_xact_lock(h) from (
+      select distinct hashtextextended(k, 0) as h from unnest(${[...new Set(keys)]}::text[]) as k order by h
+    ) as locks`.execute(trx);
 }
 
 /**

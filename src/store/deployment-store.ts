@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { type Database, type DialectName, type Executor, inTransaction, lockKey } from "./database.js";
+import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
 import type {
   DeploymentRole,
   DeploymentRow,
@@ -85,27 +85,21 @@ export class DeploymentStore {
     return inTransaction(this.database, (trx) => work(new DeploymentStore(this.database, trx)));
   }
 
-  /** Serializes writers of one model in one environment until the transaction ends. */
-  async lockModelEnvironment(model: string, environment: string): Promise<void> {
-    if (this.executor.isTransaction) {
-      await lockKey(this.executor, this.database.dialect, `tenure:${model} ${environment}`);
-    }
+  /**
+   * Serializes writers of these keys (a model in an environment: `model environment`) until the
+   * transaction ends. Keys are locked in one sorted order, so two transactions that lock
+   * overlapping sets cannot deadlock.
+   */
+  async lockKeys(keys: string[]): Promise<void> {
+    if (this.executor.isTransaction) await lockKeys(this.executor, this.database.dialect, keys);
   }
 
   async findModel(name: string): Promise<ModelRecord | undefined> {
     return this.executor.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
   }
 
-  /** Inserts the model unless it exists; returns the stored one either way. */
-  async ensureModel(model: ModelRecord): Promise<ModelRecord> {
-    await this.executor
-      .insertInto("models")
-      .values(model)
-      .onConflict((oc) => oc.column("name").doNothing())
-      .execute();
-    const stored = await this.findModel(model.name);
-    if (!stored) throw new Error(`model ${model.name} vanished during its own insert`);
-    return stored;
+  async insertModel(model: ModelRecord): Promise<void> {
+    await this.executor.insertInto("models").values(model).execute();
   }
 
   async listModels(): Promise<ModelRecord[]> {
@@ -121,15 +115,15 @@ export class DeploymentStore {
       .executeTakeFirst();
   }
 
-  async ensureVersion(version: VersionRecord): Promise<VersionRecord> {
-    await this.executor
+  /** Inserts the version unless it exists; true when this call inserted it. */
+  async insertVersionIfMissing(version: VersionRecord): Promise<boolean> {
+    const inserted = await this.executor
       .insertInto("model_versions")
       .values(version)
       .onConflict((oc) => oc.columns(["model", "model_version"]).doNothing())
-      .execute();
-    const stored = await this.findVersion(version.model, version.model_version);
-    if (!stored) throw new Error(`version ${version.model_version} vanished during its own insert`);
-    return stored;
+      .returning("model")
+      .executeTakeFirst();
+    return inserted !== undefined;
   }
 
   async listVersions(model: string): Promise<VersionRecord[]> {
@@ -205,9 +199,15 @@ export class DeploymentStore {
   }
 
   async appendEvent(event: NewEvent): Promise<void> {
+    await this.appendEvents([event]);
+  }
+
+  /** Appends events in one statement, in the order given. */
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
     await this.executor
       .insertInto("deployment_events")
-      .values({ ...event, data: JSON.stringify(event.data) })
+      .values(events.map((event) => ({ ...event, data: JSON.stringify(event.data) })))
       .execute();
   }
 
