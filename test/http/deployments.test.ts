@@ -154,6 +154,24 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
     expect(superseded).toHaveLength(19);
   });
 
+  it("a refused registration committed beside others in one batch leaves nothing behind and fails none of them", async () => {
+    await register({ model: "owned", owner_team: "risk" });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0
+          ? register({ model: "owned", owner_team: "growth", model_version: `bad-${i}` })
+          : register({ model: `batch-${i}`, model_version: `1.${i}` }),
+      ),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual(
+      Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 409 : 201)),
+    );
+    const versions = await t.context.database.db.selectFrom("model_versions").select("model_version").execute();
+    expect(versions.map((v) => v.model_version).filter((v) => v.startsWith("bad-"))).toEqual([]);
+    const live = (await t.request({ method: "GET", url: "/v1/deployments?limit=100" })).json().items;
+    expect(live).toHaveLength(21);
+  });
+
   it("lets shadows and canaries serve beside the primary without superseding it", async () => {
     const primary = (await register()).json();
     const shadow = await register({ model_version: "3.3.0", role: "shadow" });
