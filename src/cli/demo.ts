@@ -1,5 +1,5 @@
-import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DATABASE, openContext } from "../context.js";
 import { DEFAULT_POLICY } from "../core/age.js";
@@ -36,6 +36,7 @@ export function demoCommand(program: Command, io: Io): void {
           [{ field: "--database", message: "must be a SQLite file other than ./tenure.db" }],
         );
       }
+      mkdirSync(dirname(path), { recursive: true });
       for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
       const context = await openContext(path);
       let token: string;

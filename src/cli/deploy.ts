@@ -77,7 +77,7 @@ function parseBody(
       throw new InputError("--tag must be key=value", [{ field: "--tag", message: "must be key=value" }]);
     tags[tag.slice(0, at)] = tag.slice(at + 1);
   }
-  const parsed = RegisterDeploymentBody.safeParse({
+  const input = {
     model,
     model_version: version,
     training_data_cutoff: flags.trainedThrough,
@@ -87,11 +87,13 @@ function parseBody(
     role: flags.role,
     endpoint: flags.endpoint,
     tags: flags.tag.length ? tags : undefined,
-  });
+  };
+  const parsed = RegisterDeploymentBody.safeParse(input);
   if (parsed.success) return parsed.data;
+  const given = input as Record<string, unknown>;
   const issues = parsed.error.issues.map((issue) => {
     const field = String(issue.path[0] ?? "");
-    const missing = issue.message.endsWith("received undefined");
+    const missing = issue.path.length === 1 && given[field] === undefined;
     return { field: FLAG_OF[field] ?? field, message: missing ? "is required" : issue.message };
   });
   throw new InputError("the deployment is not valid", issues);

@@ -22,8 +22,8 @@ export function buildProgram(io: Io): Command {
       "Tracks how long every ML model has served, how old its data is, and whether it still performs.",
     )
     .version(VERSION)
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput(output(io))
+    .configureHelp({ helpWidth: 120 })
     .exitOverride();
   serveCommand(program, io);
   deployCommand(program, io);
@@ -34,9 +34,22 @@ export function buildProgram(io: Io): Command {
   rollbackCommand(program, io);
   tokenCommand(program, io);
   demoCommand(program, io);
-  for (const command of program.commands)
-    command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  const configure = (command: Command) => {
+    command.exitOverride().configureOutput(output(io)).configureHelp({ helpWidth: 120 });
+    command.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
+}
+
+/** Commander's own errors (unknown option, bad argument) read like every other: one `tenure:` line. */
+function output(io: Io) {
+  return {
+    writeOut: io.out,
+    writeErr: io.err,
+    outputError: (text: string, write: (text: string) => void) =>
+      write(`tenure: ${text.replace(/^error: /, "").trimEnd()} (see --help)\n`),
+  };
 }
 
 /** Runs the CLI and resolves to its exit code; every error becomes one line on stderr. */

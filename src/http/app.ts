@@ -35,7 +35,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Clients may send ids and limits as strings in paths and queries; zod coerces them.
     routerOptions: { maxParamLength: 256 },
-    return503OnClosing: true,
+    // On SIGTERM the server stops accepting connections and finishes every request it has
+    // accepted, including those arriving on open keep-alive connections: none is refused.
+    return503OnClosing: false,
     // Bad percent-escapes and over-long path parameters are answered like every other error.
     frameworkErrors: (error, request, reply) => {
       sendProblem(reply as FastifyReply, toProblem(error, request as FastifyRequest));

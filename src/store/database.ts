@@ -1,8 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
+import { InputError } from "../core/errors.js";
 import type { Schema } from "./schema.js";
 
 export type DialectName = "sqlite" | "postgres";
@@ -35,7 +36,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
 
 function openSqlite(path: string): Database {
   const file = path === ":memory:" ? path : resolve(path);
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") checkFolder(dirname(file));
   const handle = new SqliteDatabase(file);
   handle.pragma("journal_mode = WAL");
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
@@ -73,6 +74,19 @@ function openPostgres(url: string, poolSize: number): Database {
     location: redactUrl(url),
     close: () => db.destroy(),
   };
+}
+
+/** SQLite makes the file but not its folder: say so plainly rather than with an errno. */
+function checkFolder(folder: string): void {
+  let stats: ReturnType<typeof statSync> | undefined;
+  try {
+    stats = statSync(folder);
+  } catch {
+    throw new InputError(`the database folder ${folder} does not exist`);
+  }
+  if (!stats.isDirectory()) {
+    throw new InputError(`the database folder ${folder} is not a folder`);
+  }
 }
 
 export function redactUrl(url: string): string {

@@ -1,6 +1,14 @@
-import { DEFAULT_MIGRATION_TABLE, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+import {
+  DEFAULT_MIGRATION_TABLE,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  sql,
+} from "kysely";
 import type { Database } from "./database.js";
 import * as registry from "./migrations/0001-registry.js";
+import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
 export class SchemaTooNewError extends Error {
@@ -25,9 +33,27 @@ export interface MigrationReport {
  * schema it does not understand.
  */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  if (database.dialect === "postgres") return migrate(database, database.db);
+  // Kysely takes no lock on SQLite and runs its DDL outside a transaction. BEGIN IMMEDIATE
+  // makes the whole migration one write transaction: two processes opening a new file at once
+  // take turns (busy_timeout), and a crash leaves the schema as it was.
+  return database.db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const report = await migrate(database, connection);
+      await sql`commit`.execute(connection);
+      return report;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+async function migrate(database: Database, db: Kysely<Schema>): Promise<MigrationReport> {
   const known = migrations(database);
   const newest = Object.keys(known).at(-1);
-  const unknown = (await appliedMigrations(database)).filter((name) => !(name in known));
+  const unknown = (await appliedMigrations(db)).filter((name) => !(name in known));
   if (unknown.length > 0) {
     throw new SchemaTooNewError(
       `the database at ${database.location} has schema version ${unknown.sort().at(-1)}, newer than ` +
@@ -35,14 +61,14 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
     );
   }
   const provider: MigrationProvider = { getMigrations: async () => known };
-  const migrator = new Migrator({ db: database.db, provider });
+  const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
   return { applied, current: newest };
 }
 
-async function appliedMigrations({ db }: Database): Promise<string[]> {
+async function appliedMigrations(db: Kysely<Schema>): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((t) => t.name === DEFAULT_MIGRATION_TABLE)) return [];
   const rows = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(

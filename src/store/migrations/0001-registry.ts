@@ -53,12 +53,19 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .where(sql.ref("status"), "=", "active")
     .where(sql.ref("role"), "=", "primary")
     .execute();
-  // Listing sorts by age (deployment_date, id) and filters by status first.
-  await db.schema
-    .createIndex("deployments_status_age")
-    .on("deployments")
-    .columns(["status", "deployment_date", "id"])
-    .execute();
+  // Listing sorts by age (deployment_date, id); each common filter gets an index in that order,
+  // so a page is an index range read that stops after `limit` rows rather than a sort.
+  for (const [name, columns] of [
+    ["deployments_age", ["deployment_date", "id"]],
+    ["deployments_status_age", ["status", "deployment_date", "id"]],
+    ["deployments_environment_age", ["environment", "deployment_date", "id"]],
+  ] as const) {
+    await db.schema
+      .createIndex(name)
+      .on("deployments")
+      .columns([...columns])
+      .execute();
+  }
   await db.schema
     .createIndex("deployments_model_env")
     .on("deployments")
