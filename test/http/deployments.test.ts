@@ -166,7 +166,10 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
     expect(results.map((r) => r.statusCode)).toEqual(
       Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 409 : 201)),
     );
-    const versions = await t.context.database.db.selectFrom("model_versions").select("model_version").execute();
+    const versions = await t.context.database.db
+      .selectFrom("model_versions")
+      .select("model_version")
+      .execute();
     expect(versions.map((v) => v.model_version).filter((v) => v.startsWith("bad-"))).toEqual([]);
     const live = (await t.request({ method: "GET", url: "/v1/deployments?limit=100" })).json().items;
     expect(live).toHaveLength(21);
