@@ -98,8 +98,93 @@ export class DeploymentStore {
     return this.executor.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
   }
 
-  async insertModel(model: ModelRecord): Promise<void> {
-    await this.executor.insertInto("models").values(model).execute();
+  async findModels(names: string[]): Promise<ModelRecord[]> {
+    if (names.length === 0) return [];
+    return this.executor.selectFrom("models").selectAll().where("name", "in", names).execute();
+  }
+
+  async insertModels(models: ModelRecord[]): Promise<void> {
+    if (models.length === 0) return;
+    await this.executor.insertInto("models").values(models).execute();
+  }
+
+  /** The versions among `versions` of the models among `models` (a superset of the pairs asked). */
+  async findVersions(models: string[], versions: string[]): Promise<VersionRecord[]> {
+    if (models.length === 0 || versions.length === 0) return [];
+    return this.executor
+      .selectFrom("model_versions")
+      .selectAll()
+      .where("model", "in", models)
+      .where("model_version", "in", versions)
+      .execute();
+  }
+
+  /** Inserts versions, skipping any that already exist. */
+  async insertVersions(versions: VersionRecord[]): Promise<void> {
+    if (versions.length === 0) return;
+    await this.executor
+      .insertInto("model_versions")
+      .values(versions)
+      .onConflict((oc) => oc.columns(["model", "model_version"]).doNothing())
+      .execute();
+  }
+
+  /** The live primaries of the given models, in every environment. */
+  async findLivePrimaries(models: string[]): Promise<DeploymentRow[]> {
+    if (models.length === 0) return [];
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "in", models)
+      .where("role", "=", "primary")
+      .where("status", "=", "active")
+      .execute();
+  }
+
+  /** Inserts deployments in one statement and returns the stored rows. */
+  async insertDeployments(rows: NewDeploymentRow[]): Promise<DeploymentRow[]> {
+    if (rows.length === 0) return [];
+    return this.executor.insertInto("deployments").values(rows).returningAll().execute();
+  }
+
+  /**
+   * Ends live deployments, each at its own time, in one statement; returns how many it ended.
+   * CAST keeps PostgreSQL from reading the untyped parameters of the CASE as text.
+   */
+  async endDeployments(status: DeploymentStatus, ends: { id: number; ended_at: number }[]): Promise<number> {
+    if (ends.length === 0) return 0;
+    const cases = sql.join(
+      ends.map((e) => sql`when ${e.id} then cast(${e.ended_at} as bigint)`),
+      sql` `,
+    );
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ status, ended_at: sql<number>`case id ${cases} end` })
+      .where(
+        "id",
+        "in",
+        ends.map((e) => e.id),
+      )
+      .where("status", "=", "active")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async findStoredResponses(scopeKeys: string[]): Promise<(StoredResponse & { scope_key: string })[]> {
+    if (scopeKeys.length === 0) return [];
+    return this.executor
+      .selectFrom("idempotency_keys")
+      .select(["scope_key", "request_hash", "status_code", "response"])
+      .where("scope_key", "in", scopeKeys)
+      .execute();
+  }
+
+  async storeResponses(rows: (StoredResponse & { scope_key: string })[], at: number): Promise<void> {
+    if (rows.length === 0) return;
+    await this.executor
+      .insertInto("idempotency_keys")
+      .values(rows.map((r) => ({ ...r, created_at: at })))
+      .execute();
   }
 
   async listModels(): Promise<ModelRecord[]> {
@@ -113,17 +198,6 @@ export class DeploymentStore {
       .where("model", "=", model)
       .where("model_version", "=", version)
       .executeTakeFirst();
-  }
-
-  /** Inserts the version unless it exists; true when this call inserted it. */
-  async insertVersionIfMissing(version: VersionRecord): Promise<boolean> {
-    const inserted = await this.executor
-      .insertInto("model_versions")
-      .values(version)
-      .onConflict((oc) => oc.columns(["model", "model_version"]).doNothing())
-      .returning("model")
-      .executeTakeFirst();
-    return inserted !== undefined;
   }
 
   async listVersions(model: string): Promise<VersionRecord[]> {
@@ -254,21 +328,6 @@ export class DeploymentStore {
           set_by: golden.set_by,
         }),
       )
-      .execute();
-  }
-
-  async findStoredResponse(scopeKey: string): Promise<StoredResponse | undefined> {
-    return this.executor
-      .selectFrom("idempotency_keys")
-      .select(["request_hash", "status_code", "response"])
-      .where("scope_key", "=", scopeKey)
-      .executeTakeFirst();
-  }
-
-  async storeResponse(scopeKey: string, stored: StoredResponse, at: number): Promise<void> {
-    await this.executor
-      .insertInto("idempotency_keys")
-      .values({ scope_key: scopeKey, ...stored, created_at: at })
       .execute();
   }
 

@@ -1,0 +1,249 @@
+import { createHash } from "node:crypto";
+import type { AgePolicy } from "../core/age.js";
+import { ConflictError, InputError } from "../core/errors.js";
+import type { DeploymentStore, NewEvent } from "../store/deployment-store.js";
+import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
+import type { Actor } from "./actor.js";
+import type { RegisterDeploymentBody } from "./deployment-input.js";
+import { type DeploymentView, iso, toDeploymentView } from "./deployment-view.js";
+import type { Outcome } from "./write-batcher.js";
+
+/** A registration checked at the edge, waiting for its transaction. */
+export interface PendingRegistration {
+  body: RegisterDeploymentBody;
+  actor: Actor;
+  /** When the server received it: the default deployment_date and the time of its events. */
+  now: number;
+  deployment_date: number;
+  training_data_cutoff: number;
+  request_hash: string;
+  /** The actor's scope and the Idempotency-Key, when one was sent. */
+  scope_key: string | undefined;
+}
+
+export interface Registration {
+  deployment: DeploymentView;
+  /** True when an Idempotency-Key matched an earlier registration and this is its answer. */
+  replayed: boolean;
+}
+
+/** A stable hash of a registration body, to tell a retry from a reuse of its Idempotency-Key. */
+export function hashRequest(body: RegisterDeploymentBody): string {
+  const sorted = Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
+}
+
+/**
+ * Splits registrations into rounds in which no model and no idempotency key appears twice, in
+ * arrival order: a round can then be decided from one read of the registry's state, and the
+ * rounds, run one after another, give the same result as registering one by one.
+ */
+export function splitRounds(items: PendingRegistration[]): number[][] {
+  const rounds: { indexes: number[]; keys: Set<string> }[] = [];
+  items.forEach((item, index) => {
+    const keys = [`model:${item.body.model}`, ...(item.scope_key ? [`key:${item.scope_key}`] : [])];
+    // An item goes after the last round that holds any of its keys, never before it.
+    let last = -1;
+    rounds.forEach((round, r) => {
+      if (keys.some((k) => round.keys.has(k))) last = r;
+    });
+    let round = rounds[last + 1];
+    if (!round) {
+      round = { indexes: [], keys: new Set() };
+      rounds.push(round);
+    }
+    round.indexes.push(index);
+    for (const k of keys) round.keys.add(k);
+  });
+  return rounds.map((r) => r.indexes);
+}
+
+const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
+
+interface Accepted {
+  item: PendingRegistration;
+  superseded: DeploymentRow | undefined;
+}
+
+/**
+ * Registers a round (distinct models, distinct idempotency keys) inside a transaction with a
+ * fixed number of statements, whatever its size: reads of the models, versions, live primaries
+ * and stored answers it touches, then one write of each kind. Every refusal is decided before
+ * the first write, so refused items leave nothing behind.
+ */
+export async function registerRound(
+  tx: DeploymentStore,
+  items: PendingRegistration[],
+  policy: AgePolicy,
+): Promise<Outcome<Registration>[]> {
+  const models = [...new Set(items.map((i) => i.body.model))];
+  const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
+  const [stored, knownModels, primaries, versions] = await Promise.all([
+    tx.findStoredResponses(scopeKeys),
+    tx.findModels(models),
+    tx.findLivePrimaries(models),
+    tx.findVersions(models, [...new Set(items.map((i) => i.body.model_version))]),
+  ]);
+  const storedBy = new Map(stored.map((s) => [s.scope_key, s]));
+  const modelBy = new Map(knownModels.map((m) => [m.name, m]));
+  const primaryBy = new Map(primaries.map((p) => [pairKey(p.model, p.environment), p]));
+  const versionBy = new Map(versions.map((v) => [pairKey(v.model, v.model_version), v]));
+
+  const outcomes: Outcome<Registration>[] = [];
+  const accepted: Accepted[] = [];
+  const acceptedAt: number[] = [];
+  items.forEach((item, index) => {
+    try {
+      const replay = item.scope_key ? storedBy.get(item.scope_key) : undefined;
+      if (replay) {
+        if (replay.request_hash !== item.request_hash) {
+          throw new ConflictError("this Idempotency-Key was already used for a different registration");
+        }
+        outcomes[index] = {
+          ok: true,
+          value: { deployment: JSON.parse(replay.response) as DeploymentView, replayed: true },
+        };
+        return;
+      }
+      accepted.push(decide(item, modelBy, primaryBy, versionBy));
+      acceptedAt.push(index);
+    } catch (error) {
+      outcomes[index] = { ok: false, error };
+    }
+  });
+
+  const registrations = await write(tx, accepted, modelBy, versionBy, policy);
+  registrations.forEach((registration, i) => {
+    outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
+  });
+  return outcomes;
+}
+
+/** Decides one registration against the state read for its round; throws its refusal. */
+function decide(
+  item: PendingRegistration,
+  modelBy: Map<string, { owner_team: string }>,
+  primaryBy: Map<string, DeploymentRow>,
+  versionBy: Map<string, { training_data_cutoff: number }>,
+): Accepted {
+  const { body } = item;
+  const model = modelBy.get(body.model);
+  if (model && model.owner_team !== body.owner_team) {
+    throw new ConflictError(
+      `model ${body.model} is owned by team ${model.owner_team}, not ${body.owner_team}`,
+    );
+  }
+  const superseded =
+    body.role === "primary" ? primaryBy.get(pairKey(body.model, body.environment)) : undefined;
+  if (superseded && superseded.deployment_date > item.deployment_date) {
+    throw new ConflictError(
+      `deployment_date ${iso(item.deployment_date)} is before that of the live primary ` +
+        `${superseded.id} (${iso(superseded.deployment_date)}) it would supersede`,
+    );
+  }
+  const version = versionBy.get(pairKey(body.model, body.model_version));
+  if (version && version.training_data_cutoff !== item.training_data_cutoff) {
+    throw new InputError("a model version has one training_data_cutoff", [
+      {
+        field: "training_data_cutoff",
+        message: `${body.model} ${body.model_version} was registered with training_data_cutoff ${iso(version.training_data_cutoff)}`,
+      },
+    ]);
+  }
+  return { item, superseded };
+}
+
+async function write(
+  tx: DeploymentStore,
+  accepted: Accepted[],
+  modelBy: Map<string, unknown>,
+  versionBy: Map<string, unknown>,
+  policy: AgePolicy,
+): Promise<Registration[]> {
+  if (accepted.length === 0) return [];
+  await tx.insertModels(
+    accepted
+      .filter(({ item }) => !modelBy.has(item.body.model))
+      .map(({ item }) => ({ name: item.body.model, owner_team: item.body.owner_team, created_at: item.now })),
+  );
+  await tx.insertVersions(
+    accepted
+      .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
+      .map(({ item }) => ({
+        model: item.body.model,
+        model_version: item.body.model_version,
+        training_data_cutoff: item.training_data_cutoff,
+        created_at: item.now,
+      })),
+  );
+  const supersessions = accepted.flatMap(({ item, superseded }) =>
+    superseded ? [{ id: superseded.id, ended_at: item.deployment_date }] : [],
+  );
+  const ended = await tx.endDeployments("superseded", supersessions);
+  if (ended !== supersessions.length) {
+    // The locks make this impossible; if it happens, the batch is replayed one by one.
+    throw new Error(`expected to supersede ${supersessions.length} deployments, superseded ${ended}`);
+  }
+  const rows = await tx.insertDeployments(accepted.map(({ item }) => newRow(item)));
+  // A round holds each model once, so the model names the row of each registration.
+  const rowBy = new Map(rows.map((row) => [row.model, row]));
+  const events: NewEvent[] = [];
+  const registrations = accepted.map(({ item, superseded }) => {
+    const row = rowBy.get(item.body.model);
+    if (!row) throw new Error(`the insert returned no row for ${item.body.model}`);
+    const common = { model: row.model, environment: row.environment, actor: item.actor.name, at: item.now };
+    events.push({
+      ...common,
+      deployment_id: row.id,
+      type: "deployed",
+      data: { model_version: row.model_version, role: row.role, supersedes: superseded?.id ?? null },
+    });
+    if (superseded) {
+      events.push({
+        ...common,
+        deployment_id: superseded.id,
+        type: "superseded",
+        data: { model_version: superseded.model_version, superseded_by: row.id },
+      });
+    }
+    return { deployment: toDeploymentView(row, policy, item.now), replayed: false };
+  });
+  await tx.appendEvents(events);
+  await tx.storeResponses(
+    accepted.flatMap(({ item }, i) => {
+      const registration = registrations[i];
+      return item.scope_key && registration
+        ? [
+            {
+              scope_key: item.scope_key,
+              request_hash: item.request_hash,
+              status_code: 201,
+              response: JSON.stringify(registration.deployment),
+            },
+          ]
+        : [];
+    }),
+    accepted[0]?.item.now ?? 0,
+  );
+  return registrations;
+}
+
+function newRow(item: PendingRegistration): NewDeploymentRow {
+  const { body } = item;
+  return {
+    model: body.model,
+    model_version: body.model_version,
+    environment: body.environment,
+    owner_team: body.owner_team,
+    role: body.role,
+    status: "active",
+    deployment_date: item.deployment_date,
+    training_data_cutoff: item.training_data_cutoff,
+    ended_at: null,
+    endpoint: body.endpoint ?? null,
+    tags: JSON.stringify(body.tags ?? {}),
+    ttl_extension_seconds: 0,
+    created_at: item.now,
+    created_by: item.actor.name,
+  };
+}
