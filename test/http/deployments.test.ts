@@ -120,6 +120,15 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
     expect(list.json().items).toHaveLength(1);
   });
 
+  it("answers concurrent retries with the same Idempotency-Key with one deployment", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => register({}, { "idempotency-key": "race-1" })),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201]);
+    expect(new Set(results.map((r) => r.json().id)).size).toBe(1);
+    expect(results.filter((r) => r.headers["idempotent-replayed"] === "true")).toHaveLength(4);
+  });
+
   it("a second primary supersedes the first in one transaction, with an event on each", async () => {
     const first = (await register({ deployment_date: new Date(NOW - 10 * DAY).toISOString() })).json();
     const second = (await register({ model_version: "3.3.0" })).json();
