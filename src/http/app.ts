@@ -13,6 +13,7 @@ import { bearerAuth } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { modelRoutes } from "./routes/models.js";
+import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
 
 export interface AppOptions {
@@ -89,10 +90,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         summary: "Ready to serve",
         tags: ["system"],
         security: [],
-        response: { 200: z.object({ status: z.literal("ok"), version: z.string() }) },
+        response: {
+          200: z.object({ status: z.literal("ok"), version: z.string() }),
+          ...problemResponses(503),
+        },
       },
     },
-    async () => ({ status: "ok" as const, version: options.version }),
+    async (_request, reply) => {
+      try {
+        await options.registry.ping();
+      } catch (error) {
+        reply.log.warn({ err: error }, "health check: the database does not answer");
+        return sendProblem(reply, problem(503, "unavailable", "the database does not answer"));
+      }
+      return { status: "ok" as const, version: options.version };
+    },
   );
   r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   r.get("/", { schema: { hide: true } }, async () => ({

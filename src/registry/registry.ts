@@ -124,6 +124,11 @@ export class Registry {
     });
   }
 
+  /** Resolves when the database answers: the readiness check. */
+  async ping(): Promise<void> {
+    await this.store.ping();
+  }
+
   async get(id: number): Promise<DeploymentView> {
     return toDeploymentView(await this.requireDeployment(id), this.policy, this.clock());
   }

@@ -94,6 +94,10 @@ export class DeploymentStore {
     if (this.executor.isTransaction) await lockKeys(this.executor, this.database.dialect, keys);
   }
 
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.executor);
+  }
+
   async findModel(name: string): Promise<ModelRecord | undefined> {
     return this.executor.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
   }
