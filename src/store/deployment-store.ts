@@ -258,8 +258,15 @@ export class DeploymentStore {
       query = query.where("deployment_date", ">=", filter.deployed_at_or_after);
     const after = page.after;
     if (after) {
+      // Keyset paging. Spelled out rather than as a row comparison, with the redundant bound on
+      // deployment_date first, so that both planners read it as a range of the (…, deployment_date,
+      // id) index after any equality filter; PostgreSQL does not for `(a, b) > (x, y)` there.
+      const [date, id] = after;
       const op = page.order === "asc" ? ">" : "<";
-      query = query.where((eb) => eb(eb.refTuple("deployment_date", "id"), op, eb.tuple(after[0], after[1])));
+      const opOrEqual = page.order === "asc" ? ">=" : "<=";
+      query = query
+        .where("deployment_date", opOrEqual, date)
+        .where((eb) => eb.or([eb("deployment_date", op, date), eb("id", op, id)]));
     }
     return query.orderBy("deployment_date", page.order).orderBy("id", page.order).limit(page.limit).execute();
   }
