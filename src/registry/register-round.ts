@@ -16,6 +16,7 @@ export interface PendingRegistration {
   now: number;
   deployment_date: number;
   training_data_cutoff: number;
+  /** The body's hash when an Idempotency-Key was sent, else empty. */
   request_hash: string;
   /** The actor's scope and the Idempotency-Key, when one was sent. */
   scope_key: string | undefined;

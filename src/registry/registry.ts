@@ -92,7 +92,8 @@ export class Registry {
       now,
       deployment_date: deploymentDate,
       training_data_cutoff: cutoff,
-      request_hash: hashRequest(body),
+      // Only a request with an Idempotency-Key is ever compared with another.
+      request_hash: idempotencyKey === undefined ? "" : hashRequest(body),
       scope_key: idempotencyKey === undefined ? undefined : `${actor.key_scope}:${idempotencyKey}`,
     });
   }
