@@ -136,13 +136,17 @@ export class DeploymentStore {
   /** The live primaries of the given models, in every environment. */
   async findLivePrimaries(models: string[]): Promise<DeploymentRow[]> {
     if (models.length === 0) return [];
-    return this.executor
-      .selectFrom("deployments")
-      .selectAll()
-      .where("model", "in", models)
-      .where("role", "=", "primary")
-      .where("status", "=", "active")
-      .execute();
+    return (
+      this.executor
+        .selectFrom("deployments")
+        .selectAll()
+        .where("model", "in", models)
+        // Literals, not parameters: only then can SQLite prove the query matches the partial index
+        // deployments_one_live_primary, instead of scanning every live deployment by status.
+        .where("role", "=", sql.lit("primary"))
+        .where("status", "=", sql.lit("active"))
+        .execute()
+    );
   }
 
   /** Inserts deployments in one statement and returns the stored rows. */
@@ -224,8 +228,8 @@ export class DeploymentStore {
       .selectAll()
       .where("model", "=", model)
       .where("environment", "=", environment)
-      .where("role", "=", "primary")
-      .where("status", "=", "active")
+      .where("role", "=", sql.lit("primary"))
+      .where("status", "=", sql.lit("active"))
       .executeTakeFirst();
   }
 
@@ -251,7 +255,17 @@ export class DeploymentStore {
     if (filter.environment) query = query.where("environment", "=", filter.environment);
     if (filter.owner_team) query = query.where("owner_team", "=", filter.owner_team);
     if (filter.role) query = query.where("role", "=", filter.role);
-    if (filter.statuses?.length) query = query.where("status", "in", filter.statuses);
+    // Statuses are a closed set of words: literals let the planners use deployments_live_age.
+    const [onlyStatus, ...moreStatuses] = filter.statuses ?? [];
+    if (onlyStatus !== undefined && moreStatuses.length === 0) {
+      query = query.where("status", "=", sql.lit(onlyStatus));
+    } else if (onlyStatus !== undefined) {
+      query = query.where(
+        "status",
+        "in",
+        [onlyStatus, ...moreStatuses].map((status) => sql.lit(status)),
+      );
+    }
     if (filter.deployed_before !== undefined)
       query = query.where("deployment_date", "<", filter.deployed_before);
     if (filter.deployed_at_or_after !== undefined)
