@@ -31,12 +31,27 @@ interface Pending<I, O> {
 export class WriteBatcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private running = 0;
+  private scheduled = false;
 
   constructor(private readonly options: WriteBatcherOptions<I, O>) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Starts batches on the next turn of the event loop rather than at once: better-sqlite3
+   * answers synchronously, so a batch started here would run to its commit in microtasks before
+   * Node reads the requests already waiting on other sockets, and every batch would hold one.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
@@ -47,7 +62,7 @@ export class WriteBatcher<I, O> {
       this.running++;
       void this.flush(batch).finally(() => {
         this.running--;
-        this.pump();
+        this.schedule();
       });
     }
   }

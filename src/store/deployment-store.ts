@@ -173,7 +173,7 @@ export class DeploymentStore {
         "in",
         ends.map((e) => e.id),
       )
-      .where("status", "=", "active")
+      .where("status", "=", sql.lit("active"))
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }

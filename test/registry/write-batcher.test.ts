@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Outcome, WriteBatcher } from "../../src/registry/write-batcher.js";
 
 describe("WriteBatcher", () => {
-  it("commits items that arrive while a batch is in flight together in the next one", async () => {
+  it("commits items submitted in one turn together, and those arriving during a commit in the next", async () => {
     const batches: number[][] = [];
     const batcher = new WriteBatcher<number, number>({
       runBatch: async (items) => {
@@ -16,10 +16,16 @@ describe("WriteBatcher", () => {
       maxBatch: 10,
       concurrency: 1,
     });
-    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => batcher.submit(i)));
-    expect(results).toEqual(Array.from({ length: 25 }, (_, i) => i * 2));
-    expect(batches[0]).toEqual([0]);
-    expect(batches.slice(1).map((b) => b.length)).toEqual([10, 10, 4]);
+    const first = Array.from({ length: 12 }, (_, i) => batcher.submit(i));
+    // Once the first batch is in flight, more arrive: they wait and go together.
+    await new Promise((done) => setTimeout(done, 1));
+    const later = Array.from({ length: 3 }, (_, i) => batcher.submit(100 + i));
+    const results = await Promise.all([...first, ...later]);
+    expect(results).toEqual([...Array.from({ length: 12 }, (_, i) => i * 2), 200, 202, 204]);
+    expect(batches).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      [10, 11, 100, 101, 102],
+    ]);
   });
 
   it("rejects only the refused item of a batch", async () => {
@@ -56,6 +62,6 @@ describe("WriteBatcher", () => {
     });
     const settled = await Promise.allSettled([5, 6, 7, 8].map((n) => batcher.submit(n)));
     expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
-    expect(alone.sort()).toEqual([6, 7, 8]);
+    expect(alone.sort()).toEqual([5, 6, 7, 8]);
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * Runs one benchmark by name: `npm run bench -- registry [options]`. Each benchmark measures
+ * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
+ */
+import { REGISTRY_USAGE, registryBench } from "./registry.js";
+
+const BENCHMARKS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  registry: { run: registryBench, usage: REGISTRY_USAGE },
+};
+
+const [name, ...argv] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHMARKS[name];
+if (!bench || argv.includes("--help") || argv.includes("-h")) {
+  process.stderr.write(
+    `usage: npm run bench -- <name> [options]; benchmarks: ${Object.keys(BENCHMARKS).join(", ")}\n\n` +
+      Object.values(BENCHMARKS)
+        .map((b) => b.usage)
+        .join("\n\n") +
+      "\n",
+  );
+  process.exit(bench ? 0 : 2);
+}
+try {
+  await bench.run(argv);
+} catch (error) {
+  process.stderr.write(
+    `bench ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+}
