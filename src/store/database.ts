@@ -51,8 +51,6 @@ function openSqlite(path: string): Database {
   // share one file.
   handle.pragma("synchronous = NORMAL");
   handle.pragma("busy_timeout = 5000");
-  // 64 MiB of page cache instead of SQLite's 2 MiB: a fleet's indexes stay in memory.
-  handle.pragma("cache_size = -65536");
   handle.pragma("foreign_keys = ON");
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
   return {
