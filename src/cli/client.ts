@@ -1,24 +1,13 @@
 import { userInfo } from "node:os";
 import { type Context, databaseUrlFrom, openContext } from "../context.js";
-import type { AgeStage } from "../core/age.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
-import type { DeploymentRole, DeploymentStatus } from "../store/schema.js";
 
-export interface ListOptions {
-  model?: string;
-  environment?: string;
-  owner_team?: string;
-  role?: DeploymentRole;
-  status?: DeploymentStatus;
-  stage?: AgeStage;
-  sort?: "-age" | "age";
-  limit?: number;
-  cursor?: string;
-}
+/** A list query as the CLI builds it: the registry's, with its defaults left to the registry. */
+export type ListOptions = Omit<ListQuery, "sort" | "limit"> & Partial<Pick<ListQuery, "sort" | "limit">>;
 
 export interface RollbackResult {
   deployment: DeploymentView;
