@@ -7,6 +7,7 @@ import { deployCommand } from "./deploy.js";
 import { goldenCommand } from "./golden.js";
 import { type Io, processIo } from "./io.js";
 import { lsCommand } from "./ls.js";
+import { policyCommand } from "./policy.js";
 import { retireCommand } from "./retire.js";
 import { rollbackCommand } from "./rollback.js";
 import { serveCommand } from "./serve.js";
@@ -33,6 +34,7 @@ export function buildProgram(io: Io): Command {
   goldenCommand(program, io);
   rollbackCommand(program, io);
   tokenCommand(program, io);
+  policyCommand(program, io);
   demoCommand(program, io);
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(output(io)).configureHelp({ helpWidth: 120 });

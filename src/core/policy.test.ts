@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { choosePolicy, globMatches, matchScore, type Policy } from "./policy.js";
+
+const policy = (name: string, match: Policy["match"]): Policy => ({
+  name,
+  match,
+  max_age_seconds: 86_400,
+  review_at: 0.8,
+  max_data_age_seconds: null,
+  silence_after_seconds: null,
+  exempt: false,
+  reason: null,
+  expire_action: "review",
+  notify: {},
+});
+
+const subject = { model: "fraud-gbm", environment: "production", owner_team: "risk", tags: { tier: "1" } };
+
+describe("globMatches", () => {
+  it.each([
+    ["fraud-*", "fraud-gbm", true],
+    ["fraud-*", "fraud-", true],
+    ["*-gbm", "fraud-gbm", true],
+    ["f*d*m", "fraud-gbm", true],
+    ["fraud-*", "afraud-gbm", false],
+    ["*", "anything", true],
+    ["fraud-gbm", "fraud-gbm", true],
+    ["fraud-gbm", "fraud-gbm2", false],
+    ["a*a", "a", false],
+  ])("%s against %s is %s", (pattern, value, expected) => {
+    expect(globMatches(pattern, value)).toBe(expected);
+  });
+});
+
+describe("choosePolicy", () => {
+  const fallback = policy("defaults", {});
+
+  it("weighs an exact field over a wildcard field, wherever they stand", () => {
+    const env = policy("prod", { environment: "production" });
+    const glob = policy("fraud-any", { model: "fraud-*" });
+    const exact = policy("fraud-gbm", { model: "fraud-gbm" });
+    expect(choosePolicy([env, glob], subject, fallback).name).toBe("prod");
+    expect(matchScore(glob.match, subject)).toBeLessThan(matchScore(exact.match, subject));
+    expect(choosePolicy([glob, exact], subject, fallback).name).toBe("fraud-gbm");
+    expect(choosePolicy([exact, glob], subject, fallback).name).toBe("fraud-gbm");
+  });
+
+  it("adds up fields and tags, and keeps the earlier policy on a tie", () => {
+    const a = policy("a", { model: "fraud-*", environment: "production" });
+    const b = policy("b", { owner_team: "risk", tags: { tier: "1" } });
+    const c = policy("c", { model: "fraud-gbm", owner_team: "risk" });
+    expect(choosePolicy([a, b, c], subject, fallback).name).toBe("b");
+    expect(choosePolicy([c, b], subject, fallback).name).toBe("c");
+  });
+
+  it("falls back to the defaults when nothing matches", () => {
+    const other = policy("other", { model: "churn-*" });
+    const tagged = policy("tier2", { tags: { tier: "2" } });
+    expect(choosePolicy([other, tagged], subject, fallback).name).toBe("defaults");
+  });
+});

@@ -1,0 +1,88 @@
+import type { AgePolicy } from "./age.js";
+
+/** The kinds of finding a policy can route to channels. */
+export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */
+export interface PolicyMatch {
+  model?: string;
+  environment?: string;
+  owner_team?: string;
+  tags?: Record<string, string>;
+}
+
+export interface Policy extends AgePolicy {
+  match: PolicyMatch;
+  max_data_age_seconds: number | null;
+  silence_after_seconds: number | null;
+  exempt: boolean;
+  reason: string | null;
+  expire_action: "review" | "retire";
+  notify: Partial<Record<FindingKind, string[]>>;
+}
+
+/** What matching needs of a deployment. */
+export interface PolicySubject {
+  model: string;
+  environment: string;
+  owner_team: string;
+  tags: Record<string, string>;
+}
+
+/** True when `pattern` (with `*` matching any run of characters) matches all of `value`. */
+export function globMatches(pattern: string, value: string): boolean {
+  const parts = pattern.split("*");
+  if (parts.length === 1) return pattern === value;
+  const [first = "", ...rest] = parts;
+  const last = rest.pop() ?? "";
+  if (!value.startsWith(first) || value.length < first.length + last.length || !value.endsWith(last)) {
+    return false;
+  }
+  let at = first.length;
+  const end = value.length - last.length;
+  for (const part of rest) {
+    const found = value.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+/**
+ * How specific a match is, or -1 when it does not match: each exact field counts 2, each
+ * wildcard field 1, each tag 2. The most specific policy wins; the earlier one in the file on a
+ * tie. So `model: fraud-gbm` beats `model: "fraud-*"`, which beats a policy that names only
+ * the environment.
+ */
+export function matchScore(match: PolicyMatch, subject: PolicySubject): number {
+  let score = 0;
+  for (const field of ["model", "environment", "owner_team"] as const) {
+    const pattern = match[field];
+    if (pattern === undefined) continue;
+    if (!globMatches(pattern, subject[field])) return -1;
+    score += pattern.includes("*") ? 1 : 2;
+  }
+  for (const [key, value] of Object.entries(match.tags ?? {})) {
+    if (subject.tags[key] !== value) return -1;
+    score += 2;
+  }
+  return score;
+}
+
+/**
+ * The policy that governs a deployment: the most specific match, the earlier on a tie, or
+ * `fallback` (the file's defaults) when none matches.
+ */
+export function choosePolicy(policies: readonly Policy[], subject: PolicySubject, fallback: Policy): Policy {
+  let best = fallback;
+  let bestScore = -1;
+  for (const policy of policies) {
+    const score = matchScore(policy.match, subject);
+    if (score > bestScore) {
+      best = policy;
+      bestScore = score;
+    }
+  }
+  return best;
+}

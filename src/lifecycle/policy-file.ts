@@ -1,0 +1,178 @@
+import { LineCounter, parseDocument, visit } from "yaml";
+import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
+import { FINDING_KINDS, type Policy } from "../core/policy.js";
+
+/** One problem in a policy file, where it is. */
+export interface PolicyFileError {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type ChannelConfig = z.infer<typeof Channel>;
+
+export interface PolicyFile {
+  channels: Record<string, ChannelConfig>;
+  defaults: Policy;
+  policies: Policy[];
+}
+
+export type PolicyFileResult = { ok: true; file: PolicyFile } | { ok: false; errors: PolicyFileError[] };
+
+const duration = z.string().refine((text) => parseDuration(text) !== undefined, {
+  message: "must be a duration such as 90d, 36h, 2w (units s m h d w)",
+});
+const fraction = z.number().gt(0, "must be above 0").lte(1, "must be at most 1");
+const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be a slug");
+const pattern = z.string().regex(/^[a-z0-9.*_-]{1,128}$/, "must be a name, with * as a wildcard");
+
+const Channel = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("slack"), url: z.url({ protocol: /^https?$/ }) }),
+  z.strictObject({
+    type: z.literal("pagerduty"),
+    routing_key: z.string().min(1),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("webhook"),
+    url: z.url({ protocol: /^https?$/ }),
+    secret: z.string().min(16, "must be at least 16 characters").optional(),
+  }),
+]);
+
+const Ages = {
+  max_age: duration.optional(),
+  review_at: fraction.optional(),
+  max_data_age: duration.optional(),
+  silence_after: duration.optional(),
+  expire_action: z.enum(["review", "retire"]).optional(),
+  notify: z.partialRecord(z.enum(FINDING_KINDS), z.array(name)).optional(),
+};
+
+const PolicyEntry = z
+  .strictObject({
+    name,
+    match: z
+      .strictObject({
+        model: pattern.optional(),
+        environment: pattern.optional(),
+        owner_team: pattern.optional(),
+        tags: z.record(z.string(), z.string()).optional(),
+      })
+      .default({}),
+    exempt: z.boolean().default(false),
+    reason: z.string().max(2000).optional(),
+    ...Ages,
+  })
+  .refine((p) => !p.exempt || p.reason, { message: "an exempt policy needs a reason", path: ["reason"] });
+
+const PolicyFileSchema = z.strictObject({
+  channels: z.record(name, Channel).default({}),
+  defaults: z.strictObject(Ages).default({}),
+  policies: z.array(PolicyEntry).default([]),
+});
+
+const DEFAULTS = { max_age: "90d", review_at: 0.8 } as const;
+
+/**
+ * Parses and checks a policy file. Every problem is reported with its line and column, not
+ * only the first; `${VAR}` in a string reads `env`, and a missing variable is one of them.
+ */
+export function parsePolicyFile(text: string, env: Record<string, string | undefined>): PolicyFileResult {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number | undefined) => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { line, column: col };
+  };
+  const errors: PolicyFileError[] = document.errors.map((e) => ({
+    ...at(e.pos[0]),
+    message: e.message.split("\n")[0] ?? e.message,
+  }));
+  if (errors.length > 0) return { ok: false, errors };
+
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string") return;
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, variable: string) => {
+        const value = env[variable];
+        if (value === undefined) {
+          errors.push({ ...at(node.range?.[0]), message: `environment variable ${variable} is not set` });
+          return whole;
+        }
+        return value;
+      });
+    },
+  });
+  if (errors.length > 0) return { ok: false, errors };
+
+  const parsed = PolicyFileSchema.safeParse(document.toJS() ?? {});
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => {
+        const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
+        // Point at the deepest node that exists: a missing key is reported at its parent.
+        let node: unknown;
+        for (let depth = path.length; depth >= 0 && !node; depth--) {
+          node = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
+        }
+        const offset = (node as { range?: number[] } | undefined)?.range?.[0];
+        const where = path.length ? `${path.join(".")}: ` : "";
+        return { ...at(offset), message: `${where}${issue.message}` };
+      }),
+    };
+  }
+  const config = parsed.data;
+  const unknownChannels: PolicyFileError[] = [];
+  config.policies.forEach((policy, i) => {
+    for (const [kind, channels] of Object.entries(policy.notify ?? {})) {
+      channels.forEach((channel, k) => {
+        if (!(channel in config.channels)) {
+          const node = document.getIn(["policies", i, "notify", kind, k], true) as
+            | { range?: number[] }
+            | undefined;
+          unknownChannels.push({
+            ...at(node?.range?.[0]),
+            message: `channel ${channel} is not defined under channels`,
+          });
+        }
+      });
+    }
+  });
+  if (unknownChannels.length > 0) return { ok: false, errors: unknownChannels };
+
+  const defaults = toPolicy("defaults", {}, { ...DEFAULTS, ...config.defaults }, undefined);
+  return {
+    ok: true,
+    file: {
+      channels: config.channels,
+      defaults,
+      policies: config.policies.map((p) => toPolicy(p.name, p.match, p, defaults, p.exempt, p.reason)),
+    },
+  };
+}
+
+function toPolicy(
+  name: string,
+  match: Policy["match"],
+  ages: { [K in keyof typeof Ages]?: z.infer<(typeof Ages)[K]> },
+  defaults: Policy | undefined,
+  exempt = false,
+  reason?: string,
+): Policy {
+  const seconds = (text: string | undefined) => (text === undefined ? undefined : parseDuration(text));
+  return {
+    name,
+    match,
+    max_age_seconds: seconds(ages.max_age) ?? defaults?.max_age_seconds ?? 90 * 86_400,
+    review_at: ages.review_at ?? defaults?.review_at ?? 0.8,
+    max_data_age_seconds: seconds(ages.max_data_age) ?? defaults?.max_data_age_seconds ?? null,
+    silence_after_seconds: seconds(ages.silence_after) ?? defaults?.silence_after_seconds ?? null,
+    exempt,
+    reason: reason ?? null,
+    expire_action: ages.expire_action ?? defaults?.expire_action ?? "review",
+    notify: ages.notify ?? defaults?.notify ?? {},
+  };
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { parsePolicyFile } from "../../src/lifecycle/policy-file.js";
+
+const EXAMPLE = `channels:
+  risk-slack: { type: slack, url: "\${RISK_SLACK_WEBHOOK}" }
+  risk-oncall: { type: pagerduty, routing_key: "\${PD_ROUTING_KEY}" }
+  retrain-fraud: { type: webhook, url: "https://ci.example.com/hooks/retrain", secret: "\${RETRAIN_SECRET}" }
+defaults:
+  max_age: 90d
+  review_at: 0.8
+policies:
+  - name: fraud-fast
+    match: { model: "fraud-*", environment: production }
+    max_age: 30d
+    review_at: 0.83
+    max_data_age: 60d
+    notify:
+      due: [risk-slack, retrain-fraud]
+      expired: [risk-oncall, risk-slack]
+      data_stale: [risk-slack]
+  - name: spell-check
+    match: { model: spell-correct }
+    exempt: true
+    reason: a dictionary model; it does not drift
+`;
+
+const ENV = {
+  RISK_SLACK_WEBHOOK: "https://hooks.slack.example/T000/B000/XXX",
+  PD_ROUTING_KEY: "R0UT1NGKEY",
+  RETRAIN_SECRET: "0123456789abcdef0123",
+};
+
+describe("parsePolicyFile", () => {
+  it("reads the documented example, with durations in seconds and variables from the environment", () => {
+    const result = parsePolicyFile(EXAMPLE, ENV);
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const { file } = result;
+    expect(file.channels["risk-slack"]).toEqual({ type: "slack", url: ENV.RISK_SLACK_WEBHOOK });
+    expect(file.defaults).toMatchObject({ name: "defaults", max_age_seconds: 90 * 86_400, review_at: 0.8 });
+    expect(file.policies[0]).toMatchObject({
+      name: "fraud-fast",
+      match: { model: "fraud-*", environment: "production" },
+      max_age_seconds: 30 * 86_400,
+      review_at: 0.83,
+      max_data_age_seconds: 60 * 86_400,
+      expire_action: "review",
+      notify: { due: ["risk-slack", "retrain-fraud"] },
+    });
+    expect(file.policies[1]).toMatchObject({
+      exempt: true,
+      reason: "a dictionary model; it does not drift",
+      max_age_seconds: 90 * 86_400,
+    });
+  });
+
+  it("names a missing environment variable with its line and column", () => {
+    const result = parsePolicyFile(EXAMPLE, { ...ENV, PD_ROUTING_KEY: undefined });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ line: 3, column: 48, message: "environment variable PD_ROUTING_KEY is not set" }],
+    });
+  });
+
+  it("reports every bad value at once, each at its line", () => {
+    const text = `policies:
+  - name: a
+    max_age: 30 days
+    review_at: 1.5
+  - name: b
+    exempt: true
+    notify:
+      due: [nowhere]
+`;
+    const result = parsePolicyFile(text, {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => [e.line, e.message.split(":")[0]])).toEqual([
+      [3, "policies.0.max_age"],
+      [4, "policies.0.review_at"],
+      [5, "policies.1.reason"],
+    ]);
+  });
+
+  it("refuses a notify list that names an undefined channel", () => {
+    const result = parsePolicyFile("policies:\n  - name: a\n    notify:\n      due: [nowhere]\n", {});
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ line: 4, column: 13, message: "channel nowhere is not defined under channels" }],
+    });
+  });
+
+  it("reports broken YAML with its position", () => {
+    const result = parsePolicyFile("policies:\n  - name: [a\n", {});
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors[0]?.line).toBeGreaterThanOrEqual(2);
+  });
+});
