@@ -9,7 +9,7 @@ describe("tenure policy check", () => {
     dir = tempDir();
     writeFileSync(
       join(dir.path, "good.yaml"),
-      'channels:\n  slack: { type: slack, url: "${SLACK_URL}" }\npolicies:\n  - name: fraud\n    match: { model: "fraud-*" }\n    max_age: 30d\n    notify: { due: [slack] }\n',
+      `channels:\n  slack: { type: slack, url: "\${SLACK_URL}" }\npolicies:\n  - name: fraud\n    match: { model: "fraud-*" }\n    max_age: 30d\n    notify: { due: [slack] }\n`,
     );
     writeFileSync(
       join(dir.path, "bad.yaml"),
@@ -18,7 +18,7 @@ describe("tenure policy check", () => {
   });
   afterAll(() => dir.remove());
 
-  it("accepts a valid file, reading ${VAR} from the environment, and exits 0", async () => {
+  it("accepts a valid file, reading environment variables into it, and exits 0", async () => {
     const result = await runTenure(["policy", "check", "good.yaml"], {
       cwd: dir.path,
       env: { SLACK_URL: "https://hooks.slack.example/T/B/X" },
