@@ -14,7 +14,7 @@ import {
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const COMMANDS = ["serve", "deploy", "ls", "show", "retire", "golden", "rollback", "token", "demo"];
+const COMMANDS = ["serve", "deploy", "ls", "show", "retire", "golden", "rollback", "token", "policy", "demo"];
 
 /** How events name the CLI when it writes to the database itself. */
 const CLI_ACTOR = `cli:${userInfo().username}`;
