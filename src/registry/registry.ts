@@ -294,6 +294,12 @@ export class Registry {
     });
   }
 
+  /** A model's whole history: its deployments' events and its own, such as golden versions set. */
+  async modelEvents(name: string): Promise<EventView[]> {
+    await this.requireModel(this.store, name);
+    return (await this.store.listModelEvents(name)).map(toEventView);
+  }
+
   async listModels(): Promise<ModelView[]> {
     const models = await this.store.listModels();
     return Promise.all(models.map((m) => this.modelView(m.name, m)));

@@ -319,6 +319,7 @@ export class DeploymentStore {
       .execute();
   }
 
+  /** Every event of a model, its deployments' and its own (golden_set), oldest first. */
   async listModelEvents(model: string): Promise<EventRow[]> {
     return this.executor
       .selectFrom("deployment_events")
@@ -354,16 +355,5 @@ export class DeploymentStore {
         }),
       )
       .execute();
-  }
-
-  /** Counts of live deployments grouped by team and environment, for the fleet view. */
-  async countLive(): Promise<{ owner_team: string; environment: string; count: number }[]> {
-    const rows = await this.executor
-      .selectFrom("deployments")
-      .select(["owner_team", "environment", sql<number>`count(*)`.as("count")])
-      .where("status", "=", "active")
-      .groupBy(["owner_team", "environment"])
-      .execute();
-    return rows.map((r) => ({ ...r, count: Number(r.count) }));
   }
 }

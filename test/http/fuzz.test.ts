@@ -473,6 +473,7 @@ function modelBodyStorm(
 function modelStorm(storm: Storm): void {
   for (const name of BAD_NAMES) {
     at(storm, "GET /v1/models/:name", "GET", `/v1/models/${name}`)(`name ${show(name)}`);
+    at(storm, "GET /v1/models/:name/events", "GET", `/v1/models/${name}/events`)(`name ${show(name)}`);
     const golden = at(storm, "PUT /v1/models/:name/golden", "PUT", `/v1/models/${name}/golden`);
     golden(`name ${show(name)}`, { model_version: "3.2.0" });
     at(
@@ -504,6 +505,7 @@ function edgeStorm(storm: Storm): void {
     ["POST /v1/deployments/:id/retire", `/v1/deployments/${riskLive}/retire`, { reason: "storm" }],
     ["GET /v1/models", "/v1/models", undefined],
     ["GET /v1/models/:name", "/v1/models/fraud-gbm", undefined],
+    ["GET /v1/models/:name/events", "/v1/models/fraud-gbm/events", undefined],
     ["PUT /v1/models/:name/golden", "/v1/models/fraud-gbm/golden", { model_version: "3.3.0" }],
     ["POST /v1/models/:name/rollback", "/v1/models/fraud-gbm/rollback", {}],
     ["GET /healthz", "/healthz", undefined],
@@ -678,6 +680,7 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "GET /v1/deployments/:id/events",
       "GET /v1/models",
       "GET /v1/models/:name",
+      "GET /v1/models/:name/events",
       "POST /v1/deployments",
       "POST /v1/deployments/:id/retire",
       "POST /v1/models/:name/rollback",

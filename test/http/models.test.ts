@@ -60,6 +60,25 @@ describe.each(dialects())("models, golden versions and rollback on %s", (dialect
     expect((await t.request({ method: "GET", url: "/v1/models/nope" })).statusCode).toBe(404);
   });
 
+  it("lists a model's events, its own golden_set among its deployments', with who and when", async () => {
+    await golden("3.1.0");
+    const res = await t.request({ method: "GET", url: "/v1/models/fraud-gbm/events" });
+    expect(res.statusCode).toBe(200);
+    const events = res.json().items as {
+      type: string;
+      actor: string;
+      deployment_id: number | null;
+      at: string;
+    }[];
+    expect(events.map((e) => e.type)).toEqual(["deployed", "deployed", "superseded", "golden_set"]);
+    expect(events.at(-1)).toMatchObject({
+      deployment_id: null,
+      actor: "token:admin",
+      at: new Date(NOW).toISOString(),
+    });
+    expect((await t.request({ method: "GET", url: "/v1/models/ghost/events" })).statusCode).toBe(404);
+  });
+
   it("refuses a golden version that was never registered", async () => {
     const res = await golden("9.9.9");
     expect(res.statusCode).toBe(404);

@@ -41,6 +41,7 @@ const ROUTES = [
   ["post", "/v1/deployments/{id}/retire"],
   ["get", "/v1/models"],
   ["get", "/v1/models/{name}"],
+  ["get", "/v1/models/{name}/events"],
   ["put", "/v1/models/{name}/golden"],
   ["post", "/v1/models/{name}/rollback"],
   ["get", "/healthz"],

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { freeText, modelVersion, slug } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
 import { actorOf } from "../auth.js";
-import { Model, ModelList, problemResponses, Rollback } from "../schemas.js";
+import { EventList, Model, ModelList, problemResponses, Rollback } from "../schemas.js";
 
 const NameParams = z.strictObject({ name: slug() });
 
@@ -45,6 +45,19 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       },
     },
     async (request) => registry.getModel(request.params.name),
+  );
+
+  r.get(
+    "/v1/models/:name/events",
+    {
+      schema: {
+        summary: "A model's events, oldest first: its deployments' and its own (golden_set)",
+        tags: ["models"],
+        params: NameParams,
+        response: { 200: EventList, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => ({ items: await registry.modelEvents(request.params.name) }),
   );
 
   r.put(
