@@ -116,13 +116,11 @@ export class Registry {
     });
   }
 
-  private registerOne(item: PendingRegistration): Promise<Registration> {
-    return this.store.transaction(async (tx) => {
-      await tx.lockKeys([lockKeyOf(item.body.model, item.body.environment)]);
-      const [outcome] = await registerRound(tx, [item], this.policy);
-      if (!outcome?.ok) throw outcome?.error ?? new Error("the registration returned no outcome");
-      return outcome.value;
-    });
+  /** A batch of one, in a transaction of its own: the batcher's fallback. */
+  private async registerOne(item: PendingRegistration): Promise<Registration> {
+    const [outcome] = await this.registerBatch([item]);
+    if (!outcome?.ok) throw outcome?.error ?? new Error("the registration returned no outcome");
+    return outcome.value;
   }
 
   /** Resolves when the database answers: the readiness check. */

@@ -234,18 +234,14 @@ export class DeploymentStore {
   }
 
   async insertDeployment(row: NewDeploymentRow): Promise<DeploymentRow> {
-    return this.executor.insertInto("deployments").values(row).returningAll().executeTakeFirstOrThrow();
+    const [stored] = await this.insertDeployments([row]);
+    if (!stored) throw new Error("the insert returned no row");
+    return stored;
   }
 
   /** Ends a live deployment; returns false when it was no longer live (someone ended it first). */
   async endDeployment(id: number, status: DeploymentStatus, endedAt: number): Promise<boolean> {
-    const result = await this.executor
-      .updateTable("deployments")
-      .set({ status, ended_at: endedAt })
-      .where("id", "=", id)
-      .where("status", "=", "active")
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    return (await this.endDeployments(status, [{ id, ended_at: endedAt }])) === 1;
   }
 
   async listDeployments(page: DeploymentPage): Promise<DeploymentRow[]> {
