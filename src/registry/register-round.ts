@@ -220,11 +220,11 @@ async function write(
               request_hash: item.request_hash,
               status_code: 201,
               response: JSON.stringify(registration.deployment),
+              created_at: item.now,
             },
           ]
         : [];
     }),
-    accepted[0]?.item.now ?? 0,
   );
   return registrations;
 }

@@ -187,12 +187,9 @@ export class DeploymentStore {
       .execute();
   }
 
-  async storeResponses(rows: (StoredResponse & { scope_key: string })[], at: number): Promise<void> {
+  async storeResponses(rows: (StoredResponse & { scope_key: string; created_at: number })[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.executor
-      .insertInto("idempotency_keys")
-      .values(rows.map((r) => ({ ...r, created_at: at })))
-      .execute();
+    await this.executor.insertInto("idempotency_keys").values(rows).execute();
   }
 
   async listModels(): Promise<ModelRecord[]> {
