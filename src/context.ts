@@ -1,7 +1,12 @@
-import { DEFAULT_POLICY } from "./core/age.js";
+import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
+import { Incidents } from "./alerts/incidents.js";
+import { Lifecycle } from "./lifecycle/lifecycle.js";
+import { PolicyBook } from "./lifecycle/policy-book.js";
+import { Sweeper } from "./lifecycle/sweeper.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { DeploymentStore } from "./store/deployment-store.js";
+import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { TokenStore } from "./store/token-store.js";
 
@@ -13,21 +18,46 @@ export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv
   return flag ?? env.TENURE_DATABASE_URL ?? DEFAULT_DATABASE;
 }
 
+/** The policy file from a flag, then TENURE_POLICIES; none means the built-in defaults. */
+export function policiesPathFrom(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
+  return flag ?? (env.TENURE_POLICIES || null);
+}
+
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {
   database: Database;
   store: DeploymentStore;
+  lifecycleStore: LifecycleStore;
+  lifecycle: Lifecycle;
   tokens: TokenStore;
+  policies: PolicyBook;
   registry: Registry;
+  incidents: Incidents;
+  sweeper: Sweeper;
+  dispatcher: Dispatcher;
   clock: () => number;
   close(): Promise<void>;
 }
 
+export interface ContextOptions {
+  clock?: () => number;
+  poolSize?: number;
+  /** The policy file; the built-in defaults when absent. */
+  policies?: string | null;
+  /** Where `${VAR}` in the policy file is read. */
+  env?: Record<string, string | undefined>;
+  /** The base of links in notifications. */
+  publicUrl?: string;
+  retry?: RetryPolicy;
+}
+
 /** Opens the database, brings its schema up to date and wires the registry to it. */
-export async function openContext(
-  url: string,
-  options: { clock?: () => number; poolSize?: number } = {},
-): Promise<Context> {
+export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
+  // An invalid policy file stops start-up before the database is touched.
+  const policies = PolicyBook.load(options.policies ?? null, options.env ?? process.env);
   const database = openDatabase(url, { poolSize: options.poolSize });
   try {
     await migrateToLatest(database);
@@ -37,12 +67,53 @@ export async function openContext(
   }
   const clock = options.clock ?? Date.now;
   const store = new DeploymentStore(database);
+  const lifecycleStore = store.lifecycle();
+  const publicUrl = options.publicUrl ?? "http://127.0.0.1:8080";
+  const registry = new Registry({ store, clock, policies });
+  const incidents = new Incidents({
+    channels: {
+      policyFor: (row) => registry.policyOf(row),
+      channelType: (name) => policies.channels[name]?.type,
+    },
+    publicUrl,
+  });
+  const dispatcher = new Dispatcher({
+    store: lifecycleStore,
+    channels: () => policies.channels,
+    retry: options.retry,
+  });
+  const sweeper = new Sweeper({
+    store,
+    registry,
+    incidents,
+    clock,
+    onNotifications: () => dispatcher.wake(),
+  });
+  const lifecycle = new Lifecycle({
+    store,
+    registry,
+    policies,
+    incidents,
+    sweeper,
+    clock,
+    publicUrl,
+    onNotifications: () => dispatcher.wake(),
+  });
   return {
     database,
     store,
+    lifecycleStore,
+    lifecycle,
     tokens: new TokenStore(database),
-    registry: new Registry({ store, clock, policy: DEFAULT_POLICY }),
+    policies,
+    registry,
+    incidents,
+    sweeper,
+    dispatcher,
     clock,
-    close: () => database.close(),
+    close: async () => {
+      await dispatcher.stop();
+      await database.close();
+    },
   };
 }

@@ -2,7 +2,6 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DATABASE, openContext } from "../context.js";
-import { DEFAULT_POLICY } from "../core/age.js";
 import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../http/token-auth.js";
 import { Registry } from "../registry/registry.js";
@@ -43,7 +42,7 @@ export function demoCommand(program: Command, io: Io): void {
       try {
         const now = Date.now();
         let clock = now;
-        const registry = new Registry({ store: context.store, clock: () => clock, policy: DEFAULT_POLICY });
+        const registry = new Registry({ store: context.store, clock: () => clock });
         const count = await seedDemoFleet(
           registry,
           (ms) => {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { databaseUrlFrom } from "../context.js";
+import { databaseUrlFrom, policiesPathFrom } from "../context.js";
 import { startServer } from "../http/server.js";
+import { DEFAULT_SWEEP_CRON } from "../lifecycle/sweep-scheduler.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
 
@@ -8,6 +9,9 @@ export interface ServeFlags extends DatabaseFlag {
   port: number;
   host: string;
   publicRead?: boolean;
+  policies?: string;
+  sweepCron?: string;
+  publicUrl?: string;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -17,13 +21,27 @@ export function serveCommand(program: Command, io: Io): void {
       .summary("serve the API on http://127.0.0.1:8080")
       .option("--port <n>", "port", positiveInt("--port", 65_535), portFromEnv(io))
       .option("--host <host>", "address to listen on", io.env.TENURE_HOST ?? "127.0.0.1")
-      .option("--public-read", "let anyone read without a token (changes still need one)"),
+      .option("--public-read", "let anyone read without a token (changes still need one)")
+      .option("--policies <file>", "the YAML policy file (default: $TENURE_POLICIES, else built-in defaults)")
+      .option(
+        "--sweep-cron <expr>",
+        "when the sweep runs, cron in UTC",
+        io.env.TENURE_SWEEP_CRON ?? DEFAULT_SWEEP_CRON,
+      )
+      .option(
+        "--public-url <url>",
+        "the URL people reach this server at, for links (default: $TENURE_PUBLIC_URL)",
+      ),
   ).action(async (flags: ServeFlags) => {
     await serveUntilSignal({
       databaseUrl: databaseUrlFrom(flags.database, io.env),
       host: flags.host,
       port: flags.port,
       publicRead: flags.publicRead ?? false,
+      policies: policiesPathFrom(flags.policies, io.env),
+      sweepCron: flags.sweepCron,
+      publicUrl: flags.publicUrl ?? io.env.TENURE_PUBLIC_URL,
+      env: io.env,
     });
   });
 }
@@ -33,13 +51,21 @@ function portFromEnv(io: Io): number {
   return Number.isInteger(port) && port > 0 && port < 65_536 ? port : 8080;
 }
 
-/** Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the database. */
+/**
+ * Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the database.
+ * SIGHUP reloads the policy file.
+ */
 export async function serveUntilSignal(options: Parameters<typeof startServer>[0]): Promise<void> {
   const server = await startServer(options);
+  const reload = () => {
+    server.reloadPolicies();
+  };
+  process.on("SIGHUP", reload);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
+      process.off("SIGHUP", reload);
       server.close().then(resolve, (error: unknown) => {
         server.app.log.error({ err: error }, "shutdown failed");
         resolve();

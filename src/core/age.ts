@@ -7,9 +7,11 @@ export interface AgePolicy {
   max_age_seconds: number;
   /** The fraction of the TTL at which a deployment becomes due for review. */
   review_at: number;
+  /** An exempt policy's deployments are stable by nature: views show it, sweeps raise no age finding. */
+  exempt?: boolean;
 }
 
-/** Until policy files exist, every deployment is judged by this one: 90 days, review at 80%. */
+/** Without a policy file, every deployment is judged by this one: 90 days, review at 80%. */
 export const DEFAULT_POLICY: AgePolicy = {
   name: "default",
   max_age_seconds: 90 * 86_400,
@@ -40,6 +42,7 @@ export interface AgeBlock {
   stage: AgeStage | null;
   health_score: number | null;
   policy: string;
+  exempt: boolean;
 }
 
 /**
@@ -60,6 +63,7 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
     stage: input.ended_at === null ? stageOf(deploymentAge, ttl, policy.review_at) : null,
     health_score: null,
     policy: policy.name,
+    exempt: policy.exempt ?? false,
   };
 }
 

@@ -18,6 +18,17 @@ export class InputError extends Error {
   }
 }
 
+/** The request is well formed but what it points at is not usable (an invalid policy file to reload). */
+export class UnprocessableError extends Error {
+  override name = "UnprocessableError";
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
 export class NotFoundError extends Error {
   override name = "NotFoundError";
 }

@@ -11,6 +11,7 @@ const policy = (name: string, match: Policy["match"]): Policy => ({
   exempt: false,
   reason: null,
   expire_action: "review",
+  repeat_interval_seconds: 86_400,
   notify: {},
 });
 

@@ -1,4 +1,4 @@
-import type { AgePolicy } from "./age.js";
+import { type AgePolicy, DEFAULT_POLICY } from "./age.js";
 
 /** The kinds of finding a policy can route to channels. */
 export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
@@ -19,6 +19,8 @@ export interface Policy extends AgePolicy {
   exempt: boolean;
   reason: string | null;
   expire_action: "review" | "retire";
+  /** How often an open alert is repeated to its channels, at most. */
+  repeat_interval_seconds: number;
   notify: Partial<Record<FindingKind, string[]>>;
 }
 
@@ -85,4 +87,29 @@ export function choosePolicy(policies: readonly Policy[], subject: PolicySubject
     }
   }
   return best;
+}
+
+/** Which policy governs a deployment. */
+export interface PolicySource {
+  policyFor(subject: PolicySubject): Policy;
+}
+
+/** The built-in defaults as a whole policy: 90 days, review at 0.8, no other limits. */
+export function defaultPolicy(): Policy {
+  return {
+    ...DEFAULT_POLICY,
+    match: {},
+    max_data_age_seconds: null,
+    silence_after_seconds: null,
+    exempt: false,
+    reason: null,
+    expire_action: "review",
+    repeat_interval_seconds: 86_400,
+    notify: {},
+  };
+}
+
+/** A source that applies one policy to every deployment. */
+export function singlePolicy(policy: Policy = defaultPolicy()): PolicySource {
+  return { policyFor: () => policy };
 }

@@ -8,17 +8,23 @@ import Fastify, {
 } from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
+import { alertRoutes } from "./routes/alerts.js";
 import { deploymentRoutes } from "./routes/deployments.js";
+import { lifecycleRoutes } from "./routes/lifecycle.js";
 import { modelRoutes } from "./routes/models.js";
 import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
 
 export interface AppOptions {
   registry: Registry;
+  lifecycle: Lifecycle;
   tokens: TokenCache;
+  /** The host named in calendar UIDs (from the public URL). */
+  publicHost?: string;
   publicRead: boolean;
   version: string;
   logger?: FastifyBaseLogger;
@@ -117,6 +123,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
     deploymentRoutes(scope, options.registry);
     modelRoutes(scope, options.registry);
+    lifecycleRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
+    alertRoutes(scope, options.lifecycle);
   });
 
   return app;

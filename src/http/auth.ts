@@ -25,7 +25,7 @@ const ANONYMOUS: Actor = { name: "anonymous", key_scope: "anonymous", team: null
 export function bearerAuth(options: AuthOptions) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const needed: TokenScope = request.method === "GET" || request.method === "HEAD" ? "read" : "write";
-    const header = request.headers.authorization;
+    const header = request.headers.authorization ?? queryToken(request);
     if (header === undefined && needed === "read" && options.publicRead) {
       request.actor = ANONYMOUS;
       return;
@@ -47,11 +47,34 @@ export function bearerAuth(options: AuthOptions) {
       name: `token:${token.name ?? token.id}`,
       key_scope: `token:${token.id}`,
       team: token.owner_team,
+      scope: token.scope,
     };
   };
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route also takes its token as `?token=` (calendar subscriptions cannot send headers). */
+    queryToken?: boolean;
+  }
+}
+
+function queryToken(request: FastifyRequest): string | undefined {
+  if (!request.routeOptions.config.queryToken) return undefined;
+  const token = (request.query as { token?: unknown } | undefined)?.token;
+  return typeof token === "string" ? `Bearer ${token}` : undefined;
 }
 
 export function actorOf(request: FastifyRequest): Actor {
   if (!request.actor) throw new UnauthenticatedError("this request was not authenticated");
   return request.actor;
+}
+
+/** Operations on the whole fleet (policy reloads, dead-letter retries) need an unbound admin token. */
+export function requireAdmin(request: FastifyRequest): Actor {
+  const actor = actorOf(request);
+  if (actor.scope !== "admin" || actor.team !== null) {
+    throw new ForbiddenError("this request needs a token with scope admin that is not bound to a team");
+  }
+  return actor;
 }

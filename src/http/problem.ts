@@ -7,6 +7,7 @@ import {
   InputError,
   NotFoundError,
   UnauthenticatedError,
+  UnprocessableError,
 } from "../core/errors.js";
 import { isDataError } from "../store/database.js";
 
@@ -67,6 +68,7 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
     return problem(400, "validation", `the request ${contextName(context)} is not valid`, issues);
   }
   if (error instanceof InputError) return problem(400, "validation", error.message, error.issues);
+  if (error instanceof UnprocessableError) return problem(422, "unprocessable", error.message, error.issues);
   if (error instanceof NotFoundError) return problem(404, "not-found", error.message);
   if (error instanceof ConflictError) return problem(409, "conflict", error.message);
   if (error instanceof ForbiddenError) return problem(403, "forbidden", error.message);

@@ -17,7 +17,8 @@ export const AgeBlock = z.object({
   ttl_fraction: z.number(),
   stage: z.enum(AGE_STAGES).nullable().describe("null once the deployment has ended"),
   health_score: z.number().nullable(),
-  policy: z.string(),
+  policy: z.string().describe("the name of the policy that governs it"),
+  exempt: z.boolean().describe("true when its policy exempts it from age findings (see the policy's reason)"),
 });
 
 export const Deployment = z.object({

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import type { ReloadResult } from "../lifecycle/policy-book.js";
+import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { TokenCache } from "./token-auth.js";
@@ -11,6 +13,14 @@ export interface ServeOptions {
   port: number;
   publicRead: boolean;
   logLevel?: string;
+  /** The policy file; the built-in defaults when null. */
+  policies?: string | null;
+  /** When the sweep runs (cron, UTC); DEFAULT_SWEEP_CRON when absent. */
+  sweepCron?: string;
+  /** The address people reach this server at, for links in notifications and calendars. */
+  publicUrl?: string;
+  /** Where `${VAR}` in the policy file is read. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RunningServer {
@@ -18,6 +28,9 @@ export interface RunningServer {
   context: Context;
   /** The address it listens on, such as http://127.0.0.1:8080. */
   url: string;
+  scheduler: SweepScheduler;
+  /** Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. */
+  reloadPolicies(): ReloadResult;
   /** Stops taking connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -27,9 +40,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     level: options.logLevel ?? process.env.TENURE_LOG_LEVEL ?? "info",
     redact: ["req.headers.authorization", "headers.authorization"],
   });
-  const context = await openContext(options.databaseUrl);
+  const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
+  // A bad schedule is refused before anything opens.
+  parseSweepCron(scheduleCron);
+  const publicUrl =
+    options.publicUrl ??
+    `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  const context = await openContext(options.databaseUrl, {
+    policies: options.policies ?? null,
+    env: options.env ?? process.env,
+    publicUrl,
+  });
   const app = await buildApp({
+    publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
+    lifecycle: context.lifecycle,
     tokens: new TokenCache(context.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
@@ -42,8 +67,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await context.close();
     throw error;
   }
+  const scheduler = new SweepScheduler({
+    cron: scheduleCron,
+    store: context.lifecycleStore,
+    run: (request) => context.lifecycle.sweep(request),
+    logger,
+  });
+  context.dispatcher.start();
+  await scheduler.start();
   logger.info(
-    { url, database: context.database.location, dialect: context.database.dialect, version: VERSION },
+    {
+      url,
+      database: context.database.location,
+      dialect: context.database.dialect,
+      version: VERSION,
+      policies: context.policies.path ?? "built-in defaults",
+      sweep_cron: scheduleCron,
+      next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
+    },
     "tenure is serving",
   );
   let closing: Promise<void> | undefined;
@@ -51,8 +92,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     app,
     context,
     url,
+    scheduler,
+    reloadPolicies() {
+      const result = context.policies.reload();
+      if (result.ok) logger.info({ ...result, path: context.policies.path }, "policies reloaded");
+      else
+        logger.error(
+          { errors: result.errors, path: context.policies.path },
+          "the policy file is not valid; the policies in force are kept",
+        );
+      return result;
+    },
     close() {
       closing ??= (async () => {
+        await scheduler.stop();
         await app.close();
         await context.close();
         logger.info("tenure stopped");

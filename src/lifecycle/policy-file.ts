@@ -28,16 +28,34 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be a slug");
 const pattern = z.string().regex(/^[a-z0-9.*_-]{1,128}$/, "must be a name, with * as a wildcard");
 
 const Channel = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("slack"), url: z.url({ protocol: /^https?$/ }) }),
+  z.strictObject({
+    type: z.literal("slack"),
+    url: z.url({ protocol: /^https?$/ }),
+    timeout: duration.optional(),
+  }),
   z.strictObject({
     type: z.literal("pagerduty"),
     routing_key: z.string().min(1),
     url: z.url({ protocol: /^https?$/ }).optional(),
+    timeout: duration.optional(),
   }),
   z.strictObject({
     type: z.literal("webhook"),
     url: z.url({ protocol: /^https?$/ }),
     secret: z.string().min(16, "must be at least 16 characters").optional(),
+    timeout: duration.optional(),
+    template: z.string().max(64_000).optional(),
+    // Header names are RFC 9110 tokens and values hold no control characters (§5.5), checked
+    // here so that a bad header is a policy file error, not a delivery that fails forever.
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"),
+        z.string().refine((value) => ![...value].some((c) => c !== "\t" && (c < " " || c === "\x7f")), {
+          message: "must not contain control characters",
+        }),
+      )
+      .optional(),
+    content_type: z.string().optional(),
   }),
 ]);
 
@@ -47,6 +65,7 @@ const Ages = {
   max_data_age: duration.optional(),
   silence_after: duration.optional(),
   expire_action: z.enum(["review", "retire"]).optional(),
+  repeat_interval: duration.optional(),
   notify: z.partialRecord(z.enum(FINDING_KINDS), z.array(name)).optional(),
 };
 
@@ -74,6 +93,13 @@ const PolicyFileSchema = z.strictObject({
 });
 
 const DEFAULTS = { max_age: "90d", review_at: 0.8 } as const;
+
+/** The policies in force when no policy file is given: everything under the defaults. */
+export function defaultPolicyFile(): PolicyFile {
+  const result = parsePolicyFile("", {});
+  if (!result.ok) throw new Error("the built-in defaults do not parse");
+  return result.file;
+}
 
 /**
  * Parses and checks a policy file. Every problem is reported with its line and column, not
@@ -143,7 +169,7 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
   });
   if (unknownChannels.length > 0) return { ok: false, errors: unknownChannels };
 
-  const defaults = toPolicy("defaults", {}, { ...DEFAULTS, ...config.defaults }, undefined);
+  const defaults = toPolicy("default", {}, { ...DEFAULTS, ...config.defaults }, undefined);
   return {
     ok: true,
     file: {
@@ -173,6 +199,7 @@ function toPolicy(
     exempt,
     reason: reason ?? null,
     expire_action: ages.expire_action ?? defaults?.expire_action ?? "review",
+    repeat_interval_seconds: seconds(ages.repeat_interval) ?? defaults?.repeat_interval_seconds ?? 86_400,
     notify: ages.notify ?? defaults?.notify ?? {},
   };
 }

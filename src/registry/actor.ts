@@ -6,4 +6,6 @@ export interface Actor {
   key_scope: string;
   /** A team-bound actor changes only that team's models; null changes any. */
   team: string | null;
+  /** What the actor may do; the local CLI, with the database in hand, is `admin`. */
+  scope?: "read" | "write" | "admin";
 }

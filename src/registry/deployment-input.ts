@@ -41,6 +41,11 @@ export const RegisterDeploymentBody = z.strictObject({
   owner_team: slug().describe("the team that owns the model"),
   environment: slug().default("production").describe("where it serves"),
   deployment_date: instant().optional().describe("when it started serving; defaults to receipt time"),
+  scheduled_at: instant()
+    .optional()
+    .describe(
+      "a scheduled promotion: the sweep makes it live at this time (in the future; not with deployment_date)",
+    ),
   role: z.enum(ROLES).default("primary"),
   endpoint: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })

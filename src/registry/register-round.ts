@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import type { AgePolicy } from "../core/age.js";
 import { ConflictError, InputError } from "../core/errors.js";
 import type { DeploymentStore, NewEvent } from "../store/deployment-store.js";
 import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
 import type { Actor } from "./actor.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
-import { type DeploymentView, iso, toDeploymentView } from "./deployment-view.js";
+import { type DeploymentView, iso } from "./deployment-view.js";
 import type { Outcome } from "./write-batcher.js";
 
 /** A registration checked at the edge, waiting for its transaction. */
@@ -16,6 +15,8 @@ export interface PendingRegistration {
   now: number;
   deployment_date: number;
   training_data_cutoff: number;
+  /** A scheduled promotion: stored as `scheduled`, made live by the sweep at deployment_date. */
+  scheduled: boolean;
   /** The body's hash when an Idempotency-Key was sent, else empty. */
   request_hash: string;
   /** The actor's scope and the Idempotency-Key, when one was sent. */
@@ -59,6 +60,9 @@ export function splitRounds(items: PendingRegistration[]): number[][] {
   return rounds.map((r) => r.indexes);
 }
 
+/** How a stored row is shown, judged by its own policy. */
+export type ViewOf = (row: DeploymentRow, now: number) => DeploymentView;
+
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 
 interface Accepted {
@@ -75,7 +79,7 @@ interface Accepted {
 export async function registerRound(
   tx: DeploymentStore,
   items: PendingRegistration[],
-  policy: AgePolicy,
+  viewOf: ViewOf,
 ): Promise<Outcome<Registration>[]> {
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
@@ -113,7 +117,7 @@ export async function registerRound(
     }
   });
 
-  const registrations = await write(tx, accepted, modelBy, versionBy, policy);
+  const registrations = await write(tx, accepted, modelBy, versionBy, viewOf);
   registrations.forEach((registration, i) => {
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
@@ -134,8 +138,11 @@ function decide(
       `model ${body.model} is owned by team ${model.owner_team}, not ${body.owner_team}`,
     );
   }
+  // A scheduled promotion supersedes nothing yet: the sweep that carries it out will.
   const superseded =
-    body.role === "primary" ? primaryBy.get(pairKey(body.model, body.environment)) : undefined;
+    body.role === "primary" && !item.scheduled
+      ? primaryBy.get(pairKey(body.model, body.environment))
+      : undefined;
   if (superseded && superseded.deployment_date > item.deployment_date) {
     throw new ConflictError(
       `deployment_date ${iso(item.deployment_date)} is before that of the live primary ` +
@@ -159,7 +166,7 @@ async function write(
   accepted: Accepted[],
   modelBy: Map<string, unknown>,
   versionBy: Map<string, unknown>,
-  policy: AgePolicy,
+  viewOf: ViewOf,
 ): Promise<Registration[]> {
   if (accepted.length === 0) return [];
   await tx.insertModels(
@@ -196,8 +203,10 @@ async function write(
     events.push({
       ...common,
       deployment_id: row.id,
-      type: "deployed",
-      data: { model_version: row.model_version, role: row.role, supersedes: superseded?.id ?? null },
+      type: item.scheduled ? "scheduled" : "deployed",
+      data: item.scheduled
+        ? { model_version: row.model_version, role: row.role, scheduled_at: iso(row.deployment_date) }
+        : { model_version: row.model_version, role: row.role, supersedes: superseded?.id ?? null },
     });
     if (superseded) {
       events.push({
@@ -207,7 +216,7 @@ async function write(
         data: { model_version: superseded.model_version, superseded_by: row.id },
       });
     }
-    return { deployment: toDeploymentView(row, policy, item.now), replayed: false };
+    return { deployment: viewOf(row, item.now), replayed: false };
   });
   await tx.appendEvents(events);
   await tx.storeResponses(
@@ -237,7 +246,7 @@ function newRow(item: PendingRegistration): NewDeploymentRow {
     environment: body.environment,
     owner_team: body.owner_team,
     role: body.role,
-    status: "active",
+    status: item.scheduled ? "scheduled" : "active",
     deployment_date: item.deployment_date,
     training_data_cutoff: item.training_data_cutoff,
     ended_at: null,

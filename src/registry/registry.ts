@@ -1,5 +1,6 @@
-import { type AgePolicy, type AgeStage, DEFAULT_POLICY, stageDateRange } from "../core/age.js";
+import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
+import { type PolicySource, singlePolicy } from "../core/policy.js";
 import type { DeploymentFilter, DeploymentStore } from "../store/deployment-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus } from "../store/schema.js";
 import type { Actor } from "./actor.js";
@@ -7,6 +8,7 @@ import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js"
 import {
   type DeploymentView,
   type EventView,
+  iso,
   type ModelView,
   toDeploymentView,
   toEventView,
@@ -30,7 +32,8 @@ export interface RegistryOptions {
   store: DeploymentStore;
   /** Epoch milliseconds now; injected so tests and replays control time. */
   clock: () => number;
-  policy?: AgePolicy;
+  /** Which policy governs each deployment; the built-in defaults when absent. */
+  policies?: PolicySource;
 }
 
 export interface ListQuery {
@@ -57,14 +60,14 @@ export interface ListResult {
 export class Registry {
   private readonly store: DeploymentStore;
   private readonly clock: () => number;
-  private readonly policy: AgePolicy;
+  private readonly policies: PolicySource;
 
   private readonly registrations: WriteBatcher<PendingRegistration, Registration>;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.clock = options.clock;
-    this.policy = options.policy ?? DEFAULT_POLICY;
+    this.policies = options.policies ?? singlePolicy();
     this.registrations = new WriteBatcher({
       runBatch: (items) => this.registerBatch(items),
       runOne: (item) => this.registerOne(item),
@@ -82,9 +85,10 @@ export class Registry {
    */
   async register(body: RegisterDeploymentBody, actor: Actor, idempotencyKey?: string): Promise<Registration> {
     const now = this.clock();
-    const deploymentDate = body.deployment_date === undefined ? now : instantToMs(body.deployment_date);
+    const scheduled = body.scheduled_at !== undefined;
+    const deploymentDate = dateOf(body, now);
     const cutoff = instantToMs(body.training_data_cutoff);
-    checkDates(deploymentDate, cutoff, now);
+    checkDates(deploymentDate, cutoff, now, scheduled);
     assertTeam(actor, body.owner_team);
     return this.registrations.submit({
       body,
@@ -92,6 +96,7 @@ export class Registry {
       now,
       deployment_date: deploymentDate,
       training_data_cutoff: cutoff,
+      scheduled,
       // Only a request with an Idempotency-Key is ever compared with another.
       request_hash: idempotencyKey === undefined ? "" : hashRequest(body),
       scope_key: idempotencyKey === undefined ? undefined : `${actor.key_scope}:${idempotencyKey}`,
@@ -106,7 +111,7 @@ export class Registry {
         const results = await registerRound(
           tx,
           round.map((i) => items[i] as PendingRegistration),
-          this.policy,
+          (row, now) => this.view(row, now),
         );
         round.forEach((index, k) => {
           outcomes[index] = results[k] as Outcome<Registration>;
@@ -129,7 +134,7 @@ export class Registry {
   }
 
   async get(id: number): Promise<DeploymentView> {
-    return toDeploymentView(await this.requireDeployment(id), this.policy, this.clock());
+    return this.view(await this.requireDeployment(id), this.clock());
   }
 
   async events(id: number): Promise<EventView[]> {
@@ -146,26 +151,68 @@ export class Registry {
       role: query.role,
       statuses: query.status ? [query.status] : undefined,
     };
-    if (query.stage) {
-      // Only live deployments have a stage.
-      if (query.status && query.status !== "active") return { items: [], next_cursor: null };
-      filter.statuses = ["active"];
-      Object.assign(filter, stageDateRange(query.stage, this.policy, now));
+    const order = query.sort === "-age" ? "asc" : "desc";
+    let after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (!query.stage) {
+      const rows = await this.store.listDeployments({ filter, order, limit: query.limit + 1, after });
+      const page = rows.slice(0, query.limit);
+      return this.page(page, rows.length > query.limit, now);
     }
-    const rows = await this.store.listDeployments({
-      filter,
-      order: query.sort === "-age" ? "asc" : "desc",
-      limit: query.limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-    });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
+    // Only live deployments have a stage, and each one's stage depends on its own policy: read
+    // live deployments in age order, keep those in the stage, stop once the page is full.
+    if (query.status && query.status !== "active") return { items: [], next_cursor: null };
+    filter.statuses = ["active"];
+    const kept: { row: DeploymentRow; view: DeploymentView }[] = [];
+    const chunk = Math.max(200, query.limit * 4);
+    for (;;) {
+      const rows = await this.store.listDeployments({ filter, order, limit: chunk, after });
+      for (const row of rows) {
+        const view = this.view(row, now);
+        if (view.age.stage === query.stage) kept.push({ row, view });
+        if (kept.length > query.limit) break;
+      }
+      const last = rows.at(-1);
+      if (kept.length > query.limit || rows.length < chunk || !last) break;
+      after = [last.deployment_date, last.id];
+    }
+    const page = kept.slice(0, query.limit);
+    const lastRow = page.at(-1)?.row;
     return {
-      items: page.map((row) => toDeploymentView(row, this.policy, now)),
-      next_cursor: rows.length > query.limit && last ? encodeCursor([last.deployment_date, last.id]) : null,
+      items: page.map((k) => k.view),
+      next_cursor:
+        kept.length > query.limit && lastRow ? encodeCursor([lastRow.deployment_date, lastRow.id]) : null,
     };
   }
 
+  private page(rows: DeploymentRow[], more: boolean, now: number): ListResult {
+    const last = rows.at(-1);
+    return {
+      items: rows.map((row) => this.view(row, now)),
+      next_cursor: more && last ? encodeCursor([last.deployment_date, last.id]) : null,
+    };
+  }
+
+  /** Throws ForbiddenError when a team-bound actor touches another team's model. */
+  assertTeam(actor: Actor, team: string): void {
+    assertTeam(actor, team);
+  }
+
+  /** A deployment as the API shows it, judged by the policy that governs it. */
+  view(row: DeploymentRow, now: number): DeploymentView {
+    return toDeploymentView(row, this.policyOf(row), now);
+  }
+
+  /** The policy that governs a deployment. */
+  policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
+    return this.policies.policyFor({
+      model: row.model,
+      environment: row.environment,
+      owner_team: row.owner_team,
+      tags: JSON.parse(row.tags) as Record<string, string>,
+    });
+  }
+
+  /** Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`. */
   async retire(id: number, actor: Actor, reason?: string): Promise<DeploymentView> {
     const now = this.clock();
     return this.store.transaction(async (tx) => {
@@ -173,9 +220,11 @@ export class Registry {
       if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
       assertTeam(actor, row.owner_team);
       await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
-      if (!(await tx.endDeployment(id, "retired", now))) {
-        throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
-      }
+      const ended =
+        row.status === "scheduled"
+          ? await tx.cancelScheduled(id, now)
+          : await tx.endDeployment(id, "retired", now);
+      if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       await tx.appendEvent({
         deployment_id: id,
         model: row.model,
@@ -183,9 +232,51 @@ export class Registry {
         type: "retired",
         actor: actor.name,
         at: now,
-        data: { model_version: row.model_version, reason: reason ?? null },
+        data: {
+          model_version: row.model_version,
+          reason: reason ?? null,
+          ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
+        },
       });
-      return toDeploymentView({ ...row, status: "retired", ended_at: now }, this.policy, now);
+      return this.view({ ...row, status: "retired", ended_at: now }, now);
+    });
+  }
+
+  /**
+   * Carries out a scheduled promotion at `at`: the deployment goes live (deployment_date = `at`)
+   * and, if it is a primary, supersedes the live primary, with the usual events. Undefined when
+   * it is no longer scheduled (cancelled, or another sweep promoted it first).
+   */
+  async promote(id: number, at: number, actor: Actor): Promise<DeploymentView | undefined> {
+    return this.store.transaction(async (tx) => {
+      const row = await tx.findDeployment(id);
+      if (row?.status !== "scheduled") return undefined;
+      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
+      const current =
+        row.role === "primary" ? await tx.findLivePrimary(row.model, row.environment) : undefined;
+      if (current) await tx.endDeployment(current.id, "superseded", at);
+      if (!(await tx.activateScheduled(id, at))) return undefined;
+      const common = { model: row.model, environment: row.environment, actor: actor.name, at };
+      await tx.appendEvent({
+        ...common,
+        deployment_id: id,
+        type: "deployed",
+        data: {
+          model_version: row.model_version,
+          role: row.role,
+          supersedes: current?.id ?? null,
+          promotion_scheduled_for: iso(row.deployment_date),
+        },
+      });
+      if (current) {
+        await tx.appendEvent({
+          ...common,
+          deployment_id: current.id,
+          type: "superseded",
+          data: { model_version: current.model_version, superseded_by: id },
+        });
+      }
+      return this.view({ ...row, status: "active", deployment_date: at }, at);
     });
   }
 
@@ -284,10 +375,8 @@ export class Registry {
         });
       }
       return {
-        deployment: toDeploymentView(row, this.policy, now),
-        rolled_back: current
-          ? toDeploymentView({ ...current, status: "rolled_back", ended_at: now }, this.policy, now)
-          : null,
+        deployment: this.view(row, now),
+        rolled_back: current ? this.view({ ...current, status: "rolled_back", ended_at: now }, now) : null,
       };
     });
   }
@@ -315,7 +404,7 @@ export class Registry {
       this.store.listLiveForModels([name]),
       this.store.listGolden([name]),
     ]);
-    const liveViews = live.map((row) => toDeploymentView(row, this.policy, now));
+    const liveViews = live.map((row) => this.view(row, now));
     return toModelView(model, versions, liveViews, golden);
   }
 
@@ -337,12 +426,33 @@ function lockKeyOf(model: string, environment: string): string {
   return `tenure:${model} ${environment}`;
 }
 
-function checkDates(deploymentDate: number, cutoff: number, now: number): void {
-  if (deploymentDate > now + FUTURE_TOLERANCE_MS) {
+/** The deployment date a registration asks for: its promotion time, its date, or now. */
+function dateOf(body: RegisterDeploymentBody, now: number): number {
+  if (body.scheduled_at !== undefined) {
+    if (body.deployment_date !== undefined) {
+      throw new InputError("a scheduled promotion has no deployment_date yet", [
+        { field: "deployment_date", message: "must not be given with scheduled_at: the promotion sets it" },
+      ]);
+    }
+    return instantToMs(body.scheduled_at);
+  }
+  return body.deployment_date === undefined ? now : instantToMs(body.deployment_date);
+}
+
+function checkDates(deploymentDate: number, cutoff: number, now: number, scheduled: boolean): void {
+  if (scheduled && deploymentDate <= now) {
+    throw new InputError("scheduled_at is not in the future", [
+      {
+        field: "scheduled_at",
+        message: `must be after the server's time (${new Date(now).toISOString()}); register a live deployment instead`,
+      },
+    ]);
+  }
+  if (!scheduled && deploymentDate > now + FUTURE_TOLERANCE_MS) {
     throw new InputError("deployment_date is in the future", [
       {
         field: "deployment_date",
-        message: `must not be more than 5 minutes after the server's time (${new Date(now).toISOString()})`,
+        message: `must not be more than 5 minutes after the server's time (${new Date(now).toISOString()}); use scheduled_at for a promotion`,
       },
     ]);
   }

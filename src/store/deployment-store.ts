@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
+import { LifecycleStore } from "./lifecycle-store.js";
 import type {
   DeploymentRole,
   DeploymentRow,
@@ -83,6 +84,11 @@ export class DeploymentStore {
   /** Runs `work` in one transaction with a store bound to it, retrying lost races. */
   transaction<T>(work: (store: DeploymentStore) => Promise<T>): Promise<T> {
     return inTransaction(this.database, (trx) => work(new DeploymentStore(this.database, trx)));
+  }
+
+  /** The lifecycle's SQL on the same connection: inside a transaction, the same transaction. */
+  lifecycle(): LifecycleStore {
+    return new LifecycleStore(this.database, this.executor);
   }
 
   /**
@@ -239,6 +245,39 @@ export class DeploymentStore {
   /** Ends a live deployment; returns false when it was no longer live (someone ended it first). */
   async endDeployment(id: number, status: DeploymentStatus, endedAt: number): Promise<boolean> {
     return (await this.endDeployments(status, [{ id, ended_at: endedAt }])) === 1;
+  }
+
+  /** Makes a scheduled promotion live at `at`; false when it is no longer scheduled. */
+  async activateScheduled(id: number, at: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ status: "active", deployment_date: at })
+      .where("id", "=", id)
+      .where("status", "=", sql.lit("scheduled"))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Cancels a scheduled promotion (status `retired`); false when it is no longer scheduled. */
+  async cancelScheduled(id: number, at: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ status: "retired", ended_at: at })
+      .where("id", "=", id)
+      .where("status", "=", sql.lit("scheduled"))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Adds to the TTL of one live deployment (a review's extension); false when it is not live. */
+  async extendTtl(id: number, seconds: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set((eb) => ({ ttl_extension_seconds: eb("ttl_extension_seconds", "+", seconds) }))
+      .where("id", "=", id)
+      .where("status", "=", sql.lit("active"))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async listDeployments(page: DeploymentPage): Promise<DeploymentRow[]> {

@@ -8,6 +8,7 @@ import {
 } from "kysely";
 import type { Database } from "./database.js";
 import * as registry from "./migrations/0001-registry.js";
+import * as lifecycle from "./migrations/0002-lifecycle.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -19,6 +20,7 @@ export class SchemaTooNewError extends Error {
 function migrations(database: Database): Record<string, Migration> {
   return {
     "0001-registry": { up: (db) => registry.up(db, database.dialect) },
+    "0002-lifecycle": { up: (db) => lifecycle.up(db, database.dialect) },
   };
 }
 

@@ -12,6 +12,10 @@ export interface Schema {
   golden_versions: GoldenVersionsTable;
   tokens: TokensTable;
   idempotency_keys: IdempotencyKeysTable;
+  sweeps: SweepsTable;
+  alerts: AlertsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
 
 export interface ModelsTable {
@@ -47,6 +51,8 @@ export interface DeploymentsTable {
   ttl_extension_seconds: number;
   created_at: number;
   created_by: string;
+  /** The last liveness heartbeat from its endpoint, or null if none ever came. */
+  last_heartbeat_at: Generated<number | null>;
 }
 
 export interface DeploymentEventsTable {
@@ -96,3 +102,83 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type NewDeploymentRow = Insertable<DeploymentsTable>;
 export type EventRow = Selectable<DeploymentEventsTable>;
 export type TokenRow = Selectable<TokensTable>;
+
+export type SweepState = "running" | "done" | "failed";
+
+export interface SweepsTable {
+  id: Generated<number>;
+  state: SweepState;
+  /** `schedule`, `startup` (a sweep missed while the server was down), or `manual`. */
+  trigger: string;
+  actor: string;
+  evaluated_at: number;
+  scheduled_for: number | null;
+  started_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+  deployments: Generated<number>;
+  /** JSON: live deployments per stage. */
+  stages: Generated<string>;
+  /** JSON: findings per kind. */
+  findings: Generated<string>;
+  promotions: Generated<number>;
+  alerts_opened: Generated<number>;
+  alerts_resolved: Generated<number>;
+  notifications: Generated<number>;
+  error: string | null;
+}
+
+export type AlertState = "open" | "resolved";
+
+export interface AlertsTable {
+  id: Generated<number>;
+  deployment_id: number;
+  kind: string;
+  state: AlertState;
+  severity: string;
+  policy: string;
+  model: string;
+  model_version: string;
+  environment: string;
+  owner_team: string;
+  summary: string;
+  /** JSON: the finding's evidence. */
+  detail: string;
+  opened_at: number;
+  last_notified_at: number | null;
+  notifications: Generated<number>;
+  resolved_at: number | null;
+  resolution: string | null;
+}
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  alert_id: number;
+  channel: string;
+  action: string;
+  /** JSON: the Notification, rendered when the alert changed. */
+  notification: string;
+  state: DeliveryState;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface DeliveryAttemptsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+}
+
+export type SweepRow = Selectable<SweepsTable>;
+export type AlertRow = Selectable<AlertsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;

@@ -43,6 +43,7 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
       stage: "fresh",
       health_score: null,
       policy: "default",
+      exempt: false,
     });
   });
 

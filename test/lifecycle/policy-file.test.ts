@@ -36,7 +36,7 @@ describe("parsePolicyFile", () => {
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     const { file } = result;
     expect(file.channels["risk-slack"]).toEqual({ type: "slack", url: ENV.RISK_SLACK_WEBHOOK });
-    expect(file.defaults).toMatchObject({ name: "defaults", max_age_seconds: 90 * 86_400, review_at: 0.8 });
+    expect(file.defaults).toMatchObject({ name: "default", max_age_seconds: 90 * 86_400, review_at: 0.8 });
     expect(file.policies[0]).toMatchObject({
       name: "fraud-fast",
       match: { model: "fraud-*", environment: "production" },

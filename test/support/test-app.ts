@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { type Context, openContext } from "../../src/context.js";
 import { buildApp } from "../../src/http/app.js";
@@ -10,6 +13,8 @@ export interface TestApp {
   app: FastifyInstance;
   context: Context;
   database: TestDatabase;
+  /** The policy file, when the test gave one (rewrite it and reload to change policies). */
+  policiesPath: string | null;
   /** Tokens by name: `admin`, `write`, `read`, and `risk` (write, bound to team risk). */
   tokens: Record<"admin" | "write" | "read" | "risk", string>;
   /** Moves the clock the registry reads. */
@@ -27,11 +32,29 @@ export interface TestApp {
 /** A fresh database of the dialect, migrated, with an app on it and a token of each kind. */
 export async function startTestApp(
   dialect: DialectName,
-  options: { publicRead?: boolean; now?: number } = {},
+  options: {
+    publicRead?: boolean;
+    now?: number;
+    /** A policy file's text; the built-in defaults when absent. */
+    policies?: string;
+    /** Where the policy file's `${VAR}`s are read. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
   let now = options.now ?? Date.now();
-  const context = await openContext(database.url, { clock: () => now });
+  let policies: string | null = null;
+  if (options.policies !== undefined) {
+    policies = join(mkdtempSync(join(tmpdir(), "tenure-policies-")), "policies.yaml");
+    writeFileSync(policies, options.policies);
+  }
+  const context = await openContext(database.url, {
+    clock: () => now,
+    policies,
+    env: options.env ?? {},
+    // Retries in real time but quickly, so a test can ride out a receiver's outage in seconds.
+    retry: { max_attempts: 6, base_delay_ms: 100, max_delay_ms: 400 },
+  });
   const make = async (scope: TokenScope, team: string | null = null) => {
     const token = generateToken();
     await context.tokens.insert({
@@ -51,6 +74,7 @@ export async function startTestApp(
   };
   const app = await buildApp({
     registry: context.registry,
+    lifecycle: context.lifecycle,
     tokens: new TokenCache(context.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",
@@ -59,6 +83,7 @@ export async function startTestApp(
     app,
     context,
     database,
+    policiesPath: policies,
     tokens,
     setNow: (ms) => {
       now = ms;

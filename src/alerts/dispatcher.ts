@@ -1,0 +1,197 @@
+import type { Logger } from "pino";
+import type { ChannelConfig } from "../lifecycle/policy-file.js";
+import type { LifecycleStore } from "../store/lifecycle-store.js";
+import type { DeliveryRow } from "../store/schema.js";
+import { channelRequest, channelTimeoutMs } from "./channels/index.js";
+import { type SendResult, sendRequest } from "./channels/send.js";
+import type { Notification, OutboundRequest } from "./notification.js";
+
+export interface RetryPolicy {
+  /** Attempts before a delivery is dead-lettered (state `failed`). */
+  max_attempts: number;
+  base_delay_ms: number;
+  max_delay_ms: number;
+}
+
+/** 8 attempts over about 20 minutes: long enough to ride out a receiver's restart or a deploy. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  max_attempts: 8,
+  base_delay_ms: 5_000,
+  max_delay_ms: 10 * 60_000,
+};
+
+export interface DispatcherOptions {
+  store: LifecycleStore;
+  /** The channels in force (the policy file can be reloaded under us). */
+  channels: () => Record<string, ChannelConfig>;
+  /** Wall-clock epoch ms: retries wait in real time, even while a replay sweeps the past. */
+  clock?: () => number;
+  retry?: RetryPolicy;
+  /** How often to look for due deliveries when nothing wakes the dispatcher. */
+  poll_ms?: number;
+  /** A claim's lease: a dispatcher that dies mid-send frees its deliveries after this long. */
+  lease_ms?: number;
+  logger?: Logger;
+  send?: (request: OutboundRequest, options: { timeoutMs: number; now: () => number }) => Promise<SendResult>;
+}
+
+/**
+ * Delivers the outbox: claims due deliveries (a lease, so replicas and crashes can't deliver
+ * one twice at once), sends each to its channel, records every attempt, and retries with
+ * exponential backoff and full jitter, honouring Retry-After. After the last attempt a delivery
+ * is dead-lettered and stays visible until `tenure deliveries retry`.
+ *
+ * Delivery is at least once: a process killed after a receiver answered but before the answer
+ * was recorded sends again after its lease runs out. Receivers drop repeats by dedup_key
+ * (PagerDuty) or by the Tenure-Delivery header (webhooks).
+ */
+export class Dispatcher {
+  private readonly clock: () => number;
+  private readonly retry: RetryPolicy;
+  private readonly send: NonNullable<DispatcherOptions["send"]>;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly controller = new AbortController();
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.send = options.send ?? sendRequest;
+  }
+
+  /** Starts delivering in the background until `stop`. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Looks for due deliveries now rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops after the attempts in flight are recorded. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.wake();
+    await this.loop;
+  }
+
+  /**
+   * Delivers everything due now, then everything that becomes due within `waitMs` (retries
+   * included). For a CLI sweep without a server; resolves with how many are still pending.
+   */
+  async drain(waitMs: number): Promise<number> {
+    const deadline = this.clock() + waitMs;
+    for (;;) {
+      while ((await this.deliverDue()) > 0) {}
+      const next = await this.options.store.nextDeliveryAt();
+      if (next === undefined) return 0;
+      const now = this.clock();
+      if (next > deadline) return this.pendingCount();
+      await sleep(Math.max(10, next - now), this.controller.signal);
+    }
+  }
+
+  /** Claims one batch of due deliveries and attempts each; resolves with how many it tried. */
+  async deliverDue(): Promise<number> {
+    const now = this.clock();
+    const claimed = await this.options.store.claimDeliveries(now, this.options.lease_ms ?? 120_000, 20);
+    await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
+    return claimed.length;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      try {
+        while (!signal.aborted && (await this.deliverDue()) > 0) {}
+      } catch (error) {
+        this.options.logger?.error(
+          { err: error },
+          "delivering notifications failed; retrying at the next poll",
+        );
+      }
+      const next = await this.options.store.nextDeliveryAt().catch(() => undefined);
+      const poll = this.options.poll_ms ?? 5_000;
+      const wait = next === undefined ? poll : Math.min(poll, Math.max(10, next - this.clock()));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async attempt(delivery: DeliveryRow): Promise<void> {
+    const config = this.options.channels()[delivery.channel];
+    const at = this.clock();
+    let result: SendResult;
+    if (!config) {
+      result = {
+        ok: false,
+        status: null,
+        error: `channel ${delivery.channel} is no longer defined in the policy file`,
+        retry: false,
+        retry_after_ms: null,
+        duration_ms: 0,
+      };
+    } else {
+      const notification = JSON.parse(delivery.notification) as Notification;
+      const request = channelRequest(notification, config, delivery.id, at);
+      result = await this.send(request, { timeoutMs: channelTimeoutMs(config), now: this.clock });
+    }
+    const attempts = delivery.attempts + 1;
+    const attempt = {
+      delivery_id: delivery.id,
+      at,
+      duration_ms: Math.round(result.duration_ms),
+      status_code: result.status,
+      error: result.error,
+    };
+    if (result.ok) {
+      await this.options.store.recordAttempt(attempt, { state: "delivered" });
+      return;
+    }
+    if (!result.retry || attempts >= this.retry.max_attempts) {
+      this.options.logger?.warn(
+        { delivery: delivery.id, channel: delivery.channel, attempts, error: result.error },
+        "a notification could not be delivered: dead-lettered (tenure deliveries retry)",
+      );
+      await this.options.store.recordAttempt(attempt, { state: "failed" });
+      return;
+    }
+    const backoff = backoffMs(attempts, this.retry, Math.random());
+    const delay = Math.max(backoff, Math.min(result.retry_after_ms ?? 0, this.retry.max_delay_ms * 6));
+    await this.options.store.recordAttempt(attempt, {
+      state: "pending",
+      next_attempt_at: this.clock() + delay,
+    });
+  }
+
+  private async pendingCount(): Promise<number> {
+    return (await this.options.store.listDeliveries({ state: "pending", limit: 10_000 })).length;
+  }
+}
+
+/**
+ * Exponential backoff with "full jitter" (AWS Architecture Blog, "Exponential Backoff and
+ * Jitter"): a random delay up to base·2^(n−1), capped, so that many deliveries failing together
+ * (a receiver's outage) do not retry together. Never below a tenth of the base.
+ */
+export function backoffMs(attempts: number, retry: RetryPolicy, random: number): number {
+  const ceiling = Math.min(retry.max_delay_ms, retry.base_delay_ms * 2 ** Math.min(30, attempts - 1));
+  return Math.max(retry.base_delay_ms / 10, Math.floor(random * ceiling));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { planAlerts } from "./alert-plan.js";
+import type { Finding } from "./findings.js";
+
+const DAY = 86_400_000;
+const finding = (kind: Finding["kind"]): Finding => ({
+  kind,
+  severity: "warning",
+  summary: kind,
+  detail: {},
+});
+const evaluated = (id: number, ...kinds: Finding["kind"][]) => ({
+  deployment_id: id,
+  findings: kinds.map(finding),
+  repeat_interval_seconds: 86_400,
+});
+
+describe("planAlerts", () => {
+  it("opens an alert for a finding that has none", () => {
+    const plan = planAlerts([evaluated(1, "due")], [], 10 * DAY);
+    expect(plan.open).toEqual([{ deployment_id: 1, finding: finding("due") }]);
+    expect(plan.remind).toEqual([]);
+    expect(plan.resolve).toEqual([]);
+  });
+
+  it("does not repeat an open alert within its repeat interval: two sweeps on one day notify once", () => {
+    const open = [{ id: 7, deployment_id: 1, kind: "due", last_notified_at: 10 * DAY }];
+    const plan = planAlerts([evaluated(1, "due")], open, 10 * DAY + 12 * 3_600_000);
+    expect(plan).toEqual({ open: [], remind: [], resolve: [] });
+  });
+
+  it("repeats an open alert once the repeat interval has passed", () => {
+    const open = [{ id: 7, deployment_id: 1, kind: "due", last_notified_at: 10 * DAY }];
+    const plan = planAlerts([evaluated(1, "due")], open, 11 * DAY);
+    expect(plan.remind).toEqual([{ alert_id: 7, deployment_id: 1, finding: finding("due") }]);
+  });
+
+  it("resolves a due alert as escalated when the deployment expires, and opens the expired one", () => {
+    const open = [{ id: 7, deployment_id: 1, kind: "due", last_notified_at: 10 * DAY }];
+    const plan = planAlerts([evaluated(1, "expired")], open, 15 * DAY);
+    expect(plan.open).toEqual([{ deployment_id: 1, finding: finding("expired") }]);
+    expect(plan.resolve).toEqual([{ alert_id: 7, deployment_id: 1, resolution: "escalated" }]);
+  });
+
+  it("resolves an alert whose finding went away as cleared, and leaves other deployments' alerts alone", () => {
+    const open = [
+      { id: 7, deployment_id: 1, kind: "data_stale", last_notified_at: DAY },
+      { id: 8, deployment_id: 2, kind: "due", last_notified_at: DAY },
+    ];
+    const plan = planAlerts([evaluated(1)], open, 2 * DAY);
+    expect(plan.resolve).toEqual([{ alert_id: 7, deployment_id: 1, resolution: "cleared" }]);
+  });
+});

@@ -1,0 +1,111 @@
+import { type AgeBlock, type AgeInput, computeAge, describeAge } from "./age.js";
+import { formatDuration } from "./duration.js";
+import type { FindingKind, Policy } from "./policy.js";
+
+/** PagerDuty's severities, which every channel reuses: `expired` is an error, `due` a warning. */
+export type Severity = "critical" | "error" | "warning" | "info";
+
+/** What a sweep concluded about one deployment: one kind, with its evidence. */
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  /** One line a person reads first: `fraud-gbm 3.2.0 in production is expired: 31d of 30d (103%)`. */
+  summary: string;
+  detail: Record<string, unknown>;
+}
+
+/** What evaluation needs of a deployment; times are epoch milliseconds. */
+export interface EvaluationInput extends AgeInput {
+  model: string;
+  model_version: string;
+  environment: string;
+  last_heartbeat_at: number | null;
+}
+
+export interface Evaluation {
+  age: AgeBlock;
+  findings: Finding[];
+}
+
+/**
+ * Evaluates a live deployment at `at` under its policy: the age block and the findings.
+ * `due` and `expired` exclude each other (an expired deployment is past its review point too,
+ * but one alert says it). An exempt policy raises no age findings (`due`, `expired`,
+ * `data_stale`): the model is stable by nature, and its views say so. Liveness still counts.
+ */
+export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: number): Evaluation {
+  const age = computeAge(input, policy, at);
+  const findings: Finding[] = [];
+  const name = `${input.model} ${input.model_version} in ${input.environment}`;
+  const ageDetail = {
+    deployment_age_seconds: age.deployment_age_seconds,
+    ttl_seconds: age.ttl_seconds,
+    ttl_fraction: age.ttl_fraction,
+    review_at: policy.review_at,
+    policy: policy.name,
+  };
+  if (!policy.exempt && age.stage === "expired") {
+    findings.push({
+      kind: "expired",
+      severity: "error",
+      summary: `${name} is expired: ${describeAge(age)}`,
+      detail: { ...ageDetail, expire_action: policy.expire_action },
+    });
+  } else if (!policy.exempt && age.stage === "due") {
+    findings.push({
+      kind: "due",
+      severity: "warning",
+      summary: `${name} is due for review: ${describeAge(age)}`,
+      detail: ageDetail,
+    });
+  }
+  const maxDataAge = policy.max_data_age_seconds;
+  if (!policy.exempt && maxDataAge !== null && age.data_age_seconds >= maxDataAge) {
+    findings.push({
+      kind: "data_stale",
+      severity: "warning",
+      summary: `${name} learned from data ${formatDuration(age.data_age_seconds)} old (at most ${formatDuration(maxDataAge)})`,
+      detail: {
+        data_age_seconds: age.data_age_seconds,
+        max_data_age_seconds: maxDataAge,
+        policy: policy.name,
+      },
+    });
+  }
+  const silenceAfter = policy.silence_after_seconds;
+  if (silenceAfter !== null) {
+    // A deployment that never sent a heartbeat has been silent since it was deployed.
+    const since = input.last_heartbeat_at ?? input.deployment_date;
+    const silentFor = Math.floor((at - since) / 1000);
+    if (silentFor >= silenceAfter) {
+      findings.push({
+        kind: "silent",
+        severity: "error",
+        summary: `${name} has sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)})`,
+        detail: {
+          silent_seconds: silentFor,
+          silence_after_seconds: silenceAfter,
+          last_heartbeat_at:
+            input.last_heartbeat_at === null ? null : new Date(input.last_heartbeat_at).toISOString(),
+          policy: policy.name,
+        },
+      });
+    }
+  }
+  return { age, findings };
+}
+
+/**
+ * The dates (epoch ms) on which a deployment becomes due and expires under a policy, given
+ * the extensions its reviews granted.
+ */
+export function lifecycleDates(
+  input: Pick<AgeInput, "deployment_date" | "ttl_extension_seconds">,
+  policy: Pick<Policy, "max_age_seconds" | "review_at">,
+): { due_at: number; expires_at: number } {
+  const ttlMs = (policy.max_age_seconds + input.ttl_extension_seconds) * 1000;
+  return {
+    due_at: input.deployment_date + Math.ceil(ttlMs * policy.review_at),
+    expires_at: input.deployment_date + ttlMs,
+  };
+}

@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
+const counts = z.record(z.string(), z.number().int());
+
+export const Sweep = z.object({
+  id: z.number().int(),
+  state: z.enum(["running", "done", "failed"]),
+  trigger: z.string().describe("schedule, startup (a missed sweep), promotion or manual"),
+  actor: z.string(),
+  evaluated_at: timestamp.describe("the time the sweep judged the fleet at"),
+  scheduled_for: timestamp.nullable(),
+  started_at: timestamp,
+  finished_at: timestamp.nullable(),
+  duration_ms: z.number().int().nullable(),
+  deployments: z.number().int(),
+  stages: counts.describe("live deployments per stage"),
+  findings: counts.describe("findings per kind"),
+  promotions: z.number().int(),
+  alerts_opened: z.number().int(),
+  alerts_resolved: z.number().int(),
+  notifications: z.number().int(),
+  error: z.string().nullable(),
+});
+
+export const SweepList = z.object({ items: z.array(Sweep), next_cursor: z.string().nullable() });
+
+export const Alert = z.object({
+  id: z.number().int(),
+  deployment_id: z.number().int(),
+  kind: z.string(),
+  state: z.enum(["open", "resolved"]),
+  severity: z.string(),
+  policy: z.string(),
+  model: z.string(),
+  model_version: z.string(),
+  environment: z.string(),
+  owner_team: z.string(),
+  summary: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  opened_at: timestamp,
+  last_notified_at: timestamp.nullable(),
+  notifications: z.number().int(),
+  resolved_at: timestamp.nullable(),
+  resolution: z.string().nullable(),
+});
+
+export const AlertList = z.object({ items: z.array(Alert), next_cursor: z.string().nullable() });
+
+export const Delivery = z.object({
+  id: z.number().int(),
+  alert_id: z.number().int(),
+  channel: z.string(),
+  action: z.string(),
+  state: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number().int(),
+  next_attempt_at: timestamp.nullable(),
+  last_error: z.string().nullable(),
+  created_at: timestamp,
+  delivered_at: timestamp.nullable(),
+  attempt_log: z.array(
+    z.object({
+      at: timestamp,
+      duration_ms: z.number().int(),
+      status_code: z.number().int().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+
+export const DeliveryList = z.object({ items: z.array(Delivery), next_cursor: z.string().nullable() });
+
+export const Explain = z.object({
+  deployment_id: z.number().int(),
+  policy: z.string(),
+  reason: z.string(),
+  exempt: z.boolean(),
+  exempt_reason: z.string().nullable(),
+  max_age_seconds: z.number().int(),
+  review_at: z.number(),
+  ttl_extension_seconds: z.number().int(),
+  max_data_age_seconds: z.number().int().nullable(),
+  silence_after_seconds: z.number().int().nullable(),
+  expire_action: z.enum(["review", "retire"]),
+  due_at: timestamp,
+  expires_at: timestamp,
+  notify: z.record(z.string(), z.array(z.string())),
+  candidates: z.array(z.object({ name: z.string(), score: z.number().int(), matched: z.boolean() })),
+});
+
+export const LifecycleList = z.object({
+  items: z.array(
+    z.object({
+      deployment_id: z.number().int(),
+      model: z.string(),
+      model_version: z.string(),
+      environment: z.string(),
+      owner_team: z.string(),
+      policy: z.string(),
+      exempt: z.boolean(),
+      due_at: timestamp,
+      expires_at: timestamp,
+      link: z.string(),
+    }),
+  ),
+});

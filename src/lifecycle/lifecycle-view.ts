@@ -1,0 +1,109 @@
+import type {
+  AlertRow,
+  AlertState,
+  DeliveryAttemptRow,
+  DeliveryRow,
+  DeliveryState,
+  SweepRow,
+  SweepState,
+} from "../store/schema.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+export interface SweepView {
+  id: number;
+  state: SweepState;
+  trigger: string;
+  actor: string;
+  evaluated_at: string;
+  scheduled_for: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  deployments: number;
+  stages: Record<string, number>;
+  findings: Record<string, number>;
+  promotions: number;
+  alerts_opened: number;
+  alerts_resolved: number;
+  notifications: number;
+  error: string | null;
+}
+
+export function toSweepView(row: SweepRow): SweepView {
+  return {
+    ...row,
+    evaluated_at: iso(row.evaluated_at),
+    scheduled_for: isoOrNull(row.scheduled_for),
+    started_at: iso(row.started_at),
+    finished_at: isoOrNull(row.finished_at),
+    stages: JSON.parse(row.stages) as Record<string, number>,
+    findings: JSON.parse(row.findings) as Record<string, number>,
+  };
+}
+
+export interface AlertView {
+  id: number;
+  deployment_id: number;
+  kind: string;
+  state: AlertState;
+  severity: string;
+  policy: string;
+  model: string;
+  model_version: string;
+  environment: string;
+  owner_team: string;
+  summary: string;
+  detail: Record<string, unknown>;
+  opened_at: string;
+  last_notified_at: string | null;
+  notifications: number;
+  resolved_at: string | null;
+  resolution: string | null;
+}
+
+export function toAlertView(row: AlertRow): AlertView {
+  return {
+    ...row,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+    opened_at: iso(row.opened_at),
+    last_notified_at: isoOrNull(row.last_notified_at),
+    resolved_at: isoOrNull(row.resolved_at),
+  };
+}
+
+export interface DeliveryView {
+  id: number;
+  alert_id: number;
+  channel: string;
+  action: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  attempt_log: { at: string; duration_ms: number; status_code: number | null; error: string | null }[];
+}
+
+export function toDeliveryView(row: DeliveryRow, attempts: DeliveryAttemptRow[]): DeliveryView {
+  return {
+    id: row.id,
+    alert_id: row.alert_id,
+    channel: row.channel,
+    action: row.action,
+    state: row.state,
+    attempts: row.attempts,
+    next_attempt_at: row.state === "pending" ? iso(row.next_attempt_at) : null,
+    last_error: row.last_error,
+    created_at: iso(row.created_at),
+    delivered_at: isoOrNull(row.delivered_at),
+    attempt_log: attempts.map((a) => ({
+      at: iso(a.at),
+      duration_ms: a.duration_ms,
+      status_code: a.status_code,
+      error: a.error,
+    })),
+  };
+}

@@ -1,0 +1,312 @@
+import type { Incidents } from "../alerts/incidents.js";
+import type { AgeStage } from "../core/age.js";
+import type { LifecycleEntry } from "../core/calendar.js";
+import { ConflictError, NotFoundError } from "../core/errors.js";
+import { lifecycleDates } from "../core/findings.js";
+import type { Actor } from "../registry/actor.js";
+import type { DeploymentView } from "../registry/deployment-view.js";
+import type { Registry } from "../registry/registry.js";
+import type { DeploymentStore } from "../store/deployment-store.js";
+import type { AlertState, DeliveryState, DeploymentRow } from "../store/schema.js";
+import {
+  type AlertView,
+  type DeliveryView,
+  type SweepView,
+  toAlertView,
+  toDeliveryView,
+  toSweepView,
+} from "./lifecycle-view.js";
+import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
+import type { Sweeper, SweepRequest } from "./sweeper.js";
+
+export interface LifecycleOptions {
+  store: DeploymentStore;
+  registry: Registry;
+  policies: PolicyBook;
+  incidents: Incidents;
+  sweeper: Sweeper;
+  clock: () => number;
+  /** The base of links (calendar entries). */
+  publicUrl: string;
+  /** Called when a change queued notifications. */
+  onNotifications?: () => void;
+}
+
+export interface ExplainView {
+  deployment_id: number;
+  policy: string;
+  reason: string;
+  exempt: boolean;
+  exempt_reason: string | null;
+  max_age_seconds: number;
+  review_at: number;
+  ttl_extension_seconds: number;
+  max_data_age_seconds: number | null;
+  silence_after_seconds: number | null;
+  expire_action: "review" | "retire";
+  due_at: string;
+  expires_at: string;
+  notify: Record<string, string[]>;
+  candidates: PolicyExplanation["candidates"];
+}
+
+/**
+ * The lifecycle as the API and the CLI use it: sweeps, reviews, liveness, alerts, deliveries,
+ * policy reloads and explanations, and the lifecycle dates of the fleet.
+ */
+export class Lifecycle {
+  constructor(private readonly options: LifecycleOptions) {}
+
+  private get lifecycle() {
+    return this.options.store.lifecycle();
+  }
+
+  async sweep(request: SweepRequest): Promise<SweepView> {
+    return toSweepView(await this.options.sweeper.run(request));
+  }
+
+  async sweeps(
+    limit: number,
+    beforeId?: number,
+  ): Promise<{ items: SweepView[]; next_cursor: string | null }> {
+    const rows = await this.lifecycle.listSweeps(limit + 1, beforeId);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(toSweepView),
+      next_cursor: rows.length > limit ? String(page.at(-1)?.id) : null,
+    };
+  }
+
+  /**
+   * A review: acknowledges the deployment's age, optionally extends its TTL, records who and
+   * when, and resolves its open age alerts when the extension takes it back below its review
+   * point (or expiry), telling their channels, all in one transaction.
+   */
+  async review(
+    id: number,
+    actor: Actor,
+    body: { note: string; extend_seconds?: number },
+  ): Promise<DeploymentView> {
+    const now = this.options.clock();
+    const { registry, incidents } = this.options;
+    const row = await this.options.store.transaction(async (tx) => {
+      const row = await tx.findDeployment(id);
+      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
+      registry.assertTeam(actor, row.owner_team);
+      if (row.status !== "active")
+        throw new ConflictError(`deployment ${id} is ${row.status}, not live: nothing to review`);
+      const extend = body.extend_seconds ?? 0;
+      if (extend > 0) await tx.extendTtl(id, extend);
+      const reviewed = { ...row, ttl_extension_seconds: row.ttl_extension_seconds + extend };
+      const policy = registry.policyOf(row);
+      const dates = lifecycleDates(reviewed, policy);
+      await tx.appendEvent({
+        deployment_id: id,
+        model: row.model,
+        environment: row.environment,
+        type: "reviewed",
+        actor: actor.name,
+        at: now,
+        data: {
+          model_version: row.model_version,
+          note: body.note,
+          extend_seconds: extend,
+          ttl_seconds: policy.max_age_seconds + reviewed.ttl_extension_seconds,
+          due_at: new Date(dates.due_at).toISOString(),
+          expires_at: new Date(dates.expires_at).toISOString(),
+        },
+      });
+      // The review is the acknowledgement: its open age alerts end here. If the deployment is
+      // still past its (extended) review point, the next sweep raises a new one.
+      const lifecycle = tx.lifecycle();
+      const open = (await lifecycle.openAlertsFor([id])).filter(
+        (a) => a.kind === "due" || a.kind === "expired",
+      );
+      const change = await incidents.resolve(
+        lifecycle,
+        open.map((alert) => ({ alert, row: reviewed })),
+        now,
+        "reviewed",
+      );
+      if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
+      return reviewed;
+    });
+    return registry.view(row, now);
+  }
+
+  /** A liveness heartbeat from the serving endpoint; a deployment that is not live says so (409). */
+  async heartbeat(
+    id: number,
+    actor: Actor,
+    at?: number,
+  ): Promise<{ deployment_id: number; last_heartbeat_at: string }> {
+    const now = at ?? this.options.clock();
+    const row = await this.requireDeployment(id);
+    this.options.registry.assertTeam(actor, row.owner_team);
+    if (row.status !== "active") throw new ConflictError(`deployment ${id} is ${row.status}, not live`);
+    await this.lifecycle.recordHeartbeat(id, now);
+    const latest = Math.max(now, row.last_heartbeat_at ?? 0);
+    return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString() };
+  }
+
+  async alerts(query: {
+    state?: AlertState;
+    deployment_id?: number;
+    owner_team?: string;
+    limit: number;
+    cursor?: number;
+  }) {
+    const rows = await this.lifecycle.listAlerts({
+      ...query,
+      limit: query.limit + 1,
+      beforeId: query.cursor,
+    });
+    const page = rows.slice(0, query.limit);
+    return {
+      items: page.map(toAlertView),
+      next_cursor: rows.length > query.limit ? String(page.at(-1)?.id) : null,
+    } satisfies { items: AlertView[]; next_cursor: string | null };
+  }
+
+  async deliveries(query: { state?: DeliveryState; alert_id?: number; limit: number; cursor?: number }) {
+    const rows = await this.lifecycle.listDeliveries({
+      ...query,
+      limit: query.limit + 1,
+      beforeId: query.cursor,
+    });
+    const page = rows.slice(0, query.limit);
+    const attempts = await this.lifecycle.listAttempts(page.map((d) => d.id));
+    return {
+      items: page.map((d) =>
+        toDeliveryView(
+          d,
+          attempts.filter((a) => a.delivery_id === d.id),
+        ),
+      ),
+      next_cursor: rows.length > query.limit ? String(page.at(-1)?.id) : null,
+    } satisfies { items: DeliveryView[]; next_cursor: string | null };
+  }
+
+  /** Puts dead-lettered deliveries back in the queue (all, or those named). */
+  async retryDeliveries(ids?: number[]): Promise<{ retried: number }> {
+    const retried = await this.lifecycle.retryFailed(Date.now(), ids);
+    if (retried > 0) this.options.onNotifications?.();
+    return { retried };
+  }
+
+  reloadPolicies(): ReloadResult {
+    return this.options.policies.reload();
+  }
+
+  async explain(id: number): Promise<ExplainView> {
+    const row = await this.requireDeployment(id);
+    const { policy, candidates, reason } = this.options.policies.explain(subjectOf(row));
+    const dates = lifecycleDates(row, policy);
+    return {
+      deployment_id: id,
+      policy: policy.name,
+      reason,
+      exempt: policy.exempt,
+      exempt_reason: policy.reason,
+      max_age_seconds: policy.max_age_seconds,
+      review_at: policy.review_at,
+      ttl_extension_seconds: row.ttl_extension_seconds,
+      max_data_age_seconds: policy.max_data_age_seconds,
+      silence_after_seconds: policy.silence_after_seconds,
+      expire_action: policy.expire_action,
+      due_at: new Date(dates.due_at).toISOString(),
+      expires_at: new Date(dates.expires_at).toISOString(),
+      notify: policy.notify as Record<string, string[]>,
+      candidates,
+    };
+  }
+
+  /** Every live deployment's review and expiry dates, soonest expiry first; optionally one team's. */
+  async entries(filter: { owner_team?: string; environment?: string }): Promise<LifecycleEntry[]> {
+    const entries: LifecycleEntry[] = [];
+    for (let after = 0; ; ) {
+      const rows = await this.lifecycle.liveDeployments(after, 1000);
+      for (const row of rows) {
+        if (filter.owner_team && row.owner_team !== filter.owner_team) continue;
+        if (filter.environment && row.environment !== filter.environment) continue;
+        const policy = this.options.registry.policyOf(row);
+        entries.push({
+          deployment_id: row.id,
+          model: row.model,
+          model_version: row.model_version,
+          environment: row.environment,
+          owner_team: row.owner_team,
+          policy: policy.name,
+          exempt: policy.exempt,
+          ...lifecycleDates(row, policy),
+          link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
+        });
+      }
+      if (rows.length < 1000) break;
+      after = rows.at(-1)?.id ?? after;
+    }
+    return entries.sort((a, b) => a.expires_at - b.expires_at || a.deployment_id - b.deployment_id);
+  }
+
+  /**
+   * The CI gate: live deployments in scope at or past `failOn` (`due` includes expired; `stale`
+   * means data older than the policy allows). Exempt deployments never fail the gate.
+   */
+  async check(filter: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
+    const now = this.options.clock();
+    const offenders: (DeploymentView & { reasons: string[] })[] = [];
+    let checked = 0;
+    for (let after = 0; ; ) {
+      const rows = await this.lifecycle.liveDeployments(after, 1000);
+      for (const row of rows) {
+        if (filter.owner_team && row.owner_team !== filter.owner_team) continue;
+        if (filter.environment && row.environment !== filter.environment) continue;
+        checked++;
+        const policy = this.options.registry.policyOf(row);
+        if (policy.exempt) continue;
+        const view = this.options.registry.view(row, now);
+        const reasons = offenceOf(
+          view.age.stage,
+          view.age.data_age_seconds,
+          policy.max_data_age_seconds,
+          filter.fail_on,
+        );
+        if (reasons.length > 0) offenders.push({ ...view, reasons });
+      }
+      if (rows.length < 1000) break;
+      after = rows.at(-1)?.id ?? after;
+    }
+    offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
+    return { ok: offenders.length === 0, fail_on: filter.fail_on, checked, offenders };
+  }
+
+  private async requireDeployment(id: number): Promise<DeploymentRow> {
+    const row = await this.options.store.findDeployment(id);
+    if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
+    return row;
+  }
+}
+
+function subjectOf(row: DeploymentRow) {
+  return {
+    model: row.model,
+    environment: row.environment,
+    owner_team: row.owner_team,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+  };
+}
+
+function offenceOf(
+  stage: AgeStage | null,
+  dataAge: number,
+  maxDataAge: number | null,
+  failOn: "due" | "expired" | "stale",
+): string[] {
+  // Age gates: `due` fails on due and expired, `expired` on expired only. `stale` is functional
+  // expiry, whatever the age: data older than the policy allows (and, with metrics, degraded or
+  // drifted deployments).
+  if (failOn === "stale") return maxDataAge !== null && dataAge >= maxDataAge ? ["data_stale"] : [];
+  if (stage === "expired") return ["expired"];
+  if (stage === "due" && failOn === "due") return ["due"];
+  return [];
+}

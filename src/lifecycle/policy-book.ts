@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { InputError } from "../core/errors.js";
+import {
+  choosePolicy,
+  matchScore,
+  type Policy,
+  type PolicySource,
+  type PolicySubject,
+} from "../core/policy.js";
+import {
+  type ChannelConfig,
+  defaultPolicyFile,
+  type PolicyFile,
+  type PolicyFileError,
+  parsePolicyFile,
+} from "./policy-file.js";
+
+export interface PolicyExplanation {
+  policy: Policy;
+  /** Every policy of the file with whether it matched and its score (exact 2, wildcard 1, tag 2). */
+  candidates: { name: string; score: number; matched: boolean }[];
+  /** One sentence on why this policy won. */
+  reason: string;
+}
+
+export type ReloadResult =
+  | { ok: true; policies: number; channels: number }
+  | { ok: false; errors: PolicyFileError[] };
+
+/**
+ * The policies in force: from a file (`--policies`, TENURE_POLICIES) or the built-in defaults.
+ * A reload swaps them only when the new file is valid, so a typo never leaves the server
+ * without policies.
+ */
+export class PolicyBook implements PolicySource {
+  private file: PolicyFile;
+
+  constructor(
+    readonly path: string | null,
+    private readonly env: Record<string, string | undefined>,
+    file?: PolicyFile,
+  ) {
+    this.file = file ?? defaultPolicyFile();
+  }
+
+  /** Loads the file at `path`; an unreadable or invalid file is an InputError naming each error. */
+  static load(path: string | null, env: Record<string, string | undefined>): PolicyBook {
+    const book = new PolicyBook(path, env);
+    const result = book.reload();
+    if (!result.ok) {
+      throw new InputError(
+        `policy file ${path} is not valid: ${result.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join("; ")}`,
+      );
+    }
+    return book;
+  }
+
+  get channels(): Record<string, ChannelConfig> {
+    return this.file.channels;
+  }
+
+  get policies(): readonly Policy[] {
+    return this.file.policies;
+  }
+
+  get defaults(): Policy {
+    return this.file.defaults;
+  }
+
+  /** Reads the file again; keeps the policies in force when it is unreadable or invalid. */
+  reload(): ReloadResult {
+    if (this.path === null) {
+      return { ok: true, policies: 0, channels: 0 };
+    }
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const message =
+        code === "ENOENT" ? `${this.path} does not exist` : `${this.path} cannot be read (${code})`;
+      return { ok: false, errors: [{ line: 0, column: 0, message }] };
+    }
+    const result = parsePolicyFile(text, this.env);
+    if (!result.ok) return result;
+    this.file = result.file;
+    return {
+      ok: true,
+      policies: result.file.policies.length,
+      channels: Object.keys(result.file.channels).length,
+    };
+  }
+
+  policyFor(subject: PolicySubject): Policy {
+    return choosePolicy(this.file.policies, subject, this.file.defaults);
+  }
+
+  explain(subject: PolicySubject): PolicyExplanation {
+    const candidates = this.file.policies.map((p) => {
+      const score = matchScore(p.match, subject);
+      return { name: p.name, score, matched: score >= 0 };
+    });
+    const policy = this.policyFor(subject);
+    const winner = candidates.find((c) => c.name === policy.name && c.matched);
+    const ties = winner ? candidates.filter((c) => c.matched && c.score === winner.score).length : 0;
+    const reason = !winner
+      ? "no policy matches it, so the defaults apply"
+      : ties > 1
+        ? `it is the first of ${ties} equally specific matches (score ${winner.score}) in the file`
+        : `it is the most specific match (score ${winner.score}: exact field 2, wildcard 1, tag 2)`;
+    return { policy, candidates, reason };
+  }
+}

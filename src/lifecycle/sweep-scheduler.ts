@@ -1,0 +1,117 @@
+import { Cron } from "croner";
+import type { Logger } from "pino";
+import { ConflictError, InputError } from "../core/errors.js";
+import type { LifecycleStore } from "../store/lifecycle-store.js";
+import type { SweepRequest } from "./sweeper.js";
+
+/** Every day at 00:00 UTC. */
+export const DEFAULT_SWEEP_CRON = "0 0 * * *";
+
+/** setTimeout holds at most 2^31−1 ms; waking hourly also notices promotions registered meanwhile. */
+const MAX_SLEEP_MS = 3_600_000;
+
+export interface SweepSchedulerOptions {
+  cron: string;
+  store: LifecycleStore;
+  run: (request: SweepRequest) => Promise<unknown>;
+  clock?: () => number;
+  logger?: Logger;
+}
+
+/** Checks a cron expression (five or six fields, UTC); an InputError names what is wrong. */
+export function parseSweepCron(expression: string): Cron {
+  try {
+    return new Cron(expression, { timezone: "UTC", paused: true });
+  } catch (error) {
+    throw new InputError(`--sweep-cron ${JSON.stringify(expression)} is not a cron expression`, [
+      { field: "--sweep-cron", message: error instanceof Error ? error.message : String(error) },
+    ]);
+  }
+}
+
+/**
+ * Runs the sweep on its cron schedule, and scheduled promotions when their time comes. A slot
+ * missed while no server ran is swept at start. Each slot is claimed in the database
+ * (`sweeps.scheduled_for` is unique), so replicas sharing it sweep each slot once.
+ */
+export class SweepScheduler {
+  private readonly cron: Cron;
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: SweepSchedulerOptions) {
+    this.cron = parseSweepCron(options.cron);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Sweeps a missed slot (awaited, so start-up logs say what it did), then keeps the schedule. */
+  async start(): Promise<void> {
+    const now = this.clock();
+    const latest = this.slotAtOrBefore(now);
+    const last = await this.options.store.lastScheduledSlot();
+    if (latest !== undefined && (last === undefined || last < latest)) {
+      this.options.logger?.info(
+        { slot: new Date(latest).toISOString() },
+        "sweeping a slot missed while the server was down",
+      );
+      await this.sweep({ trigger: "startup", scheduled_for: latest });
+    }
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** The next time the schedule will sweep. */
+  nextSlot(after = this.clock()): number | undefined {
+    return this.cron.nextRun(new Date(after))?.getTime();
+  }
+
+  private slotAtOrBefore(at: number): number | undefined {
+    return this.cron.previousRuns(1, new Date(at + 1))[0]?.getTime();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.running = (async () => {
+      const now = this.clock();
+      const slot = this.nextSlot(now);
+      const promotion = await this.options.store.nextPromotion().catch(() => undefined);
+      const wakeAt = Math.min(
+        slot ?? Infinity,
+        promotion !== undefined && promotion > now ? promotion : Infinity,
+      );
+      const delay = Math.min(MAX_SLEEP_MS, Math.max(0, wakeAt - now));
+      this.timer = setTimeout(() => this.wake(slot, promotion), delay);
+      // The schedule alone does not keep the process alive: the server does.
+      this.timer.unref();
+    })();
+  }
+
+  private wake(slot: number | undefined, promotion: number | undefined): void {
+    this.running = (async () => {
+      const now = this.clock();
+      if (slot !== undefined && now >= slot) await this.sweep({ trigger: "schedule", scheduled_for: slot });
+      else if (promotion !== undefined && now >= promotion) await this.sweep({ trigger: "promotion" });
+    })().finally(() => this.arm());
+  }
+
+  private async sweep(request: Omit<SweepRequest, "actor">): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.options.run({ ...request, actor: "tenure:scheduler" });
+    } catch (error) {
+      // Another replica claimed the slot, or a manual sweep is running: not a fault.
+      if (error instanceof ConflictError) {
+        this.options.logger?.info({ reason: error.message }, "scheduled sweep skipped");
+        return;
+      }
+      this.options.logger?.error({ err: error }, "scheduled sweep failed; the next slot will try again");
+    }
+  }
+}

@@ -1,0 +1,264 @@
+import type { Incidents } from "../alerts/incidents.js";
+import type { AgeStage } from "../core/age.js";
+import { type AlertPlan, planAlerts } from "../core/alert-plan.js";
+import { ConflictError } from "../core/errors.js";
+import { evaluateDeployment, type Finding } from "../core/findings.js";
+import type { Policy } from "../core/policy.js";
+import type { Actor } from "../registry/actor.js";
+import type { Registry } from "../registry/registry.js";
+import type { DeploymentStore } from "../store/deployment-store.js";
+import type { LifecycleStore, SweepTotals } from "../store/lifecycle-store.js";
+import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
+
+export interface SweepRequest {
+  /** The evaluation time; now when absent. A replay passes its own (`tenure sweep --at`). */
+  at?: number;
+  trigger: "schedule" | "startup" | "manual" | "promotion";
+  actor: string;
+  /** The cron slot a scheduled sweep stands for: claimed once, across replicas and restarts. */
+  scheduled_for?: number;
+}
+
+export interface SweeperOptions {
+  store: DeploymentStore;
+  registry: Registry;
+  incidents: Incidents;
+  clock: () => number;
+  /** Live deployments read per page: memory stays flat whatever the fleet's size. */
+  pageSize?: number;
+  /** Called after a sweep that queued notifications, so the dispatcher need not wait to poll. */
+  onNotifications?: () => void;
+}
+
+/** The actor of what a sweep does on its own (promotions, retirements). */
+const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", team: null };
+
+/**
+ * The heartbeat: one pass over every live deployment that computes its clocks, stage and
+ * findings under its policy, turns findings into alerts (opened, repeated, resolved), carries
+ * out scheduled promotions and policy retirements, and logs the pass.
+ */
+export class Sweeper {
+  private readonly lifecycle: LifecycleStore;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: SweeperOptions) {
+    this.lifecycle = options.store.lifecycle();
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  /** Runs a sweep; a ConflictError when another is running (here or in another process). */
+  async run(request: SweepRequest): Promise<SweepRow> {
+    const started = this.options.clock();
+    const at = request.at ?? started;
+    const claimed = await this.lifecycle.claimSweep({
+      trigger: request.trigger,
+      actor: request.actor,
+      evaluated_at: at,
+      scheduled_for: request.scheduled_for ?? null,
+      started_at: started,
+    });
+    if (!claimed) {
+      const running = await this.lifecycle.runningSweep();
+      throw new ConflictError(
+        running
+          ? `sweep ${running.id} is running since ${new Date(running.started_at).toISOString()}; try again when it ends`
+          : `the scheduled sweep for ${new Date(request.scheduled_for ?? at).toISOString()} has run already`,
+      );
+    }
+    try {
+      const totals = await this.sweep(at);
+      const finished = this.options.clock();
+      const row = await this.lifecycle.finishSweep(claimed.id, {
+        ...totals,
+        finished_at: finished,
+        duration_ms: finished - started,
+      });
+      if (totals.notifications > 0) this.options.onNotifications?.();
+      return row;
+    } catch (error) {
+      await this.lifecycle.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async sweep(at: number): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
+    const totals = {
+      deployments: 0,
+      stages: { fresh: 0, due: 0, expired: 0 } as Record<AgeStage, number>,
+      findings: {} as Record<string, number>,
+      promotions: await this.promote(at),
+      alerts_opened: 0,
+      alerts_resolved: 0,
+      notifications: 0,
+    };
+    for (let after = 0; ; ) {
+      const rows = await this.lifecycle.liveDeployments(after, this.pageSize);
+      if (rows.length === 0) break;
+      after = rows.at(-1)?.id ?? after;
+      await this.sweepPage(rows, at, totals);
+      if (rows.length < this.pageSize) break;
+    }
+    await this.resolveEnded(at, totals);
+    return totals;
+  }
+
+  /** Carries out the scheduled promotions whose time has come, oldest first. */
+  private async promote(at: number): Promise<number> {
+    let promoted = 0;
+    for (;;) {
+      const due = await this.lifecycle.duePromotions(at, 100);
+      for (const row of due) if (await this.options.registry.promote(row.id, at, SWEEP_ACTOR)) promoted++;
+      if (due.length < 100) return promoted;
+    }
+  }
+
+  private async sweepPage(rows: DeploymentRow[], at: number, totals: Totals): Promise<void> {
+    const evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[] = [];
+    for (const row of rows) {
+      // A replay in the past skips deployments that had not started yet at its time.
+      if (row.deployment_date > at) continue;
+      const policy = this.options.registry.policyOf(row);
+      const { age, findings } = evaluateDeployment(row, policy, at);
+      if (findings.some((f) => f.kind === "expired") && policy.expire_action === "retire") {
+        const outcome = await this.retireOnPolicy(row, policy);
+        if (outcome.ended) continue;
+        for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
+      }
+      totals.deployments++;
+      if (age.stage) totals.stages[age.stage]++;
+      for (const f of findings) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
+      evaluated.push({ row, policy, findings });
+    }
+    const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
+    const open = await this.lifecycle.openAlertsFor([...rowBy.keys()]);
+    const plan = planAlerts(
+      evaluated.map((e) => ({
+        deployment_id: e.row.id,
+        findings: e.findings,
+        repeat_interval_seconds: e.policy.repeat_interval_seconds,
+      })),
+      open,
+      at,
+    );
+    if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
+    await this.apply(plan, rowBy, new Map(open.map((a) => [a.id, a])), at, totals);
+  }
+
+  private async apply(
+    plan: AlertPlan,
+    rowBy: Map<number, DeploymentRow>,
+    alertBy: Map<number, AlertRow>,
+    at: number,
+    totals: Totals,
+  ): Promise<void> {
+    const { incidents } = this.options;
+    const rowOf = (id: number) => rowBy.get(id) as DeploymentRow;
+    const alertOf = (id: number) => alertBy.get(id) as AlertRow;
+    await this.lifecycle.transaction(async (tx) => {
+      const opened = await incidents.open(
+        tx,
+        plan.open.map((o) => ({ row: rowOf(o.deployment_id), finding: o.finding })),
+        at,
+      );
+      const reminded = await incidents.remind(
+        tx,
+        plan.remind.map((r) => ({
+          alert: alertOf(r.alert_id),
+          row: rowOf(r.deployment_id),
+          finding: r.finding,
+        })),
+        at,
+      );
+      let notifications = opened.notifications + reminded.notifications;
+      let resolved = 0;
+      for (const resolution of ["escalated", "cleared"] as const) {
+        const items = plan.resolve
+          .filter((r) => r.resolution === resolution)
+          .map((r) => ({ alert: alertOf(r.alert_id), row: rowOf(r.deployment_id) }));
+        if (items.length === 0) continue;
+        const change = await incidents.resolve(tx, items, at, resolution);
+        resolved += change.alerts;
+        notifications += change.notifications;
+      }
+      // Counted only once the transaction holds: a retried transaction must not count twice.
+      totals.alerts_opened += opened.alerts;
+      totals.alerts_resolved += resolved;
+      totals.notifications += notifications;
+    });
+  }
+
+  /** Open alerts of deployments that ended (superseded, retired, rolled back) resolve with them. */
+  private async resolveEnded(at: number, totals: Totals): Promise<void> {
+    for (;;) {
+      const alerts = await this.lifecycle.openAlertsOfEndedDeployments(500);
+      if (alerts.length === 0) return;
+      const rows = new Map(
+        (
+          await Promise.all(
+            [...new Set(alerts.map((a) => a.deployment_id))].map((id) =>
+              this.options.store.findDeployment(id),
+            ),
+          )
+        )
+          .filter((r): r is DeploymentRow => r !== undefined)
+          .map((r) => [r.id, r]),
+      );
+      for (const status of new Set(alerts.map((a) => a.status))) {
+        const items = alerts
+          .filter((a) => a.status === status && rows.has(a.deployment_id))
+          .map((alert) => ({ alert, row: rows.get(alert.deployment_id) as DeploymentRow }));
+        await this.lifecycle.transaction(async (tx) => {
+          const change = await this.options.incidents.resolve(tx, items, at, status);
+          totals.alerts_resolved += change.alerts;
+          totals.notifications += change.notifications;
+        });
+      }
+      if (alerts.length < 500) return;
+    }
+  }
+
+  /**
+   * `expire_action: retire` retires an expired deployment only when something can take over:
+   * a shadow or canary answers no one alone, so it simply ends; a primary gives way to the
+   * golden version of its model and environment (a rollback). Otherwise the deployment stays,
+   * and the expired finding says why.
+   */
+  private async retireOnPolicy(
+    row: DeploymentRow,
+    policy: Policy,
+  ): Promise<{ ended: true } | { ended: false; reason: string }> {
+    const reason = `expired under policy ${policy.name} (expire_action: retire)`;
+    const registry = this.options.registry;
+    try {
+      if (row.role !== "primary") {
+        await registry.retire(row.id, SWEEP_ACTOR, reason);
+        return { ended: true };
+      }
+      const golden = await this.options.store.findGolden(row.model, row.environment);
+      if (!golden || golden.model_version === row.model_version) {
+        return {
+          ended: false,
+          reason: golden
+            ? `the golden version ${golden.model_version} is this deployment: nothing newer can take over, so it stays for review`
+            : `no golden version of ${row.model} in ${row.environment} can take over, so it stays for review`,
+        };
+      }
+      await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason });
+      return { ended: true };
+    } catch (error) {
+      // A concurrent change (someone retired it first) is not the sweep's failure.
+      if (error instanceof ConflictError) return { ended: false, reason: error.message };
+      throw error;
+    }
+  }
+}
+
+type Totals = {
+  deployments: number;
+  stages: Record<AgeStage, number>;
+  findings: Record<string, number>;
+  alerts_opened: number;
+  alerts_resolved: number;
+  notifications: number;
+};
