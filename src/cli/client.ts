@@ -1,10 +1,31 @@
 import { userInfo } from "node:os";
-import { type Context, databaseUrlFrom, openContext } from "../context.js";
+import { type Context, databaseUrlFrom, openContext, policiesPathFrom } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
+import type { ExplainView } from "../lifecycle/lifecycle.js";
+import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
-import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
+import { instantToMs, type RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
+import type { AlertState, DeliveryState } from "../store/schema.js";
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  fail_on: string;
+  checked: number;
+  offenders: (DeploymentView & { reasons: string[] })[];
+}
+
+export interface SweepOutcome {
+  sweep: SweepView;
+  /** Notifications still waiting for delivery when the command returned (local mode only). */
+  pending: number | null;
+}
 
 /** A list query as the CLI builds it: the registry's, with its defaults left to the registry. */
 export type ListOptions = Omit<ListQuery, "sort" | "limit"> & Partial<Pick<ListQuery, "sort" | "limit">>;
@@ -23,6 +44,24 @@ export interface TenureClient {
   retire(id: number, reason?: string): Promise<DeploymentView>;
   setGolden(model: string, environment: string, version: string): Promise<ModelView>;
   rollback(model: string, environment: string, toVersion?: string, reason?: string): Promise<RollbackResult>;
+  sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome>;
+  sweeps(limit: number): Promise<Page<SweepView>>;
+  review(id: number, note: string, extendSeconds?: number): Promise<DeploymentView>;
+  alerts(query: {
+    state?: AlertState;
+    owner_team?: string;
+    deployment_id?: number;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<AlertView>>;
+  deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }): Promise<Page<DeliveryView>>;
+  retryDeliveries(ids?: number[]): Promise<{ retried: number }>;
+  check(query: {
+    owner_team?: string;
+    environment?: string;
+    fail_on: "due" | "expired" | "stale";
+  }): Promise<CheckResult>;
+  explain(id: number): Promise<ExplainView>;
   close(): Promise<void>;
 }
 
@@ -75,6 +114,47 @@ export class LocalClient implements TenureClient {
   rollback(model: string, environment: string, toVersion?: string, reason?: string) {
     return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
   }
+  async sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome> {
+    const at = options.at === undefined ? undefined : instantToMs(options.at);
+    const sweep = await this.context.lifecycle.sweep({ at, trigger: "manual", actor: this.actor.name });
+    // Without a server, this process is the only one that can deliver what the sweep queued.
+    const pending =
+      options.deliverForMs === undefined ? null : await this.context.dispatcher.drain(options.deliverForMs);
+    return { sweep, pending };
+  }
+  sweeps(limit: number) {
+    return this.context.lifecycle.sweeps(limit);
+  }
+  review(id: number, note: string, extendSeconds?: number) {
+    return this.context.lifecycle.review(id, this.actor, { note, extend_seconds: extendSeconds });
+  }
+  alerts(query: {
+    state?: AlertState;
+    owner_team?: string;
+    deployment_id?: number;
+    limit: number;
+    cursor?: string;
+  }) {
+    return this.context.lifecycle.alerts({
+      ...query,
+      cursor: query.cursor === undefined ? undefined : Number(query.cursor),
+    });
+  }
+  deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }) {
+    return this.context.lifecycle.deliveries({
+      ...query,
+      cursor: query.cursor === undefined ? undefined : Number(query.cursor),
+    });
+  }
+  retryDeliveries(ids?: number[]) {
+    return this.context.lifecycle.retryDeliveries(ids);
+  }
+  check(query: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
+    return this.context.lifecycle.check(query);
+  }
+  explain(id: number) {
+    return this.context.lifecycle.explain(id);
+  }
   close() {
     return this.context.close();
   }
@@ -95,10 +175,7 @@ export class RemoteClient implements TenureClient {
     };
   }
   async list(options: ListOptions): Promise<ListResult> {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(options))
-      if (value !== undefined) query.set(key, String(value));
-    return this.json("GET", `/v1/deployments?${query}`);
+    return this.json("GET", `/v1/deployments?${queryString(options)}`);
   }
   get(id: number): Promise<DeploymentView> {
     return this.json("GET", `/v1/deployments/${id}`);
@@ -121,6 +198,38 @@ export class RemoteClient implements TenureClient {
       ...(toVersion === undefined ? {} : { to_version: toVersion }),
       ...(reason === undefined ? {} : { reason }),
     });
+  }
+  async sweep(options: { at?: string }): Promise<SweepOutcome> {
+    const sweep = await this.json<SweepView>(
+      "POST",
+      "/v1/sweeps",
+      options.at === undefined ? {} : { at: options.at },
+    );
+    return { sweep, pending: null };
+  }
+  sweeps(limit: number): Promise<Page<SweepView>> {
+    return this.json("GET", `/v1/sweeps?limit=${limit}`);
+  }
+  review(id: number, note: string, extendSeconds?: number): Promise<DeploymentView> {
+    return this.json("POST", `/v1/deployments/${id}/review`, {
+      note,
+      ...(extendSeconds === undefined ? {} : { extend_seconds: extendSeconds }),
+    });
+  }
+  alerts(query: Record<string, string | number | undefined>): Promise<Page<AlertView>> {
+    return this.json("GET", `/v1/alerts?${queryString(query)}`);
+  }
+  deliveries(query: Record<string, string | number | undefined>): Promise<Page<DeliveryView>> {
+    return this.json("GET", `/v1/deliveries?${queryString(query)}`);
+  }
+  retryDeliveries(ids?: number[]): Promise<{ retried: number }> {
+    return this.json("POST", "/v1/deliveries/retry", ids === undefined ? {} : { ids });
+  }
+  check(query: Record<string, string | undefined>): Promise<CheckResult> {
+    return this.json("GET", `/v1/check?${queryString(query)}`);
+  }
+  explain(id: number): Promise<ExplainView> {
+    return this.json("GET", `/v1/deployments/${id}/policy`);
   }
   async close(): Promise<void> {}
 
@@ -165,11 +274,21 @@ export class RemoteClient implements TenureClient {
   }
 }
 
+function queryString(options: object): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+  return query;
+}
+
 /**
  * TENURE_URL points the client at a server (with TENURE_TOKEN); without it the CLI opens the
  * database itself, as the server would.
  */
-export async function clientFrom(env: NodeJS.ProcessEnv, databaseFlag?: string): Promise<TenureClient> {
+export async function clientFrom(
+  env: NodeJS.ProcessEnv,
+  databaseFlag?: string,
+  policiesFlag?: string,
+): Promise<TenureClient> {
   if (env.TENURE_URL) {
     if (!/^https?:\/\//.test(env.TENURE_URL)) {
       throw new InputError("TENURE_URL must be an http:// or https:// URL", [
@@ -178,5 +297,11 @@ export async function clientFrom(env: NodeJS.ProcessEnv, databaseFlag?: string):
     }
     return new RemoteClient(env.TENURE_URL, env.TENURE_TOKEN);
   }
-  return new LocalClient(await openContext(databaseUrlFrom(databaseFlag, env)));
+  return new LocalClient(
+    await openContext(databaseUrlFrom(databaseFlag, env), {
+      policies: policiesPathFrom(policiesFlag, env),
+      env,
+      publicUrl: env.TENURE_PUBLIC_URL,
+    }),
+  );
 }

@@ -15,6 +15,7 @@ const FLAG_OF: Record<string, string> = {
   owner_team: "--team",
   environment: "--env",
   deployment_date: "--deployed-at",
+  scheduled_at: "--at",
   role: "--role",
   endpoint: "--endpoint",
   tags: "--tag",
@@ -25,6 +26,7 @@ interface DeployFlags extends DatabaseFlag {
   trainedThrough?: string;
   team?: string;
   deployedAt?: string;
+  at?: string;
   endpoint?: string;
   role: string;
   tag: string[];
@@ -43,6 +45,7 @@ export function deployCommand(program: Command, io: Io): void {
       .option("--trained-through <date>", "training_data_cutoff: the newest data it learned from (required)")
       .option("--team <team>", "owner_team (required)")
       .option("--deployed-at <iso>", "deployment_date (default: now)")
+      .option("--at <iso>", "schedule the promotion: the sweep makes it live at this future time")
       .option("--endpoint <url>", "where it serves")
       .option("--role <role>", "primary, shadow or canary", "primary")
       .option("--tag <key=value>", "a tag (repeatable)", (v: string, all: string[]) => [...all, v], [])
@@ -55,6 +58,13 @@ export function deployCommand(program: Command, io: Io): void {
       const { deployment, replayed } = await client.register(body, flags.idempotencyKey);
       if (flags.json) return printJson(io, deployment);
       const note = replayed ? " (already registered with this idempotency key)" : "";
+      if (deployment.status === "scheduled") {
+        io.out(
+          `scheduled ${deployment.model} ${deployment.model_version} for ${deployment.environment} as ${deployment.role} ` +
+            `at ${deployment.deployment_date}: deployment ${deployment.id}; the sweep promotes it then${note}\n`,
+        );
+        return;
+      }
       io.out(
         `deployed ${deployment.model} ${deployment.model_version} to ${deployment.environment} as ${deployment.role}: ` +
           `deployment ${deployment.id}, data age ${formatDuration(deployment.age.data_age_seconds)}${note}\n`,
@@ -84,6 +94,7 @@ function parseBody(
     owner_team: flags.team,
     environment: flags.env,
     deployment_date: flags.deployedAt,
+    scheduled_at: flags.at,
     role: flags.role,
     endpoint: flags.endpoint,
     tags: flags.tag.length ? tags : undefined,

@@ -14,7 +14,8 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** The stage column: the stage for live deployments, the status once ended. */
 export function stageLabel(d: DeploymentView): string {
-  return d.age.stage ?? d.status;
+  if (d.age.stage === null) return d.status;
+  return d.age.exempt ? `${d.age.stage} (exempt)` : d.age.stage;
 }
 
 export function deploymentRows(items: DeploymentView[]): string[][] {

@@ -6,9 +6,16 @@ import type { DeploymentRole, DeploymentStatus } from "../store/schema.js";
 import { clientFrom, type ListOptions } from "./client.js";
 import { DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
-import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
+import {
+  type DatabaseFlag,
+  databaseOption,
+  oneOf,
+  type PoliciesFlag,
+  policiesOption,
+  positiveInt,
+} from "./options.js";
 
-interface LsFlags extends DatabaseFlag {
+interface LsFlags extends DatabaseFlag, PoliciesFlag {
   env?: string;
   team?: string;
   model?: string;
@@ -24,21 +31,23 @@ interface LsFlags extends DatabaseFlag {
 const PAGE = 500;
 
 export function lsCommand(program: Command, io: Io): void {
-  databaseOption(
-    program
-      .command("ls")
-      .summary("list live deployments, oldest first")
-      .option("--env <environment>", "only this environment")
-      .option("--team <team>", "only this owner_team")
-      .option("--model <model>", "only this model")
-      .option("--role <role>", "primary, shadow or canary", oneOf("--role", ROLES))
-      .option("--stage <stage>", "fresh, due or expired", oneOf("--stage", AGE_STAGES))
-      .option("--status <status>", "this status instead of active", oneOf("--status", STATUSES))
-      .option("--all", "ended deployments too")
-      .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 1000)
-      .option("--json", "print {items} as JSON"),
+  policiesOption(
+    databaseOption(
+      program
+        .command("ls")
+        .summary("list live deployments, oldest first")
+        .option("--env <environment>", "only this environment")
+        .option("--team <team>", "only this owner_team")
+        .option("--model <model>", "only this model")
+        .option("--role <role>", "primary, shadow or canary", oneOf("--role", ROLES))
+        .option("--stage <stage>", "fresh, due or expired", oneOf("--stage", AGE_STAGES))
+        .option("--status <status>", "this status instead of active", oneOf("--status", STATUSES))
+        .option("--all", "ended deployments too")
+        .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 1000)
+        .option("--json", "print {items} as JSON"),
+    ),
   ).action(async (flags: LsFlags) => {
-    const client = await clientFrom(io.env, flags.database);
+    const client = await clientFrom(io.env, flags.database, flags.policies);
     try {
       const options: ListOptions = {
         environment: flags.env,

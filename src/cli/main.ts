@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { VERSION } from "../version.js";
+import { alertsCommand } from "./alerts.js";
+import { checkCommand } from "./check.js";
 import { RemoteError } from "./client.js";
+import { deliveriesCommand } from "./deliveries.js";
 import { demoCommand } from "./demo.js";
 import { deployCommand } from "./deploy.js";
 import { goldenCommand } from "./golden.js";
@@ -9,9 +12,11 @@ import { type Io, processIo } from "./io.js";
 import { lsCommand } from "./ls.js";
 import { policyCommand } from "./policy.js";
 import { retireCommand } from "./retire.js";
+import { reviewCommand } from "./review.js";
 import { rollbackCommand } from "./rollback.js";
 import { serveCommand } from "./serve.js";
 import { showCommand } from "./show.js";
+import { sweepCommand } from "./sweep.js";
 import { tokenCommand } from "./token.js";
 
 /** Exit codes: 0 done, 1 failed, 2 the command or its input is wrong. */
@@ -30,11 +35,16 @@ export function buildProgram(io: Io): Command {
   deployCommand(program, io);
   lsCommand(program, io);
   showCommand(program, io);
+  reviewCommand(program, io);
   retireCommand(program, io);
   goldenCommand(program, io);
   rollbackCommand(program, io);
-  tokenCommand(program, io);
+  sweepCommand(program, io);
+  alertsCommand(program, io);
+  deliveriesCommand(program, io);
+  checkCommand(program, io);
   policyCommand(program, io);
+  tokenCommand(program, io);
   demoCommand(program, io);
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(output(io)).configureHelp({ helpWidth: 120 });

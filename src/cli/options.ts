@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { parseDuration } from "../core/duration.js";
 
 export interface DatabaseFlag {
   database?: string;
@@ -33,5 +34,27 @@ export function oneOf<T extends string>(name: string, words: readonly T[]) {
       throw new InvalidArgumentError(`${name} must be one of ${words.join(", ")}`);
     }
     return value as T;
+  };
+}
+
+export interface PoliciesFlag {
+  policies?: string;
+}
+
+/** Adds `--policies FILE` for commands that judge deployments when they open the database. */
+export function policiesOption(command: Command): Command {
+  return command.option(
+    "--policies <file>",
+    "the policy file, without TENURE_URL (default: $TENURE_POLICIES)",
+  );
+}
+
+/** Parses a duration flag such as `--extend 30d`. */
+export function durationFlag(name: string) {
+  return (value: string): number => {
+    const seconds = parseDuration(value);
+    if (seconds === undefined)
+      throw new InvalidArgumentError(`${name} must be a duration such as 30d, 36h, 2w`);
+    return seconds;
   };
 }

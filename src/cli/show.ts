@@ -5,17 +5,25 @@ import type { EventView } from "../registry/deployment-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, stageLabel, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
-import { type DatabaseFlag, databaseOption, deploymentId } from "./options.js";
+import {
+  type DatabaseFlag,
+  databaseOption,
+  deploymentId,
+  type PoliciesFlag,
+  policiesOption,
+} from "./options.js";
 
 export function showCommand(program: Command, io: Io): void {
-  databaseOption(
-    program
-      .command("show")
-      .summary("show one deployment: its clocks, stage and event history")
-      .argument("<id>", "the deployment id", deploymentId)
-      .option("--json", "print {deployment, events} as JSON"),
-  ).action(async (id: number, flags: DatabaseFlag & { json?: boolean }) => {
-    const client = await clientFrom(io.env, flags.database);
+  policiesOption(
+    databaseOption(
+      program
+        .command("show")
+        .summary("show one deployment: its clocks, stage and event history")
+        .argument("<id>", "the deployment id", deploymentId)
+        .option("--json", "print {deployment, events} as JSON"),
+    ),
+  ).action(async (id: number, flags: DatabaseFlag & PoliciesFlag & { json?: boolean }) => {
+    const client = await clientFrom(io.env, flags.database, flags.policies);
     try {
       const [deployment, events] = await Promise.all([client.get(id), client.events(id)]);
       if (flags.json) return printJson(io, { deployment, events });
@@ -25,7 +33,7 @@ export function showCommand(program: Command, io: Io): void {
         `  team             ${d.owner_team}`,
         `  deployed         ${shortTime(d.deployment_date)}${d.ended_at ? `, ended ${shortTime(d.ended_at)}` : ""}`,
         `  trained through  ${shortTime(d.training_data_cutoff)}`,
-        `  deployment age   ${describeAge(d.age)}, policy ${d.age.policy}`,
+        `  deployment age   ${describeAge(d.age)}, policy ${d.age.policy}${d.age.exempt ? " (exempt from age findings)" : ""}`,
         `  data age         ${formatDuration(d.age.data_age_seconds)}`,
         `  performance age  ${d.age.performance_age_seconds === null ? "no metrics" : formatDuration(d.age.performance_age_seconds)}`,
         `  stage            ${stageLabel(d)}`,

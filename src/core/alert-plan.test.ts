@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planAlerts } from "./alert-plan.js";
+import { acknowledgedKinds, planAlerts } from "./alert-plan.js";
 import type { Finding } from "./findings.js";
 
 const DAY = 86_400_000;
@@ -49,5 +49,31 @@ describe("planAlerts", () => {
     ];
     const plan = planAlerts([evaluated(1)], open, 2 * DAY);
     expect(plan.resolve).toEqual([{ alert_id: 7, deployment_id: 1, resolution: "cleared" }]);
+  });
+});
+
+describe("acknowledgedKinds", () => {
+  const thresholds = { due_at: 24 * DAY, expires_at: 30 * DAY };
+
+  it("holds a review made after the threshold it crossed", () => {
+    expect(acknowledgedKinds([{ kind: "due", resolved_at: 25 * DAY }], thresholds)).toEqual(new Set(["due"]));
+  });
+
+  it("lets an alert open again once an extension moved the threshold past the review", () => {
+    const extended = { due_at: 48 * DAY, expires_at: 60 * DAY };
+    expect(acknowledgedKinds([{ kind: "due", resolved_at: 25 * DAY }], extended)).toEqual(new Set());
+  });
+
+  it("acknowledges only age kinds, and a reviewed due alert does not silence expiry", () => {
+    const reviewed = [
+      { kind: "due", resolved_at: 25 * DAY },
+      { kind: "silent", resolved_at: 25 * DAY },
+    ];
+    expect(acknowledgedKinds(reviewed, thresholds)).toEqual(new Set(["due"]));
+  });
+
+  it("opens no alert for an acknowledged kind", () => {
+    const plan = planAlerts([{ ...evaluated(1, "due"), acknowledged: new Set(["due"]) }], [], 26 * DAY);
+    expect(plan.open).toEqual([]);
   });
 });

@@ -13,6 +13,8 @@ export interface EvaluatedDeployment {
   deployment_id: number;
   findings: Finding[];
   repeat_interval_seconds: number;
+  /** Kinds a review acknowledged: they open no new alert (see `acknowledgedKinds`). */
+  acknowledged?: ReadonlySet<string>;
 }
 
 export interface AlertPlan {
@@ -36,7 +38,7 @@ export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], 
     for (const finding of d.findings) {
       const alert = openBy.get(`${d.deployment_id}:${finding.kind}`);
       if (!alert) {
-        plan.open.push({ deployment_id: d.deployment_id, finding });
+        if (!d.acknowledged?.has(finding.kind)) plan.open.push({ deployment_id: d.deployment_id, finding });
       } else if (
         alert.last_notified_at === null ||
         at - alert.last_notified_at >= d.repeat_interval_seconds * 1000
@@ -55,4 +57,24 @@ export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], 
     }
   }
   return plan;
+}
+
+/**
+ * The age findings a review acknowledged: a review resolves the deployment's `due` and
+ * `expired` alerts, and the same kind does not open again while the review happened at or
+ * after the threshold it crossed (`due_at` for due, `expires_at` for expired). An extension
+ * moves the thresholds: crossing the new one is news again, and alerts.
+ */
+export function acknowledgedKinds(
+  reviewed: readonly { kind: string; resolved_at: number | null }[],
+  thresholds: { due_at: number; expires_at: number },
+): Set<string> {
+  const acknowledged = new Set<string>();
+  for (const alert of reviewed) {
+    const threshold =
+      alert.kind === "due" ? thresholds.due_at : alert.kind === "expired" ? thresholds.expires_at : undefined;
+    if (threshold !== undefined && alert.resolved_at !== null && alert.resolved_at >= threshold)
+      acknowledged.add(alert.kind);
+  }
+  return acknowledged;
 }

@@ -1,8 +1,8 @@
 import type { Incidents } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
-import { type AlertPlan, planAlerts } from "../core/alert-plan.js";
+import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError } from "../core/errors.js";
-import { evaluateDeployment, type Finding } from "../core/findings.js";
+import { evaluateDeployment, type Finding, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
@@ -131,12 +131,20 @@ export class Sweeper {
       evaluated.push({ row, policy, findings });
     }
     const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
-    const open = await this.lifecycle.openAlertsFor([...rowBy.keys()]);
+    const ids = [...rowBy.keys()];
+    const [open, reviewed] = await Promise.all([
+      this.lifecycle.openAlertsFor(ids),
+      this.lifecycle.reviewedAlertsFor(ids),
+    ]);
     const plan = planAlerts(
       evaluated.map((e) => ({
         deployment_id: e.row.id,
         findings: e.findings,
         repeat_interval_seconds: e.policy.repeat_interval_seconds,
+        acknowledged: acknowledgedKinds(
+          reviewed.filter((a) => a.deployment_id === e.row.id),
+          lifecycleDates(e.row, e.policy),
+        ),
       })),
       open,
       at,

@@ -203,6 +203,17 @@ export class LifecycleStore {
       .execute();
   }
 
+  /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
+  async reviewedAlertsFor(deploymentIds: number[]): Promise<AlertRow[]> {
+    if (deploymentIds.length === 0) return [];
+    return this.executor
+      .selectFrom("alerts")
+      .selectAll()
+      .where("deployment_id", "in", deploymentIds)
+      .where("resolution", "=", sql.lit("reviewed"))
+      .execute();
+  }
+
   /** Open alerts whose deployment is no longer live: their cause went away with it. */
   async openAlertsOfEndedDeployments(limit: number): Promise<(AlertRow & { status: string })[]> {
     return this.executor

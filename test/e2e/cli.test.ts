@@ -14,7 +14,23 @@ import {
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const COMMANDS = ["serve", "deploy", "ls", "show", "retire", "golden", "rollback", "token", "policy", "demo"];
+const COMMANDS = [
+  "serve",
+  "deploy",
+  "ls",
+  "show",
+  "review",
+  "retire",
+  "golden",
+  "rollback",
+  "sweep",
+  "alerts",
+  "deliveries",
+  "check",
+  "policy",
+  "token",
+  "demo",
+];
 
 /** How events name the CLI when it writes to the database itself. */
 const CLI_ACTOR = `cli:${userInfo().username}`;

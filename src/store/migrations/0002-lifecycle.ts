@@ -81,6 +81,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .where(sql.ref("state"), "=", "open")
     .execute();
   await db.schema.createIndex("alerts_state").on("alerts").columns(["state", "id"]).execute();
+  await db.schema.createIndex("alerts_deployment").on("alerts").columns(["deployment_id", "kind"]).execute();
 
   await db.schema
     .createTable("deliveries")

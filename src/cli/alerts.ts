@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import type { AlertView } from "../lifecycle/lifecycle-view.js";
+import { clientFrom } from "./client.js";
+import { shortTime, table } from "./format.js";
+import { type Io, printJson } from "./io.js";
+import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
+
+const STATES = ["open", "resolved", "all"] as const;
+
+export function alertsCommand(program: Command, io: Io): void {
+  databaseOption(
+    program
+      .command("alerts")
+      .summary("list alerts, open ones by default")
+      .option("--state <state>", "open, resolved or all", oneOf("--state", STATES), "open")
+      .option("--team <team>", "only this owner_team")
+      .option("--limit <n>", "at most this many", positiveInt("--limit", 500), 100)
+      .option("--json", "print {items} as JSON"),
+  ).action(
+    async (
+      flags: DatabaseFlag & { state: (typeof STATES)[number]; team?: string; limit: number; json?: boolean },
+    ) => {
+      const client = await clientFrom(io.env, flags.database);
+      try {
+        const page = await client.alerts({
+          state: flags.state === "all" ? undefined : flags.state,
+          owner_team: flags.team,
+          limit: flags.limit,
+        });
+        if (flags.json) return printJson(io, { items: page.items });
+        if (page.items.length === 0)
+          return io.out(`no ${flags.state === "all" ? "" : `${flags.state} `}alerts\n`);
+        io.out(
+          table(["ID", "DEPLOYMENT", "KIND", "SEVERITY", "OPENED", "STATE", "SUMMARY"], page.items.map(row)),
+        );
+      } finally {
+        await client.close();
+      }
+    },
+  );
+}
+
+function row(a: AlertView): string[] {
+  const state = a.state === "open" ? "open" : `resolved (${a.resolution})`;
+  return [
+    String(a.id),
+    String(a.deployment_id),
+    a.kind,
+    a.severity,
+    shortTime(a.opened_at),
+    state,
+    a.summary,
+  ];
+}

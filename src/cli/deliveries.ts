@@ -1,0 +1,78 @@
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import type { DeliveryView } from "../lifecycle/lifecycle-view.js";
+import { clientFrom } from "./client.js";
+import { shortTime, table } from "./format.js";
+import { type Io, printJson } from "./io.js";
+import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
+
+const STATES = ["pending", "delivered", "failed"] as const;
+
+export function deliveriesCommand(program: Command, io: Io): void {
+  const deliveries = program
+    .command("deliveries")
+    .summary("notifications in the outbox; retry the dead-lettered");
+  databaseOption(
+    deliveries
+      .command("ls")
+      .summary("list deliveries, newest first")
+      .option("--state <state>", "pending, delivered or failed", oneOf("--state", STATES))
+      .option("--limit <n>", "at most this many", positiveInt("--limit", 500), 50)
+      .option("--json", "print {items} as JSON"),
+  ).action(
+    async (flags: DatabaseFlag & { state?: (typeof STATES)[number]; limit: number; json?: boolean }) => {
+      const client = await clientFrom(io.env, flags.database);
+      try {
+        const page = await client.deliveries({ state: flags.state, limit: flags.limit });
+        if (flags.json) return printJson(io, { items: page.items });
+        if (page.items.length === 0) return io.out("no deliveries\n");
+        io.out(
+          table(
+            ["ID", "ALERT", "CHANNEL", "ACTION", "STATE", "ATTEMPTS", "CREATED", "LAST ERROR"],
+            page.items.map(row),
+          ),
+        );
+      } finally {
+        await client.close();
+      }
+    },
+  );
+  databaseOption(
+    deliveries
+      .command("retry")
+      .summary("queue failed (dead-lettered) deliveries again: all, or the ids given")
+      .argument(
+        "[ids...]",
+        "delivery ids (default: every failed one)",
+        (value: string, all: number[] = []) => {
+          if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError("ids must be whole numbers");
+          return [...all, Number(value)];
+        },
+      )
+      .option("--json", "print {retried} as JSON"),
+  ).action(async (ids: number[] | undefined, flags: DatabaseFlag & { json?: boolean }) => {
+    const client = await clientFrom(io.env, flags.database);
+    try {
+      const result = await client.retryDeliveries(ids?.length ? ids : undefined);
+      if (flags.json) return printJson(io, result);
+      io.out(
+        `${result.retried} delivery(ies) queued again${io.env.TENURE_URL ? "" : "; a running server delivers them"}\n`,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+function row(d: DeliveryView): string[] {
+  return [
+    String(d.id),
+    String(d.alert_id),
+    d.channel,
+    d.action,
+    d.state,
+    String(d.attempts),
+    shortTime(d.created_at),
+    (d.last_error ?? "").slice(0, 60),
+  ];
+}

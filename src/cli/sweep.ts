@@ -1,0 +1,96 @@
+import type { Command } from "commander";
+import { formatDuration } from "../core/duration.js";
+import type { SweepView } from "../lifecycle/lifecycle-view.js";
+import { clientFrom } from "./client.js";
+import { shortTime, table } from "./format.js";
+import { type Io, printJson } from "./io.js";
+import {
+  type DatabaseFlag,
+  databaseOption,
+  type PoliciesFlag,
+  policiesOption,
+  positiveInt,
+} from "./options.js";
+
+interface SweepFlags extends DatabaseFlag, PoliciesFlag {
+  at?: string;
+  deliver: boolean;
+  history?: boolean;
+  limit: number;
+  json?: boolean;
+}
+
+/** How long a local sweep waits for its notifications, retries included, before it leaves them queued. */
+const LOCAL_DELIVERY_WAIT_MS = 30_000;
+
+export function sweepCommand(program: Command, io: Io): void {
+  policiesOption(
+    databaseOption(
+      program
+        .command("sweep")
+        .summary("run the sweep now: ages, findings, alerts (or --history for the log)")
+        .option("--at <iso>", "evaluate the fleet at this time instead of now (replay a lifecycle)")
+        .option("--no-deliver", "without TENURE_URL: queue notifications, leave them to the server")
+        .option("--history", "show the sweep log instead of sweeping")
+        .option("--limit <n>", "with --history: this many sweeps", positiveInt("--limit", 500), 20)
+        .option("--json", "print the sweep (or {items}) as JSON"),
+    ),
+  ).action(async (flags: SweepFlags) => {
+    const client = await clientFrom(io.env, flags.database, flags.policies);
+    try {
+      if (flags.history) {
+        const page = await client.sweeps(flags.limit);
+        if (flags.json) return printJson(io, page);
+        if (page.items.length === 0) return io.out("no sweep has run yet\n");
+        io.out(
+          table(
+            ["ID", "EVALUATED AT", "TRIGGER", "TOOK", "LIVE", "FRESH/DUE/EXPIRED", "FINDINGS", "STATE"],
+            page.items.map(historyRow),
+          ),
+        );
+        return;
+      }
+      if (!io.env.TENURE_URL && flags.deliver) io.err("sweeping…\n");
+      const { sweep, pending } = await client.sweep({
+        at: flags.at,
+        deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,
+      });
+      if (flags.json) return printJson(io, { ...sweep, pending_notifications: pending });
+      io.out(`${summary(sweep)}\n`);
+      if (pending) io.out(`${pending} notification(s) still pending: a server (tenure serve) retries them\n`);
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+function summary(s: SweepView): string {
+  const findings = Object.entries(s.findings)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  return (
+    `sweep ${s.id} at ${shortTime(s.evaluated_at)}: ${s.deployments} live (${s.stages.fresh ?? 0} fresh, ${s.stages.due ?? 0} due, ${s.stages.expired ?? 0} expired)` +
+    `${findings ? `; findings: ${findings}` : "; no findings"}` +
+    `; alerts ${s.alerts_opened} opened, ${s.alerts_resolved} resolved; ${s.notifications} notification(s)` +
+    `${s.promotions ? `; ${s.promotions} promotion(s)` : ""} in ${s.duration_ms ?? 0} ms`
+  );
+}
+
+function historyRow(s: SweepView): string[] {
+  return [
+    String(s.id),
+    shortTime(s.evaluated_at),
+    s.trigger,
+    s.duration_ms === null
+      ? "-"
+      : s.duration_ms < 1000
+        ? `${s.duration_ms}ms`
+        : formatDuration(s.duration_ms / 1000),
+    String(s.deployments),
+    `${s.stages.fresh ?? 0}/${s.stages.due ?? 0}/${s.stages.expired ?? 0}`,
+    Object.entries(s.findings)
+      .map(([k, n]) => `${k}:${n}`)
+      .join(" ") || "-",
+    s.state,
+  ];
+}
