@@ -1,11 +1,13 @@
 /**
- * Runs one benchmark by name: `npm run bench -- registry [options]`. Each benchmark measures
+ * Runs one benchmark by name: `npm run bench -- registry|sweep [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
 import { REGISTRY_USAGE, registryBench } from "./registry.js";
+import { SWEEP_USAGE, sweepBench } from "./sweep.js";
 
 const BENCHMARKS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   registry: { run: registryBench, usage: REGISTRY_USAGE },
+  sweep: { run: sweepBench, usage: SWEEP_USAGE },
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -29,7 +29,7 @@ export interface DispatcherOptions {
   retry?: RetryPolicy;
   /** How often to look for due deliveries when nothing wakes the dispatcher. */
   poll_ms?: number;
-  /** A claim's lease: a dispatcher that dies mid-send frees its deliveries after this long. */
+  /** A claim's lease: a dispatcher that dies mid-send frees its deliveries after this long (default: 3× the slowest channel's timeout, at least 15 s). */
   lease_ms?: number;
   logger?: Logger;
   send?: (request: OutboundRequest, options: { timeoutMs: number; now: () => number }) => Promise<SendResult>;
@@ -95,7 +95,11 @@ export class Dispatcher {
   /** Claims one batch of due deliveries and attempts each; resolves with how many it tried. */
   async deliverDue(): Promise<number> {
     const now = this.clock();
-    const claimed = await this.options.store.claimDeliveries(now, this.options.lease_ms ?? 120_000, 20);
+    const claimed = await this.options.store.claimDeliveries(
+      now,
+      this.options.lease_ms ?? this.leaseMs(),
+      20,
+    );
     await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
     return claimed.length;
   }
@@ -169,6 +173,15 @@ export class Dispatcher {
       state: "pending",
       next_attempt_at: this.clock() + delay,
     });
+  }
+
+  /**
+   * A lease outlasts the slowest channel's timeout with room to record the attempt, so a live
+   * dispatcher never loses its claim mid-send; a dead one's claims free up soon after.
+   */
+  private leaseMs(): number {
+    const timeouts = Object.values(this.options.channels()).map(channelTimeoutMs);
+    return Math.max(15_000, 3 * Math.max(0, ...timeouts));
   }
 
   private async pendingCount(): Promise<number> {

@@ -56,18 +56,29 @@ function portFromEnv(io: Io): number {
  * SIGHUP reloads the policy file.
  */
 export async function serveUntilSignal(options: Parameters<typeof startServer>[0]): Promise<void> {
-  const server = await startServer(options);
+  // Taken before start-up: SIGHUP's default action would end the process.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let reloadWhenReady = false;
   const reload = () => {
-    server.reloadPolicies();
+    if (server) server.reloadPolicies();
+    else reloadWhenReady = true;
   };
   process.on("SIGHUP", reload);
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    process.off("SIGHUP", reload);
+    throw error;
+  }
+  if (reloadWhenReady) server.reloadPolicies();
+  const running = server;
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
       process.off("SIGHUP", reload);
-      server.close().then(resolve, (error: unknown) => {
-        server.app.log.error({ err: error }, "shutdown failed");
+      running.close().then(resolve, (error: unknown) => {
+        running.app.log.error({ err: error }, "shutdown failed");
         resolve();
       });
     };

@@ -74,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
   });
   context.dispatcher.start();
-  await scheduler.start();
+  scheduler.start();
   logger.info(
     {
       url,

@@ -46,19 +46,25 @@ export class SweepScheduler {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Sweeps a missed slot (awaited, so start-up logs say what it did), then keeps the schedule. */
-  async start(): Promise<void> {
-    const now = this.clock();
-    const latest = this.slotAtOrBefore(now);
-    const last = await this.options.store.lastScheduledSlot();
-    if (latest !== undefined && (last === undefined || last < latest)) {
-      this.options.logger?.info(
-        { slot: new Date(latest).toISOString() },
-        "sweeping a slot missed while the server was down",
-      );
-      await this.sweep({ trigger: "startup", scheduled_for: latest });
-    }
-    this.arm();
+  /**
+   * Sweeps a slot missed while no server ran, in the background, then keeps the schedule.
+   * Resolves at once: the server answers while the missed sweep runs; `stop` waits for it.
+   */
+  start(): void {
+    this.running = (async () => {
+      const now = this.clock();
+      const latest = this.slotAtOrBefore(now);
+      const last = await this.options.store.lastScheduledSlot();
+      if (latest !== undefined && (last === undefined || last < latest)) {
+        this.options.logger?.info(
+          { slot: new Date(latest).toISOString() },
+          "sweeping a slot missed while the server was down",
+        );
+        await this.sweep({ trigger: "startup", scheduled_for: latest });
+      }
+    })()
+      .catch((error: unknown) => this.options.logger?.error({ err: error }, "the missed sweep failed"))
+      .finally(() => this.arm());
   }
 
   async stop(): Promise<void> {

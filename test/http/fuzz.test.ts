@@ -494,6 +494,115 @@ function modelStorm(storm: Storm): void {
   modelBodyStorm(storm, "POST /v1/models/:name/rollback", "POST", "rollback", {}, rollback);
 }
 
+/** The lifecycle's routes: reviews, liveness, sweeps, reloads, alerts, deliveries, the calendar. */
+function lifecycleStorm(storm: Storm): void {
+  const { riskLive, growthLive } = storm.seeded;
+  const review = at(storm, "POST /v1/deployments/:id/review", "POST", `/v1/deployments/${riskLive}/review`);
+  for (const body of [
+    {},
+    { note: "" },
+    { note: null },
+    { note: 7 },
+    { note: "ok", extend_seconds: -1 },
+    { note: "ok", extend_seconds: 1.5 },
+    { note: "ok", extend_seconds: "30d" },
+    { note: "ok", extend_seconds: 1e12 },
+    { note: "ok", extend_seconds: Number.MAX_SAFE_INTEGER },
+    { note: "ok", extra: true },
+    { note: "bad\u0000note" },
+    { note: "n".repeat(2001) },
+  ]) {
+    review(`body ${show(body)}`, body);
+  }
+  for (const text of MALFORMED_JSON.slice(0, 8))
+    review(`malformed JSON ${show(text)}`, text, { headers: JSON_TYPE });
+  review("a read token", { note: "ok" }, { headers: bearer(storm.tokens.read) });
+  const growth = at(storm, "POST /v1/deployments/:id/review", "POST", `/v1/deployments/${growthLive}/review`);
+  growth(
+    "team risk's token on team growth's deployment",
+    { note: "ok" },
+    { headers: bearer(storm.tokens.risk) },
+  );
+  for (const id of BAD_IDS.slice(0, 8)) {
+    at(
+      storm,
+      "POST /v1/deployments/:id/review",
+      "POST",
+      `/v1/deployments/${id}/review`,
+    )(`id ${show(id)}`, { note: "ok" });
+    at(
+      storm,
+      "POST /v1/deployments/:id/heartbeat",
+      "POST",
+      `/v1/deployments/${id}/heartbeat`,
+    )(`id ${show(id)}`, {});
+    at(storm, "GET /v1/deployments/:id/policy", "GET", `/v1/deployments/${id}/policy`)(`id ${show(id)}`);
+  }
+  const beat = at(
+    storm,
+    "POST /v1/deployments/:id/heartbeat",
+    "POST",
+    `/v1/deployments/${riskLive}/heartbeat`,
+  );
+  for (const body of [{ at: "now" }, [], "beat", 1])
+    beat(`body ${show(body)}`, JSON.stringify(body), { headers: JSON_TYPE });
+  at(
+    storm,
+    "POST /v1/deployments/:id/heartbeat",
+    "POST",
+    `/v1/deployments/${growthLive}/heartbeat`,
+  )("team risk's token on team growth's deployment", {}, { headers: bearer(storm.tokens.risk) });
+  const retired = storm.seeded.ids[3];
+  at(
+    storm,
+    "POST /v1/deployments/:id/heartbeat",
+    "POST",
+    `/v1/deployments/${retired}/heartbeat`,
+  )("a retired deployment", {});
+  at(
+    storm,
+    "POST /v1/deployments/:id/review",
+    "POST",
+    `/v1/deployments/${retired}/review`,
+  )("a retired deployment", { note: "ok" });
+
+  const sweep = at(storm, "POST /v1/sweeps", "POST", "/v1/sweeps");
+  for (const atValue of ["yesterday", "2026-13-01", 1_700_000_000, null, "2026-11-25T12:00:00", ""]) {
+    sweep(`at=${show(atValue)}`, { at: atValue }, { names: ["at"] });
+  }
+  sweep("an unknown field", { at: "2026-11-25", now: true });
+  sweep("a team-bound token", {}, { headers: bearer(storm.tokens.risk) });
+  sweep("a read token", {}, { headers: bearer(storm.tokens.read) });
+  const reload = at(storm, "POST /v1/policies/reload", "POST", "/v1/policies/reload");
+  reload("a write token", {}, { headers: bearer(storm.tokens.write) });
+  reload("a body", { file: "/etc/passwd" });
+  const retry = at(storm, "POST /v1/deliveries/retry", "POST", "/v1/deliveries/retry");
+  for (const ids of [[0], [-1], ["1"], [1.5], "all", Array.from({ length: 1001 }, (_, i) => i + 1), null]) {
+    retry(`ids=${show(ids)}`, { ids }, { names: ["ids"] });
+  }
+  retry("a write token", {}, { headers: bearer(storm.tokens.write) });
+
+  const queries: [string, string, string[]][] = [
+    [
+      "GET /v1/sweeps",
+      "/v1/sweeps",
+      ["limit=0", "limit=501", "limit=x", "cursor=-1", "cursor=abc", "state=done"],
+    ],
+    [
+      "GET /v1/alerts",
+      "/v1/alerts",
+      ["state=closed", "limit=0", "deployment_id=x", "owner_team=Risk", "cursor=0x1", "kind=due"],
+    ],
+    ["GET /v1/deliveries", "/v1/deliveries", ["state=dead", "limit=99999", "alert_id=-3", "cursor=1e3"]],
+    ["GET /v1/lifecycle", "/v1/lifecycle", ["owner_team=UPPER", "environment=%00", "team=risk"]],
+    ["GET /v1/check", "/v1/check", ["fail_on=fresh", "fail_on=", "owner_team=a%20b", "env=production"]],
+    ["GET /v1/calendar.ics", "/v1/calendar.ics", ["owner_team=no/slash", "token=", "x=1"]],
+  ];
+  for (const [route, url, list] of queries) {
+    for (const q of list) at(storm, route, "GET", `${url}?${q}`)(`query ${show(q)}`);
+  }
+}
+
 /** Every route with bad credentials, and every known path with methods it does not have. */
 function edgeStorm(storm: Storm): void {
   const { riskLive } = storm.seeded;
@@ -508,6 +617,18 @@ function edgeStorm(storm: Storm): void {
     ["GET /v1/models/:name/events", "/v1/models/fraud-gbm/events", undefined],
     ["PUT /v1/models/:name/golden", "/v1/models/fraud-gbm/golden", { model_version: "3.3.0" }],
     ["POST /v1/models/:name/rollback", "/v1/models/fraud-gbm/rollback", {}],
+    ["POST /v1/deployments/:id/review", `/v1/deployments/${riskLive}/review`, { note: "ok" }],
+    ["POST /v1/deployments/:id/heartbeat", `/v1/deployments/${riskLive}/heartbeat`, {}],
+    ["GET /v1/deployments/:id/policy", `/v1/deployments/${riskLive}/policy`, undefined],
+    ["POST /v1/sweeps", "/v1/sweeps", {}],
+    ["GET /v1/sweeps", "/v1/sweeps", undefined],
+    ["POST /v1/policies/reload", "/v1/policies/reload", {}],
+    ["GET /v1/alerts", "/v1/alerts", undefined],
+    ["GET /v1/deliveries", "/v1/deliveries", undefined],
+    ["POST /v1/deliveries/retry", "/v1/deliveries/retry", {}],
+    ["GET /v1/lifecycle", "/v1/lifecycle", undefined],
+    ["GET /v1/check", "/v1/check", undefined],
+    ["GET /v1/calendar.ics", "/v1/calendar.ics", undefined],
     ["GET /healthz", "/healthz", undefined],
     ["GET /openapi.json", "/openapi.json", undefined],
   ];
@@ -552,6 +673,7 @@ function buildStorm(t: TestApp, seeded: Seeded): Fuzz[] {
   listStorm(storm);
   deploymentStorm(storm);
   modelStorm(storm);
+  lifecycleStorm(storm);
   edgeStorm(storm);
   return storm.requests;
 }
@@ -622,6 +744,10 @@ async function snapshot(t: TestApp): Promise<Record<string, string[]>> {
     "golden_versions",
     "idempotency_keys",
     "tokens",
+    "sweeps",
+    "alerts",
+    "deliveries",
+    "delivery_attempts",
   ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) {
@@ -675,15 +801,27 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
     expect([...new Set(requests.map((r) => r.route))].sort()).toEqual([
       "GET /healthz",
       "GET /openapi.json",
+      "GET /v1/alerts",
+      "GET /v1/calendar.ics",
+      "GET /v1/check",
+      "GET /v1/deliveries",
       "GET /v1/deployments",
       "GET /v1/deployments/:id",
       "GET /v1/deployments/:id/events",
+      "GET /v1/deployments/:id/policy",
+      "GET /v1/lifecycle",
       "GET /v1/models",
       "GET /v1/models/:name",
       "GET /v1/models/:name/events",
+      "GET /v1/sweeps",
+      "POST /v1/deliveries/retry",
       "POST /v1/deployments",
+      "POST /v1/deployments/:id/heartbeat",
       "POST /v1/deployments/:id/retire",
+      "POST /v1/deployments/:id/review",
       "POST /v1/models/:name/rollback",
+      "POST /v1/policies/reload",
+      "POST /v1/sweeps",
       "PUT /v1/models/:name/golden",
     ]);
     const fingerprint = (list: Fuzz[]) =>

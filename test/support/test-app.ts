@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
 import { buildApp } from "../../src/http/app.js";
 import { generateToken, hashToken, TokenCache } from "../../src/http/token-auth.js";
@@ -39,6 +40,7 @@ export async function startTestApp(
     policies?: string;
     /** Where the policy file's `${VAR}`s are read. */
     env?: Record<string, string>;
+    retry?: RetryPolicy;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -53,7 +55,7 @@ export async function startTestApp(
     policies,
     env: options.env ?? {},
     // Retries in real time but quickly, so a test can ride out a receiver's outage in seconds.
-    retry: { max_attempts: 6, base_delay_ms: 100, max_delay_ms: 400 },
+    retry: options.retry ?? { max_attempts: 6, base_delay_ms: 100, max_delay_ms: 400 },
   });
   const make = async (scope: TokenScope, team: string | null = null) => {
     const token = generateToken();
