@@ -69,8 +69,20 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   const store = new DeploymentStore(database);
   const lifecycleStore = store.lifecycle();
   const publicUrl = options.publicUrl ?? "http://127.0.0.1:8080";
-  const registry = new Registry({ store, clock, policies });
-  const incidents = new Incidents({
+  // The registry tells the lifecycle of every deployment that ends, inside its transaction; the
+  // incidents are built just below, before any registration can run.
+  let incidents: Incidents | undefined;
+  const wake = () => {};
+  const registry = new Registry({
+    store,
+    clock,
+    policies,
+    onEnded: async (tx, ended, at) => {
+      const change = await incidents?.resolveEnded(tx.lifecycle(), ended, at);
+      if (change?.notifications) setImmediate(wake);
+    },
+  });
+  incidents = new Incidents({
     channels: {
       policyFor: (row) => registry.policyOf(row),
       channelType: (name) => policies.channels[name]?.type,

@@ -238,7 +238,9 @@ async function plans(): Promise<Record<string, string[]>> {
     const result = await db.executeQuery(CompiledQuery.raw(explain + query.sql, [...query.parameters]));
     out[name] = result.rows.map((row) => {
       const r = row as Record<string, unknown>;
-      return String(r.detail ?? r["QUERY PLAN"] ?? JSON.stringify(r));
+      const line = String(r.detail ?? r["QUERY PLAN"] ?? JSON.stringify(r));
+      // PostgreSQL spells out all 1000 ids of an IN list.
+      return line.length > 160 ? `${line.slice(0, 157)}...` : line;
     });
   }
   return out;

@@ -111,6 +111,23 @@ export class Incidents {
   }
 
   /**
+   * Resolves the open alerts of deployments that just ended, each with its new status as the
+   * resolution (`superseded`, `retired`, `rolled_back`), inside the transaction that ended them.
+   */
+  async resolveEnded(tx: LifecycleStore, ended: DeploymentRow[], at: number): Promise<AlertChange> {
+    const open = await tx.openAlertsFor(ended.map((row) => row.id));
+    const total: AlertChange = { alerts: 0, notifications: 0 };
+    for (const row of ended) {
+      const items = open.filter((alert) => alert.deployment_id === row.id).map((alert) => ({ alert, row }));
+      if (items.length === 0) continue;
+      const change = await this.resolve(tx, items, at, row.status);
+      total.alerts += change.alerts;
+      total.notifications += change.notifications;
+    }
+    return total;
+  }
+
+  /**
    * One outbox row per channel the policy routes this kind to. Reminders go to people (Slack,
    * PagerDuty), not to webhooks: a webhook starts work, such as a retraining run, and must not
    * start it again every day the alert stays open.

@@ -63,6 +63,9 @@ export function splitRounds(items: PendingRegistration[]): number[][] {
 /** How a stored row is shown, judged by its own policy. */
 export type ViewOf = (row: DeploymentRow, now: number) => DeploymentView;
 
+/** Told, inside the transaction, of deployments that just ended (their alerts end with them). */
+export type OnEnded = (tx: DeploymentStore, ended: DeploymentRow[], at: number) => Promise<void>;
+
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 
 interface Accepted {
@@ -80,6 +83,7 @@ export async function registerRound(
   tx: DeploymentStore,
   items: PendingRegistration[],
   viewOf: ViewOf,
+  onEnded?: OnEnded,
 ): Promise<Outcome<Registration>[]> {
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
@@ -117,7 +121,7 @@ export async function registerRound(
     }
   });
 
-  const registrations = await write(tx, accepted, modelBy, versionBy, viewOf);
+  const registrations = await write(tx, accepted, modelBy, versionBy, viewOf, onEnded);
   registrations.forEach((registration, i) => {
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
@@ -167,6 +171,7 @@ async function write(
   modelBy: Map<string, unknown>,
   versionBy: Map<string, unknown>,
   viewOf: ViewOf,
+  onEnded?: OnEnded,
 ): Promise<Registration[]> {
   if (accepted.length === 0) return [];
   await tx.insertModels(
@@ -191,6 +196,12 @@ async function write(
   if (ended !== supersessions.length) {
     // The locks make this impossible; if it happens, the batch is replayed one by one.
     throw new Error(`expected to supersede ${supersessions.length} deployments, superseded ${ended}`);
+  }
+  if (onEnded && supersessions.length > 0) {
+    const endedRows = accepted.flatMap(({ item, superseded }) =>
+      superseded ? [{ ...superseded, status: "superseded" as const, ended_at: item.deployment_date }] : [],
+    );
+    await onEnded(tx, endedRows, accepted[0]?.item.now ?? 0);
   }
   const rows = await tx.insertDeployments(accepted.map(({ item }) => newRow(item)));
   // A round holds each model once, so the model names the row of each registration.

@@ -16,6 +16,7 @@ import {
 } from "./deployment-view.js";
 import {
   hashRequest,
+  type OnEnded,
   type PendingRegistration,
   type Registration,
   registerRound,
@@ -34,6 +35,11 @@ export interface RegistryOptions {
   clock: () => number;
   /** Which policy governs each deployment; the built-in defaults when absent. */
   policies?: PolicySource;
+  /**
+   * Told, inside the same transaction, of every deployment that ends (superseded, retired,
+   * rolled back): the lifecycle resolves their alerts there, so channels hear it at once.
+   */
+  onEnded?: OnEnded;
 }
 
 export interface ListQuery {
@@ -61,6 +67,7 @@ export class Registry {
   private readonly store: DeploymentStore;
   private readonly clock: () => number;
   private readonly policies: PolicySource;
+  private readonly onEnded: OnEnded;
 
   private readonly registrations: WriteBatcher<PendingRegistration, Registration>;
 
@@ -68,6 +75,7 @@ export class Registry {
     this.store = options.store;
     this.clock = options.clock;
     this.policies = options.policies ?? singlePolicy();
+    this.onEnded = options.onEnded ?? (async () => {});
     this.registrations = new WriteBatcher({
       runBatch: (items) => this.registerBatch(items),
       runOne: (item) => this.registerOne(item),
@@ -112,6 +120,7 @@ export class Registry {
           tx,
           round.map((i) => items[i] as PendingRegistration),
           (row, now) => this.view(row, now),
+          this.onEnded,
         );
         round.forEach((index, k) => {
           outcomes[index] = results[k] as Outcome<Registration>;
@@ -225,6 +234,7 @@ export class Registry {
           ? await tx.cancelScheduled(id, now)
           : await tx.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
+      await this.onEnded(tx, [{ ...row, status: "retired", ended_at: now }], now);
       await tx.appendEvent({
         deployment_id: id,
         model: row.model,
@@ -254,7 +264,10 @@ export class Registry {
       await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       const current =
         row.role === "primary" ? await tx.findLivePrimary(row.model, row.environment) : undefined;
-      if (current) await tx.endDeployment(current.id, "superseded", at);
+      if (current) {
+        await tx.endDeployment(current.id, "superseded", at);
+        await this.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
+      }
       if (!(await tx.activateScheduled(id, at))) return undefined;
       const common = { model: row.model, environment: row.environment, actor: actor.name, at };
       await tx.appendEvent({
@@ -341,7 +354,10 @@ export class Registry {
       if (current?.model_version === target) {
         throw new ConflictError(`${model} ${target} is already the live primary in ${environment}`);
       }
-      if (current) await tx.endDeployment(current.id, "rolled_back", now);
+      if (current) {
+        await tx.endDeployment(current.id, "rolled_back", now);
+        await this.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
+      }
       const row = await tx.insertDeployment({
         model,
         model_version: target,

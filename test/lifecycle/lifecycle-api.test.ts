@@ -116,6 +116,32 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     expect(await sweep(T0 + 31 * DAY)).toMatchObject({ alerts_opened: 1, findings: { expired: 1 } });
   });
 
+  it("retiring or rolling back a deployment resolves its open alerts at once, without waiting for a sweep", async () => {
+    await start();
+    const a = await deploy({ model: "fraud-a", training_data_cutoff: "2026-12-25" });
+    const b = await deploy({ model: "fraud-b", training_data_cutoff: "2026-12-25" });
+    await t.request({ method: "PUT", url: "/v1/models/fraud-b/golden", body: { model_version: "3.2.0" } });
+    t.setNow(T0 + 2 * DAY);
+    await deploy({ model: "fraud-b", model_version: "3.3.0", training_data_cutoff: "2026-12-25" });
+    await sweep(T0 + 26 * DAY);
+    expect(await alerts("?state=open")).toHaveLength(2);
+    slack.received.length = 0;
+    expect(
+      (await t.request({ method: "POST", url: `/v1/deployments/${a.id}/retire`, body: {} })).statusCode,
+    ).toBe(200);
+    expect(
+      (await t.request({ method: "POST", url: "/v1/models/fraud-b/rollback", body: {} })).statusCode,
+    ).toBe(200);
+    expect(await alerts("?state=open")).toEqual([]);
+    expect((await alerts()).map((x: { resolution: string }) => x.resolution).sort()).toEqual([
+      "retired",
+      "rolled_back",
+    ]);
+    await t.context.dispatcher.drain(5_000);
+    expect(slack.received).toHaveLength(2);
+    expect(b.id).toBeGreaterThan(0);
+  });
+
   it("refuses bad reviews with a problem naming the field, and changes nothing", async () => {
     await start();
     const { id } = await deploy();
