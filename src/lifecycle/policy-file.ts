@@ -35,29 +35,51 @@ const Channel = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     type: z.literal("pagerduty"),
-    routing_key: z.string().min(1),
+    // PagerDuty's integration (routing) keys are 32 characters; it answers 400 to any other.
+    routing_key: z
+      .string()
+      .length(32, "must be the 32-character integration key of a PagerDuty Events API v2 integration"),
     url: z.url({ protocol: /^https?$/ }).optional(),
     timeout: duration.optional(),
   }),
-  z.strictObject({
-    type: z.literal("webhook"),
-    url: z.url({ protocol: /^https?$/ }),
-    secret: z.string().min(16, "must be at least 16 characters").optional(),
-    timeout: duration.optional(),
-    template: z.string().max(64_000).optional(),
-    // Header names are RFC 9110 tokens and values hold no control characters (§5.5), checked
-    // here so that a bad header is a policy file error, not a delivery that fails forever.
-    headers: z
-      .record(
-        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"),
-        z.string().refine((value) => ![...value].some((c) => c !== "\t" && (c < " " || c === "\x7f")), {
-          message: "must not contain control characters",
-        }),
-      )
-      .optional(),
-    content_type: z.string().optional(),
-  }),
+  z
+    .strictObject({
+      type: z.literal("webhook"),
+      url: z.url({ protocol: /^https?$/ }),
+      secret: z.string().min(16, "must be at least 16 characters").optional(),
+      timeout: duration.optional(),
+      template: z.string().max(64_000).optional(),
+      // Header names are RFC 9110 tokens and values hold no control characters (§5.5), checked
+      // here so that a bad header is a policy file error, not a delivery that fails forever.
+      headers: z
+        .record(
+          z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"),
+          z.string().refine((value) => ![...value].some((c) => c !== "\t" && (c < " " || c === "\x7f")), {
+            message: "must not contain control characters",
+          }),
+        )
+        .optional(),
+      content_type: z.string().optional(),
+    })
+    .refine((c) => c.template === undefined || !isJsonType(c.content_type) || templateIsJson(c.template), {
+      message: "the template must be JSON once its {{placeholders}} are filled (or set content_type)",
+      path: ["template"],
+    }),
 ]);
+
+function isJsonType(contentType: string | undefined): boolean {
+  return contentType === undefined || /\bjson\b/i.test(contentType);
+}
+
+/** Placeholders fill in as JSON-escaped text: checking with any text tells whether the result is JSON. */
+function templateIsJson(template: string): boolean {
+  try {
+    JSON.parse(template.replace(/\{\{[^{}]*\}\}/g, "x"));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const Ages = {
   max_age: duration.optional(),
@@ -151,7 +173,7 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
     };
   }
   const config = parsed.data;
-  const unknownChannels: PolicyFileError[] = [];
+  const crossChecks: PolicyFileError[] = [];
   config.policies.forEach((policy, i) => {
     for (const [kind, channels] of Object.entries(policy.notify ?? {})) {
       channels.forEach((channel, k) => {
@@ -159,7 +181,7 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
           const node = document.getIn(["policies", i, "notify", kind, k], true) as
             | { range?: number[] }
             | undefined;
-          unknownChannels.push({
+          crossChecks.push({
             ...at(node?.range?.[0]),
             message: `channel ${channel} is not defined under channels`,
           });
@@ -167,7 +189,15 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
       });
     }
   });
-  if (unknownChannels.length > 0) return { ok: false, errors: unknownChannels };
+  const seen = new Set<string>();
+  config.policies.forEach((policy, i) => {
+    if (seen.has(policy.name)) {
+      const node = document.getIn(["policies", i, "name"], true) as { range?: number[] } | undefined;
+      crossChecks.push({ ...at(node?.range?.[0]), message: `policy name ${policy.name} is used twice` });
+    }
+    seen.add(policy.name);
+  });
+  if (crossChecks.length > 0) return { ok: false, errors: crossChecks };
 
   const defaults = toPolicy("default", {}, { ...DEFAULTS, ...config.defaults }, undefined);
   return {

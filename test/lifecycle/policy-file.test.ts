@@ -26,7 +26,7 @@ policies:
 
 const ENV = {
   RISK_SLACK_WEBHOOK: "https://hooks.slack.example/T000/B000/XXX",
-  PD_ROUTING_KEY: "R0UT1NGKEY",
+  PD_ROUTING_KEY: "0123456789abcdef0123456789abcdef",
   RETRAIN_SECRET: "0123456789abcdef0123",
 };
 
@@ -93,5 +93,31 @@ describe("parsePolicyFile", () => {
     const result = parsePolicyFile("policies:\n  - name: [a\n", {});
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0]?.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses two policies of one name, a PagerDuty key of the wrong length and a template that is not JSON", () => {
+    const text = `channels:
+  pd: { type: pagerduty, routing_key: short }
+  ci: { type: webhook, url: "https://ci.example/hook", template: '{"ref": {{deployment.model}}' }
+  raw: { type: webhook, url: "https://ci.example/hook", template: "model={{deployment.model}}", content_type: text/plain }
+policies:
+  - name: a
+  - name: a
+`;
+    const first = parsePolicyFile(text, {});
+    expect(first.ok).toBe(false);
+    if (first.ok) return;
+    expect(first.errors.map((e) => [e.line, e.message.split(":")[0]])).toEqual([
+      [2, "channels.pd.routing_key"],
+      [3, "channels.ci.template"],
+    ]);
+    const fixed = text
+      .replace("routing_key: short", "routing_key: 0123456789abcdef0123456789abcdef")
+      .replace("{{deployment.model}}'", `"{{deployment.model}}"}'`);
+    const second = parsePolicyFile(fixed, {});
+    expect(second).toEqual({
+      ok: false,
+      errors: [{ line: 7, column: 11, message: "policy name a is used twice" }],
+    });
   });
 });
