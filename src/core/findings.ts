@@ -49,14 +49,21 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
       kind: "expired",
       severity: "error",
       summary: `${name} is expired: ${describeAge(age)}`,
-      detail: { ...ageDetail, expire_action: policy.expire_action },
+      detail: {
+        ...ageDetail,
+        expire_action: policy.expire_action,
+        reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its TTL of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
+      },
     });
   } else if (!policy.exempt && age.stage === "due") {
     findings.push({
       kind: "due",
       severity: "warning",
       summary: `${name} is due for review: ${describeAge(age)}`,
-      detail: ageDetail,
+      detail: {
+        ...ageDetail,
+        reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its review point at ${Math.round(policy.review_at * 100)}% of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
+      },
     });
   }
   const maxDataAge = policy.max_data_age_seconds;
@@ -88,6 +95,7 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
           last_heartbeat_at:
             input.last_heartbeat_at === null ? null : new Date(input.last_heartbeat_at).toISOString(),
           policy: policy.name,
+          reason: `no liveness heartbeat for ${formatDuration(silentFor)}; policy ${policy.name} expects one within ${formatDuration(silenceAfter)}`,
         },
       });
     }
