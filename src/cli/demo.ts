@@ -58,7 +58,11 @@ export function demoCommand(program: Command, io: Io): void {
           owner_team: null,
           created_at: now,
         });
-        io.err(`demo fleet: ${count} deployments in ${path}\n`);
+        // A first heartbeat, so the fleet shows its alerts and the sweep log from the start.
+        const sweep = await context.lifecycle.sweep({ trigger: "manual", actor: "tenure:demo" });
+        io.err(
+          `demo fleet: ${count} deployments in ${path}; sweep ${sweep.id} found ${sweep.stages.due ?? 0} due and ${sweep.stages.expired ?? 0} expired\n`,
+        );
       } finally {
         await context.close();
       }

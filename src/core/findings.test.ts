@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateDeployment, lifecycleDates } from "./findings.js";
+import { type EvaluationInput, evaluateDeployment, lifecycleDates } from "./findings.js";
 import { defaultPolicy, type Policy } from "./policy.js";
 
 const DAY = 86_400_000;
@@ -10,7 +10,7 @@ const policy = (changes: Partial<Policy> = {}): Policy => ({
   review_at: 0.8,
   ...changes,
 });
-const deployment = {
+const deployment: EvaluationInput = {
   model: "fraud-gbm",
   model_version: "3.2.0",
   environment: "production",

@@ -151,26 +151,36 @@ describe.concurrent.each(dialects())("the lifecycle as processes on %s", { timeo
     onTestFinished,
   }) => {
     const { database, serve, tenure } = await fresh(onTestFinished);
+    const history = async () =>
+      JSON.parse((await tenure("sweep", "--history", "--json")).stdout).items as {
+        trigger: string;
+        state: string;
+        scheduled_for: string;
+      }[];
+    // The missed sweep runs in the background once the server listens: wait for it in the log.
+    const sweeps = (count: number) =>
+      pollUntil(`${count} sweep(s) in the log`, async () => {
+        const items = await history();
+        return items.length === count && items.every((s) => s.state === "done") ? items : undefined;
+      });
     const first = await serve();
+    let items = await sweeps(1);
     await first.stop();
-    let log = await tenure("sweep", "--history", "--json");
-    expect(JSON.parse(log.stdout).items).toMatchObject([{ trigger: "startup", state: "done" }]);
-    const slot = Date.parse(JSON.parse(log.stdout).items[0].scheduled_for);
+    expect(items).toMatchObject([{ trigger: "startup", state: "done" }]);
+    const slot = Date.parse(items[0]?.scheduled_for ?? "");
     expect(slot % DAY_MS).toBe(0);
 
     // A restart on the same day sweeps nothing new.
     const second = await serve();
+    await new Promise((done) => setTimeout(done, 1000));
     await second.stop();
-    log = await tenure("sweep", "--history", "--json");
-    expect(JSON.parse(log.stdout).items).toHaveLength(1);
+    expect(await history()).toHaveLength(1);
 
     // As if the last scheduled sweep were a day older: today's slot was missed.
     await execSql(database.url, `update sweeps set scheduled_for = scheduled_for - ${DAY_MS}`);
     const third = await serve();
+    items = await sweeps(2);
     await third.stop();
-    log = await tenure("sweep", "--history", "--json");
-    const items = JSON.parse(log.stdout).items;
-    expect(items).toHaveLength(2);
     expect(items[0]).toMatchObject({ trigger: "startup", scheduled_for: new Date(slot).toISOString() });
   });
 
