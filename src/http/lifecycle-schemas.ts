@@ -104,3 +104,14 @@ export const LifecycleList = z.object({
     }),
   ),
 });
+
+const stageCounts = z.object({ fresh: z.number().int(), due: z.number().int(), expired: z.number().int() });
+
+export const Fleet = z.object({
+  live: z.number().int(),
+  exempt: z.number().int().describe("live deployments whose policy exempts them from age findings"),
+  stages: stageCounts,
+  teams: z.record(z.string(), stageCounts),
+  environments: z.record(z.string(), stageCounts),
+  open_alerts: z.record(z.string(), z.number().int()).describe("open alerts per kind"),
+});

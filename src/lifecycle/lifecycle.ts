@@ -224,28 +224,61 @@ export class Lifecycle {
   /** Every live deployment's review and expiry dates, soonest expiry first; optionally one team's. */
   async entries(filter: { owner_team?: string; environment?: string }): Promise<LifecycleEntry[]> {
     const entries: LifecycleEntry[] = [];
+    await this.eachLive((row) => {
+      if (filter.owner_team && row.owner_team !== filter.owner_team) return;
+      if (filter.environment && row.environment !== filter.environment) return;
+      const policy = this.options.registry.policyOf(row);
+      entries.push({
+        deployment_id: row.id,
+        model: row.model,
+        model_version: row.model_version,
+        environment: row.environment,
+        owner_team: row.owner_team,
+        policy: policy.name,
+        exempt: policy.exempt,
+        ...lifecycleDates(row, policy),
+        link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
+      });
+    });
+    return entries.sort((a, b) => a.expires_at - b.expires_at || a.deployment_id - b.deployment_id);
+  }
+
+  /**
+   * Counts of live deployments by stage, by team and by environment (each with its stages), and
+   * the open alerts by kind: the fleet at a glance.
+   */
+  async fleet(): Promise<FleetView> {
+    const now = this.options.clock();
+    const view: FleetView = {
+      live: 0,
+      exempt: 0,
+      stages: emptyStages(),
+      teams: {},
+      environments: {},
+      open_alerts: {},
+    };
+    await this.eachLive((row) => {
+      const { age } = this.options.registry.view(row, now);
+      const stage = age.stage ?? "fresh";
+      view.live++;
+      if (age.exempt) view.exempt++;
+      view.stages[stage]++;
+      view.teams[row.owner_team] ??= emptyStages();
+      (view.teams[row.owner_team] as Record<AgeStage, number>)[stage]++;
+      view.environments[row.environment] ??= emptyStages();
+      (view.environments[row.environment] as Record<AgeStage, number>)[stage]++;
+    });
+    view.open_alerts = await this.lifecycle.countOpenAlerts();
+    return view;
+  }
+
+  private async eachLive(visit: (row: DeploymentRow) => Promise<void> | void): Promise<void> {
     for (let after = 0; ; ) {
       const rows = await this.lifecycle.liveDeployments(after, 1000);
-      for (const row of rows) {
-        if (filter.owner_team && row.owner_team !== filter.owner_team) continue;
-        if (filter.environment && row.environment !== filter.environment) continue;
-        const policy = this.options.registry.policyOf(row);
-        entries.push({
-          deployment_id: row.id,
-          model: row.model,
-          model_version: row.model_version,
-          environment: row.environment,
-          owner_team: row.owner_team,
-          policy: policy.name,
-          exempt: policy.exempt,
-          ...lifecycleDates(row, policy),
-          link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
-        });
-      }
-      if (rows.length < 1000) break;
+      for (const row of rows) await visit(row);
+      if (rows.length < 1000) return;
       after = rows.at(-1)?.id ?? after;
     }
-    return entries.sort((a, b) => a.expires_at - b.expires_at || a.deployment_id - b.deployment_id);
   }
 
   /**
@@ -256,26 +289,21 @@ export class Lifecycle {
     const now = this.options.clock();
     const offenders: (DeploymentView & { reasons: string[] })[] = [];
     let checked = 0;
-    for (let after = 0; ; ) {
-      const rows = await this.lifecycle.liveDeployments(after, 1000);
-      for (const row of rows) {
-        if (filter.owner_team && row.owner_team !== filter.owner_team) continue;
-        if (filter.environment && row.environment !== filter.environment) continue;
-        checked++;
-        const policy = this.options.registry.policyOf(row);
-        if (policy.exempt) continue;
-        const view = this.options.registry.view(row, now);
-        const reasons = offenceOf(
-          view.age.stage,
-          view.age.data_age_seconds,
-          policy.max_data_age_seconds,
-          filter.fail_on,
-        );
-        if (reasons.length > 0) offenders.push({ ...view, reasons });
-      }
-      if (rows.length < 1000) break;
-      after = rows.at(-1)?.id ?? after;
-    }
+    await this.eachLive((row) => {
+      if (filter.owner_team && row.owner_team !== filter.owner_team) return;
+      if (filter.environment && row.environment !== filter.environment) return;
+      checked++;
+      const policy = this.options.registry.policyOf(row);
+      if (policy.exempt) return;
+      const view = this.options.registry.view(row, now);
+      const reasons = offenceOf(
+        view.age.stage,
+        view.age.data_age_seconds,
+        policy.max_data_age_seconds,
+        filter.fail_on,
+      );
+      if (reasons.length > 0) offenders.push({ ...view, reasons });
+    });
     offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
     return { ok: offenders.length === 0, fail_on: filter.fail_on, checked, offenders };
   }
@@ -286,6 +314,17 @@ export class Lifecycle {
     return row;
   }
 }
+
+export interface FleetView {
+  live: number;
+  exempt: number;
+  stages: Record<AgeStage, number>;
+  teams: Record<string, Record<AgeStage, number>>;
+  environments: Record<string, Record<AgeStage, number>>;
+  open_alerts: Record<string, number>;
+}
+
+const emptyStages = (): Record<AgeStage, number> => ({ fresh: 0, due: 0, expired: 0 });
 
 function subjectOf(row: DeploymentRow) {
   return {

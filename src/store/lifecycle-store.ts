@@ -203,6 +203,17 @@ export class LifecycleStore {
       .execute();
   }
 
+  /** Open alerts per kind. */
+  async countOpenAlerts(): Promise<Record<string, number>> {
+    const rows = await this.executor
+      .selectFrom("alerts")
+      .select(["kind", (eb) => eb.fn.countAll<number>().as("count")])
+      .where("state", "=", sql.lit("open"))
+      .groupBy("kind")
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.kind, Number(r.count)]));
+  }
+
   /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
   async reviewedAlertsFor(deploymentIds: number[]): Promise<AlertRow[]> {
     if (deploymentIds.length === 0) return [];

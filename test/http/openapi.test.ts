@@ -53,6 +53,7 @@ const ROUTES = [
   ["get", "/v1/lifecycle"],
   ["get", "/v1/calendar.ics"],
   ["get", "/v1/check"],
+  ["get", "/v1/fleet"],
   ["get", "/v1/alerts"],
   ["get", "/v1/deliveries"],
   ["post", "/v1/deliveries/retry"],

@@ -341,6 +341,15 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     expect(expired).toMatchObject({ ok: true, checked: 3, offenders: [] });
     const due = (await t.request({ method: "GET", url: "/v1/check?fail_on=due" })).json();
     expect(due).toMatchObject({ ok: false, offenders: [{ id: old.id, reasons: ["due"] }] });
+    const fleet = (await t.request({ method: "GET", url: "/v1/fleet" })).json();
+    expect(fleet).toEqual({
+      live: 3,
+      exempt: 1,
+      stages: { fresh: 1, due: 1, expired: 1 },
+      teams: { risk: { fresh: 1, due: 1, expired: 0 }, rules: { fresh: 0, due: 0, expired: 1 } },
+      environments: { production: { fresh: 1, due: 1, expired: 1 } },
+      open_alerts: {},
+    });
     const team = (await t.request({ method: "GET", url: "/v1/check?fail_on=due&owner_team=nobody" })).json();
     expect(team).toMatchObject({ ok: true, checked: 0 });
     expect(young.id).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ import { ForbiddenError, UnprocessableError } from "../../core/errors.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
 import { freeText, instant, instantToMs, slug } from "../../registry/deployment-input.js";
 import { actorOf, requireAdmin } from "../auth.js";
-import { Explain, LifecycleList, Sweep, SweepList } from "../lifecycle-schemas.js";
+import { Explain, Fleet, LifecycleList, Sweep, SweepList } from "../lifecycle-schemas.js";
 import { Deployment, decimalInt, problemResponses } from "../schemas.js";
 import { IdParams } from "./deployments.js";
 
@@ -188,6 +188,18 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
       const body = renderCalendar(entries, { now: Date.now(), name, host: publicHost });
       return reply.type("text/calendar; charset=utf-8").header("cache-control", "max-age=300").send(body);
     },
+  );
+
+  r.get(
+    "/v1/fleet",
+    {
+      schema: {
+        summary: "Live deployments by stage, team and environment, and open alerts by kind",
+        tags: ["lifecycle"],
+        response: { 200: Fleet, ...problemResponses(401) },
+      },
+    },
+    async () => lifecycle.fleet(),
   );
 
   r.get(
