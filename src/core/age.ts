@@ -30,6 +30,8 @@ export interface AgeInput {
   ended_at: number | null;
   /** Seconds added to the TTL of this one deployment by reviews. */
   ttl_extension_seconds: number;
+  /** Since when it has held its performance target, as the last sweep found; null without metrics. */
+  performance_ok_since?: number | null;
 }
 
 export interface AgeBlock {
@@ -57,7 +59,10 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
   return {
     deployment_age_seconds: deploymentAge,
     data_age_seconds: dataAge,
-    performance_age_seconds: null,
+    performance_age_seconds:
+      input.performance_ok_since === null || input.performance_ok_since === undefined
+        ? null
+        : Math.max(0, Math.floor((clock - input.performance_ok_since) / 1000)),
     ttl_seconds: ttl,
     ttl_fraction: Math.round((deploymentAge / ttl) * 10_000) / 10_000,
     stage: input.ended_at === null ? stageOf(deploymentAge, ttl, policy.review_at) : null,

@@ -12,6 +12,7 @@ const policy = (name: string, match: Policy["match"]): Policy => ({
   reason: null,
   expire_action: "review",
   repeat_interval_seconds: 86_400,
+  performance: null,
   notify: {},
 });
 

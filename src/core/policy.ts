@@ -1,4 +1,5 @@
 import { type AgePolicy, DEFAULT_POLICY } from "./age.js";
+import type { PerformancePolicy } from "./performance.js";
 
 /** The kinds of finding a policy can route to channels. */
 export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
@@ -21,6 +22,8 @@ export interface Policy extends AgePolicy {
   expire_action: "review" | "retire";
   /** How often an open alert is repeated to its channels, at most. */
   repeat_interval_seconds: number;
+  /** The performance target, when the policy sets one. */
+  performance: PerformancePolicy | null;
   notify: Partial<Record<FindingKind, string[]>>;
 }
 
@@ -105,6 +108,7 @@ export function defaultPolicy(): Policy {
     reason: null,
     expire_action: "review",
     repeat_interval_seconds: 86_400,
+    performance: null,
     notify: {},
   };
 }

@@ -1,7 +1,7 @@
 import type { Incidents } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
 import type { LifecycleEntry } from "../core/calendar.js";
-import { ConflictError, NotFoundError } from "../core/errors.js";
+import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { lifecycleDates } from "../core/findings.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
@@ -147,6 +147,42 @@ export class Lifecycle {
     await this.lifecycle.recordHeartbeat(id, now);
     const latest = Math.max(now, row.last_heartbeat_at ?? 0);
     return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString() };
+  }
+
+  /**
+   * Records performance points of a deployment (any status: labels arrive late, after a
+   * deployment has ended). Each point's timestamp defaults to now; one in the future is refused.
+   */
+  async recordMetrics(
+    id: number,
+    actor: Actor,
+    points: { name: string; value: number; timestamp?: number; sample_size?: number }[],
+  ): Promise<{ deployment_id: number; accepted: number }> {
+    const now = this.options.clock();
+    const row = await this.requireDeployment(id);
+    this.options.registry.assertTeam(actor, row.owner_team);
+    const issues = points.flatMap((p, i) =>
+      p.timestamp !== undefined && p.timestamp > now + 5 * 60_000
+        ? [
+            {
+              field: `points.${i}.timestamp`,
+              message: "must not be more than 5 minutes after the server's time",
+            },
+          ]
+        : [],
+    );
+    if (issues.length > 0) throw new InputError("a point is in the future", issues.slice(0, 20));
+    await this.options.store.metrics().upsertPoints(
+      id,
+      points.map((p) => ({
+        name: p.name,
+        value: p.value,
+        timestamp: p.timestamp ?? now,
+        sample_size: p.sample_size ?? 1,
+      })),
+      now,
+    );
+    return { deployment_id: id, accepted: points.length };
   }
 
   async alerts(query: {
@@ -342,8 +378,8 @@ function offenceOf(
   failOn: "due" | "expired" | "stale",
 ): string[] {
   // Age gates: `due` fails on due and expired, `expired` on expired only. `stale` is functional
-  // expiry, whatever the age: data older than the policy allows (and, with metrics, degraded or
-  // drifted deployments).
+  // expiry, whatever the age: data older than the policy allows, or performance below target
+  // (the caller adds `degraded`).
   if (failOn === "stale") return maxDataAge !== null && dataAge >= maxDataAge ? ["data_stale"] : [];
   if (stage === "expired") return ["expired"];
   if (stage === "due" && failOn === "due") return ["due"];

@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { parseDuration } from "../core/duration.js";
+import type { PerformancePolicy } from "../core/performance.js";
 import { FINDING_KINDS, type Policy } from "../core/policy.js";
 
 /** One problem in a policy file, where it is. */
@@ -81,6 +82,17 @@ function templateIsJson(template: string): boolean {
   }
 }
 
+const Performance = z.strictObject({
+  metric: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "must be a metric name"),
+  target: z.number().optional(),
+  direction: z.enum(["higher", "lower"]).default("higher"),
+  window: duration.default("1d"),
+  min_samples: z.number().int().min(1).default(100),
+  label_delay: duration.optional(),
+  clear_after: z.number().int().min(1).max(100).default(3),
+  reference_windows: z.number().int().min(2).max(100).default(5),
+});
+
 const Ages = {
   max_age: duration.optional(),
   review_at: fraction.optional(),
@@ -88,6 +100,7 @@ const Ages = {
   silence_after: duration.optional(),
   expire_action: z.enum(["review", "retire"]).optional(),
   repeat_interval: duration.optional(),
+  performance: Performance.optional(),
   notify: z.partialRecord(z.enum(FINDING_KINDS), z.array(name)).optional(),
 };
 
@@ -230,6 +243,20 @@ function toPolicy(
     reason: reason ?? null,
     expire_action: ages.expire_action ?? defaults?.expire_action ?? "review",
     repeat_interval_seconds: seconds(ages.repeat_interval) ?? defaults?.repeat_interval_seconds ?? 86_400,
+    performance: ages.performance ? toPerformance(ages.performance) : (defaults?.performance ?? null),
     notify: ages.notify ?? defaults?.notify ?? {},
+  };
+}
+
+function toPerformance(p: z.infer<typeof Performance>): PerformancePolicy {
+  return {
+    metric: p.metric,
+    target: p.target ?? null,
+    direction: p.direction,
+    window_seconds: parseDuration(p.window) ?? 86_400,
+    min_samples: p.min_samples,
+    label_delay_seconds: p.label_delay === undefined ? 0 : (parseDuration(p.label_delay) ?? 0),
+    clear_after: p.clear_after,
+    reference_windows: p.reference_windows,
   };
 }

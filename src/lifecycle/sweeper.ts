@@ -3,6 +3,7 @@ import type { AgeStage } from "../core/age.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError } from "../core/errors.js";
 import { evaluateDeployment, type Finding, lifecycleDates } from "../core/findings.js";
+import { degradedFinding, evaluatePerformance } from "../core/performance.js";
 import type { Policy } from "../core/policy.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
@@ -130,6 +131,11 @@ export class Sweeper {
       for (const f of findings) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
       evaluated.push({ row, policy, findings });
     }
+    await this.judgePerformance(evaluated, at);
+    for (const e of evaluated) {
+      for (const f of e.findings)
+        if (f.kind === "degraded") totals.findings.degraded = (totals.findings.degraded ?? 0) + 1;
+    }
     const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
     const ids = [...rowBy.keys()];
     const [open, reviewed] = await Promise.all([
@@ -151,6 +157,54 @@ export class Sweeper {
     );
     if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
     await this.apply(plan, rowBy, new Map(open.map((a) => [a.id, a])), at, totals);
+  }
+
+  /**
+   * Judges the performance of the page's deployments whose policy sets a target: one query per
+   * metric and window length for the whole page, the `degraded` finding added to the others,
+   * and the state kept on each deployment for its views.
+   */
+  private async judgePerformance(
+    evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
+    at: number,
+  ): Promise<void> {
+    const metrics = this.options.store.metrics();
+    const groups = new Map<string, typeof evaluated>();
+    for (const e of evaluated) {
+      const p = e.policy.performance;
+      if (!p) continue;
+      const key = `${p.metric}\u0000${p.window_seconds}`;
+      groups.set(key, [...(groups.get(key) ?? []), e]);
+    }
+    const updates: { id: number; state: string | null; ok_since: number | null }[] = [];
+    for (const group of groups.values()) {
+      const p = group[0]?.policy.performance;
+      if (!p) continue;
+      const ids = group.map((e) => e.row.id);
+      const [aggregates, baselines] = await Promise.all([
+        metrics.windowAggregates(ids, p.metric, p.window_seconds * 1000, at),
+        metrics.baselines(ids, p.metric),
+      ]);
+      for (const e of group) {
+        const performance = e.policy.performance;
+        const windows = aggregates.get(e.row.id);
+        if (!performance || !windows) {
+          if (e.row.performance_state !== null) updates.push({ id: e.row.id, state: null, ok_since: null });
+          continue;
+        }
+        const evaluation = evaluatePerformance(windows, performance, baselines.get(e.row.id) ?? null, at);
+        const name = `${e.row.model} ${e.row.model_version} in ${e.row.environment}`;
+        const finding = degradedFinding(evaluation, name, { name: e.policy.name, performance });
+        if (finding) e.findings.push(finding);
+        if (
+          evaluation.state !== e.row.performance_state ||
+          evaluation.ok_since !== e.row.performance_ok_since
+        ) {
+          updates.push({ id: e.row.id, state: evaluation.state, ok_since: evaluation.ok_since });
+        }
+      }
+    }
+    await metrics.setPerformance(updates);
   }
 
   private async apply(

@@ -31,6 +31,18 @@ export const freeText = (max: number) =>
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them.
     .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, "must not contain control characters");
 
+/** Metric names as monitoring systems write them: `auc`, `precision@10`, `latency_ms`, `eval/f1`. */
+export const metricName = () =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/,
+      "must be a metric name: letters, digits and . _ : @ / -, at most 128 characters",
+    );
+
+/** A finite number: JSON cannot carry NaN or Infinity, and a metric never needs them. */
+export const finite = () => z.number().refine(Number.isFinite, "must be a finite number");
+
 export const ROLES = ["primary", "shadow", "canary"] as const;
 export const STATUSES = ["scheduled", "active", "superseded", "rolled_back", "retired"] as const;
 
@@ -57,6 +69,13 @@ export const RegisterDeploymentBody = z.strictObject({
     .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), freeText(256))
     .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags")
     .optional(),
+  baseline_metrics: z
+    .record(metricName(), finite())
+    .refine((metrics) => Object.keys(metrics).length <= 50, "at most 50 metrics")
+    .optional()
+    .describe(
+      "the version's offline evaluation, such as {auc: 0.94}: the baseline its live metrics are judged against",
+    ),
 });
 
 export type RegisterDeploymentBody = z.infer<typeof RegisterDeploymentBody>;

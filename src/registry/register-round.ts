@@ -230,6 +230,20 @@ async function write(
     return { deployment: viewOf(row, item.now), replayed: false };
   });
   await tx.appendEvents(events);
+  await tx.metrics().insertBaselines(
+    accepted.flatMap(({ item }) => {
+      const row = rowBy.get(item.body.model);
+      return row
+        ? Object.entries(item.body.baseline_metrics ?? {}).map(([name, value]) => ({
+            deployment_id: row.id,
+            name,
+            value,
+            source: "registration" as const,
+            created_at: item.now,
+          }))
+        : [];
+    }),
+  );
   await tx.storeResponses(
     accepted.flatMap(({ item }, i) => {
       const registration = registrations[i];

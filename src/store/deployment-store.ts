@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
 import { LifecycleStore } from "./lifecycle-store.js";
+import { MetricStore } from "./metric-store.js";
 import type {
   DeploymentRole,
   DeploymentRow,
@@ -89,6 +90,11 @@ export class DeploymentStore {
   /** The lifecycle's SQL on the same connection: inside a transaction, the same transaction. */
   lifecycle(): LifecycleStore {
     return new LifecycleStore(this.database, this.executor);
+  }
+
+  /** Metric points and baselines on the same connection. */
+  metrics(): MetricStore {
+    return new MetricStore(this.database, this.executor);
   }
 
   /**

@@ -16,6 +16,8 @@ export interface Schema {
   alerts: AlertsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  metric_points: MetricPointsTable;
+  metric_baselines: MetricBaselinesTable;
 }
 
 export interface ModelsTable {
@@ -53,6 +55,10 @@ export interface DeploymentsTable {
   created_by: string;
   /** The last liveness heartbeat from its endpoint, or null if none ever came. */
   last_heartbeat_at: Generated<number | null>;
+  /** What the last sweep found of its performance: `ok`, `degraded`, `insufficient_data`; null without metrics. */
+  performance_state: Generated<string | null>;
+  /** Since when it has held its performance target, as the last sweep found. */
+  performance_ok_since: Generated<number | null>;
 }
 
 export interface DeploymentEventsTable {
@@ -182,3 +188,20 @@ export type SweepRow = Selectable<SweepsTable>;
 export type AlertRow = Selectable<AlertsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+
+export interface MetricPointsTable {
+  deployment_id: number;
+  name: string;
+  timestamp: number;
+  value: number;
+  sample_size: number;
+  received_at: number;
+}
+
+export interface MetricBaselinesTable {
+  deployment_id: number;
+  name: string;
+  value: number;
+  source: "registration" | "learned";
+  created_at: number;
+}

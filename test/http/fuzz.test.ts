@@ -566,6 +566,42 @@ function lifecycleStorm(storm: Storm): void {
     `/v1/deployments/${retired}/review`,
   )("a retired deployment", { note: "ok" });
 
+  const metrics = at(
+    storm,
+    "POST /v1/deployments/:id/metrics",
+    "POST",
+    `/v1/deployments/${riskLive}/metrics`,
+  );
+  const point = { name: "auc", value: 0.9 };
+  for (const body of [
+    {},
+    { points: [] },
+    { points: {} },
+    { points: [{ ...point, value: null }] },
+    { points: [{ ...point, value: "NaN" }] },
+    { points: [{ ...point, value: 1e400 }] },
+    { points: [{ ...point, name: "" }] },
+    { points: [{ ...point, name: "a b" }] },
+    { points: [{ ...point, sample_size: -5 }] },
+    { points: [{ ...point, sample_size: 2.5 }] },
+    { points: [{ ...point, timestamp: "2099-01-01T00:00:00Z" }] },
+    { points: [{ ...point, timestamp: 1_700_000_000_000 }] },
+    { points: Array.from({ length: 10_001 }, () => point) },
+  ]) {
+    metrics(`body ${show(body)}`, body);
+  }
+  for (const text of MALFORMED_JSON.slice(0, 6))
+    metrics(`malformed JSON ${show(text)}`, text, { headers: JSON_TYPE });
+  at(
+    storm,
+    "POST /v1/deployments/:id/metrics",
+    "POST",
+    `/v1/deployments/${growthLive}/metrics`,
+  )(
+    "team risk's token on team growth's deployment",
+    { points: [point] },
+    { headers: bearer(storm.tokens.risk) },
+  );
   const sweep = at(storm, "POST /v1/sweeps", "POST", "/v1/sweeps");
   for (const atValue of ["yesterday", "2026-13-01", 1_700_000_000, null, "2026-11-25T12:00:00", ""]) {
     sweep(`at=${show(atValue)}`, { at: atValue }, { names: ["at"] });
@@ -619,6 +655,11 @@ function edgeStorm(storm: Storm): void {
     ["POST /v1/models/:name/rollback", "/v1/models/fraud-gbm/rollback", {}],
     ["POST /v1/deployments/:id/review", `/v1/deployments/${riskLive}/review`, { note: "ok" }],
     ["POST /v1/deployments/:id/heartbeat", `/v1/deployments/${riskLive}/heartbeat`, {}],
+    [
+      "POST /v1/deployments/:id/metrics",
+      `/v1/deployments/${riskLive}/metrics`,
+      { points: [{ name: "auc", value: 1 }] },
+    ],
     ["GET /v1/deployments/:id/policy", `/v1/deployments/${riskLive}/policy`, undefined],
     ["POST /v1/sweeps", "/v1/sweeps", {}],
     ["GET /v1/sweeps", "/v1/sweeps", undefined],
@@ -749,6 +790,8 @@ async function snapshot(t: TestApp): Promise<Record<string, string[]>> {
     "alerts",
     "deliveries",
     "delivery_attempts",
+    "metric_points",
+    "metric_baselines",
   ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) {
@@ -819,6 +862,7 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "POST /v1/deliveries/retry",
       "POST /v1/deployments",
       "POST /v1/deployments/:id/heartbeat",
+      "POST /v1/deployments/:id/metrics",
       "POST /v1/deployments/:id/retire",
       "POST /v1/deployments/:id/review",
       "POST /v1/models/:name/rollback",

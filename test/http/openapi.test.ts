@@ -48,6 +48,7 @@ const ROUTES = [
   ["get", "/v1/sweeps"],
   ["post", "/v1/deployments/{id}/review"],
   ["post", "/v1/deployments/{id}/heartbeat"],
+  ["post", "/v1/deployments/{id}/metrics"],
   ["get", "/v1/deployments/{id}/policy"],
   ["post", "/v1/policies/reload"],
   ["get", "/v1/lifecycle"],
@@ -130,7 +131,16 @@ describe("the OpenAPI document", () => {
     expect(body.type).toBe("object");
     expect([...(body.required ?? [])].sort()).toEqual([...MANDATORY].sort());
     expect(Object.keys(body.properties ?? {}).sort()).toEqual(
-      [...MANDATORY, "environment", "deployment_date", "scheduled_at", "role", "endpoint", "tags"].sort(),
+      [
+        ...MANDATORY,
+        "environment",
+        "deployment_date",
+        "scheduled_at",
+        "role",
+        "endpoint",
+        "tags",
+        "baseline_metrics",
+      ].sort(),
     );
     expect(body.additionalProperties).toBe(false);
     const idempotency = operation("post", "/v1/deployments").parameters?.find((p) => p.in === "header");

@@ -21,7 +21,11 @@ describe.each(dialects())("schema on %s", (dialect) => {
   it("migrates a new database, and migrating again changes nothing", async () => {
     const db = openDatabase(database.url);
     try {
-      expect((await migrateToLatest(db)).applied).toEqual(["0001-registry", "0002-lifecycle"]);
+      expect((await migrateToLatest(db)).applied).toEqual([
+        "0001-registry",
+        "0002-lifecycle",
+        "0003-monitoring",
+      ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
       expect(tables).toEqual(

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { renderCalendar } from "../../core/calendar.js";
 import { ForbiddenError, UnprocessableError } from "../../core/errors.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
-import { freeText, instant, instantToMs, slug } from "../../registry/deployment-input.js";
+import { finite, freeText, instant, instantToMs, metricName, slug } from "../../registry/deployment-input.js";
 import { actorOf, requireAdmin } from "../auth.js";
 import { Explain, Fleet, LifecycleList, Sweep, SweepList } from "../lifecycle-schemas.js";
 import { Deployment, decimalInt, problemResponses } from "../schemas.js";
@@ -26,6 +26,26 @@ const ReviewBody = z.strictObject({
     .max(MAX_EXTENSION_SECONDS, "must be at most ten years")
     .optional()
     .describe("adds to this deployment's TTL"),
+});
+
+const MetricsBody = z.strictObject({
+  points: z
+    .array(
+      z.strictObject({
+        name: metricName(),
+        value: finite(),
+        timestamp: instant().optional().describe("when the value was measured; default: receipt time"),
+        sample_size: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000_000)
+          .optional()
+          .describe("how many predictions it covers (default 1)"),
+      }),
+    )
+    .min(1, "must hold at least one point")
+    .max(10_000, "at most 10,000 points a request"),
 });
 
 const Scope = z.strictObject({
@@ -104,6 +124,36 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
       },
     },
     async (request) => lifecycle.heartbeat(request.params.id, actorOf(request)),
+  );
+
+  r.post(
+    "/v1/deployments/:id/metrics",
+    {
+      // 10,000 points run to about 1 MiB of JSON: room for them, still bounded.
+      bodyLimit: 4 * 1024 * 1024,
+      schema: {
+        summary: "Performance points of a deployment, up to 10,000 a request",
+        description:
+          "Idempotent per deployment, name and timestamp: a retry changes nothing and a corrected value replaces the first. " +
+          "Points carry their own timestamp (default: receipt time), so late labels land in their own window.",
+        tags: ["monitoring"],
+        params: IdParams,
+        body: MetricsBody,
+        response: {
+          200: z.object({ deployment_id: z.number().int(), accepted: z.number().int() }),
+          ...problemResponses(400, 401, 403, 404, 413),
+        },
+      },
+    },
+    async (request) =>
+      lifecycle.recordMetrics(
+        request.params.id,
+        actorOf(request),
+        request.body.points.map((p) => ({
+          ...p,
+          timestamp: p.timestamp === undefined ? undefined : instantToMs(p.timestamp),
+        })),
+      ),
   );
 
   r.get(
