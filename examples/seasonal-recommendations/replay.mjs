@@ -232,12 +232,17 @@ async function printModelEvents(all) {
   check(types(`${year}.autumn`).includes("rolled_back"), "autumn has no rolled_back event");
 }
 
-/** Slack heard the autumn model come due on the first day of winter, and its alert resolve with the rollback. */
+/**
+ * Slack heard the autumn model come due on the first day of winter; on its 100th day, that it
+ * expired and was rolled back to the golden version, and both alerts resolve with the rollback.
+ */
 function checkSlack() {
   const got = slackMessages.map((m) => `${m.step}: ${m.text}`);
   const expected = [
     /^winter: recs-seasonal \d{4}\.autumn in production is due for review: 90d of 100d \(90%\)$/,
+    /^expiry: recs-seasonal \d{4}\.autumn in production is expired: 100d of 100d \(100%\); rolled back to the golden version 2026\.evergreen$/,
     /^expiry: Resolved: recs-seasonal \d{4}\.autumn in production no longer due for review \(rolled_back\)$/,
+    /^expiry: Resolved: recs-seasonal \d{4}\.autumn in production no longer expired \(rolled_back\)$/,
   ];
   check(
     got.length === expected.length && expected.every((pattern, i) => pattern.test(got[i] ?? "")),

@@ -20,6 +20,12 @@ export const DEFAULT_RETRY: RetryPolicy = {
   max_delay_ms: 10 * 60_000,
 };
 
+export interface DrainResult {
+  delivered: number;
+  failed: number;
+  pending: number;
+}
+
 export interface DispatcherOptions {
   store: LifecycleStore;
   /** The channels in force (the policy file can be reloaded under us). */
@@ -52,6 +58,7 @@ export class Dispatcher {
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly controller = new AbortController();
+  private readonly counts = { delivered: 0, failed: 0 };
 
   constructor(private readonly options: DispatcherOptions) {
     this.clock = options.clock ?? Date.now;
@@ -78,16 +85,22 @@ export class Dispatcher {
 
   /**
    * Delivers everything due now, then everything that becomes due within `waitMs` (retries
-   * included). For a CLI sweep without a server; resolves with how many are still pending.
+   * included). For a CLI sweep without a server: resolves with what was delivered, what failed
+   * for good (dead-lettered) and what is still pending.
    */
-  async drain(waitMs: number): Promise<number> {
+  async drain(waitMs: number): Promise<DrainResult> {
     const deadline = this.clock() + waitMs;
+    const before = { ...this.counts };
+    const result = () => ({
+      delivered: this.counts.delivered - before.delivered,
+      failed: this.counts.failed - before.failed,
+    });
     for (;;) {
       while ((await this.deliverDue()) > 0) {}
       const next = await this.options.store.nextDeliveryAt();
-      if (next === undefined) return 0;
+      if (next === undefined) return { ...result(), pending: 0 };
       const now = this.clock();
-      if (next > deadline) return this.pendingCount();
+      if (next > deadline) return { ...result(), pending: await this.pendingCount() };
       await sleep(Math.max(10, next - now), this.controller.signal);
     }
   }
@@ -157,6 +170,7 @@ export class Dispatcher {
     };
     if (result.ok) {
       await this.options.store.recordAttempt(attempt, { state: "delivered" });
+      this.counts.delivered++;
       return;
     }
     if (!result.retry || attempts >= this.retry.max_attempts) {
@@ -165,6 +179,7 @@ export class Dispatcher {
         "a notification could not be delivered: dead-lettered (tenure deliveries retry)",
       );
       await this.options.store.recordAttempt(attempt, { state: "failed" });
+      this.counts.failed++;
       return;
     }
     const backoff = backoffMs(attempts, this.retry, Math.random());

@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import type { DrainResult } from "../alerts/dispatcher.js";
 import { type Context, databaseUrlFrom, openContext, policiesPathFrom } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import type { ExplainView } from "../lifecycle/lifecycle.js";
@@ -23,8 +24,8 @@ export interface CheckResult {
 
 export interface SweepOutcome {
   sweep: SweepView;
-  /** Notifications still waiting for delivery when the command returned (local mode only). */
-  pending: number | null;
+  /** What this process delivered before it returned (local mode only; a server delivers its own). */
+  delivery: DrainResult | null;
 }
 
 /** A list query as the CLI builds it: the registry's, with its defaults left to the registry. */
@@ -118,9 +119,9 @@ export class LocalClient implements TenureClient {
     const at = options.at === undefined ? undefined : instantToMs(options.at);
     const sweep = await this.context.lifecycle.sweep({ at, trigger: "manual", actor: this.actor.name });
     // Without a server, this process is the only one that can deliver what the sweep queued.
-    const pending =
+    const delivery =
       options.deliverForMs === undefined ? null : await this.context.dispatcher.drain(options.deliverForMs);
-    return { sweep, pending };
+    return { sweep, delivery };
   }
   sweeps(limit: number) {
     return this.context.lifecycle.sweeps(limit);
@@ -205,7 +206,7 @@ export class RemoteClient implements TenureClient {
       "/v1/sweeps",
       options.at === undefined ? {} : { at: options.at },
     );
-    return { sweep, pending: null };
+    return { sweep, delivery: null };
   }
   sweeps(limit: number): Promise<Page<SweepView>> {
     return this.json("GET", `/v1/sweeps?limit=${limit}`);

@@ -39,7 +39,10 @@ export function policyCommand(program: Command, io: Io): void {
       }
       const { policies, channels } = result.file;
       if (flags.json) return printJson(io, { ok: true, policies, channels: Object.keys(channels) });
-      io.out(`${file}: ${policies.length} policies, ${Object.keys(channels).length} channels: ok\n`);
+      const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+      io.out(
+        `${file}: ${count(policies.length, "policy").replace("policys", "policies")}, ${count(Object.keys(channels).length, "channel")}: ok\n`,
+      );
     });
   explainCommand(policy, io);
 }

@@ -17,6 +17,12 @@ export function retireCommand(program: Command, io: Io): void {
     try {
       const d = await client.retire(id, flags.reason);
       if (flags.json) return printJson(io, d);
+      if (Date.parse(d.deployment_date) > Date.parse(d.ended_at ?? d.deployment_date)) {
+        io.out(
+          `cancelled the scheduled promotion ${d.id} (${d.model} ${d.model_version} in ${d.environment})\n`,
+        );
+        return;
+      }
       io.out(
         `retired deployment ${d.id} (${d.model} ${d.model_version} in ${d.environment}) after ${formatDuration(d.age.deployment_age_seconds)}\n`,
       );

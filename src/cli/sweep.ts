@@ -51,13 +51,23 @@ export function sweepCommand(program: Command, io: Io): void {
         return;
       }
       if (!io.env.TENURE_URL && flags.deliver) io.err("sweeping…\n");
-      const { sweep, pending } = await client.sweep({
+      const { sweep, delivery } = await client.sweep({
         at: flags.at,
         deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,
       });
-      if (flags.json) return printJson(io, { ...sweep, pending_notifications: pending });
+      if (flags.json) return printJson(io, { ...sweep, delivery });
       io.out(`${summary(sweep)}\n`);
-      if (pending) io.out(`${pending} notification(s) still pending: a server (tenure serve) retries them\n`);
+      if (delivery) {
+        // Counts every notification this run delivered, earlier ones queued by other commands too.
+        if (delivery.delivered) io.out(`${delivery.delivered} notification(s) delivered\n`);
+        if (delivery.pending)
+          io.out(`${delivery.pending} notification(s) still pending: a server (tenure serve) retries them\n`);
+        if (delivery.failed) {
+          io.out(
+            `${delivery.failed} notification(s) failed for good: see tenure deliveries ls --state failed\n`,
+          );
+        }
+      }
     } finally {
       await client.close();
     }
@@ -72,7 +82,8 @@ function summary(s: SweepView): string {
     `sweep ${s.id} at ${shortTime(s.evaluated_at)}: ${s.deployments} live (${s.stages.fresh ?? 0} fresh, ${s.stages.due ?? 0} due, ${s.stages.expired ?? 0} expired)` +
     `${findings ? `; findings: ${findings}` : "; no findings"}` +
     `; alerts ${s.alerts_opened} opened, ${s.alerts_resolved} resolved; ${s.notifications} notification(s)` +
-    `${s.promotions ? `; ${s.promotions} promotion(s)` : ""} in ${s.duration_ms ?? 0} ms`
+    `${s.promotions ? `; ${s.promotions} promotion(s)` : ""}` +
+    `${s.retirements ? `; ${s.retirements} retired or rolled back on policy` : ""} in ${s.duration_ms ?? 0} ms`
   );
 }
 

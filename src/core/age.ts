@@ -42,7 +42,10 @@ export interface AgeBlock {
   ttl_fraction: number;
   /** Null once the deployment has ended: only live deployments are due or expired. */
   stage: AgeStage | null;
+  /** 0–100 for a live deployment (see computeHealth); null once it has ended. */
   health_score: number | null;
+  /** keep, review, retrain or retire, for a live deployment; null once it has ended. */
+  verdict: "keep" | "review" | "retrain" | "retire" | null;
   policy: string;
   exempt: boolean;
 }
@@ -67,6 +70,7 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
     ttl_fraction: Math.round((deploymentAge / ttl) * 10_000) / 10_000,
     stage: input.ended_at === null ? stageOf(deploymentAge, ttl, policy.review_at) : null,
     health_score: null,
+    verdict: null,
     policy: policy.name,
     exempt: policy.exempt ?? false,
   };

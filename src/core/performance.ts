@@ -45,6 +45,8 @@ export interface PerformanceEvaluation {
   baseline: number | null;
   /** Since when the deployment has held its target (epoch ms); null when it cannot be judged yet. */
   ok_since: number | null;
+  /** How far the latest judged window is worse than the baseline, relative (0 when not worse). */
+  drop: number;
   windows: JudgedWindow[];
 }
 
@@ -87,8 +89,17 @@ export function evaluatePerformance(
     baseline: baseline ?? firstMean,
     windows,
   };
+  const latestSufficient = sufficient.at(-1);
+  const drop =
+    result.baseline === null || result.baseline === 0 || !latestSufficient
+      ? 0
+      : Math.max(
+          0,
+          ((policy.direction === "higher" ? 1 : -1) * (result.baseline - latestSufficient.mean)) /
+            Math.abs(result.baseline),
+        );
   if (threshold === null || sufficient.length === 0) {
-    return { ...result, state: "insufficient_data", ok_since: null };
+    return { ...result, drop, state: "insufficient_data", ok_since: null };
   }
   for (const w of sufficient) if (isBelow(w.mean, threshold, policy.direction)) w.state = "below";
   const judged = windows.filter((w) => w.state === "ok" || w.state === "below");
@@ -97,6 +108,7 @@ export function evaluatePerformance(
   const latest = judged.at(-1);
   return {
     ...result,
+    drop,
     state: recent.some((w) => w.state === "below") ? "degraded" : "ok",
     ok_since: latest?.state === "below" ? at : (lastBelow?.end ?? judged[0]?.start ?? null),
   };

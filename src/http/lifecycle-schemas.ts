@@ -17,6 +17,7 @@ export const Sweep = z.object({
   stages: counts.describe("live deployments per stage"),
   findings: counts.describe("findings per kind"),
   promotions: z.number().int(),
+  retirements: z.number().int().describe("deployments retired or rolled back under expire_action: retire"),
   alerts_opened: z.number().int(),
   alerts_resolved: z.number().int(),
   notifications: z.number().int(),

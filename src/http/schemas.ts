@@ -16,7 +16,11 @@ export const AgeBlock = z.object({
   ttl_seconds: z.number().int(),
   ttl_fraction: z.number(),
   stage: z.enum(AGE_STAGES).nullable().describe("null once the deployment has ended"),
-  health_score: z.number().nullable(),
+  health_score: z
+    .number()
+    .nullable()
+    .describe("0–100 for a live deployment: the three clocks, performance and drift in one number"),
+  verdict: z.enum(["keep", "review", "retrain", "retire"]).nullable(),
   policy: z.string().describe("the name of the policy that governs it"),
   exempt: z.boolean().describe("true when its policy exempts it from age findings (see the policy's reason)"),
 });

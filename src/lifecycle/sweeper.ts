@@ -89,6 +89,7 @@ export class Sweeper {
       stages: { fresh: 0, due: 0, expired: 0 } as Record<AgeStage, number>,
       findings: {} as Record<string, number>,
       promotions: await this.promote(at),
+      retirements: 0,
       alerts_opened: 0,
       alerts_resolved: 0,
       notifications: 0,
@@ -121,8 +122,9 @@ export class Sweeper {
       if (row.deployment_date > at) continue;
       const policy = this.options.registry.policyOf(row);
       const { age, findings } = evaluateDeployment(row, policy, at);
-      if (findings.some((f) => f.kind === "expired") && policy.expire_action === "retire") {
-        const outcome = await this.retireOnPolicy(row, policy);
+      const expired = findings.find((f) => f.kind === "expired");
+      if (expired && policy.expire_action === "retire") {
+        const outcome = await this.retireOnPolicy(row, policy, expired, at, totals);
         if (outcome.ended) continue;
         for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
       }
@@ -176,7 +178,7 @@ export class Sweeper {
       const key = `${p.metric}\u0000${p.window_seconds}`;
       groups.set(key, [...(groups.get(key) ?? []), e]);
     }
-    const updates: { id: number; state: string | null; ok_since: number | null }[] = [];
+    const updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[] = [];
     for (const group of groups.values()) {
       const p = group[0]?.policy.performance;
       if (!p) continue;
@@ -189,7 +191,8 @@ export class Sweeper {
         const performance = e.policy.performance;
         const windows = aggregates.get(e.row.id);
         if (!performance || !windows) {
-          if (e.row.performance_state !== null) updates.push({ id: e.row.id, state: null, ok_since: null });
+          if (e.row.performance_state !== null)
+            updates.push({ id: e.row.id, state: null, ok_since: null, drop: null });
           continue;
         }
         const evaluation = evaluatePerformance(windows, performance, baselines.get(e.row.id) ?? null, at);
@@ -284,29 +287,45 @@ export class Sweeper {
    * `expire_action: retire` retires an expired deployment only when something can take over:
    * a shadow or canary answers no one alone, so it simply ends; a primary gives way to the
    * golden version of its model and environment (a rollback). Otherwise the deployment stays,
-   * and the expired finding says why.
+   * and the expired finding says why. When it ends, its channels hear the expiry and, at once,
+   * its resolution (`retired` or `rolled_back`), so a retirement on policy never goes unnoticed.
    */
   private async retireOnPolicy(
     row: DeploymentRow,
     policy: Policy,
+    finding: Finding,
+    at: number,
+    totals: Totals,
   ): Promise<{ ended: true } | { ended: false; reason: string }> {
     const reason = `expired under policy ${policy.name} (expire_action: retire)`;
     const registry = this.options.registry;
+    const golden =
+      row.role === "primary" ? await this.options.store.findGolden(row.model, row.environment) : undefined;
+    if (row.role === "primary" && (!golden || golden.model_version === row.model_version)) {
+      return {
+        ended: false,
+        reason: golden
+          ? `the golden version ${golden.model_version} is this deployment: nothing newer can take over, so it stays for review`
+          : `no golden version of ${row.model} in ${row.environment} can take over, so it stays for review`,
+      };
+    }
+    const action = golden ? `rolled back to the golden version ${golden.model_version}` : "retired";
+    const announced = {
+      ...finding,
+      summary: `${finding.summary}; ${action}`,
+      detail: { ...finding.detail, expire_action_taken: action },
+    };
     try {
-      if (row.role !== "primary") {
-        await registry.retire(row.id, SWEEP_ACTOR, reason);
-        return { ended: true };
-      }
-      const golden = await this.options.store.findGolden(row.model, row.environment);
-      if (!golden || golden.model_version === row.model_version) {
-        return {
-          ended: false,
-          reason: golden
-            ? `the golden version ${golden.model_version} is this deployment: nothing newer can take over, so it stays for review`
-            : `no golden version of ${row.model} in ${row.environment} can take over, so it stays for review`,
-        };
-      }
-      await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason });
+      await this.lifecycle.transaction(async (tx) => {
+        const open = await tx.openAlertsFor([row.id]);
+        if (open.some((a) => a.kind === "expired")) return;
+        const change = await this.options.incidents.open(tx, [{ row, finding: announced }], at);
+        totals.alerts_opened += change.alerts;
+        totals.notifications += change.notifications;
+      });
+      if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
+      else await registry.retire(row.id, SWEEP_ACTOR, reason, at);
+      totals.retirements++;
       return { ended: true };
     } catch (error) {
       // A concurrent change (someone retired it first) is not the sweep's failure.
@@ -318,6 +337,7 @@ export class Sweeper {
 
 type Totals = {
   deployments: number;
+  retirements: number;
   stages: Record<AgeStage, number>;
   findings: Record<string, number>;
   alerts_opened: number;

@@ -1,4 +1,5 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import { computeHealth, type HealthInput } from "../core/health.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
 
@@ -35,7 +36,7 @@ export interface EventView {
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-export function toDeploymentView(row: DeploymentRow, policy: AgePolicy, now: number): DeploymentView {
+export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: number): DeploymentView {
   return {
     id: row.id,
     model: row.model,
@@ -51,9 +52,32 @@ export function toDeploymentView(row: DeploymentRow, policy: AgePolicy, now: num
     tags: JSON.parse(row.tags) as Record<string, string>,
     created_at: iso(row.created_at),
     created_by: row.created_by,
-    age: computeAge(row, policy, now),
+    age: ageOf(row, policy, now),
   };
 }
+
+/**
+ * The age block, with the health score and verdict of a live deployment. Only live deployments
+ * have a stage: a scheduled promotion is not fresh, it has not started.
+ */
+function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
+  const age = computeAge(row, policy, now);
+  if (row.status !== "active") return { ...age, stage: null };
+  const health = computeHealth({
+    ttl_fraction: age.ttl_fraction,
+    review_at: policy.review_at,
+    data_age_seconds: age.data_age_seconds,
+    max_data_age_seconds: policy.max_data_age_seconds ?? null,
+    performance_state: row.performance_state as HealthInput["performance_state"],
+    performance_drop: row.performance_drop ?? 0,
+    drift_state: row.drift_state as HealthInput["drift_state"],
+    exempt: age.exempt,
+  });
+  return { ...age, health_score: health.score, verdict: health.verdict };
+}
+
+/** What a view needs of the policy that governs the deployment. */
+export type ViewPolicy = AgePolicy & { max_data_age_seconds?: number | null };
 
 export function toEventView(row: EventRow): EventView {
   return { ...row, at: iso(row.at), data: JSON.parse(row.data) as Record<string, unknown> };

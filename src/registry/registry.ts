@@ -221,9 +221,12 @@ export class Registry {
     });
   }
 
-  /** Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`. */
-  async retire(id: number, actor: Actor, reason?: string): Promise<DeploymentView> {
-    const now = this.clock();
+  /**
+   * Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`.
+   * `at` dates it for a sweep that judges the fleet at another time than now (a replay).
+   */
+  async retire(id: number, actor: Actor, reason?: string, at?: number): Promise<DeploymentView> {
+    const now = at ?? this.clock();
     return this.store.transaction(async (tx) => {
       const row = await tx.findDeployment(id);
       if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
@@ -335,9 +338,9 @@ export class Registry {
     model: string,
     environment: string,
     actor: Actor,
-    options: { to_version?: string; reason?: string } = {},
+    options: { to_version?: string; reason?: string; at?: number } = {},
   ): Promise<{ deployment: DeploymentView; rolled_back: DeploymentView | null }> {
-    const now = this.clock();
+    const now = options.at ?? this.clock();
     return this.store.transaction(async (tx) => {
       const owner = await this.requireModel(tx, model);
       assertTeam(actor, owner.owner_team);

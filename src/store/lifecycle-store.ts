@@ -25,6 +25,7 @@ export interface SweepTotals {
   stages: Record<string, number>;
   findings: Record<string, number>;
   promotions: number;
+  retirements: number;
   alerts_opened: number;
   alerts_resolved: number;
   notifications: number;

@@ -59,6 +59,10 @@ export interface DeploymentsTable {
   performance_state: Generated<string | null>;
   /** Since when it has held its performance target, as the last sweep found. */
   performance_ok_since: Generated<number | null>;
+  /** How far its latest judged window fell below the baseline, relative; null without metrics. */
+  performance_drop: Generated<number | null>;
+  /** The last drift verdict (`stable`, `possible`, `drifted`); null without drift monitoring. */
+  drift_state: Generated<string | null>;
 }
 
 export interface DeploymentEventsTable {
@@ -128,6 +132,7 @@ export interface SweepsTable {
   /** JSON: findings per kind. */
   findings: Generated<string>;
   promotions: Generated<number>;
+  retirements: Generated<number>;
   alerts_opened: Generated<number>;
   alerts_resolved: Generated<number>;
   notifications: Generated<number>;

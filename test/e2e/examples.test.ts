@@ -85,11 +85,11 @@ describe.concurrent("the examples", { timeout: 60_000 }, () => {
     ]);
     expect(fraudOk, fraudOk.stderr).toMatchObject({
       code: 0,
-      stdout: `${fraud}: 1 policies, 3 channels: ok\n`,
+      stdout: `${fraud}: 1 policy, 3 channels: ok\n`,
     });
     expect(seasonalOk, seasonalOk.stderr).toMatchObject({
       code: 0,
-      stdout: `${seasonal}: 1 policies, 1 channels: ok\n`,
+      stdout: `${seasonal}: 1 policy, 1 channel: ok\n`,
     });
     expect(bare.code).toBe(1);
     const missing = [...bare.stderr.matchAll(/environment variable (\w+) is not set/g)].map((m) => m[1]);

@@ -92,7 +92,7 @@ describe.concurrent.each(dialects())("the lifecycle as processes on %s", { timeo
     expect(JSON.parse(swept.stdout)).toMatchObject({
       alerts_opened: 1,
       notifications: 1,
-      pending_notifications: null,
+      delivery: null,
     });
     expect(receiver.received).toHaveLength(0);
 

@@ -24,7 +24,7 @@ describe("tenure policy check", () => {
       env: { SLACK_URL: "https://hooks.slack.example/T/B/X" },
     });
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe("good.yaml: 1 policies, 1 channels: ok\n");
+    expect(result.stdout).toBe("good.yaml: 1 policy, 1 channel: ok\n");
   });
 
   it("prints every error as FILE:LINE:COLUMN and exits 1", async () => {

@@ -41,7 +41,8 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
       ttl_seconds: 90 * 86_400,
       ttl_fraction: 0,
       stage: "fresh",
-      health_score: null,
+      health_score: 100,
+      verdict: "keep",
       policy: "default",
       exempt: false,
     });

@@ -37,6 +37,8 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn("stages", "text", (c) => c.notNull().defaultTo("{}"))
     .addColumn("findings", "text", (c) => c.notNull().defaultTo("{}"))
     .addColumn("promotions", "integer", (c) => c.notNull().defaultTo(0))
+    // Deployments the sweep retired or rolled back under `expire_action: retire`.
+    .addColumn("retirements", "integer", (c) => c.notNull().defaultTo(0))
     .addColumn("alerts_opened", "integer", (c) => c.notNull().defaultTo(0))
     .addColumn("alerts_resolved", "integer", (c) => c.notNull().defaultTo(0))
     .addColumn("notifications", "integer", (c) => c.notNull().defaultTo(0))

@@ -32,4 +32,6 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
   // (lists included) shows its performance age without reading its metrics.
   await db.schema.alterTable("deployments").addColumn("performance_state", "text").execute();
   await db.schema.alterTable("deployments").addColumn("performance_ok_since", "bigint").execute();
+  await db.schema.alterTable("deployments").addColumn("performance_drop", sql.raw(real)).execute();
+  await db.schema.alterTable("deployments").addColumn("drift_state", "text").execute();
 }
