@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import type { DrainResult } from "../alerts/dispatcher.js";
 import { type Context, databaseUrlFrom, openContext, policiesPathFrom } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
-import type { ExplainView } from "../lifecycle/lifecycle.js";
+import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
 import { instantToMs, type RegisterDeploymentBody } from "../registry/deployment-input.js";
@@ -63,6 +63,7 @@ export interface TenureClient {
     fail_on: "due" | "expired" | "stale";
   }): Promise<CheckResult>;
   explain(id: number): Promise<ExplainView>;
+  timeline(id: number): Promise<TimelineView>;
   close(): Promise<void>;
 }
 
@@ -156,6 +157,9 @@ export class LocalClient implements TenureClient {
   explain(id: number) {
     return this.context.lifecycle.explain(id);
   }
+  timeline(id: number) {
+    return this.context.lifecycle.timeline(id);
+  }
   close() {
     return this.context.close();
   }
@@ -231,6 +235,9 @@ export class RemoteClient implements TenureClient {
   }
   explain(id: number): Promise<ExplainView> {
     return this.json("GET", `/v1/deployments/${id}/policy`);
+  }
+  timeline(id: number): Promise<TimelineView> {
+    return this.json("GET", `/v1/deployments/${id}/timeline`);
   }
   async close(): Promise<void> {}
 

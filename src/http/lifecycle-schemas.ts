@@ -116,3 +116,43 @@ export const Fleet = z.object({
   environments: z.record(z.string(), stageCounts),
   open_alerts: z.record(z.string(), z.number().int()).describe("open alerts per kind"),
 });
+
+export const Timeline = z.object({
+  deployment_id: z.number().int(),
+  from: timestamp,
+  to: timestamp.describe("when it ended, or now"),
+  policy: z.string(),
+  clocks: z.object({
+    deployment_date: timestamp,
+    training_data_cutoff: timestamp,
+    due_at: timestamp,
+    expires_at: timestamp,
+    ttl_seconds: z.number().int(),
+    deployment_age_seconds: z.number().int(),
+    data_age_seconds: z.number().int(),
+    performance_age_seconds: z.number().int().nullable(),
+  }),
+  stages: z.array(z.object({ stage: z.string(), from: timestamp, to: timestamp })),
+  metrics: z.array(
+    z.object({
+      name: z.string(),
+      direction: z.enum(["higher", "lower"]),
+      target: z.number().nullable(),
+      threshold: z.number().nullable(),
+      baseline: z.number().nullable(),
+      state: z.string().nullable(),
+      windows: z.array(
+        z.object({
+          start: timestamp,
+          end: timestamp,
+          samples: z.number(),
+          mean: z.number(),
+          state: z.string(),
+        }),
+      ),
+    }),
+  ),
+  drift: z.object({ state: z.string().nullable() }),
+  health: z.object({ score: z.number().nullable(), verdict: z.string().nullable() }),
+  events: z.array(z.object({ at: timestamp, type: z.string(), actor: z.string() })),
+});

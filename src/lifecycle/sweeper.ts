@@ -199,11 +199,13 @@ export class Sweeper {
         const name = `${e.row.model} ${e.row.model_version} in ${e.row.environment}`;
         const finding = degradedFinding(evaluation, name, { name: e.policy.name, performance });
         if (finding) e.findings.push(finding);
+        const drop = Math.round(evaluation.drop * 1e6) / 1e6;
         if (
           evaluation.state !== e.row.performance_state ||
-          evaluation.ok_since !== e.row.performance_ok_since
+          evaluation.ok_since !== e.row.performance_ok_since ||
+          drop !== e.row.performance_drop
         ) {
-          updates.push({ id: e.row.id, state: evaluation.state, ok_since: evaluation.ok_since });
+          updates.push({ id: e.row.id, state: evaluation.state, ok_since: evaluation.ok_since, drop });
         }
       }
     }

@@ -82,6 +82,18 @@ export class MetricStore {
     return result;
   }
 
+  /** The names of the metrics a deployment has points of. */
+  async metricNames(deploymentId: number): Promise<string[]> {
+    const rows = await this.executor
+      .selectFrom("metric_points")
+      .select("name")
+      .distinct()
+      .where("deployment_id", "=", deploymentId)
+      .orderBy("name")
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
   async insertBaselines(
     rows: {
       deployment_id: number;

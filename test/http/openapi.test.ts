@@ -49,6 +49,7 @@ const ROUTES = [
   ["post", "/v1/deployments/{id}/review"],
   ["post", "/v1/deployments/{id}/heartbeat"],
   ["post", "/v1/deployments/{id}/metrics"],
+  ["get", "/v1/deployments/{id}/timeline"],
   ["get", "/v1/deployments/{id}/policy"],
   ["post", "/v1/policies/reload"],
   ["get", "/v1/lifecycle"],

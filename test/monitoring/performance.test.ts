@@ -77,6 +77,32 @@ describe.each(dialects())("performance on %s", (dialect) => {
     expect(after.age.performance_age_seconds).toBe(6 * 86_400);
     const check = (await t.request({ method: "GET", url: "/v1/check?fail_on=stale" })).json();
     expect(check.ok).toBe(true);
+
+    const timeline = (await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json();
+    expect(timeline).toMatchObject({
+      deployment_id: id,
+      policy: "fraud",
+      clocks: { due_at: new Date(T0 + 72 * DAY).toISOString(), performance_age_seconds: 6 * 86_400 },
+      stages: [
+        { stage: "fresh", from: new Date(T0).toISOString(), to: new Date(T0 + 13 * DAY).toISOString() },
+      ],
+      health: { score: 100, verdict: "keep" },
+    });
+    const [auc] = timeline.metrics;
+    expect(auc).toMatchObject({ name: "auc", target: 0.92, baseline: 0.95, state: "ok" });
+    expect(auc.windows.map((w: { state: string }) => w.state)).toEqual([
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "below",
+      "ok",
+      "below",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+    ]);
   });
 
   it("a retried batch of points changes nothing, and a late correction replaces the first value", async () => {

@@ -6,7 +6,7 @@ import { ForbiddenError, UnprocessableError } from "../../core/errors.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
 import { finite, freeText, instant, instantToMs, metricName, slug } from "../../registry/deployment-input.js";
 import { actorOf, requireAdmin } from "../auth.js";
-import { Explain, Fleet, LifecycleList, Sweep, SweepList } from "../lifecycle-schemas.js";
+import { Explain, Fleet, LifecycleList, Sweep, SweepList, Timeline } from "../lifecycle-schemas.js";
 import { Deployment, decimalInt, problemResponses } from "../schemas.js";
 import { IdParams } from "./deployments.js";
 
@@ -154,6 +154,20 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
           timestamp: p.timestamp === undefined ? undefined : instantToMs(p.timestamp),
         })),
       ),
+  );
+
+  r.get(
+    "/v1/deployments/:id/timeline",
+    {
+      schema: {
+        summary:
+          "Deployment age, data age, metrics with target and baseline, drift and stage changes on one time axis",
+        tags: ["monitoring"],
+        params: IdParams,
+        response: { 200: Timeline, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => lifecycle.timeline(request.params.id),
   );
 
   r.get(
