@@ -32,6 +32,8 @@ export interface AlertPlan {
  */
 export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], at: number): AlertPlan {
   const openBy = new Map(open.map((a) => [`${a.deployment_id}:${a.kind}`, a]));
+  const openOf = new Map<number, OpenAlert[]>();
+  for (const a of open) openOf.set(a.deployment_id, [...(openOf.get(a.deployment_id) ?? []), a]);
   const plan: AlertPlan = { open: [], remind: [], resolve: [] };
   for (const d of evaluated) {
     const kinds = new Set(d.findings.map((f) => f.kind));
@@ -46,8 +48,8 @@ export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], 
         plan.remind.push({ alert_id: alert.id, deployment_id: d.deployment_id, finding });
       }
     }
-    for (const alert of open) {
-      if (alert.deployment_id !== d.deployment_id || kinds.has(alert.kind as Finding["kind"])) continue;
+    for (const alert of openOf.get(d.deployment_id) ?? []) {
+      if (kinds.has(alert.kind as Finding["kind"])) continue;
       const escalated = alert.kind === "due" && kinds.has("expired");
       plan.resolve.push({
         alert_id: alert.id,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { choosePolicy, globMatches, matchScore, type Policy } from "./policy.js";
+import { choosePolicy, compilePolicies, globMatches, matchScore, type Policy } from "./policy.js";
 
 const policy = (name: string, match: Policy["match"]): Policy => ({
   name,
@@ -59,5 +59,30 @@ describe("choosePolicy", () => {
     const other = policy("other", { model: "churn-*" });
     const tagged = policy("tier2", { tags: { tier: "2" } });
     expect(choosePolicy([other, tagged], subject, fallback).name).toBe("defaults");
+  });
+});
+
+describe("compilePolicies", () => {
+  it("chooses exactly as choosePolicy does, over every mix of patterns and tags", () => {
+    const patterns = [undefined, "fraud-gbm", "fraud-*", "*-gbm", "f*d*m", "*", "other"];
+    const policies: Policy[] = [];
+    let n = 0;
+    for (const model of patterns)
+      for (const environment of [undefined, "production", "prod*"])
+        for (const tags of [undefined, { tier: "1" }, { tier: "2" }])
+          policies.push(policy(`p${n++}`, { model, environment, tags }));
+    const subjects = [
+      subject,
+      { ...subject, model: "fraud-x" },
+      { ...subject, environment: "staging" },
+      { ...subject, tags: {} },
+      { ...subject, model: "a-gbm", tags: { tier: "2" } },
+    ];
+    const fallback = policy("defaults", {});
+    for (let start = 0; start < policies.length; start += 7) {
+      const set = policies.slice(start, start + 9);
+      const choose = compilePolicies(set, fallback);
+      for (const s of subjects) expect(choose(s).name).toBe(choosePolicy(set, s, fallback).name);
+    }
   });
 });

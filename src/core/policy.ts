@@ -92,6 +92,73 @@ export function choosePolicy(policies: readonly Policy[], subject: PolicySubject
   return best;
 }
 
+type FieldTest = {
+  field: "model" | "environment" | "owner_team";
+  test: (value: string) => boolean;
+  weight: number;
+};
+
+/** A glob as the cheapest test that decides it: equality, a prefix, a suffix, or a regular expression. */
+function compileGlob(pattern: string): (value: string) => boolean {
+  const stars = pattern.split("*").length - 1;
+  if (stars === 0) return (value) => value === pattern;
+  if (pattern === "*") return () => true;
+  if (stars === 1 && pattern.endsWith("*")) {
+    const prefix = pattern.slice(0, -1);
+    return (value) => value.startsWith(prefix);
+  }
+  if (stars === 1 && pattern.startsWith("*")) {
+    const suffix = pattern.slice(1);
+    return (value) => value.endsWith(suffix);
+  }
+  const source = pattern
+    .split("*")
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  const regex = new RegExp(`^${source}$`, "s");
+  return (value) => regex.test(value);
+}
+
+/**
+ * `choosePolicy` compiled once for a set of policies: each glob becomes the cheapest test that
+ * decides it, and a deployment's tags are read only when a policy matches on tags. The sweep
+ * asks this for every live deployment, so it is worth the compile.
+ */
+export function compilePolicies(
+  policies: readonly Policy[],
+  fallback: Policy,
+): (subject: PolicySubject) => Policy {
+  const compiled = policies.map((policy) => {
+    const fields: FieldTest[] = [];
+    for (const field of ["model", "environment", "owner_team"] as const) {
+      const pattern = policy.match[field];
+      if (pattern !== undefined)
+        fields.push({ field, test: compileGlob(pattern), weight: pattern.includes("*") ? 1 : 2 });
+    }
+    const tags = Object.entries(policy.match.tags ?? {});
+    return { policy, fields, tags, tagWeight: tags.length * 2 };
+  });
+  return (subject) => {
+    let best = fallback;
+    let bestScore = -1;
+    candidates: for (const c of compiled) {
+      let score = c.tagWeight;
+      for (const f of c.fields) {
+        if (!f.test(subject[f.field])) continue candidates;
+        score += f.weight;
+      }
+      if (score <= bestScore) continue;
+      if (c.tags.length > 0) {
+        const tags = subject.tags;
+        for (const [key, value] of c.tags) if (tags[key] !== value) continue candidates;
+      }
+      best = c.policy;
+      bestScore = score;
+    }
+    return best;
+  };
+}
+
 /** Which policy governs a deployment. */
 export interface PolicySource {
   policyFor(subject: PolicySubject): Policy;

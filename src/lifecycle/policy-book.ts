@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../core/errors.js";
 import {
-  choosePolicy,
+  compilePolicies,
   matchScore,
   type Policy,
   type PolicySource,
@@ -34,6 +34,7 @@ export type ReloadResult =
  */
 export class PolicyBook implements PolicySource {
   private file: PolicyFile;
+  private choose: (subject: PolicySubject) => Policy;
 
   constructor(
     readonly path: string | null,
@@ -41,6 +42,7 @@ export class PolicyBook implements PolicySource {
     file?: PolicyFile,
   ) {
     this.file = file ?? defaultPolicyFile();
+    this.choose = compilePolicies(this.file.policies, this.file.defaults);
   }
 
   /** Loads the file at `path`; an unreadable or invalid file is an InputError naming each error. */
@@ -84,6 +86,7 @@ export class PolicyBook implements PolicySource {
     const result = parsePolicyFile(text, this.env);
     if (!result.ok) return result;
     this.file = result.file;
+    this.choose = compilePolicies(result.file.policies, result.file.defaults);
     return {
       ok: true,
       policies: result.file.policies.length,
@@ -92,7 +95,7 @@ export class PolicyBook implements PolicySource {
   }
 
   policyFor(subject: PolicySubject): Policy {
-    return choosePolicy(this.file.policies, subject, this.file.defaults);
+    return this.choose(subject);
   }
 
   explain(subject: PolicySubject): PolicyExplanation {

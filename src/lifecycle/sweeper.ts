@@ -139,20 +139,21 @@ export class Sweeper {
         if (f.kind === "degraded") totals.findings.degraded = (totals.findings.degraded ?? 0) + 1;
     }
     const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
-    const ids = [...rowBy.keys()];
+    const first = rows[0]?.id ?? 0;
+    const last = rows.at(-1)?.id ?? 0;
     const [open, reviewed] = await Promise.all([
-      this.lifecycle.openAlertsFor(ids),
-      this.lifecycle.reviewedAlertsFor(ids),
+      this.lifecycle.openAlertsInRange(first, last),
+      this.lifecycle.reviewedAlertsInRange(first, last),
     ]);
+    const reviewedBy = groupBy(reviewed, (a) => a.deployment_id);
     const plan = planAlerts(
       evaluated.map((e) => ({
         deployment_id: e.row.id,
         findings: e.findings,
         repeat_interval_seconds: e.policy.repeat_interval_seconds,
-        acknowledged: acknowledgedKinds(
-          reviewed.filter((a) => a.deployment_id === e.row.id),
-          lifecycleDates(e.row, e.policy),
-        ),
+        acknowledged: reviewedBy.has(e.row.id)
+          ? acknowledgedKinds(reviewedBy.get(e.row.id) ?? [], lifecycleDates(e.row, e.policy))
+          : undefined,
       })),
       open,
       at,
@@ -335,6 +336,17 @@ export class Sweeper {
       throw error;
     }
   }
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }
 
 type Totals = {

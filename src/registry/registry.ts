@@ -213,11 +213,16 @@ export class Registry {
 
   /** The policy that governs a deployment. */
   policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
+    // Tags are parsed only if a policy that could win matches on tags.
+    let tags: Record<string, string> | undefined;
     return this.policies.policyFor({
       model: row.model,
       environment: row.environment,
       owner_team: row.owner_team,
-      tags: JSON.parse(row.tags) as Record<string, string>,
+      get tags() {
+        tags ??= row.tags === "{}" ? {} : (JSON.parse(row.tags) as Record<string, string>);
+        return tags;
+      },
     });
   }
 

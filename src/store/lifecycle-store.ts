@@ -215,6 +215,31 @@ export class LifecycleStore {
     return Object.fromEntries(rows.map((r) => [r.kind, Number(r.count)]));
   }
 
+  /**
+   * Open alerts of the deployments with ids in [fromId, toId]: one index range for a sweep's
+   * page of deployments, where a list of a thousand ids would cost a thousand probes.
+   */
+  async openAlertsInRange(fromId: number, toId: number): Promise<AlertRow[]> {
+    return this.executor
+      .selectFrom("alerts")
+      .selectAll()
+      .where("state", "=", sql.lit("open"))
+      .where("deployment_id", ">=", fromId)
+      .where("deployment_id", "<=", toId)
+      .execute();
+  }
+
+  /** Alerts a review acknowledged, of the deployments with ids in [fromId, toId]. */
+  async reviewedAlertsInRange(fromId: number, toId: number): Promise<AlertRow[]> {
+    return this.executor
+      .selectFrom("alerts")
+      .selectAll()
+      .where("deployment_id", ">=", fromId)
+      .where("deployment_id", "<=", toId)
+      .where("resolution", "=", sql.lit("reviewed"))
+      .execute();
+  }
+
   /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
   async reviewedAlertsFor(deploymentIds: number[]): Promise<AlertRow[]> {
     if (deploymentIds.length === 0) return [];
