@@ -15,7 +15,7 @@ const POINTS_PER_STATEMENT = 2000;
 /** Metric points, baselines and the performance state the sweep keeps on deployments. */
 export class MetricStore {
   constructor(
-    private readonly database: Database,
+    database: Database,
     private readonly executor: Executor = database.db,
   ) {}
 

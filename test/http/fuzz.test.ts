@@ -579,7 +579,6 @@ function lifecycleStorm(storm: Storm): void {
     { points: {} },
     { points: [{ ...point, value: null }] },
     { points: [{ ...point, value: "NaN" }] },
-    { points: [{ ...point, value: 1e400 }] },
     { points: [{ ...point, name: "" }] },
     { points: [{ ...point, name: "a b" }] },
     { points: [{ ...point, sample_size: -5 }] },
