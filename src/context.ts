@@ -3,6 +3,7 @@ import { Incidents } from "./alerts/incidents.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
+import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { DeploymentStore } from "./store/deployment-store.js";
@@ -32,6 +33,7 @@ export interface Context {
   store: DeploymentStore;
   lifecycleStore: LifecycleStore;
   lifecycle: Lifecycle;
+  drift: DriftMonitor;
   tokens: TokenStore;
   policies: PolicyBook;
   registry: Registry;
@@ -116,6 +118,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     store,
     lifecycleStore,
     lifecycle,
+    drift: new DriftMonitor({ store, registry, clock }),
     tokens: new TokenStore(database),
     policies,
     registry,

@@ -7,6 +7,7 @@ import { RemoteError } from "./client.js";
 import { deliveriesCommand } from "./deliveries.js";
 import { demoCommand } from "./demo.js";
 import { deployCommand } from "./deploy.js";
+import { driftCommand } from "./drift.js";
 import { goldenCommand } from "./golden.js";
 import { type Io, processIo } from "./io.js";
 import { lsCommand } from "./ls.js";
@@ -43,6 +44,7 @@ export function buildProgram(io: Io): Command {
   alertsCommand(program, io);
   deliveriesCommand(program, io);
   checkCommand(program, io);
+  driftCommand(program, io);
   policyCommand(program, io);
   tokenCommand(program, io);
   demoCommand(program, io);

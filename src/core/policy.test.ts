@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { choosePolicy, compilePolicies, globMatches, matchScore, type Policy } from "./policy.js";
+import {
+  choosePolicy,
+  compilePolicies,
+  DEFAULT_DRIFT_POLICY,
+  globMatches,
+  matchScore,
+  type Policy,
+} from "./policy.js";
 
 const policy = (name: string, match: Policy["match"]): Policy => ({
   name,
@@ -13,6 +20,7 @@ const policy = (name: string, match: Policy["match"]): Policy => ({
   expire_action: "review",
   repeat_interval_seconds: 86_400,
   performance: null,
+  drift: DEFAULT_DRIFT_POLICY,
   notify: {},
 });
 

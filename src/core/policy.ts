@@ -5,6 +5,25 @@ import type { PerformancePolicy } from "./performance.js";
 export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
+/** How a policy judges input drift. */
+export interface DriftPolicy {
+  /** How far back live samples count: the days that overlap [now − window, now]. */
+  window_seconds: number;
+  /** Only these features (default: every feature of the reference). */
+  features: string[] | null;
+  /** One method for every feature (default: the rule per feature, see docs/DRIFT.md). */
+  method: "ks" | "psi" | "wasserstein" | "jensenshannon" | "chisquare" | null;
+  /** The share of drifted features at which the deployment has drifted. */
+  drift_share: number;
+}
+
+export const DEFAULT_DRIFT_POLICY: DriftPolicy = {
+  window_seconds: 86_400,
+  features: null,
+  method: null,
+  drift_share: 0.5,
+};
+
 /** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */
 export interface PolicyMatch {
   model?: string;
@@ -24,6 +43,8 @@ export interface Policy extends AgePolicy {
   repeat_interval_seconds: number;
   /** The performance target, when the policy sets one. */
   performance: PerformancePolicy | null;
+  /** How input drift is judged; every deployment with a reference and live samples is watched. */
+  drift: DriftPolicy;
   notify: Partial<Record<FindingKind, string[]>>;
 }
 
@@ -176,6 +197,7 @@ export function defaultPolicy(): Policy {
     expire_action: "review",
     repeat_interval_seconds: 86_400,
     performance: null,
+    drift: DEFAULT_DRIFT_POLICY,
     notify: {},
   };
 }

@@ -9,6 +9,7 @@ import Fastify, {
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
+import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
@@ -16,12 +17,14 @@ import { alertRoutes } from "./routes/alerts.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { lifecycleRoutes } from "./routes/lifecycle.js";
 import { modelRoutes } from "./routes/models.js";
+import { monitoringRoutes } from "./routes/monitoring.js";
 import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
 
 export interface AppOptions {
   registry: Registry;
   lifecycle: Lifecycle;
+  drift: DriftMonitor;
   tokens: TokenCache;
   /** The host named in calendar UIDs (from the public URL). */
   publicHost?: string;
@@ -125,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     modelRoutes(scope, options.registry);
     lifecycleRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     alertRoutes(scope, options.lifecycle);
+    monitoringRoutes(scope, options.drift);
   });
 
   return app;

@@ -55,6 +55,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
     lifecycle: context.lifecycle,
+    drift: context.drift,
     tokens: new TokenCache(context.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,

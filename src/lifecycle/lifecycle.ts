@@ -389,7 +389,8 @@ export class Lifecycle {
 
   /**
    * The CI gate: live deployments in scope at or past `failOn` (`due` includes expired; `stale`
-   * means data older than the policy allows). Exempt deployments never fail the gate.
+   * means data older than the policy allows, performance below target, or drifted inputs). An
+   * exempt policy waives the age and data-age gates, not the evidence of performance and drift.
    */
   async check(filter: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
     const now = this.options.clock();
@@ -400,14 +401,13 @@ export class Lifecycle {
       if (filter.environment && row.environment !== filter.environment) return;
       checked++;
       const policy = this.options.registry.policyOf(row);
-      if (policy.exempt) return;
       const view = this.options.registry.view(row, now);
-      const reasons = offenceOf(
-        view.age.stage,
-        view.age.data_age_seconds,
-        policy.max_data_age_seconds,
-        filter.fail_on,
-      );
+      // An exempt policy waives age and data age, not the evidence of performance and drift.
+      const reasons = policy.exempt
+        ? []
+        : offenceOf(view.age.stage, view.age.data_age_seconds, policy.max_data_age_seconds, filter.fail_on);
+      if (filter.fail_on === "stale" && row.performance_state === "degraded") reasons.push("degraded");
+      if (filter.fail_on === "stale" && row.drift_state === "drifted") reasons.push("drifted");
       if (reasons.length > 0) offenders.push({ ...view, reasons });
     });
     offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
@@ -495,7 +495,7 @@ function offenceOf(
 ): string[] {
   // Age gates: `due` fails on due and expired, `expired` on expired only. `stale` is functional
   // expiry, whatever the age: data older than the policy allows, or performance below target
-  // (the caller adds `degraded`).
+  // (the caller adds `degraded` and `drifted`).
   if (failOn === "stale") return maxDataAge !== null && dataAge >= maxDataAge ? ["data_stale"] : [];
   if (stage === "expired") return ["expired"];
   if (stage === "due" && failOn === "due") return ["due"];

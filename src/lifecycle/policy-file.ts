@@ -2,7 +2,7 @@ import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { parseDuration } from "../core/duration.js";
 import type { PerformancePolicy } from "../core/performance.js";
-import { FINDING_KINDS, type Policy } from "../core/policy.js";
+import { DEFAULT_DRIFT_POLICY, FINDING_KINDS, type Policy } from "../core/policy.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
@@ -93,6 +93,13 @@ const Performance = z.strictObject({
   reference_windows: z.number().int().min(2).max(100).default(5),
 });
 
+const Drift = z.strictObject({
+  window: duration.default("1d"),
+  features: z.array(z.string().min(1).max(128)).min(1).optional(),
+  method: z.enum(["ks", "psi", "wasserstein", "jensenshannon", "chisquare"]).optional(),
+  drift_share: fraction.default(0.5),
+});
+
 const Ages = {
   max_age: duration.optional(),
   review_at: fraction.optional(),
@@ -101,6 +108,7 @@ const Ages = {
   expire_action: z.enum(["review", "retire"]).optional(),
   repeat_interval: duration.optional(),
   performance: Performance.optional(),
+  drift: Drift.optional(),
   notify: z.partialRecord(z.enum(FINDING_KINDS), z.array(name)).optional(),
 };
 
@@ -244,6 +252,14 @@ function toPolicy(
     expire_action: ages.expire_action ?? defaults?.expire_action ?? "review",
     repeat_interval_seconds: seconds(ages.repeat_interval) ?? defaults?.repeat_interval_seconds ?? 86_400,
     performance: ages.performance ? toPerformance(ages.performance) : (defaults?.performance ?? null),
+    drift: ages.drift
+      ? {
+          window_seconds: parseDuration(ages.drift.window) ?? 86_400,
+          features: ages.drift.features ?? null,
+          method: ages.drift.method ?? null,
+          drift_share: ages.drift.drift_share,
+        }
+      : (defaults?.drift ?? DEFAULT_DRIFT_POLICY),
     notify: ages.notify ?? defaults?.notify ?? {},
   };
 }

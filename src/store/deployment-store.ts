@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
+import { DriftStore } from "./drift-store.js";
 import { LifecycleStore } from "./lifecycle-store.js";
 import { MetricStore } from "./metric-store.js";
 import type {
@@ -90,6 +91,11 @@ export class DeploymentStore {
   /** The lifecycle's SQL on the same connection: inside a transaction, the same transaction. */
   lifecycle(): LifecycleStore {
     return new LifecycleStore(this.database, this.executor);
+  }
+
+  /** Drift references and live samples on the same connection. */
+  drift(): DriftStore {
+    return new DriftStore(this.database, this.executor);
   }
 
   /** Metric points and baselines on the same connection. */

@@ -18,6 +18,8 @@ export interface Schema {
   delivery_attempts: DeliveryAttemptsTable;
   metric_points: MetricPointsTable;
   metric_baselines: MetricBaselinesTable;
+  drift_references: DriftReferencesTable;
+  drift_samples: DriftSamplesTable;
 }
 
 export interface ModelsTable {
@@ -209,4 +211,29 @@ export interface MetricBaselinesTable {
   value: number;
   source: "registration" | "learned";
   created_at: number;
+}
+
+/** A feature's bounded summary, as JSON: a reservoir of numbers, or category counts. */
+export interface DriftReferencesTable {
+  deployment_id: number;
+  feature: string;
+  kind: "numeric" | "categorical";
+  /** How many values the summary stands for. */
+  seen: number;
+  /** JSON: `number[]` for numeric features, `{category: count}` for categorical ones. */
+  summary: string;
+  /** `upload` (a training sample) or `first_window` (the first day of live samples). */
+  source: string;
+  created_at: number;
+}
+
+export interface DriftSamplesTable {
+  deployment_id: number;
+  feature: string;
+  /** The UTC day (epoch ms of its midnight) the samples arrived for. */
+  day: number;
+  kind: "numeric" | "categorical";
+  seen: number;
+  summary: string;
+  updated_at: number;
 }

@@ -27,6 +27,7 @@ const COMMANDS = [
   "alerts",
   "deliveries",
   "check",
+  "drift",
   "policy",
   "token",
   "demo",

@@ -77,6 +77,7 @@ export async function startTestApp(
   const app = await buildApp({
     registry: context.registry,
     lifecycle: context.lifecycle,
+    drift: context.drift,
     tokens: new TokenCache(context.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",

@@ -28,6 +28,32 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addPrimaryKeyConstraint("metric_baselines_pk", ["deployment_id", "name"])
     .execute();
 
+  // Drift: per deployment and feature, the reference distribution (a bounded sample of numbers,
+  // or category counts), and per UTC day of live traffic the same bounded summary: storage stays
+  // flat at any traffic, never every row.
+  await db.schema
+    .createTable("drift_references")
+    .addColumn("deployment_id", "integer", (c) => c.notNull().references("deployments.id"))
+    .addColumn("feature", "text", (c) => c.notNull())
+    .addColumn("kind", "text", (c) => c.notNull().check(sql`kind in ('numeric', 'categorical')`))
+    .addColumn("seen", "bigint", (c) => c.notNull())
+    .addColumn("summary", "text", (c) => c.notNull())
+    .addColumn("source", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("drift_references_pk", ["deployment_id", "feature"])
+    .execute();
+  await db.schema
+    .createTable("drift_samples")
+    .addColumn("deployment_id", "integer", (c) => c.notNull().references("deployments.id"))
+    .addColumn("feature", "text", (c) => c.notNull())
+    .addColumn("day", "bigint", (c) => c.notNull())
+    .addColumn("kind", "text", (c) => c.notNull().check(sql`kind in ('numeric', 'categorical')`))
+    .addColumn("seen", "bigint", (c) => c.notNull())
+    .addColumn("summary", "text", (c) => c.notNull())
+    .addColumn("updated_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("drift_samples_pk", ["deployment_id", "feature", "day"])
+    .execute();
+
   // The performance state the last sweep found, kept on the deployment so that every view of it
   // (lists included) shows its performance age without reading its metrics.
   await db.schema.alterTable("deployments").addColumn("performance_state", "text").execute();

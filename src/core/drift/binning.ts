@@ -1,0 +1,83 @@
+/**
+ * Histograms for PSI and Jensen–Shannon on numeric features. The inner bin edges are the
+ * reference's k/B quantiles (k = 1 … B−1, numpy's default 'linear' quantile, Hyndman & Fan type 7),
+ * duplicates removed; bin i holds (edge[i−1], edge[i]], and the first and last bins are open, so
+ * a current value outside the reference's range falls in an end bin instead of being dropped.
+ */
+
+/** PSI's default number of bins, the common choice (Siddiqi 2006; Yurdakul 2018). */
+export const DEFAULT_BINS = 10;
+
+/** The value an empty bin's proportion is raised to before PSI takes its logarithm. */
+export const EMPTY_BIN_EPSILON = 1e-4;
+
+/**
+ * The `q` quantile of a sample sorted ascending, as `numpy.quantile(values, q)` (method 'linear'):
+ * virtual index (n − 1)·q, interpolated with numpy's `_lerp` (which works from the upper
+ * neighbour when the fraction is ≥ 0.5).
+ */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const virtual = (n - 1) * q;
+  const lower = Math.min(Math.max(Math.floor(virtual), 0), n - 1);
+  const upper = Math.min(lower + 1, n - 1);
+  const gamma = virtual - lower;
+  const a = sorted[lower] as number;
+  const b = sorted[upper] as number;
+  const diff = b - a;
+  return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
+}
+
+/** The inner edges of `bins` reference-quantile bins, ascending and without duplicates. */
+export function quantileEdges(sortedReference: Float64Array, bins: number): Float64Array {
+  const edges: number[] = [];
+  for (let k = 1; k < bins; k++) {
+    const edge = quantileSorted(sortedReference, k / bins);
+    if (edges.length === 0 || edge !== edges[edges.length - 1]) edges.push(edge);
+  }
+  return Float64Array.from(edges);
+}
+
+/** The index of the first edge ≥ value: `numpy.searchsorted(edges, value, side='left')`. */
+function binOf(edges: Float64Array, value: number): number {
+  let low = 0;
+  let high = edges.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((edges[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** How many values fall in each of the edges.length + 1 bins; the values need not be sorted. */
+export function binCounts(values: Float64Array, edges: Float64Array): Float64Array {
+  const counts = new Float64Array(edges.length + 1);
+  for (let i = 0; i < values.length; i++) {
+    const bin = binOf(edges, values[i] as number);
+    counts[bin] = (counts[bin] as number) + 1;
+  }
+  return counts;
+}
+
+/** The same counts as `binCounts` for values sorted ascending, by one binary search per edge. */
+export function binCountsSorted(sorted: Float64Array, edges: Float64Array): Float64Array {
+  const counts = new Float64Array(edges.length + 1);
+  let previous = 0;
+  for (let e = 0; e < edges.length; e++) {
+    // The first index whose value is above the edge: values ≤ edge belong to bins up to e.
+    let low = previous;
+    let high = sorted.length;
+    const edge = edges[e] as number;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sorted[middle] as number) <= edge) low = middle + 1;
+      else high = middle;
+    }
+    counts[e] = low - previous;
+    previous = low;
+  }
+  counts[edges.length] = sorted.length - previous;
+  return counts;
+}

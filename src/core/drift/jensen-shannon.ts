@@ -1,0 +1,31 @@
+/**
+ * The Jensen–Shannon distance in base 2 between two histograms, as
+ * `scipy.spatial.distance.jensenshannon(p, q, base=2)`: √((KL(p‖m) + KL(q‖m)) / 2) with
+ * m = (p + q)/2 (Lin 1991; Endres & Schindelin 2003 for the metric). It lies in [0, 1].
+ */
+
+import { numpySum } from "./pairwise-sum.js";
+
+/** `scipy.special.rel_entr(x, y)`: x·log(x/y), 0 when x = 0, ∞ when y = 0 < x. */
+function relativeEntropy(x: number, y: number): number {
+  if (x > 0 && y > 0) return x * Math.log(x / y);
+  if (x === 0 && y >= 0) return 0;
+  return Number.POSITIVE_INFINITY;
+}
+
+/** The base-2 Jensen–Shannon distance of two histograms over the same bins (counts or shares). */
+export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  const pTotal = numpySum(p);
+  const qTotal = numpySum(q);
+  const left = new Float64Array(p.length);
+  const right = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const pi = (p[i] as number) / pTotal;
+    const qi = (q[i] as number) / qTotal;
+    const m = (pi + qi) / 2;
+    left[i] = relativeEntropy(pi, m);
+    right[i] = relativeEntropy(qi, m);
+  }
+  const js = (numpySum(left) + numpySum(right)) / Math.LN2;
+  return Math.sqrt(js / 2);
+}

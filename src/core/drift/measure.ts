@@ -1,0 +1,156 @@
+/**
+ * One column measured by one method: the statistic SciPy would give, the p-value for tests, the
+ * score that is judged, and, for distances, the noise floor at these sample sizes. Each sample
+ * is sorted at most once, and only when the method needs it.
+ */
+
+import { binCounts, binCountsSorted, DEFAULT_BINS, quantileEdges } from "./binning.js";
+import { chiSquareContingency } from "./chi-square.js";
+import { type ColumnKind, type ColumnSample, categoryCounts, type DriftMethod } from "./detect.js";
+import { jensenShannonDistance } from "./jensen-shannon.js";
+import { ksTwoSample, sortedCopy } from "./ks.js";
+import { jensenShannonNoiseFloor, psiNoiseFloor, wassersteinNoiseFloor } from "./noise-floor.js";
+import { psi } from "./psi.js";
+import { normedWasserstein, standardDeviation, wassersteinDistance } from "./wasserstein.js";
+import { twoProportionZTest } from "./z-test.js";
+
+/** What a method found for one column. */
+export interface Measurement {
+  statistic: number;
+  pvalue: number | null;
+  score: number;
+  noiseFloor: number | null;
+}
+
+/** Two histograms over the same bins: reference-quantile bins for numbers, categories otherwise. */
+export interface Histograms {
+  reference: Float64Array;
+  current: Float64Array;
+}
+
+/**
+ * The histograms PSI and Jensen–Shannon compare. Numbers with more than 5 distinct values use the
+ * reference-quantile bins; categories (and few-valued numbers) use one bin per category seen in
+ * either file, in sorted order.
+ */
+export function histograms(
+  kind: ColumnKind,
+  reference: ColumnSample,
+  current: ColumnSample,
+  bins: number,
+): Histograms {
+  if (kind === "numeric" && reference.kind === "numeric" && current.kind === "numeric") {
+    const sortedReference = sortedCopy(reference.values);
+    const edges = quantileEdges(sortedReference, bins);
+    return { reference: binCountsSorted(sortedReference, edges), current: binCounts(current.values, edges) };
+  }
+  return alignedCounts(categoryCounts(reference), categoryCounts(current));
+}
+
+/** Counts per category over the union of both files' categories, sorted by name. */
+export function alignedCounts(
+  reference: ReadonlyMap<string, number>,
+  current: ReadonlyMap<string, number>,
+): Histograms {
+  const categories = [...new Set([...reference.keys(), ...current.keys()])].sort();
+  return {
+    reference: Float64Array.from(categories, (c) => reference.get(c) ?? 0),
+    current: Float64Array.from(categories, (c) => current.get(c) ?? 0),
+  };
+}
+
+/** Measures one column; the samples are non-empty, and numeric when the method needs numbers. */
+export function measureColumn(
+  method: DriftMethod,
+  kind: ColumnKind,
+  reference: ColumnSample,
+  current: ColumnSample,
+  bins = DEFAULT_BINS,
+): Measurement {
+  switch (method) {
+    case "ks":
+    case "wasserstein":
+      return measureNumbers(method, numbersOf(reference), numbersOf(current));
+    case "psi":
+    case "jensenshannon": {
+      const h = histograms(kind, reference, current, bins);
+      const n = total(h.reference);
+      const m = total(h.current);
+      if (method === "psi") {
+        const value = psi(h.reference, h.current);
+        return {
+          statistic: value,
+          pvalue: null,
+          score: value,
+          noiseFloor: psiNoiseFloor(h.reference.length, n, m),
+        };
+      }
+      const value = jensenShannonDistance(h.reference, h.current);
+      return {
+        statistic: value,
+        pvalue: null,
+        score: value,
+        noiseFloor: jensenShannonNoiseFloor(h.reference.length, n, m),
+      };
+    }
+    case "chisquare": {
+      const h = alignedCounts(categoryCounts(reference), categoryCounts(current));
+      const result = chiSquareContingency(h.reference, h.current);
+      return { statistic: result.statistic, pvalue: result.pvalue, score: result.pvalue, noiseFloor: null };
+    }
+    case "ztest":
+      return measureProportions(categoryCounts(reference), categoryCounts(current));
+  }
+}
+
+function numbersOf(sample: ColumnSample): Float64Array {
+  if (sample.kind !== "numeric") throw new TypeError("a numeric method was given categories");
+  return sample.values;
+}
+
+function total(counts: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) sum += counts[i] as number;
+  return sum;
+}
+
+function measureNumbers(
+  method: "ks" | "wasserstein",
+  referenceValues: Float64Array,
+  currentValues: Float64Array,
+): Measurement {
+  const reference = sortedCopy(referenceValues);
+  const current = sortedCopy(currentValues);
+  if (method === "ks") {
+    const result = ksTwoSample(reference, current);
+    return { statistic: result.statistic, pvalue: result.pvalue, score: result.pvalue, noiseFloor: null };
+  }
+  const std = standardDeviation(reference);
+  const distance = wassersteinDistance(reference, current);
+  return {
+    statistic: distance,
+    pvalue: null,
+    score: normedWasserstein(reference, current, std),
+    noiseFloor: wassersteinNoiseFloor(reference, std, reference.length, current.length),
+  };
+}
+
+/**
+ * The Z-test on the share of the positive category: the one that sorts last of the two (so
+ * `1`, `true`, `yes` against `0`, `false`, `no`). With one category only, both shares are 1.
+ */
+function measureProportions(
+  reference: ReadonlyMap<string, number>,
+  current: ReadonlyMap<string, number>,
+): Measurement {
+  const categories = [...new Set([...reference.keys(), ...current.keys()])].sort();
+  const positive = categories[categories.length - 1] ?? "";
+  const sum = (counts: ReadonlyMap<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+  const result = twoProportionZTest(
+    reference.get(positive) ?? 0,
+    sum(reference),
+    current.get(positive) ?? 0,
+    sum(current),
+  );
+  return { statistic: result.statistic, pvalue: result.pvalue, score: result.pvalue, noiseFloor: null };
+}

@@ -1,0 +1,88 @@
+/**
+ * Noise floors: the score that two samples of these sizes drawn from one distribution stay below
+ * 95% of the time. A distance is called drifted only above both its threshold and its noise
+ * floor, so that small samples, whose distances are large by chance alone, do not page anyone.
+ *
+ * - PSI: for two samples from one distribution, PSI / (1/n + 1/m) is asymptotically χ² with B − 1
+ *   degrees of freedom (Yurdakul 2018, "Statistical Properties of the Population Stability Index",
+ *   Western Michigan University), so the floor is χ²₀.₉₅(B − 1) · (1/n + 1/m).
+ * - Jensen–Shannon: to second order JSD = ⅛ Σ (pᵢ − qᵢ)²/mᵢ nats (Lin 1991), the same Pearson form,
+ *   so the base-2 distance's floor is √(χ²₀.₉₅(B − 1) · (1/n + 1/m) / (8 ln 2)).
+ * - Wasserstein: √(nm/(n+m)) · W₁ tends to ∫|B(F(x))| dx for a Brownian bridge B (del Barrio, Giné &
+ *   Matrán 1999, Ann. Probab. 27(2)); its 95th percentile is estimated by simulating bridges on the
+ *   reference's quantile function with a fixed seed, so every run gives the same floor.
+ */
+
+import { quantileSorted } from "./binning.js";
+import { chiSquareIsf } from "./special.js";
+import { MIN_NORM_STD } from "./wasserstein.js";
+
+/** The no-drift quantile the floors are set at: the same 5% as the tests' p-value threshold. */
+export const NOISE_LEVEL = 0.05;
+const GRID = 200;
+const REPLICATES = 400;
+const SEED = 0x5eed_7e2e;
+
+/** PSI's noise floor for `bins` bins and samples of sizes n and m. */
+export function psiNoiseFloor(bins: number, n: number, m: number): number {
+  if (bins < 2) return 0;
+  return chiSquareIsf(NOISE_LEVEL, bins - 1) * (1 / n + 1 / m);
+}
+
+/** The base-2 Jensen–Shannon distance's noise floor for `bins` bins and samples of sizes n and m. */
+export function jensenShannonNoiseFloor(bins: number, n: number, m: number): number {
+  if (bins < 2) return 0;
+  return Math.sqrt((chiSquareIsf(NOISE_LEVEL, bins - 1) * (1 / n + 1 / m)) / (8 * Math.LN2));
+}
+
+/** mulberry32: a small seeded generator of uniform numbers in [0, 1), enough for a Monte Carlo floor. */
+function seededUniform(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws by the Box–Muller transform. */
+function seededNormal(seed: number): () => number {
+  const uniform = seededUniform(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/**
+ * The normed Wasserstein distance's noise floor: the 95th percentile of ∫|B(u)| dQ(u) over
+ * simulated Brownian bridges B, Q the reference's quantile function, divided by √(nm/(n+m))
+ * and by the reference's standard deviation (as the score is).
+ */
+export function wassersteinNoiseFloor(
+  sortedReference: Float64Array,
+  std: number,
+  n: number,
+  m: number,
+): number {
+  if (sortedReference.length < 2) return 0;
+  const widths = new Float64Array(GRID);
+  for (let j = 1; j < GRID; j++) {
+    widths[j] =
+      quantileSorted(sortedReference, (j + 0.5) / GRID) - quantileSorted(sortedReference, (j - 0.5) / GRID);
+  }
+  const normal = seededNormal(SEED);
+  const step = Math.sqrt(1 / GRID);
+  const walk = new Float64Array(GRID + 1);
+  const integrals = new Float64Array(REPLICATES);
+  for (let r = 0; r < REPLICATES; r++) {
+    for (let j = 1; j <= GRID; j++) walk[j] = (walk[j - 1] as number) + normal() * step;
+    const end = walk[GRID] as number;
+    let integral = 0;
+    for (let j = 1; j < GRID; j++)
+      integral += Math.abs((walk[j] as number) - (j / GRID) * end) * (widths[j] as number);
+    integrals[r] = integral;
+  }
+  integrals.sort();
+  const effective = (n * m) / (n + m);
+  return quantileSorted(integrals, 1 - NOISE_LEVEL) / Math.sqrt(effective) / Math.max(std, MIN_NORM_STD);
+}

@@ -1,0 +1,152 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { InputError } from "../../core/errors.js";
+import { readDataset } from "../../monitoring/dataset-reader.js";
+import type { DriftMonitor } from "../../monitoring/drift-monitor.js";
+import { instant, instantToMs } from "../../registry/deployment-input.js";
+import { actorOf } from "../auth.js";
+import { problemResponses } from "../schemas.js";
+import { IdParams } from "./deployments.js";
+
+const featureName = z.string().min(1).max(128);
+const Row = z
+  .record(
+    featureName,
+    z.union([
+      z.number().refine(Number.isFinite, "must be a finite number"),
+      z.string().max(1024),
+      z.boolean(),
+      z.null(),
+    ]),
+  )
+  .refine((row) => Object.keys(row).length <= 500, "at most 500 features a row");
+
+const SamplesBody = z.strictObject({
+  rows: z.array(Row).min(1, "must hold at least one row").max(10_000, "at most 10,000 rows a request"),
+  timestamp: instant().optional().describe("when the rows were served; default: receipt time"),
+});
+
+const ReferenceBody = z.strictObject({
+  rows: z.array(Row).min(1, "must hold at least one row").max(1_000_000),
+});
+
+const ReferenceView = z.object({
+  deployment_id: z.number().int(),
+  source: z.string(),
+  features: z.array(
+    z.object({
+      feature: z.string(),
+      kind: z.enum(["numeric", "categorical"]),
+      seen: z.number(),
+      kept: z.number(),
+    }),
+  ),
+});
+
+/** A reference may be a whole training sample: larger than the API's other bodies. */
+const REFERENCE_BODY_LIMIT = 64 * 1024 * 1024;
+
+export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): void {
+  // A reference comes as JSON {rows}, or as the file a data scientist already has.
+  for (const type of ["text/csv", "application/x-ndjson", "application/jsonl"]) {
+    if (!app.hasContentTypeParser(type)) {
+      app.addContentTypeParser(
+        type,
+        { parseAs: "buffer", bodyLimit: REFERENCE_BODY_LIMIT },
+        (_request, body, done) => done(null, { file: body, format: type === "text/csv" ? "csv" : "jsonl" }),
+      );
+    }
+  }
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    "/v1/deployments/:id/samples",
+    {
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        summary: "Live feature samples of a deployment, up to 10,000 rows a request",
+        description:
+          "Kept per feature and UTC day as a bounded summary (a reservoir of numbers, category counts): never every row.",
+        tags: ["monitoring"],
+        params: IdParams,
+        body: SamplesBody,
+        response: {
+          200: z.object({ deployment_id: z.number().int(), accepted: z.number().int(), day: z.string() }),
+          ...problemResponses(400, 401, 403, 404, 409, 413),
+        },
+      },
+    },
+    async (request) =>
+      drift.addSamples(
+        request.params.id,
+        actorOf(request),
+        request.body.rows,
+        request.body.timestamp === undefined ? undefined : instantToMs(request.body.timestamp),
+      ),
+  );
+
+  r.post(
+    "/v1/deployments/:id/reference",
+    {
+      bodyLimit: REFERENCE_BODY_LIMIT,
+      // CSV and JSON Lines bodies are read by the dataset reader, not by a JSON schema.
+      validatorCompiler: (route) => {
+        // The route's typed schema is the zod one the provider's compiler expects.
+        const zod = validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]);
+        return (data) => (isFileBody(data) ? { value: data } : zod(data));
+      },
+      schema: {
+        summary: "Upload the reference distribution: a training sample as JSON {rows}, CSV or JSON Lines",
+        tags: ["monitoring"],
+        params: IdParams,
+        body: ReferenceBody,
+        response: { 200: ReferenceView, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const body = request.body as z.infer<typeof ReferenceBody> | { file: Buffer; format: "csv" | "jsonl" };
+      const actor = actorOf(request);
+      if (!("file" in body)) return drift.putReference(request.params.id, actor, body.rows);
+      // The dataset reader streams files; a temporary one holds the body for it.
+      const dir = await mkdtemp(join(tmpdir(), "tenure-reference-"));
+      try {
+        const path = join(dir, `reference.${body.format}`);
+        await writeFile(path, body.file);
+        const dataset = await readDataset(path).catch((error: unknown) => {
+          if (error instanceof InputError)
+            throw new InputError(error.message.replace(path, "the body"), error.issues);
+          throw error;
+        });
+        return drift.putReferenceDataset(request.params.id, actor, dataset.data);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  r.get(
+    "/v1/deployments/:id/reference",
+    {
+      schema: {
+        summary: "The features of a deployment's drift reference",
+        tags: ["monitoring"],
+        params: IdParams,
+        response: { 200: ReferenceView, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => drift.reference(request.params.id),
+  );
+}
+
+function isFileBody(data: unknown): data is { file: Buffer; format: "csv" | "jsonl" } {
+  return (
+    typeof data === "object" &&
+    data !== null &&
+    "file" in data &&
+    Buffer.isBuffer((data as { file: unknown }).file)
+  );
+}

@@ -1,0 +1,305 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { extname } from "node:path";
+import type { Dataset } from "../core/drift/compare.js";
+import { InputError } from "../core/errors.js";
+import { ColumnBuilder, type KindOverride, ValueError } from "./column-builder.js";
+
+/** What to read from a file. */
+export interface ReadOptions {
+  /** Only these columns (default: all). */
+  columns?: readonly string[];
+  /** Columns whose kind is given rather than detected. */
+  kinds?: ReadonlyMap<string, KindOverride>;
+  /** Bytes per read (default 1 MiB); records cut by a chunk's end are carried over. */
+  chunkSize?: number;
+}
+
+/** A file read: its columns in the order of the file, with their values, and its header. */
+export interface DatasetFile {
+  path: string;
+  format: "csv" | "jsonl";
+  header: string[];
+  data: Dataset;
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+
+/**
+ * Reads a CSV file (RFC 4180: a header row, `"` quoting with `""` escapes, CRLF or LF) or a
+ * JSON Lines file (one object per line), chosen by the extension (.csv, .jsonl, .ndjson) or else
+ * by the first character, in one streaming pass. Empty fields and JSON nulls are missing values.
+ * Throws InputError naming the file, and the line for a malformed one.
+ */
+export async function readDataset(path: string, options: ReadOptions = {}): Promise<DatasetFile> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new InputError(`${path}: no such file`);
+  if (!info.isFile()) throw new InputError(`${path}: not a file`);
+  const format = await detectFormat(path);
+  const reader = format === "csv" ? new CsvReader(path, options) : new JsonLinesReader(path, options);
+  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 }))
+    reader.push(chunk as Buffer);
+  reader.end();
+  const data = new Map([...reader.builders()].map(([name, builder]) => [name, builder.finish()]));
+  return { path, format, header: reader.header, data };
+}
+
+async function detectFormat(path: string): Promise<"csv" | "jsonl"> {
+  const extension = extname(path).toLowerCase();
+  if (extension === ".csv") return "csv";
+  if (extension === ".jsonl" || extension === ".ndjson") return "jsonl";
+  for await (const chunk of createReadStream(path, { start: 0, end: 4095 })) {
+    const text = (chunk as Buffer)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trimStart();
+    return text.startsWith("{") ? "jsonl" : "csv";
+  }
+  return "csv";
+}
+
+/** Shared by both formats: the columns wanted, their builders, and errors with a line number. */
+abstract class LineReader {
+  header: string[] = [];
+  protected readonly columns = new Map<string, ColumnBuilder>();
+  protected line = 1;
+  private pending: Buffer | null = null;
+  private started = false;
+
+  constructor(
+    protected readonly path: string,
+    private readonly options: ReadOptions,
+  ) {}
+
+  builders(): Map<string, ColumnBuilder> {
+    return this.columns;
+  }
+
+  /** Feeds bytes; a record cut by the chunk's end waits for the next chunk. */
+  push(chunk: Buffer): void {
+    let buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (!this.started) {
+      // A UTF-8 byte order mark may arrive split across the first chunks.
+      if (buffer.length < 3) {
+        this.pending = buffer;
+        return;
+      }
+      buffer = this.start(buffer);
+    }
+    const consumed = this.records(buffer, false);
+    this.pending = consumed < buffer.length ? buffer.subarray(consumed) : null;
+  }
+
+  /** The last record, which may lack its newline. */
+  end(): void {
+    if (this.pending) this.records(this.started ? this.pending : this.start(this.pending), true);
+    this.pending = null;
+    if (this.header.length === 0) throw new InputError(`${this.path}: no data (the file is empty)`);
+  }
+
+  private start(buffer: Buffer): Buffer {
+    this.started = true;
+    return buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? buffer.subarray(3) : buffer;
+  }
+
+  /** Reads whole records from the buffer and returns how many bytes they took. */
+  protected abstract records(buffer: Buffer, final: boolean): number;
+
+  protected builderFor(name: string): ColumnBuilder | undefined {
+    if (this.options.columns && !this.options.columns.includes(name)) return undefined;
+    let builder = this.columns.get(name);
+    if (!builder) {
+      builder = new ColumnBuilder(name, this.options.kinds?.get(name));
+      this.columns.set(name, builder);
+    }
+    return builder;
+  }
+
+  protected fail(message: string, line = this.line): never {
+    throw new InputError(`${this.path}:${line}: ${message}`);
+  }
+
+  /** Runs `add`, turning a refused value into an error on this line. */
+  protected guard(add: () => void): void {
+    try {
+      add();
+    } catch (error) {
+      if (error instanceof ValueError) this.fail(error.message);
+      throw error;
+    }
+  }
+}
+
+class CsvReader extends LineReader {
+  private slots: Array<ColumnBuilder | undefined> = [];
+  // One record's fields, reused: byte bounds in pairs, and the text of the quoted ones.
+  private bounds = new Int32Array(64);
+  private quoted: Array<string | undefined> = [];
+  private count = 0;
+
+  protected records(buffer: Buffer, final: boolean): number {
+    let start = 0;
+    while (start < buffer.length) {
+      const end = this.record(buffer, start, final);
+      if (end < 0) return start;
+      start = end;
+    }
+    return start;
+  }
+
+  /** Parses one record from `start`; returns where the next begins, or −1 if the buffer cuts it off. */
+  private record(buffer: Buffer, start: number, final: boolean): number {
+    const startLine = this.line;
+    const length = buffer.length;
+    this.count = 0;
+    let lines = 0;
+    let i = start;
+    for (;;) {
+      if (buffer[i] === QUOTE) {
+        const quoted = readQuoted(buffer, i + 1, final);
+        if (quoted === null) {
+          if (final) this.fail("a quoted field is not closed", startLine);
+          return -1;
+        }
+        this.field(i, i, quoted.text);
+        lines += quoted.lines;
+        i = quoted.next;
+        const c = buffer[i];
+        if (i < length && c !== COMMA && c !== LF && c !== CR)
+          this.fail("text after a closing quote", startLine + lines);
+      } else {
+        const fieldStart = i;
+        let c = buffer[i];
+        while (i < length && c !== COMMA && c !== LF && c !== CR) c = buffer[++i];
+        this.field(fieldStart, i, undefined);
+      }
+      if (i >= length && !final) return -1;
+      if (buffer[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (buffer[i] === CR) {
+        i++;
+        if (i >= length && !final) return -1;
+      }
+      if (buffer[i] === LF) i++;
+      break;
+    }
+    this.line = startLine + lines + 1;
+    this.take(buffer, startLine);
+    return i;
+  }
+
+  private field(start: number, end: number, text: string | undefined): void {
+    const index = this.count++;
+    if (2 * index + 2 > this.bounds.length) {
+      const grown = new Int32Array(this.bounds.length * 2);
+      grown.set(this.bounds);
+      this.bounds = grown;
+    }
+    this.bounds[2 * index] = start;
+    this.bounds[2 * index + 1] = end;
+    this.quoted[index] = text;
+  }
+
+  private text(buffer: Buffer, index: number): string {
+    return this.quoted[index] ?? buffer.toString("utf8", this.bounds[2 * index], this.bounds[2 * index + 1]);
+  }
+
+  private take(buffer: Buffer, line: number): void {
+    if (this.count === 1 && this.quoted[0] === undefined && this.bounds[0] === this.bounds[1]) return;
+    if (this.header.length === 0) {
+      this.header = Array.from({ length: this.count }, (_, index) => this.text(buffer, index));
+      const duplicate = this.header.find((name, index) => this.header.indexOf(name) !== index);
+      if (duplicate !== undefined)
+        this.fail(`the header names column ${JSON.stringify(duplicate)} twice`, line);
+      this.slots = this.header.map((name) => this.builderFor(name));
+      return;
+    }
+    if (this.count !== this.header.length) {
+      this.fail(`${this.count} fields where the header has ${this.header.length}`, line);
+    }
+    for (let index = 0; index < this.count; index++) {
+      const builder = this.slots[index];
+      if (!builder) continue;
+      const text = this.quoted[index];
+      try {
+        if (text === undefined)
+          builder.addBytes(buffer, this.bounds[2 * index] as number, this.bounds[2 * index + 1] as number);
+        else builder.addField(text);
+      } catch (error) {
+        if (error instanceof ValueError) this.fail(error.message, line);
+        throw error;
+      }
+    }
+  }
+}
+
+/** A quoted field's text from just after its opening quote, or null if the buffer ends inside it. */
+function readQuoted(
+  buffer: Buffer,
+  from: number,
+  final: boolean,
+): { text: string; next: number; lines: number } | null {
+  let text = "";
+  let segment = from;
+  let lines = 0;
+  for (let i = from; i < buffer.length; i++) {
+    const c = buffer[i];
+    if (c === LF) lines++;
+    if (c !== QUOTE) continue;
+    if (i + 1 >= buffer.length && !final) return null;
+    if (buffer[i + 1] === QUOTE) {
+      text += buffer.toString("utf8", segment, i + 1);
+      segment = i + 2;
+      i++;
+      continue;
+    }
+    return { text: text + buffer.toString("utf8", segment, i), next: i + 1, lines };
+  }
+  return null;
+}
+
+class JsonLinesReader extends LineReader {
+  private readonly seen = new Set<string>();
+
+  protected records(buffer: Buffer, final: boolean): number {
+    let start = 0;
+    for (;;) {
+      const newline = buffer.indexOf(LF, start);
+      if (newline < 0 && !final) return start;
+      const end = newline < 0 ? buffer.length : newline;
+      this.object(buffer.toString("utf8", start, end));
+      this.line++;
+      if (newline < 0) return buffer.length;
+      start = newline + 1;
+    }
+  }
+
+  private object(text: string): void {
+    if (text.trim() === "") return;
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch {
+      this.fail("not valid JSON");
+    }
+    if (typeof row !== "object" || row === null || Array.isArray(row)) this.fail("not a JSON object");
+    for (const [name, value] of Object.entries(row as Record<string, unknown>)) {
+      if (!this.seen.has(name)) {
+        this.seen.add(name);
+        this.header.push(name);
+      }
+      const builder = this.builderFor(name);
+      if (!builder || value === null || value === undefined) continue;
+      this.guard(() => {
+        if (typeof value === "number") builder.addNumber(value);
+        else if (typeof value === "string") builder.addCategory(value);
+        else builder.addCategory(typeof value === "boolean" ? String(value) : JSON.stringify(value));
+      });
+    }
+  }
+}

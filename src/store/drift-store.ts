@@ -1,0 +1,157 @@
+import type { Database, Executor } from "./database.js";
+
+export type FeatureKind = "numeric" | "categorical";
+
+/** A feature's bounded summary: a reservoir of numbers, or category counts. */
+export type FeatureSummary =
+  | { kind: "numeric"; values: number[] }
+  | { kind: "categorical"; counts: Record<string, number> };
+
+export interface StoredSummary {
+  feature: string;
+  seen: number;
+  summary: FeatureSummary;
+}
+
+const encode = (summary: FeatureSummary) =>
+  JSON.stringify(summary.kind === "numeric" ? summary.values : summary.counts);
+
+function decode(kind: FeatureKind, text: string): FeatureSummary {
+  return kind === "numeric"
+    ? { kind, values: JSON.parse(text) as number[] }
+    : { kind, counts: JSON.parse(text) as Record<string, number> };
+}
+
+/** References and live samples for drift, each a bounded summary per deployment and feature. */
+export class DriftStore {
+  constructor(
+    database: Database,
+    private readonly executor: Executor = database.db,
+  ) {}
+
+  async references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>> {
+    const result = new Map<number, StoredSummary[]>();
+    if (deploymentIds.length === 0) return result;
+    const rows = await this.executor
+      .selectFrom("drift_references")
+      .selectAll()
+      .where("deployment_id", "in", deploymentIds)
+      .orderBy("feature")
+      .execute();
+    for (const row of rows) {
+      const list = result.get(row.deployment_id) ?? [];
+      list.push({ feature: row.feature, seen: Number(row.seen), summary: decode(row.kind, row.summary) });
+      result.set(row.deployment_id, list);
+    }
+    return result;
+  }
+
+  /** Replaces a deployment's reference, feature by feature, with what was given. */
+  async putReference(
+    deploymentId: number,
+    features: StoredSummary[],
+    source: string,
+    at: number,
+  ): Promise<void> {
+    await this.executor.deleteFrom("drift_references").where("deployment_id", "=", deploymentId).execute();
+    if (features.length === 0) return;
+    await this.executor
+      .insertInto("drift_references")
+      .values(
+        features.map((f) => ({
+          deployment_id: deploymentId,
+          feature: f.feature,
+          kind: f.summary.kind,
+          seen: f.seen,
+          summary: encode(f.summary),
+          source,
+          created_at: at,
+        })),
+      )
+      .execute();
+  }
+
+  /** The day's summaries of the given features of a deployment. */
+  async daySamples(deploymentId: number, day: number): Promise<Map<string, StoredSummary>> {
+    const rows = await this.executor
+      .selectFrom("drift_samples")
+      .selectAll()
+      .where("deployment_id", "=", deploymentId)
+      .where("day", "=", day)
+      .execute();
+    return new Map(
+      rows.map((row) => [
+        row.feature,
+        { feature: row.feature, seen: Number(row.seen), summary: decode(row.kind, row.summary) },
+      ]),
+    );
+  }
+
+  async putDaySamples(
+    deploymentId: number,
+    day: number,
+    features: StoredSummary[],
+    at: number,
+  ): Promise<void> {
+    for (const f of features) {
+      const values = { kind: f.summary.kind, seen: f.seen, summary: encode(f.summary), updated_at: at };
+      await this.executor
+        .insertInto("drift_samples")
+        .values({ deployment_id: deploymentId, feature: f.feature, day, ...values })
+        .onConflict((oc) => oc.columns(["deployment_id", "feature", "day"]).doUpdateSet(values))
+        .execute();
+    }
+  }
+
+  /** Live summaries of these deployments for the days in [fromDay, toDay], per deployment and day. */
+  async samplesBetween(
+    deploymentIds: number[],
+    fromDay: number,
+    toDay: number,
+  ): Promise<Map<number, { day: number; feature: string; seen: number; summary: FeatureSummary }[]>> {
+    const result = new Map<
+      number,
+      { day: number; feature: string; seen: number; summary: FeatureSummary }[]
+    >();
+    if (deploymentIds.length === 0) return result;
+    const rows = await this.executor
+      .selectFrom("drift_samples")
+      .selectAll()
+      .where("deployment_id", "in", deploymentIds)
+      .where("day", ">=", fromDay)
+      .where("day", "<=", toDay)
+      .orderBy("day")
+      .execute();
+    for (const row of rows) {
+      const list = result.get(row.deployment_id) ?? [];
+      list.push({
+        day: Number(row.day),
+        feature: row.feature,
+        seen: Number(row.seen),
+        summary: decode(row.kind, row.summary),
+      });
+      result.set(row.deployment_id, list);
+    }
+    return result;
+  }
+
+  /** The first day of live samples of a deployment, if any. */
+  async firstDay(deploymentId: number): Promise<number | undefined> {
+    const row = await this.executor
+      .selectFrom("drift_samples")
+      .select((eb) => eb.fn.min("day").as("day"))
+      .where("deployment_id", "=", deploymentId)
+      .executeTakeFirst();
+    return row?.day === null || row?.day === undefined ? undefined : Number(row.day);
+  }
+
+  async setDriftState(updates: { id: number; state: string | null }[]): Promise<void> {
+    for (const u of updates) {
+      await this.executor
+        .updateTable("deployments")
+        .set({ drift_state: u.state })
+        .where("id", "=", u.id)
+        .execute();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { seededRandom } from "../../src/core/reservoir.js";
+import { dialects } from "../support/databases.js";
+import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+
+const DAY = 86_400_000;
+const T0 = Date.parse("2027-01-01T00:00:00Z");
+const POLICIES = `
+channels:
+  hook: { type: webhook, url: "http://127.0.0.1:9/never" }
+policies:
+  - name: fraud
+    match: { model: "fraud-*" }
+    drift: { window: 1d, drift_share: 0.5 }
+    notify: { drifted: [hook] }
+`;
+
+/** Normal-ish values around `mean` (sum of uniforms), reproducibly. */
+function numbers(n: number, mean: number, seed: number): number[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: n }, () => mean + (random() + random() + random() - 1.5));
+}
+
+function rows(n: number, amountMean: number, country: (i: number) => string, seed: number) {
+  const amounts = numbers(n, amountMean, seed);
+  return amounts.map((amount, i) => ({ amount, country: country(i), flagged: i % 7 === 0 }));
+}
+
+describe.each(dialects())("drift on %s", (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  const post = (url: string, body: unknown, headers?: Record<string, string>) =>
+    t.request({ method: "POST", url, body, headers });
+
+  it("a young deployment whose inputs drift from its reference is drifted and stale, whatever its age", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const id = (await post("/v1/deployments", registration({ training_data_cutoff: "2026-12-20" }))).json()
+      .id;
+    const uploaded = await post(`/v1/deployments/${id}/reference`, {
+      rows: rows(3000, 10, (i) => (i % 3 === 0 ? "de" : "fr"), 1),
+    });
+    expect(uploaded.statusCode, uploaded.body).toBe(200);
+    expect(uploaded.json()).toMatchObject({
+      source: "upload",
+      features: [
+        { feature: "amount", kind: "numeric", seen: 3000, kept: 3000 },
+        { feature: "country", kind: "categorical", seen: 3000, kept: 2 },
+        { feature: "flagged", kind: "categorical", seen: 3000, kept: 2 },
+      ],
+    });
+
+    // Day 1: the same distribution. Day 3: amounts shift and most traffic comes from one country.
+    t.setNow(T0 + DAY + 3_600_000);
+    for (let batch = 0; batch < 3; batch++) {
+      const res = await post(`/v1/deployments/${id}/samples`, {
+        rows: rows(1000, 10, (i) => (i % 3 === 0 ? "de" : "fr"), 10 + batch),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    t.setNow(T0 + 2 * DAY);
+    const calm = (await post("/v1/sweeps", {})).json();
+    expect(calm.findings).toEqual({});
+    expect((await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json().drift).toEqual({
+      state: "stable",
+    });
+
+    t.setNow(T0 + 3 * DAY + 3_600_000);
+    await post(`/v1/deployments/${id}/samples`, {
+      rows: rows(3000, 11.5, (i) => (i % 10 === 0 ? "fr" : "de"), 99),
+    });
+    t.setNow(T0 + 4 * DAY);
+    const swept = (await post("/v1/sweeps", {})).json();
+    expect(swept.findings).toEqual({ drifted: 1 });
+    const [alert] = (await t.request({ method: "GET", url: "/v1/alerts?state=open" })).json().items;
+    expect(alert).toMatchObject({ kind: "drifted", severity: "error" });
+    expect(alert.detail.features.map((f: { feature: string }) => f.feature).sort()).toEqual([
+      "amount",
+      "country",
+    ]);
+    expect(alert.detail.features[0]).toMatchObject({
+      reference_size: expect.any(Number),
+      current_size: expect.any(Number),
+    });
+    const view = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+    expect(view.age).toMatchObject({ stage: "fresh", verdict: "retrain" });
+    expect(view.age.health_score).toBeLessThan(60);
+    const stale = (await t.request({ method: "GET", url: "/v1/check?fail_on=stale" })).json();
+    expect(stale.offenders.map((o: { id: number }) => o.id)).toEqual([id]);
+  });
+
+  it("keeps a bounded sample whatever the traffic: a day of 30,000 rows stores 2,000 values a feature", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const id = (await post("/v1/deployments", registration())).json().id;
+    for (let batch = 0; batch < 3; batch++) {
+      const res = await post(`/v1/deployments/${id}/samples`, { rows: rows(10_000, 10, () => "de", batch) });
+      expect(res.statusCode).toBe(200);
+    }
+    const stored = await t.context.database.db.selectFrom("drift_samples").selectAll().execute();
+    const amount = stored.find((s) => s.feature === "amount");
+    expect(Number(amount?.seen)).toBe(30_000);
+    expect(JSON.parse(amount?.summary ?? "[]")).toHaveLength(2000);
+  });
+
+  it("takes a CSV reference as it is, and refuses bad samples naming the field", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const id = (await post("/v1/deployments", registration())).json().id;
+    const csv = `amount,country\n${numbers(500, 10, 3)
+      .map((a, i) => `${a},${i % 2 ? "de" : "fr"}`)
+      .join("\n")}\n`;
+    const res = await t.app.inject({
+      method: "POST",
+      url: `/v1/deployments/${id}/reference`,
+      headers: { authorization: `Bearer ${t.tokens.admin}`, "content-type": "text/csv" },
+      payload: csv,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().features).toMatchObject([
+      { feature: "amount", kind: "numeric", seen: 500 },
+      { feature: "country", kind: "categorical", seen: 500 },
+    ]);
+    for (const [body, field] of [
+      [{ rows: [] }, "rows"],
+      [{ rows: [{ a: [1] }] }, "rows.0.a"],
+      [{ rows: [{ a: 1 }, { a: "x" }] }, "rows.*.a"],
+      [{ rows: [{ a: 1 }], timestamp: "2030-01-01T00:00:00Z" }, "timestamp"],
+    ] as const) {
+      const bad = await post(`/v1/deployments/${id}/samples`, body);
+      expect(bad.statusCode, JSON.stringify(body)).toBe(400);
+      expect(bad.json().errors.map((e: { field: string }) => e.field)).toContain(field);
+    }
+    expect(await t.context.database.db.selectFrom("drift_samples").selectAll().execute()).toEqual([]);
+  });
+});
