@@ -8,6 +8,7 @@
  *   node --import tsx bench/lib/sweep-child.ts --database URL --policies FILE --at MS --rounds N --out FILE
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { CompiledQuery, sql } from "kysely";
 import { z } from "zod";
@@ -17,7 +18,7 @@ import { evaluateDeployment, lifecycleDates } from "../../dist/core/findings.js"
 import type { Policy } from "../../dist/core/policy.js";
 import { monotonicMicros } from "./cpu-profile.js";
 import { log } from "./log.js";
-import { cpuSecondsByName, QuietGate } from "./proc-stats.js";
+import { cpuSecondsByName, machineCpu, QuietGate } from "./proc-stats.js";
 import {
   ANATOMY_STEPS,
   type AnatomyRun,
@@ -67,11 +68,16 @@ const isPostgres = context.database.dialect === "postgres";
 const lifecycleStore = context.lifecycleStore;
 const registry = context.registry;
 
-function dbCpuSeconds(): number {
-  if (!isPostgres) return 0;
-  let total = 0;
-  for (const seconds of cpuSecondsByName("postgres").values()) total += seconds;
-  return total;
+/** CPU seconds of each PostgreSQL process (none on SQLite), keyed by pid. */
+function dbCpuSeconds(): Map<number, number> {
+  return isPostgres ? cpuSecondsByName("postgres") : new Map();
+}
+
+/** CPU seconds the database used between two readings; a process that ended meanwhile is missed. */
+function dbCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0;
+  for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
+  return seconds;
 }
 
 /**
@@ -81,6 +87,7 @@ function dbCpuSeconds(): number {
 async function phase<T extends { rows: number }>(work: () => Promise<T>): Promise<PhaseRun & { result: T }> {
   const dbBefore = dbCpuSeconds();
   resetPeak();
+  const machineBefore = machineCpu();
   const cpuBefore = process.cpuUsage();
   const from = monotonicMicros();
   const started = process.hrtime.bigint();
@@ -88,13 +95,20 @@ async function phase<T extends { rows: number }>(work: () => Promise<T>): Promis
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const to = monotonicMicros();
   const cpu = process.cpuUsage(cpuBefore);
+  const machine = machineCpu();
   const peak = memory().peak_rss_mb;
   const heap = process.memoryUsage();
   const dbAfter = dbCpuSeconds();
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const dbCpuMs = dbCpuBetween(dbBefore, dbAfter) * 1000;
+  const jiffies = machine.total - machineBefore.total;
+  // The machine's busy time in ms of one core, less this process and the database: neighbours.
+  const machineMs = jiffies > 0 ? ((machine.busy - machineBefore.busy) / jiffies) * cpus().length * ms : 0;
   return {
     ms,
-    cpu_ms: (cpu.user + cpu.system) / 1000,
-    db_cpu_ms: (dbAfter - dbBefore) * 1000,
+    cpu_ms: cpuMs,
+    db_cpu_ms: dbCpuMs,
+    rest_cpu_pct: Math.max(0, ((machineMs - cpuMs - dbCpuMs) / ms) * 100),
     rows: result.rows,
     peak_rss_mb: peak,
     heap_used_mb: heap.heapUsed / 2 ** 20,
@@ -167,22 +181,26 @@ async function anatomy(at: number): Promise<AnatomyRun> {
       lap("policy_of");
       const findings = page.map((row, i) => evaluateDeployment(row, policies[i] as Policy, at).findings);
       lap("evaluate");
-      const ids = page.map((row) => row.id);
-      const open = await lifecycleStore.openAlertsFor(ids);
+      const first = page[0]?.id ?? 0;
+      const last = page.at(-1)?.id ?? 0;
+      const open = await lifecycleStore.openAlertsInRange(first, last);
       openAlerts += open.length;
-      lap("open_alerts_for");
-      const reviewed = await lifecycleStore.reviewedAlertsFor(ids);
-      lap("reviewed_alerts_for");
+      lap("open_alerts_in_range");
+      const reviewed = await lifecycleStore.reviewedAlertsInRange(first, last);
+      lap("reviewed_alerts_in_range");
+      const reviewedBy = new Map<number, typeof reviewed>();
+      for (const alert of reviewed)
+        reviewedBy.set(alert.deployment_id, [...(reviewedBy.get(alert.deployment_id) ?? []), alert]);
       const evaluated = page.map((row, i) => {
         const policy = policies[i] as Policy;
+        const acknowledged = reviewedBy.get(row.id);
         return {
           deployment_id: row.id,
           findings: findings[i] ?? [],
           repeat_interval_seconds: policy.repeat_interval_seconds,
-          acknowledged: acknowledgedKinds(
-            reviewed.filter((a) => a.deployment_id === row.id),
-            lifecycleDates(row, policy),
-          ),
+          acknowledged: acknowledged
+            ? acknowledgedKinds(acknowledged, lifecycleDates(row, policy))
+            : undefined,
         };
       });
       planAlerts(evaluated, open, at);
@@ -202,7 +220,11 @@ function scanPhase(parseTags: boolean): Promise<PhaseRun> {
   return phase(() => scan(parseTags)).then(({ result: _, ...figures }) => figures);
 }
 
-/** The planner's plans for the page query and the alert reads a sweep makes, as the store builds them. */
+/**
+ * The planner's plans for the page query and the alert reads a sweep makes, built as
+ * src/store/lifecycle-store.ts builds them (liveDeployments, openAlertsInRange,
+ * reviewedAlertsInRange, openAlertsOfEndedDeployments).
+ */
 async function plans(): Promise<Record<string, string[]>> {
   const { db } = context.database;
   const ids = (await lifecycleStore.liveDeployments(0, PAGE_SIZE)).map((row) => row.id);
@@ -215,11 +237,19 @@ async function plans(): Promise<Record<string, string[]>> {
       .orderBy("id")
       .limit(PAGE_SIZE)
       .compile(),
-    open_alerts_for: db
+    open_alerts_in_range: db
       .selectFrom("alerts")
       .selectAll()
       .where("state", "=", sql.lit("open"))
-      .where("deployment_id", "in", ids)
+      .where("deployment_id", ">=", ids[0] ?? 0)
+      .where("deployment_id", "<=", ids.at(-1) ?? 0)
+      .compile(),
+    reviewed_alerts_in_range: db
+      .selectFrom("alerts")
+      .selectAll()
+      .where("deployment_id", ">=", ids[0] ?? 0)
+      .where("deployment_id", "<=", ids.at(-1) ?? 0)
+      .where("resolution", "=", sql.lit("reviewed"))
       .compile(),
     ended_alerts: db
       .selectFrom("alerts")
@@ -239,7 +269,7 @@ async function plans(): Promise<Record<string, string[]>> {
     out[name] = result.rows.map((row) => {
       const r = row as Record<string, unknown>;
       const line = String(r.detail ?? r["QUERY PLAN"] ?? JSON.stringify(r));
-      // PostgreSQL spells out all 1000 ids of an IN list.
+      // Long plan lines (an IN list spelled out, say) are cut for the log.
       return line.length > 160 ? `${line.slice(0, 157)}...` : line;
     });
   }
@@ -298,7 +328,8 @@ try {
         `(${(swept.ms / scanned.ms).toFixed(2)}×; ${swept.sweep.alerts_opened} opened, ` +
         `${swept.sweep.alerts_resolved} resolved, ${swept.sweep.notifications} notified), ` +
         `scan+tags ${tagsScanned.ms.toFixed(0)} ms, replay ${replayed.ms.toFixed(0)} ms; ` +
-        `peak RSS ${swept.peak_rss_mb.toFixed(1)} MB; machine ${Math.round(busy)}% busy before`,
+        `peak RSS ${swept.peak_rss_mb.toFixed(1)} MB; other load ${Math.round(scanned.rest_cpu_pct)}% / ` +
+        `${Math.round(swept.rest_cpu_pct)}% of a core during scan / sweep`,
     );
   }
   const result: ChildResult = {

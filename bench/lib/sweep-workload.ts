@@ -208,8 +208,8 @@ function* batches<T>(items: T[], size: number): Generator<T[]> {
 /** A webhook on the discard port: the dispatcher is never started, so nothing is sent anyway. */
 const NOWHERE = "http://127.0.0.1:9";
 
-const MAX_AGES = ["30d", "60d", "90d", "120d", "180d", "365d"] as const;
-const REVIEW_AT = [0.7, 0.75, 0.8, 0.85, 0.9] as const;
+const MAX_AGES = ["90d", "120d", "180d", "240d", "300d", "365d"] as const;
+const REVIEW_AT = [0.6, 0.65, 0.7, 0.75, 0.8] as const;
 const DATA_AGES = ["180d", "270d", "365d"] as const;
 
 interface PolicySpec {
@@ -243,7 +243,7 @@ export function policyYaml(): string {
     specs.push({
       name: `${tier}-environments`,
       match: { environment: `${tier}-*` },
-      max_age: ["90d", "180d", "180d", "365d", "365d"][i],
+      max_age: ["180d", "240d", "300d", "365d", "365d"][i],
     });
   });
   FAMILIES.slice(0, 10).forEach((family, i) => {
@@ -251,7 +251,7 @@ export function policyYaml(): string {
       name: `${family}-production`,
       match: { model: `${family}-*`, environment: "production-*" },
       max_age: MAX_AGES[(i + 1) % 4],
-      review_at: 0.75,
+      review_at: 0.7,
       max_data_age: DATA_AGES[i % DATA_AGES.length],
     });
   });
@@ -264,19 +264,19 @@ export function policyYaml(): string {
     });
   });
   specs.push(
-    { name: "critical-fraud", match: { model: "fraud-*", tags: { tier: "critical" } }, max_age: "30d" },
+    { name: "critical-fraud", match: { model: "fraud-*", tags: { tier: "critical" } }, max_age: "60d" },
     {
       name: "critical-production",
       match: { environment: "production-*", tags: { tier: "critical" } },
-      max_age: "60d",
+      max_age: "90d",
     },
     {
       name: "pii-eu",
       match: { environment: "*-eu-*", tags: { pii: "true" } },
-      max_age: "90d",
+      max_age: "120d",
       max_data_age: "180d",
     },
-    { name: "pii", match: { tags: { pii: "true" } }, max_age: "120d", max_data_age: "270d" },
+    { name: "pii", match: { tags: { pii: "true" } }, max_age: "180d", max_data_age: "270d" },
     {
       name: "stable-models",
       match: { tags: { stable: "true" } },
@@ -286,12 +286,12 @@ export function policyYaml(): string {
     {
       name: "fraud-gbm-000-us",
       match: { model: "fraud-gbm-000", environment: "production-us-east" },
-      max_age: "14d",
+      max_age: "30d",
     },
     {
       name: "churn-dnn-001-eu",
       match: { model: "churn-dnn-001", environment: "production-eu-west" },
-      max_age: "21d",
+      max_age: "45d",
     },
   );
   const lines = [
