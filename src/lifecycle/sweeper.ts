@@ -165,7 +165,11 @@ export class Sweeper {
       at,
     );
     if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
-    await this.apply(plan, rowBy, new Map(open.map((a) => [a.id, a])), at, totals);
+    // Whole rows only of the alerts that change.
+    const changing = await this.lifecycle.findAlerts(
+      [...plan.remind, ...plan.resolve].map((a) => a.alert_id),
+    );
+    await this.apply(plan, rowBy, new Map(changing.map((a) => [a.id, a])), at, totals);
   }
 
   /**

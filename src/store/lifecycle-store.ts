@@ -10,6 +10,9 @@ import type {
   SweepRow,
 } from "./schema.js";
 
+/** What planning reads of an open alert. */
+export type OpenAlertKey = Pick<AlertRow, "id" | "deployment_id" | "kind" | "last_notified_at">;
+
 export interface NewSweep {
   trigger: string;
   actor: string;
@@ -219,10 +222,12 @@ export class LifecycleStore {
    * Open alerts of the deployments with ids in [fromId, toId]: one index range for a sweep's
    * page of deployments, where a list of a thousand ids would cost a thousand probes.
    */
-  async openAlertsInRange(fromId: number, toId: number): Promise<AlertRow[]> {
+  async openAlertsInRange(fromId: number, toId: number): Promise<OpenAlertKey[]> {
+    // Only what planning reads: a sweep holds tens of thousands of open alerts, and reading
+    // whole rows of them every day would cost more than reading the deployments.
     return this.executor
       .selectFrom("alerts")
-      .selectAll()
+      .select(["id", "deployment_id", "kind", "last_notified_at"])
       .where("state", "=", sql.lit("open"))
       .where("deployment_id", ">=", fromId)
       .where("deployment_id", "<=", toId)
@@ -230,14 +235,23 @@ export class LifecycleStore {
   }
 
   /** Alerts a review acknowledged, of the deployments with ids in [fromId, toId]. */
-  async reviewedAlertsInRange(fromId: number, toId: number): Promise<AlertRow[]> {
+  async reviewedAlertsInRange(
+    fromId: number,
+    toId: number,
+  ): Promise<Pick<AlertRow, "deployment_id" | "kind" | "resolved_at">[]> {
     return this.executor
       .selectFrom("alerts")
-      .selectAll()
+      .select(["deployment_id", "kind", "resolved_at"])
       .where("deployment_id", ">=", fromId)
       .where("deployment_id", "<=", toId)
       .where("resolution", "=", sql.lit("reviewed"))
       .execute();
+  }
+
+  /** Whole alert rows by id. */
+  async findAlerts(ids: number[]): Promise<AlertRow[]> {
+    if (ids.length === 0) return [];
+    return this.executor.selectFrom("alerts").selectAll().where("id", "in", ids).execute();
   }
 
   /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
