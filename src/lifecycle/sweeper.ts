@@ -97,12 +97,20 @@ export class Sweeper {
       alerts_resolved: 0,
       notifications: 0,
     };
-    for (let after = 0; ; ) {
-      const rows = await this.lifecycle.liveDeployments(after, this.pageSize);
+    // The next page is read while this one is judged: on PostgreSQL the read and the work overlap.
+    let next = this.lifecycle.liveDeployments(0, this.pageSize);
+    for (;;) {
+      const rows = await next;
       if (rows.length === 0) break;
-      after = rows.at(-1)?.id ?? after;
+      const last = rows.at(-1)?.id ?? 0;
+      const more = rows.length === this.pageSize;
+      if (more) {
+        next = this.lifecycle.liveDeployments(last, this.pageSize);
+        // Awaited at the next turn; until then a failure must not surface as unhandled.
+        next.catch(() => {});
+      }
       await this.sweepPage(rows, at, totals);
-      if (rows.length < this.pageSize) break;
+      if (!more) break;
     }
     await this.resolveEnded(at, totals);
     return totals;

@@ -64,6 +64,9 @@ export interface AttemptRecord {
   error: string | null;
 }
 
+/** Rows a multi-row insert of alerts or deliveries writes at most: bounded statements, bounded memory. */
+const WRITE_CHUNK = 250;
+
 /** A running sweep older than this is taken for dead (its process crashed) and no longer blocks. */
 const ABANDONED_AFTER_MS = 30 * 60 * 1000;
 
@@ -280,20 +283,18 @@ export class LifecycleStore {
   }
 
   async insertAlerts(alerts: NewAlert[]): Promise<AlertRow[]> {
-    if (alerts.length === 0) return [];
-    return this.executor
-      .insertInto("alerts")
-      .values(
-        alerts.map((a) => ({
-          ...a,
-          detail: JSON.stringify(a.detail),
-          state: "open" as const,
-          last_notified_at: a.opened_at,
-          notifications: 1,
-        })),
-      )
-      .returningAll()
-      .execute();
+    const inserted: AlertRow[] = [];
+    for (let i = 0; i < alerts.length; i += WRITE_CHUNK) {
+      const chunk = alerts.slice(i, i + WRITE_CHUNK).map((a) => ({
+        ...a,
+        detail: JSON.stringify(a.detail),
+        state: "open" as const,
+        last_notified_at: a.opened_at,
+        notifications: 1,
+      }));
+      inserted.push(...(await this.executor.insertInto("alerts").values(chunk).returningAll().execute()));
+    }
+    return inserted;
   }
 
   /** Records a reminder; only alerts still open count. */
@@ -335,18 +336,23 @@ export class LifecycleStore {
   }
 
   async insertDeliveries(deliveries: NewDelivery[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.executor
-      .insertInto("deliveries")
-      .values(
-        deliveries.map((d) => ({
-          ...d,
-          notification: JSON.stringify(d.notification),
-          state: "pending" as const,
-          next_attempt_at: d.created_at,
-        })),
-      )
-      .execute();
+    // One notification goes to several channels: serialized once, and written in chunks so a
+    // sweep's page of notices never builds one giant statement.
+    const serialized = new Map<unknown, string>();
+    const rows = deliveries.map((d) => {
+      let notification = serialized.get(d.notification);
+      if (notification === undefined) {
+        notification = JSON.stringify(d.notification);
+        serialized.set(d.notification, notification);
+      }
+      return { ...d, notification, state: "pending" as const, next_attempt_at: d.created_at };
+    });
+    for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
+      await this.executor
+        .insertInto("deliveries")
+        .values(rows.slice(i, i + WRITE_CHUNK))
+        .execute();
+    }
   }
 
   /**
