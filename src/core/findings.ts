@@ -14,6 +14,31 @@ export interface Finding {
   detail: Record<string, unknown>;
 }
 
+/**
+ * A finding whose words are written only when read. A sweep finds tens of thousands of things
+ * whose alerts are already open and never reads their summaries; not writing them keeps its
+ * memory flat.
+ */
+function lazyFinding(
+  kind: FindingKind,
+  severity: Severity,
+  describe: () => { summary: string; detail: Record<string, unknown> },
+): Finding {
+  let text: { summary: string; detail: Record<string, unknown> } | undefined;
+  return {
+    kind,
+    severity,
+    get summary() {
+      text ??= describe();
+      return text.summary;
+    },
+    get detail() {
+      text ??= describe();
+      return text.detail;
+    },
+  };
+}
+
 /** What evaluation needs of a deployment; times are epoch milliseconds. */
 export interface EvaluationInput extends AgeInput {
   model: string;
@@ -45,39 +70,39 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
     policy: policy.name,
   };
   if (!policy.exempt && age.stage === "expired") {
-    findings.push({
-      kind: "expired",
-      severity: "error",
-      summary: `${name} is expired: ${describeAge(age)}`,
-      detail: {
-        ...ageDetail,
-        expire_action: policy.expire_action,
-        reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its TTL of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
-      },
-    });
+    findings.push(
+      lazyFinding("expired", "error", () => ({
+        summary: `${name} is expired: ${describeAge(age)}`,
+        detail: {
+          ...ageDetail,
+          expire_action: policy.expire_action,
+          reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its TTL of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
+        },
+      })),
+    );
   } else if (!policy.exempt && age.stage === "due") {
-    findings.push({
-      kind: "due",
-      severity: "warning",
-      summary: `${name} is due for review: ${describeAge(age)}`,
-      detail: {
-        ...ageDetail,
-        reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its review point at ${Math.round(policy.review_at * 100)}% of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
-      },
-    });
+    findings.push(
+      lazyFinding("due", "warning", () => ({
+        summary: `${name} is due for review: ${describeAge(age)}`,
+        detail: {
+          ...ageDetail,
+          reason: `it has served ${formatDuration(age.deployment_age_seconds)}, past its review point at ${Math.round(policy.review_at * 100)}% of ${formatDuration(age.ttl_seconds)} under policy ${policy.name}`,
+        },
+      })),
+    );
   }
   const maxDataAge = policy.max_data_age_seconds;
   if (!policy.exempt && maxDataAge !== null && age.data_age_seconds >= maxDataAge) {
-    findings.push({
-      kind: "data_stale",
-      severity: "warning",
-      summary: `${name} learned from data ${formatDuration(age.data_age_seconds)} old (at most ${formatDuration(maxDataAge)})`,
-      detail: {
-        data_age_seconds: age.data_age_seconds,
-        max_data_age_seconds: maxDataAge,
-        policy: policy.name,
-      },
-    });
+    findings.push(
+      lazyFinding("data_stale", "warning", () => ({
+        summary: `${name} learned from data ${formatDuration(age.data_age_seconds)} old (at most ${formatDuration(maxDataAge)})`,
+        detail: {
+          data_age_seconds: age.data_age_seconds,
+          max_data_age_seconds: maxDataAge,
+          policy: policy.name,
+        },
+      })),
+    );
   }
   const silenceAfter = policy.silence_after_seconds;
   if (silenceAfter !== null) {
@@ -85,19 +110,19 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
     const since = input.last_heartbeat_at ?? input.deployment_date;
     const silentFor = Math.floor((at - since) / 1000);
     if (silentFor >= silenceAfter) {
-      findings.push({
-        kind: "silent",
-        severity: "error",
-        summary: `${name} has sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)})`,
-        detail: {
-          silent_seconds: silentFor,
-          silence_after_seconds: silenceAfter,
-          last_heartbeat_at:
-            input.last_heartbeat_at === null ? null : new Date(input.last_heartbeat_at).toISOString(),
-          policy: policy.name,
-          reason: `no liveness heartbeat for ${formatDuration(silentFor)}; policy ${policy.name} expects one within ${formatDuration(silenceAfter)}`,
-        },
-      });
+      findings.push(
+        lazyFinding("silent", "error", () => ({
+          summary: `${name} has sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)})`,
+          detail: {
+            silent_seconds: silentFor,
+            silence_after_seconds: silenceAfter,
+            last_heartbeat_at:
+              input.last_heartbeat_at === null ? null : new Date(input.last_heartbeat_at).toISOString(),
+            policy: policy.name,
+            reason: `no liveness heartbeat for ${formatDuration(silentFor)}; policy ${policy.name} expects one within ${formatDuration(silenceAfter)}`,
+          },
+        })),
+      );
     }
   }
   return { age, findings };
