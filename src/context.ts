@@ -11,21 +11,7 @@ import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { TokenStore } from "./store/token-store.js";
 
-/** The default database of the CLI and the server: a SQLite file in the working folder. */
-export const DEFAULT_DATABASE = "./tenure.db";
-
-/** The database URL from a flag, then TENURE_DATABASE_URL, then ./tenure.db. */
-export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.TENURE_DATABASE_URL ?? DEFAULT_DATABASE;
-}
-
-/** The policy file from a flag, then TENURE_POLICIES; none means the built-in defaults. */
-export function policiesPathFrom(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): string | null {
-  return flag ?? (env.TENURE_POLICIES || null);
-}
+export { DEFAULT_DATABASE, databaseUrlFrom, policiesPathFrom } from "./config.js";
 
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {

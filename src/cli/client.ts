@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import type { DrainResult } from "../alerts/dispatcher.js";
-import { type Context, databaseUrlFrom, openContext, policiesPathFrom } from "../context.js";
+import { databaseUrlFrom, policiesPathFrom } from "../config.js";
+import type { Context } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
@@ -305,6 +306,8 @@ export async function clientFrom(
     }
     return new RemoteClient(env.TENURE_URL, env.TENURE_TOKEN);
   }
+  // Loaded here, not at start-up: commands that never open a database start faster.
+  const { openContext } = await import("../context.js");
   return new LocalClient(
     await openContext(databaseUrlFrom(databaseFlag, env), {
       policies: policiesPathFrom(policiesFlag, env),

@@ -1,11 +1,9 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_DATABASE, openContext } from "../context.js";
+import { DEFAULT_DATABASE } from "../config.js";
 import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../http/token-auth.js";
-import { Registry } from "../registry/registry.js";
-import { seedDemoFleet } from "./demo-fleet.js";
 import type { Io } from "./io.js";
 import { positiveInt } from "./options.js";
 import { serveUntilSignal } from "./serve.js";
@@ -37,6 +35,11 @@ export function demoCommand(program: Command, io: Io): void {
       }
       mkdirSync(dirname(path), { recursive: true });
       for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+      const [{ openContext }, { Registry }, { seedDemoFleet }] = await Promise.all([
+        import("../context.js"),
+        import("../registry/registry.js"),
+        import("./demo-fleet.js"),
+      ]);
       const context = await openContext(path);
       let token: string;
       try {

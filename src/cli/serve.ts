@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { databaseUrlFrom, policiesPathFrom } from "../context.js";
-import { startServer } from "../http/server.js";
+import { databaseUrlFrom, policiesPathFrom } from "../config.js";
+import type { RunningServer, ServeOptions } from "../http/server.js";
 import { DEFAULT_SWEEP_CRON } from "../lifecycle/sweep-scheduler.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
@@ -55,9 +55,10 @@ function portFromEnv(io: Io): number {
  * Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the database.
  * SIGHUP reloads the policy file.
  */
-export async function serveUntilSignal(options: Parameters<typeof startServer>[0]): Promise<void> {
+export async function serveUntilSignal(options: ServeOptions): Promise<void> {
+  const { startServer } = await import("../http/server.js");
   // Taken before start-up: SIGHUP's default action would end the process.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let server: RunningServer | undefined;
   let reloadWhenReady = false;
   const reload = () => {
     if (server) server.reloadPolicies();

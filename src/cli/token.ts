@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { databaseUrlFrom, openContext } from "../context.js";
+import { databaseUrlFrom } from "../config.js";
+import type { Context } from "../context.js";
 import { InputError, NotFoundError } from "../core/errors.js";
 import { generateToken, hashToken } from "../http/token-auth.js";
 import { SLUG_PATTERN } from "../registry/deployment-input.js";
@@ -91,8 +92,9 @@ export function tokenCommand(program: Command, io: Io): void {
 async function withTokens(
   io: Io,
   flag: string | undefined,
-  work: (context: Awaited<ReturnType<typeof openContext>>) => Promise<void>,
+  work: (context: Context) => Promise<void>,
 ): Promise<void> {
+  const { openContext } = await import("../context.js");
   const context = await openContext(databaseUrlFrom(flag, io.env));
   try {
     await work(context);
