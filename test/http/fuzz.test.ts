@@ -601,6 +601,63 @@ function lifecycleStorm(storm: Storm): void {
     { points: [point] },
     { headers: bearer(storm.tokens.risk) },
   );
+  const samples = at(
+    storm,
+    "POST /v1/deployments/:id/samples",
+    "POST",
+    `/v1/deployments/${riskLive}/samples`,
+  );
+  for (const body of [
+    {},
+    { rows: [] },
+    { rows: [[1, 2]] },
+    { rows: [{ a: [1] }] },
+    { rows: [{ a: { b: 1 } }] },
+    { rows: [{ a: 1 }, { a: "x" }] },
+    { rows: [{ "": 1 }] },
+    { rows: [{ a: "s".repeat(1025) }] },
+    { rows: [{ a: 1 }], timestamp: "2099-01-01T00:00:00Z" },
+    { rows: [{ a: 1 }], timestamp: "soon" },
+    { rows: [{ a: 1 }], extra: true },
+    { rows: Array.from({ length: 10_001 }, () => ({ a: 1 })) },
+  ]) {
+    samples(`body ${show(body).slice(0, 60)}`, body);
+  }
+  samples("a value of 1e400", '{"rows":[{"a":1e400}]}', { headers: JSON_TYPE });
+  at(
+    storm,
+    "POST /v1/deployments/:id/samples",
+    "POST",
+    `/v1/deployments/${growthLive}/samples`,
+  )(
+    "team risk's token on team growth's deployment",
+    { rows: [{ a: 1 }] },
+    { headers: bearer(storm.tokens.risk) },
+  );
+  const reference = at(
+    storm,
+    "POST /v1/deployments/:id/reference",
+    "POST",
+    `/v1/deployments/${riskLive}/reference`,
+  );
+  for (const body of [{}, { rows: [] }, { rows: [{}] }, { rows: [{ a: null }] }, { rows: "a,b\n1,2" }]) {
+    reference(`body ${show(body)}`, body);
+  }
+  reference("a CSV with a ragged line", "a,b\n1,2\n3\n", { headers: { "content-type": "text/csv" } });
+  reference("an empty CSV", "", { headers: { "content-type": "text/csv" } });
+  reference("JSON Lines with a broken line", '{"a":1}\n{"a":\n', {
+    headers: { "content-type": "application/x-ndjson" },
+  });
+  reference("an XML body", "<rows/>", { headers: { "content-type": "application/xml" } });
+  for (const id of BAD_IDS.slice(0, 4)) {
+    at(
+      storm,
+      "GET /v1/deployments/:id/reference",
+      "GET",
+      `/v1/deployments/${id}/reference`,
+    )(`id ${show(id)}`);
+    at(storm, "GET /v1/deployments/:id/timeline", "GET", `/v1/deployments/${id}/timeline`)(`id ${show(id)}`);
+  }
   const sweep = at(storm, "POST /v1/sweeps", "POST", "/v1/sweeps");
   for (const atValue of ["yesterday", "2026-13-01", 1_700_000_000, null, "2026-11-25T12:00:00", ""]) {
     sweep(`at=${show(atValue)}`, { at: atValue }, { names: ["at"] });
@@ -661,6 +718,9 @@ function edgeStorm(storm: Storm): void {
     ],
     ["GET /v1/deployments/:id/policy", `/v1/deployments/${riskLive}/policy`, undefined],
     ["GET /v1/deployments/:id/timeline", `/v1/deployments/${riskLive}/timeline`, undefined],
+    ["POST /v1/deployments/:id/samples", `/v1/deployments/${riskLive}/samples`, { rows: [{ a: 1 }] }],
+    ["POST /v1/deployments/:id/reference", `/v1/deployments/${riskLive}/reference`, { rows: [{ a: 1 }] }],
+    ["GET /v1/deployments/:id/reference", `/v1/deployments/${riskLive}/reference`, undefined],
     ["POST /v1/sweeps", "/v1/sweeps", {}],
     ["GET /v1/sweeps", "/v1/sweeps", undefined],
     ["POST /v1/policies/reload", "/v1/policies/reload", {}],
@@ -792,6 +852,8 @@ async function snapshot(t: TestApp): Promise<Record<string, string[]>> {
     "delivery_attempts",
     "metric_points",
     "metric_baselines",
+    "drift_references",
+    "drift_samples",
   ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) {
@@ -853,6 +915,7 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "GET /v1/deployments/:id",
       "GET /v1/deployments/:id/events",
       "GET /v1/deployments/:id/policy",
+      "GET /v1/deployments/:id/reference",
       "GET /v1/deployments/:id/timeline",
       "GET /v1/fleet",
       "GET /v1/lifecycle",
@@ -864,8 +927,10 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "POST /v1/deployments",
       "POST /v1/deployments/:id/heartbeat",
       "POST /v1/deployments/:id/metrics",
+      "POST /v1/deployments/:id/reference",
       "POST /v1/deployments/:id/retire",
       "POST /v1/deployments/:id/review",
+      "POST /v1/deployments/:id/samples",
       "POST /v1/models/:name/rollback",
       "POST /v1/policies/reload",
       "POST /v1/sweeps",
