@@ -63,8 +63,8 @@ function openSqlite(path: string): Database {
 
 /** Prepared statements kept, by SQL text: enough for every query shape the registry issues. */
 const STATEMENT_CACHE_SIZE = 500;
-/** Registration batches (up to 64 rows) stay below this; a sweep's page of alerts does not. */
-const MAX_CACHED_STATEMENT_LENGTH = 8 * 1024;
+/** A full chunk of alerts (256 rows) stays below this; a statement longer is a one-off. */
+const MAX_CACHED_STATEMENT_LENGTH = 64 * 1024;
 
 /**
  * Kysely prepares every query anew; preparing costs as much as running a small statement. The
@@ -83,8 +83,8 @@ function cachingStatements(handle: SqliteDatabase.Database): SqliteDialectConfig
         statements.delete(text);
       } else {
         statement = handle.prepare(text);
-        // A long statement is a multi-row insert of a size that rarely comes again (a sweep's
-        // page of alerts): caching it would only hold its memory.
+        // A statement longer than any the store writes in chunks is a one-off: caching it would
+        // only hold its memory.
         if (text.length > MAX_CACHED_STATEMENT_LENGTH) return statement;
         if (statements.size >= STATEMENT_CACHE_SIZE) {
           const oldest = statements.keys().next().value;

@@ -65,7 +65,25 @@ export interface AttemptRecord {
 }
 
 /** Rows a multi-row insert of alerts or deliveries writes at most: bounded statements, bounded memory. */
-const WRITE_CHUNK = 250;
+const WRITE_CHUNK = 256;
+
+/**
+ * Splits `n` rows into chunks of WRITE_CHUNK and then powers of two, so that a multi-row insert
+ * has one of a few shapes: each is prepared once and reused (SQLite's statement cache), where a
+ * shape per row count would prepare a new statement, and hold its memory, almost every time.
+ */
+export function chunks(n: number): [number, number][] {
+  const result: [number, number][] = [];
+  let start = 0;
+  for (; n - start >= WRITE_CHUNK; start += WRITE_CHUNK) result.push([start, start + WRITE_CHUNK]);
+  for (let size = WRITE_CHUNK / 2; size >= 1; size /= 2) {
+    if (n - start >= size) {
+      result.push([start, start + size]);
+      start += size;
+    }
+  }
+  return result;
+}
 
 /** A running sweep older than this is taken for dead (its process crashed) and no longer blocks. */
 const ABANDONED_AFTER_MS = 30 * 60 * 1000;
@@ -284,8 +302,8 @@ export class LifecycleStore {
 
   async insertAlerts(alerts: NewAlert[]): Promise<AlertRow[]> {
     const inserted: AlertRow[] = [];
-    for (let i = 0; i < alerts.length; i += WRITE_CHUNK) {
-      const chunk = alerts.slice(i, i + WRITE_CHUNK).map((a) => ({
+    for (const [start, end] of chunks(alerts.length)) {
+      const chunk = alerts.slice(start, end).map((a) => ({
         ...a,
         detail: JSON.stringify(a.detail),
         state: "open" as const,
@@ -347,11 +365,8 @@ export class LifecycleStore {
       }
       return { ...d, notification, state: "pending" as const, next_attempt_at: d.created_at };
     });
-    for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
-      await this.executor
-        .insertInto("deliveries")
-        .values(rows.slice(i, i + WRITE_CHUNK))
-        .execute();
+    for (const [start, end] of chunks(rows.length)) {
+      await this.executor.insertInto("deliveries").values(rows.slice(start, end)).execute();
     }
   }
 
