@@ -1,5 +1,6 @@
 import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import { truncate } from "./truncate.js";
 
 export type PagerDutyChannelConfig = Extract<ChannelConfig, { type: "pagerduty" }>;
 
@@ -53,16 +54,4 @@ function triggerEvent(n: Notification, config: PagerDutyChannelConfig) {
     links: [{ href: n.link, text: `Deployment ${d.id} in Tenure` }],
     client: "Tenure",
   };
-}
-
-// Measured in UTF-16 units (the stricter count) but cut between code points, so an emoji is
-// never split into half a surrogate pair.
-function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let kept = "";
-  for (const char of text) {
-    if (kept.length + char.length + 1 > max) break;
-    kept += char;
-  }
-  return `${kept}…`;
 }

@@ -1,6 +1,7 @@
 import { formatDuration } from "../../core/duration.js";
 import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import { truncate } from "./truncate.js";
 
 export type SlackChannelConfig = Extract<ChannelConfig, { type: "slack" }>;
 
@@ -116,16 +117,4 @@ function escapeText(text: string): string {
 // In `<url|label>` a `|` or `>` would end the URL early; percent-encoding keeps it one link.
 function escapeLink(url: string): string {
   return url.replaceAll("|", "%7C").replaceAll(">", "%3E").replaceAll("<", "%3C");
-}
-
-// Measured in UTF-16 units (the stricter count) but cut between code points, so an emoji is
-// never split into half a surrogate pair.
-function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let kept = "";
-  for (const char of text) {
-    if (kept.length + char.length + 1 > max) break;
-    kept += char;
-  }
-  return `${kept}…`;
 }

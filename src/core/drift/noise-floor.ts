@@ -13,6 +13,7 @@
  *   reference's quantile function with a fixed seed, so every run gives the same floor.
  */
 
+import { seededRandom } from "../reservoir.js";
 import { quantileSorted } from "./binning.js";
 import { chiSquareIsf } from "./special.js";
 import { MIN_NORM_STD } from "./wasserstein.js";
@@ -35,21 +36,9 @@ export function jensenShannonNoiseFloor(bins: number, n: number, m: number): num
   return Math.sqrt((chiSquareIsf(NOISE_LEVEL, bins - 1) * (1 / n + 1 / m)) / (8 * Math.LN2));
 }
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1), enough for a Monte Carlo floor. */
-function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal draws by the Box–Muller transform. */
 function seededNormal(seed: number): () => number {
-  const uniform = seededUniform(seed);
+  const uniform = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
