@@ -1,5 +1,6 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
+import { isoTime } from "../core/iso-time.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
 
@@ -33,7 +34,8 @@ export interface EventView {
   data: Record<string, unknown>;
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+/** ISO 8601 UTC with milliseconds, the wire's timestamps (four a row of every list). */
+export const iso = isoTime;
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: number): DeploymentView {
