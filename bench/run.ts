@@ -1,11 +1,13 @@
 /**
- * Runs one benchmark by name: `npm run bench -- registry|sweep [options]`. Each benchmark measures
+ * Runs one benchmark by name: `npm run bench -- drift|registry|sweep [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
+import { DRIFT_USAGE, driftBench } from "./drift.js";
 import { REGISTRY_USAGE, registryBench } from "./registry.js";
 import { SWEEP_USAGE, sweepBench } from "./sweep.js";
 
 const BENCHMARKS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  drift: { run: driftBench, usage: DRIFT_USAGE },
   registry: { run: registryBench, usage: REGISTRY_USAGE },
   sweep: { run: sweepBench, usage: SWEEP_USAGE },
 };
