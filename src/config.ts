@@ -4,6 +4,9 @@
  * without loading the database drivers and the HTTP server.
  */
 
+/** Every day at 00:00 UTC. */
+export const DEFAULT_SWEEP_CRON = "0 0 * * *";
+
 /** The default database of the CLI and the server: a SQLite file in the working folder. */
 export const DEFAULT_DATABASE = "./tenure.db";
 

@@ -6,8 +6,9 @@ import { type FieldIssue, InputError } from "../core/errors.js";
 import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
-import { instantToMs, type RegisterDeploymentBody } from "../registry/deployment-input.js";
+import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
+import { instantToMs } from "../registry/deployment-words.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
 import type { AlertState, DeliveryState } from "../store/schema.js";
 

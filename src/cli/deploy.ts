@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { formatDuration } from "../core/duration.js";
 import { InputError } from "../core/errors.js";
-import { RegisterDeploymentBody } from "../registry/deployment-input.js";
+import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import { clientFrom } from "./client.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption } from "./options.js";
@@ -52,7 +52,7 @@ export function deployCommand(program: Command, io: Io): void {
       .option("--idempotency-key <key>", "makes a retry return the first answer")
       .option("--json", "print the deployment as JSON"),
   ).action(async (model: string, version: string, flags: DeployFlags) => {
-    const body = parseBody(model, version, flags);
+    const body = await parseBody(model, version, flags);
     const client = await clientFrom(io.env, flags.database);
     try {
       const { deployment, replayed } = await client.register(body, flags.idempotencyKey);
@@ -75,11 +75,11 @@ export function deployCommand(program: Command, io: Io): void {
   });
 }
 
-function parseBody(
+async function parseBody(
   model: string,
   version: string,
   flags: DeployFlags,
-): z.infer<typeof RegisterDeploymentBody> {
+): Promise<z.infer<typeof RegisterDeploymentBody>> {
   const tags: Record<string, string> = {};
   for (const tag of flags.tag) {
     const at = tag.indexOf("=");
@@ -99,6 +99,8 @@ function parseBody(
     endpoint: flags.endpoint,
     tags: flags.tag.length ? tags : undefined,
   };
+  // zod loads with the one command that needs it, not with every start of the CLI.
+  const { RegisterDeploymentBody } = await import("../registry/deployment-input.js");
   const parsed = RegisterDeploymentBody.safeParse(input);
   if (parsed.success) return parsed.data;
   const given = input as Record<string, unknown>;

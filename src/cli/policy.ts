@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatDuration } from "../core/duration.js";
 import { InputError } from "../core/errors.js";
-import { parsePolicyFile } from "../lifecycle/policy-file.js";
 import { clientFrom } from "./client.js";
 import { shortTime } from "./format.js";
 import { type Io, printJson } from "./io.js";
@@ -31,6 +30,7 @@ export function policyCommand(program: Command, io: Io): void {
         const reason = (error as { code?: string }).code === "ENOENT" ? "does not exist" : "cannot be read";
         throw new InputError(`${file} ${reason}`);
       }
+      const { parsePolicyFile } = await import("../lifecycle/policy-file.js");
       const result = parsePolicyFile(text, io.env);
       if (!result.ok) {
         if (flags.json) printJson(io, { ok: false, errors: result.errors });

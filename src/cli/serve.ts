@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { databaseUrlFrom, policiesPathFrom } from "../config.js";
+import { DEFAULT_SWEEP_CRON, databaseUrlFrom, policiesPathFrom } from "../config.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
-import { DEFAULT_SWEEP_CRON } from "../lifecycle/sweep-scheduler.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
 

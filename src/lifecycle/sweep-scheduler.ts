@@ -4,8 +4,7 @@ import { ConflictError, InputError } from "../core/errors.js";
 import type { LifecycleStore } from "../store/lifecycle-store.js";
 import type { SweepRequest } from "./sweeper.js";
 
-/** Every day at 00:00 UTC. */
-export const DEFAULT_SWEEP_CRON = "0 0 * * *";
+export { DEFAULT_SWEEP_CRON } from "../config.js";
 
 /** setTimeout holds at most 2^31−1 ms; waking hourly also notices promotions registered meanwhile. */
 const MAX_SLEEP_MS = 3_600_000;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 
-/** Names of models, teams and environments: lowercase slugs, safe in URLs, labels and file names. */
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+import { ROLES, SLUG_PATTERN, STATUSES } from "./deployment-words.js";
+
+export { instantToMs, ROLES, SLUG_PATTERN, STATUSES } from "./deployment-words.js";
 
 const SLUG_MESSAGE =
   "must be a slug: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters";
@@ -43,9 +44,6 @@ export const metricName = () =>
 /** A finite number: JSON cannot carry NaN or Infinity, and a metric never needs them. */
 export const finite = () => z.number().refine(Number.isFinite, "must be a finite number");
 
-export const ROLES = ["primary", "shadow", "canary"] as const;
-export const STATUSES = ["scheduled", "active", "superseded", "rolled_back", "retired"] as const;
-
 export const RegisterDeploymentBody = z.strictObject({
   model: slug().describe("the model's name, a slug"),
   model_version: modelVersion().describe("the trained artifact's version"),
@@ -79,8 +77,3 @@ export const RegisterDeploymentBody = z.strictObject({
 });
 
 export type RegisterDeploymentBody = z.infer<typeof RegisterDeploymentBody>;
-
-/** Parses an instant as validated by `instant()` to epoch milliseconds. */
-export function instantToMs(value: string): number {
-  return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-}
