@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { ROLES, SLUG_PATTERN, STATUSES } from "./deployment-words.js";
+import { ROLES, SLUG_PATTERN } from "./deployment-words.js";
 
 export { instantToMs, ROLES, SLUG_PATTERN, STATUSES } from "./deployment-words.js";
 
