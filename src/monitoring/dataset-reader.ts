@@ -40,8 +40,17 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
   if (!info.isFile()) throw new InputError(`${path}: not a file`);
   const format = await detectFormat(path);
   const reader = format === "csv" ? new CsvReader(path, options) : new JsonLinesReader(path, options);
-  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 }))
+  // Small chunks into arrays sized once: peak memory stays near the size of the values read.
+  let read = 0;
+  let sized = false;
+  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 16 })) {
     reader.push(chunk as Buffer);
+    read += (chunk as Buffer).length;
+    if (!sized && reader.recordsRead() >= 100) {
+      reader.reserve(Math.ceil((info.size / read) * reader.recordsRead() * 1.02) + 16);
+      sized = true;
+    }
+  }
   reader.end();
   const data = new Map([...reader.builders()].map(([name, builder]) => [name, builder.finish()]));
   return { path, format, header: reader.header, data };
@@ -76,6 +85,16 @@ abstract class LineReader {
 
   builders(): Map<string, ColumnBuilder> {
     return this.columns;
+  }
+
+  /** Records read so far. */
+  recordsRead(): number {
+    return this.line - 1;
+  }
+
+  /** Sizes every numeric column for about this many values. */
+  reserve(rows: number): void {
+    for (const builder of this.columns.values()) builder.reserve(rows);
   }
 
   /** Feeds bytes; a record cut by the chunk's end waits for the next chunk. */
