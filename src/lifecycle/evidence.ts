@@ -1,0 +1,133 @@
+import { compareDatasets, type DatasetDrift } from "../core/drift/compare.js";
+import { driftFinding, driftStateOf } from "../core/drift-finding.js";
+import { InputError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
+import { degradedFinding, evaluatePerformance } from "../core/performance.js";
+import type { Policy } from "../core/policy.js";
+import { datasetOf } from "../monitoring/drift-monitor.js";
+import type { DeploymentStore } from "../store/deployment-store.js";
+import type { DeploymentRow } from "../store/schema.js";
+
+/**
+ * The evidence a sweep weighs beside age: performance against target and input drift. Each
+ * function judges one page of deployments at once, adds its findings to theirs, and keeps the
+ * verdict on the deployments for their views.
+ */
+
+const dayOf = (ms: number) => Math.floor(ms / 86_400_000) * 86_400_000;
+
+/**
+ * Judges the performance of the page's deployments whose policy sets a target: one query per
+ * metric and window length for the whole page, the `degraded` finding added to the others,
+ * and the state kept on each deployment for its views.
+ */
+export async function judgePerformance(
+  store: DeploymentStore,
+  evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
+  at: number,
+): Promise<void> {
+  const metrics = store.metrics();
+  const groups = new Map<string, typeof evaluated>();
+  for (const e of evaluated) {
+    const p = e.policy.performance;
+    if (!p) continue;
+    const key = `${p.metric}\u0000${p.window_seconds}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[] = [];
+  for (const group of groups.values()) {
+    const p = group[0]?.policy.performance;
+    if (!p) continue;
+    const ids = group.map((e) => e.row.id);
+    const [aggregates, baselines] = await Promise.all([
+      metrics.windowAggregates(ids, p.metric, p.window_seconds * 1000, at),
+      metrics.baselines(ids, p.metric),
+    ]);
+    for (const e of group) {
+      const performance = e.policy.performance;
+      const windows = aggregates.get(e.row.id);
+      if (!performance || !windows) {
+        if (e.row.performance_state !== null)
+          updates.push({ id: e.row.id, state: null, ok_since: null, drop: null });
+        continue;
+      }
+      const evaluation = evaluatePerformance(windows, performance, baselines.get(e.row.id) ?? null, at);
+      const name = `${e.row.model} ${e.row.model_version} in ${e.row.environment}`;
+      const finding = degradedFinding(evaluation, name, { name: e.policy.name, performance });
+      if (finding) e.findings.push(finding);
+      const drop = Math.round(evaluation.drop * 1e6) / 1e6;
+      if (
+        evaluation.state !== e.row.performance_state ||
+        evaluation.ok_since !== e.row.performance_ok_since ||
+        drop !== e.row.performance_drop
+      ) {
+        updates.push({ id: e.row.id, state: evaluation.state, ok_since: evaluation.ok_since, drop });
+      }
+    }
+  }
+  await metrics.setPerformance(updates);
+}
+
+/**
+ * Judges the inputs of the page's deployments that have live samples: the recent days against
+ * the reference (uploaded, or else the first day of samples, kept as the reference from then
+ * on), the `drifted` finding added to the others, the verdict kept on each deployment.
+ */
+export async function judgeDrift(
+  store: DeploymentStore,
+  evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
+  at: number,
+): Promise<void> {
+  if (evaluated.length === 0) return;
+  const drift = store.drift();
+  const longest = Math.max(...evaluated.map((e) => e.policy.drift.window_seconds)) * 1000;
+  const ids = evaluated.map((e) => e.row.id);
+  const samples = await drift.samplesBetween(ids, dayOf(at - longest), at);
+  if (samples.size === 0 && evaluated.every((e) => e.row.drift_state === null)) return;
+  const references = await drift.references([...samples.keys()]);
+  const updates: { id: number; state: string | null }[] = [];
+  for (const e of evaluated) {
+    const since = dayOf(at - e.policy.drift.window_seconds * 1000);
+    const recent = (samples.get(e.row.id) ?? []).filter((s) => s.day >= since);
+    let reference = references.get(e.row.id);
+    if (!reference?.length) reference = await firstWindowReference(store, e.row.id, since, at);
+    if (recent.length === 0 || !reference?.length) {
+      if (e.row.drift_state !== null) updates.push({ id: e.row.id, state: null });
+      continue;
+    }
+    let result: DatasetDrift;
+    try {
+      const referenceData = datasetOf(reference);
+      const current = datasetOf(recent);
+      const features = (e.policy.drift.features ?? [...referenceData.keys()]).filter((f) => current.has(f));
+      if (features.length === 0) continue;
+      result = compareDatasets(referenceData, current, {
+        columns: features,
+        method: e.policy.drift.method ?? undefined,
+        driftShare: e.policy.drift.drift_share,
+      });
+    } catch (error) {
+      // A feature whose kind changed between reference and traffic cannot be compared; the
+      // rest of the fleet is still judged.
+      if (error instanceof InputError) continue;
+      throw error;
+    }
+    const name = `${e.row.model} ${e.row.model_version} in ${e.row.environment}`;
+    const finding = driftFinding(result, name, e.policy.name);
+    if (finding) e.findings.push(finding);
+    const state = driftStateOf(result);
+    if (state !== e.row.drift_state) updates.push({ id: e.row.id, state });
+  }
+  await drift.setDriftState(updates);
+}
+
+/** The first day of a deployment's samples, before `since`, becomes its reference when none was uploaded. */
+async function firstWindowReference(store: DeploymentStore, id: number, since: number, at: number) {
+  const drift = store.drift();
+  const first = await drift.firstDay(id);
+  if (first === undefined || first >= since) return undefined;
+  const day = [...(await drift.daySamples(id, first)).values()];
+  if (day.length === 0) return undefined;
+  await drift.putReference(id, day, "first_window", at);
+  return day;
+}
