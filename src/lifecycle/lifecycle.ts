@@ -3,7 +3,6 @@ import type { AgeStage } from "../core/age.js";
 import type { LifecycleEntry } from "../core/calendar.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { lifecycleDates } from "../core/findings.js";
-import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
@@ -19,6 +18,9 @@ import {
 } from "./lifecycle-view.js";
 import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
+import { buildTimeline, type TimelineView } from "./timeline.js";
+
+export type { TimelineView } from "./timeline.js";
 
 export interface LifecycleOptions {
   store: DeploymentStore;
@@ -186,73 +188,10 @@ export class Lifecycle {
     return { deployment_id: id, accepted: points.length };
   }
 
-  /**
-   * Everything the Age vs Performance chart draws, on one time axis: the stage periods the
-   * policy gives (with review extensions), the clocks at both ends, each metric's windows with
-   * its target and baseline, the drift verdict, and the events.
-   */
+  /** Everything the Age vs Performance chart draws, on one time axis (see buildTimeline). */
   async timeline(id: number): Promise<TimelineView> {
-    const now = this.options.clock();
     const row = await this.requireDeployment(id);
-    const policy = this.options.registry.policyOf(row);
-    const end = row.ended_at ?? now;
-    const { due_at, expires_at } = lifecycleDates(row, policy);
-    const stages = [
-      { stage: "fresh", from: row.deployment_date, to: Math.min(due_at, end) },
-      { stage: "due", from: due_at, to: Math.min(expires_at, end) },
-      { stage: "expired", from: expires_at, to: end },
-    ].filter((s) => s.from < s.to);
-    const metrics = this.options.store.metrics();
-    const series = [];
-    for (const name of await metrics.metricNames(id)) {
-      const performance =
-        policy.performance?.metric === name
-          ? policy.performance
-          : { ...defaultPerformance(name), target: null };
-      const windowMs = performance.window_seconds * 1000;
-      const [aggregates, baselines] = await Promise.all([
-        metrics.windowAggregates([id], name, windowMs, end + 1),
-        metrics.baselines([id], name),
-      ]);
-      const evaluation = evaluatePerformance(
-        aggregates.get(id) ?? [],
-        performance,
-        baselines.get(id) ?? null,
-        now,
-      );
-      series.push({
-        name,
-        direction: performance.direction,
-        target: policy.performance?.metric === name ? performance.target : null,
-        threshold: evaluation.threshold,
-        baseline: evaluation.baseline,
-        state: policy.performance?.metric === name ? evaluation.state : null,
-        windows: evaluation.windows.map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
-      });
-    }
-    const events = await this.options.store.listEvents(id);
-    const age = this.options.registry.view(row, now).age;
-    return {
-      deployment_id: id,
-      from: iso(row.deployment_date),
-      to: iso(end),
-      policy: policy.name,
-      clocks: {
-        deployment_date: iso(row.deployment_date),
-        training_data_cutoff: iso(row.training_data_cutoff),
-        due_at: iso(due_at),
-        expires_at: iso(expires_at),
-        ttl_seconds: age.ttl_seconds,
-        deployment_age_seconds: age.deployment_age_seconds,
-        data_age_seconds: age.data_age_seconds,
-        performance_age_seconds: age.performance_age_seconds,
-      },
-      stages: stages.map((s) => ({ stage: s.stage, from: iso(s.from), to: iso(s.to) })),
-      metrics: series,
-      drift: { state: row.drift_state },
-      health: { score: age.health_score, verdict: age.verdict },
-      events: events.map((e) => ({ at: iso(e.at), type: e.type, actor: e.actor })),
-    };
+    return buildTimeline(this.options.store, this.options.registry, row, this.options.clock());
   }
 
   async alerts(query: {
@@ -420,52 +359,6 @@ export class Lifecycle {
     return row;
   }
 }
-
-export interface TimelineView {
-  deployment_id: number;
-  from: string;
-  to: string;
-  policy: string;
-  clocks: {
-    deployment_date: string;
-    training_data_cutoff: string;
-    due_at: string;
-    expires_at: string;
-    ttl_seconds: number;
-    deployment_age_seconds: number;
-    data_age_seconds: number;
-    performance_age_seconds: number | null;
-  };
-  stages: { stage: string; from: string; to: string }[];
-  metrics: {
-    name: string;
-    direction: "higher" | "lower";
-    target: number | null;
-    threshold: number | null;
-    baseline: number | null;
-    state: string | null;
-    windows: { start: string; end: string; samples: number; mean: number; state: string }[];
-  }[];
-  drift: { state: string | null };
-  health: { score: number | null; verdict: string | null };
-  events: { at: string; type: string; actor: string }[];
-}
-
-/** How a metric no policy targets is windowed for the timeline: daily, judged against nothing. */
-function defaultPerformance(name: string): PerformancePolicy {
-  return {
-    metric: name,
-    target: null,
-    direction: "higher",
-    window_seconds: 86_400,
-    min_samples: 1,
-    label_delay_seconds: 0,
-    clear_after: 3,
-    reference_windows: 5,
-  };
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface FleetView {
   live: number;
