@@ -109,7 +109,8 @@ export class SweepScheduler {
   private async sweep(request: Omit<SweepRequest, "actor">): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.options.run({ ...request, actor: "tenure:scheduler" });
+      const sweep = await this.options.run({ ...request, actor: "tenure:scheduler" });
+      this.options.logger?.info({ trigger: request.trigger, sweep }, "sweep done");
     } catch (error) {
       // Another replica claimed the slot, or a manual sweep is running: not a fault.
       if (error instanceof ConflictError) {
