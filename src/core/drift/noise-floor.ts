@@ -24,16 +24,31 @@ const GRID = 200;
 const REPLICATES = 400;
 const SEED = 0x5eed_7e2e;
 
+/**
+ * The χ² quantile at NOISE_LEVEL for `df` degrees of freedom, remembered: inverting the survival
+ * function costs about 20 µs, and a comparison of many categorical columns asks for the same few
+ * degrees of freedom again and again. The cache holds values of a pure function only.
+ */
+const noiseQuantiles = new Map<number, number>();
+function noiseQuantile(df: number): number {
+  let q = noiseQuantiles.get(df);
+  if (q === undefined) {
+    q = chiSquareIsf(NOISE_LEVEL, df);
+    if (noiseQuantiles.size < 10_000) noiseQuantiles.set(df, q);
+  }
+  return q;
+}
+
 /** PSI's noise floor for `bins` bins and samples of sizes n and m. */
 export function psiNoiseFloor(bins: number, n: number, m: number): number {
   if (bins < 2) return 0;
-  return chiSquareIsf(NOISE_LEVEL, bins - 1) * (1 / n + 1 / m);
+  return noiseQuantile(bins - 1) * (1 / n + 1 / m);
 }
 
 /** The base-2 Jensen–Shannon distance's noise floor for `bins` bins and samples of sizes n and m. */
 export function jensenShannonNoiseFloor(bins: number, n: number, m: number): number {
   if (bins < 2) return 0;
-  return Math.sqrt((chiSquareIsf(NOISE_LEVEL, bins - 1) * (1 / n + 1 / m)) / (8 * Math.LN2));
+  return Math.sqrt((noiseQuantile(bins - 1) * (1 / n + 1 / m)) / (8 * Math.LN2));
 }
 
 /** Standard normal draws by the Box–Muller transform. */
