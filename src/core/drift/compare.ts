@@ -39,6 +39,8 @@ export interface CompareOptions {
   threshold?: number;
   /** The share of drifted columns at which the dataset drifted (default 0.5). */
   driftShare?: number;
+  /** Sort the datasets' number arrays in place rather than copies: for a caller that owns them (a CLI run). */
+  sortInPlace?: boolean;
 }
 
 /** One column's result; the field names are the JSON's. */
@@ -141,7 +143,9 @@ function compareColumn(
   }
   const threshold = options.threshold ?? defaultThreshold(method);
   const empty = referenceSize === 0 || currentSize === 0;
-  const measured = empty ? undefined : measureColumn(method, kind, reference, current, options.bins);
+  const measured = empty
+    ? undefined
+    : measureColumn(method, kind, reference, current, options.bins, options.sortInPlace);
   const insufficient = empty || Math.min(referenceSize, currentSize) < MIN_SAMPLE_SIZE;
   let state: DriftState = "stable";
   if (measured && !insufficient) {

@@ -11,6 +11,7 @@ import { jensenShannonDistance } from "./jensen-shannon.js";
 import { ksTwoSample, sortedCopy } from "./ks.js";
 import { jensenShannonNoiseFloor, psiNoiseFloor, wassersteinNoiseFloor } from "./noise-floor.js";
 import { psi } from "./psi.js";
+import { sortFloat64 } from "./radix-sort.js";
 import { normedWasserstein, standardDeviation, wassersteinDistance } from "./wasserstein.js";
 import { twoProportionZTest } from "./z-test.js";
 
@@ -38,9 +39,10 @@ export function histograms(
   reference: ColumnSample,
   current: ColumnSample,
   bins: number,
+  inPlace = false,
 ): Histograms {
   if (kind === "numeric" && reference.kind === "numeric" && current.kind === "numeric") {
-    const sortedReference = sortedCopy(reference.values);
+    const sortedReference = inPlace ? sortFloat64(reference.values) : sortedCopy(reference.values);
     const edges = quantileEdges(sortedReference, bins);
     return { reference: binCountsSorted(sortedReference, edges), current: binCounts(current.values, edges) };
   }
@@ -66,14 +68,15 @@ export function measureColumn(
   reference: ColumnSample,
   current: ColumnSample,
   bins = DEFAULT_BINS,
+  inPlace = false,
 ): Measurement {
   switch (method) {
     case "ks":
     case "wasserstein":
-      return measureNumbers(method, numbersOf(reference), numbersOf(current));
+      return measureNumbers(method, numbersOf(reference), numbersOf(current), inPlace);
     case "psi":
     case "jensenshannon": {
-      const h = histograms(kind, reference, current, bins);
+      const h = histograms(kind, reference, current, bins, inPlace);
       const n = total(h.reference);
       const m = total(h.current);
       if (method === "psi") {
@@ -118,9 +121,11 @@ function measureNumbers(
   method: "ks" | "wasserstein",
   referenceValues: Float64Array,
   currentValues: Float64Array,
+  inPlace: boolean,
 ): Measurement {
-  const reference = sortedCopy(referenceValues);
-  const current = sortedCopy(currentValues);
+  // Sorting in place spares a copy of each column; only a caller that owns the data may ask.
+  const reference = inPlace ? sortFloat64(referenceValues) : sortedCopy(referenceValues);
+  const current = inPlace ? sortFloat64(currentValues) : sortedCopy(currentValues);
   if (method === "ks") {
     const result = ksTwoSample(reference, current);
     return { statistic: result.statistic, pvalue: result.pvalue, score: result.pvalue, noiseFloor: null };
