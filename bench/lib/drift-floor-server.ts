@@ -1,7 +1,6 @@
 /**
  * The floor of the samples route: a bare Fastify 5 process that parses and validates a
- * `POST /v1/deployments/:id/samples` body with the same zod schema as src/http/routes/monitoring.ts
- * (copied here: the route does not export it; keep the two in step) through
+ * `POST /v1/deployments/:id/samples` body with the route's own zod schema (imported from dist/) through
  * fastify-type-provider-zod, and answers as Tenure does, with no auth, no database and no summary.
  *
  *   node --import tsx bench/lib/drift-floor-server.ts --port 8082
@@ -9,9 +8,8 @@
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { z } from "zod";
 import { IdParams } from "../../dist/http/routes/deployments.js";
-import { instant } from "../../dist/registry/deployment-input.js";
+import { SamplesBody } from "../../dist/http/routes/monitoring.js";
 
 const { values } = parseArgs({ options: { port: { type: "string" } } });
 const port = Number(values.port);
@@ -19,24 +17,6 @@ if (!Number.isInteger(port) || port < 1 || port > 65_535) {
   process.stderr.write("drift-floor-server: --port must be a port number\n");
   process.exit(2);
 }
-
-const featureName = z.string().min(1).max(128);
-const Row = z
-  .record(
-    featureName,
-    z.union([
-      z.number().refine(Number.isFinite, "must be a finite number"),
-      z.string().max(1024),
-      z.boolean(),
-      z.null(),
-    ]),
-  )
-  .refine((row) => Object.keys(row).length <= 500, "at most 500 features a row");
-
-const SamplesBody = z.strictObject({
-  rows: z.array(Row).min(1, "must hold at least one row").max(10_000, "at most 10,000 rows a request"),
-  timestamp: instant().optional(),
-});
 
 const DAY_MS = 86_400_000;
 

@@ -25,7 +25,8 @@ const Row = z
   )
   .refine((row) => Object.keys(row).length <= 500, "at most 500 features a row");
 
-const SamplesBody = z.strictObject({
+/** Exported for the benchmark's floor, which validates the very same body. */
+export const SamplesBody = z.strictObject({
   rows: z.array(Row).min(1, "must hold at least one row").max(10_000, "at most 10,000 rows a request"),
   timestamp: instant().optional().describe("when the rows were served; default: receipt time"),
 });
