@@ -11,6 +11,7 @@
  */
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { seededRandom as seeded } from "../../dist/core/reservoir.js";
 
 export const CATEGORICAL_COLUMNS = 20;
 
@@ -22,18 +23,6 @@ export interface DriftFiles {
   rows: number;
   /** Bytes of each file. */
   bytes: Record<string, number>;
-}
-
-/** mulberry32, as src/core/reservoir.ts has it: a seeded stream of doubles in [0, 1). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Standard normal draws by Box–Muller, from a seeded uniform stream. */
