@@ -1,5 +1,6 @@
 import { type AgeBlock, computeAge } from "../core/age.js";
 import type { Finding } from "../core/findings.js";
+import { isoTime as iso } from "../core/iso-time.js";
 import type { FindingKind, Policy } from "../core/policy.js";
 import type { LifecycleStore, NewDelivery } from "../store/lifecycle-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
@@ -162,7 +163,6 @@ export class Incidents {
     policy: Policy,
     at: number,
   ): Notification {
-    const iso = (ms: number) => new Date(ms).toISOString();
     const age: AgeBlock = computeAge(row, policy, at);
     return {
       action,

@@ -1,3 +1,4 @@
+import { isoTime as iso } from "../core/iso-time.js";
 import type {
   AlertRow,
   AlertState,
@@ -8,7 +9,6 @@ import type {
   SweepState,
 } from "../store/schema.js";
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export interface SweepView {

@@ -3,6 +3,7 @@ import type { AgeStage } from "../core/age.js";
 import type { LifecycleEntry } from "../core/calendar.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { lifecycleDates } from "../core/findings.js";
+import { isoTime as iso } from "../core/iso-time.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
@@ -115,8 +116,8 @@ export class Lifecycle {
           note: body.note,
           extend_seconds: extend,
           ttl_seconds: policy.max_age_seconds + reviewed.ttl_extension_seconds,
-          due_at: new Date(dates.due_at).toISOString(),
-          expires_at: new Date(dates.expires_at).toISOString(),
+          due_at: iso(dates.due_at),
+          expires_at: iso(dates.expires_at),
         },
       });
       // The review is the acknowledgement: its open age alerts end here. If the deployment is
@@ -259,8 +260,8 @@ export class Lifecycle {
       max_data_age_seconds: policy.max_data_age_seconds,
       silence_after_seconds: policy.silence_after_seconds,
       expire_action: policy.expire_action,
-      due_at: new Date(dates.due_at).toISOString(),
-      expires_at: new Date(dates.expires_at).toISOString(),
+      due_at: iso(dates.due_at),
+      expires_at: iso(dates.expires_at),
       notify: policy.notify as Record<string, string[]>,
       candidates,
     };

@@ -1,4 +1,5 @@
 import { lifecycleDates } from "../core/findings.js";
+import { isoTime as iso } from "../core/iso-time.js";
 import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Registry } from "../registry/registry.js";
 import type { DeploymentStore } from "../store/deployment-store.js";
@@ -47,8 +48,6 @@ function defaultPerformance(name: string): PerformancePolicy {
     reference_windows: 5,
   };
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Everything the Age vs Performance chart draws, on one time axis: the stage periods the

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { renderCalendar } from "../../core/calendar.js";
 import { ForbiddenError, UnprocessableError } from "../../core/errors.js";
+import { isoTime } from "../../core/iso-time.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
 import { finite, freeText, instant, instantToMs, metricName, slug } from "../../registry/deployment-input.js";
 import { actorOf, requireAdmin } from "../auth.js";
@@ -222,8 +223,8 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
     async (request) => ({
       items: (await lifecycle.entries(request.query)).map((e) => ({
         ...e,
-        due_at: new Date(e.due_at).toISOString(),
-        expires_at: new Date(e.expires_at).toISOString(),
+        due_at: isoTime(e.due_at),
+        expires_at: isoTime(e.expires_at),
       })),
     }),
   );
