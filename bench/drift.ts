@@ -11,11 +11,11 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { z } from "zod";
+import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
 import type { ChildServer } from "./lib/child-server.js";
 import type { ComputeResult } from "./lib/drift-compute.js";
 import { type DriftFiles, writeDriftFiles } from "./lib/drift-data.js";
@@ -64,17 +64,7 @@ export const DRIFT_USAGE = `npm run bench -- drift [options]
   --skip-ingest        leave out the server phase`;
 
 export async function driftBench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: Object.fromEntries(
-      Object.keys(Flags.shape).map((name) => [
-        name,
-        { type: name === "skip-ingest" ? "boolean" : "string" } as const,
-      ]),
-    ),
-  });
-  const flags = Flags.parse(values);
+  const flags = parseBenchFlags(argv, Flags, ["skip-ingest"]);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const build = distFingerprint();
   log(`tenure build under test: dist/ sha256 ${build}`);
@@ -171,13 +161,7 @@ async function run(
     build,
     started_at: "",
     seconds: 0,
-    machine: {
-      cpus: cpus().length,
-      cpu_model: cpus()[0]?.model ?? "unknown",
-      memory_gb: round(totalmem() / 2 ** 30, 1),
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-    },
+    machine: machineInfo(),
     options: flags,
     peers: {
       tenure_e2e: "node bin/tenure.js drift REF CUR --method M --json, a child process under /usr/bin/time",

@@ -11,11 +11,11 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { z } from "zod";
+import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
 import { type Census, type ListShape, takeCensus } from "./lib/census.js";
 import { type ChildServer, startChildServer } from "./lib/child-server.js";
 import { summarizeCpuProfile, type TimeWindow } from "./lib/cpu-profile.js";
@@ -68,17 +68,7 @@ export const REGISTRY_USAGE = `npm run bench -- registry [options]
   --postgres-url URL               server to create the scratch database on`;
 
 export async function registryBench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: Object.fromEntries(
-      Object.keys(Flags.shape).map((name) => [
-        name,
-        { type: name === "profile" || name === "skip-reads" ? "boolean" : "string" } as const,
-      ]),
-    ),
-  });
-  const flags = Flags.parse(values);
+  const flags = parseBenchFlags(argv, Flags, ["profile", "skip-reads"]);
   const dialects: Dialect[] = flags.dialect === "both" ? ["sqlite", "postgres"] : [flags.dialect];
   mkdirSync(RESULTS_DIR, { recursive: true });
   const build = distFingerprint();
@@ -168,13 +158,7 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
       dialect,
       started_at: new Date(started).toISOString(),
       seconds: round((Date.now() - started) / 1000, 1),
-      machine: {
-        cpus: cpus().length,
-        cpu_model: cpus()[0]?.model ?? "unknown",
-        memory_gb: round(totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-      },
+      machine: machineInfo(),
       options: { ...flags, "postgres-url": undefined },
       peers: {
         tenure: `node bin/tenure.js serve --database <${dialect}> (TENURE_LOG_LEVEL=${flags["log-level"]})`,

@@ -8,11 +8,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
 import { type ProfileSummary, summarizeCpuProfile, type TimeWindow } from "./lib/cpu-profile.js";
 import { log } from "./lib/log.js";
 import { createScratchDatabase, type Dialect, type ScratchDatabase } from "./lib/scratch-database.js";
@@ -46,17 +45,7 @@ export const SWEEP_USAGE = `npm run bench -- sweep [options]
   --postgres-url URL               server to create the scratch database on`;
 
 export async function sweepBench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: Object.fromEntries(
-      Object.keys(Flags.shape).map((name) => [
-        name,
-        { type: name === "profile" ? "boolean" : "string" } as const,
-      ]),
-    ),
-  });
-  const flags = Flags.parse(values);
+  const flags = parseBenchFlags(argv, Flags, ["profile"]);
   const dialects: Dialect[] = flags.dialect === "both" ? ["sqlite", "postgres"] : [flags.dialect];
   mkdirSync(RESULTS_DIR, { recursive: true });
   const build = distFingerprint();
@@ -147,13 +136,7 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<Omit<SweepB
       dialect,
       started_at: new Date(started).toISOString(),
       seconds: round((Date.now() - started) / 1000, 1),
-      machine: {
-        cpus: cpus().length,
-        cpu_model: cpus()[0]?.model ?? "unknown",
-        memory_gb: round(totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-      },
+      machine: machineInfo(),
       options: { ...flags, "postgres-url": undefined },
       peers: {
         tenure:
