@@ -225,17 +225,10 @@ export class Sweeper {
     for (;;) {
       const alerts = await this.lifecycle.openAlertsOfEndedDeployments(500);
       if (alerts.length === 0) return;
-      const rows = new Map(
-        (
-          await Promise.all(
-            [...new Set(alerts.map((a) => a.deployment_id))].map((id) =>
-              this.options.store.findDeployment(id),
-            ),
-          )
-        )
-          .filter((r): r is DeploymentRow => r !== undefined)
-          .map((r) => [r.id, r]),
-      );
+      const ended = await this.options.store.findDeployments([
+        ...new Set(alerts.map((a) => a.deployment_id)),
+      ]);
+      const rows = new Map(ended.map((r) => [r.id, r]));
       for (const status of new Set(alerts.map((a) => a.status))) {
         const items = alerts
           .filter((a) => a.status === status && rows.has(a.deployment_id))

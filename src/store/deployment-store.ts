@@ -237,6 +237,12 @@ export class DeploymentStore {
     return this.executor.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
+  /** The deployments with these ids, in one query. */
+  async findDeployments(ids: number[]): Promise<DeploymentRow[]> {
+    if (ids.length === 0) return [];
+    return this.executor.selectFrom("deployments").selectAll().where("id", "in", ids).execute();
+  }
+
   async findLivePrimary(model: string, environment: string): Promise<DeploymentRow | undefined> {
     return this.executor
       .selectFrom("deployments")
