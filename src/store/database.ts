@@ -73,7 +73,7 @@ const MAX_CACHED_STATEMENT_LENGTH = 64 * 1024;
  * nothing here streams rows.
  */
 function cachingStatements(handle: SqliteDatabase.Database): SqliteDialectConfig["database"] {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+  const statements = new Map<string, DriverStatement>();
   return {
     close: () => handle.close(),
     prepare(text: string) {
@@ -82,7 +82,7 @@ function cachingStatements(handle: SqliteDatabase.Database): SqliteDialectConfig
         // Re-inserting keeps the map in least-recently-used order.
         statements.delete(text);
       } else {
-        statement = handle.prepare(text);
+        statement = rowsAsObjects(handle.prepare(text));
         // A statement longer than any the store writes in chunks is a one-off: caching it would
         // only hold its memory.
         if (text.length > MAX_CACHED_STATEMENT_LENGTH) return statement;
@@ -95,6 +95,35 @@ function cachingStatements(handle: SqliteDatabase.Database): SqliteDialectConfig
       return statement;
     },
   };
+}
+
+/** What Kysely's SQLite driver calls on a prepared statement. */
+type DriverStatement = Pick<SqliteDatabase.Statement, "reader" | "all" | "run" | "iterate">;
+
+/**
+ * better-sqlite3 builds each row object by setting its columns one by one from C++, which costs
+ * more than running the query: a page of 100 deployments took ~1 ms to materialise and 14 µs to
+ * read. Its raw mode returns arrays at less than half that cost; an object literal compiled once
+ * per statement from the column names (quoted with JSON.stringify, so no name can inject code)
+ * turns an array into the same row object, with the same later-column-wins rule, at V8's
+ * fastest. `__proto__` as a column name would be read as the prototype: such a statement keeps
+ * the default path.
+ */
+function rowsAsObjects(statement: SqliteDatabase.Statement): DriverStatement {
+  if (!statement.reader) return statement;
+  const names = statement.columns().map((column) => column.name);
+  if (names.includes("__proto__")) return statement;
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: row[${i}]`).join(", ");
+  const build = new Function("row", `return { ${fields} };`) as (row: unknown[]) => unknown;
+  statement.raw(true);
+  return {
+    reader: true,
+    all: (...parameters: unknown[]) => (statement.all(...parameters) as unknown[][]).map(build),
+    run: (...parameters: unknown[]) => statement.run(...parameters),
+    *iterate(...parameters: unknown[]) {
+      for (const row of statement.iterate(...parameters)) yield build(row as unknown[]);
+    },
+  } as DriverStatement;
 }
 
 function openPostgres(url: string, poolSize: number): Database {

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type CompiledQuery, sql } from "kysely";
 import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
 import { DriftStore } from "./drift-store.js";
 import { LifecycleStore } from "./lifecycle-store.js";
@@ -332,7 +332,12 @@ export class DeploymentStore {
         .where("deployment_date", opOrEqual, date)
         .where((eb) => eb.or([eb("deployment_date", op, date), eb("id", op, id)]));
     }
-    return query.orderBy("deployment_date", page.order).orderBy("id", page.order).limit(page.limit).execute();
+    const inner = query
+      .orderBy("deployment_date", page.order)
+      .orderBy("id", page.order)
+      .limit(page.limit)
+      .compile();
+    return readPage(this.executor, this.dialect, inner, page.order);
   }
 
   /** Live deployments of the given models, for model summaries. */
@@ -406,4 +411,88 @@ export class DeploymentStore {
       )
       .execute();
   }
+}
+
+/** Every column of a deployment row, in the order a page carries them. */
+const DEPLOYMENT_COLUMNS = [
+  "id",
+  "model",
+  "model_version",
+  "environment",
+  "owner_team",
+  "role",
+  "status",
+  "deployment_date",
+  "training_data_cutoff",
+  "ended_at",
+  "endpoint",
+  "tags",
+  "ttl_extension_seconds",
+  "created_at",
+  "created_by",
+  "last_heartbeat_at",
+  "performance_state",
+  "performance_ok_since",
+  "performance_drop",
+  "drift_state",
+] as const satisfies readonly (keyof DeploymentRow)[];
+
+/**
+ * Reads a page of deployments as one JSON array of arrays, built by the database. A driver turns
+ * each value of each row into a JavaScript value on its own (better-sqlite3 from C++, pg from
+ * text), which cost a page of 100 rows ~400 µs against ~15 µs for SQLite to find them; the
+ * database's JSON and one JSON.parse take half as long. Both write integers and doubles so that
+ * they parse back exactly (SQLite ≥ 3.43 prints doubles round-trip; PostgreSQL's float8 output
+ * is shortest-exact). Both aggregate the ordered subquery in its order, though neither promises
+ * to: an ORDER BY inside the aggregate would (and cost SQLite a quarter of the page), so the order
+ * is checked here instead and restored in the rare case it is not kept.
+ */
+async function readPage(
+  executor: Executor,
+  dialect: DialectName,
+  inner: CompiledQuery,
+  order: "asc" | "desc",
+): Promise<DeploymentRow[]> {
+  const values = DEPLOYMENT_COLUMNS.map((column) => `page_rows.${column}`).join(", ");
+  const text =
+    dialect === "sqlite"
+      ? `select json_group_array(json_array(${values})) as page from (${inner.sql}) as page_rows`
+      : `select coalesce(json_agg(json_build_array(${values})), '[]'::json)::text as page from (${inner.sql}) as page_rows`;
+  const { rows } = await executor.executeQuery<{ page: string }>({ ...inner, sql: text });
+  const page = rows[0]?.page;
+  const deployments = page ? (JSON.parse(page) as unknown[][]).map(deploymentFromArray) : [];
+  const sign = order === "asc" ? 1 : -1;
+  const byAge = (a: DeploymentRow, b: DeploymentRow) =>
+    sign * (a.deployment_date - b.deployment_date || a.id - b.id);
+  for (let i = 1; i < deployments.length; i++) {
+    if (byAge(deployments[i - 1] as DeploymentRow, deployments[i] as DeploymentRow) > 0) {
+      return deployments.sort(byAge);
+    }
+  }
+  return deployments;
+}
+
+function deploymentFromArray(a: unknown[]): DeploymentRow {
+  return {
+    id: a[0],
+    model: a[1],
+    model_version: a[2],
+    environment: a[3],
+    owner_team: a[4],
+    role: a[5],
+    status: a[6],
+    deployment_date: a[7],
+    training_data_cutoff: a[8],
+    ended_at: a[9],
+    endpoint: a[10],
+    tags: a[11],
+    ttl_extension_seconds: a[12],
+    created_at: a[13],
+    created_by: a[14],
+    last_heartbeat_at: a[15],
+    performance_state: a[16],
+    performance_ok_since: a[17],
+    performance_drop: a[18],
+    drift_state: a[19],
+  } as DeploymentRow;
 }
