@@ -114,6 +114,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     clock,
     close: async () => {
       await dispatcher.stop();
+      await registry.idle();
       await database.close();
     },
   };

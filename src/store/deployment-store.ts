@@ -116,6 +116,21 @@ export class DeploymentStore {
     await sql`select 1`.execute(this.executor);
   }
 
+  /**
+   * Refreshes PostgreSQL's statistics of the deployments table and returns its estimated row
+   * count (see FreshStatistics). SQLite plans our queries from their shapes and indexes alone, and
+   * has no statistics to refresh: 0.
+   */
+  async analyzeDeployments(): Promise<number> {
+    if (this.dialect !== "postgres") return 0;
+    await sql`analyze deployments`.execute(this.executor);
+    const { rows } = await sql<{ estimate: number }>`
+      select reltuples::bigint as estimate from pg_class where oid = 'deployments'::regclass`.execute(
+      this.executor,
+    );
+    return Number(rows[0]?.estimate ?? 0);
+  }
+
   async findModel(name: string): Promise<ModelRecord | undefined> {
     return this.executor.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
   }
