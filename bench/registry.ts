@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
+import type { BareWriteFigures } from "./lib/bare-writes.js";
 import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
 import { type Census, type ListShape, takeCensus } from "./lib/census.js";
 import { type ChildServer, startChildServer } from "./lib/child-server.js";
@@ -23,8 +24,10 @@ import { log } from "./lib/log.js";
 import { processMemory, QuietGate } from "./lib/proc-stats.js";
 import { benchReads, benchRegistration } from "./lib/registry-phases.js";
 import {
+  type BareWriteCeiling,
   formatSummary,
   type MemoryFigures,
+  type RegistrationFigures,
   type RegistryBenchResult,
   TARGETS,
 } from "./lib/registry-report.js";
@@ -138,6 +141,7 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
     const phases: Record<string, TimeWindow> = {};
     const registration = await benchRegistration({ dialect, tenure, floor, auth, flags, gate, phases });
     const rssAfterRegistration = processMemory(tenure.pid).rss_mb;
+    const bareWrites = dialect === "sqlite" ? await bareWriteCeiling(flags.count, registration) : undefined;
     const shapes: ListShape[] = [];
     const reads = flags["skip-reads"]
       ? []
@@ -169,6 +173,7 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
       },
       quiet_wait_s: gate.waited_s,
       registration,
+      ...(bareWrites ? { bare_writes: bareWrites } : {}),
       reads,
       memory,
       census,
@@ -179,6 +184,28 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
     process.off("SIGTERM", interrupt);
     await teardown(running);
   }
+}
+
+/**
+ * Runs the bare SQL write path (bench/lib/bare-writes.ts) in a process of its own, while both
+ * servers are idle, and relates it to the floor's CPU per request.
+ */
+async function bareWriteCeiling(count: number, registration: RegistrationFigures): Promise<BareWriteCeiling> {
+  log("bare SQL write path: the same registrations by prepared statements, no HTTP (SQLite)");
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", "bench/lib/bare-writes.ts", "--count", String(count), "--batch", "32"],
+    { cwd: ROOT, maxBuffer: 1 << 20 },
+  );
+  const bare = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as BareWriteFigures;
+  const floor = registration.floor;
+  const floorUs = ((floor.median_server_cpu_pct / 100) * 1e6) / floor.median_req_per_s;
+  const ceiling = 1e6 / (bare.cpu_us_per_registration + floorUs) / floor.median_req_per_s;
+  log(
+    `  ${Math.round(bare.per_s).toLocaleString("en-US")} registrations/s, ${round(bare.cpu_us_per_registration, 0)} µs ` +
+      `CPU each; the floor's HTTP ${round(floorUs, 0)} µs: one thread doing both reaches ${round(ceiling, 3)}x the floor`,
+  );
+  return { ...bare, floor_cpu_us_per_request: floorUs, ceiling_ratio: ceiling };
 }
 
 async function teardown(running: Running): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BareWriteFigures } from "./bare-writes.js";
 import type { Census } from "./census.js";
 import type { ProfileSummary } from "./cpu-profile.js";
 import type { LoadResult } from "./load.js";
@@ -66,6 +67,17 @@ export interface MemoryFigures {
   met: boolean;
 }
 
+export interface BareWriteCeiling extends BareWriteFigures {
+  /** The floor's server CPU per registration, µs: its median CPU share over its median rate. */
+  floor_cpu_us_per_request: number;
+  /**
+   * Registrations/s one server thread could reach if it paid only the bare writes and the HTTP
+   * floor, over the floor's rate: the most the registration ratio can be on this machine without
+   * a second thread doing the writes.
+   */
+  ceiling_ratio: number;
+}
+
 export interface RegistryBenchResult {
   bench: "registry";
   dialect: Dialect;
@@ -80,6 +92,8 @@ export interface RegistryBenchResult {
   /** Seconds spent waiting for other load on the machine to pass before rounds. */
   quiet_wait_s: number;
   registration: RegistrationFigures;
+  /** SQLite only: the bare SQL write path (bench/lib/bare-writes.ts) and the ceiling it sets. */
+  bare_writes?: BareWriteCeiling;
   reads: ReadFigures[];
   memory: MemoryFigures;
   census: Census;
@@ -127,6 +141,36 @@ export function formatSummary(results: RegistryBenchResult[]): string {
       "",
       "",
     ]);
+    if (r.bare_writes) {
+      const bare = r.bare_writes;
+      rows.push([
+        r.dialect,
+        `  bare SQL writes/s (1 thread, batches of ${bare.batch}, no HTTP)`,
+        int(bare.per_s),
+        "",
+        "",
+        "",
+        "",
+      ]);
+      rows.push([
+        r.dialect,
+        "  CPU µs a registration: bare SQL / floor's HTTP",
+        round(bare.cpu_us_per_registration, 0).toString(),
+        round(bare.floor_cpu_us_per_request, 0).toString(),
+        "",
+        "",
+        "",
+      ]);
+      rows.push([
+        r.dialect,
+        "  ceiling for one thread: bare SQL + HTTP floor",
+        "",
+        "",
+        `${round(bare.ceiling_ratio, 3)}x`,
+        "",
+        "",
+      ]);
+    }
     for (const read of r.reads) {
       rows.push([
         r.dialect,
