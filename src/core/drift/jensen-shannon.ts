@@ -17,8 +17,11 @@ function relativeEntropy(x: number, y: number): number {
 export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>): number {
   const pTotal = numpySum(p);
   const qTotal = numpySum(q);
-  const left = new Float64Array(p.length);
-  const right = new Float64Array(p.length);
+  // The terms are kept only to be summed in numpy's order. Plain arrays, not Float64Arrays: a
+  // typed array of more than 64 bytes gets a backing store outside V8's heap, and allocating two
+  // of those cost more than the rest of this function for a histogram of a few dozen bins.
+  const left = new Array<number>(p.length);
+  const right = new Array<number>(p.length);
   for (let i = 0; i < p.length; i++) {
     const pi = (p[i] as number) / pTotal;
     const qi = (q[i] as number) / qTotal;
