@@ -11,7 +11,7 @@ import { jensenShannonDistance } from "./jensen-shannon.js";
 import { ksTwoSample, sortedCopy } from "./ks.js";
 import { jensenShannonNoiseFloor, psiNoiseFloor, wassersteinNoiseFloor } from "./noise-floor.js";
 import { psi } from "./psi.js";
-import { sortFloat64 } from "./radix-sort.js";
+import { radixScratch, sortFloat64 } from "./radix-sort.js";
 import { normedWasserstein, standardDeviation, wassersteinDistance } from "./wasserstein.js";
 import { twoProportionZTest } from "./z-test.js";
 
@@ -137,8 +137,10 @@ function measureNumbers(
   inPlace: boolean,
 ): Measurement {
   // Sorting in place spares a copy of each column; only a caller that owns the data may ask.
-  const reference = inPlace ? sortFloat64(referenceValues) : sortedCopy(referenceValues);
-  const current = inPlace ? sortFloat64(currentValues) : sortedCopy(currentValues);
+  // One working buffer serves both sorts, rather than one each left for the collector.
+  const scratch = radixScratch(Math.max(referenceValues.length, currentValues.length));
+  const reference = inPlace ? sortFloat64(referenceValues, scratch) : sortedCopy(referenceValues, scratch);
+  const current = inPlace ? sortFloat64(currentValues, scratch) : sortedCopy(currentValues, scratch);
   if (method === "ks") {
     const result = ksTwoSample(reference, current);
     return { statistic: result.statistic, pvalue: result.pvalue, score: result.pvalue, noiseFloor: null };
