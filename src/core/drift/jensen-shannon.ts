@@ -6,13 +6,6 @@
 
 import { numpySum } from "./pairwise-sum.js";
 
-/** `scipy.special.rel_entr(x, y)`: x·log(x/y), 0 when x = 0, ∞ when y = 0 < x. */
-function relativeEntropy(x: number, y: number): number {
-  if (x > 0 && y > 0) return x * Math.log(x / y);
-  if (x === 0 && y >= 0) return 0;
-  return Number.POSITIVE_INFINITY;
-}
-
 /** The base-2 Jensen–Shannon distance of two histograms over the same bins (counts or shares). */
 export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>): number {
   const pTotal = numpySum(p);
@@ -26,8 +19,11 @@ export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>
     const pi = (p[i] as number) / pTotal;
     const qi = (q[i] as number) / qTotal;
     const m = (pi + qi) / 2;
-    left[i] = relativeEntropy(pi, m);
-    right[i] = relativeEntropy(qi, m);
+    // `scipy.special.rel_entr(x, m)`: x·log(x/m), 0 when x = 0, ∞ otherwise. Written out rather
+    // than called: a CLI run compares once, in V8's interpreter, where a call per bin and side
+    // was a fifth of the comparison's time.
+    left[i] = pi > 0 && m > 0 ? pi * Math.log(pi / m) : pi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
+    right[i] = qi > 0 && m > 0 ? qi * Math.log(qi / m) : qi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
   }
   const js = (numpySum(left) + numpySum(right)) / Math.LN2;
   return Math.sqrt(js / 2);
