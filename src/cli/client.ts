@@ -11,6 +11,7 @@ import type { DeploymentView, EventView, ModelView } from "../registry/deploymen
 import { instantToMs } from "../registry/deployment-words.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
 import type { AlertState, DeliveryState } from "../store/schema.js";
+import { RemoteError } from "./remote-error.js";
 
 export interface Page<T> {
   items: T[];
@@ -67,18 +68,6 @@ export interface TenureClient {
   explain(id: number): Promise<ExplainView>;
   timeline(id: number): Promise<TimelineView>;
   close(): Promise<void>;
-}
-
-/** A server's problem+json answer, kept whole so the CLI can name the bad fields. */
-export class RemoteError extends Error {
-  override name = "RemoteError";
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly issues: FieldIssue[] = [],
-  ) {
-    super(message);
-  }
 }
 
 /** The local user, as events name them when the CLI writes to the database directly. */

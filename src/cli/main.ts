@@ -1,29 +1,44 @@
 import { Command, CommanderError } from "commander";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { VERSION } from "../version.js";
-import { alertsCommand } from "./alerts.js";
-import { checkCommand } from "./check.js";
-import { RemoteError } from "./client.js";
-import { deliveriesCommand } from "./deliveries.js";
-import { demoCommand } from "./demo.js";
-import { deployCommand } from "./deploy.js";
-import { driftCommand } from "./drift.js";
-import { goldenCommand } from "./golden.js";
 import { type Io, processIo } from "./io.js";
-import { lsCommand } from "./ls.js";
-import { policyCommand } from "./policy.js";
-import { retireCommand } from "./retire.js";
-import { reviewCommand } from "./review.js";
-import { rollbackCommand } from "./rollback.js";
-import { serveCommand } from "./serve.js";
-import { showCommand } from "./show.js";
-import { sweepCommand } from "./sweep.js";
-import { tokenCommand } from "./token.js";
+import { RemoteError } from "./remote-error.js";
 
 /** Exit codes: 0 done, 1 failed, 2 the command or its input is wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export function buildProgram(io: Io): Command {
+type Register = (program: Command, io: Io) => void;
+
+/**
+ * Every command, in the order help lists them, each behind an import of its module: a run of one
+ * command loads that command's module and no other's (`tenure drift` need not load the HTTP
+ * client, the registry's words or the token hashing).
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ["serve", async () => (await import("./serve.js")).serveCommand],
+  ["deploy", async () => (await import("./deploy.js")).deployCommand],
+  ["ls", async () => (await import("./ls.js")).lsCommand],
+  ["show", async () => (await import("./show.js")).showCommand],
+  ["review", async () => (await import("./review.js")).reviewCommand],
+  ["retire", async () => (await import("./retire.js")).retireCommand],
+  ["golden", async () => (await import("./golden.js")).goldenCommand],
+  ["rollback", async () => (await import("./rollback.js")).rollbackCommand],
+  ["sweep", async () => (await import("./sweep.js")).sweepCommand],
+  ["alerts", async () => (await import("./alerts.js")).alertsCommand],
+  ["deliveries", async () => (await import("./deliveries.js")).deliveriesCommand],
+  ["check", async () => (await import("./check.js")).checkCommand],
+  ["drift", async () => (await import("./drift.js")).driftCommand],
+  ["policy", async () => (await import("./policy.js")).policyCommand],
+  ["token", async () => (await import("./token.js")).tokenCommand],
+  ["demo", async () => (await import("./demo.js")).demoCommand],
+];
+
+/**
+ * The program with every command, or with only `commandName` when it names one: what runs is the
+ * same, since commander dispatches on that name; `--help`, `--version` and anything unknown get
+ * the whole program, so help lists every command and a typo is reported as before.
+ */
+export async function buildProgram(io: Io, commandName?: string): Promise<Command> {
   const program = new Command("tenure")
     .description(
       "Tracks how long every ML model has served, how old its data is, and whether it still performs.",
@@ -32,22 +47,9 @@ export function buildProgram(io: Io): Command {
     .configureOutput(output(io))
     .configureHelp({ helpWidth: 120 })
     .exitOverride();
-  serveCommand(program, io);
-  deployCommand(program, io);
-  lsCommand(program, io);
-  showCommand(program, io);
-  reviewCommand(program, io);
-  retireCommand(program, io);
-  goldenCommand(program, io);
-  rollbackCommand(program, io);
-  sweepCommand(program, io);
-  alertsCommand(program, io);
-  deliveriesCommand(program, io);
-  checkCommand(program, io);
-  driftCommand(program, io);
-  policyCommand(program, io);
-  tokenCommand(program, io);
-  demoCommand(program, io);
+  const named = COMMANDS.filter(([name]) => name === commandName);
+  const registers = await Promise.all((named.length > 0 ? named : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program, io);
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(output(io)).configureHelp({ helpWidth: 120 });
     command.commands.forEach(configure);
@@ -68,7 +70,8 @@ function output(io: Io) {
 
 /** Runs the CLI and resolves to its exit code; every error becomes one line on stderr. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  // argv is process.argv: the node binary, the script, then the command's name.
+  const program = await buildProgram(io, argv[2]);
   try {
     await program.parseAsync(argv);
     return EXIT.ok;

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import type { Dataset } from "../core/drift/compare.js";
 import { InputError } from "../core/errors.js";
@@ -11,7 +11,7 @@ export interface ReadOptions {
   columns?: readonly string[];
   /** Columns whose kind is given rather than detected. */
   kinds?: ReadonlyMap<string, KindOverride>;
-  /** Bytes per read (default 1 MiB); records cut by a chunk's end are carried over. */
+  /** Bytes per read (default 64 KiB); a record cut by a read's end is carried over to the next. */
   chunkSize?: number;
 }
 
@@ -40,20 +40,48 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
   if (!info.isFile()) throw new InputError(`${path}: not a file`);
   const format = await detectFormat(path);
   const reader = format === "csv" ? new CsvReader(path, options) : new JsonLinesReader(path, options);
-  // Small chunks into arrays sized once: peak memory stays near the size of the values read.
+  const handle = await open(path, "r");
+  try {
+    await readThrough(handle, reader, info.size, options.chunkSize ?? 1 << 16);
+  } finally {
+    await handle.close();
+  }
+  const data = new Map([...reader.builders()].map(([name, builder]) => [name, builder.finish()]));
+  return { path, format, header: reader.header, data };
+}
+
+/**
+ * Feeds the file to the reader through one buffer, reused: the record that a read cuts off is
+ * moved to the buffer's start and completed by the next read. A stream would allocate a fresh
+ * chunk per read, and joining the cut record to the next chunk another, garbage that is freed
+ * only when the collector gets round to it and so raised the peak memory of a read by several
+ * MB. The buffer grows only for a record longer than itself.
+ */
+async function readThrough(handle: FileHandle, reader: LineReader, size: number, chunkSize: number) {
+  let buffer = Buffer.allocUnsafe(Math.max(chunkSize, 1));
+  let kept = 0;
   let read = 0;
   let sized = false;
-  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 16 })) {
-    reader.push(chunk as Buffer);
-    read += (chunk as Buffer).length;
+  for (;;) {
+    if (kept === buffer.length) {
+      const grown = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(grown, 0, 0, kept);
+      buffer = grown;
+    }
+    const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, null);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+    const end = kept + bytesRead;
+    const consumed = reader.push(buffer.subarray(0, end));
+    buffer.copyWithin(0, consumed, end);
+    kept = end - consumed;
+    // Arrays sized once, from the records in the first bytes: peak memory stays near the values'.
     if (!sized && reader.recordsRead() >= 100) {
-      reader.reserve(Math.ceil((info.size / read) * reader.recordsRead() * 1.02) + 16);
+      reader.reserve(Math.ceil((size / read) * reader.recordsRead() * 1.02) + 16);
       sized = true;
     }
   }
-  reader.end();
-  const data = new Map([...reader.builders()].map(([name, builder]) => [name, builder.finish()]));
-  return { path, format, header: reader.header, data };
+  reader.end(buffer.subarray(0, kept));
 }
 
 async function detectFormat(path: string): Promise<"csv" | "jsonl"> {
@@ -75,7 +103,6 @@ abstract class LineReader {
   header: string[] = [];
   protected readonly columns = new Map<string, ColumnBuilder>();
   protected line = 1;
-  private pending: Buffer | null = null;
   private started = false;
 
   constructor(
@@ -97,25 +124,18 @@ abstract class LineReader {
     for (const builder of this.columns.values()) builder.reserve(rows);
   }
 
-  /** Feeds bytes; a record cut by the chunk's end waits for the next chunk. */
-  push(chunk: Buffer): void {
-    let buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    if (!this.started) {
-      // A UTF-8 byte order mark may arrive split across the first chunks.
-      if (buffer.length < 3) {
-        this.pending = buffer;
-        return;
-      }
-      buffer = this.start(buffer);
-    }
-    const consumed = this.records(buffer, false);
-    this.pending = consumed < buffer.length ? buffer.subarray(consumed) : null;
+  /** Reads the whole records at the start of `buffer` and returns how many bytes they took. */
+  push(buffer: Buffer): number {
+    if (this.started) return this.records(buffer, false);
+    // A UTF-8 byte order mark may arrive split across the first reads.
+    if (buffer.length < 3) return 0;
+    const body = this.start(buffer);
+    return buffer.length - body.length + this.records(body, false);
   }
 
-  /** The last record, which may lack its newline. */
-  end(): void {
-    if (this.pending) this.records(this.started ? this.pending : this.start(this.pending), true);
-    this.pending = null;
+  /** The bytes left at the end of the file: the last record, which may lack its newline. */
+  end(rest: Buffer): void {
+    if (rest.length > 0) this.records(this.started ? rest : this.start(rest), true);
     if (this.header.length === 0) throw new InputError(`${this.path}: no data (the file is empty)`);
   }
 

@@ -19,7 +19,8 @@ export interface ChiSquareResult {
 
 /** Pearson's statistic Σ (o − e)²/e summed in numpy's order, and its p-value with `dof` degrees of freedom. */
 function pearson(observed: ArrayLike<number>, expected: ArrayLike<number>, dof: number): ChiSquareResult {
-  const terms = new Float64Array(observed.length);
+  // Plain arrays for these short-lived values: see jensenShannonDistance.
+  const terms = new Array<number>(observed.length);
   for (let i = 0; i < observed.length; i++) {
     const e = expected[i] as number;
     terms[i] = ((observed[i] as number) - e) ** 2 / e;
@@ -42,8 +43,8 @@ export function chiSquareContingency(
   if (dof === 0) return { statistic: 0, pvalue: 1, dof: 0 };
   const rowTotals = [numpySum(referenceCounts), numpySum(currentCounts)];
   const total = numpySum(rowTotals);
-  const observed = new Float64Array(2 * k);
-  const expected = new Float64Array(2 * k);
+  const observed = new Array<number>(2 * k);
+  const expected = new Array<number>(2 * k);
   for (let row = 0; row < 2; row++) {
     const counts = row === 0 ? referenceCounts : currentCounts;
     for (let j = 0; j < k; j++) {
@@ -57,7 +58,7 @@ export function chiSquareContingency(
 }
 
 /** Yates' continuity correction as SciPy applies it: each cell moves toward its expectation by at most 0.5 (gh-13875). */
-function yatesCorrection(observed: Float64Array, expected: Float64Array): void {
+function yatesCorrection(observed: number[], expected: readonly number[]): void {
   for (let i = 0; i < observed.length; i++) {
     const diff = (expected[i] as number) - (observed[i] as number);
     observed[i] = (observed[i] as number) + Math.min(0.5, Math.abs(diff)) * Math.sign(diff);
@@ -75,7 +76,7 @@ export function chiSquareGoodnessOfFit(
 ): ChiSquareResult {
   const referenceTotal = numpySum(referenceCounts);
   const currentTotal = numpySum(currentCounts);
-  const expected = new Float64Array(referenceCounts.length);
+  const expected = new Array<number>(referenceCounts.length);
   for (let i = 0; i < expected.length; i++) {
     expected[i] = ((referenceCounts[i] as number) / referenceTotal) * currentTotal;
   }

@@ -77,8 +77,14 @@ export function detectKind(reference: ColumnSample, current: ColumnSample): Colu
     if (distinct <= 2) return "binary";
     return distinct <= FEW_DISTINCT_VALUES ? "categorical" : "numeric";
   }
-  const categories = new Set([...categoryCounts(reference).keys(), ...categoryCounts(current).keys()]);
-  return categories.size <= 2 ? "binary" : "categorical";
+  const referenceCounts = categoryCounts(reference);
+  // The size of the union of both files' categories, counted only as far as it matters.
+  let categories = referenceCounts.size;
+  for (const category of categoryCounts(current).keys()) {
+    if (categories > 2) break;
+    if (!referenceCounts.has(category)) categories++;
+  }
+  return categories <= 2 ? "binary" : "categorical";
 }
 
 /** A sample as counts per category; numbers become their shortest string form. */

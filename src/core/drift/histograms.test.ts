@@ -92,6 +92,17 @@ describe(`numeric distances against SciPy ${scipy.scipy}`, () => {
     expect([...binCounts(Float64Array.from([-100, 1000]), edges)]).toEqual([1, 0, 0, 1]);
   });
 
+  it("unsorted values are counted into the same bins as sorted ones, by scan (few edges) or search (many), a value on an edge in the lower bin", () => {
+    const values = Float64Array.from({ length: 5_000 }, (_, i) => ((i * 7919) % 1000) / 10);
+    const sorted = sortedCopy(values);
+    for (const bins of [2, 10, 17, 18, 100]) {
+      const edges = quantileEdges(sorted, bins);
+      expect([...binCounts(values, edges)], `${bins} bins`).toEqual([...binCountsSorted(sorted, edges)]);
+    }
+    const edges = Float64Array.from([1, 2, 3]);
+    expect([...binCounts(Float64Array.from([1, 2, 2.5, 3, 3.5]), edges)]).toEqual([1, 1, 2, 1]);
+  });
+
   it("an empty bin counts as a share of 1e-4, so PSI stays finite", () => {
     expect(psi([10, 0], [5, 5])).toBeCloseTo(
       (0.5 - 1) * Math.log(0.5 / 1) + (0.5 - 1e-4) * Math.log(0.5 / 1e-4),

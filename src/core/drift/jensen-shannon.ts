@@ -6,25 +6,24 @@
 
 import { numpySum } from "./pairwise-sum.js";
 
-/** `scipy.special.rel_entr(x, y)`: x·log(x/y), 0 when x = 0, ∞ when y = 0 < x. */
-function relativeEntropy(x: number, y: number): number {
-  if (x > 0 && y > 0) return x * Math.log(x / y);
-  if (x === 0 && y >= 0) return 0;
-  return Number.POSITIVE_INFINITY;
-}
-
 /** The base-2 Jensen–Shannon distance of two histograms over the same bins (counts or shares). */
 export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>): number {
   const pTotal = numpySum(p);
   const qTotal = numpySum(q);
-  const left = new Float64Array(p.length);
-  const right = new Float64Array(p.length);
+  // The terms are kept only to be summed in numpy's order. Plain arrays, not Float64Arrays: a
+  // typed array of more than 64 bytes gets a backing store outside V8's heap, and allocating two
+  // of those cost more than the rest of this function for a histogram of a few dozen bins.
+  const left = new Array<number>(p.length);
+  const right = new Array<number>(p.length);
   for (let i = 0; i < p.length; i++) {
     const pi = (p[i] as number) / pTotal;
     const qi = (q[i] as number) / qTotal;
     const m = (pi + qi) / 2;
-    left[i] = relativeEntropy(pi, m);
-    right[i] = relativeEntropy(qi, m);
+    // `scipy.special.rel_entr(x, m)`: x·log(x/m), 0 when x = 0, ∞ otherwise. Written out rather
+    // than called: a CLI run compares once, in V8's interpreter, where a call per bin and side
+    // was a fifth of the comparison's time.
+    left[i] = pi > 0 && m > 0 ? pi * Math.log(pi / m) : pi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
+    right[i] = qi > 0 && m > 0 ? qi * Math.log(qi / m) : qi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
   }
   const js = (numpySum(left) + numpySum(right)) / Math.LN2;
   return Math.sqrt(js / 2);

@@ -19,9 +19,12 @@ export interface KsResult {
   method: "exact" | "asymp";
 }
 
-/** A sorted copy of the values, ascending: each sample is sorted once and shared by every method. */
-export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return sortFloat64(values instanceof Float64Array ? values.slice() : Float64Array.from(values));
+/**
+ * A sorted copy of the values, ascending: each sample is sorted once and shared by every method.
+ * `scratch` (from `radixScratch`) is working room shared by several sorts.
+ */
+export function sortedCopy(values: ArrayLike<number>, scratch?: Uint32Array): Float64Array {
+  return sortFloat64(values instanceof Float64Array ? values.slice() : Float64Array.from(values), scratch);
 }
 
 /**

@@ -9,9 +9,10 @@ import { EMPTY_BIN_EPSILON } from "./binning.js";
 import { numpySum } from "./pairwise-sum.js";
 
 /** The shares of a histogram, with empty bins raised to `epsilon`. */
-function shares(counts: ArrayLike<number>, epsilon: number): Float64Array {
+function shares(counts: ArrayLike<number>, epsilon: number): number[] {
   const total = numpySum(counts);
-  const out = new Float64Array(counts.length);
+  // Plain arrays for these short-lived few dozen values: see jensenShannonDistance.
+  const out = new Array<number>(counts.length);
   for (let i = 0; i < counts.length; i++) {
     const share = (counts[i] as number) / total;
     out[i] = share === 0 ? epsilon : share;
@@ -27,7 +28,7 @@ export function psi(
 ): number {
   const r = shares(referenceCounts, epsilon);
   const c = shares(currentCounts, epsilon);
-  const terms = new Float64Array(r.length);
+  const terms = new Array<number>(r.length);
   for (let i = 0; i < r.length; i++) {
     const ri = r[i] as number;
     const ci = c[i] as number;
