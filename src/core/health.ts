@@ -52,10 +52,12 @@ export function computeHealth(input: HealthInput): Health {
   const performance = Math.min(1, (degraded ? 0.5 : 0) + 5 * Math.max(0, input.performance_drop));
   const drift = input.drift_state === "drifted" ? 1 : input.drift_state === "possible" ? 0.3 : 0;
   const penalties = { age, data, performance, drift };
-  const kept = (Object.keys(HEALTH_WEIGHTS) as (keyof typeof HEALTH_WEIGHTS)[]).reduce(
-    (product, clock) => product * (1 - HEALTH_WEIGHTS[clock] * penalties[clock]),
-    1,
-  );
+  // The product in the order of HEALTH_WEIGHTS' keys, spelled out: every listed deployment pays it.
+  const kept =
+    (1 - HEALTH_WEIGHTS.age * age) *
+    (1 - HEALTH_WEIGHTS.data * data) *
+    (1 - HEALTH_WEIGHTS.performance * performance) *
+    (1 - HEALTH_WEIGHTS.drift * drift);
   return { score: Math.round(kept * 1000) / 10, verdict: verdictOf(input), penalties };
 }
 

@@ -63,8 +63,12 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
  * have a stage: a scheduled promotion is not fresh, it has not started.
  */
 function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
+  // computeAge returns a fresh block: it is completed in place rather than copied.
   const age = computeAge(row, policy, now);
-  if (row.status !== "active") return { ...age, stage: null };
+  if (row.status !== "active") {
+    age.stage = null;
+    return age;
+  }
   const health = computeHealth({
     ttl_fraction: age.ttl_fraction,
     review_at: policy.review_at,
@@ -75,7 +79,9 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
     drift_state: row.drift_state as HealthInput["drift_state"],
     exempt: age.exempt,
   });
-  return { ...age, health_score: health.score, verdict: health.verdict };
+  age.health_score = health.score;
+  age.verdict = health.verdict;
+  return age;
 }
 
 /** What a view needs of the policy that governs the deployment. */
