@@ -30,6 +30,8 @@ export interface SweeperOptions {
   /**
    * Deployments of a page judged and written together (their alerts read, planned, opened in
    * one transaction): what a batch holds lives while its alerts and notifications are written.
+   * Each batch costs two alert reads, round trips on PostgreSQL: 250 kept SQLite's memory the
+   * same as 500 but took PostgreSQL's steady sweep past three bare scans.
    */
   batchSize?: number;
   /** Called after a sweep that queued notifications, so the dispatcher need not wait to poll. */
@@ -52,7 +54,7 @@ export class Sweeper {
   constructor(private readonly options: SweeperOptions) {
     this.lifecycle = options.store.lifecycle();
     this.pageSize = options.pageSize ?? 1000;
-    this.batchSize = options.batchSize ?? 250;
+    this.batchSize = options.batchSize ?? 500;
   }
 
   /** Runs a sweep; a ConflictError when another is running (here or in another process). */
