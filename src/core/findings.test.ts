@@ -40,6 +40,16 @@ describe("evaluateDeployment", () => {
     expect(evaluateDeployment(deployment, policy(), 25 * DAY).findings[0]?.severity).toBe("warning");
   });
 
+  it("serializes a finding as the plain record it reads as, words included", () => {
+    const [expired] = evaluateDeployment(deployment, policy(), 31 * DAY).findings;
+    expect(JSON.parse(JSON.stringify(expired))).toEqual({
+      kind: "expired",
+      severity: "error",
+      summary: "fraud-gbm 3.2.0 in production is expired: 31d of 30d (103%)",
+      detail: expect.objectContaining({ policy: "p", ttl_seconds: 30 * 86_400 }),
+    });
+  });
+
   it("counts a review's extension in the TTL", () => {
     expect(kinds(31 * DAY, policy(), { ...deployment, ttl_extension_seconds: 30 * 86_400 })).toEqual([]);
   });

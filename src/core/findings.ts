@@ -14,29 +14,46 @@ export interface Finding {
   detail: Record<string, unknown>;
 }
 
+type FindingWords = { summary: string; detail: Record<string, unknown> };
+
 /**
  * A finding whose words are written only when read. A sweep finds tens of thousands of things
  * whose alerts are already open and never reads their summaries; not writing them keeps its
  * memory flat.
+ *
+ * A class, so that its getters live once on the prototype: an object literal with its own
+ * getters costs V8 an accessor pair per object in the old generation, which keeps the closure
+ * (and the deployment row it captures) alive through young-generation GCs until a full one.
  */
-function lazyFinding(
-  kind: FindingKind,
-  severity: Severity,
-  describe: () => { summary: string; detail: Record<string, unknown> },
-): Finding {
-  let text: { summary: string; detail: Record<string, unknown> } | undefined;
-  return {
-    kind,
-    severity,
-    get summary() {
-      text ??= describe();
-      return text.summary;
-    },
-    get detail() {
-      text ??= describe();
-      return text.detail;
-    },
-  };
+class LazyFinding implements Finding {
+  readonly kind: FindingKind;
+  readonly severity: Severity;
+  readonly #describe: () => FindingWords;
+  #words: FindingWords | undefined;
+
+  constructor(kind: FindingKind, severity: Severity, describe: () => FindingWords) {
+    this.kind = kind;
+    this.severity = severity;
+    this.#describe = describe;
+  }
+
+  get summary(): string {
+    return this.#written().summary;
+  }
+
+  get detail(): Record<string, unknown> {
+    return this.#written().detail;
+  }
+
+  /** Serialized, it is the plain record a finding is: the getters are not own properties. */
+  toJSON(): Finding {
+    return { kind: this.kind, severity: this.severity, summary: this.summary, detail: this.detail };
+  }
+
+  #written(): FindingWords {
+    this.#words ??= this.#describe();
+    return this.#words;
+  }
 }
 
 /** What evaluation needs of a deployment; times are epoch milliseconds. */
@@ -71,7 +88,7 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
   };
   if (!policy.exempt && age.stage === "expired") {
     findings.push(
-      lazyFinding("expired", "error", () => ({
+      new LazyFinding("expired", "error", () => ({
         summary: `${name} is expired: ${describeAge(age)}`,
         detail: {
           ...ageDetail,
@@ -82,7 +99,7 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
     );
   } else if (!policy.exempt && age.stage === "due") {
     findings.push(
-      lazyFinding("due", "warning", () => ({
+      new LazyFinding("due", "warning", () => ({
         summary: `${name} is due for review: ${describeAge(age)}`,
         detail: {
           ...ageDetail,
@@ -94,7 +111,7 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
   const maxDataAge = policy.max_data_age_seconds;
   if (!policy.exempt && maxDataAge !== null && age.data_age_seconds >= maxDataAge) {
     findings.push(
-      lazyFinding("data_stale", "warning", () => ({
+      new LazyFinding("data_stale", "warning", () => ({
         summary: `${name} learned from data ${formatDuration(age.data_age_seconds)} old (at most ${formatDuration(maxDataAge)})`,
         detail: {
           data_age_seconds: age.data_age_seconds,
@@ -111,7 +128,7 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
     const silentFor = Math.floor((at - since) / 1000);
     if (silentFor >= silenceAfter) {
       findings.push(
-        lazyFinding("silent", "error", () => ({
+        new LazyFinding("silent", "error", () => ({
           summary: `${name} has sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)})`,
           detail: {
             silent_seconds: silentFor,

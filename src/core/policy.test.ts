@@ -6,6 +6,7 @@ import {
   globMatches,
   matchScore,
   type Policy,
+  StoredSubject,
 } from "./policy.js";
 
 const policy = (name: string, match: Policy["match"]): Policy => ({
@@ -92,5 +93,16 @@ describe("compilePolicies", () => {
       const choose = compilePolicies(set, fallback);
       for (const s of subjects) expect(choose(s).name).toBe(choosePolicy(set, s, fallback).name);
     }
+  });
+});
+
+describe("StoredSubject", () => {
+  it("parses a stored row's tags only when a policy that could win reads them", () => {
+    const row = { model: "fraud-gbm", environment: "production", owner_team: "risk", tags: "not json" };
+    const byModel = compilePolicies([policy("by-model", { model: "fraud-*" })], policy("defaults", {}));
+    expect(byModel(new StoredSubject(row)).name).toBe("by-model");
+    const byTag = compilePolicies([policy("by-tag", { tags: { tier: "1" } })], policy("defaults", {}));
+    expect(byTag(new StoredSubject({ ...row, tags: '{"tier":"1"}' })).name).toBe("by-tag");
+    expect(byTag(new StoredSubject({ ...row, tags: "{}" })).name).toBe("defaults");
   });
 });

@@ -1,6 +1,6 @@
 import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
-import { type PolicySource, singlePolicy } from "../core/policy.js";
+import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
 import type { DeploymentFilter, DeploymentStore } from "../store/deployment-store.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus } from "../store/schema.js";
@@ -225,17 +225,7 @@ export class Registry {
 
   /** The policy that governs a deployment. */
   policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
-    // Tags are parsed only if a policy that could win matches on tags.
-    let tags: Record<string, string> | undefined;
-    return this.policies.policyFor({
-      model: row.model,
-      environment: row.environment,
-      owner_team: row.owner_team,
-      get tags() {
-        tags ??= row.tags === "{}" ? {} : (JSON.parse(row.tags) as Record<string, string>);
-        return tags;
-      },
-    });
+    return this.policies.policyFor(new StoredSubject(row));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { verifySignature } from "../../src/alerts/channels/webhook.js";
+import { Sweeper } from "../../src/lifecycle/sweeper.js";
 import { dialects } from "../support/databases.js";
 import { type Receiver, startReceiver } from "../support/receivers.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -166,5 +167,25 @@ describe.each(dialects())("the fraud model's lifecycle on %s", (dialect) => {
     expect(pagerduty.rejected).toEqual([]);
     expect(slack.rejected).toEqual([]);
     expect(hook.rejected).toEqual([]);
+  });
+  it("judges every live deployment once and opens each alert once, however pages split into batches", async () => {
+    await start();
+    for (let n = 0; n < 7; n++) {
+      const response = await t.request({
+        method: "POST",
+        url: "/v1/deployments",
+        body: registration({ environment: `production-${n}`, training_data_cutoff: "2026-12-20" }),
+      });
+      expect(response.statusCode).toBe(201);
+    }
+    const { store, registry, incidents } = t.context;
+    // Pages of 3 in batches of 2: batches that end a page, and a page cut short.
+    const sweeper = new Sweeper({ store, registry, incidents, clock: () => T0, pageSize: 3, batchSize: 2 });
+    // Past the defaults' 90 days (the environments match no policy): each one is expired.
+    const first = await sweeper.run({ at: T0 + 100 * DAY, trigger: "manual", actor: "test" });
+    expect(first).toMatchObject({ deployments: 7, alerts_opened: 7 });
+    expect(JSON.parse(first.stages)).toMatchObject({ expired: 7 });
+    const again = await sweeper.run({ at: T0 + 100 * DAY + 3_600_000, trigger: "manual", actor: "test" });
+    expect(again).toMatchObject({ deployments: 7, alerts_opened: 0, alerts_resolved: 0 });
   });
 });
