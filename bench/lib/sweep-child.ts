@@ -12,6 +12,7 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { CompiledQuery, sql } from "kysely";
 import { z } from "zod";
+import { boundHeapGrowth } from "../../dist/cli/heap.js";
 import { type Context, openContext } from "../../dist/context.js";
 import { acknowledgedKinds, planAlerts } from "../../dist/core/alert-plan.js";
 import { evaluateDeployment, lifecycleDates } from "../../dist/core/findings.js";
@@ -47,6 +48,8 @@ const { values } = parseArgs({
   options: Object.fromEntries(Object.keys(Flags.shape).map((name) => [name, { type: "string" } as const])),
 });
 const flags = Flags.parse(values);
+// The sweep runs in the server (or a local `tenure sweep`), which bound V8's heap growth so.
+boundHeapGrowth();
 
 /** VmRSS and VmHWM of this process, MiB. */
 function memory(): { rss_mb: number; peak_rss_mb: number } {

@@ -1,7 +1,7 @@
-import { setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
 import { DEFAULT_SWEEP_CRON, databaseUrlFrom, policiesPathFrom } from "../config.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
+import { boundHeapGrowth } from "./heap.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
 
@@ -44,22 +44,6 @@ export function serveCommand(program: Command, io: Io): void {
       env: io.env,
     });
   });
-}
-
-/**
- * How far V8 lets the heap grow past what a full collection kept, in percent, for a server.
- * V8's default for a process whose collections are cheap is up to 4x: a server that keeps ~30 MB
- * alive reached 250 MB under load (measured by `npm run bench -- registry`), garbage it would
- * have collected anyway. 30% held the same server at 170 MB at the same throughput.
- */
-export const SERVER_HEAP_GROWING_PERCENT = 30;
-
-/** Applies SERVER_HEAP_GROWING_PERCENT unless the operator chose their own in NODE_OPTIONS or flags. */
-function boundHeapGrowth(env: NodeJS.ProcessEnv): void {
-  const chosen = [...process.execArgv, env.NODE_OPTIONS ?? ""].some((flag) =>
-    /--heap[-_]growing[-_]percent/.test(flag),
-  );
-  if (!chosen) setFlagsFromString(`--heap-growing-percent=${SERVER_HEAP_GROWING_PERCENT}`);
 }
 
 function portFromEnv(io: Io): number {

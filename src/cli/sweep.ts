@@ -3,6 +3,7 @@ import { formatDuration } from "../core/duration.js";
 import type { SweepView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, table } from "./format.js";
+import { boundHeapGrowth } from "./heap.js";
 import { type Io, printJson } from "./io.js";
 import {
   type DatabaseFlag,
@@ -36,6 +37,8 @@ export function sweepCommand(program: Command, io: Io): void {
         .option("--json", "print the sweep (or {items}) as JSON"),
     ),
   ).action(async (flags: SweepFlags) => {
+    // Swept here rather than by a server, the whole fleet passes through this process.
+    if (!io.env.TENURE_URL && !flags.history) boundHeapGrowth(io.env);
     const client = await clientFrom(io.env, flags.database, flags.policies);
     try {
       if (flags.history) {
