@@ -91,7 +91,29 @@ describe("compilePolicies", () => {
     for (let start = 0; start < policies.length; start += 7) {
       const set = policies.slice(start, start + 9);
       const choose = compilePolicies(set, fallback);
-      for (const s of subjects) expect(choose(s).name).toBe(choosePolicy(set, s, fallback).name);
+      // Twice: the second time from the per-value memo.
+      for (const s of [...subjects, ...subjects]) {
+        expect(choose(s).name).toBe(choosePolicy(set, s, fallback).name);
+      }
+    }
+  });
+
+  it("chooses by team too, and the same way once its memo of values has started again", () => {
+    const set = [
+      policy("risk-prod", { owner_team: "risk", environment: "production" }),
+      policy("risk-any", { owner_team: "ri*" }),
+      policy("model-7", { model: "model-7" }),
+    ];
+    const fallback = policy("defaults", {});
+    const choose = compilePolicies(set, fallback);
+    // More distinct models than the memo keeps: it is cleared on the way, answers do not change.
+    for (let round = 0; round < 2; round++) {
+      for (let m = 0; m < 10_050; m += round === 0 ? 1 : 997) {
+        for (const team of ["risk", "growth"]) {
+          const s = { ...subject, model: `model-${m}`, owner_team: team };
+          expect(choose(s).name).toBe(choosePolicy(set, s, fallback).name);
+        }
+      }
     }
   });
 });

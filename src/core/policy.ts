@@ -169,10 +169,17 @@ function compileGlob(pattern: string): (value: string) => boolean {
   return (value) => regex.test(value);
 }
 
+/** Distinct values of one field remembered at most; past it the memo starts again. */
+const MEMO_LIMIT = 10_000;
+
+const SUBJECT_FIELDS = ["model", "environment", "owner_team"] as const;
+
 /**
  * `choosePolicy` compiled once for a set of policies: each glob becomes the cheapest test that
  * decides it, and a deployment's tags are read only when a policy matches on tags. The sweep
- * asks this for every live deployment, so it is worth the compile.
+ * asks this for every live deployment, so it is worth the compile. Which policies a field's
+ * value passes is remembered per value (a fleet has far fewer models, environments and teams
+ * than deployments), so a choice is one pass over flags rather than a glob test per policy.
  */
 export function compilePolicies(
   policies: readonly Policy[],
@@ -180,30 +187,47 @@ export function compilePolicies(
 ): (subject: PolicySubject) => Policy {
   const compiled = policies.map((policy) => {
     const fields: FieldTest[] = [];
-    for (const field of ["model", "environment", "owner_team"] as const) {
+    for (const field of SUBJECT_FIELDS) {
       const pattern = policy.match[field];
       if (pattern !== undefined)
         fields.push({ field, test: compileGlob(pattern), weight: pattern.includes("*") ? 1 : 2 });
     }
     const tags = Object.entries(policy.match.tags ?? {});
-    return { policy, fields, tags, tagWeight: tags.length * 2 };
+    const score = fields.reduce((sum, f) => sum + f.weight, 0) + tags.length * 2;
+    return { policy, fields, tags, score };
   });
+  // Per field, per value: 1 where a policy's test of that field passes (or it has none).
+  const memos = SUBJECT_FIELDS.map(() => new Map<string, Uint8Array>());
+  const passes = (f: number, value: string): Uint8Array => {
+    const memo = memos[f] as Map<string, Uint8Array>;
+    let flags = memo.get(value);
+    if (flags) return flags;
+    const field = SUBJECT_FIELDS[f];
+    flags = new Uint8Array(compiled.length);
+    compiled.forEach((c, i) => {
+      const test = c.fields.find((t) => t.field === field);
+      flags[i] = !test || test.test(value) ? 1 : 0;
+    });
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(value, flags);
+    return flags;
+  };
   return (subject) => {
+    const model = passes(0, subject.model);
+    const environment = passes(1, subject.environment);
+    const team = passes(2, subject.owner_team);
     let best = fallback;
     let bestScore = -1;
-    candidates: for (const c of compiled) {
-      let score = c.tagWeight;
-      for (const f of c.fields) {
-        if (!f.test(subject[f.field])) continue candidates;
-        score += f.weight;
-      }
-      if (score <= bestScore) continue;
+    candidates: for (let i = 0; i < compiled.length; i++) {
+      if (((model[i] as number) & (environment[i] as number) & (team[i] as number)) === 0) continue;
+      const c = compiled[i] as (typeof compiled)[number];
+      if (c.score <= bestScore) continue;
       if (c.tags.length > 0) {
         const tags = subject.tags;
         for (const [key, value] of c.tags) if (tags[key] !== value) continue candidates;
       }
       best = c.policy;
-      bestScore = score;
+      bestScore = c.score;
     }
     return best;
   };
