@@ -17,14 +17,21 @@ export const EMPTY_BIN_EPSILON = 1e-4;
  * neighbour when the fraction is ≥ 0.5).
  */
 export function quantileSorted(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
+  return quantileOf(sorted.length, q, (rank) => sorted[rank] as number);
+}
+
+/**
+ * The `q` quantile of n values, as `quantileSorted` computes it, where `valueAt(rank)` gives the
+ * value at a rank of the sorted order: for a caller that knows only the ranks it needs.
+ */
+export function quantileOf(n: number, q: number, valueAt: (rank: number) => number): number {
   if (n === 0) return Number.NaN;
   const virtual = (n - 1) * q;
   const lower = Math.min(Math.max(Math.floor(virtual), 0), n - 1);
   const upper = Math.min(lower + 1, n - 1);
   const gamma = virtual - lower;
-  const a = sorted[lower] as number;
-  const b = sorted[upper] as number;
+  const a = valueAt(lower);
+  const b = valueAt(upper);
   const diff = b - a;
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
 }
