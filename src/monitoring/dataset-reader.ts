@@ -27,6 +27,11 @@ const QUOTE = 34;
 const COMMA = 44;
 const LF = 10;
 const CR = 13;
+/** 1 for the bytes that end an unquoted field (comma, LF, CR): one load and test per byte, not three. */
+const ENDS_FIELD = new Uint8Array(256);
+ENDS_FIELD[COMMA] = 1;
+ENDS_FIELD[LF] = 1;
+ENDS_FIELD[CR] = 1;
 
 /**
  * Reads a CSV file (RFC 4180: a header row, `"` quoting with `""` escapes, CRLF or LF) or a
@@ -213,7 +218,7 @@ class CsvReader extends LineReader {
     let c = buffer[i] as number;
     for (;;) {
       const fieldStart = i;
-      while (c !== COMMA && c !== LF && c !== CR) c = buffer[++i] as number;
+      while (ENDS_FIELD[c] === 0) c = buffer[++i] as number;
       if (2 * count + 2 > bounds.length) bounds = this.growBounds();
       bounds[2 * count] = fieldStart;
       bounds[2 * count + 1] = i;
