@@ -1,4 +1,5 @@
 import type { ColumnSample } from "../core/drift/detect.js";
+import { CategoryCounter } from "./category-counter.js";
 
 /** How a column's values are read: detected from the values, or as the `--kind` flag says. */
 export type KindOverride = "numeric" | "categorical";
@@ -88,12 +89,8 @@ export class ColumnBuilder {
   private values = new Float64Array(1024);
   private length = 0;
   private counts: Map<string, number> | null = null;
-  /**
-   * Categories met as raw CSV bytes, found by a hash of their bytes: a field of a known category
-   * is counted without making a string of it, which is most of the cost of reading categories.
-   */
-  private slots: (ByteCategory | undefined)[] = new Array(64);
-  private used = 0;
+  /** Categories met as raw CSV bytes, counted by their bytes (see CategoryCounter). */
+  private byBytes = new CategoryCounter();
 
   constructor(
     readonly name: string,
@@ -117,41 +114,7 @@ export class ColumnBuilder {
       return;
     }
     if (this.counts === null) this.becomeCategorical();
-    this.countBytes(bytes, start, end);
-  }
-
-  private countBytes(bytes: Uint8Array, start: number, end: number): void {
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
-    // Open addressing over a power-of-two table of categories, grown at half full.
-    const mask = this.slots.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const category = this.slots[slot];
-      if (category === undefined) break;
-      if (category.hash === hash && sameBytes(category.bytes, bytes, start, end)) {
-        category.count++;
-        return;
-      }
-    }
-    const copy = Uint8Array.prototype.slice.call(bytes, start, end);
-    this.insert({ hash, bytes: copy, key: Buffer.from(copy).toString("utf8"), count: 1 });
-  }
-
-  private insert(category: ByteCategory): void {
-    if ((this.used + 1) * 2 > this.slots.length) {
-      const old = this.slots;
-      this.slots = new Array(old.length * 2);
-      for (const c of old) if (c !== undefined) this.place(c);
-    }
-    this.place(category);
-    this.used++;
-  }
-
-  private place(category: ByteCategory): void {
-    const mask = this.slots.length - 1;
-    let slot = category.hash & mask;
-    while (this.slots[slot] !== undefined) slot = (slot + 1) & mask;
-    this.slots[slot] = category;
+    this.byBytes.add(bytes, start, end);
   }
 
   /** A CSV field that was quoted: still a number if it reads as one (RFC 4180 quoting is not typing). */
@@ -199,11 +162,8 @@ export class ColumnBuilder {
   /** The column's values. */
   finish(): ColumnSample {
     if (this.counts !== null) {
-      for (const category of this.slots) {
-        if (category) this.counts.set(category.key, (this.counts.get(category.key) ?? 0) + category.count);
-      }
-      this.slots = new Array(64);
-      this.used = 0;
+      this.byBytes.addTo(this.counts);
+      this.byBytes = new CategoryCounter();
       return { kind: "categorical", counts: this.counts };
     }
     return { kind: "numeric", values: this.values.subarray(0, this.length) };
@@ -230,17 +190,4 @@ export class ColumnBuilder {
     this.values = new Float64Array(0);
     this.length = 0;
   }
-}
-
-interface ByteCategory {
-  hash: number;
-  bytes: Uint8Array;
-  key: string;
-  count: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
-  if (a.length !== end - start) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
-  return true;
 }

@@ -44,6 +44,22 @@ describe("the dataset reader", () => {
     }
   });
 
+  it("reads records without quotes (the fast path) as records with them: blank lines, a lone CR, CRLF, a quote inside a field", async () => {
+    const text = 'k,v\na,1\n\nb,2\rc,3\r\nx"y,4\n"q\nr",5\nd,6\n\r\ne,\n,7\nf,8';
+    const path = file("plain.csv", text);
+    const expected = [
+      ["k", { categorical: { a: 1, b: 1, c: 1, 'x"y': 1, "q\nr": 1, d: 1, e: 1, f: 1 } }],
+      ["v", { numeric: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    ];
+    for (let chunkSize = 1; chunkSize <= text.length + 1; chunkSize++) {
+      const read = await readDataset(path, { chunkSize });
+      expect([...read.data].map(([k, v]) => [k, plain(v)])).toEqual(expected);
+    }
+    await expect(readDataset(file("late.csv", 'a,b\n"x\ny",1\n2,3\n4\n'))).rejects.toThrow(
+      /late\.csv:5: 1 fields where the header has 2/,
+    );
+  });
+
   it("reads JSON Lines: nulls are missing, strings and booleans are categories, keys in order of appearance", async () => {
     const path = file("rows.jsonl", '{"a": 1, "b": "x"}\n\n{"b": null, "a": 2.5, "c": true}\n{"a": null}');
     const read = await readDataset(path, { chunkSize: 5 });

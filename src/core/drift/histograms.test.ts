@@ -103,6 +103,36 @@ describe(`numeric distances against SciPy ${scipy.scipy}`, () => {
     expect([...binCounts(Float64Array.from([1, 2, 2.5, 3, 3.5]), edges)]).toEqual([1, 1, 2, 1]);
   });
 
+  it("a large sample is counted by key prefix into the same bins as by comparison: zeros of both signs, infinities, edges sharing a prefix", () => {
+    const n = 100_000;
+    const special = [
+      0,
+      -0,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1,
+      1 + 2 ** -52,
+      -1e-300,
+      5e-324,
+    ];
+    const values = Float64Array.from({ length: n }, (_, i) =>
+      i % 13 === 0 ? (special[i % special.length] as number) : ((i * 7919) % 20_011) / 97 - 100,
+    );
+    const sorted = sortedCopy(values);
+    const edgeSets = [
+      ...[2, 10, 17, 18, 100].map((bins) => quantileEdges(sorted, bins)),
+      Float64Array.from([-0]),
+      Float64Array.from([0]),
+      Float64Array.from([-1e-300, 0, 5e-324, 1, 1 + 2 ** -52, 1.0001]),
+      Float64Array.from([Number.NEGATIVE_INFINITY, 50, Number.POSITIVE_INFINITY]),
+    ];
+    for (const edges of edgeSets) {
+      expect([...binCounts(values, edges)], `edges ${[...edges]}`).toEqual([
+        ...binCountsSorted(sorted, edges),
+      ]);
+    }
+  });
+
   it("an empty bin counts as a share of 1e-4, so PSI stays finite", () => {
     expect(psi([10, 0], [5, 5])).toBeCloseTo(
       (0.5 - 1) * Math.log(0.5 / 1) + (0.5 - 1e-4) * Math.log(0.5 / 1e-4),

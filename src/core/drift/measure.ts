@@ -4,13 +4,14 @@
  * is sorted at most once, and only when the method needs it.
  */
 
-import { binCounts, binCountsSorted, DEFAULT_BINS, quantileEdges } from "./binning.js";
+import { binCounts, DEFAULT_BINS } from "./binning.js";
 import { chiSquareContingency } from "./chi-square.js";
 import { type ColumnKind, type ColumnSample, categoryCounts, type DriftMethod } from "./detect.js";
 import { jensenShannonDistance } from "./jensen-shannon.js";
 import { ksTwoSample, sortedCopy } from "./ks.js";
 import { jensenShannonNoiseFloor, psiNoiseFloor, wassersteinNoiseFloor } from "./noise-floor.js";
 import { psi } from "./psi.js";
+import { referenceBins } from "./quantile-select.js";
 import { radixScratch, sortFloat64 } from "./radix-sort.js";
 import { normedWasserstein, standardDeviation, wassersteinDistance } from "./wasserstein.js";
 import { twoProportionZTest } from "./z-test.js";
@@ -39,12 +40,11 @@ export function histograms(
   reference: ColumnSample,
   current: ColumnSample,
   bins: number,
-  inPlace = false,
 ): Histograms {
   if (kind === "numeric" && reference.kind === "numeric" && current.kind === "numeric") {
-    const sortedReference = inPlace ? sortFloat64(reference.values) : sortedCopy(reference.values);
-    const edges = quantileEdges(sortedReference, bins);
-    return { reference: binCountsSorted(sortedReference, edges), current: binCounts(current.values, edges) };
+    // The reference is not sorted: its quantiles are selected, which leaves it as it was.
+    const { edges, counts } = referenceBins(reference.values, bins);
+    return { reference: counts, current: binCounts(current.values, edges) };
   }
   return alignedCounts(categoryCounts(reference), categoryCounts(current));
 }
@@ -89,7 +89,7 @@ export function measureColumn(
       return measureNumbers(method, numbersOf(reference), numbersOf(current), inPlace);
     case "psi":
     case "jensenshannon": {
-      const h = histograms(kind, reference, current, bins, inPlace);
+      const h = histograms(kind, reference, current, bins);
       const n = total(h.reference);
       const m = total(h.current);
       if (method === "psi") {
