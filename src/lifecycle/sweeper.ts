@@ -50,6 +50,8 @@ export class Sweeper {
   private readonly lifecycle: LifecycleStore;
   private readonly pageSize: number;
   private readonly batchSize: number;
+  /** Successors that took over from an expired primary during the running sweep. */
+  private readonly tookOver = new Set<number>();
 
   constructor(private readonly options: SweeperOptions) {
     this.lifecycle = options.store.lifecycle();
@@ -93,6 +95,7 @@ export class Sweeper {
   }
 
   private async sweep(at: number): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
+    this.tookOver.clear();
     const totals = {
       deployments: 0,
       stages: { fresh: 0, due: 0, expired: 0 } as Record<AgeStage, number>,
@@ -145,6 +148,9 @@ export class Sweeper {
     for (const row of rows) {
       // A replay in the past skips deployments that had not started yet at its time.
       if (row.deployment_date > at) continue;
+      // A successor that took over earlier in this sweep was read as it was before: the next
+      // sweep judges it as the primary it now is.
+      if (this.tookOver.has(row.id)) continue;
       const policy = this.options.registry.policyOf(row);
       const { age, findings } = evaluateDeployment(row, policy, at);
       const expired = findings.find((f) => f.kind === "expired");
@@ -276,17 +282,29 @@ export class Sweeper {
   ): Promise<{ ended: true } | { ended: false; reason: string }> {
     const reason = `expired under policy ${policy.name} (expire_action: retire)`;
     const registry = this.options.registry;
+    // A primary makes way for a newer successor that has shown it works, else for the golden version.
+    const successor =
+      row.role === "primary"
+        ? await this.options.store.findValidatedSuccessor(row.model, row.environment, row.deployment_date)
+        : undefined;
     const golden =
-      row.role === "primary" ? await this.options.store.findGolden(row.model, row.environment) : undefined;
-    if (row.role === "primary" && (!golden || golden.model_version === row.model_version)) {
+      row.role === "primary" && !successor
+        ? await this.options.store.findGolden(row.model, row.environment)
+        : undefined;
+    if (row.role === "primary" && !successor && (!golden || golden.model_version === row.model_version)) {
+      const noSuccessor = `no newer shadow or canary of ${row.model} in ${row.environment} has held its performance target`;
       return {
         ended: false,
         reason: golden
-          ? `the golden version ${golden.model_version} is this deployment: nothing newer can take over, so it stays for review`
-          : `no golden version of ${row.model} in ${row.environment} can take over, so it stays for review`,
+          ? `the golden version ${golden.model_version} is this deployment and ${noSuccessor}, so it stays for review`
+          : `no golden version of ${row.model} in ${row.environment} and ${noSuccessor}, so it stays for review`,
       };
     }
-    const action = golden ? `rolled back to the golden version ${golden.model_version}` : "retired";
+    const action = successor
+      ? `replaced by the validated ${successor.role} ${successor.model_version} (deployment ${successor.id})`
+      : golden
+        ? `rolled back to the golden version ${golden.model_version}`
+        : "retired";
     const announced = {
       ...finding,
       summary: `${finding.summary}; ${action}`,
@@ -300,7 +318,10 @@ export class Sweeper {
         totals.alerts_opened += change.alerts;
         totals.notifications += change.notifications;
       });
-      if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
+      if (successor) {
+        await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, at);
+        this.tookOver.add(successor.id);
+      } else if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
       else await registry.retire(row.id, SWEEP_ACTOR, reason, at);
       totals.retirements++;
       return { ended: true };

@@ -267,6 +267,63 @@ export class Registry {
    * and, if it is a primary, supersedes the live primary, with the usual events. Undefined when
    * it is no longer scheduled (cancelled, or another sweep promoted it first).
    */
+  /**
+   * A live shadow or canary takes over from the live primary of its model and environment: the
+   * primary ends (`superseded`) and the successor becomes the primary, both recorded as events,
+   * in one transaction. Refused (ConflictError) when either changed since the caller looked.
+   */
+  async takeOver(
+    primaryId: number,
+    successorId: number,
+    actor: Actor,
+    reason: string,
+    at: number,
+  ): Promise<DeploymentView> {
+    return this.store.transaction(async (tx) => {
+      const primary = await tx.findDeployment(primaryId);
+      if (!primary) throw new NotFoundError(`deployment ${primaryId} does not exist`);
+      await tx.lockKeys([lockKeyOf(primary.model, primary.environment)]);
+      const successor = await tx.findDeployment(successorId);
+      if (primary.status !== "active" || primary.role !== "primary") {
+        throw new ConflictError(`deployment ${primaryId} is no longer the live primary`);
+      }
+      if (
+        successor?.status !== "active" ||
+        successor.role === "primary" ||
+        successor.model !== primary.model ||
+        successor.environment !== primary.environment
+      ) {
+        throw new ConflictError(`deployment ${successorId} is no longer a live successor of ${primaryId}`);
+      }
+      await tx.endDeployment(primary.id, "superseded", at);
+      await this.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
+      if (!(await tx.makePrimary(successor.id))) {
+        throw new ConflictError(`deployment ${successorId} could not become the primary`);
+      }
+      const common = { model: primary.model, environment: primary.environment, actor: actor.name, at };
+      await tx.appendEvents([
+        {
+          ...common,
+          deployment_id: successor.id,
+          type: "promoted",
+          data: {
+            model_version: successor.model_version,
+            from_role: successor.role,
+            supersedes: primary.id,
+            reason,
+          },
+        },
+        {
+          ...common,
+          deployment_id: primary.id,
+          type: "superseded",
+          data: { model_version: primary.model_version, superseded_by: successor.id, reason },
+        },
+      ]);
+      return this.view({ ...successor, role: "primary" }, at);
+    });
+  }
+
   async promote(id: number, at: number, actor: Actor): Promise<DeploymentView | undefined> {
     return this.store.transaction(async (tx) => {
       const row = await tx.findDeployment(id);

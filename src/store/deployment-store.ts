@@ -399,6 +399,43 @@ export class DeploymentStore {
       .execute();
   }
 
+  /**
+   * The newest live shadow or canary of a model in an environment, deployed after `since`, whose
+   * last judged performance held its target and whose inputs have not drifted: a successor that
+   * has shown it works, which may take over from an expired primary.
+   */
+  async findValidatedSuccessor(
+    model: string,
+    environment: string,
+    since: number,
+  ): Promise<DeploymentRow | undefined> {
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "=", model)
+      .where("environment", "=", environment)
+      .where("status", "=", sql.lit("active"))
+      .where("role", "in", [sql.lit<DeploymentRole>("shadow"), sql.lit<DeploymentRole>("canary")])
+      .where("deployment_date", ">", since)
+      .where("performance_state", "=", "ok")
+      .where((eb) => eb.or([eb("drift_state", "is", null), eb("drift_state", "!=", "drifted")]))
+      .orderBy("deployment_date", "desc")
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+  }
+
+  /** Makes a live shadow or canary the primary; the caller has ended the previous primary. */
+  async makePrimary(id: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ role: "primary" })
+      .where("id", "=", id)
+      .where("status", "=", sql.lit("active"))
+      .where("role", "in", [sql.lit<DeploymentRole>("shadow"), sql.lit<DeploymentRole>("canary")])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async findGolden(model: string, environment: string): Promise<GoldenRecord | undefined> {
     return this.executor
       .selectFrom("golden_versions")

@@ -26,6 +26,12 @@ policies:
     max_age: 10d
     expire_action: retire
     notify: { expired: [team-slack] }
+  - name: feed-rotate
+    match: { model: "feed-*" }
+    max_age: 10d
+    expire_action: retire
+    performance: { metric: ctr, target: 0.05, window: 1d, min_samples: 100 }
+    notify: { expired: [team-slack] }
   - name: stable-rules
     match: { owner_team: rules }
     exempt: true
@@ -277,6 +283,74 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     expect(open[0].detail.expire_action_blocked).toMatch(/no golden version of recs-email/);
   });
 
+  it("expire_action retire hands over to a newer canary that held its target, not to one without evidence", async () => {
+    await start();
+    const primary = await deploy({
+      model: "feed-home",
+      model_version: "1.0",
+      training_data_cutoff: "2026-12-01",
+    });
+    const other = await deploy({
+      model: "feed-mail",
+      model_version: "1.0",
+      training_data_cutoff: "2026-12-01",
+    });
+    t.setNow(T0 + DAY);
+    const canary = await deploy({
+      model: "feed-home",
+      model_version: "2.0",
+      role: "canary",
+      training_data_cutoff: "2026-12-20",
+    });
+    // A canary of the other model, with no metrics: nothing shows it works.
+    await deploy({
+      model: "feed-mail",
+      model_version: "2.0",
+      role: "canary",
+      training_data_cutoff: "2026-12-20",
+    });
+    const points = [1, 2, 3, 4, 5].map((day) => ({
+      name: "ctr",
+      value: 0.08,
+      timestamp: new Date(T0 + day * DAY + 3_600_000).toISOString(),
+      sample_size: 400,
+    }));
+    t.setNow(T0 + 6 * DAY);
+    const posted = await t.request({
+      method: "POST",
+      url: `/v1/deployments/${canary.id}/metrics`,
+      body: { points },
+    });
+    expect(posted.statusCode, posted.body).toBe(200);
+    await sweep(T0 + 7 * DAY); // judges the canary: on target
+    await sweep(T0 + 12 * DAY); // the primaries expire
+
+    const took = (await t.request({ method: "GET", url: `/v1/deployments/${canary.id}` })).json();
+    expect(took).toMatchObject({ role: "primary", status: "active" });
+    const ended = (await t.request({ method: "GET", url: `/v1/deployments/${primary.id}` })).json();
+    expect(ended.status).toBe("superseded");
+    const events = (await t.request({ method: "GET", url: `/v1/deployments/${canary.id}/events` })).json();
+    expect(events.items ?? events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: "promoted",
+          actor: "tenure:sweep",
+          data: expect.objectContaining({ from_role: "canary", supersedes: primary.id }),
+        }),
+      ]),
+    );
+    const expiredNotices = slack.received.filter((r) => JSON.stringify(r.body).includes("feed-home"));
+    expect(JSON.stringify(expiredNotices)).toMatch(/replaced by the validated canary 2\.0/);
+
+    const stillOther = (await t.request({ method: "GET", url: `/v1/deployments/${other.id}` })).json();
+    expect(stillOther).toMatchObject({ role: "primary", status: "active" });
+    const open = await alerts("?state=open");
+    const blocked = open.find((a: { deployment_id: number }) => a.deployment_id === other.id);
+    expect(blocked.detail.expire_action_blocked).toMatch(
+      /no newer shadow or canary of feed-mail in production has held its performance target/,
+    );
+  });
+
   it("reloads the policy file on request, and keeps the old policies when the new file is invalid", async () => {
     await start();
     const { id } = await deploy();
@@ -287,7 +361,7 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     writeFileSync(t.policiesPath as string, policies("45d"));
     const ok = await t.request({ method: "POST", url: "/v1/policies/reload", body: {} });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json()).toEqual({ ok: true, policies: 4, channels: 1 });
+    expect(ok.json()).toEqual({ ok: true, policies: 5, channels: 1 });
     expect((await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json().age.ttl_seconds).toBe(
       45 * 86_400,
     );
@@ -324,6 +398,7 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
         { name: "fraud", matched: true, score: 1 },
         { name: "pinged", matched: false },
         { name: "recs-rotate", matched: false },
+        { name: "feed-rotate", matched: false },
         { name: "stable-rules", matched: false },
       ],
     });
