@@ -69,6 +69,8 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     await t.context.dispatcher.drain(5_000);
     return res.json();
   };
+  const deployVersion = (model: string, model_version: string, cutoff: string, role?: "shadow" | "canary") =>
+    deploy({ model, model_version, training_data_cutoff: cutoff, ...(role ? { role } : {}) });
   const alerts = async (query = "") =>
     (await t.request({ method: "GET", url: `/v1/alerts${query}` })).json().items;
 
@@ -248,22 +250,10 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
 
   it("expire_action retire hands over to the golden version, and falls back to review without one", async () => {
     await start();
-    const old = await deploy({
-      model: "recs-home",
-      model_version: "1.0",
-      training_data_cutoff: "2026-12-01",
-    });
+    const old = await deployVersion("recs-home", "1.0", "2026-12-01");
     t.setNow(T0 + DAY);
-    const current = await deploy({
-      model: "recs-home",
-      model_version: "2.0",
-      training_data_cutoff: "2026-12-20",
-    });
-    const lonely = await deploy({
-      model: "recs-email",
-      model_version: "1.0",
-      training_data_cutoff: "2026-12-20",
-    });
+    const current = await deployVersion("recs-home", "2.0", "2026-12-20");
+    const lonely = await deployVersion("recs-email", "1.0", "2026-12-20");
     const golden = await t.request({
       method: "PUT",
       url: "/v1/models/recs-home/golden",
@@ -285,30 +275,12 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
 
   it("expire_action retire hands over to a newer canary that held its target, not to one without evidence", async () => {
     await start();
-    const primary = await deploy({
-      model: "feed-home",
-      model_version: "1.0",
-      training_data_cutoff: "2026-12-01",
-    });
-    const other = await deploy({
-      model: "feed-mail",
-      model_version: "1.0",
-      training_data_cutoff: "2026-12-01",
-    });
+    const primary = await deployVersion("feed-home", "1.0", "2026-12-01");
+    const other = await deployVersion("feed-mail", "1.0", "2026-12-01");
     t.setNow(T0 + DAY);
-    const canary = await deploy({
-      model: "feed-home",
-      model_version: "2.0",
-      role: "canary",
-      training_data_cutoff: "2026-12-20",
-    });
+    const canary = await deployVersion("feed-home", "2.0", "2026-12-20", "canary");
     // A canary of the other model, with no metrics: nothing shows it works.
-    await deploy({
-      model: "feed-mail",
-      model_version: "2.0",
-      role: "canary",
-      training_data_cutoff: "2026-12-20",
-    });
+    await deployVersion("feed-mail", "2.0", "2026-12-20", "canary");
     const points = [1, 2, 3, 4, 5].map((day) => ({
       name: "ctr",
       value: 0.08,
