@@ -16,6 +16,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Standard normal draws by the Box–Muller transform, from seededRandom's stream. */
+export function seededNormal(seed: number): () => number {
+  const uniform = seededRandom(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
 /** A 32-bit FNV-1a hash of a string: a seed that depends on what is sampled. */
 export function hashSeed(text: string): number {
   let hash = 0x811c9dc5;

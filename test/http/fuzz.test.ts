@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../src/core/reservoir.js";
 import { generateToken } from "../../src/http/token-auth.js";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -41,18 +42,6 @@ interface Outcome {
   wwwAuthenticate: string;
   /** Set for requests with `names` that got a 400: whether the problem named one of them. */
   namedField?: boolean;
-}
-
-/** mulberry32: a tiny seeded PRNG, so every run sends the same requests. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Values of the wrong JSON type for any string field. */
@@ -770,7 +759,7 @@ function edgeStorm(storm: Storm): void {
 }
 
 function buildStorm(t: TestApp, seeded: Seeded): Fuzz[] {
-  const storm: Storm = { requests: [], random: prng(SEED), tokens: t.tokens, seeded };
+  const storm: Storm = { requests: [], random: seededRandom(SEED), tokens: t.tokens, seeded };
   registrationStorm(storm);
   listStorm(storm);
   deploymentStorm(storm);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../errors.js";
+import { seededNormal } from "../reservoir.js";
 import { compareDatasets, type Dataset } from "./compare.js";
 import { type ColumnSample, DRIFT_METHODS } from "./detect.js";
 
@@ -13,18 +14,8 @@ const dataset = (columns: Record<string, ColumnSample>): Dataset => new Map(Obje
 
 /** Deterministic normal draws (mulberry32 + Box–Muller). */
 function normals(seed: number): (n: number, shift?: number) => Float64Array {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n, shift = 0) =>
-    Float64Array.from(
-      { length: n },
-      () => shift + Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()),
-    );
+  const normal = seededNormal(seed);
+  return (n, shift = 0) => Float64Array.from({ length: n }, () => shift + normal());
 }
 
 describe("comparing datasets", () => {

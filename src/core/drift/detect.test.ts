@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededNormal } from "../reservoir.js";
 import { binCounts, quantileEdges, quantileSorted } from "./binning.js";
 import { type ColumnSample, defaultMethod, detectKind, judgeDistance, judgeTest } from "./detect.js";
 import { sortedCopy } from "./ks.js";
@@ -14,18 +15,8 @@ const categories = (counts: Record<string, number>): ColumnSample => ({
 
 /** A seeded normal generator for the simulations below (mulberry32 + Box–Muller). */
 function normals(seed: number): (n: number, shift?: number) => Float64Array {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n, shift = 0) =>
-    Float64Array.from(
-      { length: n },
-      () => shift + Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()),
-    );
+  const normal = seededNormal(seed);
+  return (n, shift = 0) => Float64Array.from({ length: n }, () => shift + normal());
 }
 
 describe("column kinds and the default method (Evidently's rule)", () => {

@@ -13,7 +13,7 @@
  *   reference's quantile function with a fixed seed, so every run gives the same floor.
  */
 
-import { seededRandom } from "../reservoir.js";
+import { seededNormal } from "../reservoir.js";
 import { quantileSorted } from "./binning.js";
 import { chiSquareIsf } from "./special.js";
 import { MIN_NORM_STD } from "./wasserstein.js";
@@ -49,12 +49,6 @@ export function psiNoiseFloor(bins: number, n: number, m: number): number {
 export function jensenShannonNoiseFloor(bins: number, n: number, m: number): number {
   if (bins < 2) return 0;
   return Math.sqrt((noiseQuantile(bins - 1) * (1 / n + 1 / m)) / (8 * Math.LN2));
-}
-
-/** Standard normal draws by the Box–Muller transform. */
-function seededNormal(seed: number): () => number {
-  const uniform = seededRandom(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 /**
