@@ -466,7 +466,7 @@ export class DeploymentStore {
 }
 
 /** Every column of a deployment row, in the order a page carries them. */
-const DEPLOYMENT_COLUMNS = [
+export const DEPLOYMENT_COLUMNS = [
   "id",
   "model",
   "model_version",

@@ -1,6 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.js";
+import { DEPLOYMENT_COLUMNS } from "../../src/store/deployment-store.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
 
 // SQLite rows are read as arrays and turned into objects by a literal compiled per statement:
 // the rows must be exactly what better-sqlite3's own objects would be.
@@ -62,5 +64,22 @@ describe("SQLite rows", () => {
       seen.push(row);
     }
     expect(seen).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+});
+
+// A list page names its columns (DEPLOYMENT_COLUMNS): a column a migration adds must be named
+// there too, or listings would leave it out.
+describe("a page of deployments", () => {
+  it("carries every column of the migrated deployments table", async () => {
+    const database = openDatabase(":memory:");
+    try {
+      await migrateToLatest(database);
+      const { rows } = await sql<{ name: string }>`select name from pragma_table_info('deployments')`.execute(
+        database.db,
+      );
+      expect([...DEPLOYMENT_COLUMNS].sort()).toEqual(rows.map((r) => r.name).sort());
+    } finally {
+      await database.close();
+    }
   });
 });
