@@ -33,6 +33,10 @@ export interface Context {
 export interface ContextOptions {
   clock?: () => number;
   poolSize?: number;
+  /** SQLite: WAL checkpoints on a thread of their own (src/store/checkpointer.ts), for a server. */
+  backgroundCheckpoints?: boolean;
+  /** Told when background checkpoints failed and commits checkpoint in line again. */
+  onCheckpointFailure?: (message: string) => void;
   /** The policy file; the built-in defaults when absent. */
   policies?: string | null;
   /** Where `${VAR}` in the policy file is read. */
@@ -46,7 +50,11 @@ export interface ContextOptions {
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
   const policies = PolicyBook.load(options.policies ?? null, options.env ?? process.env);
-  const database = openDatabase(url, { poolSize: options.poolSize });
+  const database = openDatabase(url, {
+    poolSize: options.poolSize,
+    backgroundCheckpoints: options.backgroundCheckpoints,
+    onCheckpointFailure: options.onCheckpointFailure,
+  });
   try {
     await migrateToLatest(database);
   } catch (error) {

@@ -50,6 +50,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     policies: options.policies ?? null,
     env: options.env ?? process.env,
     publicUrl,
+    // TENURE_BACKGROUND_CHECKPOINTS=0 checkpoints in line, as a CLI command does (README).
+    backgroundCheckpoints: (options.env ?? process.env).TENURE_BACKGROUND_CHECKPOINTS !== "0",
+    onCheckpointFailure: (message) =>
+      logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });
   const app = await buildApp({
     publicHost: new URL(publicUrl).hostname,

@@ -1,17 +1,12 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import SqliteDatabase from "better-sqlite3";
-import {
-  Kysely,
-  PostgresDialect,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  sql,
-  type Transaction,
-} from "kysely";
+import type SqliteDatabase from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { InputError } from "../core/errors.js";
+import { BACKSTOP_CHECKPOINT_PAGES, type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import type { Schema } from "./schema.js";
+import { openSqliteHandle, rowBuilder, StatementCache } from "./sqlite-connection.js";
 
 export type DialectName = "sqlite" | "postgres";
 
@@ -33,92 +28,84 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 
-/**
- * Opens the database that `url` names: a `postgres://` URL selects PostgreSQL, anything else is
- * a SQLite file path (created with its folder if missing), opened in WAL mode.
- */
-export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
-  return isPostgresUrl(url) ? openPostgres(url, options.poolSize ?? 10) : openSqlite(url);
+export interface OpenOptions {
+  /** PostgreSQL: connections in the pool (10). */
+  poolSize?: number;
+  /**
+   * SQLite: copy the WAL back into the database on a thread of its own rather than in the middle
+   * of commits (src/store/checkpointer.ts). For a long-running server; a short CLI command would
+   * pay more to start the thread than it saves.
+   */
+  backgroundCheckpoints?: boolean;
+  /** Told when background checkpoints failed and commits went back to checkpointing in line. */
+  onCheckpointFailure?: (message: string) => void;
 }
 
-function openSqlite(path: string): Database {
-  const file = path === ":memory:" ? path : resolve(path);
+/**
+ * Opens the database that `url` names: a `postgres://` URL selects PostgreSQL, anything else is
+ * a SQLite file path (created if missing, in a folder that must exist), opened in WAL mode.
+ */
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
+  if (isPostgresUrl(url)) return openPostgres(url, options.poolSize ?? 10);
+  const file = url === ":memory:" ? url : resolve(url);
   if (file !== ":memory:") checkFolder(dirname(file));
-  const handle = new SqliteDatabase(file);
-  handle.pragma("journal_mode = WAL");
-  // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
-  // last commits, the trade-off SQLite documents for WAL. busy_timeout lets a CLI and a server
-  // share one file.
-  handle.pragma("synchronous = NORMAL");
-  handle.pragma("busy_timeout = 5000");
-  handle.pragma("foreign_keys = ON");
-  // SQLite's own default page cache (2 MB), not the 16 MB better-sqlite3 builds in: the sweep and
-  // the registry read and write in key order, so a larger cache mostly holds pages that will not
-  // be read again, and the OS keeps the file's pages warm anyway.
-  handle.pragma("cache_size = -2000");
+  return openSqlite(file, options);
+}
+
+function openSqlite(file: string, options: OpenOptions): Database {
+  const handle = openSqliteHandle(file);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
+  // An in-memory database has no WAL, and no other connection could reach it.
+  const checkpointer =
+    options.backgroundCheckpoints && file !== ":memory:"
+      ? checkpointInBackground(handle, file, options)
+      : undefined;
   return {
     db,
     dialect: "sqlite",
     location: file,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
   };
 }
 
-/** Prepared statements kept, by SQL text: enough for every query shape the registry issues. */
-const STATEMENT_CACHE_SIZE = 500;
-/** A full chunk of alerts (256 rows) stays below this; a statement longer is a one-off. */
-const MAX_CACHED_STATEMENT_LENGTH = 64 * 1024;
+function checkpointInBackground(
+  handle: SqliteDatabase.Database,
+  file: string,
+  options: OpenOptions,
+): Checkpointer {
+  handle.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+  return startCheckpointer(file, (message) => {
+    if (handle.open) handle.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    options.onCheckpointFailure?.(message);
+  });
+}
 
-/**
- * Kysely prepares every query anew; preparing costs as much as running a small statement. The
- * registry issues a few dozen query shapes, so a cache by SQL text makes nearly every
- * preparation a hit. Safe because better-sqlite3 runs each statement to completion at once and
- * nothing here streams rows.
- */
-function cachingStatements(handle: SqliteDatabase.Database): SqliteDialectConfig["database"] {
-  const statements = new Map<string, DriverStatement>();
-  return {
-    close: () => handle.close(),
-    prepare(text: string) {
-      let statement = statements.get(text);
-      if (statement) {
-        // Re-inserting keeps the map in least-recently-used order.
-        statements.delete(text);
-      } else {
-        statement = rowsAsObjects(handle.prepare(text));
-        // A statement longer than any the store writes in chunks is a one-off: caching it would
-        // only hold its memory.
-        if (text.length > MAX_CACHED_STATEMENT_LENGTH) return statement;
-        if (statements.size >= STATEMENT_CACHE_SIZE) {
-          const oldest = statements.keys().next().value;
-          if (oldest !== undefined) statements.delete(oldest);
-        }
-      }
-      statements.set(text, statement);
-      return statement;
-    },
-  };
+/** SQLite's own threshold, which commits go back to should the checkpointer thread fail. */
+const INLINE_CHECKPOINT_PAGES = 1_000;
+
+/** better-sqlite3 statements, prepared once per SQL text, with rows built by a compiled literal. */
+function cachingStatements(handle: SqliteDatabase.Database): {
+  close(): void;
+  prepare(text: string): DriverStatement;
+} {
+  const statements = new StatementCache((text) => rowsAsObjects(handle.prepare(text)));
+  return { close: () => handle.close(), prepare: (text: string) => statements.get(text) };
 }
 
 /** What Kysely's SQLite driver calls on a prepared statement. */
 type DriverStatement = Pick<SqliteDatabase.Statement, "reader" | "all" | "run" | "iterate">;
 
 /**
- * better-sqlite3 builds each row object by setting its columns one by one from C++, which costs
- * more than running the query: a page of 100 deployments took ~1 ms to materialise and 14 µs to
- * read. Its raw mode returns arrays at less than half that cost; an object literal compiled once
- * per statement from the column names (quoted with JSON.stringify, so no name can inject code)
- * turns an array into the same row object, with the same later-column-wins rule, at V8's
- * fastest. `__proto__` as a column name would be read as the prototype: such a statement keeps
- * the default path.
+ * A reading statement in better-sqlite3's raw mode, its arrays made into row objects by
+ * `rowBuilder` (src/store/sqlite-connection.ts): less than half the cost of better-sqlite3's
+ * own objects.
  */
 function rowsAsObjects(statement: SqliteDatabase.Statement): DriverStatement {
   if (!statement.reader) return statement;
-  const names = statement.columns().map((column) => column.name);
-  if (names.includes("__proto__")) return statement;
-  const fields = names.map((name, i) => `${JSON.stringify(name)}: row[${i}]`).join(", ");
-  const build = new Function("row", `return { ${fields} };`) as (row: unknown[]) => unknown;
+  const build = rowBuilder(statement.columns().map((column) => column.name));
   statement.raw(true);
   return {
     reader: true,
