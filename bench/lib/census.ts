@@ -1,5 +1,6 @@
 import { CompiledQuery, sql } from "kysely";
 import { openDatabase } from "../../dist/store/database.js";
+import { DeploymentStore } from "../../dist/store/deployment-store.js";
 
 /** What a run left in the database, read straight from it after the load. */
 export interface Census {
@@ -44,21 +45,14 @@ export async function takeCensus(url: string, shapes: ListShape[]): Promise<Cens
     const count = async (table: "deployment_events" | "models") =>
       Number((await db.selectFrom(table).select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n);
     const plans: Record<string, string[]> = {};
+    const store = new DeploymentStore(database);
     for (const shape of shapes) {
-      let query = db.selectFrom("deployments").selectAll();
-      if (shape.environment) query = query.where("environment", "=", shape.environment);
-      if (shape.owner_team) query = query.where("owner_team", "=", shape.owner_team);
-      const after = shape.after;
-      if (after) {
-        query = query.where((eb) =>
-          eb(eb.refTuple("deployment_date", "id"), ">", eb.tuple(after[0], after[1])),
-        );
-      }
-      const compiled = query
-        .orderBy("deployment_date", "asc")
-        .orderBy("id", "asc")
-        .limit(shape.limit)
-        .compile();
+      const compiled = store.pageQuery({
+        filter: { environment: shape.environment, owner_team: shape.owner_team },
+        order: "asc",
+        limit: shape.limit,
+        after: shape.after,
+      });
       const explain = database.dialect === "sqlite" ? "explain query plan " : "explain ";
       const result = await db.executeQuery(
         CompiledQuery.raw(explain + compiled.sql, [...compiled.parameters]),

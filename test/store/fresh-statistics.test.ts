@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Context, openContext } from "../../src/context.js";
+import { openDatabase } from "../../src/store/database.js";
 import { FreshStatistics } from "../../src/store/fresh-statistics.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 
@@ -104,5 +105,45 @@ describe.each(dialects())("registrations keep the planner's statistics fresh (%s
       where c.relname = 'deployments'`.execute(context.database.db);
     expect(rows[0]?.analyzed).toBe(true);
     expect(Number(rows[0]?.reltuples)).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
+// PostgreSQL's default random_page_cost (4) has the planner read a team's page by skipping other
+// teams' deployments in the age index; Tenure's sessions price index reads as from memory or SSD,
+// unless the server or database was set to something else on purpose.
+describe.each(dialects().filter((dialect) => dialect === "postgres"))("a %s session", (dialect) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const setting = async () => {
+    const opened = openDatabase(database.url, { poolSize: 1 });
+    try {
+      const { rows } = await sql<{
+        value: string;
+      }>`select current_setting('random_page_cost') as value`.execute(opened.db);
+      return rows[0]?.value;
+    } finally {
+      await opened.close();
+    }
+  };
+
+  it("prices random page reads at 1.1 when the server keeps PostgreSQL's default", async () => {
+    expect(await setting()).toBe("1.1");
+  });
+
+  it("keeps a value the database was configured with", async () => {
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = openDatabase(database.url, { poolSize: 1 });
+    try {
+      await sql.raw(`alter database ${name} set random_page_cost = 2`).execute(admin.db);
+    } finally {
+      await admin.close();
+    }
+    expect(await setting()).toBe("2");
   });
 });
