@@ -37,6 +37,8 @@ export interface ContextOptions {
   backgroundCheckpoints?: boolean;
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;
+  /** PostgreSQL: prepare the statements a connection repeats (on by default). */
+  preparedStatements?: boolean;
   /** The policy file; the built-in defaults when absent. */
   policies?: string | null;
   /** Where `${VAR}` in the policy file is read. */
@@ -54,6 +56,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
     onCheckpointFailure: options.onCheckpointFailure,
+    preparedStatements: options.preparedStatements,
   });
   try {
     await migrateToLatest(database);
