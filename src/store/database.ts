@@ -162,8 +162,8 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
 
 /** Statements one connection prepares by name, at most; PostgreSQL keeps each one's plan. */
 const PREPARED_PER_CONNECTION = 256;
-/** Statements one connection remembers having run once, at most. */
-const SEEN_PER_CONNECTION = 4_096;
+/** Characters of statement text one connection remembers, at most (about 1 MB). */
+const REMEMBERED_PER_CONNECTION = 1_000_000;
 /** A statement longer than this is a one-off (a chunk of many rows): never prepared. */
 const MAX_PREPARED_LENGTH = 16 * 1024;
 
@@ -175,17 +175,22 @@ const MAX_PREPARED_LENGTH = 16 * 1024;
  * a generic one as it does for every prepared statement). Measured: a page query 500 → 410 µs,
  * a registration round's live-primaries read 385 → 235 µs. Bounded per connection; a statement
  * whose plan PostgreSQL can no longer use (a migration changed its table) fails once, then is
- * prepared again under a new name.
+ * prepared again under a new name. Statements are remembered, by their text, up to about 1 MB a
+ * connection; those that come later are sent unnamed.
  */
 function preparePlans(client: pg.PoolClient): void {
   const names = new Map<string, string | null>();
   let prepared = 0;
+  let remembered = 0;
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
   const named = (text: string): string | undefined => {
     const name = names.get(text);
     if (name) return name;
     if (name === undefined) {
-      if (names.size < SEEN_PER_CONNECTION) names.set(text, null);
+      if (remembered + text.length <= REMEMBERED_PER_CONNECTION) {
+        names.set(text, null);
+        remembered += text.length;
+      }
       return undefined;
     }
     if (prepared >= PREPARED_PER_CONNECTION) return undefined;
@@ -206,7 +211,7 @@ function preparePlans(client: pg.PoolClient): void {
     if (!name) return query(text, values);
     return query({ name, text, values }).catch((error: unknown) => {
       // 0A000: "cached plan must not change result type", after the table changed.
-      if ((error as { code?: unknown }).code === "0A000") names.delete(text);
+      if ((error as { code?: unknown }).code === "0A000") names.set(text, null);
       throw error;
     });
   }) as typeof client.query;

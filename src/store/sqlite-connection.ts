@@ -1,8 +1,8 @@
 import SqliteDatabase from "better-sqlite3";
 
 /**
- * One SQLite connection as Tenure opens it, wherever it runs: on the caller's thread
- * (src/store/database.ts) or on the database thread (src/store/sqlite-thread.ts).
+ * One SQLite connection as Tenure opens it: its pragmas, its statement cache and how its rows
+ * become objects. src/store/database.ts puts Kysely in front of it.
  */
 export function openSqliteHandle(file: string): SqliteDatabase.Database {
   const handle = new SqliteDatabase(file);
