@@ -37,7 +37,10 @@ export interface ContextOptions {
   backgroundCheckpoints?: boolean;
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;
-  /** PostgreSQL: prepare the statements a connection repeats (on by default). */
+  /**
+   * PostgreSQL: prepare the statements a connection repeats; by default on unless
+   * TENURE_PG_PREPARED_STATEMENTS is `0` in `env` (a pooler that cannot carry them).
+   */
   preparedStatements?: boolean;
   /** The policy file; the built-in defaults when absent. */
   policies?: string | null;
@@ -56,7 +59,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
     onCheckpointFailure: options.onCheckpointFailure,
-    preparedStatements: options.preparedStatements,
+    preparedStatements:
+      options.preparedStatements ?? (options.env ?? process.env).TENURE_PG_PREPARED_STATEMENTS !== "0",
   });
   try {
     await migrateToLatest(database);

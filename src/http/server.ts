@@ -52,8 +52,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     publicUrl,
     // TENURE_BACKGROUND_CHECKPOINTS=0 checkpoints in line, as a CLI command does (README).
     backgroundCheckpoints: (options.env ?? process.env).TENURE_BACKGROUND_CHECKPOINTS !== "0",
-    // TENURE_PG_PREPARED_STATEMENTS=0 for a pooler that cannot carry prepared statements (README).
-    preparedStatements: (options.env ?? process.env).TENURE_PG_PREPARED_STATEMENTS !== "0",
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openContext } from "../../src/context.js";
 import { openDatabase } from "../../src/store/database.js";
 import type { Schema } from "../../src/store/schema.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
@@ -98,6 +99,19 @@ describe.skipIf(!postgres)("PostgreSQL prepared statements", () => {
       expect(await read()).toEqual([{ a: 1, b: 2 }]);
     } finally {
       await opened.close();
+    }
+  });
+
+  it("prepares nothing with TENURE_PG_PREPARED_STATEMENTS=0, for the server and CLI commands alike", async () => {
+    const context = await openContext(database.url, {
+      poolSize: 1,
+      env: { TENURE_PG_PREPARED_STATEMENTS: "0" },
+    });
+    try {
+      for (let i = 0; i < 3; i++) await sql`select ${i}::int as n`.execute(context.database.db);
+      expect(await prepared(context.database.db)).toEqual([]);
+    } finally {
+      await context.close();
     }
   });
 
