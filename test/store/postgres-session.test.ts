@@ -8,12 +8,12 @@ import { createTestDatabase, dialects, type TestDatabase } from "../support/data
 // What Tenure sets up on each PostgreSQL connection (src/store/database.ts, openPostgres). On a
 // machine without PostgreSQL these are skipped, as test/support/global-setup.ts says in one line;
 // never on CI.
-// PostgreSQL's default random_page_cost (4) has the planner read a team's page by skipping other
-// teams' deployments in the age index; Tenure's sessions price index reads as from memory or SSD,
-// unless the server or database was set to something else on purpose.
 const postgres = dialects().includes("postgres");
 const dialect = "postgres";
 
+// PostgreSQL's default random_page_cost (4) has the planner read a team's page by skipping other
+// teams' deployments in the age index; Tenure's sessions price index reads as from memory or SSD,
+// unless the server or database was set to something else on purpose.
 describe.skipIf(!postgres)("a PostgreSQL session", () => {
   let database: TestDatabase;
   beforeAll(async () => {
