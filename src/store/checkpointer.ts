@@ -14,12 +14,10 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
-export interface CheckpointerOptions {
-  /** How often the thread checks for pages to copy while writes are coming in. */
-  busyIntervalMs?: number;
-  /** How often it checks once the WAL is fully copied: an idle server costs next to nothing. */
-  idleIntervalMs?: number;
-}
+/** How often the thread checks for pages to copy while writes come in, in ms. */
+const BUSY_INTERVAL_MS = 25;
+/** How often it checks once the WAL stopped growing: an idle server costs next to nothing. */
+const IDLE_INTERVAL_MS = 1_000;
 
 /** The server connection's own checkpoint threshold while the thread runs (pages). */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_000;
@@ -75,19 +73,15 @@ loop();
  * mode. `onFailure` hears once if the thread fails (its driver would not load, a checkpoint
  * failed) and has stopped: the caller then goes back to in-line checkpoints.
  */
-export function startCheckpointer(
-  file: string,
-  onFailure: (message: string) => void,
-  options: CheckpointerOptions = {},
-): Checkpointer {
+export function startCheckpointer(file: string, onFailure: (message: string) => void): Checkpointer {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: {
       driver,
       file,
-      busy: options.busyIntervalMs ?? 25,
-      idle: options.idleIntervalMs ?? 1_000,
+      busy: BUSY_INTERVAL_MS,
+      idle: IDLE_INTERVAL_MS,
     },
   });
   // The thread must never keep the process alive on its own.
