@@ -258,15 +258,18 @@ export class DeploymentStore {
     return this.executor.selectFrom("deployments").selectAll().where("id", "in", ids).execute();
   }
 
-  async findLivePrimary(model: string, environment: string): Promise<DeploymentRow | undefined> {
+  /** The live deployments of a model in an environment, as a query to narrow down. */
+  private liveIn(model: string, environment: string) {
     return this.executor
       .selectFrom("deployments")
       .selectAll()
       .where("model", "=", model)
       .where("environment", "=", environment)
-      .where("role", "=", sql.lit("primary"))
-      .where("status", "=", sql.lit("active"))
-      .executeTakeFirst();
+      .where("status", "=", sql.lit("active"));
+  }
+
+  async findLivePrimary(model: string, environment: string): Promise<DeploymentRow | undefined> {
+    return this.liveIn(model, environment).where("role", "=", sql.lit("primary")).executeTakeFirst();
   }
 
   async insertDeployment(row: NewDeploymentRow): Promise<DeploymentRow> {
@@ -412,12 +415,7 @@ export class DeploymentStore {
     environment: string,
     since: number,
   ): Promise<DeploymentRow | undefined> {
-    return this.executor
-      .selectFrom("deployments")
-      .selectAll()
-      .where("model", "=", model)
-      .where("environment", "=", environment)
-      .where("status", "=", sql.lit("active"))
+    return this.liveIn(model, environment)
       .where("role", "in", [sql.lit<DeploymentRole>("shadow"), sql.lit<DeploymentRole>("canary")])
       .where("deployment_date", ">", since)
       .where("performance_state", "=", "ok")
