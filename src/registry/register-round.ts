@@ -90,8 +90,13 @@ export async function registerRound(
   const [stored, knownModels, primaries, versions] = await Promise.all([
     tx.findStoredResponses(scopeKeys),
     tx.findModels(models),
-    tx.findLivePrimaries(models),
-    tx.findVersions(models, [...new Set(items.map((i) => i.body.model_version))]),
+    // Only an immediate primary supersedes anything (see decide).
+    tx.findLivePrimaries(
+      items
+        .filter((i) => i.body.role === "primary" && !i.scheduled)
+        .map((i) => ({ model: i.body.model, environment: i.body.environment })),
+    ),
+    tx.findVersions(items.map((i) => ({ model: i.body.model, model_version: i.body.model_version }))),
   ]);
   const storedBy = new Map(stored.map((s) => [s.scope_key, s]));
   const modelBy = new Map(knownModels.map((m) => [m.name, m]));

@@ -6,7 +6,13 @@ import pg from "pg";
 import { InputError } from "../core/errors.js";
 import { BACKSTOP_CHECKPOINT_PAGES, type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import type { Schema } from "./schema.js";
-import { openSqliteHandle, rowBuilder, StatementCache } from "./sqlite-connection.js";
+import {
+  DirectSqlite,
+  type DriverStatement,
+  openSqliteHandle,
+  rowBuilder,
+  StatementCache,
+} from "./sqlite-connection.js";
 
 export type DialectName = "sqlite" | "postgres";
 
@@ -16,6 +22,8 @@ export interface Database {
   dialect: DialectName;
   /** Where it is, with any password removed: for logs and messages. */
   location: string;
+  /** SQLite: the connection's own prepared statements, for stores bound to a transaction. */
+  direct?: DirectSqlite;
   close(): Promise<void>;
 }
 
@@ -61,7 +69,8 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
 
 function openSqlite(file: string, options: OpenOptions): Database {
   const handle = openSqliteHandle(file);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
+  const statements = cachingStatements(handle);
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: statements }) });
   // An in-memory database has no WAL, and no other connection could reach it.
   const checkpointer =
     options.backgroundCheckpoints && file !== ":memory:"
@@ -71,6 +80,7 @@ function openSqlite(file: string, options: OpenOptions): Database {
     db,
     dialect: "sqlite",
     location: file,
+    direct: new DirectSqlite(statements.prepare),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -101,9 +111,6 @@ function cachingStatements(handle: SqliteDatabase.Database): {
   const statements = new StatementCache((text) => rowsAsObjects(handle.prepare(text)));
   return { close: () => handle.close(), prepare: (text: string) => statements.get(text) };
 }
-
-/** What Kysely's SQLite driver calls on a prepared statement. */
-type DriverStatement = Pick<SqliteDatabase.Statement, "reader" | "all" | "run" | "iterate">;
 
 /**
  * A reading statement in better-sqlite3's raw mode, its arrays made into row objects by

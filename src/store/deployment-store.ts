@@ -10,6 +10,7 @@ import type {
   EventRow,
   NewDeploymentRow,
 } from "./schema.js";
+import type { DirectSqlite } from "./sqlite-connection.js";
 
 export interface DeploymentFilter {
   model?: string;
@@ -83,6 +84,15 @@ export class DeploymentStore {
     return this.database.dialect;
   }
 
+  /**
+   * SQLite, inside a transaction: the connection's own prepared statements, one per row, for the
+   * registration round's statements (see DirectSqlite). Undefined elsewhere: PostgreSQL gains
+   * from one multi-row statement per round trip.
+   */
+  private get direct(): DirectSqlite | undefined {
+    return this.executor.isTransaction ? this.database.direct : undefined;
+  }
+
   /** Runs `work` in one transaction with a store bound to it, retrying lost races. */
   transaction<T>(work: (store: DeploymentStore) => Promise<T>): Promise<T> {
     return inTransaction(this.database, (trx) => work(new DeploymentStore(this.database, trx)));
@@ -137,17 +147,35 @@ export class DeploymentStore {
 
   async findModels(names: string[]): Promise<ModelRecord[]> {
     if (names.length === 0) return [];
+    const direct = this.direct;
+    if (direct)
+      return names.flatMap((name) => direct.all<ModelRecord>(`select * from models where name = ?`, [name]));
     return this.executor.selectFrom("models").selectAll().where("name", "in", names).execute();
   }
 
   async insertModels(models: ModelRecord[]): Promise<void> {
     if (models.length === 0) return;
+    if (this.direct) {
+      this.direct.insert("models", models);
+      return;
+    }
     await this.executor.insertInto("models").values(models).execute();
   }
 
-  /** The versions among `versions` of the models among `models` (a superset of the pairs asked). */
-  async findVersions(models: string[], versions: string[]): Promise<VersionRecord[]> {
-    if (models.length === 0 || versions.length === 0) return [];
+  /** The versions asked for that exist (on PostgreSQL, in one query, a superset of them). */
+  async findVersions(pairs: { model: string; model_version: string }[]): Promise<VersionRecord[]> {
+    if (pairs.length === 0) return [];
+    const direct = this.direct;
+    if (direct) {
+      return pairs.flatMap((p) =>
+        direct.all<VersionRecord>(`select * from model_versions where model = ? and model_version = ?`, [
+          p.model,
+          p.model_version,
+        ]),
+      );
+    }
+    const models = [...new Set(pairs.map((p) => p.model))];
+    const versions = [...new Set(pairs.map((p) => p.model_version))];
     return this.executor
       .selectFrom("model_versions")
       .selectAll()
@@ -159,6 +187,10 @@ export class DeploymentStore {
   /** Inserts versions, skipping any that already exist. */
   async insertVersions(versions: VersionRecord[]): Promise<void> {
     if (versions.length === 0) return;
+    if (this.direct) {
+      this.direct.insert("model_versions", versions, { onConflict: "do nothing" });
+      return;
+    }
     await this.executor
       .insertInto("model_versions")
       .values(versions)
@@ -166,9 +198,22 @@ export class DeploymentStore {
       .execute();
   }
 
-  /** The live primaries of the given models, in every environment. */
-  async findLivePrimaries(models: string[]): Promise<DeploymentRow[]> {
-    if (models.length === 0) return [];
+  /**
+   * The live primaries of models in environments (on PostgreSQL, in one query, those of the
+   * models in every environment).
+   */
+  async findLivePrimaries(pairs: { model: string; environment: string }[]): Promise<DeploymentRow[]> {
+    if (pairs.length === 0) return [];
+    const direct = this.direct;
+    if (direct) {
+      return pairs.flatMap((p) =>
+        direct.all<DeploymentRow>(
+          `select * from deployments where model = ? and environment = ? and role = 'primary' and status = 'active'`,
+          [p.model, p.environment],
+        ),
+      );
+    }
+    const models = [...new Set(pairs.map((p) => p.model))];
     return (
       this.executor
         .selectFrom("deployments")
@@ -185,6 +230,7 @@ export class DeploymentStore {
   /** Inserts deployments in one statement and returns the stored rows. */
   async insertDeployments(rows: NewDeploymentRow[]): Promise<DeploymentRow[]> {
     if (rows.length === 0) return [];
+    if (this.direct) return this.direct.insert("deployments", rows, { returning: true }) as DeploymentRow[];
     return this.executor.insertInto("deployments").values(rows).returningAll().execute();
   }
 
@@ -194,6 +240,17 @@ export class DeploymentStore {
    */
   async endDeployments(status: DeploymentStatus, ends: { id: number; ended_at: number }[]): Promise<number> {
     if (ends.length === 0) return 0;
+    const direct = this.direct;
+    if (direct) {
+      let ended = 0;
+      for (const e of ends) {
+        ended += direct.run(
+          `update deployments set status = ?, ended_at = ? where id = ? and status = 'active'`,
+          [status, e.ended_at, e.id],
+        );
+      }
+      return ended;
+    }
     const cases = sql.join(
       ends.map((e) => sql`when ${e.id} then cast(${e.ended_at} as bigint)`),
       sql` `,
@@ -213,6 +270,15 @@ export class DeploymentStore {
 
   async findStoredResponses(scopeKeys: string[]): Promise<(StoredResponse & { scope_key: string })[]> {
     if (scopeKeys.length === 0) return [];
+    const direct = this.direct;
+    if (direct) {
+      return scopeKeys.flatMap((key) =>
+        direct.all<StoredResponse & { scope_key: string }>(
+          `select scope_key, request_hash, status_code, response from idempotency_keys where scope_key = ?`,
+          [key],
+        ),
+      );
+    }
     return this.executor
       .selectFrom("idempotency_keys")
       .select(["scope_key", "request_hash", "status_code", "response"])
@@ -222,6 +288,10 @@ export class DeploymentStore {
 
   async storeResponses(rows: (StoredResponse & { scope_key: string; created_at: number })[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.direct) {
+      this.direct.insert("idempotency_keys", rows);
+      return;
+    }
     await this.executor.insertInto("idempotency_keys").values(rows).execute();
   }
 
@@ -380,10 +450,12 @@ export class DeploymentStore {
   /** Appends events in one statement, in the order given. */
   async appendEvents(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.executor
-      .insertInto("deployment_events")
-      .values(events.map((event) => ({ ...event, data: JSON.stringify(event.data) })))
-      .execute();
+    const rows = events.map((event) => ({ ...event, data: JSON.stringify(event.data) }));
+    if (this.direct) {
+      this.direct.insert("deployment_events", rows);
+      return;
+    }
+    await this.executor.insertInto("deployment_events").values(rows).execute();
   }
 
   async listEvents(deploymentId: number): Promise<EventRow[]> {
