@@ -220,6 +220,14 @@ export class LifecycleStore {
 
   async openAlertsFor(deploymentIds: number[]): Promise<AlertRow[]> {
     if (deploymentIds.length === 0) return [];
+    // Every registration that supersedes asks this, in its transaction: on SQLite, one prepared
+    // statement per deployment on the connection itself (see DirectSqlite).
+    const direct = this.executor.isTransaction ? this.database.direct : undefined;
+    if (direct) {
+      return deploymentIds.flatMap((id) =>
+        direct.all<AlertRow>("select * from alerts where state = 'open' and deployment_id = ?", [id]),
+      );
+    }
     return this.executor
       .selectFrom("alerts")
       .selectAll()
