@@ -13,6 +13,12 @@ export interface WriteBatcherOptions<I, O> {
   maxBatch: number;
   /** Transactions in flight at once: 1 for SQLite's single writer, more for PostgreSQL. */
   concurrency: number;
+  /**
+   * Items a batch needs to start while another is in flight (1). A transaction costs its round
+   * trips whatever its size: one started for the first item or two that came in would hold a
+   * slot as long as a full one, so they wait for the next free slot with whatever follows them.
+   */
+  minBatchWhileBusy?: number;
 }
 
 interface Pending<I, O> {
@@ -25,7 +31,8 @@ interface Pending<I, O> {
  * Group commit: writes that arrive while a transaction is in flight wait and then commit
  * together in the next one. A commit costs far more than the statements of one registration
  * (the WAL write and, on PostgreSQL, the flush), so under load this multiplies throughput while
- * a lone request still commits at once. A batch that fails for a reason other than an item's
+ * a lone request still commits at once. Beside a batch in flight, another starts only once it is
+ * worth a transaction (minBatchWhileBusy). A batch that fails for a reason other than an item's
  * own refusal is replayed item by item, so one bad item never fails its neighbours.
  */
 export class WriteBatcher<I, O> {
@@ -57,7 +64,11 @@ export class WriteBatcher<I, O> {
   }
 
   private pump(): void {
-    while (this.running < this.options.concurrency && this.queue.length > 0) {
+    const { concurrency, minBatchWhileBusy = 1 } = this.options;
+    while (
+      this.running < concurrency &&
+      this.queue.length >= (this.running === 0 ? 1 : Math.min(minBatchWhileBusy, this.options.maxBatch))
+    ) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.running++;
       void this.flush(batch).finally(() => {

@@ -28,6 +28,51 @@ describe("WriteBatcher", () => {
     ]);
   });
 
+  it("starts a second batch beside one in flight only once it holds minBatchWhileBusy items", async () => {
+    const batches: number[][] = [];
+    const release: (() => void)[] = [];
+    const batcher = new WriteBatcher<number, number>({
+      runBatch: async (items) => {
+        batches.push(items);
+        await new Promise<void>((done) => release.push(done));
+        return items.map((value) => ({ ok: true, value }));
+      },
+      runOne: async () => {
+        throw new Error("not used");
+      },
+      maxBatch: 10,
+      concurrency: 2,
+      minBatchWhileBusy: 3,
+    });
+    const turn = () => new Promise((done) => setImmediate(done));
+    // Alone, an item commits at once.
+    const results = [batcher.submit(1)];
+    await turn();
+    expect(batches).toEqual([[1]]);
+    // Two more wait beside the batch in flight rather than take the second slot for themselves...
+    results.push(batcher.submit(2), batcher.submit(3));
+    await turn();
+    expect(batches).toEqual([[1]]);
+    // ...until a third makes the batch worth a transaction of its own.
+    results.push(batcher.submit(4));
+    await turn();
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    // A lone item waits while any batch is in flight, and goes, however little, once none is.
+    results.push(batcher.submit(5));
+    const settle = async (result: Promise<number> | undefined) => {
+      release.shift()?.();
+      await result;
+      await turn();
+      await turn();
+    };
+    await settle(results[0]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    await settle(results[3]);
+    expect(batches).toEqual([[1], [2, 3, 4], [5]]);
+    await settle(results[4]);
+    expect(await Promise.all(results)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it("rejects only the refused item of a batch", async () => {
     const batcher = new WriteBatcher<number, number>({
       runBatch: async (items) =>
