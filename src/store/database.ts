@@ -29,6 +29,15 @@ export interface Database {
 
 export type Executor = Kysely<Schema> | Transaction<Schema>;
 
+/**
+ * SQLite's own prepared statements for a store bound to a transaction (see DirectSqlite): Kysely
+ * holds the connection for the transaction, so nothing else can run on it in between. Undefined
+ * outside a transaction and on PostgreSQL.
+ */
+export function directIn(database: Database, executor: Executor): DirectSqlite | undefined {
+  return executor.isTransaction ? database.direct : undefined;
+}
+
 /** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
 const PG_INT8_OID = 20;
 

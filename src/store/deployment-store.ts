@@ -1,5 +1,12 @@
 import { type CompiledQuery, sql } from "kysely";
-import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
+import {
+  type Database,
+  type DialectName,
+  directIn,
+  type Executor,
+  inTransaction,
+  lockKeys,
+} from "./database.js";
 import { DriftStore } from "./drift-store.js";
 import { LifecycleStore } from "./lifecycle-store.js";
 import { MetricStore } from "./metric-store.js";
@@ -90,7 +97,7 @@ export class DeploymentStore {
    * from one multi-row statement per round trip.
    */
   private get direct(): DirectSqlite | undefined {
-    return this.executor.isTransaction ? this.database.direct : undefined;
+    return directIn(this.database, this.executor);
   }
 
   /** Runs `work` in one transaction with a store bound to it, retrying lost races. */

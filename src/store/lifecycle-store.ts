@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { type Database, type Executor, inTransaction } from "./database.js";
+import { type Database, directIn, type Executor, inTransaction } from "./database.js";
 import type {
   AlertRow,
   AlertState,
@@ -222,7 +222,7 @@ export class LifecycleStore {
     if (deploymentIds.length === 0) return [];
     // Every registration that supersedes asks this, in its transaction: on SQLite, one prepared
     // statement per deployment on the connection itself (see DirectSqlite).
-    const direct = this.executor.isTransaction ? this.database.direct : undefined;
+    const direct = directIn(this.database, this.executor);
     if (direct) {
       return deploymentIds.flatMap((id) =>
         direct.all<AlertRow>("select * from alerts where state = 'open' and deployment_id = ?", [id]),

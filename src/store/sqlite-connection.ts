@@ -110,8 +110,9 @@ export class DirectSqlite {
   }
 
   /**
-   * Inserts rows one statement each, all with the columns of the first row (names from code,
-   * never from input), and returns the stored rows when `returning` is set.
+   * Inserts rows one statement each, all with the columns the first row sets (names from code,
+   * never from input; a column left undefined takes its default, as in Kysely), and returns the
+   * stored rows when `returning` is set.
    */
   insert<R extends object>(
     table: string,
@@ -120,7 +121,7 @@ export class DirectSqlite {
   ): Record<string, unknown>[] {
     const first = rows[0];
     if (!first) return [];
-    const columns = Object.keys(first);
+    const columns = Object.keys(first).filter((c) => (first as Record<string, unknown>)[c] !== undefined);
     const text =
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) ` +
       `values (${columns.map(() => "?").join(", ")})` +

@@ -82,3 +82,34 @@ describe("a page of deployments", () => {
     }
   });
 });
+
+// The registration round's inserts on SQLite (DirectSqlite) must store what Kysely's would.
+describe("DirectSqlite inserts", () => {
+  it("store each row, give a column left undefined its default, and return rows when asked", async () => {
+    const database = openDatabase(":memory:");
+    try {
+      await sql`create table t (id integer primary key, name text not null, note text not null default 'none')`.execute(
+        database.db,
+      );
+      const direct = database.direct;
+      if (!direct) throw new Error("a SQLite database has direct statements");
+      const stored = direct.insert(
+        "t",
+        [
+          { name: "a", note: undefined },
+          { name: "b", note: undefined },
+        ],
+        { returning: true },
+      );
+      expect(stored).toEqual([
+        { id: 1, name: "a", note: "none" },
+        { id: 2, name: "b", note: "none" },
+      ]);
+      expect(direct.insert("t", [{ id: 1, name: "again" }], { onConflict: "do nothing" })).toEqual([]);
+      expect(direct.all("select name from t order by id", [])).toEqual([{ name: "a" }, { name: "b" }]);
+      expect(direct.run("update t set note = ? where id > ?", ["x", 0])).toBe(2);
+    } finally {
+      await database.close();
+    }
+  });
+});
