@@ -156,7 +156,7 @@ export class DeploymentStore {
     if (names.length === 0) return [];
     const direct = this.direct;
     if (direct)
-      return names.flatMap((name) => direct.all<ModelRecord>(`select * from models where name = ?`, [name]));
+      return names.flatMap((name) => direct.all<ModelRecord>("select * from models where name = ?", [name]));
     return this.executor.selectFrom("models").selectAll().where("name", "in", names).execute();
   }
 
@@ -175,7 +175,7 @@ export class DeploymentStore {
     const direct = this.direct;
     if (direct) {
       return pairs.flatMap((p) =>
-        direct.all<VersionRecord>(`select * from model_versions where model = ? and model_version = ?`, [
+        direct.all<VersionRecord>("select * from model_versions where model = ? and model_version = ?", [
           p.model,
           p.model_version,
         ]),
@@ -215,7 +215,7 @@ export class DeploymentStore {
     if (direct) {
       return pairs.flatMap((p) =>
         direct.all<DeploymentRow>(
-          `select * from deployments where model = ? and environment = ? and role = 'primary' and status = 'active'`,
+          "select * from deployments where model = ? and environment = ? and role = 'primary' and status = 'active'",
           [p.model, p.environment],
         ),
       );
@@ -252,7 +252,7 @@ export class DeploymentStore {
       let ended = 0;
       for (const e of ends) {
         ended += direct.run(
-          `update deployments set status = ?, ended_at = ? where id = ? and status = 'active'`,
+          "update deployments set status = ?, ended_at = ? where id = ? and status = 'active'",
           [status, e.ended_at, e.id],
         );
       }
@@ -281,7 +281,7 @@ export class DeploymentStore {
     if (direct) {
       return scopeKeys.flatMap((key) =>
         direct.all<StoredResponse & { scope_key: string }>(
-          `select scope_key, request_hash, status_code, response from idempotency_keys where scope_key = ?`,
+          "select scope_key, request_hash, status_code, response from idempotency_keys where scope_key = ?",
           [key],
         ),
       );
