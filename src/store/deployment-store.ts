@@ -476,10 +476,20 @@ export class DeploymentStore {
 
   /** Every event of a model, its deployments' and its own (golden_set), oldest first. */
   async listModelEvents(model: string): Promise<EventRow[]> {
+    // Through the model's deployments, then its own events: no index holds every event by model.
     return this.executor
       .selectFrom("deployment_events")
       .selectAll()
-      .where("model", "=", model)
+      .where("deployment_id", "in", (eb) =>
+        eb.selectFrom("deployments").select("id").where("model", "=", model),
+      )
+      .unionAll((eb) =>
+        eb
+          .selectFrom("deployment_events")
+          .selectAll()
+          .where("deployment_id", "is", null)
+          .where("model", "=", model),
+      )
       .orderBy("id")
       .execute();
   }

@@ -10,6 +10,7 @@ import type { Database } from "./database.js";
 import * as registry from "./migrations/0001-registry.js";
 import * as lifecycle from "./migrations/0002-lifecycle.js";
 import * as monitoring from "./migrations/0003-monitoring.js";
+import * as modelEvents from "./migrations/0004-model-events.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -23,6 +24,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0001-registry": { up: (db) => registry.up(db, database.dialect) },
     "0002-lifecycle": { up: (db) => lifecycle.up(db, database.dialect) },
     "0003-monitoring": { up: (db) => monitoring.up(db, database.dialect) },
+    "0004-model-events": { up: (db) => modelEvents.up(db) },
   };
 }
 

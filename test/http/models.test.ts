@@ -79,6 +79,36 @@ describe.each(dialects())("models, golden versions and rollback on %s", (dialect
     expect((await t.request({ method: "GET", url: "/v1/models/ghost/events" })).statusCode).toBe(404);
   });
 
+  it("lists only the model's own events, from every environment, in the order they happened", async () => {
+    const register = async (overrides: Record<string, unknown>) =>
+      expect(
+        (await t.request({ method: "POST", url: "/v1/deployments", body: registration(overrides) })).statusCode,
+      ).toBe(201);
+    // Another model in the same environment, with a golden version of its own, and this model
+    // in a second environment: a model's history is all of its own and nothing of the other's.
+    await register({ model: "churn-lr", model_version: "1.0.0" });
+    await t.request({
+      method: "PUT",
+      url: "/v1/models/churn-lr/golden",
+      body: { model_version: "1.0.0", environment: "production" },
+    });
+    await register({ environment: "staging", model_version: "3.3.0" });
+    await golden("3.1.0");
+    const items = (await t.request({ method: "GET", url: "/v1/models/fraud-gbm/events" })).json()
+      .items as { id: number; type: string; environment: string; model: string }[];
+    expect(items.map((e) => [e.type, e.environment])).toEqual([
+      ["deployed", "production"],
+      ["deployed", "production"],
+      ["superseded", "production"],
+      ["deployed", "staging"],
+      ["golden_set", "production"],
+    ]);
+    expect(items.every((e) => e.model === "fraud-gbm")).toBe(true);
+    expect(items.map((e) => e.id)).toEqual(items.map((e) => e.id).sort((a, b) => a - b));
+    const other = (await t.request({ method: "GET", url: "/v1/models/churn-lr/events" })).json().items;
+    expect(other.map((e: { type: string }) => e.type)).toEqual(["deployed", "golden_set"]);
+  });
+
   it("refuses a golden version that was never registered", async () => {
     const res = await golden("9.9.9");
     expect(res.statusCode).toBe(404);

@@ -25,6 +25,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0001-registry",
         "0002-lifecycle",
         "0003-monitoring",
+        "0004-model-events",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
