@@ -82,7 +82,8 @@ describe.each(dialects())("models, golden versions and rollback on %s", (dialect
   it("lists only the model's own events, from every environment, in the order they happened", async () => {
     const register = async (overrides: Record<string, unknown>) =>
       expect(
-        (await t.request({ method: "POST", url: "/v1/deployments", body: registration(overrides) })).statusCode,
+        (await t.request({ method: "POST", url: "/v1/deployments", body: registration(overrides) }))
+          .statusCode,
       ).toBe(201);
     // Another model in the same environment, with a golden version of its own, and this model
     // in a second environment: a model's history is all of its own and nothing of the other's.
@@ -94,8 +95,12 @@ describe.each(dialects())("models, golden versions and rollback on %s", (dialect
     });
     await register({ environment: "staging", model_version: "3.3.0" });
     await golden("3.1.0");
-    const items = (await t.request({ method: "GET", url: "/v1/models/fraud-gbm/events" })).json()
-      .items as { id: number; type: string; environment: string; model: string }[];
+    const items = (await t.request({ method: "GET", url: "/v1/models/fraud-gbm/events" })).json().items as {
+      id: number;
+      type: string;
+      environment: string;
+      model: string;
+    }[];
     expect(items.map((e) => [e.type, e.environment])).toEqual([
       ["deployed", "production"],
       ["deployed", "production"],
