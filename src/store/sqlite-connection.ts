@@ -112,12 +112,12 @@ export class DirectSqlite {
   /**
    * Inserts rows one statement each, all with the columns the first row sets (names from code,
    * never from input; a column left undefined takes its default, as in Kysely), and returns the
-   * stored rows when `returning` is set.
+   * stored rows (`returning: "*"`) or their ids (`"id"`) when asked.
    */
   insert<R extends object>(
     table: string,
     rows: readonly R[],
-    options: { returning?: boolean; onConflict?: string } = {},
+    options: { returning?: "*" | "id"; onConflict?: string } = {},
   ): Record<string, unknown>[] {
     const first = rows[0];
     if (!first) return [];
@@ -126,7 +126,7 @@ export class DirectSqlite {
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) ` +
       `values (${columns.map(() => "?").join(", ")})` +
       (options.onConflict ? ` on conflict ${options.onConflict}` : "") +
-      (options.returning ? " returning *" : "");
+      (options.returning ? ` returning ${options.returning === "id" ? '"id"' : "*"}` : "");
     const statement = this.statement(text);
     const stored: Record<string, unknown>[] = [];
     for (const row of rows) {

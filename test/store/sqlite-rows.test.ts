@@ -99,15 +99,20 @@ describe("DirectSqlite inserts", () => {
           { name: "a", note: undefined },
           { name: "b", note: undefined },
         ],
-        { returning: true },
+        { returning: "*" },
       );
       expect(stored).toEqual([
         { id: 1, name: "a", note: "none" },
         { id: 2, name: "b", note: "none" },
       ]);
+      expect(direct.insert("t", [{ name: "c" }], { returning: "id" })).toEqual([{ id: 3 }]);
       expect(direct.insert("t", [{ id: 1, name: "again" }], { onConflict: "do nothing" })).toEqual([]);
-      expect(direct.all("select name from t order by id", [])).toEqual([{ name: "a" }, { name: "b" }]);
-      expect(direct.run("update t set note = ? where id > ?", ["x", 0])).toBe(2);
+      expect(direct.all("select name from t order by id", [])).toEqual([
+        { name: "a" },
+        { name: "b" },
+        { name: "c" },
+      ]);
+      expect(direct.run("update t set note = ? where id > ?", ["x", 0])).toBe(3);
     } finally {
       await database.close();
     }
