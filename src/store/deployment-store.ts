@@ -215,23 +215,18 @@ export class DeploymentStore {
     if (direct) {
       return pairs.flatMap((p) =>
         direct.all<DeploymentRow>(
-          "select * from deployments where model = ? and environment = ? and role = 'primary' and status = 'active'",
+          `select * from deployments where model = ? and environment = ? and ${LIVE_PRIMARY_KEY} = 0`,
           [p.model, p.environment],
         ),
       );
     }
     const models = [...new Set(pairs.map((p) => p.model))];
-    return (
-      this.executor
-        .selectFrom("deployments")
-        .selectAll()
-        .where("model", "in", models)
-        // Literals, not parameters: only then can SQLite prove the query matches the partial index
-        // deployments_one_live_primary, instead of scanning every live deployment by status.
-        .where("role", "=", sql.lit("primary"))
-        .where("status", "=", sql.lit("active"))
-        .execute()
-    );
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "in", models)
+      .where(sql.raw(LIVE_PRIMARY_KEY), "=", sql.lit(0))
+      .execute();
   }
 
   /** Inserts deployments in one statement and returns the stored rows. */
@@ -351,7 +346,13 @@ export class DeploymentStore {
   }
 
   async findLivePrimary(model: string, environment: string): Promise<DeploymentRow | undefined> {
-    return this.liveIn(model, environment).where("role", "=", sql.lit("primary")).executeTakeFirst();
+    return this.executor
+      .selectFrom("deployments")
+      .selectAll()
+      .where("model", "=", model)
+      .where("environment", "=", environment)
+      .where(sql.raw(LIVE_PRIMARY_KEY), "=", sql.lit(0))
+      .executeTakeFirst();
   }
 
   async insertDeployment(row: NewDeploymentRow): Promise<DeploymentRow> {
@@ -559,6 +560,13 @@ export class DeploymentStore {
       .execute();
   }
 }
+
+/**
+ * The third key of the unique index `deployments_model_live` (migration 0005), spelled as there:
+ * 0 for the live primary of a model in an environment, the id otherwise. A query that looks for a
+ * live primary compares it with the literal 0, so that both planners read that one index entry.
+ */
+export const LIVE_PRIMARY_KEY = "(case when status = 'active' and role = 'primary' then 0 else id end)";
 
 /**
  * A deployment row as the database stores a new one: the columns it was given, their defaults

@@ -11,6 +11,7 @@ import * as registry from "./migrations/0001-registry.js";
 import * as lifecycle from "./migrations/0002-lifecycle.js";
 import * as monitoring from "./migrations/0003-monitoring.js";
 import * as modelEvents from "./migrations/0004-model-events.js";
+import * as modelLive from "./migrations/0005-model-live-index.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -25,6 +26,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0002-lifecycle": { up: (db) => lifecycle.up(db, database.dialect) },
     "0003-monitoring": { up: (db) => monitoring.up(db, database.dialect) },
     "0004-model-events": { up: (db) => modelEvents.up(db) },
+    "0005-model-live-index": { up: (db) => modelLive.up(db) },
   };
 }
 

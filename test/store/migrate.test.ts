@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { openDatabase } from "../../src/store/database.js";
+import { LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
 import { migrateToLatest, SchemaTooNewError } from "../../src/store/migrate.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { registration } from "../support/test-app.js";
@@ -26,6 +27,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0002-lifecycle",
         "0003-monitoring",
         "0004-model-events",
+        "0005-model-live-index",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -66,6 +68,26 @@ describe.each(dialects())("schema on %s", (dialect) => {
       expect((await events())[0]).toMatchObject({ type: "deployed", deployment_id: deployment.id });
     } finally {
       await context.close();
+    }
+  });
+
+  it("finds a live primary through the unique index by model, as the store spells its key", async () => {
+    const db = openDatabase(database.url);
+    try {
+      await migrateToLatest(db);
+      const query = `select * from deployments where model = 'm' and environment = 'e' and ${LIVE_PRIMARY_KEY} = 0`;
+      const plan = await db.db.transaction().execute(async (tx) => {
+        // An empty table is cheaper to scan: PostgreSQL is told not to, to show the index serves.
+        if (dialect === "postgres") await sql`set local enable_seqscan = off`.execute(tx);
+        const prefix = dialect === "postgres" ? "explain " : "explain query plan ";
+        const { rows } = await sql.raw<Record<string, string>>(prefix + query).execute(tx);
+        return rows.map((row) => row.detail ?? row["QUERY PLAN"]).join("\n");
+      });
+      expect(plan).toContain("deployments_model_live");
+      // The whole key, the expression too, bounds the search: not every deployment of the pair.
+      expect(plan).toMatch(dialect === "postgres" ? /Index Cond: .*environment.*CASE WHEN/ : /<expr>=/);
+    } finally {
+      await db.close();
     }
   });
 

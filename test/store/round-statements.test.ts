@@ -179,7 +179,7 @@ describe.each(dialects())("the registration round's statements (%s)", (dialect) 
           data: {},
         },
       ]);
-      // A second live primary of d-1 in production breaks deployments_one_live_primary.
+      // A second live primary of d-1 in production breaks the unique deployments_model_live.
       await tx.insertDeployments([newRow("d-1", "production")]);
     });
     await expect(failed).rejects.toSatisfy(isUniqueViolation);

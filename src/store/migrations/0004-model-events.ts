@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 
 /**
- * A model's events are read through its deployments (`deployments_model_env`, then
+ * A model's events are read through its deployments (an index of deployments by model, then
  * `deployment_events_deployment`) plus its own events, which have no deployment: only those need
  * an index by model. An index of every event by model cost each registration a page of its own
  * at a place set by the model, not at the end: a fifth of the bare write path's time.
