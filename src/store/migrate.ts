@@ -41,14 +41,22 @@ export interface MigrationReport {
  * schema it does not understand.
  */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
-  if (database.dialect === "postgres") return migrate(database, database.db);
+  return migrateUpTo(database);
+}
+
+/**
+ * Applies the migrations up to `last` (by default all), as `migrateToLatest` does: a database
+ * as an older Tenure left it, which the tests of an upgrade start from.
+ */
+export async function migrateUpTo(database: Database, last?: string): Promise<MigrationReport> {
+  if (database.dialect === "postgres") return migrate(database, database.db, last);
   // Kysely takes no lock on SQLite and runs its DDL outside a transaction. BEGIN IMMEDIATE
   // makes the whole migration one write transaction: two processes opening a new file at once
   // take turns (busy_timeout), and a crash leaves the schema as it was.
   return database.db.connection().execute(async (connection) => {
     await sql`begin immediate`.execute(connection);
     try {
-      const report = await migrate(database, connection);
+      const report = await migrate(database, connection, last);
       await sql`commit`.execute(connection);
       return report;
     } catch (error) {
@@ -58,7 +66,7 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
   });
 }
 
-async function migrate(database: Database, db: Kysely<Schema>): Promise<MigrationReport> {
+async function migrate(database: Database, db: Kysely<Schema>, last?: string): Promise<MigrationReport> {
   const known = migrations(database);
   const newest = Object.keys(known).at(-1);
   const unknown = (await appliedMigrations(db)).filter((name) => !(name in known));
@@ -70,7 +78,10 @@ async function migrate(database: Database, db: Kysely<Schema>): Promise<Migratio
   }
   const provider: MigrationProvider = { getMigrations: async () => known };
   const migrator = new Migrator({ db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  if (last !== undefined && !(last in known)) throw new Error(`no migration is named ${last}`);
+  const { error, results } = await (last === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(last));
   if (error) throw error;
   const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
   return { applied, current: newest };

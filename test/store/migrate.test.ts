@@ -4,7 +4,7 @@ import { openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { openDatabase } from "../../src/store/database.js";
 import { LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
-import { migrateToLatest, SchemaTooNewError } from "../../src/store/migrate.js";
+import { migrateToLatest, migrateUpTo, SchemaTooNewError } from "../../src/store/migrate.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { registration } from "../support/test-app.js";
 
@@ -36,6 +36,129 @@ describe.each(dialects())("schema on %s", (dialect) => {
       );
     } finally {
       await db.close();
+    }
+  });
+
+  it("upgrades a registry an older Tenure filled, keeping every row, its history and one live primary", async () => {
+    const T = Date.parse("2026-01-01T00:00:00.000Z");
+    const DAY = 86_400_000;
+    const db = openDatabase(database.url);
+    let ids: number[];
+    try {
+      await migrateUpTo(db, "0003-monitoring");
+      await db.db
+        .insertInto("models")
+        .values([
+          { name: "fraud-gbm", owner_team: "risk", created_at: T },
+          { name: "churn-lr", owner_team: "growth", created_at: T },
+        ])
+        .execute();
+      const row = (
+        model: string,
+        environment: string,
+        role: "primary" | "shadow",
+        status: "active" | "superseded",
+        day: number,
+      ) => ({
+        model,
+        model_version: `1.${day}.0`,
+        environment,
+        owner_team: model === "churn-lr" ? "growth" : "risk",
+        role,
+        status,
+        deployment_date: T + day * DAY,
+        training_data_cutoff: T,
+        ended_at: status === "superseded" ? T + 10 * DAY : null,
+        endpoint: null,
+        tags: "{}",
+        ttl_extension_seconds: 0,
+        created_at: T + day * DAY,
+        created_by: "old-tenure",
+      });
+      const inserted = await db.db
+        .insertInto("deployments")
+        .values([
+          row("fraud-gbm", "production", "primary", "superseded", 1),
+          row("fraud-gbm", "production", "primary", "active", 10),
+          row("fraud-gbm", "production", "shadow", "active", 12),
+          row("fraud-gbm", "staging", "primary", "active", 5),
+          row("churn-lr", "production", "primary", "active", 2),
+        ])
+        .returning("id")
+        .execute();
+      ids = inserted.map((r) => r.id);
+      const [first, second, shadow, staging, churn] = ids as [number, number, number, number, number];
+      const event = (deployment_id: number | null, model: string, environment: string, type: string) => ({
+        deployment_id,
+        model,
+        environment,
+        type,
+        actor: "old-tenure",
+        at: T,
+        data: "{}",
+      });
+      await db.db
+        .insertInto("deployment_events")
+        .values([
+          event(first, "fraud-gbm", "production", "deployed"),
+          event(churn, "churn-lr", "production", "deployed"),
+          event(second, "fraud-gbm", "production", "deployed"),
+          event(first, "fraud-gbm", "production", "superseded"),
+          event(staging, "fraud-gbm", "staging", "deployed"),
+          event(shadow, "fraud-gbm", "production", "deployed"),
+          event(null, "churn-lr", "production", "golden_set"),
+          event(null, "fraud-gbm", "production", "golden_set"),
+        ])
+        .execute();
+      expect((await migrateToLatest(db)).applied).toEqual(["0004-model-events", "0005-model-live-index"]);
+    } finally {
+      await db.close();
+    }
+
+    const context = await openContext(database.url);
+    try {
+      const [first, second, , staging] = ids as [number, number, number, number, number];
+      const history = await context.registry.modelEvents("fraud-gbm");
+      expect(history.map((e) => [e.type, e.deployment_id])).toEqual([
+        ["deployed", first],
+        ["deployed", second],
+        ["superseded", first],
+        ["deployed", staging],
+        ["deployed", ids[2]],
+        ["golden_set", null],
+      ]);
+      // A new primary supersedes the one the old Tenure left live, and only that one.
+      const { deployment } = await context.registry.register(
+        RegisterDeploymentBody.parse(
+          registration({ model_version: "2.0.0", training_data_cutoff: "2026-02-01" }),
+        ),
+        actor,
+      );
+      expect((await context.registry.get(second)).status).toBe("superseded");
+      expect((await context.registry.get(staging)).status).toBe("active");
+      const live = await context.registry.list({
+        model: "fraud-gbm",
+        status: "active",
+        sort: "-age",
+        limit: 50,
+      });
+      expect(live.items.map((d) => [d.environment, d.role, d.id])).toEqual([
+        ["staging", "primary", staging],
+        ["production", "shadow", ids[2]],
+        ["production", "primary", deployment.id],
+      ]);
+      const all = await context.database.db.selectFrom("deployments").select("id").execute();
+      expect(all).toHaveLength(6);
+      // The one-live-primary rule holds on the upgraded data, in the schema itself.
+      const churn = await context.database.db
+        .selectFrom("deployments")
+        .selectAll()
+        .where("id", "=", ids[4] as number)
+        .executeTakeFirstOrThrow();
+      const { id: _id, ...again } = churn;
+      await expect(context.database.db.insertInto("deployments").values(again).execute()).rejects.toThrow();
+    } finally {
+      await context.close();
     }
   });
 
