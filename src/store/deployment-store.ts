@@ -482,7 +482,15 @@ export class DeploymentStore {
 
   /** Every event of a model, its deployments' and its own (golden_set), oldest first. */
   async listModelEvents(model: string): Promise<EventRow[]> {
-    // Through the model's deployments, then its own events: no index holds every event by model.
+    const { rows } = await this.executor.executeQuery<EventRow>(this.modelEventsQuery(model));
+    return rows;
+  }
+
+  /**
+   * The query of a model's history (also what a test asks the planners to explain): through the
+   * model's deployments, then its own events; no index holds every event by model.
+   */
+  modelEventsQuery(model: string): CompiledQuery<EventRow> {
     return this.executor
       .selectFrom("deployment_events")
       .selectAll()
@@ -497,7 +505,7 @@ export class DeploymentStore {
           .where("model", "=", model),
       )
       .orderBy("id")
-      .execute();
+      .compile();
   }
 
   /**

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { openDatabase } from "../../src/store/database.js";
-import { LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
+import { DeploymentStore, LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
 import { migrateToLatest, migrateUpTo, SchemaTooNewError } from "../../src/store/migrate.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { registration } from "../support/test-app.js";
@@ -209,6 +209,23 @@ describe.each(dialects())("schema on %s", (dialect) => {
       expect(plan).toContain("deployments_model_live");
       // The whole key, the expression too, bounds the search: not every deployment of the pair.
       expect(plan).toMatch(dialect === "postgres" ? /Index Cond: .*environment.*CASE WHEN/ : /<expr>=/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("reads a model's own events through their partial index, not every model's", async () => {
+    const db = openDatabase(database.url);
+    try {
+      await migrateToLatest(db);
+      const query = new DeploymentStore(db).modelEventsQuery("fraud-gbm");
+      const plan = await db.db.transaction().execute(async (tx) => {
+        if (dialect === "postgres") await sql`set local enable_seqscan = off`.execute(tx);
+        const prefix = dialect === "postgres" ? "explain " : "explain query plan ";
+        const { rows } = await tx.executeQuery<Record<string, string>>({ ...query, sql: prefix + query.sql });
+        return rows.map((row) => row.detail ?? row["QUERY PLAN"]).join("\n");
+      });
+      expect(plan).toContain("deployment_events_model_own");
     } finally {
       await db.close();
     }

@@ -11,7 +11,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createIndex("deployment_events_model_own")
     .on("deployment_events")
-    .columns(["model", "environment", "id"])
+    // By id after the model, as a model's history is read: so SQLite merges it with the events of
+    // the model's deployments in order, rather than reading every model's own events by
+    // deployment_events_deployment (deployment_id IS NULL, then id) to avoid a sort.
+    .columns(["model", "id"])
     .where(sql.ref("deployment_id"), "is", null)
     .execute();
 }
