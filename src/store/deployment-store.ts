@@ -582,12 +582,25 @@ export const LIVE_PRIMARY_KEY = "(case when status = 'active' and role = 'primar
  */
 function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentRow {
   if (id === undefined) throw new Error(`the insert of ${row.model} returned no id`);
-  // Typed: a column added to the table without a value here does not compile.
+  // Every column by name, in the table's order, not `{ ...row, … }`: the spread's objects took
+  // the registration round ~12 µs more (in-process, three alternating runs), and a column added
+  // to the table without a value here does not compile.
   return {
-    ...row,
     id,
+    model: row.model,
+    model_version: row.model_version,
+    environment: row.environment,
+    owner_team: row.owner_team,
+    role: row.role,
+    status: row.status,
+    deployment_date: row.deployment_date,
+    training_data_cutoff: row.training_data_cutoff,
     ended_at: row.ended_at ?? null,
     endpoint: row.endpoint ?? null,
+    tags: row.tags,
+    ttl_extension_seconds: row.ttl_extension_seconds,
+    created_at: row.created_at,
+    created_by: row.created_by,
     last_heartbeat_at: row.last_heartbeat_at ?? null,
     performance_state: row.performance_state ?? null,
     performance_ok_since: row.performance_ok_since ?? null,
