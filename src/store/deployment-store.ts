@@ -577,8 +577,8 @@ export class DeploymentStore {
 export const LIVE_PRIMARY_KEY = "(case when status = 'active' and role = 'primary' then 0 else id end)";
 
 /**
- * A deployment row as the database stores a new one: the columns it was given, their defaults
- * where it was not, and null in those only the lifecycle sets later.
+ * A deployment row as the database stores a new one: the columns it was given, and null in the
+ * nullable ones it was not (those only the lifecycle sets later among them).
  */
 function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentRow {
   if (id === undefined) throw new Error(`the insert of ${row.model} returned no id`);
