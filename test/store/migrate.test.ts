@@ -1,14 +1,29 @@
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
-import { openDatabase } from "../../src/store/database.js";
+import { type Database, openDatabase } from "../../src/store/database.js";
 import { DeploymentStore, LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
 import { migrateToLatest, migrateUpTo, SchemaTooNewError } from "../../src/store/migrate.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { registration } from "../support/test-app.js";
 
 const actor = { name: "test", key_scope: "test", team: null };
+
+/**
+ * The planner's plan of a query, as text. An empty table is cheaper to scan: PostgreSQL is told
+ * not to, to show which index serves.
+ */
+async function planOf(db: Database, query: { sql: string; parameters: readonly unknown[] }): Promise<string> {
+  return db.db.transaction().execute(async (tx) => {
+    if (db.dialect === "postgres") await sql`set local enable_seqscan = off`.execute(tx);
+    const prefix = db.dialect === "postgres" ? "explain " : "explain query plan ";
+    const { rows } = await tx.executeQuery<Record<string, string>>(
+      CompiledQuery.raw(prefix + query.sql, [...query.parameters]),
+    );
+    return rows.map((row) => row.detail ?? row["QUERY PLAN"]).join("\n");
+  });
+}
 
 describe.each(dialects())("schema on %s", (dialect) => {
   let database: TestDatabase;
@@ -198,13 +213,9 @@ describe.each(dialects())("schema on %s", (dialect) => {
     const db = openDatabase(database.url);
     try {
       await migrateToLatest(db);
-      const query = `select * from deployments where model = 'm' and environment = 'e' and ${LIVE_PRIMARY_KEY} = 0`;
-      const plan = await db.db.transaction().execute(async (tx) => {
-        // An empty table is cheaper to scan: PostgreSQL is told not to, to show the index serves.
-        if (dialect === "postgres") await sql`set local enable_seqscan = off`.execute(tx);
-        const prefix = dialect === "postgres" ? "explain " : "explain query plan ";
-        const { rows } = await sql.raw<Record<string, string>>(prefix + query).execute(tx);
-        return rows.map((row) => row.detail ?? row["QUERY PLAN"]).join("\n");
+      const plan = await planOf(db, {
+        sql: `select * from deployments where model = 'm' and environment = 'e' and ${LIVE_PRIMARY_KEY} = 0`,
+        parameters: [],
       });
       expect(plan).toContain("deployments_model_live");
       // The whole key, the expression too, bounds the search: not every deployment of the pair.
@@ -218,13 +229,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
     const db = openDatabase(database.url);
     try {
       await migrateToLatest(db);
-      const query = new DeploymentStore(db).modelEventsQuery("fraud-gbm");
-      const plan = await db.db.transaction().execute(async (tx) => {
-        if (dialect === "postgres") await sql`set local enable_seqscan = off`.execute(tx);
-        const prefix = dialect === "postgres" ? "explain " : "explain query plan ";
-        const { rows } = await tx.executeQuery<Record<string, string>>({ ...query, sql: prefix + query.sql });
-        return rows.map((row) => row.detail ?? row["QUERY PLAN"]).join("\n");
-      });
+      const plan = await planOf(db, new DeploymentStore(db).modelEventsQuery("fraud-gbm"));
       expect(plan).toContain("deployment_events_model_own");
     } finally {
       await db.close();
