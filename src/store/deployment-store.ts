@@ -156,7 +156,7 @@ export class DeploymentStore {
     if (names.length === 0) return [];
     const direct = this.direct;
     if (direct)
-      return names.flatMap((name) => direct.all<ModelRecord>("select * from models where name = ?", [name]));
+      return direct.allEach<ModelRecord, string>("select * from models where name = ?", names, (n) => [n]);
     return this.executor.selectFrom("models").selectAll().where("name", "in", names).execute();
   }
 
@@ -174,11 +174,10 @@ export class DeploymentStore {
     if (pairs.length === 0) return [];
     const direct = this.direct;
     if (direct) {
-      return pairs.flatMap((p) =>
-        direct.all<VersionRecord>("select * from model_versions where model = ? and model_version = ?", [
-          p.model,
-          p.model_version,
-        ]),
+      return direct.allEach<VersionRecord, (typeof pairs)[number]>(
+        "select * from model_versions where model = ? and model_version = ?",
+        pairs,
+        (p) => [p.model, p.model_version],
       );
     }
     const models = [...new Set(pairs.map((p) => p.model))];
@@ -213,11 +212,10 @@ export class DeploymentStore {
     if (pairs.length === 0) return [];
     const direct = this.direct;
     if (direct) {
-      return pairs.flatMap((p) =>
-        direct.all<DeploymentRow>(
-          `select * from deployments where model = ? and environment = ? and ${LIVE_PRIMARY_KEY} = 0`,
-          [p.model, p.environment],
-        ),
+      return direct.allEach<DeploymentRow, (typeof pairs)[number]>(
+        `select * from deployments where model = ? and environment = ? and ${LIVE_PRIMARY_KEY} = 0`,
+        pairs,
+        (p) => [p.model, p.environment],
       );
     }
     const models = [...new Set(pairs.map((p) => p.model))];
@@ -235,8 +233,8 @@ export class DeploymentStore {
     if (this.direct) {
       // A new row takes nothing from the database but its id: reading the stored row back cost
       // the insert a fifth more, for columns the row already has.
-      const ids = this.direct.insert("deployments", rows, { returning: "id" }) as { id: number }[];
-      return rows.map((row, i) => newlyStored(row, ids[i]?.id));
+      const ids = this.direct.insert("deployments", rows, { returningIds: true });
+      return rows.map((row, i) => newlyStored(row, ids[i]));
     }
     return this.executor.insertInto("deployments").values(rows).returningAll().execute();
   }
@@ -279,11 +277,10 @@ export class DeploymentStore {
     if (scopeKeys.length === 0) return [];
     const direct = this.direct;
     if (direct) {
-      return scopeKeys.flatMap((key) =>
-        direct.all<StoredResponse & { scope_key: string }>(
-          "select scope_key, request_hash, status_code, response from idempotency_keys where scope_key = ?",
-          [key],
-        ),
+      return direct.allEach<StoredResponse & { scope_key: string }, string>(
+        "select scope_key, request_hash, status_code, response from idempotency_keys where scope_key = ?",
+        scopeKeys,
+        (key) => [key],
       );
     }
     return this.executor

@@ -224,8 +224,10 @@ export class LifecycleStore {
     // statement per deployment on the connection itself (see DirectSqlite).
     const direct = directIn(this.database, this.executor);
     if (direct) {
-      return deploymentIds.flatMap((id) =>
-        direct.all<AlertRow>("select * from alerts where state = 'open' and deployment_id = ?", [id]),
+      return direct.allEach<AlertRow, number>(
+        "select * from alerts where state = 'open' and deployment_id = ?",
+        deploymentIds,
+        (id) => [id],
       );
     }
     return this.executor

@@ -100,8 +100,14 @@ type SqlValue = string | number | bigint | null;
 export class DirectSqlite {
   constructor(private readonly statement: (text: string) => DriverStatement) {}
 
-  all<T>(text: string, parameters: SqlValue[]): T[] {
-    return this.statement(text).all(...parameters) as T[];
+  /** Runs one reading statement per key and returns all their rows, in the keys' order. */
+  allEach<T, K>(text: string, keys: readonly K[], parameters: (key: K) => SqlValue[]): T[] {
+    const statement = this.statement(text);
+    const rows: T[] = [];
+    for (const key of keys) {
+      for (const row of statement.all(...parameters(key)) as T[]) rows.push(row);
+    }
+    return rows;
   }
 
   /** Runs a statement that returns no rows; how many rows it changed. */
@@ -112,13 +118,13 @@ export class DirectSqlite {
   /**
    * Inserts rows one statement each, all with the columns the first row sets (names from code,
    * never from input; a column left undefined takes its default, as in Kysely), and returns the
-   * stored rows (`returning: "*"`) or their ids (`"id"`) when asked.
+   * new rows' ids, in the rows' order, when `returningIds` is set (none otherwise).
    */
   insert<R extends object>(
     table: string,
     rows: readonly R[],
-    options: { returning?: "*" | "id"; onConflict?: string } = {},
-  ): Record<string, unknown>[] {
+    options: { returningIds?: boolean; onConflict?: string } = {},
+  ): number[] {
     const first = rows[0];
     if (!first) return [];
     const columns = Object.keys(first).filter((c) => (first as Record<string, unknown>)[c] !== undefined);
@@ -126,14 +132,15 @@ export class DirectSqlite {
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) ` +
       `values (${columns.map(() => "?").join(", ")})` +
       (options.onConflict ? ` on conflict ${options.onConflict}` : "") +
-      (options.returning ? ` returning ${options.returning === "id" ? '"id"' : "*"}` : "");
+      (options.returningIds ? ' returning "id"' : "");
     const statement = this.statement(text);
-    const stored: Record<string, unknown>[] = [];
+    const ids: number[] = [];
     for (const row of rows) {
       const values = columns.map((c) => (row as Record<string, SqlValue>)[c] ?? null);
-      if (options.returning) stored.push(...(statement.all(...values) as Record<string, unknown>[]));
-      else statement.run(...values);
+      if (options.returningIds) {
+        for (const stored of statement.all(...values) as { id: number }[]) ids.push(stored.id);
+      } else statement.run(...values);
     }
-    return stored;
+    return ids;
   }
 }

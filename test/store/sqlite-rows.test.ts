@@ -85,7 +85,7 @@ describe("a page of deployments", () => {
 
 // The registration round's inserts on SQLite (DirectSqlite) must store what Kysely's would.
 describe("DirectSqlite inserts", () => {
-  it("store each row, give a column left undefined its default, and return rows when asked", async () => {
+  it("store each row, give a column left undefined its default, and return the ids when asked", async () => {
     const database = openDatabase(":memory:");
     try {
       await sql`create table t (id integer primary key, name text not null, note text not null default 'none')`.execute(
@@ -93,24 +93,21 @@ describe("DirectSqlite inserts", () => {
       );
       const direct = database.direct;
       if (!direct) throw new Error("a SQLite database has direct statements");
-      const stored = direct.insert(
+      const ids = direct.insert(
         "t",
         [
           { name: "a", note: undefined },
           { name: "b", note: undefined },
         ],
-        { returning: "*" },
+        { returningIds: true },
       );
-      expect(stored).toEqual([
+      expect(ids).toEqual([1, 2]);
+      expect(direct.insert("t", [{ name: "c" }], { returningIds: true })).toEqual([3]);
+      expect(direct.insert("t", [{ id: 1, name: "again" }], { onConflict: "do nothing" })).toEqual([]);
+      expect(direct.allEach("select * from t where id = ?", [1, 2, 3], (id) => [id])).toEqual([
         { id: 1, name: "a", note: "none" },
         { id: 2, name: "b", note: "none" },
-      ]);
-      expect(direct.insert("t", [{ name: "c" }], { returning: "id" })).toEqual([{ id: 3 }]);
-      expect(direct.insert("t", [{ id: 1, name: "again" }], { onConflict: "do nothing" })).toEqual([]);
-      expect(direct.all("select name from t order by id", [])).toEqual([
-        { name: "a" },
-        { name: "b" },
-        { name: "c" },
+        { id: 3, name: "c", note: "none" },
       ]);
       expect(direct.run("update t set note = ? where id > ?", ["x", 0])).toBe(3);
     } finally {
