@@ -438,7 +438,11 @@ export class DeploymentStore {
         .where("deployment_date", opOrEqual, date)
         .where((eb) => eb.or([eb("deployment_date", op, date), eb("id", op, id)]));
     }
-    return query.orderBy("deployment_date", page.order).orderBy("id", page.order).limit(page.limit).compile();
+    return query
+      .orderBy("deployment_date", page.order)
+      .orderBy("id", page.order)
+      .limit(sql.lit(limitOf(page.limit)))
+      .compile();
   }
 
   /** Live deployments of the given models, for model summaries. */
@@ -604,6 +608,19 @@ function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentR
     performance_drop: row.performance_drop ?? null,
     drift_state: row.drift_state ?? null,
   };
+}
+
+/**
+ * A page's LIMIT, written into the statement rather than bound: SQLite ran the page query ~40 µs
+ * (a fifth) slower with `limit ?` than with the same number in its text (better-sqlite3, 20,000
+ * deployments, a page of 101). Limits are few (the API's 1–500, plus one, and the stage filter's
+ * chunks), so each filter's shape still makes only a few statements. Only a whole number is ever
+ * written into SQL.
+ */
+function limitOf(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new Error(`a page limit must be a whole number, not ${limit}`);
+  return limit;
 }
 
 /** Every column of a deployment row, in the order a page carries them. */
