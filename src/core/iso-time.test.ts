@@ -12,6 +12,16 @@ describe("isoTime", () => {
     }
   });
 
+  it("writes every instant of a few days right, however often their day was written before", () => {
+    const random = seededRandom(7);
+    const start = Date.parse("2026-11-20T00:00:00.000Z");
+    for (let i = 0; i < 200_000; i++) {
+      const ms = start + Math.floor(random() * 5 * 86_400_000);
+      const expected = new Date(ms).toISOString();
+      if (isoTime(ms) !== expected) expect(isoTime(ms)).toBe(expected);
+    }
+  });
+
   it("gets the edges right: the epoch, leap days, year and century ends, the last millisecond of 9999", () => {
     for (const text of [
       "1970-01-01T00:00:00.000Z",
