@@ -652,10 +652,15 @@ export const DEPLOYMENT_COLUMNS = [
  * each value of each row into a JavaScript value on its own (better-sqlite3 from C++, pg from
  * text), which cost a page of 100 rows ~400 µs against ~15 µs for SQLite to find them; the
  * database's JSON and one JSON.parse take half as long. Both write integers and doubles so that
- * they parse back exactly (SQLite ≥ 3.43 prints doubles round-trip; PostgreSQL's float8 output
- * is shortest-exact). Both aggregate the ordered subquery in its order, though neither promises
- * to: an ORDER BY inside the aggregate would (and cost SQLite a quarter of the page), so the order
- * is checked here instead and restored in the rare case it is not kept.
+ * they parse back exactly (SQLite ≥ 3.43 prints doubles round-trip; PostgreSQL's int8 and float8
+ * output is exact and shortest). Both aggregate the ordered subquery in its order, though neither
+ * promises to: an ORDER BY inside the aggregate would (and cost SQLite a quarter of the page), so
+ * the order is checked here instead and restored in the rare case it is not kept.
+ *
+ * PostgreSQL aggregates each row as an array of text, its numbers read back here with Number:
+ * `json_build_array` looks up how to write each value's type for every value, and took the
+ * backend 0.54–0.88 ms a page against 0.26–0.46 ms for a text array (EXPLAIN ANALYZE, five runs
+ * each, 20,000 deployments), on the cores the server shares with it.
  */
 async function readPage(
   executor: Executor,
@@ -663,14 +668,14 @@ async function readPage(
   inner: CompiledQuery,
   order: "asc" | "desc",
 ): Promise<DeploymentRow[]> {
-  const values = DEPLOYMENT_COLUMNS.map((column) => `page_rows.${column}`).join(", ");
   const text =
     dialect === "sqlite"
-      ? `select json_group_array(json_array(${values})) as page from (${inner.sql}) as page_rows`
-      : `select coalesce(json_agg(json_build_array(${values})), '[]'::json)::text as page from (${inner.sql}) as page_rows`;
+      ? `select json_group_array(json_array(${DEPLOYMENT_COLUMNS.map((column) => `page_rows.${column}`).join(", ")})) as page from (${inner.sql}) as page_rows`
+      : `select coalesce(json_agg(array[${DEPLOYMENT_COLUMNS.map((column) => `page_rows.${column}::text`).join(", ")}]), '[]'::json)::text as page from (${inner.sql}) as page_rows`;
   const { rows } = await executor.executeQuery<{ page: string }>({ ...inner, sql: text });
   const page = rows[0]?.page;
-  const deployments = page ? (JSON.parse(page) as unknown[][]).map(deploymentFromArray) : [];
+  const arrays = page ? (JSON.parse(page) as unknown[][]) : [];
+  const deployments = arrays.map(dialect === "sqlite" ? deploymentFromArray : deploymentFromTexts);
   const sign = order === "asc" ? 1 : -1;
   const byAge = (a: DeploymentRow, b: DeploymentRow) =>
     sign * (a.deployment_date - b.deployment_date || a.id - b.id);
@@ -681,6 +686,23 @@ async function readPage(
   }
   return deployments;
 }
+
+/** A row of PostgreSQL's page: every value text or null, numbers written exactly (see readPage). */
+function deploymentFromTexts(a: unknown[]): DeploymentRow {
+  const row = deploymentFromArray(a);
+  row.id = Number(row.id);
+  row.deployment_date = Number(row.deployment_date);
+  row.training_data_cutoff = Number(row.training_data_cutoff);
+  row.ended_at = numberOrNull(row.ended_at);
+  row.ttl_extension_seconds = Number(row.ttl_extension_seconds);
+  row.created_at = Number(row.created_at);
+  row.last_heartbeat_at = numberOrNull(row.last_heartbeat_at);
+  row.performance_ok_since = numberOrNull(row.performance_ok_since);
+  row.performance_drop = numberOrNull(row.performance_drop);
+  return row;
+}
+
+const numberOrNull = (value: unknown): number | null => (value === null ? null : Number(value));
 
 function deploymentFromArray(a: unknown[]): DeploymentRow {
   return {

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openDatabase } from "../../src/store/database.js";
+import { DeploymentStore } from "../../src/store/deployment-store.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
+import type { DeploymentRow } from "../../src/store/schema.js";
+import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+
+const T0 = Date.UTC(2026, 9, 1, 12, 34, 56, 789);
+
+// A page is read as JSON the database builds (SQLite: arrays of values; PostgreSQL: arrays of
+// text, numbers read back with Number), not through the driver. Every column must come back as
+// the driver reads it: the same numbers to the last bit, the same text to the last character.
+describe.each(dialects())("a page of deployments (%s)", (dialect) => {
+  let testDb: TestDatabase;
+  let database: Database;
+  let store: DeploymentStore;
+  let ids: number[];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    database = openDatabase(testDb.url);
+    await migrateToLatest(database);
+    store = new DeploymentStore(database);
+    await store.insertModels([{ name: "fraud-gbm", owner_team: "risk", created_at: T0 }]);
+    await store.insertVersions([
+      { model: "fraud-gbm", model_version: "3.2.0", training_data_cutoff: T0 - 1, created_at: T0 },
+    ]);
+    const rows = await store.insertDeployments(
+      [
+        { tags: "{}", endpoint: null },
+        {
+          tags: JSON.stringify({ quote: 'say "hi"', slash: "a\\b", unicode: "Größe ✓ 😀", ctl: "\t\n" }),
+          endpoint: 'https://x.test/p?q="1"&r=\\',
+        },
+        { tags: JSON.stringify({ "": "" }), endpoint: "http://[::1]:8080/" },
+      ].map((extra, i) => ({
+        model: "fraud-gbm",
+        model_version: "3.2.0",
+        environment: `env-${i}`,
+        owner_team: "risk",
+        role: "shadow" as const,
+        status: "active" as const,
+        deployment_date: T0 + i,
+        training_data_cutoff: T0 - 1,
+        ended_at: null,
+        ttl_extension_seconds: i * 86_400,
+        created_at: 8_000_000_000_000 + i,
+        created_by: `token:${i} "ci" ✓`,
+        ...extra,
+      })),
+    );
+    ids = rows.map((row) => row.id);
+    // The columns only the lifecycle writes, at their awkward values.
+    const lifecycle: Partial<DeploymentRow>[] = [
+      {},
+      {
+        ended_at: 253_402_300_799_999,
+        last_heartbeat_at: T0 + 1,
+        performance_state: "degraded",
+        performance_ok_since: 0,
+        performance_drop: 0.1 + 0.2,
+        drift_state: "drifted",
+      },
+      { performance_state: "ok", performance_drop: -1e-7, performance_ok_since: 2 ** 53 - 1 },
+    ];
+    for (const [i, values] of lifecycle.entries()) {
+      if (Object.keys(values).length === 0) continue;
+      await database.db
+        .updateTable("deployments")
+        .set(values)
+        .where("id", "=", ids[i] as number)
+        .execute();
+    }
+  });
+
+  afterAll(async () => {
+    await database.close();
+    await testDb.drop();
+  });
+
+  it("carries every column exactly as the driver reads it", async () => {
+    const page = await store.listDeployments({ filter: {}, order: "asc", limit: 10 });
+    const driver = await database.db.selectFrom("deployments").selectAll().orderBy("id").execute();
+    expect(page).toEqual(driver);
+    expect(page.map((row) => row.id)).toEqual(ids);
+    expect(page[1]?.performance_drop).toBe(0.1 + 0.2);
+    expect(page[2]?.performance_drop).toBe(-1e-7);
+    expect(page[2]?.performance_ok_since).toBe(2 ** 53 - 1);
+    for (const row of page) {
+      for (const column of ["id", "deployment_date", "created_at", "ttl_extension_seconds"] as const) {
+        expect(typeof row[column]).toBe("number");
+      }
+    }
+  });
+
+  it("keeps its order and its limit, newest first too, and is empty past the end", async () => {
+    const newest = await store.listDeployments({ filter: {}, order: "desc", limit: 2 });
+    expect(newest.map((row) => row.id)).toEqual([ids[2], ids[1]]);
+    const after = await store.listDeployments({
+      filter: {},
+      order: "asc",
+      limit: 5,
+      after: [T0 + 2, ids[2] as number],
+    });
+    expect(after).toEqual([]);
+  });
+});
