@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../src/core/reservoir.js";
 import { type Database, openDatabase } from "../../src/store/database.js";
-import { DeploymentStore } from "../../src/store/deployment-store.js";
+import { type DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
@@ -103,5 +104,100 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
       after: [T0 + 2, ids[2] as number],
     });
     expect(after).toEqual([]);
+  });
+});
+
+// A page's statement is built once per shape of filter and reused with other values: every
+// shape, and every shape again with other values, must give what the filter says.
+describe.each(dialects())("pages of every shape (%s)", (dialect) => {
+  let testDb: TestDatabase;
+  let database: Database;
+  let store: DeploymentStore;
+  let all: DeploymentRow[];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    database = openDatabase(testDb.url);
+    await migrateToLatest(database);
+    store = new DeploymentStore(database);
+    const models = ["m0", "m1", "m2"];
+    await store.insertModels(models.map((name) => ({ name, owner_team: "t0", created_at: T0 })));
+    await store.insertVersions(
+      models.map((model) => ({ model, model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 })),
+    );
+    const roles = ["primary", "shadow", "canary"] as const;
+    const statuses = ["active", "retired", "superseded"] as const;
+    await store.insertDeployments(
+      Array.from({ length: 90 }, (_, i) => {
+        const role = roles[i % 3] as (typeof roles)[number];
+        return {
+          model: models[Math.floor(i / 3) % 3] as string,
+          model_version: "1",
+          environment: `e${Math.floor(i / 9) % 3}`,
+          owner_team: `t${i % 2}`,
+          role,
+          // No live primaries: the schema allows one per model and environment.
+          status: role === "primary" ? "superseded" : (statuses[i % 2] as (typeof statuses)[number]),
+          // Ties on the date, so that the id decides between them.
+          deployment_date: T0 + Math.floor(i / 2) * 1000,
+          training_data_cutoff: T0 - 1,
+          ended_at: null,
+          endpoint: null,
+          tags: "{}",
+          ttl_extension_seconds: 0,
+          created_at: T0,
+          created_by: "test",
+        };
+      }),
+    );
+    all = await database.db.selectFrom("deployments").selectAll().execute();
+  });
+
+  afterAll(async () => {
+    await database.close();
+    await testDb.drop();
+  });
+
+  it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
+    const random = seededRandom(11);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+    for (let i = 0; i < 400; i++) {
+      const cursorRow = pick(all);
+      const page: DeploymentPage = {
+        filter: {
+          model: pick([undefined, "m0", "m1", "m2"]),
+          environment: pick([undefined, "e0", "e2"]),
+          owner_team: pick([undefined, "t0", "t1"]),
+          role: pick([undefined, "shadow", "canary", "primary"] as const),
+          statuses: pick([undefined, ["active"], ["active", "retired"], ["superseded"]] as const)?.slice(),
+          deployed_before: pick([undefined, T0 + 20_000, T0 + 35_000]),
+          deployed_at_or_after: pick([undefined, T0 + 5_000, T0 + 12_000]),
+        },
+        order: pick(["asc", "desc"] as const),
+        limit: pick([1, 4, 9]),
+        after: pick([undefined, [cursorRow.deployment_date, cursorRow.id] as [number, number]]),
+      };
+      const sign = page.order === "asc" ? 1 : -1;
+      const { filter, after } = page;
+      const expected = all
+        .filter(
+          (row) =>
+            (!filter.model || row.model === filter.model) &&
+            (!filter.environment || row.environment === filter.environment) &&
+            (!filter.owner_team || row.owner_team === filter.owner_team) &&
+            (!filter.role || row.role === filter.role) &&
+            (!filter.statuses || filter.statuses.includes(row.status)) &&
+            (filter.deployed_before === undefined || row.deployment_date < filter.deployed_before) &&
+            (filter.deployed_at_or_after === undefined ||
+              row.deployment_date >= filter.deployed_at_or_after) &&
+            (!after || sign * (row.deployment_date - after[0] || row.id - after[1]) > 0),
+        )
+        .sort((a, b) => sign * (a.deployment_date - b.deployment_date || a.id - b.id))
+        .slice(0, page.limit)
+        .map((row) => row.id);
+      const ids = (await store.listDeployments(page)).map((row) => row.id);
+      if (JSON.stringify(ids) !== JSON.stringify(expected))
+        expect({ page, ids }).toEqual({ page, ids: expected });
+    }
   });
 });
