@@ -33,8 +33,8 @@ export function isoTime(ms: number): string {
   const minutes = Math.floor(rest / 60_000);
   rest -= minutes * 60_000;
   const seconds = Math.floor(rest / 1000);
-  // Concatenation, not a template: measured faster here, with the stringify that follows.
   return (
+    // biome-ignore lint/style/useTemplate: concatenation measured faster here, with the stringify that follows.
     prefix + PAD2[hours] + ":" + PAD2[minutes] + ":" + PAD2[seconds] + "." + PAD3[rest - seconds * 1000] + "Z"
   );
 }
