@@ -3,29 +3,67 @@ import { seededRandom } from "../../src/core/reservoir.js";
 import { type Database, openDatabase } from "../../src/store/database.js";
 import { type DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
-import type { DeploymentRow } from "../../src/store/schema.js";
+import type { DeploymentRow, NewDeploymentRow } from "../../src/store/schema.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 
 const T0 = Date.UTC(2026, 9, 1, 12, 34, 56, 789);
 
-// A page is read as JSON the database builds (SQLite: arrays of values; PostgreSQL: arrays of
-// text, numbers read back with Number), not through the driver. Every column must come back as
-// the driver reads it: the same numbers to the last bit, the same text to the last character.
-describe.each(dialects())("a page of deployments (%s)", (dialect) => {
+/**
+ * A migrated database for one suite, with these models (each with version "1"); closed and
+ * dropped after it. Its fields are set once the suite's beforeAll ran.
+ */
+function registryFor(dialect: Parameters<typeof createTestDatabase>[0], models: string[]) {
+  const registry = {} as { database: Database; store: DeploymentStore };
   let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    registry.database = openDatabase(testDb.url);
+    await migrateToLatest(registry.database);
+    registry.store = new DeploymentStore(registry.database);
+    await registry.store.insertModels(models.map((name) => ({ name, owner_team: "t0", created_at: T0 })));
+    await registry.store.insertVersions(
+      models.map((model) => ({ model, model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 })),
+    );
+  });
+  afterAll(async () => {
+    await registry.database.close();
+    await testDb.drop();
+  });
+  return registry;
+}
+
+function newRow(model: string, row: Partial<NewDeploymentRow>): NewDeploymentRow {
+  return {
+    model,
+    model_version: "1",
+    environment: "production",
+    owner_team: "t0",
+    role: "shadow",
+    status: "active",
+    deployment_date: T0,
+    training_data_cutoff: T0 - 1,
+    ended_at: null,
+    endpoint: null,
+    tags: "{}",
+    ttl_extension_seconds: 0,
+    created_at: T0,
+    created_by: "test",
+    ...row,
+  };
+}
+
+// A page is read as JSON the database builds (SQLite: an array of values a row; PostgreSQL: a
+// row's text, integer and double values in arrays of their own), not through the driver. Every
+// column must come back as the driver reads it: the same numbers to the last bit, the same text
+// to the last character.
+describe.each(dialects())("a page of deployments (%s)", (dialect) => {
+  const registry = registryFor(dialect, ["fraud-gbm"]);
   let database: Database;
   let store: DeploymentStore;
   let ids: number[];
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(dialect);
-    database = openDatabase(testDb.url);
-    await migrateToLatest(database);
-    store = new DeploymentStore(database);
-    await store.insertModels([{ name: "fraud-gbm", owner_team: "risk", created_at: T0 }]);
-    await store.insertVersions([
-      { model: "fraud-gbm", model_version: "3.2.0", training_data_cutoff: T0 - 1, created_at: T0 },
-    ]);
+    ({ database, store } = registry);
     const rows = await store.insertDeployments(
       [
         { tags: "{}", endpoint: null },
@@ -34,21 +72,16 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
           endpoint: 'https://x.test/p?q="1"&r=\\',
         },
         { tags: JSON.stringify({ "": "" }), endpoint: "http://[::1]:8080/" },
-      ].map((extra, i) => ({
-        model: "fraud-gbm",
-        model_version: "3.2.0",
-        environment: `env-${i}`,
-        owner_team: "risk",
-        role: "shadow" as const,
-        status: "active" as const,
-        deployment_date: T0 + i,
-        training_data_cutoff: T0 - 1,
-        ended_at: null,
-        ttl_extension_seconds: i * 86_400,
-        created_at: 8_000_000_000_000 + i,
-        created_by: `token:${i} "ci" ✓`,
-        ...extra,
-      })),
+      ].map((extra, i) =>
+        newRow("fraud-gbm", {
+          environment: `env-${i}`,
+          deployment_date: T0 + i,
+          ttl_extension_seconds: i * 86_400,
+          created_at: 8_000_000_000_000 + i,
+          created_by: `token:${i} "ci" ✓`,
+          ...extra,
+        }),
+      ),
     );
     ids = rows.map((row) => row.id);
     // The columns only the lifecycle writes, at their awkward values.
@@ -72,11 +105,6 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
         .where("id", "=", ids[i] as number)
         .execute();
     }
-  });
-
-  afterAll(async () => {
-    await database.close();
-    await testDb.drop();
   });
 
   it("carries every column exactly as the driver reads it", async () => {
@@ -110,29 +138,19 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
 // A page's statement is built once per shape of filter and reused with other values: every
 // shape, and every shape again with other values, must give what the filter says.
 describe.each(dialects())("pages of every shape (%s)", (dialect) => {
-  let testDb: TestDatabase;
-  let database: Database;
+  const models = ["m0", "m1", "m2"];
+  const registry = registryFor(dialect, models);
   let store: DeploymentStore;
   let all: DeploymentRow[];
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(dialect);
-    database = openDatabase(testDb.url);
-    await migrateToLatest(database);
-    store = new DeploymentStore(database);
-    const models = ["m0", "m1", "m2"];
-    await store.insertModels(models.map((name) => ({ name, owner_team: "t0", created_at: T0 })));
-    await store.insertVersions(
-      models.map((model) => ({ model, model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 })),
-    );
+    store = registry.store;
     const roles = ["primary", "shadow", "canary"] as const;
     const statuses = ["active", "retired", "superseded"] as const;
     await store.insertDeployments(
       Array.from({ length: 90 }, (_, i) => {
         const role = roles[i % 3] as (typeof roles)[number];
-        return {
-          model: models[Math.floor(i / 3) % 3] as string,
-          model_version: "1",
+        return newRow(models[Math.floor(i / 3) % 3] as string, {
           environment: `e${Math.floor(i / 9) % 3}`,
           owner_team: `t${i % 2}`,
           role,
@@ -140,22 +158,10 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
           status: role === "primary" ? "superseded" : (statuses[i % 2] as (typeof statuses)[number]),
           // Ties on the date, so that the id decides between them.
           deployment_date: T0 + Math.floor(i / 2) * 1000,
-          training_data_cutoff: T0 - 1,
-          ended_at: null,
-          endpoint: null,
-          tags: "{}",
-          ttl_extension_seconds: 0,
-          created_at: T0,
-          created_by: "test",
-        };
+        });
       }),
     );
-    all = await database.db.selectFrom("deployments").selectAll().execute();
-  });
-
-  afterAll(async () => {
-    await database.close();
-    await testDb.drop();
+    all = await registry.database.db.selectFrom("deployments").selectAll().execute();
   });
 
   it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
