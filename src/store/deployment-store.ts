@@ -806,7 +806,8 @@ function deploymentFromColumns(t: unknown[], n: unknown[], performanceDrop: unkn
     last_heartbeat_at: n[6],
     performance_state: t[9],
     performance_ok_since: n[7],
-    performance_drop: performanceDrop,
+    // PostgreSQL's JSON writes the doubles NaN and ±Infinity as strings; no metric should give them.
+    performance_drop: typeof performanceDrop === "string" ? Number(performanceDrop) : performanceDrop,
     drift_state: t[10],
   } as DeploymentRow;
 }

@@ -72,6 +72,8 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
           endpoint: 'https://x.test/p?q="1"&r=\\',
         },
         { tags: JSON.stringify({ "": "" }), endpoint: "http://[::1]:8080/" },
+        { tags: "{}", endpoint: null },
+        { tags: "{}", endpoint: null },
       ].map((extra, i) =>
         newRow("fraud-gbm", {
           environment: `env-${i}`,
@@ -96,6 +98,9 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
         drift_state: "drifted",
       },
       { performance_state: "ok", performance_drop: -1e-7, performance_ok_since: 2 ** 53 - 1 },
+      // Values no metric should give, which PostgreSQL's JSON writes as strings.
+      { performance_drop: Number.POSITIVE_INFINITY },
+      { performance_drop: Number.NaN },
     ];
     for (const [i, values] of lifecycle.entries()) {
       if (Object.keys(values).length === 0) continue;
@@ -112,6 +117,7 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
     const driver = await database.db.selectFrom("deployments").selectAll().orderBy("id").execute();
     expect(page).toEqual(driver);
     expect(page.map((row) => row.id)).toEqual(ids);
+    expect(page[3]?.performance_drop).toBe(Number.POSITIVE_INFINITY);
     expect(page[1]?.performance_drop).toBe(0.1 + 0.2);
     expect(page[2]?.performance_drop).toBe(-1e-7);
     expect(page[2]?.performance_ok_since).toBe(2 ** 53 - 1);
@@ -124,12 +130,12 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
 
   it("keeps its order and its limit, newest first too, and is empty past the end", async () => {
     const newest = await store.listDeployments({ filter: {}, order: "desc", limit: 2 });
-    expect(newest.map((row) => row.id)).toEqual([ids[2], ids[1]]);
+    expect(newest.map((row) => row.id)).toEqual([ids[4], ids[3]]);
     const after = await store.listDeployments({
       filter: {},
       order: "asc",
       limit: 5,
-      after: [T0 + 2, ids[2] as number],
+      after: [T0 + 4, ids[4] as number],
     });
     expect(after).toEqual([]);
   });
