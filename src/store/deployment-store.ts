@@ -640,7 +640,7 @@ function limitOf(limit: number): number {
   return limit;
 }
 
-/** Every column of a deployment row, in the order a page carries them. */
+/** Every column of a deployment row, in the order a SQLite page carries them (deploymentFromArray). */
 export const DEPLOYMENT_COLUMNS = [
   "id",
   "model",
@@ -678,8 +678,8 @@ export const DEPLOYMENT_COLUMNS = [
  * apart, each row's values of one type as one array: `json_build_array` looks up how to write
  * each value's type for every value, and took the backend 0.77–0.96 ms a page against
  * 0.45–0.52 ms for arrays of one type (EXPLAIN ANALYZE, five runs each, 20,000 deployments), on
- * the cores the server shares with it. (Every column as text cost the same in the backend and
- * the server a Number a value more: a twentieth of its page.)
+ * the cores the server shares with it. (Every column as text cost the backend the same, and the
+ * server a Number a value.)
  */
 async function readPage(
   executor: Executor,
