@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ConflictError, InputError } from "../core/errors.js";
-import type { DeploymentStore, NewEvent } from "../store/deployment-store.js";
+import { type DeploymentStore, type NewEvent, storedDeployments } from "../store/deployment-store.js";
 import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
 import type { Actor } from "./actor.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
@@ -87,7 +87,7 @@ export async function registerRound(
 ): Promise<Outcome<Registration>[]> {
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
-  const [stored, knownModels, primaries, versions] = await Promise.all([
+  const [stored, knownModels, primaries, versions, ids] = await Promise.all([
     tx.findStoredResponses(scopeKeys),
     tx.findModels(models),
     // Only an immediate primary supersedes anything (see decide).
@@ -97,6 +97,8 @@ export async function registerRound(
         .map((i) => ({ model: i.body.model, environment: i.body.environment })),
     ),
     tx.findVersions(items.map((i) => ({ model: i.body.model, model_version: i.body.model_version }))),
+    // PostgreSQL: the new rows' ids now, so that their events need not wait for the insert.
+    tx.reserveDeploymentIds(items.length),
   ]);
   const storedBy = new Map(stored.map((s) => [s.scope_key, s]));
   const modelBy = new Map(knownModels.map((m) => [m.name, m]));
@@ -126,7 +128,7 @@ export async function registerRound(
     }
   });
 
-  const registrations = await write(tx, accepted, modelBy, versionBy, viewOf, onEnded);
+  const registrations = await write(tx, accepted, modelBy, versionBy, ids, viewOf, onEnded);
   registrations.forEach((registration, i) => {
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
@@ -170,51 +172,105 @@ function decide(
   return { item, superseded };
 }
 
+/**
+ * Writes an accepted round. Its statements are issued together and awaited together (on
+ * PostgreSQL they leave in one write, see pipelinedTransactions); the database runs them in the
+ * order they are issued, since each store method sends its statement when it is called. The old
+ * primaries end before their successors are inserted, as the one-live-primary index requires.
+ * With ids reserved (PostgreSQL), the new rows are known before the insert is answered and
+ * their events go with it; otherwise (SQLite, whose insert answers at once) the events follow.
+ */
 async function write(
   tx: DeploymentStore,
   accepted: Accepted[],
   modelBy: Map<string, unknown>,
   versionBy: Map<string, unknown>,
+  ids: number[] | undefined,
   viewOf: ViewOf,
   onEnded?: OnEnded,
 ): Promise<Registration[]> {
   if (accepted.length === 0) return [];
-  await tx.insertModels(
-    accepted
-      .filter(({ item }) => !modelBy.has(item.body.model))
-      .map(({ item }) => ({ name: item.body.model, owner_team: item.body.owner_team, created_at: item.now })),
-  );
-  await tx.insertVersions(
-    accepted
-      .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
-      .map(({ item }) => ({
-        model: item.body.model,
-        model_version: item.body.model_version,
-        training_data_cutoff: item.training_data_cutoff,
-        created_at: item.now,
-      })),
-  );
   const supersessions = accepted.flatMap(({ item, superseded }) =>
     superseded ? [{ id: superseded.id, ended_at: item.deployment_date }] : [],
   );
-  const ended = await tx.endDeployments("superseded", supersessions);
+  const endedRows = accepted.flatMap(({ item, superseded }) =>
+    superseded ? [{ ...superseded, status: "superseded" as const, ended_at: item.deployment_date }] : [],
+  );
+  const newRows = accepted.map(({ item }) => newRow(item));
+  const first = Promise.all([
+    tx.insertModels(
+      accepted
+        .filter(({ item }) => !modelBy.has(item.body.model))
+        .map(({ item }) => ({
+          name: item.body.model,
+          owner_team: item.body.owner_team,
+          created_at: item.now,
+        })),
+    ),
+    tx.insertVersions(
+      accepted
+        .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
+        .map(({ item }) => ({
+          model: item.body.model,
+          model_version: item.body.model_version,
+          training_data_cutoff: item.training_data_cutoff,
+          created_at: item.now,
+        })),
+    ),
+    tx.endDeployments("superseded", supersessions),
+    onEnded && endedRows.length > 0 ? onEnded(tx, endedRows, accepted[0]?.item.now ?? 0) : undefined,
+    tx.insertDeployments(newRows, ids),
+  ]);
+  // Awaited below; should building what follows throw first, its failure is not unhandled.
+  first.catch(() => {});
+  const rows = ids ? storedDeployments(newRows, ids) : inOrder(accepted, (await first)[4]);
+  const registrations = accepted.map(({ item }, i) => ({
+    deployment: viewOf(rows[i] as DeploymentRow, item.now),
+    replayed: false,
+  }));
+  const rest = Promise.all([
+    tx.appendEvents(eventsOf(accepted, rows)),
+    tx.metrics().insertBaselines(baselinesOf(accepted, rows)),
+    tx.storeResponses(
+      accepted.flatMap(({ item }, i) => {
+        const registration = registrations[i];
+        return item.scope_key && registration
+          ? [
+              {
+                scope_key: item.scope_key,
+                request_hash: item.request_hash,
+                status_code: 201,
+                response: JSON.stringify(registration.deployment),
+                created_at: item.now,
+              },
+            ]
+          : [];
+      }),
+    ),
+  ]);
+  const [[, , ended]] = await Promise.all([first, rest]);
   if (ended !== supersessions.length) {
     // The locks make this impossible; if it happens, the batch is replayed one by one.
     throw new Error(`expected to supersede ${supersessions.length} deployments, superseded ${ended}`);
   }
-  if (onEnded && supersessions.length > 0) {
-    const endedRows = accepted.flatMap(({ item, superseded }) =>
-      superseded ? [{ ...superseded, status: "superseded" as const, ended_at: item.deployment_date }] : [],
-    );
-    await onEnded(tx, endedRows, accepted[0]?.item.now ?? 0);
-  }
-  const rows = await tx.insertDeployments(accepted.map(({ item }) => newRow(item)));
-  // A round holds each model once, so the model names the row of each registration.
+  return registrations;
+}
+
+/** The inserted rows in the order of the registrations: a round holds each model once. */
+function inOrder(accepted: Accepted[], rows: DeploymentRow[]): DeploymentRow[] {
   const rowBy = new Map(rows.map((row) => [row.model, row]));
-  const events: NewEvent[] = [];
-  const registrations = accepted.map(({ item, superseded }) => {
+  return accepted.map(({ item }) => {
     const row = rowBy.get(item.body.model);
     if (!row) throw new Error(`the insert returned no row for ${item.body.model}`);
+    return row;
+  });
+}
+
+/** The events of a round: each registration's own, and the supersession of what it replaced. */
+function eventsOf(accepted: Accepted[], rows: DeploymentRow[]): NewEvent[] {
+  const events: NewEvent[] = [];
+  accepted.forEach(({ item, superseded }, i) => {
+    const row = rows[i] as DeploymentRow;
     const common = { model: row.model, environment: row.environment, actor: item.actor.name, at: item.now };
     events.push({
       ...common,
@@ -232,40 +288,23 @@ async function write(
         data: { model_version: superseded.model_version, superseded_by: row.id },
       });
     }
-    return { deployment: viewOf(row, item.now), replayed: false };
   });
-  await tx.appendEvents(events);
-  await tx.metrics().insertBaselines(
-    accepted.flatMap(({ item }) => {
-      const row = rowBy.get(item.body.model);
-      return row
-        ? Object.entries(item.body.baseline_metrics ?? {}).map(([name, value]) => ({
-            deployment_id: row.id,
-            name,
-            value,
-            source: "registration" as const,
-            created_at: item.now,
-          }))
-        : [];
-    }),
-  );
-  await tx.storeResponses(
-    accepted.flatMap(({ item }, i) => {
-      const registration = registrations[i];
-      return item.scope_key && registration
-        ? [
-            {
-              scope_key: item.scope_key,
-              request_hash: item.request_hash,
-              status_code: 201,
-              response: JSON.stringify(registration.deployment),
-              created_at: item.now,
-            },
-          ]
-        : [];
-    }),
-  );
-  return registrations;
+  return events;
+}
+
+function baselinesOf(accepted: Accepted[], rows: DeploymentRow[]) {
+  return accepted.flatMap(({ item }, i) => {
+    const row = rows[i];
+    return row
+      ? Object.entries(item.body.baseline_metrics ?? {}).map(([name, value]) => ({
+          deployment_id: row.id,
+          name,
+          value,
+          source: "registration" as const,
+          created_at: item.now,
+        }))
+      : [];
+  });
 }
 
 function newRow(item: PendingRegistration): NewDeploymentRow {

@@ -125,15 +125,24 @@ export class Registry {
 
   private async registerBatch(items: PendingRegistration[]): Promise<Outcome<Registration>[]> {
     const outcomes = await this.store.transaction(async (tx) => {
-      await tx.lockKeys(items.map((item) => lockKeyOf(item.body.model, item.body.environment)));
+      // The first round's reads are sent behind the locks, not after their answer: PostgreSQL
+      // runs them once it holds the locks, and a failed lock fails them too.
+      const rounds = splitRounds(items);
+      let locked: Promise<unknown> = tx.lockKeys(
+        items.map((item) => lockKeyOf(item.body.model, item.body.environment)),
+      );
       const byItem: Outcome<Registration>[] = [];
-      for (const round of splitRounds(items)) {
-        const results = await registerRound(
-          tx,
-          round.map((i) => items[i] as PendingRegistration),
-          (row, now) => this.view(row, now),
-          this.onEnded,
-        );
+      for (const round of rounds) {
+        const [results] = await Promise.all([
+          registerRound(
+            tx,
+            round.map((i) => items[i] as PendingRegistration),
+            (row, now) => this.view(row, now),
+            this.onEnded,
+          ),
+          locked,
+        ]);
+        locked = Promise.resolve();
         round.forEach((index, k) => {
           byItem[index] = results[k] as Outcome<Registration>;
         });

@@ -1,7 +1,17 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type SqliteDatabase from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import {
+  type ConnectionProvider,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  PostgresDriver,
+  SqliteDialect,
+  sql,
+  Transaction,
+} from "kysely";
 import pg from "pg";
 import { InputError } from "../core/errors.js";
 import { BACKSTOP_CHECKPOINT_PAGES, type Checkpointer, startCheckpointer } from "./checkpointer.js";
@@ -24,6 +34,8 @@ export interface Database {
   location: string;
   /** SQLite: the connection's own prepared statements, for stores bound to a transaction. */
   direct?: DirectSqlite;
+  /** PostgreSQL: transactions whose statements are pipelined (see pipelinedTransactions). */
+  transaction?: <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -35,8 +47,13 @@ export type Executor = Kysely<Schema> | Transaction<Schema>;
  * outside a transaction and on PostgreSQL.
  */
 export function directIn(database: Database, executor: Executor): DirectSqlite | undefined {
-  return executor.isTransaction ? database.direct : undefined;
+  // A store kept past its transaction's end must not write on the connection outside it: it
+  // falls back to Kysely, which refuses a transaction that has ended.
+  return executor.isTransaction && openTransactions.has(executor) ? database.direct : undefined;
 }
+
+/** The SQLite transactions under way (see inTransaction): the only ones DirectSqlite serves. */
+const openTransactions = new WeakSet<Executor>();
 
 /** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
 const PG_INT8_OID = 20;
@@ -144,6 +161,10 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // A connection sends a statement at once, without waiting for the answer to the one before
+    // (pg's pipeline mode): see pipelinedTransactions. A connection still runs one statement at
+    // a time, in the order they were sent, each with its own result or error.
+    pipeline: true,
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid === PG_INT8_OID
@@ -166,14 +187,114 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
       )
       .catch(() => {});
     if (prepared) preparePlans(client);
+    sendPerTick(client);
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const dialect = new PostgresDialect({ pool });
+  const db = new Kysely<Schema>({ dialect });
   return {
     db,
     dialect: "postgres",
     location: redactUrl(url),
+    transaction: pipelinedTransactions(db, dialect, pool),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * PostgreSQL transactions whose statements are not made to wait for each other. Kysely runs a
+ * transaction's statements one at a time: a statement leaves only once the one before it has
+ * been answered and Node's event loop has come round to that answer, a round trip each. A
+ * registration batch had eleven; here it has three (BEGIN with its locks, reads and ids; its
+ * writes; COMMIT), because statements issued together leave together, on a connection in
+ * pipeline mode, and PostgreSQL runs them in the order they were sent. Measured in-process (32
+ * registrations at a time, no HTTP): 2,652–2,999 registrations/s against 1,881–2,546, and 200
+ * against 209–245 µs of CPU each; a database across a network saves a network round trip for
+ * each. Code that awaits each statement runs exactly as before.
+ *
+ * What Kysely's own transactions guarantee still holds: a statement issued once the transaction
+ * has ended is refused (it would run outside the transaction, or on a connection lent to
+ * someone else); a transaction that failed is rolled back, and a connection whose rollback
+ * failed is discarded; a COMMIT that PostgreSQL turned into a ROLLBACK is an error. The
+ * statements sent with the BEGIN, before its answer came, are reads in practice (a batch's
+ * locks and reads); once the BEGIN has failed, nothing more is sent. BEGIN fails only when the
+ * connection is lost or its session is unusable, and then so do the statements behind it.
+ */
+function pipelinedTransactions(
+  db: Kysely<Schema>,
+  dialect: PostgresDialect,
+  pool: pg.Pool,
+): <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T> {
+  // Typed by its interface: it hands out, and takes back, connections of its own class.
+  const driver: Driver = new PostgresDriver({ pool });
+  const ready = driver.init();
+  const executor = db.getExecutor();
+  return async (work) => {
+    await ready;
+    const connection = await driver.acquireConnection();
+    try {
+      let ended = false;
+      let beginFailure: { error: unknown } | undefined;
+      const provider: ConnectionProvider = {
+        provideConnection: <R>(consume: (connection: DatabaseConnection) => Promise<R>): Promise<R> => {
+          if (ended) return Promise.reject(new Error("the transaction has already ended"));
+          if (beginFailure) return Promise.reject(beginFailure.error);
+          return consume(connection);
+        },
+      };
+      const trx = new Transaction<Schema>({
+        config: { dialect },
+        dialect,
+        driver,
+        executor: executor.withConnectionProvider(provider),
+      });
+      const begun = driver.beginTransaction(connection, {}).then(
+        () => true,
+        (error: unknown) => {
+          beginFailure = { error };
+          return false;
+        },
+      );
+      try {
+        const result = await work(trx);
+        ended = true;
+        if (!(await begun)) throw beginFailure?.error;
+        await driver.commitTransaction(connection);
+        return result;
+      } catch (error) {
+        ended = true;
+        if (await begun) await driver.rollbackTransaction(connection);
+        throw error;
+      }
+    } finally {
+      await driver.releaseConnection(connection);
+    }
+  };
+}
+
+/**
+ * Statements a connection is given in one turn of the event loop leave in one write. pg writes
+ * each statement on its own, one `writev` a statement, and each wakes PostgreSQL's backend,
+ * which on a busy machine can take the server's core before the next statement is written. A
+ * pipelined batch issues its statements together, in one synchronous run: the socket is corked
+ * at the first and uncorked once the run is over (`process.nextTick`, the idiom of Node's stream
+ * docs). 20,000 registrations in-process: 2,529 writes against 6,219.
+ */
+function sendPerTick(client: pg.PoolClient): void {
+  const stream = client.connection.stream;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    stream.uncork();
+  };
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  client.query = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(uncork);
+    }
+    return query(...args);
+  }) as typeof client.query;
 }
 
 /** Statements one connection prepares by name, at most; PostgreSQL keeps each one's plan. */
@@ -307,7 +428,16 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await database.db.transaction().execute(work);
+      return await (database.transaction
+        ? database.transaction(work)
+        : database.db.transaction().execute(async (trx) => {
+            openTransactions.add(trx);
+            try {
+              return await work(trx);
+            } finally {
+              openTransactions.delete(trx);
+            }
+          }));
     } catch (error) {
       if (attempt >= attempts || !isRetryable(error)) throw error;
       await new Promise((done) => setTimeout(done, Math.random() * 10 * attempt));

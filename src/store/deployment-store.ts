@@ -227,9 +227,35 @@ export class DeploymentStore {
       .execute();
   }
 
-  /** Inserts deployments in one statement and returns the stored rows. */
-  async insertDeployments(rows: NewDeploymentRow[]): Promise<DeploymentRow[]> {
+  /**
+   * PostgreSQL: takes `count` ids from the deployments' sequence, in ascending order, for
+   * inserts that name their rows' ids (see insertDeployments); ids not used are skipped, as
+   * those of a rolled-back insert are. SQLite: undefined, its insert hands ids out within the
+   * same call.
+   */
+  async reserveDeploymentIds(count: number): Promise<number[] | undefined> {
+    if (this.dialect !== "postgres" || count === 0) return undefined;
+    const { rows } = await sql<{ id: number }>`
+      select nextval(pg_get_serial_sequence('deployments', 'id')) as id
+      from generate_series(1, ${count})`.execute(this.executor);
+    return rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+  }
+
+  /**
+   * Inserts deployments in one statement and returns the stored rows. With `ids` (from
+   * reserveDeploymentIds, one a row), the rows are stored under them and are known before the
+   * database answers: `storedDeployments` builds them.
+   */
+  async insertDeployments(rows: NewDeploymentRow[], ids?: number[]): Promise<DeploymentRow[]> {
     if (rows.length === 0) return [];
+    if (ids) {
+      const stored = storedDeployments(rows, ids);
+      await this.executor
+        .insertInto("deployments")
+        .values(rows.map((row, i) => ({ ...row, id: stored[i]?.id })))
+        .execute();
+      return stored;
+    }
     if (this.direct) {
       // A new row takes nothing from the database but its id: reading the stored row back cost
       // the insert a fifth more, for columns the row already has.
@@ -593,6 +619,12 @@ export class DeploymentStore {
  * live primary compares it with the literal 0, so that both planners read that one index entry.
  */
 export const LIVE_PRIMARY_KEY = "(case when status = 'active' and role = 'primary' then 0 else id end)";
+
+/** The rows an insert stores under these ids (see insertDeployments). */
+export function storedDeployments(rows: NewDeploymentRow[], ids: number[]): DeploymentRow[] {
+  if (ids.length < rows.length) throw new Error(`${rows.length} deployments to insert, ${ids.length} ids`);
+  return rows.map((row, i) => newlyStored(row, ids[i]));
+}
 
 /**
  * A deployment row as the database stores a new one: the columns it was given, and null in the

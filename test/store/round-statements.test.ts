@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Database, isUniqueViolation, openDatabase } from "../../src/store/database.js";
 import { DeploymentStore } from "../../src/store/deployment-store.js";
@@ -184,5 +185,128 @@ describe.each(dialects())("the registration round's statements (%s)", (dialect) 
     });
     await expect(failed).rejects.toSatisfy(isUniqueViolation);
     expect((await store.listEvents(id)).map((e) => e.type)).toEqual(["deployed"]);
+  });
+
+  it("store deployments under ids reserved first (PostgreSQL), as the database reads them back", async () => {
+    await known("e-1", "e-2");
+    const stored = await store.transaction(async (tx) => {
+      const ids = await tx.reserveDeploymentIds(3);
+      if (dialect === "sqlite") {
+        // SQLite's insert hands ids out in the same call: nothing to reserve.
+        expect(ids).toBeUndefined();
+        return [];
+      }
+      expect(ids).toHaveLength(3);
+      expect([...(ids ?? [])].sort((a, b) => a - b)).toEqual(ids);
+      // Two rows for three ids: the third is skipped, as a rolled-back insert's would be.
+      const rows = await tx.insertDeployments(
+        [
+          newRow("e-1", "production"),
+          newRow("e-2", "production", { endpoint: "http://e", tags: '{"a":"b"}' }),
+        ],
+        ids,
+      );
+      expect(rows.map((r) => r.id)).toEqual(ids?.slice(0, 2));
+      return rows;
+    });
+    for (const row of stored) expect(await store.findDeployment(row.id)).toEqual(row);
+    // Ids taken later come after the reserved ones.
+    const [later] = await store.insertDeployments([newRow("e-1", "staging")]);
+    expect(later?.id).toBeGreaterThan(Math.max(0, ...stored.map((r) => r.id)));
+  });
+
+  // A transaction's statements issued together are not made to wait for each other's answers
+  // (PostgreSQL: pipelined, see pipelinedTransactions). They still run in the order issued, each
+  // with its own result, and all or nothing.
+  it("run statements issued together in their order, each with its own result", async () => {
+    await known("f-1");
+    const [row] = await store.insertDeployments([newRow("f-1", "production")]);
+    const id = row?.id as number;
+    const [ended, read, inserted] = await store.transaction((tx) =>
+      Promise.all([
+        tx.endDeployments("superseded", [{ id, ended_at: T0 + 5 }]),
+        // Issued after the update: sees it.
+        tx.findLivePrimaries([{ model: "f-1", environment: "production" }]),
+        // The live primary ended just before, so the unique index lets a new one in.
+        tx.insertDeployments([newRow("f-1", "production", { deployment_date: T0 + 5 })]),
+      ]),
+    );
+    expect(ended).toBe(1);
+    expect(read.filter((r) => r.environment === "production")).toEqual([]);
+    expect(await store.findDeployment(inserted[0]?.id as number)).toMatchObject({ status: "active" });
+  });
+
+  it("roll back every statement issued with one that fails, and stay usable", async () => {
+    await known("g-1", "g-2");
+    const [row] = await store.insertDeployments([newRow("g-1", "production")]);
+    const failed = store.transaction((tx) =>
+      Promise.all([
+        tx.insertDeployments([newRow("g-2", "production")]),
+        // A second live primary of g-1 in production.
+        tx.insertDeployments([newRow("g-1", "production")]),
+        tx.endDeployments("retired", [{ id: row?.id as number, ended_at: T0 + 1 }]),
+      ]),
+    );
+    await expect(failed).rejects.toSatisfy(isUniqueViolation);
+    expect((await store.listDeployments({ filter: { model: "g-2" }, order: "asc", limit: 10 })).length).toBe(
+      0,
+    );
+    expect(await store.findDeployment(row?.id as number)).toMatchObject({ status: "active", ended_at: null });
+    // Every connection of the pool still works, in and out of transactions.
+    await Promise.all(Array.from({ length: 12 }, () => store.transaction((tx) => tx.findModels(["g-1"]))));
+    expect(await store.transaction((tx) => tx.findModels(["g-2"]))).toHaveLength(1);
+  });
+
+  it("refuse a statement issued once its transaction has ended, and run it nowhere", async () => {
+    await known("h-1");
+    let kept: DeploymentStore | undefined;
+    await store.transaction(async (tx) => {
+      kept = tx;
+      await tx.findModels(["h-1"]);
+    });
+    await expect(kept?.insertDeployments([newRow("h-1", "production")])).rejects.toThrow();
+    expect((await store.listDeployments({ filter: { model: "h-1" }, order: "asc", limit: 10 })).length).toBe(
+      0,
+    );
+  });
+});
+
+// On PostgreSQL a transaction's statements issued in one turn of the event loop leave in one
+// write to the socket, behind the BEGIN: one round trip, not one each.
+describe.runIf(dialects().includes("postgres"))("a pipelined PostgreSQL transaction", () => {
+  let testDb: TestDatabase;
+  let database: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase("postgres");
+    database = openDatabase(testDb.url);
+    await migrateToLatest(database);
+  });
+  afterAll(async () => {
+    await database.close();
+    await testDb.drop();
+  });
+
+  it("sends the statements issued together in one write, and their answers come back in order", async () => {
+    const store = new DeploymentStore(database);
+    await store.ping();
+    const writes: string[] = [];
+    // A net.Socket writes one chunk with _write and several corked ones with _writev.
+    const socket = Socket.prototype as unknown as Record<"_write" | "_writev", (chunks: unknown) => void>;
+    const writev = vi.spyOn(socket, "_writev");
+    const write = vi.spyOn(socket, "_write");
+    try {
+      const answers = await store.transaction((tx) =>
+        Promise.all([1, 2, 3].map((n) => tx.findModels([`m-${n}`]).then(() => n))),
+      );
+      expect(answers).toEqual([1, 2, 3]);
+      for (const call of writev.mock.calls) writes.push(`writev of ${(call[0] as unknown[]).length}`);
+      for (const _ of write.mock.calls) writes.push("write");
+    } finally {
+      writev.mockRestore();
+      write.mockRestore();
+    }
+    // BEGIN and the three reads in one write; COMMIT in another.
+    expect(writes).toHaveLength(2);
   });
 });
