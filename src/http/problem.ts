@@ -9,7 +9,7 @@ import {
   UnauthenticatedError,
   UnprocessableError,
 } from "../core/errors.js";
-import { isDataError } from "../store/database.js";
+import { isDataError, isUnavailable } from "../store/database.js";
 
 /** Problem types are documented in README.md under "Errors". */
 const TYPE_BASE = "https://tenure.dev/problems/";
@@ -52,6 +52,8 @@ export function problem(status: number, type: string, detail: string, errors?: F
 
 export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
   if (body.status === 401) reply.header("www-authenticate", 'Bearer realm="tenure"');
+  // The pool replaces a lost connection at once; a database that restarts takes seconds.
+  if (body.status === 503) reply.header("retry-after", "1");
   return reply.code(body.status).type("application/problem+json").send(body);
 }
 
@@ -75,6 +77,10 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
   if (isDataError(error)) {
     return problem(400, "validation", "the database cannot store a value of this request");
+  }
+  if (isUnavailable(error)) {
+    request.log.warn({ err: error }, "request failed: the database does not answer");
+    return problem(503, "unavailable", "the database does not answer; try again shortly");
   }
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;

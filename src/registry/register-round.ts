@@ -197,30 +197,36 @@ async function write(
     superseded ? [{ ...superseded, status: "superseded" as const, ended_at: item.deployment_date }] : [],
   );
   const newRows = accepted.map(({ item }) => newRow(item));
-  const first = Promise.all([
-    tx.insertModels(
-      accepted
-        .filter(({ item }) => !modelBy.has(item.body.model))
-        .map(({ item }) => ({
-          name: item.body.model,
-          owner_team: item.body.owner_team,
-          created_at: item.now,
-        })),
-    ),
-    tx.insertVersions(
-      accepted
-        .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
-        .map(({ item }) => ({
-          model: item.body.model,
-          model_version: item.body.model_version,
-          training_data_cutoff: item.training_data_cutoff,
-          created_at: item.now,
-        })),
-    ),
-    tx.endDeployments("superseded", supersessions),
-    onEnded && endedRows.length > 0 ? onEnded(tx, endedRows, accepted[0]?.item.now ?? 0) : undefined,
-    tx.insertDeployments(newRows, ids),
-  ]);
+  // PostgreSQL pipelines a transaction's statements; SQLite answers each at once.
+  const together = tx.dialect === "postgres";
+  const first = inTurn(together, [
+    () =>
+      tx.insertModels(
+        accepted
+          .filter(({ item }) => !modelBy.has(item.body.model))
+          .map(({ item }) => ({
+            name: item.body.model,
+            owner_team: item.body.owner_team,
+            created_at: item.now,
+          })),
+      ),
+    () =>
+      tx.insertVersions(
+        accepted
+          .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
+          .map(({ item }) => ({
+            model: item.body.model,
+            model_version: item.body.model_version,
+            training_data_cutoff: item.training_data_cutoff,
+            created_at: item.now,
+          })),
+      ),
+    () => tx.endDeployments("superseded", supersessions),
+    async () => {
+      if (onEnded && endedRows.length > 0) await onEnded(tx, endedRows, accepted[0]?.item.now ?? 0);
+    },
+    () => tx.insertDeployments(newRows, ids),
+  ] as const);
   // Awaited below; should building what follows throw first, its failure is not unhandled.
   first.catch(() => {});
   const rows = ids ? storedDeployments(newRows, ids) : inOrder(accepted, (await first)[4]);
@@ -228,32 +234,49 @@ async function write(
     deployment: viewOf(rows[i] as DeploymentRow, item.now),
     replayed: false,
   }));
-  const rest = Promise.all([
-    tx.appendEvents(eventsOf(accepted, rows)),
-    tx.metrics().insertBaselines(baselinesOf(accepted, rows)),
-    tx.storeResponses(
-      accepted.flatMap(({ item }, i) => {
-        const registration = registrations[i];
-        return item.scope_key && registration
-          ? [
-              {
-                scope_key: item.scope_key,
-                request_hash: item.request_hash,
-                status_code: 201,
-                response: JSON.stringify(registration.deployment),
-                created_at: item.now,
-              },
-            ]
-          : [];
-      }),
-    ),
-  ]);
+  const rest = inTurn(together, [
+    () => tx.appendEvents(eventsOf(accepted, rows)),
+    () => tx.metrics().insertBaselines(baselinesOf(accepted, rows)),
+    () =>
+      tx.storeResponses(
+        accepted.flatMap(({ item }, i) => {
+          const registration = registrations[i];
+          return item.scope_key && registration
+            ? [
+                {
+                  scope_key: item.scope_key,
+                  request_hash: item.request_hash,
+                  status_code: 201,
+                  response: JSON.stringify(registration.deployment),
+                  created_at: item.now,
+                },
+              ]
+            : [];
+        }),
+      ),
+  ] as const);
   const [[, , ended]] = await Promise.all([first, rest]);
   if (ended !== supersessions.length) {
     // The locks make this impossible; if it happens, the batch is replayed one by one.
     throw new Error(`expected to supersede ${supersessions.length} deployments, superseded ${ended}`);
   }
   return registrations;
+}
+
+/**
+ * Runs statements in the order given: issued all at once and awaited together where the
+ * database pipelines them (PostgreSQL, see pipelinedTransactions), else each after the one
+ * before, stopping at the first that fails, as a sequence of awaits does. SQLite answers each
+ * statement at once; carrying on past a failed one there only made a failed attempt longer.
+ */
+async function inTurn<T extends readonly unknown[]>(
+  together: boolean,
+  statements: { readonly [K in keyof T]: () => Promise<T[K]> },
+): Promise<T> {
+  if (together) return (await Promise.all(statements.map((statement) => statement()))) as unknown as T;
+  const results: unknown[] = [];
+  for (const statement of statements) results.push(await statement());
+  return results as unknown as T;
 }
 
 /** The inserted rows in the order of the registrations: a round holds each model once. */

@@ -181,6 +181,11 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
   // configured with another value than the default keeps it. Queued before any query of the
   // client, on its own connection.
   pool.on("connect", (client) => {
+    // The pool listens for a client's errors only while it is idle. A connection lost while a
+    // client is lent out (the server restarted, a failover, an administrator's
+    // pg_terminate_backend) fails the client's queries, and the pool drops the client when it
+    // comes back; without a listener the client's 'error' event would also end the process.
+    client.on("error", () => {});
     client
       .query(
         "select set_config('random_page_cost', '1.1', false) where current_setting('random_page_cost') = '4'",
@@ -188,6 +193,7 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
       .catch(() => {});
     if (prepared) preparePlans(client);
     sendPerTick(client);
+    endWhenFatal(client);
   });
   const dialect = new PostgresDialect({ pool });
   const db = new Kysely<Schema>({ dialect });
@@ -269,6 +275,25 @@ function pipelinedTransactions(
       await driver.releaseConnection(connection);
     }
   };
+}
+
+/**
+ * A statement that PostgreSQL answered with a FATAL error (its backend is gone: terminated by
+ * an administrator, a restart, a crash) ends the client at once. The connection's end comes in
+ * a moment later; until it does, the client would go back to the pool as usable and fail the
+ * next statement it is lent for. An ending client is dropped by the pool instead.
+ */
+function endWhenFatal(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      const severity = (error as { severity?: unknown } | null)?.severity;
+      if (severity === "FATAL" || severity === "PANIC") client.end().catch(() => {});
+      throw error;
+    });
+  }) as typeof client.query;
 }
 
 /**
@@ -391,6 +416,30 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.length === 5 && code.startsWith("22");
+}
+
+/**
+ * True when the database could not be reached or the connection to it was lost: a request that
+ * met this may succeed when tried again, once the database is back (PostgreSQL's class 08,
+ * "connection exception", and 57P01–57P03, a server shutting down, crashed or starting; pg's own
+ * errors for a lost connection, which carry no code; the socket's).
+ */
+export function isUnavailable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === "string") {
+    return (
+      (code.length === 5 && code.startsWith("08")) ||
+      code === "57P01" ||
+      code === "57P02" ||
+      code === "57P03" ||
+      ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"].includes(code)
+    );
+  }
+  return (
+    typeof message === "string" &&
+    (message.startsWith("Connection terminated") ||
+      message === "Client has encountered a connection error and is not queryable")
+  );
 }
 
 /** True when retrying the whole transaction may succeed: lock contention, a lost race. */

@@ -1,6 +1,7 @@
 import { Socket } from "node:net";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type Database, isUniqueViolation, openDatabase } from "../../src/store/database.js";
+import { type Database, inTransaction, isUniqueViolation, openDatabase } from "../../src/store/database.js";
 import { DeploymentStore } from "../../src/store/deployment-store.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import type { NewDeploymentRow } from "../../src/store/schema.js";
@@ -308,5 +309,33 @@ describe.runIf(dialects().includes("postgres"))("a pipelined PostgreSQL transact
     }
     // BEGIN and the three reads in one write; COMMIT in another.
     expect(writes).toHaveLength(2);
+  });
+
+  it("fails a transaction whose connection is lost with statements in flight, and the pool carries on", async () => {
+    const store = new DeploymentStore(database);
+    await store.insertModels([{ name: "lost-1", owner_team: "risk", created_at: T0 }]);
+    const lost = inTransaction(database, (trx) =>
+      Promise.all([
+        trx.insertInto("models").values({ name: "lost-2", owner_team: "risk", created_at: T0 }).execute(),
+        sql`select pg_terminate_backend(pg_backend_pid())`.execute(trx),
+        trx.selectFrom("models").selectAll().execute(),
+      ]),
+    );
+    await expect(lost).rejects.toThrow();
+    // Every connection of the pool, a new one for the lost one, still works, and lost-2 is not stored.
+    const found = await Promise.all(
+      Array.from({ length: 12 }, () => store.transaction((tx) => tx.findModels(["lost-1", "lost-2"]))),
+    );
+    for (const models of found) expect(models.map((m) => m.name)).toEqual(["lost-1"]);
+  });
+
+  // A connection lost while lent out (a restart, a failover) used to end the whole process with
+  // the client's unhandled 'error' event.
+  it("fails a statement whose connection is lost outside a transaction, and the process carries on", async () => {
+    await expect(sql`select pg_terminate_backend(pg_backend_pid())`.execute(database.db)).rejects.toThrow();
+    // The client of the lost connection ended at the FATAL answer, so the pool lends it no more.
+    const one = () => sql<{ one: number }>`select 1 as one`.execute(database.db);
+    const again = await Promise.all(Array.from({ length: 12 }, one));
+    for (const { rows } of again) expect(rows).toEqual([{ one: 1 }]);
   });
 });
