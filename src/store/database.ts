@@ -2,12 +2,14 @@ import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type SqliteDatabase from "better-sqlite3";
 import {
+  CompiledQuery,
   type ConnectionProvider,
   type DatabaseConnection,
   type Driver,
   Kysely,
   PostgresDialect,
   PostgresDriver,
+  SingleConnectionProvider,
   SqliteDialect,
   sql,
   Transaction,
@@ -34,8 +36,11 @@ export interface Database {
   location: string;
   /** SQLite: the connection's own prepared statements, for stores bound to a transaction. */
   direct?: DirectSqlite;
-  /** PostgreSQL: transactions whose statements are pipelined (see pipelinedTransactions). */
-  transaction?: <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T>;
+  /**
+   * Runs `work` in a transaction: PostgreSQL's pipelined (see pipelinedTransactions), SQLite's
+   * immediate (see immediateTransactions).
+   */
+  transaction: <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -52,7 +57,7 @@ export function directIn(database: Database, executor: Executor): DirectSqlite |
   return executor.isTransaction && openTransactions.has(executor) ? database.direct : undefined;
 }
 
-/** The SQLite transactions under way (see inTransaction): the only ones DirectSqlite serves. */
+/** The SQLite transactions under way (see immediateTransactions): the only ones DirectSqlite serves. */
 const openTransactions = new WeakSet<Executor>();
 
 /** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
@@ -96,7 +101,8 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
 function openSqlite(file: string, options: OpenOptions): Database {
   const handle = openSqliteHandle(file);
   const statements = cachingStatements(handle);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: statements }) });
+  const dialect = new SqliteDialect({ database: statements });
+  const db = new Kysely<Schema>({ dialect });
   // An in-memory database has no WAL, and no other connection could reach it.
   const checkpointer =
     options.backgroundCheckpoints && file !== ":memory:"
@@ -107,6 +113,7 @@ function openSqlite(file: string, options: OpenOptions): Database {
     dialect: "sqlite",
     location: file,
     direct: new DirectSqlite(statements.prepare),
+    transaction: immediateTransactions(db, dialect),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -204,6 +211,58 @@ function openPostgres(url: string, poolSize: number, prepared: boolean): Databas
     transaction: pipelinedTransactions(db, dialect, pool),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * SQLite transactions that take the write lock at BEGIN (BEGIN IMMEDIATE), where Kysely's BEGIN
+ * defers it to the first write. A deferred transaction that has read and then writes while
+ * another process (a CLI beside the server, say) holds the lock is answered SQLITE_BUSY at once,
+ * without waiting: waiting could not help, its reads would be stale. Its retries, moments
+ * apart, met the same lock under load, and three CLI commands registering at once failed now
+ * and then. Asked at BEGIN, the lock is waited for (busy_timeout) like any other. SQLite has one
+ * writer whatever the transaction does, and readers never wait for it (WAL).
+ */
+function immediateTransactions(
+  db: Kysely<Schema>,
+  dialect: SqliteDialect,
+): <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T> {
+  const executor = db.getExecutor();
+  // A Transaction never reaches for its driver: it only carries it.
+  const driver = dialect.createDriver();
+  return (work) =>
+    executor.provideConnection(async (connection) => {
+      // One statement at a time, and none once the transaction has ended: it would run outside
+      // it, on a connection no longer this transaction's.
+      const single = new SingleConnectionProvider(connection);
+      let ended = false;
+      const provider: ConnectionProvider = {
+        provideConnection: (consume) =>
+          ended
+            ? Promise.reject(new Error("the transaction has already ended"))
+            : single.provideConnection(consume),
+      };
+      const trx = new Transaction<Schema>({
+        config: { dialect },
+        dialect,
+        driver,
+        executor: executor.withConnectionProvider(provider),
+      });
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+      openTransactions.add(trx);
+      try {
+        const result = await work(trx);
+        ended = true;
+        openTransactions.delete(trx);
+        await connection.executeQuery(CompiledQuery.raw("commit"));
+        return result;
+      } catch (error) {
+        ended = true;
+        openTransactions.delete(trx);
+        // SQLite may have rolled back already (a full disk, an interrupt): nothing to undo then.
+        await connection.executeQuery(CompiledQuery.raw("rollback")).catch(() => {});
+        throw error;
+      }
+    });
 }
 
 /**
@@ -477,16 +536,7 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await (database.transaction
-        ? database.transaction(work)
-        : database.db.transaction().execute(async (trx) => {
-            openTransactions.add(trx);
-            try {
-              return await work(trx);
-            } finally {
-              openTransactions.delete(trx);
-            }
-          }));
+      return await database.transaction(work);
     } catch (error) {
       if (attempt >= attempts || !isRetryable(error)) throw error;
       await new Promise((done) => setTimeout(done, Math.random() * 10 * attempt));

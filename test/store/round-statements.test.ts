@@ -1,4 +1,5 @@
 import { Socket } from "node:net";
+import { Worker } from "node:worker_threads";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Database, inTransaction, isUniqueViolation, openDatabase } from "../../src/store/database.js";
@@ -337,5 +338,53 @@ describe.runIf(dialects().includes("postgres"))("a pipelined PostgreSQL transact
     const one = () => sql<{ one: number }>`select 1 as one`.execute(database.db);
     const again = await Promise.all(Array.from({ length: 12 }, one));
     for (const { rows } of again) expect(rows).toEqual([{ one: 1 }]);
+  });
+});
+
+// Two processes on one SQLite file (a CLI beside the server): a transaction that reads, then
+// writes while another holds the write lock, waits for it instead of failing SQLITE_BUSY. The
+// other writer runs on a thread of its own, as another process would: better-sqlite3 waits for
+// a lock in the thread that asked.
+describe("SQLite transactions beside another writer", () => {
+  it("wait for the write lock another connection holds, and then commit", async () => {
+    const testDb = await createTestDatabase("sqlite");
+    const database = openDatabase(testDb.url);
+    await migrateToLatest(database);
+    const writer = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       const db = new (require("better-sqlite3"))(workerData);
+       db.exec("begin immediate");
+       db.prepare("insert into models (name, owner_team, created_at) values ('w-1', 'risk', ?)").run(${T0});
+       parentPort.postMessage("holding");
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+       db.exec("commit");
+       db.close();
+       parentPort.postMessage("committed");`,
+      { eval: true, workerData: testDb.url },
+    );
+    try {
+      const messages: string[] = [];
+      const holding = new Promise<void>((resolve, reject) => {
+        writer.on("message", (message: string) => {
+          messages.push(message);
+          if (message === "holding") resolve();
+        });
+        writer.on("error", reject);
+      });
+      await holding;
+      const store = new DeploymentStore(database);
+      const before = await store.transaction(async (tx) => {
+        const found = await tx.findModels(["w-1"]);
+        await tx.insertModels([{ name: "w-2", owner_team: "risk", created_at: T0 }]);
+        return found;
+      });
+      // It began once the other had committed, so it read what the other wrote.
+      expect(before.map((m) => m.name)).toEqual(["w-1"]);
+      expect((await store.findModels(["w-1", "w-2"])).map((m) => m.name).sort()).toEqual(["w-1", "w-2"]);
+    } finally {
+      await writer.terminate();
+      await database.close();
+      await testDb.drop();
+    }
   });
 });
