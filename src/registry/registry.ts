@@ -128,9 +128,7 @@ export class Registry {
       // The first round's reads are sent behind the locks, not after their answer: PostgreSQL
       // runs them once it holds the locks, and a failed lock fails them too.
       const rounds = splitRounds(items);
-      let locked: Promise<unknown> = tx.lockKeys(
-        items.map((item) => lockKeyOf(item.body.model, item.body.environment)),
-      );
+      const locked = tx.lockKeys(items.map((item) => lockKeyOf(item.body.model, item.body.environment)));
       const byItem: Outcome<Registration>[] = [];
       for (const round of rounds) {
         const [results] = await Promise.all([
@@ -140,9 +138,9 @@ export class Registry {
             (row, now) => this.view(row, now),
             this.onEnded,
           ),
+          // Settled after the first round: awaiting it again costs nothing.
           locked,
         ]);
-        locked = Promise.resolve();
         round.forEach((index, k) => {
           byItem[index] = results[k] as Outcome<Registration>;
         });

@@ -54,10 +54,10 @@ export type Executor = Kysely<Schema> | Transaction<Schema>;
 export function directIn(database: Database, executor: Executor): DirectSqlite | undefined {
   // A store kept past its transaction's end must not write on the connection outside it: it
   // falls back to Kysely, which refuses a transaction that has ended.
-  return executor.isTransaction && openTransactions.has(executor) ? database.direct : undefined;
+  return openTransactions.has(executor) ? database.direct : undefined;
 }
 
-/** The SQLite transactions under way (see immediateTransactions): the only ones DirectSqlite serves. */
+/** The SQLite transactions under way (see immediateTransactions): the only ones that run statements, on DirectSqlite or Kysely. */
 const openTransactions = new WeakSet<Executor>();
 
 /** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
@@ -234,12 +234,11 @@ function immediateTransactions(
       // One statement at a time, and none once the transaction has ended: it would run outside
       // it, on a connection no longer this transaction's.
       const single = new SingleConnectionProvider(connection);
-      let ended = false;
       const provider: ConnectionProvider = {
         provideConnection: (consume) =>
-          ended
-            ? Promise.reject(new Error("the transaction has already ended"))
-            : single.provideConnection(consume),
+          openTransactions.has(trx)
+            ? single.provideConnection(consume)
+            : Promise.reject(new Error("the transaction has already ended")),
       };
       const trx = new Transaction<Schema>({
         config: { dialect },
@@ -251,12 +250,10 @@ function immediateTransactions(
       openTransactions.add(trx);
       try {
         const result = await work(trx);
-        ended = true;
         openTransactions.delete(trx);
         await connection.executeQuery(CompiledQuery.raw("commit"));
         return result;
       } catch (error) {
-        ended = true;
         openTransactions.delete(trx);
         // SQLite may have rolled back already (a full disk, an interrupt): nothing to undo then.
         await connection.executeQuery(CompiledQuery.raw("rollback")).catch(() => {});
