@@ -2,7 +2,8 @@
  * The registry benchmark: Tenure's HTTP API on SQLite and on PostgreSQL against a floor server
  * (bench/floor-server.ts) measured in the same run, with the same connection counts.
  *
- *   (a) registration throughput: COUNT POST /v1/deployments, in rounds alternating floor and Tenure;
+ *   (a) registration throughput: COUNT POST /v1/deployments, in rounds alternating floor and Tenure
+ *       (on PostgreSQL also the bare write server, bench/lib/bare-postgres-server.ts, between them);
  *   (b) list latency with the fleet registered: a filtered first page and a team's second page;
  *   (c) the Tenure server's peak RSS over the whole run.
  *
@@ -108,6 +109,8 @@ function distFingerprint(): string {
 /** Everything one dialect's run keeps alive, so that a failure or Ctrl-C can tear it down. */
 interface Running {
   database?: ScratchDatabase;
+  /** PostgreSQL: the bare write server's own database. */
+  bareDatabase?: ScratchDatabase;
   servers: ChildServer[];
 }
 
@@ -135,11 +138,17 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
     });
     running.servers.push(floor);
     log(`tenure pid ${tenure.pid} at ${tenure.url}; floor pid ${floor.pid} at ${floor.url}`);
+    const bare = dialect === "postgres" ? await startBare(running, flags) : undefined;
 
     const auth = { authorization: `Bearer ${token}` };
     const gate = quietGate(flags);
     const phases: Record<string, TimeWindow> = {};
-    const registration = await benchRegistration({ dialect, tenure, floor, auth, flags, gate, phases });
+    const registration = await benchRegistration({ dialect, tenure, floor, bare, auth, flags, gate, phases });
+    if (bare) {
+      // Its database and connections are not to weigh on the list phase.
+      await bare.stop();
+      running.servers = running.servers.filter((server) => server !== bare);
+    }
     const rssAfterRegistration = processMemory(tenure.pid).rss_mb;
     const bareWrites = dialect === "sqlite" ? await bareWriteCeiling(flags.count, registration) : undefined;
     const shapes: ListShape[] = [];
@@ -170,6 +179,13 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
           "bench/floor-server.ts: bare Fastify 5, same zod RegisterDeploymentBody via fastify-type-provider-zod, " +
           "echoes the body; list pages served from memory",
         load: "autocannon 9 in the bench process, same connections for both",
+        ...(bare
+          ? {
+              bare:
+                "bench/lib/bare-postgres-server.ts: the floor's route storing the same rows by prepared, " +
+                "pipelined statements, 64 a transaction, two transactions in flight, in its own database",
+            }
+          : {}),
       },
       quiet_wait_s: gate.waited_s,
       registration,
@@ -213,6 +229,29 @@ async function teardown(running: Running): Promise<void> {
   running.servers = [];
   await running.database?.drop();
   running.database = undefined;
+  await running.bareDatabase?.drop();
+  running.bareDatabase = undefined;
+}
+
+/** PostgreSQL: the bare write server, on a scratch database of its own (it migrates it). */
+async function startBare(running: Running, flags: Flags): Promise<ChildServer> {
+  running.bareDatabase = await createScratchDatabase("postgres", flags["postgres-url"]);
+  const bare = await startChildServer({
+    name: "bare",
+    cwd: ROOT,
+    args: [
+      "--import",
+      "tsx",
+      "bench/lib/bare-postgres-server.ts",
+      "--port",
+      "{port}",
+      "--database",
+      running.bareDatabase.url,
+    ],
+  });
+  running.servers.push(bare);
+  log(`bare write server pid ${bare.pid} at ${bare.url}`);
+  return bare;
 }
 
 async function createToken(databaseUrl: string): Promise<string> {

@@ -34,6 +34,8 @@ export interface Setup {
   dialect: Dialect;
   tenure: ChildServer;
   floor: ChildServer;
+  /** PostgreSQL: the bare write server (bench/lib/bare-postgres-server.ts), a registration peer. */
+  bare?: ChildServer;
   auth: Record<string, string>;
   flags: PhaseFlags;
   gate: QuietGate;
@@ -41,14 +43,17 @@ export interface Setup {
   phases: Record<string, TimeWindow>;
 }
 
-/** (a) Registrations in rounds; each round the floor takes the same bodies first, then Tenure. */
+/**
+ * (a) Registrations in rounds; each round the floor takes the same bodies first, then the bare
+ * write server (PostgreSQL), then Tenure.
+ */
 export async function benchRegistration(setup: Setup): Promise<RegistrationFigures> {
-  const { tenure, floor, auth, flags } = setup;
+  const { tenure, floor, bare, auth, flags } = setup;
   const perRound = Math.ceil(flags.count / flags.rounds);
   log(
     `\n(a) registration: ${flags.count.toLocaleString("en-US")} POST /v1/deployments over ` +
       `${MODELS} models x ${ENVIRONMENTS.length} environments, ${flags.connections} connections, ` +
-      `${flags.rounds} rounds (floor, then tenure)`,
+      `${flags.rounds} rounds (floor${bare ? ", bare" : ""}, then tenure)`,
   );
   // The floor keeps nothing, so it (and this process's load generator) can warm up on a first
   // batch; Tenure cannot without registering more than COUNT, so its first round carries its
@@ -66,12 +71,12 @@ export async function benchRegistration(setup: Setup): Promise<RegistrationFigur
       nextBody: () => JSON.stringify(registrationBody(warm++)),
     },
   });
-  const sides = { tenure: [] as RoundFigures[], floor: [] as RoundFigures[] };
+  const sides: Record<string, RoundFigures[]> = { tenure: [], floor: [], bare: [] };
   const from = monotonicMicros();
   for (let r = 0; r < flags.rounds; r++) {
     const first = r * perRound;
     const amount = Math.min(perRound, flags.count - first);
-    for (const server of [floor, tenure]) {
+    for (const server of bare ? [floor, bare, tenure] : [floor, tenure]) {
       let next = first;
       const request: LoadRequest = {
         method: "POST",
@@ -85,13 +90,14 @@ export async function benchRegistration(setup: Setup): Promise<RegistrationFigur
         request,
         amount,
       });
-      sides[server.name as "tenure" | "floor"].push(figures);
+      sides[server.name]?.push(figures);
       report(server, figures);
     }
   }
   setup.phases.registration = { from_us: from, to_us: monotonicMicros() };
-  const tenureSide = side(sides.tenure);
-  const floorSide = side(sides.floor);
+  const tenureSide = side(sides.tenure ?? []);
+  const floorSide = side(sides.floor ?? []);
+  const bareSide = bare ? side(sides.bare ?? []) : undefined;
   const ratio = tenureSide.median_req_per_s / floorSide.median_req_per_s;
   return {
     registrations: flags.count,
@@ -101,6 +107,9 @@ export async function benchRegistration(setup: Setup): Promise<RegistrationFigur
     ratio,
     target_min_ratio: TARGETS.min_registration_ratio,
     met: ratio >= TARGETS.min_registration_ratio,
+    ...(bareSide
+      ? { bare: bareSide, bare_ratio: bareSide.median_req_per_s / floorSide.median_req_per_s }
+      : {}),
   };
 }
 

@@ -39,6 +39,13 @@ export interface RegistrationFigures {
   ratio: number;
   target_min_ratio: number;
   met: boolean;
+  /**
+   * PostgreSQL only: the bare write server (bench/lib/bare-postgres-server.ts), measured in the
+   * same rounds, and its median req/s over the floor's: about the most any server storing the
+   * same rows reaches on this machine.
+   */
+  bare?: SideFigures;
+  bare_ratio?: number;
 }
 
 export interface ReadFigures {
@@ -88,7 +95,7 @@ export interface RegistryBenchResult {
   machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; platform: string };
   options: Record<string, unknown>;
   /** Peers, named: what each side of every ratio is. */
-  peers: { tenure: string; floor: string; load: string };
+  peers: { tenure: string; floor: string; load: string; bare?: string };
   /** Seconds spent waiting for other load on the machine to pass before rounds. */
   quiet_wait_s: number;
   registration: RegistrationFigures;
@@ -141,6 +148,26 @@ export function formatSummary(results: RegistryBenchResult[]): string {
       "",
       "",
     ]);
+    if (reg.bare && reg.bare_ratio !== undefined) {
+      rows.push([
+        r.dialect,
+        "  bare PostgreSQL write server registrations/s (ceiling)",
+        int(reg.bare.median_req_per_s),
+        int(reg.floor.median_req_per_s),
+        `${round(reg.bare_ratio, 3)}x`,
+        "",
+        "",
+      ]);
+      rows.push([
+        r.dialect,
+        "    its CPU % of a core: server / bench / db / rest",
+        cpu(reg.bare),
+        "",
+        "",
+        "",
+        "",
+      ]);
+    }
     if (r.bare_writes) {
       const bare = r.bare_writes;
       rows.push([
