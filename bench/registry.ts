@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { z } from "zod";
+import { BARE_VARIANTS } from "./lib/bare-variants.js";
 import type { BareWriteFigures } from "./lib/bare-writes.js";
 import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
 import { type Census, type ListShape, takeCensus } from "./lib/census.js";
@@ -48,6 +49,7 @@ const Flags = z.strictObject({
   "read-seconds": z.coerce.number().int().min(1).max(120).default(4),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug"]).default("info"),
   profile: z.boolean().default(false),
+  "bare-variant": z.enum(BARE_VARIANTS).default("schema"),
   "skip-reads": z.boolean().default(false),
   "quiet-wait": z.coerce.number().int().min(0).max(120).default(15),
   "postgres-url": z
@@ -67,6 +69,8 @@ export const REGISTRY_USAGE = `npm run bench -- registry [options]
   --log-level LEVEL                Tenure's TENURE_LOG_LEVEL (info, its default)
   --profile                        run Tenure under node --cpu-prof and print its top frames
   --skip-reads                     registrations and memory only
+  --bare-variant V                 PostgreSQL's bare write server: schema (as Tenure's), or with
+                                   something taken away: no-foreign-keys, no-list-indexes, async-commit
   --quiet-wait S                   before each round, wait up to S s for other load to pass
                                    (15; at most 60 s per dialect in all; 0: never)
   --postgres-url URL               server to create the scratch database on`;
@@ -183,7 +187,8 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<RegistryBen
           ? {
               bare:
                 "bench/lib/bare-postgres-server.ts: the floor's route storing the same rows by prepared, " +
-                "pipelined statements, 64 a transaction, two transactions in flight, in its own database",
+                "pipelined statements, 64 a transaction, two transactions in flight, in its own database " +
+                `(variant: ${flags["bare-variant"]})`,
             }
           : {}),
       },
@@ -247,10 +252,12 @@ async function startBare(running: Running, flags: Flags): Promise<ChildServer> {
       "{port}",
       "--database",
       running.bareDatabase.url,
+      "--variant",
+      flags["bare-variant"],
     ],
   });
   running.servers.push(bare);
-  log(`bare write server pid ${bare.pid} at ${bare.url}`);
+  log(`bare write server pid ${bare.pid} at ${bare.url} (variant: ${flags["bare-variant"]})`);
   return bare;
 }
 

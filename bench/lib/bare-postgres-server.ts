@@ -11,7 +11,15 @@
  * views, no policies, no auth: what a server that stores the same rows on the same schema and
  * does nothing else reaches on this machine, beside the floor that stores nothing.
  *
- *   node --import tsx bench/lib/bare-postgres-server.ts --port 8082 --database postgres://…
+ * `--variant` takes something more away, to see what each part of the schema costs here:
+ * `no-foreign-keys` drops the three foreign keys (deployments and versions to models, events to
+ * deployments), `no-list-indexes` drops them and every index that serves only lists and history
+ * (what is left: the primary keys and the one-live-primary index), `async-commit` keeps the
+ * schema but does not wait for the WAL to reach the disk at COMMIT (synchronous_commit = off: a
+ * crash may lose the last commits). None of these is acceptable for Tenure; they bound what the
+ * schema and durability cost.
+ *
+ *   node --import tsx bench/lib/bare-postgres-server.ts --port 8082 --database postgres://… [--variant V]
  */
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
@@ -21,12 +29,43 @@ import type { RegisterDeploymentBody as Body } from "../../dist/registry/deploym
 import { RegisterDeploymentBody } from "../../dist/registry/deployment-input.js";
 import { openDatabase } from "../../dist/store/database.js";
 import { migrateToLatest } from "../../dist/store/migrate.js";
+import { BARE_VARIANTS, type BareVariant } from "./bare-variants.js";
 
-const { values } = parseArgs({ options: { port: { type: "string" }, database: { type: "string" } } });
+const DROP_FOREIGN_KEYS =
+  "alter table deployments drop constraint deployments_model_fkey; " +
+  "alter table deployment_events drop constraint deployment_events_deployment_id_fkey; " +
+  "alter table model_versions drop constraint model_versions_model_fkey;";
+
+/** What each variant changes in the freshly migrated database, before the first registration. */
+const VARIANT_SQL: Record<BareVariant, string> = {
+  schema: "",
+  "no-foreign-keys": DROP_FOREIGN_KEYS,
+  "no-list-indexes":
+    `${DROP_FOREIGN_KEYS} drop index deployments_age, deployments_environment_age, deployments_live_age, ` +
+    "deployments_team_age, deployments_scheduled, deployment_events_deployment, deployment_events_model_own;",
+  "async-commit": "",
+};
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    database: { type: "string" },
+    variant: { type: "string", default: "schema" },
+  },
+});
 const port = Number(values.port);
 const url = values.database ?? "";
-if (!Number.isInteger(port) || port < 1 || port > 65_535 || !/^postgres(ql)?:\/\//.test(url)) {
-  process.stderr.write("bare-postgres-server: --port PORT --database postgres://… are required\n");
+const variant = values.variant as BareVariant;
+if (
+  !Number.isInteger(port) ||
+  port < 1 ||
+  port > 65_535 ||
+  !/^postgres(ql)?:\/\//.test(url) ||
+  !BARE_VARIANTS.includes(variant)
+) {
+  process.stderr.write(
+    `bare-postgres-server: --port PORT --database postgres://… [--variant ${BARE_VARIANTS.join("|")}]\n`,
+  );
   process.exit(2);
 }
 
@@ -98,6 +137,8 @@ const free: pg.Client[] = [];
 for (let i = 0; i < SLOTS + 1; i++) {
   const client = new pg.Client({ connectionString: url, pipeline: true } as pg.ClientConfig);
   await client.connect();
+  if (i === 0 && VARIANT_SQL[variant]) await client.query(VARIANT_SQL[variant]);
+  if (variant === "async-commit") await client.query("set synchronous_commit = off");
   free.push(client);
 }
 /** The third connection refreshes statistics as the table grows, as Tenure's FreshStatistics does. */
