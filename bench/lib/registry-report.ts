@@ -151,7 +151,7 @@ export function formatSummary(results: RegistryBenchResult[]): string {
     if (reg.bare && reg.bare_ratio !== undefined) {
       rows.push([
         r.dialect,
-        "  bare PostgreSQL write server registrations/s (ceiling)",
+        "  bare PostgreSQL write server registrations/s",
         int(reg.bare.median_req_per_s),
         int(reg.floor.median_req_per_s),
         `${round(reg.bare_ratio, 3)}x`,

@@ -1,4 +1,4 @@
-import { type CompiledQuery, sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import {
   type Database,
   type DialectName,
@@ -17,6 +17,7 @@ import type {
   EventRow,
   NewDeploymentRow,
 } from "./schema.js";
+import { SnapshotPages } from "./snapshot-pages.js";
 import type { DirectSqlite } from "./sqlite-connection.js";
 
 export interface DeploymentFilter {
@@ -440,7 +441,37 @@ export class DeploymentStore {
       if (pageQueries.size >= MAX_PAGE_SHAPES) pageQueries.clear();
       pageQueries.set(shape, query);
     }
-    return readPage(this.executor, this.dialect, { ...query, parameters }, page.order);
+    // Outside a transaction (whose own writes a snapshot would not show), a page read before is
+    // served again while nothing has been committed since (SnapshotPages).
+    if (this.executor.isTransaction) {
+      return (await readPage(this.executor, this.dialect, { ...query, parameters }, page.order)).rows;
+    }
+    const pages = snapshotPagesOf(this.database);
+    const key = `${shape}\u0000${JSON.stringify(parameters)}`;
+    const known = pages.get(key);
+    let snapshot = known ? await this.snapshot() : undefined;
+    if (known && snapshot === known.snapshot) return [...known.rows];
+    // SQLite's snapshot is taken before the page, so that a commit in between makes it older than
+    // the page, never newer; PostgreSQL's comes with the page, from the statement that read it.
+    if (this.dialect === "sqlite") snapshot ??= await this.snapshot();
+    const read = await readPage(this.executor, this.dialect, { ...query, parameters }, page.order);
+    const readIn = this.dialect === "postgres" ? read.snapshot : snapshot;
+    if (readIn !== undefined) pages.set(key, readIn, read.rows);
+    return read.rows;
+  }
+
+  /**
+   * What the database's committed state is now, as text that changes whenever anything is
+   * committed. PostgreSQL: the statement's snapshot (transactions in progress and the next id).
+   * SQLite: PRAGMA data_version, which moves when another connection commits, with this
+   * connection's count of changed rows, which moves with its own writes (and with those it rolls
+   * back, which only costs a read).
+   */
+  private async snapshot(): Promise<string | undefined> {
+    const { rows } = await this.executor.executeQuery<{ snapshot: string }>(
+      this.dialect === "postgres" ? POSTGRES_SNAPSHOT : SQLITE_SNAPSHOT,
+    );
+    return rows[0]?.snapshot;
   }
 
   /**
@@ -718,9 +749,10 @@ async function readPage(
   dialect: DialectName,
   query: CompiledQuery,
   order: "asc" | "desc",
-): Promise<DeploymentRow[]> {
-  const { rows } = await executor.executeQuery<{ page: string }>(query);
+): Promise<{ rows: DeploymentRow[]; snapshot?: string }> {
+  const { rows } = await executor.executeQuery<{ page: string; snapshot?: string }>(query);
   const page = rows[0]?.page;
+  const snapshot = rows[0]?.snapshot;
   let deployments: DeploymentRow[] = [];
   if (page && dialect === "sqlite") {
     deployments = (JSON.parse(page) as unknown[][]).map(deploymentFromArray);
@@ -733,10 +765,28 @@ async function readPage(
     sign * (a.deployment_date - b.deployment_date || a.id - b.id);
   for (let i = 1; i < deployments.length; i++) {
     if (byAge(deployments[i - 1] as DeploymentRow, deployments[i] as DeploymentRow) > 0) {
-      return deployments.sort(byAge);
+      return { rows: deployments.sort(byAge), snapshot };
     }
   }
-  return deployments;
+  return { rows: deployments, snapshot };
+}
+
+/** The snapshot a statement reads in, as text (PostgreSQL 13 or later). */
+const POSTGRES_SNAPSHOT = CompiledQuery.raw("select pg_current_snapshot()::text as snapshot");
+const SQLITE_SNAPSHOT = CompiledQuery.raw(
+  "select (select data_version from pragma_data_version) || ':' || total_changes() as snapshot",
+);
+
+/** Each database's pages read outside transactions (see SnapshotPages). */
+const snapshotPages = new WeakMap<Database, SnapshotPages>();
+
+function snapshotPagesOf(database: Database): SnapshotPages {
+  let pages = snapshotPages.get(database);
+  if (!pages) {
+    pages = new SnapshotPages();
+    snapshotPages.set(database, pages);
+  }
+  return pages;
 }
 
 /** The statement that reads the rows of `inner` as one JSON text (see readPage). */
@@ -749,7 +799,7 @@ function pageSql(dialect: DialectName, inner: string): string {
         "page_rows.performance_drop",
       ]
         .map((values) => `coalesce(json_agg(${values}), '[]'::json)`)
-        .join(", ")})::text as page from (${inner}) as page_rows`;
+        .join(", ")})::text as page, pg_current_snapshot()::text as snapshot from (${inner}) as page_rows`;
 }
 
 /** A PostgreSQL page's columns by type (see readPage), in the order deploymentFromColumns reads them. */

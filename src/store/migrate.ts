@@ -66,7 +66,22 @@ export async function migrateUpTo(database: Database, last?: string): Promise<Mi
   });
 }
 
+/** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
+const MIN_POSTGRES_VERSION = 130_000;
+
 async function migrate(database: Database, db: Kysely<Schema>, last?: string): Promise<MigrationReport> {
+  if (database.dialect === "postgres") {
+    const { rows } = await sql<{
+      version: string;
+    }>`select current_setting('server_version_num') as version`.execute(db);
+    const version = Number(rows[0]?.version);
+    if (version < MIN_POSTGRES_VERSION) {
+      throw new Error(
+        `the PostgreSQL server at ${database.location} is version ${Math.floor(version / 10_000)}; ` +
+          "Tenure needs PostgreSQL 13 or later",
+      );
+    }
+  }
   const known = migrations(database);
   const newest = Object.keys(known).at(-1);
   const unknown = (await appliedMigrations(db)).filter((name) => !(name in known));
