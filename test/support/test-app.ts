@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
@@ -106,6 +106,7 @@ export async function startTestApp(
       await app.close();
       await context.close();
       await database.drop();
+      if (policies) rmSync(dirname(policies), { recursive: true, force: true });
     },
   };
 }
