@@ -1,56 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
-import { type Database, openDatabase } from "../../src/store/database.js";
-import { type DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
-import { migrateToLatest } from "../../src/store/migrate.js";
-import type { DeploymentRow, NewDeploymentRow } from "../../src/store/schema.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
-
-const T0 = Date.UTC(2026, 9, 1, 12, 34, 56, 789);
-
-/**
- * A migrated database for one suite, with these models (each with version "1"); closed and
- * dropped after it. Its fields are set once the suite's beforeAll ran.
- */
-function registryFor(dialect: Parameters<typeof createTestDatabase>[0], models: string[]) {
-  const registry = {} as { database: Database; store: DeploymentStore };
-  let testDb: TestDatabase;
-  beforeAll(async () => {
-    testDb = await createTestDatabase(dialect);
-    registry.database = openDatabase(testDb.url);
-    await migrateToLatest(registry.database);
-    registry.store = new DeploymentStore(registry.database);
-    await registry.store.insertModels(models.map((name) => ({ name, owner_team: "t0", created_at: T0 })));
-    await registry.store.insertVersions(
-      models.map((model) => ({ model, model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 })),
-    );
-  });
-  afterAll(async () => {
-    await registry.database.close();
-    await testDb.drop();
-  });
-  return registry;
-}
-
-function newRow(model: string, row: Partial<NewDeploymentRow>): NewDeploymentRow {
-  return {
-    model,
-    model_version: "1",
-    environment: "production",
-    owner_team: "t0",
-    role: "shadow",
-    status: "active",
-    deployment_date: T0,
-    training_data_cutoff: T0 - 1,
-    ended_at: null,
-    endpoint: null,
-    tags: "{}",
-    ttl_extension_seconds: 0,
-    created_at: T0,
-    created_by: "test",
-    ...row,
-  };
-}
+import type { Database } from "../../src/store/database.js";
+import type { DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
+import type { DeploymentRow } from "../../src/store/schema.js";
+import { dialects } from "../support/databases.js";
+import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 
 // A page is read as JSON the database builds (SQLite: an array of values a row; PostgreSQL: a
 // row's text, integer and double values in arrays of their own), not through the driver. Every

@@ -3,12 +3,10 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.js";
 import { type DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
-import { migrateToLatest } from "../../src/store/migrate.js";
-import type { DeploymentRow, NewDeploymentRow } from "../../src/store/schema.js";
+import type { DeploymentRow } from "../../src/store/schema.js";
 import { SnapshotPages } from "../../src/store/snapshot-pages.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
-
-const T0 = Date.UTC(2026, 9, 1, 12, 0, 0);
+import { dialects } from "../support/databases.js";
+import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 
 /** A connection of another process's kind, outside Tenure's store: it begins, writes, commits. */
 interface OtherConnection {
@@ -44,24 +42,9 @@ async function otherConnection(dialect: string, url: string): Promise<OtherConne
   };
 }
 
-function newRow(model: string, environment: string, minutes: number): NewDeploymentRow {
-  return {
-    model,
-    model_version: "1",
-    environment,
-    owner_team: "t0",
-    role: "primary",
-    status: "active",
-    deployment_date: T0 + minutes * 60_000,
-    training_data_cutoff: T0 - 1,
-    ended_at: null,
-    endpoint: null,
-    tags: "{}",
-    ttl_extension_seconds: 0,
-    created_at: T0,
-    created_by: "test",
-  };
-}
+/** A live primary of `model` in `environment`, deployed `minutes` after T0. */
+const primary = (model: string, environment: string, minutes: number) =>
+  newRow(model, { environment, role: "primary", deployment_date: T0 + minutes * 60_000 });
 
 const PAGE: DeploymentPage = { filter: { statuses: ["active"] }, order: "asc", limit: 50 };
 
@@ -69,32 +52,17 @@ const PAGE: DeploymentPage = { filter: { statuses: ["active"] }, order: "asc", l
 // while nothing has been committed since, by this server or any other connection. Served again, a
 // page is the very row objects of the first read; read again, new ones.
 describe.each(dialects())("pages served again while nothing was committed (%s)", (dialect) => {
-  let testDb: TestDatabase;
-  let database: Database;
+  const registry = registryFor(dialect, ["a", "b", "c"]);
   let store: DeploymentStore;
   let other: Database;
   beforeAll(async () => {
-    testDb = await createTestDatabase(dialect);
-    database = openDatabase(testDb.url);
-    await migrateToLatest(database);
-    store = new DeploymentStore(database);
+    store = registry.store;
     // Another server on the same database: its commits are not this one's to know of.
-    other = openDatabase(testDb.url);
-    await store.insertModels(["a", "b", "c"].map((name) => ({ name, owner_team: "t0", created_at: T0 })));
-    await store.insertVersions(
-      ["a", "b", "c"].map((model) => ({
-        model,
-        model_version: "1",
-        training_data_cutoff: T0 - 1,
-        created_at: T0,
-      })),
-    );
-    await store.insertDeployments([newRow("a", "production", 1), newRow("b", "production", 2)]);
+    other = openDatabase(registry.url);
+    await store.insertDeployments([primary("a", "production", 1), primary("b", "production", 2)]);
   });
   afterAll(async () => {
     await other?.close();
-    await database?.close();
-    await testDb?.drop();
   });
 
   const versions = (rows: DeploymentRow[]) => rows.map((r) => `${r.model}/${r.environment}/${r.status}`);
@@ -112,7 +80,7 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
 
   it("reads the table again after this server commits", async () => {
     const before = await store.listDeployments(PAGE);
-    await store.insertDeployments([newRow("c", "production", 3)]);
+    await store.insertDeployments([primary("c", "production", 3)]);
     const after = await store.listDeployments(PAGE);
     expect(versions(after)).toEqual(["a/production/active", "b/production/active", "c/production/active"]);
     expect(after[0]).not.toBe(before[0]);
@@ -121,7 +89,7 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
   it("reads the table again after another server commits, and not before", async () => {
     const before = await store.listDeployments(PAGE);
     const id = before.find((row) => row.model === "b")?.id as number;
-    const client = await otherConnection(dialect, testDb.url);
+    const client = await otherConnection(dialect, registry.url);
     try {
       await client.begin();
       await client.run("update deployments set status = 'retired', ended_at = ? where id = ?", [T0 + 1, id]);
@@ -135,7 +103,7 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
       "a/production/active",
       "c/production/active",
     ]);
-    await new DeploymentStore(other).insertDeployments([newRow("b", "staging", 4)]);
+    await new DeploymentStore(other).insertDeployments([primary("b", "staging", 4)]);
     expect(versions(await store.listDeployments(PAGE))).toEqual([
       "a/production/active",
       "c/production/active",
@@ -146,7 +114,7 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
   it("reads a transaction's pages from the table, with its own writes", async () => {
     await store.listDeployments(PAGE);
     const inside = await store.transaction(async (tx) => {
-      await tx.insertDeployments([newRow("a", "staging", 5)]);
+      await tx.insertDeployments([primary("a", "staging", 5)]);
       return tx.listDeployments(PAGE);
     });
     expect(versions(inside)).toContain("a/staging/active");
@@ -170,7 +138,7 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
 
 describe("SnapshotPages", () => {
   const rows = (n: number) =>
-    Array.from({ length: n }, (_, i) => ({ ...newRow("m", "production", i), id: i + 1 }) as DeploymentRow);
+    Array.from({ length: n }, (_, i) => ({ ...primary("m", "production", i), id: i + 1 }) as DeploymentRow);
 
   it("holds at most maxRows rows, dropping the least recently used pages first", () => {
     const pages = new SnapshotPages(10);
