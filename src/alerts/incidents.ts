@@ -1,7 +1,7 @@
 import { type AgeBlock, computeAge } from "../core/age.js";
-import type { Finding } from "../core/findings.js";
+import type { Finding, FindingKind } from "../core/finding.js";
 import { isoTime as iso } from "../core/iso-time.js";
-import type { FindingKind, Policy } from "../core/policy.js";
+import type { Policy } from "../core/policy.js";
 import type { LifecycleStore, NewDelivery } from "../store/lifecycle-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
 import type { Notification, NotificationAction, Severity } from "./notification.js";

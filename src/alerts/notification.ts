@@ -1,7 +1,6 @@
-import type { Severity } from "../core/findings.js";
-import type { FindingKind } from "../core/policy.js";
+import type { FindingKind, Severity } from "../core/finding.js";
 
-export type { Severity } from "../core/findings.js";
+export type { Severity } from "../core/finding.js";
 
 /** What a notification does to its alert in the channel. */
 export type NotificationAction = "trigger" | "remind" | "resolve";

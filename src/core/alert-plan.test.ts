@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { acknowledgedKinds, planAlerts } from "./alert-plan.js";
-import type { Finding } from "./findings.js";
+import type { Finding } from "./finding.js";
 
 const DAY = 86_400_000;
 const finding = (kind: Finding["kind"]): Finding => ({

@@ -1,4 +1,4 @@
-import type { Finding } from "./findings.js";
+import type { Finding } from "./finding.js";
 
 /** An open alert, as planning needs it. */
 export interface OpenAlert {

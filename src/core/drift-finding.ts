@@ -1,5 +1,5 @@
 import type { DatasetDrift } from "./drift/compare.js";
-import type { Finding } from "./findings.js";
+import type { Finding } from "./finding.js";
 
 /** One verdict for a deployment's inputs: drifted when the dataset drifted, possible when a feature leans that way. */
 export function driftStateOf(result: DatasetDrift): "stable" | "possible" | "drifted" {

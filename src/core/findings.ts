@@ -1,18 +1,7 @@
 import { type AgeBlock, type AgeInput, computeAge, describeAge } from "./age.js";
 import { formatDuration } from "./duration.js";
-import type { FindingKind, Policy } from "./policy.js";
-
-/** PagerDuty's severities, which every channel reuses: `expired` is an error, `due` a warning. */
-export type Severity = "critical" | "error" | "warning" | "info";
-
-/** What a sweep concluded about one deployment: one kind, with its evidence. */
-export interface Finding {
-  kind: FindingKind;
-  severity: Severity;
-  /** One line a person reads first: `fraud-gbm 3.2.0 in production is expired: 31d of 30d (103%)`. */
-  summary: string;
-  detail: Record<string, unknown>;
-}
+import type { Finding, FindingKind, Severity } from "./finding.js";
+import type { Policy } from "./policy.js";
 
 type FindingWords = { summary: string; detail: Record<string, unknown> };
 

@@ -1,5 +1,5 @@
 import { formatDuration } from "./duration.js";
-import type { Finding } from "./findings.js";
+import type { Finding } from "./finding.js";
 
 /** A policy's performance target for one metric. */
 export interface PerformancePolicy {

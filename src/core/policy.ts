@@ -1,9 +1,6 @@
 import { type AgePolicy, DEFAULT_POLICY } from "./age.js";
+import type { FindingKind } from "./finding.js";
 import type { PerformancePolicy } from "./performance.js";
-
-/** The kinds of finding a policy can route to channels. */
-export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
-export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** How a policy judges input drift. */
 export interface DriftPolicy {

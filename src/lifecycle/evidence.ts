@@ -1,7 +1,7 @@
 import { compareDatasets, type DatasetDrift } from "../core/drift/compare.js";
 import { driftFinding, driftStateOf } from "../core/drift-finding.js";
 import { InputError } from "../core/errors.js";
-import type { Finding } from "../core/findings.js";
+import type { Finding } from "../core/finding.js";
 import { degradedFinding, evaluatePerformance } from "../core/performance.js";
 import type { Policy } from "../core/policy.js";
 import { datasetOf } from "../monitoring/drift-monitor.js";

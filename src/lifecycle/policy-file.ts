@@ -1,8 +1,9 @@
 import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { parseDuration } from "../core/duration.js";
+import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
-import { DEFAULT_DRIFT_POLICY, FINDING_KINDS, type Policy } from "../core/policy.js";
+import { DEFAULT_DRIFT_POLICY, type Policy } from "../core/policy.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
