@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { ChannelConfig } from "../lifecycle/policy-file.js";
 import type { LifecycleStore } from "../store/lifecycle-store.js";
 import type { DeliveryRow } from "../store/schema.js";
+import type { ChannelConfig } from "./channels/channel-config.js";
 import { channelRequest, channelTimeoutMs } from "./channels/index.js";
 import { type SendResult, sendRequest } from "./channels/send.js";
 import type { Notification, OutboundRequest } from "./notification.js";

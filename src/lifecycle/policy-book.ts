@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { ChannelConfig } from "../alerts/channels/channel-config.js";
 import { InputError } from "../core/errors.js";
 import {
   compilePolicies,
@@ -7,13 +8,7 @@ import {
   type PolicySource,
   type PolicySubject,
 } from "../core/policy.js";
-import {
-  type ChannelConfig,
-  defaultPolicyFile,
-  type PolicyFile,
-  type PolicyFileError,
-  parsePolicyFile,
-} from "./policy-file.js";
+import { defaultPolicyFile, type PolicyFile, type PolicyFileError, parsePolicyFile } from "./policy-file.js";
 
 export interface PolicyExplanation {
   policy: Policy;

@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
+import { type ChannelConfig, ChannelConfigSchema } from "../alerts/channels/channel-config.js";
 import { parseDuration } from "../core/duration.js";
 import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
@@ -11,8 +12,6 @@ export interface PolicyFileError {
   column: number;
   message: string;
 }
-
-export type ChannelConfig = z.infer<typeof Channel>;
 
 export interface PolicyFile {
   channels: Record<string, ChannelConfig>;
@@ -28,60 +27,6 @@ const duration = z.string().refine((text) => parseDuration(text) !== undefined, 
 const fraction = z.number().gt(0, "must be above 0").lte(1, "must be at most 1");
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be a slug");
 const pattern = z.string().regex(/^[a-z0-9.*_-]{1,128}$/, "must be a name, with * as a wildcard");
-
-const Channel = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("slack"),
-    url: z.url({ protocol: /^https?$/ }),
-    timeout: duration.optional(),
-  }),
-  z.strictObject({
-    type: z.literal("pagerduty"),
-    // PagerDuty's integration (routing) keys are 32 characters; it answers 400 to any other.
-    routing_key: z
-      .string()
-      .length(32, "must be the 32-character integration key of a PagerDuty Events API v2 integration"),
-    url: z.url({ protocol: /^https?$/ }).optional(),
-    timeout: duration.optional(),
-  }),
-  z
-    .strictObject({
-      type: z.literal("webhook"),
-      url: z.url({ protocol: /^https?$/ }),
-      secret: z.string().min(16, "must be at least 16 characters").optional(),
-      timeout: duration.optional(),
-      template: z.string().max(64_000).optional(),
-      // Header names are RFC 9110 tokens and values hold no control characters (§5.5), checked
-      // here so that a bad header is a policy file error, not a delivery that fails forever.
-      headers: z
-        .record(
-          z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"),
-          z.string().refine((value) => ![...value].some((c) => c !== "\t" && (c < " " || c === "\x7f")), {
-            message: "must not contain control characters",
-          }),
-        )
-        .optional(),
-      content_type: z.string().optional(),
-    })
-    .refine((c) => c.template === undefined || !isJsonType(c.content_type) || templateIsJson(c.template), {
-      message: "the template must be JSON once its {{placeholders}} are filled (or set content_type)",
-      path: ["template"],
-    }),
-]);
-
-function isJsonType(contentType: string | undefined): boolean {
-  return contentType === undefined || /\bjson\b/i.test(contentType);
-}
-
-/** Placeholders fill in as JSON-escaped text: checking with any text tells whether the result is JSON. */
-function templateIsJson(template: string): boolean {
-  try {
-    JSON.parse(template.replace(/\{\{[^{}]*\}\}/g, "x"));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const Performance = z.strictObject({
   metric: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "must be a metric name"),
@@ -131,7 +76,7 @@ const PolicyEntry = z
   .refine((p) => !p.exempt || p.reason, { message: "an exempt policy needs a reason", path: ["reason"] });
 
 const PolicyFileSchema = z.strictObject({
-  channels: z.record(name, Channel).default({}),
+  channels: z.record(name, ChannelConfigSchema).default({}),
   defaults: z.strictObject(Ages).default({}),
   policies: z.array(PolicyEntry).default([]),
 });

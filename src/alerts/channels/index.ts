@@ -1,6 +1,6 @@
 import { parseDuration } from "../../core/duration.js";
-import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import type { ChannelConfig } from "./channel-config.js";
 import { pagerDutyRequest } from "./pagerduty.js";
 import { slackRequest } from "./slack.js";
 import { webhookRequest } from "./webhook.js";

@@ -1,5 +1,5 @@
-import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import type { ChannelConfig } from "./channel-config.js";
 import { truncate } from "./truncate.js";
 
 export type PagerDutyChannelConfig = Extract<ChannelConfig, { type: "pagerduty" }>;

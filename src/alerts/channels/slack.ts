@@ -1,6 +1,6 @@
 import { formatDuration } from "../../core/duration.js";
-import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import type { ChannelConfig } from "./channel-config.js";
 import { truncate } from "./truncate.js";
 
 export type SlackChannelConfig = Extract<ChannelConfig, { type: "slack" }>;

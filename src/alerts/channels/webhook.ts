@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { ChannelConfig } from "../../lifecycle/policy-file.js";
 import type { Notification, OutboundRequest } from "../notification.js";
+import type { ChannelConfig } from "./channel-config.js";
 
 export type WebhookChannelConfig = Extract<ChannelConfig, { type: "webhook" }>;
 

@@ -1,0 +1,110 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
+
+/** Every source file of src/ (tests aside), relative to src/ with `/` separators. */
+function sourceFiles(folder = SRC): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+const toKey = (path: string) => relative(SRC, path).split(sep).join("/");
+
+/**
+ * What each file imports: static imports and re-exports, `import type` included (a type-only
+ * cycle is still two concepts that cannot be understood apart), and `import()` expressions.
+ */
+function importGraph(): { files: Map<string, string[]>; specifiers: Map<string, string[]> } {
+  const files = new Map<string, string[]>();
+  const specifiers = new Map<string, string[]>();
+  for (const path of sourceFiles()) {
+    const { importedFiles } = ts.preProcessFile(readFileSync(path, "utf8"), true, true);
+    const names = importedFiles.map((f) => f.fileName);
+    specifiers.set(toKey(path), names);
+    files.set(
+      toKey(path),
+      names
+        .filter((n) => n.startsWith("."))
+        .map((n) => toKey(resolve(dirname(path), n.replace(/\.js$/, ".ts")))),
+    );
+  }
+  return { files, specifiers };
+}
+
+/** The strongly connected components with more than one member (Tarjan): each is a cycle. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const found: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, next);
+    low.set(node, next++);
+    stack.push(node);
+    for (const to of graph.get(node) ?? []) {
+      if (!graph.has(to)) continue;
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node) ?? 0, low.get(to) ?? 0));
+      } else if (stack.includes(to)) {
+        low.set(node, Math.min(low.get(node) ?? 0, index.get(to) ?? 0));
+      }
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    for (let member = stack.pop(); member !== undefined; member = stack.pop()) {
+      component.push(member);
+      if (member === node) break;
+    }
+    if (component.length > 1 || graph.get(node)?.includes(node)) found.push(component.sort());
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return found;
+}
+
+/** A file's top-level folder of src/ (`alerts`), or the file itself for files at the top (`config.ts`). */
+const folderOf = (file: string) => file.split("/")[0] ?? file;
+
+describe("the architecture of src/", () => {
+  const { files, specifiers } = importGraph();
+
+  it("reads the import graph of every source file", () => {
+    expect(files.size).toBeGreaterThan(50);
+    expect(files.get("context.ts")).toContain("store/database.ts");
+  });
+
+  it("has no cycle between files, direct or through others", () => {
+    expect(cycles(files)).toEqual([]);
+  });
+
+  it("has no cycle between top-level folders, direct or through others", () => {
+    const folders = new Map<string, string[]>();
+    for (const [file, imports] of files) {
+      const from = folderOf(file);
+      const to = imports.map(folderOf).filter((folder) => folder !== from);
+      folders.set(from, [...new Set([...(folders.get(from) ?? []), ...to])]);
+    }
+    expect(cycles(folders)).toEqual([]);
+  });
+
+  it("keeps core/ pure: its files import only other files of core/, no package and no Node module", () => {
+    const outside = [...specifiers]
+      .filter(([file]) => file.startsWith("core/"))
+      .flatMap(([file, names]) =>
+        names
+          .filter(
+            (name) => !name.startsWith(".") || !toKey(resolve(SRC, dirname(file), name)).startsWith("core/"),
+          )
+          .map((name) => `${file} imports ${name}`),
+      );
+    expect(outside).toEqual([]);
+  });
+});
