@@ -107,4 +107,19 @@ describe("the architecture of src/", () => {
       );
     expect(outside).toEqual([]);
   });
+
+  it("keeps http/ at the edge: only cli/ (to serve) imports it, so the store and the CLI need no HTTP for tokens", () => {
+    const importers = [...files]
+      .filter(([file, imports]) => !file.startsWith("http/") && imports.some((f) => f.startsWith("http/")))
+      .map(([file]) => file);
+    expect(importers.filter((file) => !file.startsWith("cli/"))).toEqual([]);
+    expect(importers).toEqual(["cli/serve.ts"]);
+  });
+
+  it("defines the shared words (roles, statuses, scopes, states) in core/, not in the store's schema", () => {
+    // A union of string literals in the schema is a word of the domain spelled out a second time.
+    const schema = readFileSync(join(SRC, "store/schema.ts"), "utf8");
+    expect(schema.match(/"[^"]*"(?: \| "[^"]*")+/g) ?? []).toEqual([]);
+    expect(files.get("store/schema.ts")).toContain("core/words.ts");
+  });
 });

@@ -1,11 +1,12 @@
 import type { Command } from "commander";
+import { ALERT_STATES } from "../core/words.js";
 import type { AlertView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
 
-const STATES = ["open", "resolved", "all"] as const;
+const STATES = [...ALERT_STATES, "all"] as const;
 
 export function alertsCommand(program: Command, io: Io): void {
   databaseOption(

@@ -3,6 +3,7 @@ import type { DrainResult } from "../alerts/dispatcher.js";
 import { databaseUrlFrom, policiesPathFrom } from "../config.js";
 import type { Context } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
+import type { AlertState, DeliveryState } from "../core/words.js";
 import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
@@ -10,7 +11,6 @@ import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import { instantToMs } from "../registry/deployment-words.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
-import type { AlertState, DeliveryState } from "../store/schema.js";
 import { RemoteError } from "./remote-error.js";
 
 export interface Page<T> {

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { DELIVERY_STATES } from "../core/words.js";
 import type { DeliveryView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
 
-const STATES = ["pending", "delivered", "failed"] as const;
+const STATES = DELIVERY_STATES;
 
 export function deliveriesCommand(program: Command, io: Io): void {
   const deliveries = program

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DATABASE } from "../config.js";
 import { InputError } from "../core/errors.js";
-import { generateToken, hashToken } from "../http/token-auth.js";
+import { generateToken, hashToken } from "../registry/tokens.js";
 import type { Io } from "./io.js";
 import { positiveInt } from "./options.js";
 import { serveUntilSignal } from "./serve.js";

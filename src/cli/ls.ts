@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { AGE_STAGES, type AgeStage } from "../core/age.js";
+import { type DeploymentRole, type DeploymentStatus, ROLES, STATUSES } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
-import { ROLES, STATUSES } from "../registry/deployment-words.js";
-import type { DeploymentRole, DeploymentStatus } from "../store/schema.js";
 import { clientFrom, type ListOptions } from "./client.js";
 import { DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import { type Io, printJson } from "./io.js";

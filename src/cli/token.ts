@@ -2,15 +2,13 @@ import type { Command } from "commander";
 import { databaseUrlFrom } from "../config.js";
 import type { Context } from "../context.js";
 import { InputError, NotFoundError } from "../core/errors.js";
-import { generateToken, hashToken } from "../http/token-auth.js";
+import { TOKEN_SCOPES, type TokenScope } from "../core/words.js";
 import { iso } from "../registry/deployment-view.js";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
-import type { TokenScope } from "../store/schema.js";
+import { generateToken, hashToken } from "../registry/tokens.js";
 import { shortTime, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
-
-const SCOPES = ["read", "write", "admin"] as const;
 
 /** Token commands work on the database itself: they are how the first token comes to exist. */
 export function tokenCommand(program: Command, io: Io): void {
@@ -22,7 +20,7 @@ export function tokenCommand(program: Command, io: Io): void {
     token
       .command("create")
       .summary("create a token and print it (shown once, stored hashed)")
-      .requiredOption("--scope <scope>", "read, write or admin", oneOf("--scope", SCOPES))
+      .requiredOption("--scope <scope>", "read, write or admin", oneOf("--scope", TOKEN_SCOPES))
       .option("--team <team>", "bind it to one owner_team: it can change only that team's models")
       .option("--name <name>", "a name for events and `token list`"),
   ).action(async (flags: DatabaseFlag & { scope: TokenScope; team?: string; name?: string }) => {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ForbiddenError, UnauthenticatedError } from "../core/errors.js";
+import type { TokenScope } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
-import type { TokenScope } from "../store/schema.js";
 import { scopeAllows, type TokenCache } from "./token-auth.js";
 
 declare module "fastify" {

@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { ALERT_STATES, DELIVERY_STATES, SWEEP_STATES } from "../core/words.js";
 
 const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
 const counts = z.record(z.string(), z.number().int());
 
 export const Sweep = z.object({
   id: z.number().int(),
-  state: z.enum(["running", "done", "failed"]),
+  state: z.enum(SWEEP_STATES),
   trigger: z.string().describe("schedule, startup (a missed sweep), promotion or manual"),
   actor: z.string(),
   evaluated_at: timestamp.describe("the time the sweep judged the fleet at"),
@@ -30,7 +31,7 @@ export const Alert = z.object({
   id: z.number().int(),
   deployment_id: z.number().int(),
   kind: z.string(),
-  state: z.enum(["open", "resolved"]),
+  state: z.enum(ALERT_STATES),
   severity: z.string(),
   policy: z.string(),
   model: z.string(),
@@ -53,7 +54,7 @@ export const Delivery = z.object({
   alert_id: z.number().int(),
   channel: z.string(),
   action: z.string(),
-  state: z.enum(["pending", "delivered", "failed"]),
+  state: z.enum(DELIVERY_STATES),
   attempts: z.number().int(),
   next_attempt_at: timestamp.nullable(),
   last_error: z.string().nullable(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AGE_STAGES } from "../core/age.js";
-import { ROLES, STATUSES } from "../registry/deployment-input.js";
+import { ROLES, STATUSES } from "../core/words.js";
 
 /**
  * Response shapes, for the OpenAPI document. Responses are serialized with JSON.stringify, not

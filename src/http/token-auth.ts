@@ -1,15 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
-import type { TokenRow, TokenScope } from "../store/schema.js";
+import type { TokenScope } from "../core/words.js";
+import { hashToken } from "../registry/tokens.js";
+import type { TokenRow } from "../store/schema.js";
 import type { TokenStore } from "../store/token-store.js";
-
-/** Tokens look like `tnr_` + 43 base64url characters (256 random bits). */
-export function generateToken(): string {
-  return `tnr_${randomBytes(32).toString("base64url")}`;
-}
-
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
 
 const RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
 

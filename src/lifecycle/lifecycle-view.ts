@@ -1,13 +1,6 @@
 import { isoTime as iso } from "../core/iso-time.js";
-import type {
-  AlertRow,
-  AlertState,
-  DeliveryAttemptRow,
-  DeliveryRow,
-  DeliveryState,
-  SweepRow,
-  SweepState,
-} from "../store/schema.js";
+import type { AlertState, DeliveryState, SweepState } from "../core/words.js";
+import type { AlertRow, DeliveryAttemptRow, DeliveryRow, SweepRow } from "../store/schema.js";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 

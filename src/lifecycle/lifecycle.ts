@@ -4,11 +4,12 @@ import type { LifecycleEntry } from "../core/calendar.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
+import type { AlertState, DeliveryState } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
 import type { DeploymentStore } from "../store/deployment-store.js";
-import type { AlertState, DeliveryState, DeploymentRow } from "../store/schema.js";
+import type { DeploymentRow } from "../store/schema.js";
 import {
   type AlertView,
   type DeliveryView,

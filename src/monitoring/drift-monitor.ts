@@ -2,10 +2,11 @@ import type { Dataset } from "../core/drift/compare.js";
 import type { ColumnSample } from "../core/drift/detect.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { addToCounts, addToReservoir, hashSeed, seededRandom } from "../core/reservoir.js";
+import type { FeatureKind } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 import type { DeploymentStore } from "../store/deployment-store.js";
-import type { FeatureKind, FeatureSummary, StoredSummary } from "../store/drift-store.js";
+import type { FeatureSummary, StoredSummary } from "../store/drift-store.js";
 
 /** A reference keeps up to this many values per numeric feature: enough for KS and quantile bins. */
 export const REFERENCE_CAPACITY = 10_000;

@@ -1,8 +1,9 @@
 import { z } from "zod";
 
-import { ROLES, SLUG_PATTERN } from "./deployment-words.js";
+import { ROLES } from "../core/words.js";
+import { SLUG_PATTERN } from "./deployment-words.js";
 
-export { instantToMs, ROLES, SLUG_PATTERN, STATUSES } from "./deployment-words.js";
+export { instantToMs, SLUG_PATTERN } from "./deployment-words.js";
 
 const SLUG_MESSAGE =
   "must be a slug: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128 characters";

@@ -1,8 +1,9 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
+import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
-import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
+import type { DeploymentRow, EventRow } from "../store/schema.js";
 
 /** A deployment as the API and the CLI show it. */
 export interface DeploymentView {

@@ -6,9 +6,6 @@
 /** Names of models, teams and environments: lowercase slugs, safe in URLs, labels and file names. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
-export const ROLES = ["primary", "shadow", "canary"] as const;
-export const STATUSES = ["scheduled", "active", "superseded", "rolled_back", "retired"] as const;
-
 /** Parses an instant as validated by `instant()` (a date is midnight UTC) to epoch milliseconds. */
 export function instantToMs(value: string): number {
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);

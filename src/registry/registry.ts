@@ -1,9 +1,10 @@
 import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
+import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import type { DeploymentFilter, DeploymentStore } from "../store/deployment-store.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
-import type { DeploymentRole, DeploymentRow, DeploymentStatus } from "../store/schema.js";
+import type { DeploymentRow } from "../store/schema.js";
 import type { Actor } from "./actor.js";
 import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js";
 import {

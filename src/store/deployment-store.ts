@@ -1,4 +1,5 @@
 import { CompiledQuery, sql } from "kysely";
+import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import {
   type Database,
   type DialectName,
@@ -10,13 +11,7 @@ import {
 import { DriftStore } from "./drift-store.js";
 import { LifecycleStore } from "./lifecycle-store.js";
 import { MetricStore } from "./metric-store.js";
-import type {
-  DeploymentRole,
-  DeploymentRow,
-  DeploymentStatus,
-  EventRow,
-  NewDeploymentRow,
-} from "./schema.js";
+import type { DeploymentRow, EventRow, NewDeploymentRow } from "./schema.js";
 import { SnapshotPages } from "./snapshot-pages.js";
 import type { DirectSqlite } from "./sqlite-connection.js";
 

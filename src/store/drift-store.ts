@@ -1,6 +1,5 @@
+import type { FeatureKind } from "../core/words.js";
 import type { Database, Executor } from "./database.js";
-
-export type FeatureKind = "numeric" | "categorical";
 
 /** A feature's bounded summary: a reservoir of numbers, or category counts. */
 export type FeatureSummary =

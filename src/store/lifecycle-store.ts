@@ -1,14 +1,7 @@
 import { sql } from "kysely";
+import type { AlertState, DeliveryState } from "../core/words.js";
 import { type Database, directIn, type Executor, inTransaction } from "./database.js";
-import type {
-  AlertRow,
-  AlertState,
-  DeliveryAttemptRow,
-  DeliveryRow,
-  DeliveryState,
-  DeploymentRow,
-  SweepRow,
-} from "./schema.js";
+import type { AlertRow, DeliveryAttemptRow, DeliveryRow, DeploymentRow, SweepRow } from "./schema.js";
 
 /** What planning reads of an open alert. */
 export type OpenAlertKey = Pick<AlertRow, "id" | "deployment_id" | "kind" | "last_notified_at">;

@@ -1,4 +1,14 @@
 import type { Generated, Insertable, Selectable } from "kysely";
+import type {
+  AlertState,
+  BaselineSource,
+  DeliveryState,
+  DeploymentRole,
+  DeploymentStatus,
+  FeatureKind,
+  SweepState,
+  TokenScope,
+} from "../core/words.js";
 
 /**
  * The tables, as Kysely sees them. Times are epoch milliseconds in both dialects, so that ages
@@ -34,9 +44,6 @@ export interface ModelVersionsTable {
   training_data_cutoff: number;
   created_at: number;
 }
-
-export type DeploymentStatus = "scheduled" | "active" | "superseded" | "rolled_back" | "retired";
-export type DeploymentRole = "primary" | "shadow" | "canary";
 
 export interface DeploymentsTable {
   id: Generated<number>;
@@ -88,8 +95,6 @@ export interface GoldenVersionsTable {
   set_by: string;
 }
 
-export type TokenScope = "read" | "write" | "admin";
-
 export interface TokensTable {
   id: Generated<number>;
   name: string | null;
@@ -115,8 +120,6 @@ export type NewDeploymentRow = Insertable<DeploymentsTable>;
 export type EventRow = Selectable<DeploymentEventsTable>;
 export type TokenRow = Selectable<TokensTable>;
 
-export type SweepState = "running" | "done" | "failed";
-
 export interface SweepsTable {
   id: Generated<number>;
   state: SweepState;
@@ -141,8 +144,6 @@ export interface SweepsTable {
   error: string | null;
 }
 
-export type AlertState = "open" | "resolved";
-
 export interface AlertsTable {
   id: Generated<number>;
   deployment_id: number;
@@ -163,8 +164,6 @@ export interface AlertsTable {
   resolved_at: number | null;
   resolution: string | null;
 }
-
-export type DeliveryState = "pending" | "delivered" | "failed";
 
 export interface DeliveriesTable {
   id: Generated<number>;
@@ -209,7 +208,7 @@ export interface MetricBaselinesTable {
   deployment_id: number;
   name: string;
   value: number;
-  source: "registration" | "learned";
+  source: BaselineSource;
   created_at: number;
 }
 
@@ -217,7 +216,7 @@ export interface MetricBaselinesTable {
 export interface DriftReferencesTable {
   deployment_id: number;
   feature: string;
-  kind: "numeric" | "categorical";
+  kind: FeatureKind;
   /** How many values the summary stands for. */
   seen: number;
   /** JSON: `number[]` for numeric features, `{category: count}` for categorical ones. */
@@ -232,7 +231,7 @@ export interface DriftSamplesTable {
   feature: string;
   /** The UTC day (epoch ms of its midnight) the samples arrived for. */
   day: number;
-  kind: "numeric" | "categorical";
+  kind: FeatureKind;
   seen: number;
   summary: string;
   updated_at: number;

@@ -1,5 +1,6 @@
+import type { TokenScope } from "../core/words.js";
 import type { Database } from "./database.js";
-import type { TokenRow, TokenScope } from "./schema.js";
+import type { TokenRow } from "./schema.js";
 
 export interface NewToken {
   name: string | null;

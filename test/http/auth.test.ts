@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { generateToken } from "../../src/http/token-auth.js";
+import { generateToken } from "../../src/registry/tokens.js";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
-import { generateToken } from "../../src/http/token-auth.js";
+import { generateToken } from "../../src/registry/tokens.js";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 

@@ -4,10 +4,11 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
+import type { TokenScope } from "../../src/core/words.js";
 import { buildApp } from "../../src/http/app.js";
-import { generateToken, hashToken, TokenCache } from "../../src/http/token-auth.js";
+import { TokenCache } from "../../src/http/token-auth.js";
+import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
-import type { TokenScope } from "../../src/store/schema.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 
 export interface TestApp {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { ALERT_STATES, DELIVERY_STATES } from "../../core/words.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
 import { slug } from "../../registry/deployment-input.js";
 import { requireAdmin } from "../auth.js";
@@ -19,7 +20,7 @@ export function alertRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
         summary: "Alerts, newest first",
         tags: ["alerts"],
         querystring: z.strictObject({
-          state: z.enum(["open", "resolved"]).optional(),
+          state: z.enum(ALERT_STATES).optional(),
           deployment_id: id().optional(),
           owner_team: slug().optional(),
           limit: decimalInt(1, 500).default(50),
@@ -38,7 +39,7 @@ export function alertRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
         summary: "Notifications in the outbox with their attempts; state=failed is the dead letter",
         tags: ["alerts"],
         querystring: z.strictObject({
-          state: z.enum(["pending", "delivered", "failed"]).optional(),
+          state: z.enum(DELIVERY_STATES).optional(),
           alert_id: id().optional(),
           limit: decimalInt(1, 500).default(50),
           cursor: id().optional(),
