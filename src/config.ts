@@ -1,7 +1,11 @@
+import { z } from "zod";
+import { InputError } from "./core/errors.js";
+
 /**
- * Where things are, from flags and the environment. Kept apart from the composition root so that
- * commands that never open a database (`tenure drift`, `tenure policy check`, `--help`) start
- * without loading the database drivers and the HTTP server.
+ * The environment, parsed once with one schema: every TENURE_* variable that the CLI and the
+ * server read, typed, with its default. A bad value is refused with the variable's name rather
+ * than left to fail (or be ignored) where it is used. Only commands that need it load this file:
+ * `tenure --version`, `--help` and `tenure drift` start without zod.
  */
 
 /** Every day at 00:00 UTC. */
@@ -10,15 +14,85 @@ export const DEFAULT_SWEEP_CRON = "0 0 * * *";
 /** The default database of the CLI and the server: a SQLite file in the working folder. */
 export const DEFAULT_DATABASE = "./tenure.db";
 
-/** The database URL from a flag, then TENURE_DATABASE_URL, then ./tenure.db. */
-export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.TENURE_DATABASE_URL ?? DEFAULT_DATABASE;
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const onByDefault = () =>
+  z
+    .enum(["0", "1"], { error: "must be 0 (off) or 1 (on)" })
+    .default("1")
+    .transform((value) => value === "1");
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+
+const EnvironmentSchema = z
+  .object({
+    TENURE_DATABASE_URL: z.string().default(DEFAULT_DATABASE),
+    TENURE_POLICIES: z.string().optional(),
+    TENURE_URL: httpUrl.optional(),
+    TENURE_TOKEN: z.string().optional(),
+    TENURE_HOST: z.string().default("127.0.0.1"),
+    TENURE_PORT: wholeNumber(1, 65_535).default(8080),
+    TENURE_PUBLIC_URL: httpUrl.optional(),
+    TENURE_SWEEP_CRON: z.string().default(DEFAULT_SWEEP_CRON),
+    TENURE_LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        error: "must be one of fatal, error, warn, info, debug, trace, silent",
+      })
+      .default("info"),
+    TENURE_HEAP_GROWING_PERCENT: wholeNumber(1, 1_000).optional(),
+    TENURE_BACKGROUND_CHECKPOINTS: onByDefault(),
+    TENURE_PG_PREPARED_STATEMENTS: onByDefault(),
+  })
+  .transform((env) => ({
+    databaseUrl: env.TENURE_DATABASE_URL,
+    /** The policy file; null means the built-in defaults. */
+    policies: env.TENURE_POLICIES ?? null,
+    /** The server the client commands talk to; without it they open the database themselves. */
+    url: env.TENURE_URL,
+    token: env.TENURE_TOKEN,
+    host: env.TENURE_HOST,
+    port: env.TENURE_PORT,
+    publicUrl: env.TENURE_PUBLIC_URL,
+    sweepCron: env.TENURE_SWEEP_CRON,
+    logLevel: env.TENURE_LOG_LEVEL,
+    /** V8's --heap-growing-percent for a process that works on the whole fleet; its own default when absent. */
+    heapGrowingPercent: env.TENURE_HEAP_GROWING_PERCENT,
+    backgroundCheckpoints: env.TENURE_BACKGROUND_CHECKPOINTS,
+    preparedStatements: env.TENURE_PG_PREPARED_STATEMENTS,
+  }));
+
+export type Config = z.output<typeof EnvironmentSchema>;
+
+/**
+ * Parses the TENURE_* variables of `env`. An empty variable counts as unset, as `VAR= tenure …`
+ * means in a shell. Throws an InputError naming each bad variable.
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => name.startsWith("TENURE_") && value !== ""),
+  );
+  const parsed = EnvironmentSchema.safeParse(set);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    field: String(issue.path[0] ?? "environment"),
+    message: issue.message,
+  }));
+  throw new InputError(issues.map((i) => `${i.field} ${i.message}`).join("; "), issues);
 }
 
-/** The policy file from a flag, then TENURE_POLICIES; none means the built-in defaults. */
-export function policiesPathFrom(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): string | null {
-  return flag ?? (env.TENURE_POLICIES || null);
+const parsedOnce = new WeakMap<object, Config>();
+
+/** The configuration of `env`, parsed the first time it is asked for and kept for the process. */
+export function configFrom(env: Record<string, string | undefined>): Config {
+  let config = parsedOnce.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsedOnce.set(env, config);
+  }
+  return config;
 }

@@ -11,8 +11,6 @@ import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { TokenStore } from "./store/token-store.js";
 
-export { DEFAULT_DATABASE, databaseUrlFrom, policiesPathFrom } from "./config.js";
-
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {
   database: Database;
@@ -38,13 +36,13 @@ export interface ContextOptions {
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;
   /**
-   * PostgreSQL: prepare the statements a connection repeats; by default on unless
-   * TENURE_PG_PREPARED_STATEMENTS is `0` in `env` (a pooler that cannot carry them).
+   * PostgreSQL: prepare the statements a connection repeats (default on); off for a pooler that
+   * cannot carry them (TENURE_PG_PREPARED_STATEMENTS=0).
    */
   preparedStatements?: boolean;
   /** The policy file; the built-in defaults when absent. */
   policies?: string | null;
-  /** Where `${VAR}` in the policy file is read. */
+  /** Where `${VAR}` in the policy file is read; none are set when absent. */
   env?: Record<string, string | undefined>;
   /** The base of links in notifications. */
   publicUrl?: string;
@@ -54,13 +52,12 @@ export interface ContextOptions {
 /** Opens the database, brings its schema up to date and wires the registry to it. */
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
-  const policies = PolicyBook.load(options.policies ?? null, options.env ?? process.env);
+  const policies = PolicyBook.load(options.policies ?? null, options.env ?? {});
   const database = openDatabase(url, {
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
     onCheckpointFailure: options.onCheckpointFailure,
-    preparedStatements:
-      options.preparedStatements ?? (options.env ?? process.env).TENURE_PG_PREPARED_STATEMENTS !== "0",
+    preparedStatements: options.preparedStatements ?? true,
   });
   try {
     await migrateToLatest(database);

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { CompiledQuery, sql } from "kysely";
 import { z } from "zod";
 import { boundHeapGrowth } from "../../dist/cli/heap.js";
+import { configFrom } from "../../dist/config.js";
 import { type Context, openContext } from "../../dist/context.js";
 import { acknowledgedKinds, planAlerts } from "../../dist/core/alert-plan.js";
 import { evaluateDeployment, lifecycleDates } from "../../dist/core/findings.js";
@@ -49,7 +50,7 @@ const { values } = parseArgs({
 });
 const flags = Flags.parse(values);
 // The sweep runs in the server (or a local `tenure sweep`), which bound V8's heap growth so.
-boundHeapGrowth();
+boundHeapGrowth(configFrom(process.env).heapGrowingPercent);
 
 /** VmRSS and VmHWM of this process, MiB. */
 function memory(): { rss_mb: number; peak_rss_mb: number } {

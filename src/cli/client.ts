@@ -1,8 +1,7 @@
 import { userInfo } from "node:os";
 import type { DrainResult } from "../alerts/dispatcher.js";
-import { databaseUrlFrom, policiesPathFrom } from "../config.js";
 import type { Context } from "../context.js";
-import { type FieldIssue, InputError } from "../core/errors.js";
+import type { FieldIssue } from "../core/errors.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
@@ -288,21 +287,17 @@ export async function clientFrom(
   databaseFlag?: string,
   policiesFlag?: string,
 ): Promise<TenureClient> {
-  if (env.TENURE_URL) {
-    if (!/^https?:\/\//.test(env.TENURE_URL)) {
-      throw new InputError("TENURE_URL must be an http:// or https:// URL", [
-        { field: "TENURE_URL", message: "must be an http:// or https:// URL" },
-      ]);
-    }
-    return new RemoteClient(env.TENURE_URL, env.TENURE_TOKEN);
-  }
   // Loaded here, not at start-up: commands that never open a database start faster.
+  const { configFrom } = await import("../config.js");
+  const config = configFrom(env);
+  if (config.url) return new RemoteClient(config.url, config.token);
   const { openContext } = await import("../context.js");
   return new LocalClient(
-    await openContext(databaseUrlFrom(databaseFlag, env), {
-      policies: policiesPathFrom(policiesFlag, env),
+    await openContext(databaseFlag ?? config.databaseUrl, {
+      policies: policiesFlag ?? config.policies,
       env,
-      publicUrl: env.TENURE_PUBLIC_URL,
+      publicUrl: config.publicUrl,
+      preparedStatements: config.preparedStatements,
     }),
   );
 }

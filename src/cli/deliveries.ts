@@ -4,7 +4,7 @@ import { DELIVERY_STATES } from "../core/words.js";
 import type { DeliveryView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, table } from "./format.js";
-import { type Io, printJson } from "./io.js";
+import { configOf, type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
 
 const STATES = DELIVERY_STATES;
@@ -57,7 +57,7 @@ export function deliveriesCommand(program: Command, io: Io): void {
       const result = await client.retryDeliveries(ids?.length ? ids : undefined);
       if (flags.json) return printJson(io, result);
       io.out(
-        `${result.retried} delivery(ies) queued again${io.env.TENURE_URL ? "" : "; a running server delivers them"}\n`,
+        `${result.retried} delivery(ies) queued again${(await configOf(io)).url ? "" : "; a running server delivers them"}\n`,
       );
     } finally {
       await client.close();

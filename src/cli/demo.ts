@@ -1,12 +1,11 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_DATABASE } from "../config.js";
 import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
-import type { Io } from "./io.js";
+import { configOf, type Io } from "./io.js";
 import { positiveInt } from "./options.js";
-import { serveUntilSignal } from "./serve.js";
+import { processSettings, serveUntilSignal } from "./serve.js";
 
 export const DEMO_DATABASE = "./tenure-demo.db";
 
@@ -26,6 +25,7 @@ export function demoCommand(program: Command, io: Io): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--seed-only", "make the demo database and stop")
     .action(async (flags: DemoFlags) => {
+      const [config, { DEFAULT_DATABASE }] = await Promise.all([configOf(io), import("../config.js")]);
       const path = resolve(flags.database);
       if (path === resolve(DEFAULT_DATABASE) || /^postgres(ql)?:/.test(flags.database)) {
         throw new InputError(
@@ -74,6 +74,12 @@ export function demoCommand(program: Command, io: Io): void {
         `serving on http://${flags.host}:${flags.port} with public reads; to change things use\n` +
           `  TENURE_URL=http://${flags.host}:${flags.port} TENURE_TOKEN=${token} npx tenure ...\n`,
       );
-      await serveUntilSignal({ databaseUrl: path, host: flags.host, port: flags.port, publicRead: true });
+      await serveUntilSignal({
+        ...processSettings(config),
+        databaseUrl: path,
+        host: flags.host,
+        port: flags.port,
+        publicRead: true,
+      });
     });
 }

@@ -11,9 +11,7 @@ import { setFlagsFromString } from "node:v8";
 export const FLEET_HEAP_GROWING_PERCENT = 30;
 
 /** Applies the bound unless `node --heap-growing-percent=N` chose one on the command line. */
-export function boundHeapGrowth(env: NodeJS.ProcessEnv = process.env): void {
+export function boundHeapGrowth(chosen: number | undefined): void {
   if (process.execArgv.some((flag) => /^--heap[-_]growing[-_]percent/.test(flag))) return;
-  const chosen = Number(env.TENURE_HEAP_GROWING_PERCENT);
-  const percent = Number.isInteger(chosen) && chosen > 0 ? chosen : FLEET_HEAP_GROWING_PERCENT;
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  setFlagsFromString(`--heap-growing-percent=${chosen ?? FLEET_HEAP_GROWING_PERCENT}`);
 }

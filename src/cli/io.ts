@@ -1,3 +1,5 @@
+import type { Config } from "../config.js";
+
 /** Where a command writes and what it reads of its environment; a test can pass its own. */
 export interface Io {
   out(text: string): void;
@@ -13,4 +15,13 @@ export const processIo: Io = {
 
 export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * The configuration of the command's environment, parsed once. Loaded on first use: commands that
+ * need none (`tenure drift`, `--help`) start without the schema library.
+ */
+export async function configOf(io: Io): Promise<Config> {
+  const { configFrom } = await import("../config.js");
+  return configFrom(io.env);
 }

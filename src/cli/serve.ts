@@ -1,13 +1,13 @@
 import type { Command } from "commander";
-import { DEFAULT_SWEEP_CRON, databaseUrlFrom, policiesPathFrom } from "../config.js";
+import type { Config } from "../config.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
 import { boundHeapGrowth } from "./heap.js";
-import type { Io } from "./io.js";
+import { configOf, type Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
 
 export interface ServeFlags extends DatabaseFlag {
-  port: number;
-  host: string;
+  port?: number;
+  host?: string;
   publicRead?: boolean;
   policies?: string;
   sweepCron?: string;
@@ -19,44 +19,55 @@ export function serveCommand(program: Command, io: Io): void {
     program
       .command("serve")
       .summary("serve the API on http://127.0.0.1:8080")
-      .option("--port <n>", "port", positiveInt("--port", 65_535), portFromEnv(io))
-      .option("--host <host>", "address to listen on", io.env.TENURE_HOST ?? "127.0.0.1")
+      .option("--port <n>", "port (default: $TENURE_PORT, else 8080)", positiveInt("--port", 65_535))
+      .option("--host <host>", "address to listen on (default: $TENURE_HOST, else 127.0.0.1)")
       .option("--public-read", "let anyone read without a token (changes still need one)")
       .option("--policies <file>", "the YAML policy file (default: $TENURE_POLICIES, else built-in defaults)")
       .option(
         "--sweep-cron <expr>",
-        "when the sweep runs, cron in UTC",
-        io.env.TENURE_SWEEP_CRON ?? DEFAULT_SWEEP_CRON,
+        "when the sweep runs, cron in UTC (default: $TENURE_SWEEP_CRON, else 0 0 * * *: daily)",
       )
       .option(
         "--public-url <url>",
         "the URL people reach this server at, for links (default: $TENURE_PUBLIC_URL)",
       ),
   ).action(async (flags: ServeFlags) => {
+    const config = await configOf(io);
     await serveUntilSignal({
-      databaseUrl: databaseUrlFrom(flags.database, io.env),
-      host: flags.host,
-      port: flags.port,
+      ...processSettings(config),
+      databaseUrl: flags.database ?? config.databaseUrl,
+      host: flags.host ?? config.host,
+      port: flags.port ?? config.port,
       publicRead: flags.publicRead ?? false,
-      policies: policiesPathFrom(flags.policies, io.env),
-      sweepCron: flags.sweepCron,
-      publicUrl: flags.publicUrl ?? io.env.TENURE_PUBLIC_URL,
+      policies: flags.policies ?? config.policies,
+      sweepCron: flags.sweepCron ?? config.sweepCron,
+      publicUrl: flags.publicUrl ?? config.publicUrl,
       env: io.env,
     });
   });
 }
 
-function portFromEnv(io: Io): number {
-  const port = Number(io.env.TENURE_PORT ?? 8080);
-  return Number.isInteger(port) && port > 0 && port < 65_536 ? port : 8080;
+export interface ServeProcessOptions extends ServeOptions {
+  /** V8's --heap-growing-percent for the process; FLEET_HEAP_GROWING_PERCENT when absent. */
+  heapGrowingPercent?: number;
+}
+
+/** What the environment sets of any server this process runs, whatever its flags. */
+export function processSettings(config: Config) {
+  return {
+    logLevel: config.logLevel,
+    backgroundCheckpoints: config.backgroundCheckpoints,
+    preparedStatements: config.preparedStatements,
+    heapGrowingPercent: config.heapGrowingPercent,
+  } satisfies Partial<ServeProcessOptions>;
 }
 
 /**
  * Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the database.
  * SIGHUP reloads the policy file.
  */
-export async function serveUntilSignal(options: ServeOptions): Promise<void> {
-  boundHeapGrowth(process.env);
+export async function serveUntilSignal(options: ServeProcessOptions): Promise<void> {
+  boundHeapGrowth(options.heapGrowingPercent);
   const { startServer } = await import("../http/server.js");
   // Taken before start-up: SIGHUP's default action would end the process.
   let server: RunningServer | undefined;

@@ -4,7 +4,7 @@ import type { SweepView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
 import { shortTime, table } from "./format.js";
 import { boundHeapGrowth } from "./heap.js";
-import { type Io, printJson } from "./io.js";
+import { configOf, type Io, printJson } from "./io.js";
 import {
   type DatabaseFlag,
   databaseOption,
@@ -38,7 +38,8 @@ export function sweepCommand(program: Command, io: Io): void {
     ),
   ).action(async (flags: SweepFlags) => {
     // Swept here rather than by a server, the whole fleet passes through this process.
-    if (!io.env.TENURE_URL && !flags.history) boundHeapGrowth(io.env);
+    const config = await configOf(io);
+    if (!config.url && !flags.history) boundHeapGrowth(config.heapGrowingPercent);
     const client = await clientFrom(io.env, flags.database, flags.policies);
     try {
       if (flags.history) {
@@ -53,7 +54,7 @@ export function sweepCommand(program: Command, io: Io): void {
         );
         return;
       }
-      if (!io.env.TENURE_URL && flags.deliver) io.err("sweeping…\n");
+      if (!config.url && flags.deliver) io.err("sweeping…\n");
       const { sweep, delivery } = await client.sweep({
         at: flags.at,
         deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { databaseUrlFrom } from "../config.js";
 import type { Context } from "../context.js";
 import { InputError, NotFoundError } from "../core/errors.js";
 import { TOKEN_SCOPES, type TokenScope } from "../core/words.js";
@@ -7,7 +6,7 @@ import { iso } from "../registry/deployment-view.js";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
 import { shortTime, table } from "./format.js";
-import { type Io, printJson } from "./io.js";
+import { configOf, type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
 
 /** Token commands work on the database itself: they are how the first token comes to exist. */
@@ -93,7 +92,10 @@ async function withTokens(
   work: (context: Context) => Promise<void>,
 ): Promise<void> {
   const { openContext } = await import("../context.js");
-  const context = await openContext(databaseUrlFrom(flag, io.env));
+  const config = await configOf(io);
+  const context = await openContext(flag ?? config.databaseUrl, {
+    preparedStatements: config.preparedStatements,
+  });
   try {
     await work(context);
   } finally {

@@ -12,14 +12,19 @@ export interface ServeOptions {
   host: string;
   port: number;
   publicRead: boolean;
+  /** pino's level; `info` when absent. */
   logLevel?: string;
+  /** SQLite: WAL checkpoints on a thread of their own (default on). */
+  backgroundCheckpoints?: boolean;
+  /** PostgreSQL: prepared statements (default on). */
+  preparedStatements?: boolean;
   /** The policy file; the built-in defaults when null. */
   policies?: string | null;
   /** When the sweep runs (cron, UTC); DEFAULT_SWEEP_CRON when absent. */
   sweepCron?: string;
   /** The address people reach this server at, for links in notifications and calendars. */
   publicUrl?: string;
-  /** Where `${VAR}` in the policy file is read. */
+  /** Where `${VAR}` in the policy file is read; none are set when absent. */
   env?: Record<string, string | undefined>;
 }
 
@@ -37,7 +42,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({
-    level: options.logLevel ?? process.env.TENURE_LOG_LEVEL ?? "info",
+    level: options.logLevel ?? "info",
     redact: ["req.headers.authorization", "headers.authorization"],
   });
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
@@ -48,10 +53,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   const context = await openContext(options.databaseUrl, {
     policies: options.policies ?? null,
-    env: options.env ?? process.env,
+    env: options.env ?? {},
     publicUrl,
-    // TENURE_BACKGROUND_CHECKPOINTS=0 checkpoints in line, as a CLI command does (README).
-    backgroundCheckpoints: (options.env ?? process.env).TENURE_BACKGROUND_CHECKPOINTS !== "0",
+    // Off (TENURE_BACKGROUND_CHECKPOINTS=0), commits checkpoint in line, as a CLI command does (README).
+    backgroundCheckpoints: options.backgroundCheckpoints ?? true,
+    preparedStatements: options.preparedStatements,
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });

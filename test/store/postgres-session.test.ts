@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config.js";
 import { openContext } from "../../src/context.js";
 import { openDatabase } from "../../src/store/database.js";
 import type { Schema } from "../../src/store/schema.js";
@@ -103,10 +104,8 @@ describe.skipIf(!postgres)("PostgreSQL prepared statements", () => {
   });
 
   it("prepares nothing with TENURE_PG_PREPARED_STATEMENTS=0, for the server and CLI commands alike", async () => {
-    const context = await openContext(database.url, {
-      poolSize: 1,
-      env: { TENURE_PG_PREPARED_STATEMENTS: "0" },
-    });
+    const { preparedStatements } = parseConfig({ TENURE_PG_PREPARED_STATEMENTS: "0" });
+    const context = await openContext(database.url, { poolSize: 1, preparedStatements });
     try {
       for (let i = 0; i < 3; i++) await sql`select ${i}::int as n`.execute(context.database.db);
       expect(await prepared(context.database.db)).toEqual([]);

@@ -118,8 +118,11 @@ export async function startServe(options: {
   database: string;
   env?: Record<string, string | undefined>;
   extraArgs?: string[];
+  /** How the free port is given: `--port` (default) or TENURE_PORT. */
+  portVia?: "flag" | "environment";
 }): Promise<ServeProcess> {
   const port = await freePort();
+  const viaEnvironment = options.portVia === "environment";
   const child = spawn(
     process.execPath,
     [
@@ -127,11 +130,14 @@ export async function startServe(options: {
       "serve",
       "--database",
       options.database,
-      "--port",
-      String(port),
+      ...(viaEnvironment ? [] : ["--port", String(port)]),
       ...(options.extraArgs ?? []),
     ],
-    { cwd: options.cwd, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: options.cwd,
+      env: cleanEnv({ ...options.env, ...(viaEnvironment ? { TENURE_PORT: String(port) } : {}) }),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let stdout = "";
   let stderr = "";

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { configFrom, DEFAULT_DATABASE, DEFAULT_SWEEP_CRON, parseConfig } from "../src/config.js";
+import { InputError } from "../src/core/errors.js";
+
+describe("the environment, parsed once in config.ts", () => {
+  it("gives every setting its default when no TENURE_* variable is set", () => {
+    expect(parseConfig({ HOME: "/root" })).toEqual({
+      databaseUrl: DEFAULT_DATABASE,
+      policies: null,
+      url: undefined,
+      token: undefined,
+      host: "127.0.0.1",
+      port: 8080,
+      publicUrl: undefined,
+      sweepCron: DEFAULT_SWEEP_CRON,
+      logLevel: "info",
+      heapGrowingPercent: undefined,
+      backgroundCheckpoints: true,
+      preparedStatements: true,
+    });
+  });
+
+  it("types each value it reads: numbers as numbers, 0 and 1 as off and on", () => {
+    const config = parseConfig({
+      TENURE_DATABASE_URL: "postgres://db/tenure",
+      TENURE_POLICIES: "/etc/tenure/policies.yaml",
+      TENURE_URL: "https://tenure.example.com",
+      TENURE_TOKEN: "tnr_x",
+      TENURE_HOST: "0.0.0.0",
+      TENURE_PORT: "9090",
+      TENURE_PUBLIC_URL: "https://tenure.example.com",
+      TENURE_SWEEP_CRON: "0 6 * * *",
+      TENURE_LOG_LEVEL: "warn",
+      TENURE_HEAP_GROWING_PERCENT: "50",
+      TENURE_BACKGROUND_CHECKPOINTS: "0",
+      TENURE_PG_PREPARED_STATEMENTS: "0",
+    });
+    expect(config).toMatchObject({
+      databaseUrl: "postgres://db/tenure",
+      policies: "/etc/tenure/policies.yaml",
+      port: 9090,
+      logLevel: "warn",
+      heapGrowingPercent: 50,
+      backgroundCheckpoints: false,
+      preparedStatements: false,
+    });
+  });
+
+  it("counts an empty variable as unset, as `VAR= tenure …` means in a shell", () => {
+    expect(parseConfig({ TENURE_PORT: "", TENURE_POLICIES: "", TENURE_URL: "" })).toMatchObject({
+      port: 8080,
+      policies: null,
+      url: undefined,
+    });
+  });
+
+  it.each([
+    ["TENURE_PORT", "abc", "TENURE_PORT must be a whole number from 1 to 65535"],
+    ["TENURE_PORT", "70000", "TENURE_PORT must be a whole number from 1 to 65535"],
+    ["TENURE_URL", "ftp://tenure.example.com", "TENURE_URL must be an http:// or https:// URL"],
+    ["TENURE_PUBLIC_URL", "tenure.example.com", "TENURE_PUBLIC_URL must be an http:// or https:// URL"],
+    [
+      "TENURE_LOG_LEVEL",
+      "loud",
+      "TENURE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
+    ],
+    [
+      "TENURE_HEAP_GROWING_PERCENT",
+      "-5",
+      "TENURE_HEAP_GROWING_PERCENT must be a whole number from 1 to 1000",
+    ],
+    ["TENURE_BACKGROUND_CHECKPOINTS", "no", "TENURE_BACKGROUND_CHECKPOINTS must be 0 (off) or 1 (on)"],
+    ["TENURE_PG_PREPARED_STATEMENTS", "false", "TENURE_PG_PREPARED_STATEMENTS must be 0 (off) or 1 (on)"],
+  ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(message);
+    expect(() => parseConfig({ [name]: value })).toThrow(InputError);
+  });
+
+  it("parses one environment once: asked again, it gives the same configuration", () => {
+    const env = { TENURE_PORT: "9191" };
+    const first = configFrom(env);
+    expect(first.port).toBe(9191);
+    expect(configFrom(env)).toBe(first);
+  });
+});
