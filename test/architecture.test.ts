@@ -116,6 +116,13 @@ describe("the architecture of src/", () => {
     expect(importers).toEqual(["cli/serve.ts"]);
   });
 
+  it("reads process.env in one place, the CLI's io; config.ts parses what is read", () => {
+    const readers = [...files.keys()].filter((file) =>
+      readFileSync(join(SRC, file), "utf8").includes("process.env"),
+    );
+    expect(readers).toEqual(["cli/io.ts"]);
+  });
+
   it("defines the shared words (roles, statuses, scopes, states) in core/, not in the store's schema", () => {
     // A union of string literals in the schema is a word of the domain spelled out a second time.
     const schema = readFileSync(join(SRC, "store/schema.ts"), "utf8");
