@@ -143,7 +143,7 @@ async function benchDialect(dialect: Dialect, flags: Flags): Promise<Omit<SweepB
           "lifecycle.sweep({ at: first + 1h, trigger: 'manual' }) through openContext from dist/, in a child process",
         floor:
           "the same child paging through the live deployments with the sweep's own page query " +
-          "(LifecycleStore.liveDeployments, 1000 rows by id), doing nothing with the rows",
+          "(DeploymentStore.liveDeployments, 1000 rows by id), doing nothing with the rows",
       },
       fleet,
       seed_seconds: round(seedSeconds, 1),

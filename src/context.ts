@@ -6,21 +6,18 @@ import { Sweeper } from "./lifecycle/sweeper.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
-import { DeploymentStore } from "./store/deployment-store.js";
-import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
-import { TokenStore } from "./store/token-store.js";
+import { type Stores, storesOf } from "./store/stores.js";
 
 export { DEFAULT_DATABASE, databaseUrlFrom, policiesPathFrom } from "./config.js";
 
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {
   database: Database;
-  store: DeploymentStore;
-  lifecycleStore: LifecycleStore;
+  /** Every aggregate's store, bound to the database. */
+  stores: Stores;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
-  tokens: TokenStore;
   policies: PolicyBook;
   registry: Registry;
   incidents: Incidents;
@@ -69,19 +66,18 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     throw error;
   }
   const clock = options.clock ?? Date.now;
-  const store = new DeploymentStore(database);
-  const lifecycleStore = store.lifecycle();
+  const stores = storesOf(database);
   const publicUrl = options.publicUrl ?? "http://127.0.0.1:8080";
   // The registry tells the lifecycle of every deployment that ends, inside its transaction; the
   // incidents are built just below, before any registration can run.
   let incidents: Incidents | undefined;
   const wake = () => {};
   const registry = new Registry({
-    store,
+    stores,
     clock,
     policies,
     onEnded: async (tx, ended, at) => {
-      const change = await incidents?.resolveEnded(tx.lifecycle(), ended, at);
+      const change = await incidents?.resolveEnded(tx, ended, at);
       if (change?.notifications) setImmediate(wake);
     },
   });
@@ -93,19 +89,19 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     publicUrl,
   });
   const dispatcher = new Dispatcher({
-    store: lifecycleStore,
+    outbox: stores.outbox,
     channels: () => policies.channels,
     retry: options.retry,
   });
   const sweeper = new Sweeper({
-    store,
+    stores,
     registry,
     incidents,
     clock,
     onNotifications: () => dispatcher.wake(),
   });
   const lifecycle = new Lifecycle({
-    store,
+    stores,
     registry,
     policies,
     incidents,
@@ -116,11 +112,9 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   });
   return {
     database,
-    store,
-    lifecycleStore,
+    stores,
     lifecycle,
-    drift: new DriftMonitor({ store, registry, clock }),
-    tokens: new TokenStore(database),
+    drift: new DriftMonitor({ stores, registry, clock }),
     policies,
     registry,
     incidents,

@@ -68,7 +68,7 @@ const context: Context = await openContext(flags.database, {
   env: {},
 });
 const isPostgres = context.database.dialect === "postgres";
-const lifecycleStore = context.lifecycleStore;
+const stores = context.stores;
 const registry = context.registry;
 
 /** CPU seconds of each PostgreSQL process (none on SQLite), keyed by pid. */
@@ -126,7 +126,7 @@ async function scan(parseTags: boolean): Promise<{ rows: number; tags: number }>
   let rows = 0;
   let tags = 0;
   for (let after = 0; ; ) {
-    const page = await lifecycleStore.liveDeployments(after, PAGE_SIZE);
+    const page = await stores.deployments.liveDeployments(after, PAGE_SIZE);
     if (page.length === 0) break;
     rows += page.length;
     if (parseTags) for (const row of page) tags += Object.keys(JSON.parse(row.tags) as object).length;
@@ -176,7 +176,7 @@ async function anatomy(at: number): Promise<AnatomyRun> {
     let rows = 0;
     mark = process.hrtime.bigint();
     for (let after = 0; ; ) {
-      const page = await lifecycleStore.liveDeployments(after, PAGE_SIZE);
+      const page = await stores.deployments.liveDeployments(after, PAGE_SIZE);
       lap("read_page");
       if (page.length === 0) break;
       rows += page.length;
@@ -186,10 +186,10 @@ async function anatomy(at: number): Promise<AnatomyRun> {
       lap("evaluate");
       const first = page[0]?.id ?? 0;
       const last = page.at(-1)?.id ?? 0;
-      const open = await lifecycleStore.openAlertsInRange(first, last);
+      const open = await stores.alerts.openAlertsInRange(first, last);
       openAlerts += open.length;
       lap("open_alerts_in_range");
-      const reviewed = await lifecycleStore.reviewedAlertsInRange(first, last);
+      const reviewed = await stores.alerts.reviewedAlertsInRange(first, last);
       lap("reviewed_alerts_in_range");
       const reviewedBy = new Map<number, typeof reviewed>();
       for (const alert of reviewed)
@@ -211,7 +211,7 @@ async function anatomy(at: number): Promise<AnatomyRun> {
       after = page.at(-1)?.id ?? after;
       if (page.length < PAGE_SIZE) break;
     }
-    await lifecycleStore.openAlertsOfEndedDeployments(500);
+    await stores.alerts.openAlertsOfEndedDeployments(500);
     lap("ended_alerts");
     return { rows };
   });
@@ -225,12 +225,12 @@ function scanPhase(parseTags: boolean): Promise<PhaseRun> {
 
 /**
  * The planner's plans for the page query and the alert reads a sweep makes, built as
- * src/store/lifecycle-store.ts builds them (liveDeployments, openAlertsInRange,
+ * src/store/deployment-store.ts and alert-store.ts build them (liveDeployments, openAlertsInRange,
  * reviewedAlertsInRange, openAlertsOfEndedDeployments).
  */
 async function plans(): Promise<Record<string, string[]>> {
   const { db } = context.database;
-  const ids = (await lifecycleStore.liveDeployments(0, PAGE_SIZE)).map((row) => row.id);
+  const ids = (await stores.deployments.liveDeployments(0, PAGE_SIZE)).map((row) => row.id);
   const queries = {
     live_page: db
       .selectFrom("deployments")

@@ -2,8 +2,9 @@ import { type AgeBlock, computeAge } from "../core/age.js";
 import type { Finding } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { FindingKind, Policy } from "../core/policy.js";
-import type { LifecycleStore, NewDelivery } from "../store/lifecycle-store.js";
+import type { NewDelivery } from "../store/outbox-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 import type { Notification, NotificationAction, Severity } from "./notification.js";
 
 /** Where channel names resolve, and which policy governs a deployment. */
@@ -20,6 +21,9 @@ export interface IncidentsOptions {
   wallClock?: () => number;
 }
 
+/** The stores an alert change writes, bound to the caller's transaction. */
+export type AlertWrites = Pick<Stores, "alerts" | "outbox">;
+
 export interface AlertChange {
   alerts: number;
   notifications: number;
@@ -34,11 +38,11 @@ export class Incidents {
   constructor(private readonly options: IncidentsOptions) {}
 
   async open(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
-    const alerts = await tx.insertAlerts(
+    const alerts = await tx.alerts.insertAlerts(
       items.map(({ row, finding }) => ({
         deployment_id: row.id,
         kind: finding.kind,
@@ -58,16 +62,16 @@ export class Incidents {
       const row = rowBy.get(`${alert.deployment_id}:${alert.kind}`);
       return row ? this.deliveries("trigger", alert, row, at) : [];
     });
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: alerts.length, notifications: deliveries.length };
   }
 
   async remind(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { alert: AlertRow; row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
-    await tx.markReminded(
+    await tx.alerts.markReminded(
       items.map((i) => i.alert.id),
       at,
     );
@@ -79,7 +83,7 @@ export class Incidents {
         at,
       ),
     );
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: items.length, notifications: deliveries.length };
   }
 
@@ -88,12 +92,12 @@ export class Incidents {
    * escalated (due → expired) closes quietly except in PagerDuty, whose incident must close.
    */
   async resolve(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { alert: AlertRow; row: DeploymentRow }[],
     at: number,
     resolution: string,
   ): Promise<AlertChange> {
-    const resolved = await tx.resolveAlerts(
+    const resolved = await tx.alerts.resolveAlerts(
       items.map((i) => i.alert.id),
       at,
       resolution,
@@ -107,7 +111,7 @@ export class Incidents {
         ? all.filter((d) => this.options.channels.channelType(d.channel) === "pagerduty")
         : all;
     });
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: resolved.length, notifications: deliveries.length };
   }
 
@@ -115,8 +119,8 @@ export class Incidents {
    * Resolves the open alerts of deployments that just ended, each with its new status as the
    * resolution (`superseded`, `retired`, `rolled_back`), inside the transaction that ended them.
    */
-  async resolveEnded(tx: LifecycleStore, ended: DeploymentRow[], at: number): Promise<AlertChange> {
-    const open = await tx.openAlertsFor(ended.map((row) => row.id));
+  async resolveEnded(tx: AlertWrites, ended: DeploymentRow[], at: number): Promise<AlertChange> {
+    const open = await tx.alerts.openAlertsFor(ended.map((row) => row.id));
     const total: AlertChange = { alerts: 0, notifications: 0 };
     for (const row of ended) {
       const items = open.filter((alert) => alert.deployment_id === row.id).map((alert) => ({ alert, row }));

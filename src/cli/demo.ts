@@ -45,7 +45,7 @@ export function demoCommand(program: Command, io: Io): void {
       try {
         const now = Date.now();
         let clock = now;
-        const registry = new Registry({ store: context.store, clock: () => clock });
+        const registry = new Registry({ stores: context.stores, clock: () => clock });
         const count = await seedDemoFleet(
           registry,
           (ms) => {
@@ -54,7 +54,7 @@ export function demoCommand(program: Command, io: Io): void {
           now,
         );
         token = generateToken();
-        await context.tokens.insert({
+        await context.stores.tokens.insert({
           name: "demo",
           token_hash: hashToken(token),
           scope: "admin",

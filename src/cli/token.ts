@@ -34,7 +34,7 @@ export function tokenCommand(program: Command, io: Io): void {
     }
     await withTokens(io, flags.database, async (context) => {
       const secret = generateToken();
-      await context.tokens.insert({
+      await context.stores.tokens.insert({
         name: flags.name ?? null,
         token_hash: hashToken(secret),
         scope: flags.scope,
@@ -49,7 +49,7 @@ export function tokenCommand(program: Command, io: Io): void {
     token.command("list").summary("list tokens (never their secrets)").option("--json", "as JSON"),
   ).action(async (flags: DatabaseFlag & { json?: boolean }) => {
     await withTokens(io, flags.database, async (context) => {
-      const rows = (await context.tokens.list()).map((t) => ({
+      const rows = (await context.stores.tokens.list()).map((t) => ({
         id: t.id,
         name: t.name,
         scope: t.scope,
@@ -81,7 +81,7 @@ export function tokenCommand(program: Command, io: Io): void {
       .argument("<id>", "the token id", positiveInt("ID")),
   ).action(async (id: number, flags: DatabaseFlag) => {
     await withTokens(io, flags.database, async (context) => {
-      if (!(await context.tokens.revoke(id, context.clock()))) {
+      if (!(await context.stores.tokens.revoke(id, context.clock()))) {
         throw new NotFoundError(`no live token has id ${id}`);
       }
       io.out(`revoked token ${id}\n`);

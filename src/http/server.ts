@@ -60,7 +60,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
-    tokens: new TokenCache(context.tokens, context.clock),
+    tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
     logger,
@@ -74,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
-    store: context.lifecycleStore,
+    stores: context.stores,
     run: (request) => context.lifecycle.sweep(request),
     logger,
   });

@@ -5,7 +5,8 @@ import type { Finding } from "../core/findings.js";
 import { degradedFinding, evaluatePerformance } from "../core/performance.js";
 import type { Policy } from "../core/policy.js";
 import { datasetOf } from "../monitoring/drift-monitor.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
+import type { DriftStore } from "../store/drift-store.js";
+import type { MetricStore } from "../store/metric-store.js";
 import type { DeploymentRow } from "../store/schema.js";
 
 /**
@@ -22,11 +23,10 @@ const dayOf = (ms: number) => Math.floor(ms / 86_400_000) * 86_400_000;
  * and the state kept on each deployment for its views.
  */
 export async function judgePerformance(
-  store: DeploymentStore,
+  metrics: MetricStore,
   evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
   at: number,
 ): Promise<void> {
-  const metrics = store.metrics();
   const groups = new Map<string, typeof evaluated>();
   for (const e of evaluated) {
     const p = e.policy.performance;
@@ -74,12 +74,11 @@ export async function judgePerformance(
  * on), the `drifted` finding added to the others, the verdict kept on each deployment.
  */
 export async function judgeDrift(
-  store: DeploymentStore,
+  drift: DriftStore,
   evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
   at: number,
 ): Promise<void> {
   if (evaluated.length === 0) return;
-  const drift = store.drift();
   const longest = Math.max(...evaluated.map((e) => e.policy.drift.window_seconds)) * 1000;
   const ids = evaluated.map((e) => e.row.id);
   const samples = await drift.samplesBetween(ids, dayOf(at - longest), at);
@@ -90,7 +89,7 @@ export async function judgeDrift(
     const since = dayOf(at - e.policy.drift.window_seconds * 1000);
     const recent = (samples.get(e.row.id) ?? []).filter((s) => s.day >= since);
     let reference = references.get(e.row.id);
-    if (!reference?.length) reference = await firstWindowReference(store, e.row.id, since, at);
+    if (!reference?.length) reference = await firstWindowReference(drift, e.row.id, since, at);
     if (recent.length === 0 || !reference?.length) {
       if (e.row.drift_state !== null) updates.push({ id: e.row.id, state: null });
       continue;
@@ -122,8 +121,7 @@ export async function judgeDrift(
 }
 
 /** The first day of a deployment's samples, before `since`, becomes its reference when none was uploaded. */
-async function firstWindowReference(store: DeploymentStore, id: number, since: number, at: number) {
-  const drift = store.drift();
+async function firstWindowReference(drift: DriftStore, id: number, since: number, at: number) {
   const first = await drift.firstDay(id);
   if (first === undefined || first >= since) return undefined;
   const day = [...(await drift.daySamples(id, first)).values()];

@@ -6,9 +6,9 @@ import { evaluateDeployment, type Finding, lifecycleDates } from "../core/findin
 import type { Policy } from "../core/policy.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
-import type { LifecycleStore, SweepTotals } from "../store/lifecycle-store.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
+import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
 
 export interface SweepRequest {
@@ -21,7 +21,7 @@ export interface SweepRequest {
 }
 
 export interface SweeperOptions {
-  store: DeploymentStore;
+  stores: Stores;
   registry: Registry;
   incidents: Incidents;
   clock: () => number;
@@ -47,14 +47,14 @@ const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", te
  * out scheduled promotions and policy retirements, and logs the pass.
  */
 export class Sweeper {
-  private readonly lifecycle: LifecycleStore;
+  private readonly stores: Stores;
   private readonly pageSize: number;
   private readonly batchSize: number;
   /** Successors that took over from an expired primary during the running sweep. */
   private readonly tookOver = new Set<number>();
 
   constructor(private readonly options: SweeperOptions) {
-    this.lifecycle = options.store.lifecycle();
+    this.stores = options.stores;
     this.pageSize = options.pageSize ?? 1000;
     this.batchSize = options.batchSize ?? 500;
   }
@@ -63,7 +63,7 @@ export class Sweeper {
   async run(request: SweepRequest): Promise<SweepRow> {
     const started = this.options.clock();
     const at = request.at ?? started;
-    const claimed = await this.lifecycle.claimSweep({
+    const claimed = await this.stores.sweeps.claimSweep({
       trigger: request.trigger,
       actor: request.actor,
       evaluated_at: at,
@@ -71,7 +71,7 @@ export class Sweeper {
       started_at: started,
     });
     if (!claimed) {
-      const running = await this.lifecycle.runningSweep();
+      const running = await this.stores.sweeps.runningSweep();
       throw new ConflictError(
         running
           ? `sweep ${running.id} is running since ${new Date(running.started_at).toISOString()}; try again when it ends`
@@ -81,7 +81,7 @@ export class Sweeper {
     try {
       const totals = await this.sweep(at);
       const finished = this.options.clock();
-      const row = await this.lifecycle.finishSweep(claimed.id, {
+      const row = await this.stores.sweeps.finishSweep(claimed.id, {
         ...totals,
         finished_at: finished,
         duration_ms: finished - started,
@@ -89,7 +89,7 @@ export class Sweeper {
       if (totals.notifications > 0) this.options.onNotifications?.();
       return row;
     } catch (error) {
-      await this.lifecycle.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
+      await this.stores.sweeps.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
       throw error;
     }
   }
@@ -113,7 +113,10 @@ export class Sweeper {
     // live heap between full GCs. So a page is judged and written in batches, each batch's rows
     // let go once written, and the next page is read only as the last batch starts: on
     // PostgreSQL that read still overlaps the work.
-    let next: Promise<DeploymentRow[]> | undefined = this.lifecycle.liveDeployments(0, this.pageSize);
+    let next: Promise<DeploymentRow[]> | undefined = this.stores.deployments.liveDeployments(
+      0,
+      this.pageSize,
+    );
     while (next) {
       const rows = await next;
       next = undefined;
@@ -122,7 +125,7 @@ export class Sweeper {
       while (rows.length > 0) {
         const batch = rows.splice(0, this.batchSize);
         if (rows.length === 0 && more) {
-          next = this.lifecycle.liveDeployments(last, this.pageSize);
+          next = this.stores.deployments.liveDeployments(last, this.pageSize);
           // Awaited at the next turn; until then a failure must not surface as unhandled.
           next.catch(() => {});
         }
@@ -137,7 +140,7 @@ export class Sweeper {
   private async promote(at: number): Promise<number> {
     let promoted = 0;
     for (;;) {
-      const due = await this.lifecycle.duePromotions(at, 100);
+      const due = await this.stores.deployments.duePromotions(at, 100);
       for (const row of due) if (await this.options.registry.promote(row.id, at, SWEEP_ACTOR)) promoted++;
       if (due.length < 100) return promoted;
     }
@@ -164,8 +167,8 @@ export class Sweeper {
       for (const f of findings) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
       evaluated.push({ row, policy, findings });
     }
-    await judgePerformance(this.options.store, evaluated, at);
-    await judgeDrift(this.options.store, evaluated, at);
+    await judgePerformance(this.stores.metrics, evaluated, at);
+    await judgeDrift(this.stores.drift, evaluated, at);
     for (const e of evaluated) {
       for (const f of e.findings) {
         if (f.kind === "degraded" || f.kind === "drifted")
@@ -176,8 +179,8 @@ export class Sweeper {
     const first = rows[0]?.id ?? 0;
     const last = rows.at(-1)?.id ?? 0;
     const [open, reviewed] = await Promise.all([
-      this.lifecycle.openAlertsInRange(first, last),
-      this.lifecycle.reviewedAlertsInRange(first, last),
+      this.stores.alerts.openAlertsInRange(first, last),
+      this.stores.alerts.reviewedAlertsInRange(first, last),
     ]);
     const reviewedBy = groupBy(reviewed, (a) => a.deployment_id);
     const plan = planAlerts(
@@ -194,7 +197,7 @@ export class Sweeper {
     );
     if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
     // Whole rows only of the alerts that change.
-    const changing = await this.lifecycle.findAlerts(
+    const changing = await this.stores.alerts.findAlerts(
       [...plan.remind, ...plan.resolve].map((a) => a.alert_id),
     );
     await this.apply(plan, rowBy, new Map(changing.map((a) => [a.id, a])), at, totals);
@@ -210,7 +213,7 @@ export class Sweeper {
     const { incidents } = this.options;
     const rowOf = (id: number) => rowBy.get(id) as DeploymentRow;
     const alertOf = (id: number) => alertBy.get(id) as AlertRow;
-    await this.lifecycle.transaction(async (tx) => {
+    await this.stores.transaction(async (tx) => {
       const opened = await incidents.open(
         tx,
         plan.open.map((o) => ({ row: rowOf(o.deployment_id), finding: o.finding })),
@@ -246,9 +249,9 @@ export class Sweeper {
   /** Open alerts of deployments that ended (superseded, retired, rolled back) resolve with them. */
   private async resolveEnded(at: number, totals: Totals): Promise<void> {
     for (;;) {
-      const alerts = await this.lifecycle.openAlertsOfEndedDeployments(500);
+      const alerts = await this.stores.alerts.openAlertsOfEndedDeployments(500);
       if (alerts.length === 0) return;
-      const ended = await this.options.store.findDeployments([
+      const ended = await this.stores.deployments.findDeployments([
         ...new Set(alerts.map((a) => a.deployment_id)),
       ]);
       const rows = new Map(ended.map((r) => [r.id, r]));
@@ -256,7 +259,7 @@ export class Sweeper {
         const items = alerts
           .filter((a) => a.status === status && rows.has(a.deployment_id))
           .map((alert) => ({ alert, row: rows.get(alert.deployment_id) as DeploymentRow }));
-        await this.lifecycle.transaction(async (tx) => {
+        await this.stores.transaction(async (tx) => {
           const change = await this.options.incidents.resolve(tx, items, at, status);
           totals.alerts_resolved += change.alerts;
           totals.notifications += change.notifications;
@@ -285,11 +288,15 @@ export class Sweeper {
     // A primary makes way for a newer successor that has shown it works, else for the golden version.
     const successor =
       row.role === "primary"
-        ? await this.options.store.findValidatedSuccessor(row.model, row.environment, row.deployment_date)
+        ? await this.stores.deployments.findValidatedSuccessor(
+            row.model,
+            row.environment,
+            row.deployment_date,
+          )
         : undefined;
     const golden =
       row.role === "primary" && !successor
-        ? await this.options.store.findGolden(row.model, row.environment)
+        ? await this.stores.models.findGolden(row.model, row.environment)
         : undefined;
     if (row.role === "primary" && !successor && (!golden || golden.model_version === row.model_version)) {
       const noSuccessor = `no newer shadow or canary of ${row.model} in ${row.environment} has held its performance target`;
@@ -311,8 +318,8 @@ export class Sweeper {
       detail: { ...finding.detail, expire_action_taken: action },
     };
     try {
-      await this.lifecycle.transaction(async (tx) => {
-        const open = await tx.openAlertsFor([row.id]);
+      await this.stores.transaction(async (tx) => {
+        const open = await tx.alerts.openAlertsFor([row.id]);
         if (open.some((a) => a.kind === "expired")) return;
         const change = await this.options.incidents.open(tx, [{ row, finding: announced }], at);
         totals.alerts_opened += change.alerts;

@@ -2,8 +2,8 @@ import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
 import type { DeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 
 export interface TimelineView {
   deployment_id: number;
@@ -55,7 +55,7 @@ function defaultPerformance(name: string): PerformancePolicy {
  * its target and baseline, the drift verdict, and the events.
  */
 export async function buildTimeline(
-  store: DeploymentStore,
+  stores: Pick<Stores, "metrics" | "deployments">,
   registry: Registry,
   row: DeploymentRow,
   now: number,
@@ -69,7 +69,7 @@ export async function buildTimeline(
     { stage: "due", from: due_at, to: Math.min(expires_at, end) },
     { stage: "expired", from: expires_at, to: end },
   ].filter((s) => s.from < s.to);
-  const metrics = store.metrics();
+  const metrics = stores.metrics;
   const series = [];
   for (const name of await metrics.metricNames(id)) {
     const performance =
@@ -97,7 +97,7 @@ export async function buildTimeline(
       windows: evaluation.windows.map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
     });
   }
-  const events = await store.listEvents(id);
+  const events = await stores.deployments.listEvents(id);
   const age = registry.view(row, now).age;
   return {
     deployment_id: id,

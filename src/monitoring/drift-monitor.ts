@@ -4,8 +4,8 @@ import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { addToCounts, addToReservoir, hashSeed, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
 import type { FeatureKind, FeatureSummary, StoredSummary } from "../store/drift-store.js";
+import type { Stores } from "../store/stores.js";
 
 /** A reference keeps up to this many values per numeric feature: enough for KS and quantile bins. */
 export const REFERENCE_CAPACITY = 10_000;
@@ -76,9 +76,7 @@ function merge(
  * flat at any traffic. The sweep compares the reference with the recent days.
  */
 export class DriftMonitor {
-  constructor(
-    private readonly options: { store: DeploymentStore; registry: Registry; clock: () => number },
-  ) {}
+  constructor(private readonly options: { stores: Stores; registry: Registry; clock: () => number }) {}
 
   /** Replaces a deployment's reference with a training sample's rows. */
   async putReference(id: number, actor: Actor, rows: readonly SampleRow[]): Promise<ReferenceView> {
@@ -90,7 +88,7 @@ export class DriftMonitor {
     const features = [...columns].map(([feature, column]) =>
       merge(undefined, feature, column, REFERENCE_CAPACITY, `reference:${row.id}`),
     );
-    await this.options.store.drift().putReference(id, features, "upload", now);
+    await this.options.stores.drift.putReference(id, features, "upload", now);
     return referenceView(id, features, "upload");
   }
 
@@ -118,7 +116,7 @@ export class DriftMonitor {
     }
     const usable = features.filter((f) => f.seen > 0);
     if (usable.length === 0) throw new InputError("the reference holds no values");
-    await this.options.store.drift().putReference(id, usable, "upload", now);
+    await this.options.stores.drift.putReference(id, usable, "upload", now);
     return referenceView(id, usable, "upload");
   }
 
@@ -139,10 +137,10 @@ export class DriftMonitor {
     await this.requireDeployment(id, actor);
     const columns = columnsOf(rows);
     const day = Math.floor(at / DAY_MS) * DAY_MS;
-    await this.options.store.transaction(async (tx) => {
+    await this.options.stores.transaction(async (tx) => {
       // One writer per deployment at a time: each batch reads the day's summaries and writes them back.
       await tx.lockKeys([`tenure:drift ${id}`]);
-      const drift = tx.drift();
+      const drift = tx.drift;
       const stored = await drift.daySamples(id, day);
       const next: StoredSummary[] = [];
       for (const [feature, column] of columns) {
@@ -160,13 +158,13 @@ export class DriftMonitor {
   }
 
   async reference(id: number): Promise<ReferenceView> {
-    const refs = (await this.options.store.drift().references([id])).get(id) ?? [];
+    const refs = (await this.options.stores.drift.references([id])).get(id) ?? [];
     if (refs.length === 0) throw new NotFoundError(`deployment ${id} has no drift reference yet`);
     return referenceView(id, refs, "stored");
   }
 
   private async requireDeployment(id: number, actor: Actor) {
-    const row = await this.options.store.findDeployment(id);
+    const row = await this.options.stores.deployments.findDeployment(id);
     if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
     this.options.registry.assertTeam(actor, row.owner_team);
     if (row.status === "scheduled") throw new ConflictError(`deployment ${id} is scheduled, not live yet`);

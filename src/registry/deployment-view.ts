@@ -1,7 +1,7 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
-import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
+import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/model-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
 
 /** A deployment as the API and the CLI show it. */

@@ -1,4 +1,4 @@
-import type { Database, Executor } from "./database.js";
+import { BoundStore } from "./bound-store.js";
 
 export type FeatureKind = "numeric" | "categorical";
 
@@ -22,13 +22,29 @@ function decode(kind: FeatureKind, text: string): FeatureSummary {
     : { kind, counts: JSON.parse(text) as Record<string, number> };
 }
 
-/** References and live samples for drift, each a bounded summary per deployment and feature. */
-export class DriftStore {
-  constructor(
-    database: Database,
-    private readonly executor: Executor = database.db,
-  ) {}
+export interface DaySample extends StoredSummary {
+  day: number;
+}
 
+/** References and live samples for drift, each a bounded summary per deployment and feature. */
+export interface DriftStore {
+  /** Each deployment's reference, feature by feature (by name). */
+  references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>>;
+  /** Replaces a deployment's reference, feature by feature, with what was given. */
+  putReference(deploymentId: number, features: StoredSummary[], source: string, at: number): Promise<void>;
+  /** A deployment's live summaries of one day, by feature. */
+  daySamples(deploymentId: number, day: number): Promise<Map<string, StoredSummary>>;
+  /** Replaces a deployment's live summaries of one day, feature by feature. */
+  putDaySamples(deploymentId: number, day: number, features: StoredSummary[], at: number): Promise<void>;
+  /** Live summaries of these deployments for the days in [fromDay, toDay], per deployment, by day. */
+  samplesBetween(deploymentIds: number[], fromDay: number, toDay: number): Promise<Map<number, DaySample[]>>;
+  /** The first day of live samples of a deployment, if any. */
+  firstDay(deploymentId: number): Promise<number | undefined>;
+  /** Keeps the drift verdict of each deployment on the deployment itself. */
+  setDriftState(updates: { id: number; state: string | null }[]): Promise<void>;
+}
+
+export class SqlDriftStore extends BoundStore implements DriftStore {
   async references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>> {
     const result = new Map<number, StoredSummary[]>();
     if (deploymentIds.length === 0) return result;
@@ -46,7 +62,6 @@ export class DriftStore {
     return result;
   }
 
-  /** Replaces a deployment's reference, feature by feature, with what was given. */
   async putReference(
     deploymentId: number,
     features: StoredSummary[],
@@ -71,7 +86,6 @@ export class DriftStore {
       .execute();
   }
 
-  /** The day's summaries of the given features of a deployment. */
   async daySamples(deploymentId: number, day: number): Promise<Map<string, StoredSummary>> {
     const rows = await this.executor
       .selectFrom("drift_samples")
@@ -103,16 +117,12 @@ export class DriftStore {
     }
   }
 
-  /** Live summaries of these deployments for the days in [fromDay, toDay], per deployment and day. */
   async samplesBetween(
     deploymentIds: number[],
     fromDay: number,
     toDay: number,
-  ): Promise<Map<number, { day: number; feature: string; seen: number; summary: FeatureSummary }[]>> {
-    const result = new Map<
-      number,
-      { day: number; feature: string; seen: number; summary: FeatureSummary }[]
-    >();
+  ): Promise<Map<number, DaySample[]>> {
+    const result = new Map<number, DaySample[]>();
     if (deploymentIds.length === 0) return result;
     const rows = await this.executor
       .selectFrom("drift_samples")
@@ -135,7 +145,6 @@ export class DriftStore {
     return result;
   }
 
-  /** The first day of live samples of a deployment, if any. */
   async firstDay(deploymentId: number): Promise<number | undefined> {
     const row = await this.executor
       .selectFrom("drift_samples")

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
 import type { Database } from "../../src/store/database.js";
-import type { DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
+import type { DeploymentPage } from "../../src/store/page-store.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
+import type { Stores } from "../../src/store/stores.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 
@@ -13,12 +14,12 @@ import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   const registry = registryFor(dialect, ["fraud-gbm"]);
   let database: Database;
-  let store: DeploymentStore;
+  let stores: Stores;
   let ids: number[];
 
   beforeAll(async () => {
-    ({ database, store } = registry);
-    const rows = await store.insertDeployments(
+    ({ database, stores } = registry);
+    const rows = await stores.deployments.insertDeployments(
       [
         { tags: "{}", endpoint: null },
         {
@@ -67,7 +68,7 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   });
 
   it("carries every column exactly as the driver reads it", async () => {
-    const page = await store.listDeployments({ filter: {}, order: "asc", limit: 10 });
+    const page = await stores.pages.listDeployments({ filter: {}, order: "asc", limit: 10 });
     const driver = await database.db.selectFrom("deployments").selectAll().orderBy("id").execute();
     expect(page).toEqual(driver);
     expect(page.map((row) => row.id)).toEqual(ids);
@@ -83,9 +84,9 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   });
 
   it("keeps its order and its limit, newest first too, and is empty past the end", async () => {
-    const newest = await store.listDeployments({ filter: {}, order: "desc", limit: 2 });
+    const newest = await stores.pages.listDeployments({ filter: {}, order: "desc", limit: 2 });
     expect(newest.map((row) => row.id)).toEqual([ids[4], ids[3]]);
-    const after = await store.listDeployments({
+    const after = await stores.pages.listDeployments({
       filter: {},
       order: "asc",
       limit: 5,
@@ -100,14 +101,14 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
 describe.each(dialects())("pages of every shape (%s)", (dialect) => {
   const models = ["m0", "m1", "m2"];
   const registry = registryFor(dialect, models);
-  let store: DeploymentStore;
+  let stores: Stores;
   let all: DeploymentRow[];
 
   beforeAll(async () => {
-    store = registry.store;
+    stores = registry.stores;
     const roles = ["primary", "shadow", "canary"] as const;
     const statuses = ["active", "retired", "superseded"] as const;
-    await store.insertDeployments(
+    await stores.deployments.insertDeployments(
       Array.from({ length: 90 }, (_, i) => {
         const role = roles[i % 3] as (typeof roles)[number];
         return newRow(models[Math.floor(i / 3) % 3] as string, {
@@ -161,7 +162,7 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
         .sort((a, b) => sign * (a.deployment_date - b.deployment_date || a.id - b.id))
         .slice(0, page.limit)
         .map((row) => row.id);
-      const ids = (await store.listDeployments(page)).map((row) => row.id);
+      const ids = (await stores.pages.listDeployments(page)).map((row) => row.id);
       if (JSON.stringify(ids) !== JSON.stringify(expected))
         expect({ page, ids }).toEqual({ page, ids: expected });
     }
