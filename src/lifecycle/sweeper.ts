@@ -30,8 +30,8 @@ export interface SweeperOptions {
   /**
    * Deployments of a page judged and written together (their alerts read, planned, opened in
    * one transaction): what a batch holds lives while its alerts and notifications are written.
-   * Each batch costs two alert reads, round trips on PostgreSQL: 250 kept SQLite's memory the
-   * same as 500 but took PostgreSQL's steady sweep past three bare scans.
+   * Each batch costs two alert reads, round trips on PostgreSQL: smaller batches save no memory
+   * on SQLite and slow PostgreSQL's sweep (see BENCHMARKS.md).
    */
   batchSize?: number;
   /** Called after a sweep that queued notifications, so the dispatcher need not wait to poll. */

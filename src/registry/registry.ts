@@ -85,11 +85,9 @@ export class Registry {
       runOne: (item) => this.registerOne(item),
       maxBatch: 64,
       // SQLite has one writer. On PostgreSQL two batches in flight keep the server busy while one
-      // waits for its commit to flush; more only make the batches smaller (measured: 2 beat 1, 4 and 8).
+      // waits for its commit to flush; more only make the batches smaller (see BENCHMARKS.md).
       concurrency: options.stores.dialect === "postgres" ? 2 : 1,
-      // With 1, a fifth of PostgreSQL's batches held one registration each (measured at 32
-      // connections); with 8, 2,211–2,640 registrations/s against 1,781–2,286/s in four
-      // alternating pairs of runs (BENCHMARKS.md).
+      // Fuller PostgreSQL batches while one is in flight: more registrations a second (see BENCHMARKS.md).
       minBatchWhileBusy: 8,
     });
     this.statistics = new FreshStatistics({ analyze: () => this.stores.deployments.analyzeDeployments() });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
 import type { Database } from "../../src/store/database.js";
+import { pageShape } from "../../src/store/page-filter.js";
 import type { DeploymentPage } from "../../src/store/page-store.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
 import type { Stores } from "../../src/store/stores.js";
@@ -125,12 +126,13 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
     all = await registry.database.db.selectFrom("deployments").selectAll().execute();
   });
 
-  it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
-    const random = seededRandom(11);
+  /** Pages of every shape, with other values each time. */
+  function* randomPages(seed: number, count: number): Generator<DeploymentPage> {
+    const random = seededRandom(seed);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < count; i++) {
       const cursorRow = pick(all);
-      const page: DeploymentPage = {
+      yield {
         filter: {
           model: pick([undefined, "m0", "m1", "m2"]),
           environment: pick([undefined, "e0", "e2"]),
@@ -144,6 +146,11 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
         limit: pick([1, 4, 9]),
         after: pick([undefined, [cursorRow.deployment_date, cursorRow.id] as [number, number]]),
       };
+    }
+  }
+
+  it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
+    for (const page of randomPages(11, 400)) {
       const sign = page.order === "asc" ? 1 : -1;
       const { filter, after } = page;
       const expected = all
@@ -166,5 +173,49 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
       if (JSON.stringify(ids) !== JSON.stringify(expected))
         expect({ page, ids }).toEqual({ page, ids: expected });
     }
+  });
+  // A page's statement is kept by shape (pageShape) and built from the filter (pageQuery): a
+  // condition that reached the statement but not its shape would serve one filter's statement
+  // for another's.
+  it("builds one statement per shape: pages of one shape compile to the same SQL, binding the shape's values", () => {
+    const statements = new Map<string, string>();
+    for (const page of randomPages(12, 2_000)) {
+      const { shape, parameters } = pageShape(dialect, page);
+      const compiled = stores.pages.pageQuery(page);
+      expect(compiled.parameters).toEqual(parameters);
+      const known = statements.get(shape);
+      if (known === undefined) statements.set(shape, compiled.sql);
+      else if (known !== compiled.sql) expect({ shape, sql: compiled.sql }).toEqual({ shape, sql: known });
+    }
+    // Every field, order, limit and cursor made shapes of its own.
+    expect(statements.size).toBeGreaterThan(500);
+  });
+
+  it("gives every filter field, the order, the limit and the cursor a say in the shape or its values", () => {
+    const full: DeploymentPage = {
+      filter: {
+        model: "m0",
+        environment: "e0",
+        owner_team: "t0",
+        role: "shadow",
+        statuses: ["active"],
+        deployed_before: T0 + 20_000,
+        deployed_at_or_after: T0 + 5_000,
+      },
+      order: "asc",
+      limit: 4,
+      after: [T0, 1],
+    };
+    const key = (page: DeploymentPage) => JSON.stringify(pageShape(dialect, page));
+    const variants: DeploymentPage[] = [
+      ...Object.keys(full.filter).map((field) => ({
+        ...full,
+        filter: { ...full.filter, [field]: undefined },
+      })),
+      { ...full, order: "desc" },
+      { ...full, limit: 5 },
+      { ...full, after: undefined },
+    ];
+    for (const variant of variants) expect(key(variant), JSON.stringify(variant)).not.toBe(key(full));
   });
 });
