@@ -2,6 +2,7 @@ import { type AgeBlock, computeAge } from "../core/age.js";
 import type { Finding } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { FindingKind, Policy } from "../core/policy.js";
+import { parseJsonColumn } from "../store/json-columns.js";
 import type { NewDelivery } from "../store/outbox-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -201,7 +202,7 @@ export class Incidents {
           stage: age.stage,
         },
       },
-      finding: JSON.parse(alert.detail) as Record<string, unknown>,
+      finding: parseJsonColumn("alert_detail", alert.detail),
       evaluated_at: iso(at),
       link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
     };

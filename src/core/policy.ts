@@ -72,15 +72,22 @@ export class StoredSubject implements PolicySubject {
   readonly #tagsJson: string;
   #tags: Record<string, string> | undefined;
 
-  constructor(row: { model: string; environment: string; owner_team: string; tags: string }) {
+  readonly #readTags: (json: string) => Record<string, string>;
+
+  /** `readTags` reads the stored JSON of tags (and checks it: core trusts no stored text). */
+  constructor(
+    row: { model: string; environment: string; owner_team: string; tags: string },
+    readTags: (json: string) => Record<string, string>,
+  ) {
     this.model = row.model;
     this.environment = row.environment;
     this.owner_team = row.owner_team;
     this.#tagsJson = row.tags;
+    this.#readTags = readTags;
   }
 
   get tags(): Record<string, string> {
-    this.#tags ??= this.#tagsJson === "{}" ? {} : (JSON.parse(this.#tagsJson) as Record<string, string>);
+    this.#tags ??= this.#readTags(this.#tagsJson);
     return this.#tags;
   }
 }

@@ -1,4 +1,5 @@
 import { isoTime as iso } from "../core/iso-time.js";
+import { parseJsonColumn } from "../store/json-columns.js";
 import type {
   AlertRow,
   AlertState,
@@ -39,8 +40,8 @@ export function toSweepView(row: SweepRow): SweepView {
     scheduled_for: isoOrNull(row.scheduled_for),
     started_at: iso(row.started_at),
     finished_at: isoOrNull(row.finished_at),
-    stages: JSON.parse(row.stages) as Record<string, number>,
-    findings: JSON.parse(row.findings) as Record<string, number>,
+    stages: parseJsonColumn("sweep_counts", row.stages),
+    findings: parseJsonColumn("sweep_counts", row.findings),
   };
 }
 
@@ -67,7 +68,7 @@ export interface AlertView {
 export function toAlertView(row: AlertRow): AlertView {
   return {
     ...row,
-    detail: JSON.parse(row.detail) as Record<string, unknown>,
+    detail: parseJsonColumn("alert_detail", row.detail),
     opened_at: iso(row.opened_at),
     last_notified_at: isoOrNull(row.last_notified_at),
     resolved_at: isoOrNull(row.resolved_at),

@@ -8,6 +8,7 @@ import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
 import type { LiveScope } from "../store/deployment-store.js";
+import { parseTags } from "../store/json-columns.js";
 import type { AlertState, DeliveryState, DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import {
@@ -381,7 +382,7 @@ function subjectOf(row: DeploymentRow) {
     model: row.model,
     environment: row.environment,
     owner_team: row.owner_team,
-    tags: JSON.parse(row.tags) as Record<string, string>,
+    tags: parseTags(row.tags),
   };
 }
 

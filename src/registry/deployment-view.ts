@@ -1,6 +1,7 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
+import { parseJsonColumn, parseTags } from "../store/json-columns.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/model-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus, EventRow } from "../store/schema.js";
 
@@ -51,7 +52,7 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
     training_data_cutoff: iso(row.training_data_cutoff),
     ended_at: isoOrNull(row.ended_at),
     endpoint: row.endpoint,
-    tags: JSON.parse(row.tags) as Record<string, string>,
+    tags: parseTags(row.tags),
     created_at: iso(row.created_at),
     created_by: row.created_by,
     age: ageOf(row, policy, now),
@@ -88,7 +89,7 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
 export type ViewPolicy = AgePolicy & { max_data_age_seconds?: number | null };
 
 export function toEventView(row: EventRow): EventView {
-  return { ...row, at: iso(row.at), data: JSON.parse(row.data) as Record<string, unknown> };
+  return { ...row, at: iso(row.at), data: parseJsonColumn("event_data", row.data) };
 }
 
 export interface VersionView {

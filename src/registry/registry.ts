@@ -2,6 +2,7 @@ import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
+import { parseTags } from "../store/json-columns.js";
 import type { ModelStore } from "../store/model-store.js";
 import type { DeploymentFilter } from "../store/page-store.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus } from "../store/schema.js";
@@ -236,7 +237,7 @@ export class Registry {
 
   /** The policy that governs a deployment. */
   policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
-    return this.policies.policyFor(new StoredSubject(row));
+    return this.policies.policyFor(new StoredSubject(row, parseTags));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { BoundStore } from "./bound-store.js";
+import { parseJsonColumn } from "./json-columns.js";
 
 export type FeatureKind = "numeric" | "categorical";
 
@@ -18,8 +19,8 @@ const encode = (summary: FeatureSummary) =>
 
 function decode(kind: FeatureKind, text: string): FeatureSummary {
   return kind === "numeric"
-    ? { kind, values: JSON.parse(text) as number[] }
-    : { kind, counts: JSON.parse(text) as Record<string, number> };
+    ? { kind, values: parseJsonColumn("numeric_summary", text) }
+    : { kind, counts: parseJsonColumn("categorical_summary", text) };
 }
 
 export interface DaySample extends StoredSummary {
