@@ -20,6 +20,12 @@ export interface IncidentsOptions {
   wallClock?: () => number;
 }
 
+/** The alert writes Incidents makes: a LifecycleStore in a transaction, or a sweep preview's stand-in. */
+export type AlertWriter = Pick<
+  LifecycleStore,
+  "openAlertsFor" | "insertAlerts" | "markReminded" | "resolveAlerts" | "insertDeliveries"
+>;
+
 export interface AlertChange {
   alerts: number;
   notifications: number;
@@ -34,7 +40,7 @@ export class Incidents {
   constructor(private readonly options: IncidentsOptions) {}
 
   async open(
-    tx: LifecycleStore,
+    tx: AlertWriter,
     items: { row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
@@ -63,7 +69,7 @@ export class Incidents {
   }
 
   async remind(
-    tx: LifecycleStore,
+    tx: AlertWriter,
     items: { alert: AlertRow; row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
@@ -88,7 +94,7 @@ export class Incidents {
    * escalated (due → expired) closes quietly except in PagerDuty, whose incident must close.
    */
   async resolve(
-    tx: LifecycleStore,
+    tx: AlertWriter,
     items: { alert: AlertRow; row: DeploymentRow }[],
     at: number,
     resolution: string,
@@ -115,7 +121,7 @@ export class Incidents {
    * Resolves the open alerts of deployments that just ended, each with its new status as the
    * resolution (`superseded`, `retired`, `rolled_back`), inside the transaction that ended them.
    */
-  async resolveEnded(tx: LifecycleStore, ended: DeploymentRow[], at: number): Promise<AlertChange> {
+  async resolveEnded(tx: AlertWriter, ended: DeploymentRow[], at: number): Promise<AlertChange> {
     const open = await tx.openAlertsFor(ended.map((row) => row.id));
     const total: AlertChange = { alerts: 0, notifications: 0 };
     for (const row of ended) {

@@ -25,6 +25,13 @@ export interface CheckResult {
   offenders: (DeploymentView & { reasons: string[] })[];
 }
 
+export interface SweepOptions {
+  at?: string;
+  dry_run?: boolean;
+  /** Local mode: how long to deliver what the sweep queued (a preview queues and sends nothing). */
+  deliverForMs?: number;
+}
+
 export interface SweepOutcome {
   sweep: SweepView;
   /** What this process delivered before it returned (local mode only; a server delivers its own). */
@@ -48,7 +55,7 @@ export interface TenureClient {
   retire(id: number, reason?: string): Promise<DeploymentView>;
   setGolden(model: string, environment: string, version: string): Promise<ModelView>;
   rollback(model: string, environment: string, toVersion?: string, reason?: string): Promise<RollbackResult>;
-  sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome>;
+  sweep(options: SweepOptions): Promise<SweepOutcome>;
   sweeps(limit: number): Promise<Page<SweepView>>;
   review(id: number, note: string, extendSeconds?: number): Promise<DeploymentView>;
   alerts(query: {
@@ -107,12 +114,20 @@ export class LocalClient implements TenureClient {
   rollback(model: string, environment: string, toVersion?: string, reason?: string) {
     return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
   }
-  async sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome> {
+  async sweep(options: SweepOptions): Promise<SweepOutcome> {
     const at = options.at === undefined ? undefined : instantToMs(options.at);
-    const sweep = await this.context.lifecycle.sweep({ at, trigger: "manual", actor: this.actor.name });
-    // Without a server, this process is the only one that can deliver what the sweep queued.
+    const sweep = await this.context.lifecycle.sweep({
+      at,
+      dry_run: options.dry_run,
+      trigger: "manual",
+      actor: this.actor.name,
+    });
+    // Without a server, this process is the only one that can deliver what the sweep queued; a
+    // preview sends nothing, not even what other commands queued.
     const delivery =
-      options.deliverForMs === undefined ? null : await this.context.dispatcher.drain(options.deliverForMs);
+      options.deliverForMs === undefined || sweep.dry_run
+        ? null
+        : await this.context.dispatcher.drain(options.deliverForMs);
     return { sweep, delivery };
   }
   sweeps(limit: number) {
@@ -195,12 +210,11 @@ export class RemoteClient implements TenureClient {
       ...(reason === undefined ? {} : { reason }),
     });
   }
-  async sweep(options: { at?: string }): Promise<SweepOutcome> {
-    const sweep = await this.json<SweepView>(
-      "POST",
-      "/v1/sweeps",
-      options.at === undefined ? {} : { at: options.at },
-    );
+  async sweep(options: SweepOptions): Promise<SweepOutcome> {
+    const sweep = await this.json<SweepView>("POST", "/v1/sweeps", {
+      ...(options.at === undefined ? {} : { at: options.at }),
+      ...(options.dry_run === undefined ? {} : { dry_run: options.dry_run }),
+    });
     return { sweep, delivery: null };
   }
   sweeps(limit: number): Promise<Page<SweepView>> {

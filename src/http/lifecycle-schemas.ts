@@ -4,7 +4,8 @@ const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
 const counts = z.record(z.string(), z.number().int());
 
 export const Sweep = z.object({
-  id: z.number().int(),
+  id: z.number().int().nullable().describe("null for a preview, which is not logged"),
+  dry_run: z.boolean().describe("a preview: nothing was written, nothing sent"),
   state: z.enum(["running", "done", "failed"]),
   trigger: z.string().describe("schedule, startup (a missed sweep), promotion or manual"),
   actor: z.string(),

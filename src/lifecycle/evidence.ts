@@ -19,12 +19,13 @@ const dayOf = (ms: number) => Math.floor(ms / 86_400_000) * 86_400_000;
 /**
  * Judges the performance of the page's deployments whose policy sets a target: one query per
  * metric and window length for the whole page, the `degraded` finding added to the others,
- * and the state kept on each deployment for its views.
+ * and the state kept on each deployment for its views (unless `write` is false: a preview).
  */
 export async function judgePerformance(
   store: DeploymentStore,
   evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
   at: number,
+  write = true,
 ): Promise<void> {
   const metrics = store.metrics();
   const groups = new Map<string, typeof evaluated>();
@@ -65,18 +66,20 @@ export async function judgePerformance(
       }
     }
   }
-  await metrics.setPerformance(updates);
+  if (write) await metrics.setPerformance(updates);
 }
 
 /**
  * Judges the inputs of the page's deployments that have live samples: the recent days against
  * the reference (uploaded, or else the first day of samples, kept as the reference from then
- * on), the `drifted` finding added to the others, the verdict kept on each deployment.
+ * on), the `drifted` finding added to the others, the verdict kept on each deployment (the
+ * reference and the verdict unwritten when `write` is false: a preview).
  */
 export async function judgeDrift(
   store: DeploymentStore,
   evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
   at: number,
+  write = true,
 ): Promise<void> {
   if (evaluated.length === 0) return;
   const drift = store.drift();
@@ -90,7 +93,7 @@ export async function judgeDrift(
     const since = dayOf(at - e.policy.drift.window_seconds * 1000);
     const recent = (samples.get(e.row.id) ?? []).filter((s) => s.day >= since);
     let reference = references.get(e.row.id);
-    if (!reference?.length) reference = await firstWindowReference(store, e.row.id, since, at);
+    if (!reference?.length) reference = await firstWindowReference(store, e.row.id, since, at, write);
     if (recent.length === 0 || !reference?.length) {
       if (e.row.drift_state !== null) updates.push({ id: e.row.id, state: null });
       continue;
@@ -118,16 +121,22 @@ export async function judgeDrift(
     const state = driftStateOf(result);
     if (state !== e.row.drift_state) updates.push({ id: e.row.id, state });
   }
-  await drift.setDriftState(updates);
+  if (write) await drift.setDriftState(updates);
 }
 
 /** The first day of a deployment's samples, before `since`, becomes its reference when none was uploaded. */
-async function firstWindowReference(store: DeploymentStore, id: number, since: number, at: number) {
+async function firstWindowReference(
+  store: DeploymentStore,
+  id: number,
+  since: number,
+  at: number,
+  write: boolean,
+) {
   const drift = store.drift();
   const first = await drift.firstDay(id);
   if (first === undefined || first >= since) return undefined;
   const day = [...(await drift.daySamples(id, first)).values()];
   if (day.length === 0) return undefined;
-  await drift.putReference(id, day, "first_window", at);
+  if (write) await drift.putReference(id, day, "first_window", at);
   return day;
 }

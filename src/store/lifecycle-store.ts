@@ -297,7 +297,7 @@ export class LifecycleStore {
   }
 
   /** Open alerts whose deployment is no longer live: their cause went away with it. */
-  async openAlertsOfEndedDeployments(limit: number): Promise<(AlertRow & { status: string })[]> {
+  async openAlertsOfEndedDeployments(limit: number, afterId = 0): Promise<(AlertRow & { status: string })[]> {
     return this.executor
       .selectFrom("alerts")
       .innerJoin("deployments", "deployments.id", "alerts.deployment_id")
@@ -305,6 +305,7 @@ export class LifecycleStore {
       .select("deployments.status")
       .where("alerts.state", "=", sql.lit("open"))
       .where("deployments.status", "<>", sql.lit("active"))
+      .where("alerts.id", ">", afterId)
       .orderBy("alerts.id")
       .limit(limit)
       .execute();
