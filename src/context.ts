@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -49,6 +50,8 @@ export interface ContextOptions {
   /** The base of links in notifications. */
   publicUrl?: string;
   retry?: RetryPolicy;
+  /** The server's log, for what a sweep could not judge. */
+  logger?: Logger;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
@@ -103,6 +106,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     incidents,
     clock,
     onNotifications: () => dispatcher.wake(),
+    logger: options.logger,
   });
   const lifecycle = new Lifecycle({
     store,

@@ -153,7 +153,15 @@ export const Timeline = z.object({
       ),
     }),
   ),
-  drift: z.object({ state: z.string().nullable() }),
+  drift: z.object({
+    state: z
+      .string()
+      .nullable()
+      .describe(
+        "stable, possible or drifted; error when the last sweep could not compare the inputs; null unmonitored",
+      ),
+    error: z.string().nullable().describe("why the inputs could not be compared, in the error state"),
+  }),
   health: z.object({ score: z.number().nullable(), verdict: z.string().nullable() }),
   events: z.array(z.object({ at: timestamp, type: z.string(), actor: z.string() })),
 });

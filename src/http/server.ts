@@ -50,6 +50,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     policies: options.policies ?? null,
     env: options.env ?? process.env,
     publicUrl,
+    logger,
     // TENURE_BACKGROUND_CHECKPOINTS=0 checkpoints in line, as a CLI command does (README).
     backgroundCheckpoints: (options.env ?? process.env).TENURE_BACKGROUND_CHECKPOINTS !== "0",
     onCheckpointFailure: (message) =>

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { AlertWriter, Incidents } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
@@ -41,6 +42,8 @@ export interface SweeperOptions {
   batchSize?: number;
   /** Called after a sweep that queued notifications, so the dispatcher need not wait to poll. */
   onNotifications?: () => void;
+  /** Where evidence that could not be judged is reported (the server's log). */
+  logger?: Pick<Logger, "warn">;
 }
 
 /** A sweep as it ran and was logged, or a preview, which is not logged and so has no id. */
@@ -248,7 +251,8 @@ export class Sweeper {
       evaluated.push({ row, policy, findings });
     }
     await judgePerformance(this.options.store, evaluated, at, !pass.dryRun);
-    await judgeDrift(this.options.store, evaluated, at, !pass.dryRun);
+    for (const error of await judgeDrift(this.options.store, evaluated, at, !pass.dryRun))
+      this.options.logger?.warn(error, "drift could not be judged");
     for (const e of evaluated) {
       for (const f of e.findings) {
         if (f.kind === "degraded" || f.kind === "drifted")

@@ -1,6 +1,10 @@
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { openContext } from "../../src/context.js";
 import { seededRandom } from "../../src/core/reservoir.js";
 import { dialects } from "../support/databases.js";
+import { runTenure, tempDir } from "../support/process.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
@@ -65,6 +69,7 @@ describe.each(dialects())("drift on %s", (dialect) => {
     expect(calm.findings).toEqual({});
     expect((await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json().drift).toEqual({
       state: "stable",
+      error: null,
     });
 
     t.setNow(T0 + 3 * DAY + 3_600_000);
@@ -132,5 +137,91 @@ describe.each(dialects())("drift on %s", (dialect) => {
       expect(bad.json().errors.map((e: { field: string }) => e.field)).toContain(field);
     }
     expect(await t.context.database.db.selectFrom("drift_samples").selectAll().execute()).toEqual([]);
+  });
+
+  it("a policy's numeric method (ks) judges the numeric features and the default rule the categorical ones: drift is never silently off", async () => {
+    const policies = POLICIES.replace(
+      "drift: { window: 1d, drift_share: 0.5 }",
+      "drift: { window: 1d, method: ks, drift_share: 0.5 }",
+    );
+    t = await startTestApp(dialect, { now: T0, policies });
+    const id = (await post("/v1/deployments", registration())).json().id;
+    const reference = await post(`/v1/deployments/${id}/reference`, {
+      rows: rows(800, 10, (i) => (i % 3 === 0 ? "de" : "fr"), 1),
+    });
+    expect(reference.statusCode, reference.body).toBe(200);
+    t.setNow(T0 + DAY + 3_600_000);
+    await post(`/v1/deployments/${id}/samples`, {
+      rows: rows(800, 11.5, (i) => (i % 10 === 0 ? "fr" : "de"), 99),
+    });
+    t.setNow(T0 + 2 * DAY);
+    const swept = (await post("/v1/sweeps", {})).json();
+    expect(swept.findings).toEqual({ drifted: 1 });
+    const [alert] = (await t.request({ method: "GET", url: "/v1/alerts?state=open" })).json().items;
+    const methods = Object.fromEntries(
+      alert.detail.features.map((f: { feature: string; method: string }) => [f.feature, f.method]),
+    );
+    expect(methods).toEqual({ amount: "ks", country: "ztest" });
+    const timeline = (await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json();
+    expect(timeline.drift).toEqual({ state: "drifted", error: null });
+  });
+
+  it("inputs that cannot be compared put the deployment in the drift error state: logged, shown by the API and tenure show, one drift_error event", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const id = (await post("/v1/deployments", registration())).json().id;
+    await post(`/v1/deployments/${id}/reference`, { rows: numbers(200, 10, 1).map((a) => ({ a })) });
+    t.setNow(T0 + DAY + 3_600_000);
+    await post(`/v1/deployments/${id}/samples`, { rows: numbers(200, 10, 2).map((b) => ({ b })) });
+
+    // The sweep of a server: the composition root wired with its logger.
+    const logged: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split("\n").filter(Boolean)) logged.push(JSON.parse(line));
+        done();
+      },
+    });
+    const server = await openContext(t.database.url, {
+      clock: () => T0 + 2 * DAY,
+      policies: t.policiesPath,
+      env: {},
+      logger: pino({ level: "info" }, sink),
+    });
+    try {
+      const swept = await server.sweeper.run({ trigger: "manual", actor: "test" });
+      expect(swept.state).toBe("done");
+      await server.sweeper.run({ trigger: "manual", actor: "test", at: T0 + 2 * DAY + 60_000 });
+    } finally {
+      await server.close();
+    }
+    const message = "the live samples have no feature in common with the reference";
+    expect(logged.filter((l) => l.msg === "drift could not be judged")).toMatchObject([
+      { level: 40, deployment_id: id, message },
+      { level: 40, deployment_id: id, message },
+    ]);
+    const timeline = (await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json();
+    expect(timeline.drift).toEqual({ state: "error", error: message });
+    const events = (await t.request({ method: "GET", url: `/v1/deployments/${id}/events` })).json();
+    const errors = (events.items ?? events).filter((e: { type: string }) => e.type === "drift_error");
+    expect(errors).toMatchObject([{ actor: "tenure:sweep", data: { message, policy: "fraud" } }]);
+
+    const dir = tempDir();
+    try {
+      const shown = await runTenure(["show", String(id), "--policies", t.policiesPath ?? ""], {
+        cwd: dir.path,
+        env: { TENURE_DATABASE_URL: t.database.url },
+      });
+      expect(shown.stderr).toBe("");
+      expect(shown.stdout).toContain(`drift            error: ${message}`);
+    } finally {
+      dir.remove();
+    }
+
+    // Comparable inputs again: the error clears.
+    await post(`/v1/deployments/${id}/samples`, { rows: numbers(200, 10, 3).map((a) => ({ a })) });
+    t.setNow(T0 + 2 * DAY + 120_000);
+    expect((await post("/v1/sweeps", {})).statusCode).toBe(201);
+    const cleared = (await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json();
+    expect(cleared.drift).toEqual({ state: "stable", error: null });
   });
 });
