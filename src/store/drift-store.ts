@@ -46,6 +46,23 @@ export class DriftStore {
     return result;
   }
 
+  /** The features a deployment's live samples name, on any day, and with `reference` its reference's too. */
+  async featureNames(deploymentId: number, include: { reference: boolean }): Promise<Set<string>> {
+    const samples = this.executor
+      .selectFrom("drift_samples")
+      .select("feature")
+      .where("deployment_id", "=", deploymentId);
+    const query = include.reference
+      ? samples.union(
+          this.executor
+            .selectFrom("drift_references")
+            .select("feature")
+            .where("deployment_id", "=", deploymentId),
+        )
+      : samples.distinct();
+    return new Set((await query.execute()).map((row) => row.feature));
+  }
+
   /** Replaces a deployment's reference, feature by feature, with what was given. */
   async putReference(
     deploymentId: number,
