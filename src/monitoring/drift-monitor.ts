@@ -162,8 +162,11 @@ export class DriftMonitor {
       // One writer per deployment at a time: each batch reads the day's summaries and writes them back.
       await tx.lockKeys([`tenure:drift ${id}`]);
       const drift = tx.drift();
-      refuseBeyond(limit, [...columns.keys()], await drift.featureNames(id, { reference: true }), id, "rows");
       const stored = await drift.daySamples(id, day);
+      // Only a feature new to the day can be new to the deployment: most batches skip the count.
+      const fresh = [...columns.keys()].filter((feature) => !stored.has(feature));
+      if (fresh.length > 0)
+        refuseBeyond(limit, fresh, await drift.featureNames(id, { reference: true }), id, "rows");
       const next: StoredSummary[] = [];
       for (const [feature, column] of columns) {
         const previous = stored.get(feature);
