@@ -1,5 +1,5 @@
 import { compareDatasets, type Dataset, type DatasetDrift } from "../core/drift/compare.js";
-import { driftFinding, driftStateOf } from "../core/drift-finding.js";
+import { DRIFT_ERROR_STATE, driftFinding, driftStateOf } from "../core/drift-finding.js";
 import { InputError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { degradedFinding, evaluatePerformance } from "../core/performance.js";
@@ -74,9 +74,6 @@ export interface DriftError {
   deployment_id: number;
   message: string;
 }
-
-/** The drift state of a deployment whose comparison could not run; its message is its `drift_error` event. */
-export const DRIFT_ERROR_STATE = "error";
 
 /**
  * Judges the inputs of the page's deployments that have live samples: the recent days against

@@ -1,10 +1,10 @@
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Registry } from "../registry/registry.js";
 import type { DeploymentStore } from "../store/deployment-store.js";
 import type { DeploymentRow, EventRow } from "../store/schema.js";
-import { DRIFT_ERROR_STATE } from "./evidence.js";
 
 export interface TimelineView {
   deployment_id: number;

@@ -1,4 +1,5 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
@@ -77,7 +78,8 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
     performance_state: row.performance_state as HealthInput["performance_state"],
     performance_drop: row.performance_drop ?? 0,
     // A drift that could not be judged (`error`) neither lowers the score nor clears it.
-    drift_state: row.drift_state === "error" ? null : (row.drift_state as HealthInput["drift_state"]),
+    drift_state:
+      row.drift_state === DRIFT_ERROR_STATE ? null : (row.drift_state as HealthInput["drift_state"]),
     exempt: age.exempt,
   });
   age.health_score = health.score;
