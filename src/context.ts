@@ -10,6 +10,11 @@ import { type Database, openDatabase } from "./store/database.js";
 import { DeploymentStore } from "./store/deployment-store.js";
 import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
+import {
+  isMissingPostgresDatabase,
+  MissingDatabaseError,
+  missingSqliteFile,
+} from "./store/missing-database.js";
 import { TokenStore } from "./store/token-store.js";
 
 export { DEFAULT_DATABASE, databaseUrlFrom, policiesPathFrom } from "./config.js";
@@ -52,12 +57,20 @@ export interface ContextOptions {
   retry?: RetryPolicy;
   /** The server's log, for what a sweep could not judge. */
   logger?: Logger;
+  /**
+   * Refuse a SQLite file that is not there yet (MissingDatabaseError) instead of making it: the
+   * CLI's commands that read or change a registry. A PostgreSQL database is never made here;
+   * one that does not exist is always a MissingDatabaseError.
+   */
+  mustExist?: boolean;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
   const policies = PolicyBook.load(options.policies ?? null, options.env ?? process.env);
+  const missing = options.mustExist ? missingSqliteFile(url) : undefined;
+  if (missing !== undefined) throw new MissingDatabaseError(missing);
   const database = openDatabase(url, {
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
@@ -69,7 +82,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     await migrateToLatest(database);
   } catch (error) {
     await database.close();
-    throw error;
+    throw isMissingPostgresDatabase(error) ? new MissingDatabaseError(database.location) : error;
   }
   const clock = options.clock ?? Date.now;
   const store = new DeploymentStore(database);

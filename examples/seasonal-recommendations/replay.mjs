@@ -163,6 +163,7 @@ async function replay() {
   const where = ["--env", "production", "--team", "growth"];
   const ids = {};
 
+  await tenure(env, "now", ["init"]);
   console.log(`\nnow: the all-season ${EVERGREEN} serves and becomes the golden version`);
   const evergreenCutoff = new Date(Date.now() - 30 * DAY_MS).toISOString().slice(0, 10);
   ids.evergreen = deploymentId(

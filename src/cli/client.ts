@@ -317,6 +317,8 @@ export async function clientFrom(
       policies: policiesPathFrom(policiesFlag, env),
       env,
       publicUrl: env.TENURE_PUBLIC_URL,
+      // Only init, serve, demo and token create make a database: a typo must not pass a CI gate.
+      mustExist: true,
     }),
   );
 }

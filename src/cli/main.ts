@@ -15,6 +15,7 @@ type Register = (program: Command, io: Io) => void;
  * client, the registry's words or the token hashing).
  */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ["init", async () => (await import("./init.js")).initCommand],
   ["serve", async () => (await import("./serve.js")).serveCommand],
   ["deploy", async () => (await import("./deploy.js")).deployCommand],
   ["ls", async () => (await import("./ls.js")).lsCommand],

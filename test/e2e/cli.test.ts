@@ -2,7 +2,12 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import {
+  createTestDatabase,
+  dialects,
+  missingTestDatabase,
+  type TestDatabase,
+} from "../support/databases.js";
 import {
   cells,
   deploymentIdIn,
@@ -15,6 +20,7 @@ import {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const COMMANDS = [
+  "init",
   "serve",
   "deploy",
   "ls",
@@ -113,6 +119,97 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
     });
   });
 
+  describe.concurrent.each(dialects())(
+    "tenure CLI pointed at a %s database that does not exist",
+    (dialect) => {
+      /** A database no one made yet, and the name messages give it (its password as `***`). */
+      function missing(onTestFinished: (fn: () => Promise<void>) => void) {
+        const database = missingTestDatabase(dialect);
+        const dir = tempDir();
+        onTestFinished(async () => {
+          await database.drop();
+          dir.remove();
+        });
+        const named = dialect === "sqlite" ? database.url : database.url.replace(database.password, "***");
+        const tenure = (...args: string[]) =>
+          runTenure([...args, "--database", database.url], { cwd: dir.path });
+        return { database, dir, named, tenure };
+      }
+
+      it("every command that reads or changes the registry exits 2 with one line naming the database (never its password) and makes nothing", async ({
+        onTestFinished,
+      }) => {
+        const { database, dir, named, tenure } = missing(onTestFinished);
+        const commands = [
+          ["check"],
+          ["ls", "--json"],
+          ["deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2020-01-01"],
+          ["sweep"],
+          ["token", "list"],
+        ];
+        // One at a time: a process that made the database would let the next one pass.
+        for (const args of commands) {
+          const message = expectOneLineFailure(await tenure(...args), 2);
+          expect(message, args.join(" ")).toBe(
+            `tenure: the database ${named} does not exist (tenure init creates it)`,
+          );
+          expect(message).not.toContain(database.password);
+        }
+        // TENURE_DATABASE_URL is refused the same way as --database.
+        const fromEnv = await runTenure(["check"], {
+          cwd: dir.path,
+          env: { TENURE_DATABASE_URL: database.url },
+        });
+        expect(expectOneLineFailure(fromEnv, 2)).toContain(named);
+        expect(await database.exists()).toBe(false);
+      });
+
+      it("init creates the database and migrates it, saying so; a second init finds it up to date; check then passes", async ({
+        onTestFinished,
+      }) => {
+        const { database, named, tenure } = missing(onTestFinished);
+
+        const created = await tenure("init");
+        expect(created).toMatchObject({ code: 0, stderr: "" });
+        expect(created.stdout.startsWith(`created the database ${named} (schema `), created.stdout).toBe(
+          true,
+        );
+        expect(created.stdout).toMatch(/ \(schema \d{4}-[a-z-]+\)\n$/);
+        expect(await database.exists()).toBe(true);
+
+        const again = await tenure("init", "--json");
+        expect(again.code, again.stderr).toBe(0);
+        expect(JSON.parse(again.stdout)).toEqual({
+          database: named,
+          created: false,
+          applied: [],
+          schema: expect.stringMatching(/^\d{4}-/),
+        });
+        expect(await tenure("check")).toMatchObject({
+          code: 0,
+          stdout: "ok: none of 0 live deployment(s) is expired\n",
+        });
+      });
+
+      it("token create makes a missing database, as the first token of a new registry must", async ({
+        onTestFinished,
+      }) => {
+        const { database, tenure } = missing(onTestFinished);
+        if (dialect === "postgres") {
+          // On PostgreSQL only init makes the database (CREATE DATABASE is an operator's act).
+          const refused = await tenure("token", "create", "--scope", "admin");
+          expect(expectOneLineFailure(refused, 2)).toContain("tenure init");
+          expect(await database.exists()).toBe(false);
+          return;
+        }
+        const created = await tenure("token", "create", "--scope", "admin");
+        expect(created.code, created.stderr).toBe(0);
+        expect(created.stdout).toMatch(/^tnr_\S+\n$/);
+        expect(await database.exists()).toBe(true);
+      });
+    },
+  );
+
   describe.concurrent.each(dialects())("tenure CLI on a %s database", (dialect) => {
     /** A fresh database and working folder for one test, removed when it finishes. */
     async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
@@ -124,6 +221,8 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       });
       const tenure = (...args: string[]) =>
         runTenure(args, { cwd: dir.path, env: { TENURE_DATABASE_URL: database.url } });
+      const init = await tenure("init");
+      expect(init.code, init.stderr).toBe(0);
       const json = async <T>(...args: string[]): Promise<T> => {
         const result = await tenure(...args, "--json");
         expect(result.code, result.stderr).toBe(0);
@@ -245,7 +344,8 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       beforeAll(async () => {
         database = await createTestDatabase(dialect);
         dir = tempDir();
-        // The first command migrates the new database; the rest can then run at once.
+        // init makes and migrates the new database; the rest can then run at once.
+        expect((await tenure("init")).code).toBe(0);
         const fleet: Array<[string, string, string, string, number, number]> = [
           ["fraud-gbm", "3.2.0", "production", "risk", 41, 60],
           ["churn-xgb", "5.1", "staging", "growth", 100, 130],
@@ -269,9 +369,7 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
           expect(result.code, result.stderr).toBe(0);
           ids[model] = deploymentIdIn(result.stdout);
         };
-        const [first, ...rest] = fleet;
-        if (first) await deploy(first);
-        await Promise.all(rest.map(deploy));
+        await Promise.all(fleet.map(deploy));
       });
       afterAll(async () => {
         await database?.drop();

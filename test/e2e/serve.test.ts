@@ -193,7 +193,7 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
 
     it("refuses to start with exit 1 and one line telling to upgrade Tenure", async () => {
       const file = join(cwd.path, "tenure.db");
-      expect((await runTenure(["ls", "--database", file], { cwd: cwd.path })).code).toBe(0);
+      expect((await runTenure(["init", "--database", file], { cwd: cwd.path })).code).toBe(0);
       const handle = new SqliteDatabase(file);
       handle
         .prepare("insert into kysely_migration (name, timestamp) values (?, ?)")
