@@ -8,20 +8,6 @@ import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption } from "./options.js";
 
-/** The flag that sets each field, so an error names what the user typed. */
-const FLAG_OF: Record<string, string> = {
-  model: "MODEL",
-  model_version: "VERSION",
-  training_data_cutoff: "--trained-through",
-  owner_team: "--team",
-  environment: "--env",
-  deployment_date: "--deployed-at",
-  scheduled_at: "--at",
-  role: "--role",
-  endpoint: "--endpoint",
-  tags: "--tag",
-};
-
 interface DeployFlags extends DatabaseFlag {
   env: string;
   trainedThrough?: string;
@@ -102,5 +88,6 @@ async function parseBody(
   };
   // zod loads with the one command that needs it, not with every start of the CLI.
   const { RegisterDeploymentBody } = await import("../registry/deployment-input.js");
-  return parseFlags(RegisterDeploymentBody, input, FLAG_OF, "the deployment is not valid");
+  // Named by their API fields, as a server names them: main.ts writes both as flags.
+  return parseFlags(RegisterDeploymentBody, input, "the deployment is not valid");
 }

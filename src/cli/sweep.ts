@@ -45,12 +45,7 @@ export function sweepCommand(program: Command, io: Io): void {
   ).action(async (flags: SweepFlags) => {
     // Validated before either path opens anything: the database and a server refuse alike.
     const { SweepBody } = await import("../lifecycle/sweep-input.js");
-    const body = parseFlags(
-      SweepBody,
-      { at: flags.at, dry_run: flags.dryRun },
-      { at: "--at", dry_run: "--dry-run" },
-      "the sweep is not valid",
-    );
+    const body = parseFlags(SweepBody, { at: flags.at, dry_run: flags.dryRun }, "the sweep is not valid");
     // Swept here rather than by a server, the whole fleet passes through this process.
     if (!io.env.TENURE_URL && !flags.history) boundHeapGrowth(io.env);
     const client = await clientFrom(io.env, flags.database, flags.policies);

@@ -14,6 +14,7 @@ import {
   expectOneLineFailure,
   lines,
   runTenure,
+  startServe,
   tempDir,
 } from "../support/process.js";
 
@@ -332,6 +333,56 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       const { tenure } = await fresh(onTestFinished);
       const message = expectOneLineFailure(await tenure("deploy", "fraud-gbm", "3.2.0", "--team", "risk"), 2);
       expect(message).toMatch(/--trained-through is required/);
+    });
+
+    it("deploy's refusals name the CLI's flags as sentences, the same from the registry here and from a server via TENURE_URL", async ({
+      onTestFinished,
+    }) => {
+      const { database, dir, tenure, json } = await fresh(onTestFinished);
+      const token = (await tenure("token", "create", "--scope", "admin")).stdout.trim();
+      const server = await startServe({ cwd: dir.path, database: database.url });
+      onTestFinished(async () => {
+        await server.stop();
+      });
+      const remote = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
+      const base = ["deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2020-01-01"];
+      const cases: Array<[string[], string]> = [
+        [
+          ["--deployed-at", "2099-01-01"],
+          "tenure: --deployed-at must not be more than 5 minutes after the server's time (TIME); use --at for a promotion",
+        ],
+        [
+          ["--at", "2000-01-01"],
+          "tenure: --at must be after the server's time (TIME); register a live deployment instead",
+        ],
+        [
+          ["--at", "2099-01-01", "--deployed-at", "2020-02-01"],
+          "tenure: --deployed-at must not be given with --at: the promotion sets it",
+        ],
+        [["--role", "boss"], "tenure: --role must be one of primary, shadow, canary"],
+        [
+          ["--tag", "Team=risk"],
+          "tenure: --tag keys must be lowercase letters, digits, '.', '_', '/' or '-', starting with a letter or digit, at most 64 characters",
+        ],
+      ];
+      const anyTime = (line: string) => line.replace(/\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, "(TIME)");
+      for (const [flags, expected] of cases) {
+        for (const run of [tenure, remote]) {
+          const message = expectOneLineFailure(await run(...base, ...flags), 2);
+          expect(anyTime(message), `${run === tenure ? "local" : "remote"} ${flags.join(" ")}`).toBe(
+            expected,
+          );
+        }
+      }
+      const future = expectOneLineFailure(
+        await remote("deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2099-01-01"),
+        2,
+      );
+      expect(future).toBe(
+        "tenure: --trained-through must not be after --deployed-at: a model cannot learn from the future",
+      );
+      expect((await json<{ items: unknown[] }>("ls", "--all")).items).toEqual([]);
     });
 
     describe("with a fleet of four deployments", () => {
