@@ -3,7 +3,7 @@ import type { DrainResult } from "../alerts/dispatcher.js";
 import { databaseUrlFrom, policiesPathFrom } from "../config.js";
 import type { Context } from "../context.js";
 import { type FieldIssue, InputError } from "../core/errors.js";
-import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
+import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
@@ -50,6 +50,8 @@ export interface RollbackResult {
 export interface TenureClient {
   register(body: RegisterDeploymentBody, idempotencyKey?: string): Promise<Registration>;
   list(options: ListOptions): Promise<ListResult>;
+  /** Live deployments counted by stage, team and environment (GET /v1/fleet). */
+  fleet(): Promise<FleetView>;
   get(id: number): Promise<DeploymentView>;
   events(id: number): Promise<EventView[]>;
   retire(id: number, reason?: string): Promise<DeploymentView>;
@@ -98,6 +100,9 @@ export class LocalClient implements TenureClient {
   list(options: ListOptions) {
     const query: ListQuery = { ...options, sort: options.sort ?? "-age", limit: options.limit ?? 100 };
     return this.context.registry.list(query);
+  }
+  fleet() {
+    return this.context.lifecycle.fleet();
   }
   get(id: number) {
     return this.context.registry.get(id);
@@ -187,6 +192,9 @@ export class RemoteClient implements TenureClient {
   }
   async list(options: ListOptions): Promise<ListResult> {
     return this.json("GET", `/v1/deployments?${queryString(options)}`);
+  }
+  fleet(): Promise<FleetView> {
+    return this.json("GET", "/v1/fleet");
   }
   get(id: number): Promise<DeploymentView> {
     return this.json("GET", `/v1/deployments/${id}`);

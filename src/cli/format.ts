@@ -1,15 +1,25 @@
 import { formatDuration } from "../core/duration.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 
-/** Renders rows as a plain left-aligned table with a header, two spaces between columns. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+/**
+ * Renders rows as a plain left-aligned table with a header, two spaces between columns; each
+ * column at least as wide as `minWidths` says (a page printed under an earlier one).
+ */
+export function table(headers: string[], rows: string[][], minWidths: number[] = []): string {
+  const widths = columnWidths(headers, rows, minWidths);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join("  ")
       .trimEnd();
   return `${[line(headers), ...rows.map(line)].join("\n")}\n`;
+}
+
+/** The width of each column of `table`: its widest cell, header or `minWidths`. */
+export function columnWidths(headers: string[], rows: string[][], minWidths: number[] = []): number[] {
+  return headers.map((h, i) =>
+    Math.max(h.length, minWidths[i] ?? 0, ...rows.map((r) => (r[i] ?? "").length)),
+  );
 }
 
 /** The stage column: the stage for live deployments, the status once ended. */

@@ -2,6 +2,9 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/store/database.js";
+import { DeploymentStore } from "../../src/store/deployment-store.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
 import {
   createTestDatabase,
   dialects,
@@ -14,9 +17,11 @@ import {
   expectOneLineFailure,
   lines,
   runTenure,
+  type ServeProcess,
   startServe,
   tempDir,
 } from "../support/process.js";
+import { newRow, T0 } from "../support/registry-fixture.js";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -39,6 +44,25 @@ const COMMANDS = [
   "token",
   "demo",
 ];
+
+/** `count` live shadows of one model, a second apart, written straight to a new database. */
+async function seedShadows(url: string, count: number): Promise<void> {
+  const database = openDatabase(url);
+  try {
+    await migrateToLatest(database);
+    const store = new DeploymentStore(database);
+    await store.insertModels([{ name: "ranker", owner_team: "t0", created_at: T0 }]);
+    await store.insertVersions([
+      { model: "ranker", model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 },
+    ]);
+    const rows = Array.from({ length: count }, (_, i) =>
+      newRow("ranker", { deployment_date: T0 + i * 1000 }),
+    );
+    for (let at = 0; at < rows.length; at += 250) await store.insertDeployments(rows.slice(at, at + 250));
+  } finally {
+    await database.close();
+  }
+}
 
 /** How events name the CLI when it writes to the database itself. */
 const CLI_ACTOR = `cli:${userInfo().username}`;
@@ -385,6 +409,92 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       expect((await json<{ items: unknown[] }>("ls", "--all")).items).toEqual([]);
     });
 
+    describe("ls over more than one page", () => {
+      let database: TestDatabase;
+      let dir: ReturnType<typeof tempDir>;
+      let server: ServeProcess;
+      let token: string;
+      const local = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_DATABASE_URL: database.url } });
+      const remote = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
+
+      beforeAll(async () => {
+        database = await createTestDatabase(dialect);
+        dir = tempDir();
+        // 1,005 live shadows, oldest first by id: one more page than ls shows by default.
+        await seedShadows(database.url, 1005);
+        token = (await local("token", "create", "--scope", "read")).stdout.trim();
+        server = await startServe({ cwd: dir.path, database: database.url });
+      });
+      afterAll(async () => {
+        await server?.stop();
+        await database?.drop();
+        dir?.remove();
+      });
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls %s shows 1,000 rows and says on stderr that 5 more match and how to see them",
+        async (_, run) => {
+          const result = await run()("ls");
+          expect(result.code, result.stderr).toBe(0);
+          expect(cells(result.stdout)).toHaveLength(1001);
+          expect(result.stderr).toBe(
+            "showing 1000 of 1005 deployments; 5 more match: tenure ls --all-pages shows every one (or --limit 1005)\n",
+          );
+        },
+      );
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls --json %s carries next_cursor, and --cursor continues from it; a filter the fleet cannot count is counted too",
+        async (_, run) => {
+          const first = await run()("ls", "--json", "--limit", "400", "--role", "shadow");
+          expect(first.code, first.stderr).toBe(0);
+          const page = JSON.parse(first.stdout) as { items: Deployment[]; next_cursor: string | null };
+          expect(page.items).toHaveLength(400);
+          expect(page.next_cursor).toEqual(expect.any(String));
+          expect(first.stderr).toMatch(
+            /^showing 400 of 1005 deployments; 605 more match: .*--cursor NEXT_CURSOR/,
+          );
+          const next = await run()("ls", "--json", "--limit", "3", "--cursor", page.next_cursor ?? "");
+          const after = JSON.parse(next.stdout) as { items: Deployment[] };
+          expect(after.items.map((d) => d.id)).toEqual(
+            [401, 402, 403].map((n) => (page.items[0]?.id ?? 0) + n - 1),
+          );
+        },
+      );
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls --all-pages %s streams every row under one header, and with --json one {items, next_cursor} line a page",
+        async (_, run) => {
+          const [table, json] = await Promise.all([
+            run()("ls", "--all-pages", "--limit", "200"),
+            run()("ls", "--all-pages", "--limit", "200", "--json"),
+          ]);
+          expect(table).toMatchObject({ code: 0, stderr: "" });
+          const [header, ...rows] = cells(table.stdout);
+          expect(header?.[0]).toBe("ID");
+          expect(rows).toHaveLength(1005);
+          expect(new Set(rows.map((row) => row[0])).size).toBe(1005);
+          expect(json).toMatchObject({ code: 0, stderr: "" });
+          const pages = lines(json.stdout).map(
+            (line) => JSON.parse(line) as { items: unknown[]; next_cursor: string | null },
+          );
+          expect(pages.map((p) => p.items.length)).toEqual([200, 200, 200, 200, 200, 5]);
+          expect(pages.map((p) => p.next_cursor === null)).toEqual([false, false, false, false, false, true]);
+        },
+      );
+    });
+
     describe("with a fleet of four deployments", () => {
       let database: TestDatabase;
       let dir: ReturnType<typeof tempDir>;
@@ -493,7 +603,7 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
         const result = await tenure("ls", "--json");
         expect(result.code).toBe(0);
         const body = JSON.parse(result.stdout) as { items: Deployment[] };
-        expect(Object.keys(body)).toEqual(["items"]);
+        expect(body).toMatchObject({ next_cursor: null });
         expect(body.items.map((d) => d.model)).toEqual([
           "churn-xgb",
           "search-ranker",
