@@ -26,6 +26,8 @@ describe("tenure sweep as a process, opening the database or through TENURE_URL"
     expect(created.code, created.stderr).toBe(0);
     token = created.stdout.trim();
     server = await startServe({ cwd: serverDir.path, database: database.url });
+    const init = await local("init");
+    expect(init.code, init.stderr).toBe(0);
   });
   afterAll(async () => {
     await server?.stop();
