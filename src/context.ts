@@ -39,7 +39,7 @@ export interface Context {
 export interface ContextOptions {
   clock?: () => number;
   poolSize?: number;
-  /** SQLite: WAL checkpoints on a thread of their own (src/store/checkpointer.ts), for a server. */
+  /** SQLite: WAL checkpoints on a thread of their own (src/store/sqlite/checkpointer.ts), for a server. */
   backgroundCheckpoints?: boolean;
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;

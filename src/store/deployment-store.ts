@@ -18,7 +18,7 @@ import type {
   NewDeploymentRow,
 } from "./schema.js";
 import { SnapshotPages } from "./snapshot-pages.js";
-import type { DirectSqlite } from "./sqlite-connection.js";
+import type { DirectSqlite } from "./sqlite/direct-sqlite.js";
 
 export interface DeploymentFilter {
   model?: string;
