@@ -1,6 +1,7 @@
 import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
+import { traitsOf } from "../store/database.js";
 import type { DeploymentFilter, DeploymentStore } from "../store/deployment-store.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
 import type { DeploymentRole, DeploymentRow, DeploymentStatus } from "../store/schema.js";
@@ -84,7 +85,7 @@ export class Registry {
       maxBatch: 64,
       // SQLite has one writer. On PostgreSQL two batches in flight keep the server busy while one
       // waits for its commit to flush; more only make the batches smaller (measured: 2 beat 1, 4 and 8).
-      concurrency: options.store.dialect === "postgres" ? 2 : 1,
+      concurrency: traitsOf(options.store.dialect).singleWriter ? 1 : 2,
       // With 1, a fifth of PostgreSQL's batches held one registration each (measured at 32
       // connections); with 8, 2,211–2,640 registrations/s against 1,781–2,286/s in four
       // alternating pairs of runs (BENCHMARKS.md).
@@ -147,7 +148,7 @@ export class Registry {
       }
       return byItem;
     });
-    if (this.store.dialect === "postgres") {
+    if (traitsOf(this.store.dialect).plannerStatistics) {
       this.statistics.grew(outcomes.filter((o) => o.ok && !o.value.replayed).length);
     }
     return outcomes;
