@@ -15,6 +15,7 @@ import type {
 } from "./dialect-driver.js";
 import { postgresDriver } from "./postgres/postgres-driver.js";
 import type { Schema } from "./schema.js";
+import type { DirectSqlite } from "./sqlite/direct-sqlite.js";
 import { isOpenTransaction } from "./sqlite/immediate-transactions.js";
 import { sqliteDriver } from "./sqlite/sqlite-driver.js";
 
@@ -50,7 +51,7 @@ export function traitsOf(name: DialectName): DialectTraits {
  * holds the connection for the transaction, so nothing else can run on it in between. Undefined
  * outside a transaction and on PostgreSQL.
  */
-export function directIn(database: Database, executor: Executor): Database["direct"] {
+export function directIn(database: Database, executor: Executor): DirectSqlite | undefined {
   return database.direct && isOpenTransaction(executor) ? database.direct : undefined;
 }
 
