@@ -47,9 +47,11 @@ const ReferenceView = z.object({
 /** A reference may be a whole training sample: larger than the API's other bodies. */
 const REFERENCE_BODY_LIMIT = 64 * 1024 * 1024;
 
+const FILE_TYPES = ["text/csv", "application/x-ndjson", "application/jsonl"];
+
 export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): void {
   // A reference comes as JSON {rows}, or as the file a data scientist already has.
-  for (const type of ["text/csv", "application/x-ndjson", "application/jsonl"]) {
+  for (const type of FILE_TYPES) {
     if (!app.hasContentTypeParser(type)) {
       app.addContentTypeParser(
         type,
@@ -90,6 +92,7 @@ export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): voi
     "/v1/deployments/:id/reference",
     {
       bodyLimit: REFERENCE_BODY_LIMIT,
+      config: { bodyTypes: ["application/json", ...FILE_TYPES] },
       // CSV and JSON Lines bodies are read by the dataset reader, not by a JSON schema.
       validatorCompiler: (route) => {
         // The route's typed schema is the zod one the provider's compiler expects.
