@@ -120,6 +120,18 @@ describe.each(dialects())("performance on %s", (dialect) => {
     }
   });
 
+  it("a deployment on target but below its baseline loses health by the drop once a sweep judged it", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const body = registration({ training_data_cutoff: "2026-12-20", baseline_metrics: { auc: 1 } });
+    const id = (await t.request({ method: "POST", url: "/v1/deployments", body })).json().id as number;
+    t.setNow(T0 + 5 * DAY);
+    await post(id, { points: [0, 1].flatMap((day) => points(day, 0.95)) });
+    await sweep(T0 + 5 * DAY);
+    const view = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+    // 5% below the baseline is a performance penalty of 0.25, weighted 0.6: 100 × (1 − 0.15).
+    expect(view.age).toMatchObject({ stage: "fresh", health_score: 85, verdict: "keep" });
+  });
+
   it("a retried batch of points changes nothing, and a late correction replaces the first value", async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
     const id = (await t.request({ method: "POST", url: "/v1/deployments", body: registration() })).json().id;
