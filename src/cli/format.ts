@@ -38,7 +38,10 @@ export function deploymentRows(items: DeploymentView[]): string[][] {
     d.role,
     formatDuration(d.age.deployment_age_seconds),
     formatDuration(d.age.data_age_seconds),
+    d.age.performance_age_seconds === null ? "-" : formatDuration(d.age.performance_age_seconds),
     stageLabel(d),
+    d.age.health_score === null ? "-" : String(d.age.health_score),
+    d.age.verdict ?? "-",
   ]);
 }
 
@@ -51,7 +54,10 @@ export const DEPLOYMENT_HEADERS = [
   "ROLE",
   "AGE",
   "DATA AGE",
+  "PERF AGE",
   "STAGE",
+  "HEALTH",
+  "VERDICT",
 ];
 
 /** `2026-10-01T00:00:00.000Z` → `2026-10-01 00:00Z`: what a person scans for. */

@@ -537,12 +537,25 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
         dir?.remove();
       });
 
-      it("ls prints a table, oldest first, with human ages and the stage", async () => {
+      it("ls prints a table, oldest first, with human ages, the stage, the health score and the verdict", async () => {
         const result = await tenure("ls");
         expect(result.code).toBe(0);
         expect(result.stderr).toBe("");
         const [header, ...rows] = cells(result.stdout);
-        expect(header).toEqual(["ID", "MODEL", "VERSION", "ENV", "TEAM", "ROLE", "AGE", "DATA AGE", "STAGE"]);
+        expect(header).toEqual([
+          "ID",
+          "MODEL",
+          "VERSION",
+          "ENV",
+          "TEAM",
+          "ROLE",
+          "AGE",
+          "DATA AGE",
+          "PERF AGE",
+          "STAGE",
+          "HEALTH",
+          "VERDICT",
+        ]);
         expect(rows).toEqual([
           [
             String(ids["churn-xgb"]),
@@ -553,7 +566,10 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "100d",
             "130d",
+            "-",
             "expired",
+            "80.5",
+            "review",
           ],
           [
             String(ids["search-ranker"]),
@@ -564,7 +580,10 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "75d",
             "90d",
+            "-",
             "due",
+            "97",
+            "review",
           ],
           [
             String(ids["fraud-gbm"]),
@@ -575,9 +594,25 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "41d",
             "60d",
+            "-",
             "fresh",
+            "100",
+            "keep",
           ],
-          [String(ids["ctr-dnn"]), "ctr-dnn", "2026.47", "production", "ads", "primary", "2d", "3d", "fresh"],
+          [
+            String(ids["ctr-dnn"]),
+            "ctr-dnn",
+            "2026.47",
+            "production",
+            "ads",
+            "primary",
+            "2d",
+            "3d",
+            "-",
+            "fresh",
+            "100",
+            "keep",
+          ],
         ]);
       });
 
