@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -7,6 +8,11 @@ import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
+import {
+  isMissingPostgresDatabase,
+  MissingDatabaseError,
+  missingSqliteFile,
+} from "./store/missing-database.js";
 import { type Stores, storesOf } from "./store/stores.js";
 
 export { DEFAULT_DATABASE, databaseUrlFrom, policiesPathFrom } from "./config.js";
@@ -30,7 +36,7 @@ export interface Context {
 export interface ContextOptions {
   clock?: () => number;
   poolSize?: number;
-  /** SQLite: WAL checkpoints on a thread of their own (src/store/checkpointer.ts), for a server. */
+  /** SQLite: WAL checkpoints on a thread of their own (src/store/sqlite/checkpointer.ts), for a server. */
   backgroundCheckpoints?: boolean;
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;
@@ -46,12 +52,22 @@ export interface ContextOptions {
   /** The base of links in notifications. */
   publicUrl?: string;
   retry?: RetryPolicy;
+  /** The server's log, for what a sweep could not judge. */
+  logger?: Logger;
+  /**
+   * Refuse a SQLite file that is not there yet (MissingDatabaseError) instead of making it: the
+   * CLI's commands that read or change a registry. A PostgreSQL database is never made here;
+   * one that does not exist is always a MissingDatabaseError.
+   */
+  mustExist?: boolean;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
   const policies = PolicyBook.load(options.policies ?? null, options.env ?? process.env);
+  const missing = options.mustExist ? missingSqliteFile(url) : undefined;
+  if (missing !== undefined) throw new MissingDatabaseError(missing);
   const database = openDatabase(url, {
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
@@ -63,7 +79,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     await migrateToLatest(database);
   } catch (error) {
     await database.close();
-    throw error;
+    throw isMissingPostgresDatabase(error) ? new MissingDatabaseError(database.location) : error;
   }
   const clock = options.clock ?? Date.now;
   const stores = storesOf(database);
@@ -99,6 +115,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     incidents,
     clock,
     onNotifications: () => dispatcher.wake(),
+    logger: options.logger,
   });
   const lifecycle = new Lifecycle({
     stores,

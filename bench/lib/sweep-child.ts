@@ -9,7 +9,6 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { CompiledQuery, sql } from "kysely";
 import { z } from "zod";
 import { boundHeapGrowth } from "../../dist/cli/heap.js";
@@ -17,6 +16,7 @@ import { type Context, openContext } from "../../dist/context.js";
 import { acknowledgedKinds, planAlerts } from "../../dist/core/alert-plan.js";
 import { evaluateDeployment, lifecycleDates } from "../../dist/core/findings.js";
 import type { Policy } from "../../dist/core/policy.js";
+import { integer, parseScriptOptions } from "./bench-options.js";
 import { monotonicMicros } from "./cpu-profile.js";
 import { log } from "./log.js";
 import { cpuSecondsByName, machineCpu, QuietGate } from "./proc-stats.js";
@@ -34,20 +34,18 @@ import {
 const PAGE_SIZE = 1000;
 const HOUR_MS = 3_600_000;
 
-const Flags = z.strictObject({
-  database: z.string().min(1),
-  policies: z.string().min(1),
-  at: z.coerce.number().int().positive(),
-  rounds: z.coerce.number().int().min(1),
-  out: z.string().min(1),
-  "quiet-wait": z.coerce.number().int().min(0).default(15),
+const flags = parseScriptOptions("sweep-child", {
+  database: { schema: z.string().min(1), value: "URL", help: "the seeded database" },
+  policies: { schema: z.string().min(1), value: "FILE", help: "the policy file" },
+  at: { schema: z.coerce.number().int().positive(), value: "MS", help: "the first sweep's time" },
+  rounds: { schema: integer(1), value: "N", help: "rounds after the first sweep" },
+  out: { schema: z.string().min(1), value: "FILE", help: "where the results go (JSON)" },
+  "quiet-wait": {
+    schema: integer(0).default(15),
+    value: "S",
+    help: "before each round, wait up to S s for other load to pass",
+  },
 });
-
-const { values } = parseArgs({
-  strict: true,
-  options: Object.fromEntries(Object.keys(Flags.shape).map((name) => [name, { type: "string" } as const])),
-});
-const flags = Flags.parse(values);
 // The sweep runs in the server (or a local `tenure sweep`), which bound V8's heap growth so.
 boundHeapGrowth();
 

@@ -2,10 +2,10 @@ import { type AgeBlock, computeAge } from "../core/age.js";
 import type { Finding } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { FindingKind, Policy } from "../core/policy.js";
+import type { AlertStore } from "../store/alert-store.js";
 import { parseJsonColumn } from "../store/json-columns.js";
-import type { NewDelivery } from "../store/outbox-store.js";
+import type { NewDelivery, OutboxStore } from "../store/outbox-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
-import type { Stores } from "../store/stores.js";
 import type { Notification, NotificationAction, Severity } from "./notification.js";
 
 /** Where channel names resolve, and which policy governs a deployment. */
@@ -22,8 +22,14 @@ export interface IncidentsOptions {
   wallClock?: () => number;
 }
 
-/** The stores an alert change writes, bound to the caller's transaction. */
-export type AlertWrites = Pick<Stores, "alerts" | "outbox">;
+/**
+ * The stores an alert change writes, bound to the caller's transaction (a `Stores` fits), or a
+ * sweep preview's stand-in that writes nothing.
+ */
+export interface AlertWrites {
+  alerts: Pick<AlertStore, "openAlertsFor" | "insertAlerts" | "markReminded" | "resolveAlerts">;
+  outbox: Pick<OutboxStore, "insertDeliveries">;
+}
 
 export interface AlertChange {
   alerts: number;

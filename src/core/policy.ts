@@ -15,13 +15,19 @@ export interface DriftPolicy {
   method: "ks" | "psi" | "wasserstein" | "jensenshannon" | "chisquare" | null;
   /** The share of drifted features at which the deployment has drifted. */
   drift_share: number;
+  /** The most features a deployment's reference and samples may name together: more are refused. */
+  max_features: number;
 }
+
+/** A deployment's features unless its policy says otherwise: bounds what one request can store. */
+export const DEFAULT_MAX_FEATURES = 1000;
 
 export const DEFAULT_DRIFT_POLICY: DriftPolicy = {
   window_seconds: 86_400,
   features: null,
   method: null,
   drift_share: 0.5,
+  max_features: DEFAULT_MAX_FEATURES,
 };
 
 /** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */

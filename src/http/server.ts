@@ -13,6 +13,8 @@ export interface ServeOptions {
   port: number;
   publicRead: boolean;
   logLevel?: string;
+  /** Where the JSON log goes; stdout when absent. */
+  logFile?: string;
   /** The policy file; the built-in defaults when null. */
   policies?: string | null;
   /** When the sweep runs (cron, UTC); DEFAULT_SWEEP_CRON when absent. */
@@ -36,10 +38,14 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const logger = pino({
-    level: options.logLevel ?? process.env.TENURE_LOG_LEVEL ?? "info",
-    redact: ["req.headers.authorization", "headers.authorization"],
-  });
+  const logger = pino(
+    {
+      level: options.logLevel ?? process.env.TENURE_LOG_LEVEL ?? "info",
+      redact: ["req.headers.authorization", "headers.authorization"],
+    },
+    // Synchronous, so the last lines reach the file when the process exits.
+    options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
+  );
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
   // A bad schedule is refused before anything opens.
   parseSweepCron(scheduleCron);
@@ -50,6 +56,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     policies: options.policies ?? null,
     env: options.env ?? process.env,
     publicUrl,
+    logger,
     // TENURE_BACKGROUND_CHECKPOINTS=0 checkpoints in line, as a CLI command does (README).
     backgroundCheckpoints: (options.env ?? process.env).TENURE_BACKGROUND_CHECKPOINTS !== "0",
     onCheckpointFailure: (message) =>

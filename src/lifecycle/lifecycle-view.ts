@@ -13,7 +13,10 @@ import type {
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export interface SweepView {
-  id: number;
+  /** Null for a preview, which is not logged. */
+  id: number | null;
+  /** A preview: nothing was written, nothing sent. */
+  dry_run: boolean;
   state: SweepState;
   trigger: string;
   actor: string;
@@ -33,8 +36,9 @@ export interface SweepView {
   error: string | null;
 }
 
-export function toSweepView(row: SweepRow): SweepView {
+export function toSweepView(row: SweepRow | (Omit<SweepRow, "id"> & { id: null; dry_run: true })): SweepView {
   return {
+    dry_run: false,
     ...row,
     evaluated_at: iso(row.evaluated_at),
     scheduled_for: isoOrNull(row.scheduled_for),

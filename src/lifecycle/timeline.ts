@@ -1,8 +1,9 @@
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentRow } from "../store/schema.js";
+import type { DeploymentRow, EventRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 
 export interface TimelineView {
@@ -30,9 +31,18 @@ export interface TimelineView {
     state: string | null;
     windows: { start: string; end: string; samples: number; mean: number; state: string }[];
   }[];
-  drift: { state: string | null };
+  /** The last drift verdict; `error` with why when the last sweep could not compare the inputs. */
+  drift: { state: string | null; error: string | null };
   health: { score: number | null; verdict: string | null };
   events: { at: string; type: string; actor: string }[];
+}
+
+/** Why the last sweep could not judge the drift of a deployment in the `error` state: its latest `drift_error` event. */
+function driftError(row: DeploymentRow, events: EventRow[]): string | null {
+  if (row.drift_state !== DRIFT_ERROR_STATE) return null;
+  const event = events.findLast((e) => e.type === "drift_error");
+  const data = event ? (JSON.parse(event.data) as { message?: unknown }) : {};
+  return typeof data.message === "string" ? data.message : "the inputs could not be compared";
 }
 
 /** How a metric no policy targets is windowed for the timeline: daily, judged against nothing. */
@@ -116,7 +126,7 @@ export async function buildTimeline(
     },
     stages: stages.map((s) => ({ stage: s.stage, from: iso(s.from), to: iso(s.to) })),
     metrics: series,
-    drift: { state: row.drift_state },
+    drift: { state: row.drift_state, error: driftError(row, events) },
     health: { score: age.health_score, verdict: age.verdict },
     events: events.map((e) => ({ at: iso(e.at), type: e.type, actor: e.actor })),
   };

@@ -1,4 +1,5 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
 import { parseJsonColumn, parseTags } from "../store/json-columns.js";
@@ -77,7 +78,9 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
     max_data_age_seconds: policy.max_data_age_seconds ?? null,
     performance_state: row.performance_state as HealthInput["performance_state"],
     performance_drop: row.performance_drop ?? 0,
-    drift_state: row.drift_state as HealthInput["drift_state"],
+    // A drift that could not be judged (`error`) neither lowers the score nor clears it.
+    drift_state:
+      row.drift_state === DRIFT_ERROR_STATE ? null : (row.drift_state as HealthInput["drift_state"]),
     exempt: age.exempt,
   });
   age.health_score = health.score;

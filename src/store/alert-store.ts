@@ -49,7 +49,7 @@ export interface AlertStore {
   /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
   reviewedAlertsFor(deploymentIds: number[]): Promise<AlertRow[]>;
   /** Open alerts whose deployment is no longer live: their cause went away with it. */
-  openAlertsOfEndedDeployments(limit: number): Promise<(AlertRow & { status: string })[]>;
+  openAlertsOfEndedDeployments(limit: number, afterId?: number): Promise<(AlertRow & { status: string })[]>;
   insertAlerts(alerts: NewAlert[]): Promise<AlertRow[]>;
   /** Records a reminder; only alerts still open count. */
   markReminded(ids: number[], at: number): Promise<void>;
@@ -130,7 +130,7 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .execute();
   }
 
-  async openAlertsOfEndedDeployments(limit: number): Promise<(AlertRow & { status: string })[]> {
+  async openAlertsOfEndedDeployments(limit: number, afterId = 0): Promise<(AlertRow & { status: string })[]> {
     return this.executor
       .selectFrom("alerts")
       .innerJoin("deployments", "deployments.id", "alerts.deployment_id")
@@ -138,6 +138,7 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .select("deployments.status")
       .where("alerts.state", "=", sql.lit("open"))
       .where("deployments.status", "<>", sql.lit("active"))
+      .where("alerts.id", ">", afterId)
       .orderBy("alerts.id")
       .limit(limit)
       .execute();

@@ -31,6 +31,8 @@ export interface DaySample extends StoredSummary {
 export interface DriftStore {
   /** Each deployment's reference, feature by feature (by name). */
   references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>>;
+  /** The features a deployment's live samples name, on any day, and with `reference` its reference's too. */
+  featureNames(deploymentId: number, include: { reference: boolean }): Promise<Set<string>>;
   /** Replaces a deployment's reference, feature by feature, with what was given. */
   putReference(deploymentId: number, features: StoredSummary[], source: string, at: number): Promise<void>;
   /** A deployment's live summaries of one day, by feature. */
@@ -61,6 +63,23 @@ export class SqlDriftStore extends BoundStore implements DriftStore {
       result.set(row.deployment_id, list);
     }
     return result;
+  }
+
+  /** The features a deployment's live samples name, on any day, and with `reference` its reference's too. */
+  async featureNames(deploymentId: number, include: { reference: boolean }): Promise<Set<string>> {
+    const samples = this.executor
+      .selectFrom("drift_samples")
+      .select("feature")
+      .where("deployment_id", "=", deploymentId);
+    const query = include.reference
+      ? samples.union(
+          this.executor
+            .selectFrom("drift_references")
+            .select("feature")
+            .where("deployment_id", "=", deploymentId),
+        )
+      : samples.distinct();
+    return new Set((await query.execute()).map((row) => row.feature));
   }
 
   async putReference(

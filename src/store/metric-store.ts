@@ -152,12 +152,12 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
   }
 
   async setPerformance(
-    updates: { id: number; state: string | null; ok_since: number | null }[],
+    updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[],
   ): Promise<void> {
     for (const u of updates) {
       await this.executor
         .updateTable("deployments")
-        .set({ performance_state: u.state, performance_ok_since: u.ok_since })
+        .set({ performance_state: u.state, performance_ok_since: u.ok_since, performance_drop: u.drop })
         .where("id", "=", u.id)
         .execute();
     }
