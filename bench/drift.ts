@@ -9,14 +9,11 @@
  *   npm run bench -- drift [--rows N] [--rounds N] [--ingest-seconds S] [--skip-ingest]
  */
 import { execFile, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { z } from "zod";
-import { machineInfo, parseBenchFlags } from "./lib/bench-run.js";
-import type { ChildServer } from "./lib/child-server.js";
+import { integer, type Options, switchOption } from "./lib/bench-options.js";
+import { defineBench, machineInfo, ROOT, startRun, writeResult } from "./lib/bench-run.js";
 import type { ComputeResult } from "./lib/drift-compute.js";
 import { type DriftFiles, writeDriftFiles } from "./lib/drift-data.js";
 import { benchIngest } from "./lib/drift-ingest.js";
@@ -36,72 +33,60 @@ import {
 import { log } from "./lib/log.js";
 import { createScratchDatabase, type ScratchDatabase } from "./lib/scratch-database.js";
 import { median, round } from "./lib/stats.js";
+import { type Teardown, withTeardown } from "./lib/teardown.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const RESULTS_DIR = join(ROOT, "bench", "results");
 const PYTHON = "/usr/bin/python3";
 const SCIPY_SCRIPT = join(ROOT, "bench", "lib", "drift_scipy.py");
 const TIME = "/usr/bin/time";
 
-const Flags = z.strictObject({
-  rows: z.coerce.number().int().min(1_000).max(10_000_000).default(1_000_000),
-  rounds: z.coerce.number().int().min(1).max(50).default(5),
-  "ingest-seconds": z.coerce.number().int().min(1).max(120).default(10),
-  "ingest-rounds": z.coerce.number().int().min(1).max(20).default(2),
-  connections: z.coerce.number().int().min(1).max(256).default(8),
-  "batch-rows": z.coerce.number().int().min(1).max(10_000).default(1_000),
-  "skip-ingest": z.boolean().default(false),
-});
-type Flags = z.infer<typeof Flags>;
+const OPTIONS = {
+  rows: {
+    schema: integer(1_000, 10_000_000).default(1_000_000),
+    value: "N",
+    help: "rows in each of the four generated files",
+  },
+  rounds: {
+    schema: integer(1, 50).default(5),
+    value: "N",
+    help: "runs per method, end to end and in memory",
+  },
+  "ingest-seconds": {
+    schema: integer(1, 120).default(10),
+    value: "S",
+    help: "seconds per ingest round and server",
+  },
+  "ingest-rounds": {
+    schema: integer(1, 20).default(2),
+    value: "N",
+    help: "alternating floor/tenure ingest rounds",
+  },
+  connections: { schema: integer(1, 256).default(8), value: "N", help: "ingest connections" },
+  "batch-rows": { schema: integer(1, 10_000).default(1_000), value: "N", help: "rows per POST /samples" },
+  "skip-ingest": switchOption("leave out the server phase"),
+};
+type Flags = Options<typeof OPTIONS>;
 
-export const DRIFT_USAGE = `npm run bench -- drift [options]
-  --rows N             rows in each of the four generated files (1000000)
-  --rounds N           runs per method, end to end and in memory (5)
-  --ingest-seconds S   seconds per ingest round and server (10)
-  --ingest-rounds N    alternating floor/tenure ingest rounds (2)
-  --connections N      ingest connections (8)
-  --batch-rows N       rows per POST /samples (1000)
-  --skip-ingest        leave out the server phase`;
-
-export async function driftBench(argv: string[]): Promise<void> {
-  const flags = parseBenchFlags(argv, Flags, ["skip-ingest"]);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const build = distFingerprint();
-  log(`tenure build under test: dist/ sha256 ${build}`);
+export const driftBench = defineBench("drift", OPTIONS, async (flags) => {
+  const build = startRun();
   if (!existsSync(TIME)) throw new Error(`${TIME} is needed for the children's peak RSS`);
   const started = Date.now();
-  const servers: ChildServer[] = [];
-  let scratch: ScratchDatabase | undefined;
-  const interrupt = () => {
-    void Promise.allSettled(servers.map((s) => s.stop(2_000)))
-      .then(() => scratch?.drop())
-      .finally(() => process.exit(130));
-  };
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
-  try {
-    scratch = await createScratchDatabase("sqlite", "");
-    const result = await run(flags, build, scratch, (s) => servers.push(s));
+  // Ctrl-C or a kill: stop the ingest servers and remove the generated files rather than leave them.
+  await withTeardown(async (teardown) => {
+    const scratch = teardown.database(await createScratchDatabase("sqlite", ""));
+    const result = await run(flags, build, scratch, teardown);
     result.started_at = new Date(started).toISOString();
     result.seconds = round((Date.now() - started) / 1000, 1);
-    const file = join(RESULTS_DIR, `drift-${flags.rows}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    log(`wrote ${file}`);
+    log(`wrote ${writeResult(`drift-${flags.rows}.json`, result)}`);
     log(`\n== drift benchmark: summary (ratio = tenure / scipy; medians) ==\n`);
     log(formatSummary(result));
-  } finally {
-    process.off("SIGINT", interrupt);
-    process.off("SIGTERM", interrupt);
-    await Promise.allSettled(servers.map((s) => s.stop(5_000)));
-    await scratch?.drop();
-  }
-}
+  });
+});
 
 async function run(
   flags: Flags,
   build: string,
   scratch: ScratchDatabase,
-  track: (server: ChildServer) => void,
+  teardown: Teardown,
 ): Promise<DriftBenchResult> {
   const python = await scipyVersions();
   if ("missing" in python) log(`SciPy peer skipped: ${python.missing}`);
@@ -153,7 +138,7 @@ async function run(
           rowsPerBatch: flags["batch-rows"],
           log,
         },
-        track,
+        teardown,
       );
 
   return {
@@ -170,7 +155,7 @@ async function run(
       scipy_compute:
         "the SciPy/numpy call on arrays already read (categorical: on aligned counts; value_counts timed apart)",
       ingest_floor:
-        "bench/lib/drift-floor-server.ts: bare Fastify 5, the same zod body schema, keeps nothing",
+        "bench/floor-server.ts --routes samples: bare Fastify 5, the same zod body schema, keeps nothing",
       merge_floor:
         "Float64Array.set of the same number[] batches; a Map<string, number> count of the same strings",
     },
@@ -185,17 +170,6 @@ async function run(
     ...(ingest ? { ingest } : {}),
     targets: TARGETS,
   };
-}
-
-/** A short digest of the built dist/ the run measured: others change src/ while benchmarks run. */
-function distFingerprint(): string {
-  const dist = join(ROOT, "dist");
-  const hash = createHash("sha256");
-  const files = readdirSync(dist, { recursive: true, encoding: "utf8" })
-    .filter((name) => name.endsWith(".js"))
-    .sort();
-  for (const file of files) hash.update(file).update(readFileSync(join(dist, file)));
-  return hash.digest("hex").slice(0, 12);
 }
 
 async function scipyVersions(): Promise<{ versions: Record<string, string> } | { missing: string }> {

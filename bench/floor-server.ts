@@ -1,64 +1,74 @@
 /**
- * The floor: the least a registry HTTP API on this stack can do. One bare Fastify 5 process that
- * parses and validates a registration with the very zod schema Tenure uses (from the built
- * dist/, through fastify-type-provider-zod as src/http/app.ts wires it) and echoes it back; and
- * that answers list requests with pages held in memory. No auth, no database, no logging. What
- * Tenure costs above this is what its registry, store and database cost.
+ * The floor: the least an HTTP API on this stack can do for the routes a benchmark measures. One
+ * bare Fastify 5 process (bench/lib/floor-app.ts) that parses and validates each body with the
+ * very zod schema Tenure's route uses (from the built dist/) and answers as Tenure does, with no
+ * auth, no database and no logging. What Tenure costs above this is what its registry, store and
+ * database cost.
  *
- *   node --import tsx bench/floor-server.ts --port 8081
+ * - `--routes registry` (the registry benchmark): `POST /v1/deployments` echoes the registration;
+ *   `GET /v1/deployments?…` answers with pages held in memory, which the bench stores once.
+ * - `--routes samples` (the drift benchmark's ingest): `POST /v1/deployments/:id/samples` answers
+ *   with the count it accepted and keeps nothing.
+ *
+ *   node --import tsx bench/floor-server.ts --port 8081 [--routes registry|samples]
  */
-import { parseArgs } from "node:util";
-import Fastify from "fastify";
-import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { RegisterDeploymentBody } from "../dist/registry/deployment-input.js";
+import { PORT_OPTION, parseScriptOptions } from "./lib/bench-options.js";
+import { type FloorApp, serveFloor } from "./lib/floor-app.js";
 
-const { values } = parseArgs({ options: { port: { type: "string" } } });
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-  process.stderr.write("floor-server: --port must be a port number\n");
-  process.exit(2);
-}
-
-/** The same body limit as Tenure's API (src/http/app.ts). */
-const BODY_LIMIT = 1024 * 1024;
-
-/** List pages by their path and query (`/v1/deployments?limit=100&...`), set by the bench. */
-const pages = new Map<string, unknown>();
-
-const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false });
-app.setValidatorCompiler(validatorCompiler);
-const r = app.withTypeProvider<ZodTypeProvider>();
-
-r.get("/healthz", async () => ({ status: "ok" }));
-
-r.post("/v1/deployments", { schema: { body: RegisterDeploymentBody } }, async (request, reply) =>
-  reply.code(201).send(request.body),
-);
-
-r.get("/v1/deployments", async (request, reply) => {
-  const page = pages.get(request.url);
-  if (page === undefined) return reply.code(404).send({ title: "no page stored for this query" });
-  return page;
+const flags = parseScriptOptions("floor-server", {
+  port: PORT_OPTION,
+  routes: {
+    schema: z.enum(["registry", "samples"]).default("registry"),
+    value: "registry|samples",
+    help: "the routes to serve: registrations and list pages, or feature samples",
+  },
 });
 
-// Test scaffolding, not part of the measured floor: the bench stores a real Tenure page here once.
-r.put(
-  "/floor/pages",
-  { schema: { body: z.object({ url: z.string().startsWith("/v1/deployments?"), page: z.unknown() }) } },
-  async (request, reply) => {
-    pages.set(request.body.url, request.body.page);
-    return reply.code(204).send();
-  },
-);
+// Each set imports only its own schemas, so that the floor's memory is that of its routes alone.
+const routes = flags.routes === "samples" ? await samplesRoutes() : await registryRoutes();
+await serveFloor({ port: flags.port, routes });
 
-const close = () => {
-  app.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on("SIGTERM", close);
-process.on("SIGINT", close);
+async function registryRoutes(): Promise<(app: FloorApp) => void> {
+  const { RegisterDeploymentBody } = await import("../dist/registry/deployment-input.js");
+  /** List pages by their path and query (`/v1/deployments?limit=100&...`), set by the bench. */
+  const pages = new Map<string, unknown>();
+  return (app) => {
+    app.post("/v1/deployments", { schema: { body: RegisterDeploymentBody } }, async (request, reply) =>
+      reply.code(201).send(request.body),
+    );
+    app.get("/v1/deployments", async (request, reply) => {
+      const page = pages.get(request.url);
+      if (page === undefined) return reply.code(404).send({ title: "no page stored for this query" });
+      return page;
+    });
+    // Test scaffolding, not part of the measured floor: the bench stores a real Tenure page here once.
+    app.put(
+      "/floor/pages",
+      {
+        schema: { body: z.object({ url: z.string().startsWith("/v1/deployments?"), page: z.unknown() }) },
+      },
+      async (request, reply) => {
+        pages.set(request.body.url, request.body.page);
+        return reply.code(204).send();
+      },
+    );
+  };
+}
 
-await app.listen({ host: "127.0.0.1", port });
+async function samplesRoutes(): Promise<(app: FloorApp) => void> {
+  const { IdParams } = await import("../dist/http/routes/deployments.js");
+  const { SamplesBody } = await import("../dist/http/routes/monitoring.js");
+  const DAY_MS = 86_400_000;
+  return (app) => {
+    app.post(
+      "/v1/deployments/:id/samples",
+      { bodyLimit: 16 * 1024 * 1024, schema: { params: IdParams, body: SamplesBody } },
+      async (request) => ({
+        deployment_id: request.params.id,
+        accepted: request.body.rows.length,
+        day: new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS).toISOString(),
+      }),
+    );
+  };
+}

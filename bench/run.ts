@@ -2,15 +2,15 @@
  * Runs one benchmark by name: `npm run bench -- drift|registry|sweep [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
-import { DRIFT_USAGE, driftBench } from "./drift.js";
-import { REGISTRY_USAGE, registryBench } from "./registry.js";
-import { SWEEP_USAGE, sweepBench } from "./sweep.js";
+import { driftBench } from "./drift.js";
+import { UsageError } from "./lib/bench-options.js";
+import type { Bench } from "./lib/bench-run.js";
+import { registryBench } from "./registry.js";
+import { sweepBench } from "./sweep.js";
 
-const BENCHMARKS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
-  drift: { run: driftBench, usage: DRIFT_USAGE },
-  registry: { run: registryBench, usage: REGISTRY_USAGE },
-  sweep: { run: sweepBench, usage: SWEEP_USAGE },
-};
+const BENCHMARKS: Record<string, Bench> = Object.fromEntries(
+  [driftBench, registryBench, sweepBench].map((bench) => [bench.name, bench]),
+);
 
 const [name, ...argv] = process.argv.slice(2);
 const bench = name === undefined ? undefined : BENCHMARKS[name];
@@ -27,8 +27,13 @@ if (!bench || argv.includes("--help") || argv.includes("-h")) {
 try {
   await bench.run(argv);
 } catch (error) {
-  process.stderr.write(
-    `bench ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench ${name}: ${error.message} (see --help)\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(
+      `bench ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  }
 }

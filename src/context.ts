@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -6,19 +7,21 @@ import { Sweeper } from "./lifecycle/sweeper.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
-import { DeploymentStore } from "./store/deployment-store.js";
-import type { LifecycleStore } from "./store/lifecycle-store.js";
 import { migrateToLatest } from "./store/migrate.js";
-import { TokenStore } from "./store/token-store.js";
+import {
+  isMissingPostgresDatabase,
+  MissingDatabaseError,
+  missingSqliteFile,
+} from "./store/missing-database.js";
+import { type Stores, storesOf } from "./store/stores.js";
 
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {
   database: Database;
-  store: DeploymentStore;
-  lifecycleStore: LifecycleStore;
+  /** Every aggregate's store, bound to the database. */
+  stores: Stores;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
-  tokens: TokenStore;
   policies: PolicyBook;
   registry: Registry;
   incidents: Incidents;
@@ -31,7 +34,7 @@ export interface Context {
 export interface ContextOptions {
   clock?: () => number;
   poolSize?: number;
-  /** SQLite: WAL checkpoints on a thread of their own (src/store/checkpointer.ts), for a server. */
+  /** SQLite: WAL checkpoints on a thread of their own (src/store/sqlite/checkpointer.ts), for a server. */
   backgroundCheckpoints?: boolean;
   /** Told when background checkpoints failed and commits checkpoint in line again. */
   onCheckpointFailure?: (message: string) => void;
@@ -47,12 +50,22 @@ export interface ContextOptions {
   /** The base of links in notifications. */
   publicUrl?: string;
   retry?: RetryPolicy;
+  /** The server's log, for what a sweep could not judge. */
+  logger?: Logger;
+  /**
+   * Refuse a SQLite file that is not there yet (MissingDatabaseError) instead of making it: the
+   * CLI's commands that read or change a registry. A PostgreSQL database is never made here;
+   * one that does not exist is always a MissingDatabaseError.
+   */
+  mustExist?: boolean;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
   const policies = PolicyBook.load(options.policies ?? null, options.env ?? {});
+  const missing = options.mustExist ? missingSqliteFile(url) : undefined;
+  if (missing !== undefined) throw new MissingDatabaseError(missing);
   const database = openDatabase(url, {
     poolSize: options.poolSize,
     backgroundCheckpoints: options.backgroundCheckpoints,
@@ -63,22 +76,21 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     await migrateToLatest(database);
   } catch (error) {
     await database.close();
-    throw error;
+    throw isMissingPostgresDatabase(error) ? new MissingDatabaseError(database.location) : error;
   }
   const clock = options.clock ?? Date.now;
-  const store = new DeploymentStore(database);
-  const lifecycleStore = store.lifecycle();
+  const stores = storesOf(database);
   const publicUrl = options.publicUrl ?? "http://127.0.0.1:8080";
   // The registry tells the lifecycle of every deployment that ends, inside its transaction; the
   // incidents are built just below, before any registration can run.
   let incidents: Incidents | undefined;
   const wake = () => {};
   const registry = new Registry({
-    store,
+    stores,
     clock,
     policies,
     onEnded: async (tx, ended, at) => {
-      const change = await incidents?.resolveEnded(tx.lifecycle(), ended, at);
+      const change = await incidents?.resolveEnded(tx, ended, at);
       if (change?.notifications) setImmediate(wake);
     },
   });
@@ -90,19 +102,20 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     publicUrl,
   });
   const dispatcher = new Dispatcher({
-    store: lifecycleStore,
+    outbox: stores.outbox,
     channels: () => policies.channels,
     retry: options.retry,
   });
   const sweeper = new Sweeper({
-    store,
+    stores,
     registry,
     incidents,
     clock,
     onNotifications: () => dispatcher.wake(),
+    logger: options.logger,
   });
   const lifecycle = new Lifecycle({
-    store,
+    stores,
     registry,
     policies,
     incidents,
@@ -113,11 +126,9 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   });
   return {
     database,
-    store,
-    lifecycleStore,
+    stores,
     lifecycle,
-    drift: new DriftMonitor({ store, registry, clock }),
-    tokens: new TokenStore(database),
+    drift: new DriftMonitor({ stores, registry, clock }),
     policies,
     registry,
     incidents,

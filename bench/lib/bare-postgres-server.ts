@@ -21,15 +21,15 @@
  *
  *   node --import tsx bench/lib/bare-postgres-server.ts --port 8082 --database postgres://… [--variant V]
  */
-import { parseArgs } from "node:util";
-import Fastify from "fastify";
-import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pg from "pg";
+import { z } from "zod";
 import type { RegisterDeploymentBody as Body } from "../../dist/registry/deployment-input.js";
 import { RegisterDeploymentBody } from "../../dist/registry/deployment-input.js";
 import { openDatabase } from "../../dist/store/database.js";
 import { migrateToLatest } from "../../dist/store/migrate.js";
 import { BARE_VARIANTS, type BareVariant } from "./bare-variants.js";
+import { PORT_OPTION, parseScriptOptions } from "./bench-options.js";
+import { serveFloor } from "./floor-app.js";
 
 const DROP_FOREIGN_KEYS =
   "alter table deployments drop constraint deployments_model_fkey; " +
@@ -46,28 +46,21 @@ const VARIANT_SQL: Record<BareVariant, string> = {
   "async-commit": "",
 };
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string" },
-    database: { type: "string" },
-    variant: { type: "string", default: "schema" },
+const flags = parseScriptOptions("bare-postgres-server", {
+  port: PORT_OPTION,
+  database: {
+    schema: z.string().regex(/^postgres(ql)?:\/\//),
+    value: "postgres://…",
+    help: "a scratch database of its own, which it migrates",
+  },
+  variant: {
+    schema: z.enum(BARE_VARIANTS).default("schema"),
+    value: BARE_VARIANTS.join("|"),
+    help: "the schema as Tenure's, or with something taken away",
   },
 });
-const port = Number(values.port);
-const url = values.database ?? "";
-const variant = values.variant as BareVariant;
-if (
-  !Number.isInteger(port) ||
-  port < 1 ||
-  port > 65_535 ||
-  !/^postgres(ql)?:\/\//.test(url) ||
-  !BARE_VARIANTS.includes(variant)
-) {
-  process.stderr.write(
-    `bare-postgres-server: --port PORT --database postgres://… [--variant ${BARE_VARIANTS.join("|")}]\n`,
-  );
-  process.exit(2);
-}
+const url = flags.database;
+const variant: BareVariant = flags.variant;
 
 /** Transactions in flight and registrations in one, as Tenure's registry batches them. */
 const SLOTS = 2;
@@ -337,28 +330,16 @@ function refreshStatistics(rows: number): void {
     });
 }
 
-const app = Fastify({ bodyLimit: 1024 * 1024, logger: false });
-app.setValidatorCompiler(validatorCompiler);
-const r = app.withTypeProvider<ZodTypeProvider>();
-r.get("/healthz", async () => ({ status: "ok" }));
-r.post("/v1/deployments", { schema: { body: RegisterDeploymentBody } }, async (request, reply) => {
-  const row = await new Promise<StoredRow>((done, fail) => {
-    queue.push({ body: request.body, at: Date.now(), done, fail });
-    if (queue.length === 1) setImmediate(pump);
-  });
-  return reply.code(201).send(row);
+await serveFloor({
+  port: flags.port,
+  routes: (app) => {
+    app.post("/v1/deployments", { schema: { body: RegisterDeploymentBody } }, async (request, reply) => {
+      const row = await new Promise<StoredRow>((done, fail) => {
+        queue.push({ body: request.body, at: Date.now(), done, fail });
+        if (queue.length === 1) setImmediate(pump);
+      });
+      return reply.code(201).send(row);
+    });
+  },
+  onClose: () => Promise.all([...free, statistics].map((c) => c.end())),
 });
-
-const close = () => {
-  app
-    .close()
-    .then(() => Promise.all([...free, statistics].map((c) => c.end())))
-    .then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-};
-process.on("SIGTERM", close);
-process.on("SIGINT", close);
-
-await app.listen({ host: "127.0.0.1", port });

@@ -8,13 +8,14 @@
  *
  *   node --import tsx bench/lib/bare-writes.ts --count 20000 --batch 32
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import SqliteDatabase from "better-sqlite3";
 import { openDatabase } from "../../src/store/database.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
+import { integer, parseScriptOptions } from "./bench-options.js";
+import { withTeardown } from "./teardown.js";
 import { registrationBody } from "./workload.js";
 
 export interface BareWriteFigures {
@@ -25,21 +26,17 @@ export interface BareWriteFigures {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { count: { type: "string", default: "20000" }, batch: { type: "string", default: "32" } },
+  const { count, batch } = parseScriptOptions("bare-writes", {
+    count: { schema: integer(1).default(20_000), value: "N", help: "registrations" },
+    batch: { schema: integer(1).default(32), value: "N", help: "registrations a transaction" },
   });
-  const count = Number(values.count);
-  const batch = Number(values.batch);
-  const dir = mkdtempSync(join(tmpdir(), "tenure-bare-"));
-  try {
-    const file = join(dir, "tenure.db");
+  await withTeardown(async (teardown) => {
+    const file = join(teardown.folder(mkdtempSync(join(tmpdir(), "tenure-bare-"))), "tenure.db");
     const migrated = openDatabase(file);
     await migrateToLatest(migrated);
     await migrated.close();
     process.stdout.write(`${JSON.stringify(writeAll(file, count, batch))}\n`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function writeAll(file: string, count: number, batch: number): BareWriteFigures {

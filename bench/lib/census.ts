@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from "kysely";
 import { openDatabase } from "../../dist/store/database.js";
-import { DeploymentStore } from "../../dist/store/deployment-store.js";
+import { storesOf } from "../../dist/store/stores.js";
 
 /** What a run left in the database, read straight from it after the load. */
 export interface Census {
@@ -13,7 +13,7 @@ export interface Census {
   plans: Record<string, string[]>;
 }
 
-/** A list query as GET /v1/deployments builds it (src/store/deployment-store.ts). */
+/** A list query as GET /v1/deployments builds it (src/store/page-filter.ts). */
 export interface ListShape {
   name: string;
   environment?: string;
@@ -45,9 +45,9 @@ export async function takeCensus(url: string, shapes: ListShape[]): Promise<Cens
     const count = async (table: "deployment_events" | "models") =>
       Number((await db.selectFrom(table).select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow()).n);
     const plans: Record<string, string[]> = {};
-    const store = new DeploymentStore(database);
+    const { pages } = storesOf(database);
     for (const shape of shapes) {
-      const compiled = store.pageQuery({
+      const compiled = pages.pageQuery({
         filter: { environment: shape.environment, owner_team: shape.owner_team },
         order: "asc",
         limit: shape.limit,

@@ -59,12 +59,11 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const server: ChildServer = {
     name: options.name,
     pid: child.pid ?? 0,
     url: `http://127.0.0.1:${port}`,
-    stop: (graceMs = 15_000) => stopChild(child, exited, graceMs),
+    stop: (graceMs = 15_000) => stopProcess(child, graceMs),
     stderrTail: () => stderr,
   };
   try {
@@ -94,8 +93,10 @@ async function waitForHealth(server: ChildServer, child: ChildProcess, timeoutMs
   throw new Error(`${server.name} was not ready within ${timeoutMs} ms:\n${server.stderrTail()}`);
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+/** SIGTERM, then SIGKILL if `child` has not exited within `graceMs`; resolves once it has exited. */
+export async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;

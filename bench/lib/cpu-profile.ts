@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The parts of a V8 .cpuprofile (as `node --cpu-prof` writes it) that the summary reads. */
 interface CpuProfile {
@@ -93,6 +94,36 @@ export function summarizeCpuProfile(path: string, window?: TimeWindow, top = 20)
     by_origin: rank(origin),
     tenure_inclusive: rank(inclusive),
   };
+}
+
+/** `node` arguments that write the process's CPU profile into `dir` when it exits. */
+export function cpuProfileArgs(dir: string): string[] {
+  return ["--cpu-prof", "--cpu-prof-dir", dir];
+}
+
+/** Copies the .cpuprofile a process of `who` wrote into `dir` to `saved` (once it has exited). */
+export function saveCpuProfile(dir: string, saved: string, who: string): void {
+  const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}: did ${who} exit cleanly?`);
+  copyFileSync(join(dir, file), saved);
+}
+
+/** A summary as the benchmarks print it: its busy time, then the top 15 of each ranking. */
+export function formatProfileSummary(title: string, summary: ProfileSummary): string[] {
+  const lines = [
+    `\n-- ${title}: main thread busy ${summary.total_ms} ms, idle ${summary.idle_ms} ms ` +
+      "(shares below are of busy time)",
+  ];
+  const section = (heading: string, rows: FrameTime[]) => {
+    lines.push(`  ${heading}`);
+    for (const row of rows.slice(0, 15)) {
+      lines.push(`    ${row.pct.toFixed(1).padStart(5)}%  ${String(row.ms).padStart(7)} ms  ${row.frame}`);
+    }
+  };
+  section("self time by origin:", summary.by_origin);
+  section("functions by self time:", summary.top_self);
+  section("tenure functions by inclusive time:", summary.tenure_inclusive);
+  return lines;
 }
 
 function add(times: Map<string, number>, key: string, ms: number): void {

@@ -12,7 +12,7 @@
  *   node --import tsx bench/lib/drift-compute.ts --files FILES.json --rounds N --out OUT.json
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { Dataset } from "../../dist/core/drift/compare.js";
 import { compareDatasets } from "../../dist/core/drift/compare.js";
 import type { DriftMethod } from "../../dist/core/drift/detect.js";
@@ -20,6 +20,7 @@ import { sortedCopy } from "../../dist/core/drift/ks.js";
 import { addToCounts, addToReservoir, seededRandom } from "../../dist/core/reservoir.js";
 import { readDataset } from "../../dist/monitoring/dataset-reader.js";
 import { CATEGORY_CAPACITY, DAY_CAPACITY } from "../../dist/monitoring/drift-monitor.js";
+import { integer, parseScriptOptions } from "./bench-options.js";
 import type { DriftFiles } from "./drift-data.js";
 import { median, round } from "./stats.js";
 
@@ -164,12 +165,17 @@ function mergeRates(rounds: number, batch: number, batches: number): ComputeResu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { files: { type: "string" }, rounds: { type: "string" }, out: { type: "string" } },
+  const flags = parseScriptOptions("drift-compute", {
+    files: {
+      schema: z.string().min(1),
+      value: "FILE",
+      help: "the generated files, as drift-data.ts lists them (JSON)",
+    },
+    rounds: { schema: integer(1).default(7), value: "N", help: "runs per method" },
+    out: { schema: z.string().min(1), value: "FILE", help: "where the results go (JSON)" },
   });
-  if (!values.files || !values.out) throw new Error("--files and --out are required");
-  const files = JSON.parse(readFileSync(values.files, "utf8")) as DriftFiles;
-  const rounds = Number(values.rounds ?? 7);
+  const files = JSON.parse(readFileSync(flags.files, "utf8")) as DriftFiles;
+  const rounds = flags.rounds;
 
   const numeric = await timeReads(3, files.numeric_reference, files.numeric_current);
   const memory = process.memoryUsage();
@@ -202,7 +208,7 @@ async function main(): Promise<void> {
     steps,
     merge: mergeRates(rounds, 1_000, 1_000),
   };
-  writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 await main();

@@ -1,7 +1,7 @@
 /**
  * The drift benchmark's ingest phase: `POST /v1/deployments/{id}/samples` on a Tenure server
- * (SQLite in a scratch folder) against bench/lib/drift-floor-server.ts, which parses and validates
- * the same body and keeps nothing. Batches of ROWS rows × 10 features (7 numbers, 3 categories,
+ * (SQLite in a scratch folder) against the floor (bench/floor-server.ts --routes samples), which
+ * parses and validates the same body and keeps nothing. Batches of ROWS rows × 10 features (7 numbers, 3 categories,
  * one a boolean), all to one live deployment (a busy model; autocannon here sends one path),
  * in alternating rounds, floor first.
  */
@@ -13,6 +13,7 @@ import { type LoadResult, runLoad } from "./load.js";
 import { type CpuUse, CpuWindow, processMemory } from "./proc-stats.js";
 import type { ScratchDatabase } from "./scratch-database.js";
 import { median, round } from "./stats.js";
+import type { Teardown } from "./teardown.js";
 import { registrationBody } from "./workload.js";
 
 export interface IngestOptions {
@@ -93,11 +94,8 @@ async function registerDeployments(server: ChildServer, token: string, count: nu
   return ids;
 }
 
-/** Starts both servers, runs the rounds, stops both; `track` lets the caller stop them on Ctrl-C. */
-export async function benchIngest(
-  options: IngestOptions,
-  track: (server: ChildServer) => void,
-): Promise<IngestResult> {
+/** Starts both servers, runs the rounds, stops both; `teardown` stops them should the run fail or be interrupted. */
+export async function benchIngest(options: IngestOptions, teardown: Teardown): Promise<IngestResult> {
   const { root, database, log } = options;
   const token = await tenureCli(root, [
     "token",
@@ -110,19 +108,21 @@ export async function benchIngest(
     database.url,
   ]);
   if (!/^tnr_[A-Za-z0-9_-]+$/.test(token)) throw new Error(`tenure token create printed ${token}`);
-  const tenure = await startChildServer({
-    name: "tenure",
-    cwd: root,
-    args: ["bin/tenure.js", "serve", "--database", database.url, "--port", "{port}"],
-    stdoutFile: join(database.dir, "tenure.log"),
-  });
-  track(tenure);
-  const floor = await startChildServer({
-    name: "floor",
-    cwd: root,
-    args: ["--import", "tsx", "bench/lib/drift-floor-server.ts", "--port", "{port}"],
-  });
-  track(floor);
+  const tenure = teardown.server(
+    await startChildServer({
+      name: "tenure",
+      cwd: root,
+      args: ["bin/tenure.js", "serve", "--database", database.url, "--port", "{port}"],
+      stdoutFile: join(database.dir, "tenure.log"),
+    }),
+  );
+  const floor = teardown.server(
+    await startChildServer({
+      name: "floor",
+      cwd: root,
+      args: ["--import", "tsx", "bench/floor-server.ts", "--routes", "samples", "--port", "{port}"],
+    }),
+  );
   try {
     const ids = await registerDeployments(tenure, token, 1);
     const bodies = sampleBodies(options.rowsPerBatch);

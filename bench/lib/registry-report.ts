@@ -1,4 +1,5 @@
 import type { BareWriteFigures } from "./bare-writes.js";
+import type { RunFacts } from "./bench-run.js";
 import type { Census } from "./census.js";
 import type { ProfileSummary } from "./cpu-profile.js";
 import type { LoadResult } from "./load.js";
@@ -85,15 +86,9 @@ export interface BareWriteCeiling extends BareWriteFigures {
   ceiling_ratio: number;
 }
 
-export interface RegistryBenchResult {
+export interface RegistryBenchResult extends RunFacts {
   bench: "registry";
   dialect: Dialect;
-  /** sha256 (12 hex) of the dist/*.js files served, set once per run. */
-  build?: string;
-  started_at: string;
-  seconds: number;
-  machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; platform: string };
-  options: Record<string, unknown>;
   /** Peers, named: what each side of every ratio is. */
   peers: { tenure: string; floor: string; load: string; bare?: string };
   /** Seconds spent waiting for other load on the machine to pass before rounds. */

@@ -9,7 +9,6 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { CompiledQuery, sql } from "kysely";
 import { z } from "zod";
 import { boundHeapGrowth } from "../../dist/cli/heap.js";
@@ -18,6 +17,7 @@ import { type Context, openContext } from "../../dist/context.js";
 import { acknowledgedKinds, planAlerts } from "../../dist/core/alert-plan.js";
 import { evaluateDeployment, lifecycleDates } from "../../dist/core/findings.js";
 import type { Policy } from "../../dist/core/policy.js";
+import { integer, parseScriptOptions } from "./bench-options.js";
 import { monotonicMicros } from "./cpu-profile.js";
 import { log } from "./log.js";
 import { cpuSecondsByName, machineCpu, QuietGate } from "./proc-stats.js";
@@ -35,20 +35,18 @@ import {
 const PAGE_SIZE = 1000;
 const HOUR_MS = 3_600_000;
 
-const Flags = z.strictObject({
-  database: z.string().min(1),
-  policies: z.string().min(1),
-  at: z.coerce.number().int().positive(),
-  rounds: z.coerce.number().int().min(1),
-  out: z.string().min(1),
-  "quiet-wait": z.coerce.number().int().min(0).default(15),
+const flags = parseScriptOptions("sweep-child", {
+  database: { schema: z.string().min(1), value: "URL", help: "the seeded database" },
+  policies: { schema: z.string().min(1), value: "FILE", help: "the policy file" },
+  at: { schema: z.coerce.number().int().positive(), value: "MS", help: "the first sweep's time" },
+  rounds: { schema: integer(1), value: "N", help: "rounds after the first sweep" },
+  out: { schema: z.string().min(1), value: "FILE", help: "where the results go (JSON)" },
+  "quiet-wait": {
+    schema: integer(0).default(15),
+    value: "S",
+    help: "before each round, wait up to S s for other load to pass",
+  },
 });
-
-const { values } = parseArgs({
-  strict: true,
-  options: Object.fromEntries(Object.keys(Flags.shape).map((name) => [name, { type: "string" } as const])),
-});
-const flags = Flags.parse(values);
 // The sweep runs in the server (or a local `tenure sweep`), which bound V8's heap growth so.
 boundHeapGrowth(configFrom(process.env).heapGrowingPercent);
 
@@ -69,7 +67,7 @@ const context: Context = await openContext(flags.database, {
   env: {},
 });
 const isPostgres = context.database.dialect === "postgres";
-const lifecycleStore = context.lifecycleStore;
+const stores = context.stores;
 const registry = context.registry;
 
 /** CPU seconds of each PostgreSQL process (none on SQLite), keyed by pid. */
@@ -127,7 +125,7 @@ async function scan(parseTags: boolean): Promise<{ rows: number; tags: number }>
   let rows = 0;
   let tags = 0;
   for (let after = 0; ; ) {
-    const page = await lifecycleStore.liveDeployments(after, PAGE_SIZE);
+    const page = await stores.deployments.liveDeployments(after, PAGE_SIZE);
     if (page.length === 0) break;
     rows += page.length;
     if (parseTags) for (const row of page) tags += Object.keys(JSON.parse(row.tags) as object).length;
@@ -177,7 +175,7 @@ async function anatomy(at: number): Promise<AnatomyRun> {
     let rows = 0;
     mark = process.hrtime.bigint();
     for (let after = 0; ; ) {
-      const page = await lifecycleStore.liveDeployments(after, PAGE_SIZE);
+      const page = await stores.deployments.liveDeployments(after, PAGE_SIZE);
       lap("read_page");
       if (page.length === 0) break;
       rows += page.length;
@@ -187,10 +185,10 @@ async function anatomy(at: number): Promise<AnatomyRun> {
       lap("evaluate");
       const first = page[0]?.id ?? 0;
       const last = page.at(-1)?.id ?? 0;
-      const open = await lifecycleStore.openAlertsInRange(first, last);
+      const open = await stores.alerts.openAlertsInRange(first, last);
       openAlerts += open.length;
       lap("open_alerts_in_range");
-      const reviewed = await lifecycleStore.reviewedAlertsInRange(first, last);
+      const reviewed = await stores.alerts.reviewedAlertsInRange(first, last);
       lap("reviewed_alerts_in_range");
       const reviewedBy = new Map<number, typeof reviewed>();
       for (const alert of reviewed)
@@ -212,7 +210,7 @@ async function anatomy(at: number): Promise<AnatomyRun> {
       after = page.at(-1)?.id ?? after;
       if (page.length < PAGE_SIZE) break;
     }
-    await lifecycleStore.openAlertsOfEndedDeployments(500);
+    await stores.alerts.openAlertsOfEndedDeployments(500);
     lap("ended_alerts");
     return { rows };
   });
@@ -226,12 +224,12 @@ function scanPhase(parseTags: boolean): Promise<PhaseRun> {
 
 /**
  * The planner's plans for the page query and the alert reads a sweep makes, built as
- * src/store/lifecycle-store.ts builds them (liveDeployments, openAlertsInRange,
+ * src/store/deployment-store.ts and alert-store.ts build them (liveDeployments, openAlertsInRange,
  * reviewedAlertsInRange, openAlertsOfEndedDeployments).
  */
 async function plans(): Promise<Record<string, string[]>> {
   const { db } = context.database;
-  const ids = (await lifecycleStore.liveDeployments(0, PAGE_SIZE)).map((row) => row.id);
+  const ids = (await stores.deployments.liveDeployments(0, PAGE_SIZE)).map((row) => row.id);
   const queries = {
     live_page: db
       .selectFrom("deployments")

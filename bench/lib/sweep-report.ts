@@ -1,3 +1,4 @@
+import type { RunFacts } from "./bench-run.js";
 import type { ProfileSummary, TimeWindow } from "./cpu-profile.js";
 import type { Dialect } from "./scratch-database.js";
 import { median, round } from "./stats.js";
@@ -134,14 +135,9 @@ export interface SweepSummary {
   memory_met: boolean;
 }
 
-export interface SweepBenchResult {
+export interface SweepBenchResult extends RunFacts {
   bench: "sweep";
   dialect: Dialect;
-  build?: string;
-  started_at: string;
-  seconds: number;
-  machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; platform: string };
-  options: Record<string, unknown>;
   peers: { tenure: string; floor: string };
   fleet: FleetCensus;
   seed_seconds: number;

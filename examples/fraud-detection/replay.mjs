@@ -225,6 +225,7 @@ try {
     ...["deploy", "fraud-gbm", version, "--env", "production", "--team", "risk"],
     ...["--trained-through", dayDate(trainedThrough), "--deployed-at", dayIso(deployedAt)],
   ];
+  await step(env, 0, "a new registry: tenure init makes the database", ["init"]);
   await step(env, 0, "fraud-gbm 3.2.0 goes live, trained on data up to day -20", deploy("3.2.0", -20, 0));
   await step(env, 10, "the daily sweep: 10d of 30d, fresh", ["sweep", "--at", dayIso(10)]);
   await step(env, 25, "25d of 30d is 83%: due for review", ["sweep", "--at", dayIso(25)]);

@@ -6,16 +6,22 @@
 //   npm run build && node examples/seasonal-recommendations/replay.mjs
 //
 // Plain Node 20, no dependencies: each step is a `tenure` child process on a fresh SQLite file.
+// The seasons lie ahead, and a sweep dated after the clock is only a preview (`sweep --at` a future
+// day writes nothing), so each step after the scheduling runs with its process's clock set to its
+// day (clock.mjs, loaded with `node --import`), as if the replay waited for it. The sweeps still
+// name their time with `--at`: the process reaches its sweep a moment after its clock was set,
+// and a season's promotion and its 100th day must be the same instant of the day.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TENURE = resolve(HERE, "../../bin/tenure.js");
 const POLICIES = join(HERE, "policies.yaml");
+const CLOCK = pathToFileURL(join(HERE, "clock.mjs")).href;
 const DAY_MS = 86_400_000;
 const MODEL = "recs-seasonal";
 
@@ -32,6 +38,8 @@ const SEASONS = [
 const [spring, summer, autumn, winter] = SEASONS;
 // The autumn model's 100th day: with no winter model to take over, it expires then.
 const AUTUMN_EXPIRES = new Date(Date.parse(autumn.at) + 100 * DAY_MS).toISOString();
+// Mid-autumn, when the winter model fails its evaluation.
+const WINTER_CANCELLED = new Date(Date.parse(autumn.at) + 30 * DAY_MS).toISOString();
 
 /** Slack messages as they arrived, each with the step that caused it. */
 const slackMessages = [];
@@ -78,22 +86,36 @@ function cleanEnv(extra) {
   return { ...env, ...extra };
 }
 
-/** Runs `node bin/tenure.js ...args` asynchronously: the Slack receiver must keep answering meanwhile. */
-function run(env, args) {
+/**
+ * Runs `node bin/tenure.js ...args` asynchronously (the Slack receiver must keep answering
+ * meanwhile), with the process's clock at `now` when given.
+ */
+function run(env, args, now) {
+  const node = now === undefined ? [TENURE] : ["--import", CLOCK, TENURE];
+  const clock = now === undefined ? {} : { REPLAY_NOW: now };
   return new Promise((done) => {
-    execFile(process.execPath, [TENURE, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...node, ...args],
+      { env: { ...env, ...clock }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
-/** Runs a command that must succeed; prints it and its output (unless JSON), and what reached Slack. */
-async function tenure(env, step, args) {
+/**
+ * Runs a command that must succeed, on the day `now` (today when absent); prints it and its
+ * output (unless JSON), and what reached Slack.
+ */
+async function tenure(env, step, args, now) {
   currentStep = step;
   const before = slackMessages.length;
   const json = args.includes("--json");
-  if (!json) console.log(`  $ tenure ${args.join(" ")}`);
-  const result = await run(env, args);
+  if (!json)
+    console.log(`  $ ${now === undefined ? "" : `REPLAY_NOW=${now.slice(0, 10)} `}tenure ${args.join(" ")}`);
+  const result = await run(env, args, now);
   if (result.code !== 0) {
     throw new Error(`tenure ${args.join(" ")} exited ${result.code}: ${result.stderr.trim()}`);
   }
@@ -141,6 +163,7 @@ async function replay() {
   const where = ["--env", "production", "--team", "growth"];
   const ids = {};
 
+  await tenure(env, "now", ["init"]);
   console.log(`\nnow: the all-season ${EVERGREEN} serves and becomes the golden version`);
   const evergreenCutoff = new Date(Date.now() - 30 * DAY_MS).toISOString().slice(0, 10);
   ids.evergreen = deploymentId(
@@ -159,30 +182,32 @@ async function replay() {
     console.log(
       `\n${season.at.slice(0, 10)}: first day of ${season.name}, the sweep promotes ${season.name}`,
     );
-    const output = await tenure(env, season.name, ["sweep", "--at", season.at]);
+    const output = await tenure(env, season.name, ["sweep", "--at", season.at], season.at);
     check(promotionsIn(output) === 1, `the ${season.name} sweep promoted ${promotionsIn(output)}, not 1`);
   }
 
-  console.log(`\nnow: winter's model is not ready; cancel its scheduled promotion`);
-  await tenure(env, "cancel", [
-    "retire",
-    String(ids.winter),
-    "--reason",
-    "the winter model failed its evaluation",
-  ]);
+  console.log(
+    `\n${WINTER_CANCELLED.slice(0, 10)}: winter's model is not ready; cancel its scheduled promotion`,
+  );
+  await tenure(
+    env,
+    "cancel",
+    ["retire", String(ids.winter), "--reason", "the winter model failed its evaluation"],
+    WINTER_CANCELLED,
+  );
 
   console.log(`\n${winter.at.slice(0, 10)}: first day of winter, nothing to promote; autumn is 90d of 100d`);
-  const winterSweep = await tenure(env, "winter", ["sweep", "--at", winter.at]);
+  const winterSweep = await tenure(env, "winter", ["sweep", "--at", winter.at], winter.at);
   check(promotionsIn(winterSweep) === 0, "the winter sweep promoted a cancelled deployment");
 
   console.log(`\n${AUTUMN_EXPIRES.slice(0, 10)}: autumn's 100th day: expired, rolled back to ${EVERGREEN}`);
-  await tenure(env, "expiry", ["sweep", "--at", AUTUMN_EXPIRES]);
+  await tenure(env, "expiry", ["sweep", "--at", AUTUMN_EXPIRES], AUTUMN_EXPIRES);
 
-  console.log("\nthe whole history");
-  await tenure(env, "end", ["ls", "--all", "--model", MODEL]);
-  await tenure(env, "end", ["show", String(ids.autumn)]);
+  console.log("\nthe whole history, as it reads that day");
+  await tenure(env, "end", ["ls", "--all", "--model", MODEL], AUTUMN_EXPIRES);
+  await tenure(env, "end", ["show", String(ids.autumn)], AUTUMN_EXPIRES);
 
-  const all = (await tenure(env, "end", ["ls", "--all", "--model", MODEL, "--json"])).items;
+  const all = (await tenure(env, "end", ["ls", "--all", "--model", MODEL, "--json"], AUTUMN_EXPIRES)).items;
   await checkStatuses(all, ids);
   await printModelEvents(all);
   checkSlack();
@@ -211,7 +236,9 @@ async function checkStatuses(all, ids) {
 
 /** The model's events, oldest first, gathered from each deployment's history. */
 async function printModelEvents(all) {
-  const shown = await Promise.all(all.map((d) => tenure(env, "end", ["show", String(d.id), "--json"])));
+  const shown = await Promise.all(
+    all.map((d) => tenure(env, "end", ["show", String(d.id), "--json"], AUTUMN_EXPIRES)),
+  );
   const events = shown
     .flatMap(({ deployment, events: history }) =>
       history.map((e) => ({ ...e, version: deployment.model_version })),
@@ -230,6 +257,9 @@ async function printModelEvents(all) {
   const types = (version) => events.filter((e) => e.version === version).map((e) => e.type);
   check(types(`${year}.spring`).includes("superseded"), "spring has no superseded event");
   check(types(`${year}.autumn`).includes("rolled_back"), "autumn has no rolled_back event");
+  // Recorded in the order they happened: no event is dated before one written earlier.
+  const unordered = events.findIndex((e, i) => i > 0 && e.at < events[i - 1].at);
+  check(unordered === -1, `event ${events[unordered]?.id} is dated before the event recorded before it`);
 }
 
 /**
@@ -240,7 +270,9 @@ function checkSlack() {
   const got = slackMessages.map((m) => `${m.step}: ${m.text}`);
   const expected = [
     /^winter: recs-seasonal \d{4}\.autumn in production is due for review: 90d of 100d \(90%\)$/,
-    /^expiry: recs-seasonal \d{4}\.autumn in production is expired: 100d of 100d \(100%\); rolled back to the golden version 2026\.evergreen$/,
+    new RegExp(
+      `^expiry: recs-seasonal \\d{4}\\.autumn in production is expired: 100d of 100d \\(100%\\); rolled back to the golden version ${EVERGREEN.replace(".", "\\.")}$`,
+    ),
     /^expiry: Resolved: recs-seasonal \d{4}\.autumn in production no longer due for review \(rolled_back\)$/,
     /^expiry: Resolved: recs-seasonal \d{4}\.autumn in production no longer expired \(rolled_back\)$/,
   ];

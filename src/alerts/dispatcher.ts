@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { LifecycleStore } from "../store/lifecycle-store.js";
+import type { OutboxStore } from "../store/outbox-store.js";
 import type { DeliveryRow } from "../store/schema.js";
 import type { ChannelConfig } from "./channels/channel-config.js";
 import { channelRequest, channelTimeoutMs } from "./channels/index.js";
@@ -27,7 +27,7 @@ export interface DrainResult {
 }
 
 export interface DispatcherOptions {
-  store: LifecycleStore;
+  outbox: OutboxStore;
   /** The channels in force (the policy file can be reloaded under us). */
   channels: () => Record<string, ChannelConfig>;
   /** Wall-clock epoch ms: retries wait in real time, even while a replay sweeps the past. */
@@ -97,7 +97,7 @@ export class Dispatcher {
     });
     for (;;) {
       while ((await this.deliverDue()) > 0) {}
-      const next = await this.options.store.nextDeliveryAt();
+      const next = await this.options.outbox.nextDeliveryAt();
       if (next === undefined) return { ...result(), pending: 0 };
       const now = this.clock();
       if (next > deadline) return { ...result(), pending: await this.pendingCount() };
@@ -108,7 +108,7 @@ export class Dispatcher {
   /** Claims one batch of due deliveries and attempts each; resolves with how many it tried. */
   async deliverDue(): Promise<number> {
     const now = this.clock();
-    const claimed = await this.options.store.claimDeliveries(
+    const claimed = await this.options.outbox.claimDeliveries(
       now,
       this.options.lease_ms ?? this.leaseMs(),
       20,
@@ -128,7 +128,7 @@ export class Dispatcher {
           "delivering notifications failed; retrying at the next poll",
         );
       }
-      const next = await this.options.store.nextDeliveryAt().catch(() => undefined);
+      const next = await this.options.outbox.nextDeliveryAt().catch(() => undefined);
       const poll = this.options.poll_ms ?? 5_000;
       const wait = next === undefined ? poll : Math.min(poll, Math.max(10, next - this.clock()));
       await new Promise<void>((resolve) => {
@@ -169,7 +169,7 @@ export class Dispatcher {
       error: result.error,
     };
     if (result.ok) {
-      await this.options.store.recordAttempt(attempt, { state: "delivered" });
+      await this.options.outbox.recordAttempt(attempt, { state: "delivered" });
       this.counts.delivered++;
       return;
     }
@@ -178,13 +178,13 @@ export class Dispatcher {
         { delivery: delivery.id, channel: delivery.channel, attempts, error: result.error },
         "a notification could not be delivered: dead-lettered (tenure deliveries retry)",
       );
-      await this.options.store.recordAttempt(attempt, { state: "failed" });
+      await this.options.outbox.recordAttempt(attempt, { state: "failed" });
       this.counts.failed++;
       return;
     }
     const backoff = backoffMs(attempts, this.retry, Math.random());
     const delay = Math.max(backoff, Math.min(result.retry_after_ms ?? 0, this.retry.max_delay_ms * 6));
-    await this.options.store.recordAttempt(attempt, {
+    await this.options.outbox.recordAttempt(attempt, {
       state: "pending",
       next_attempt_at: this.clock() + delay,
     });
@@ -200,7 +200,7 @@ export class Dispatcher {
   }
 
   private async pendingCount(): Promise<number> {
-    return (await this.options.store.listDeliveries({ state: "pending", limit: 10_000 })).length;
+    return (await this.options.outbox.listDeliveries({ state: "pending", limit: 10_000 })).length;
   }
 }
 

@@ -2,7 +2,9 @@ import { type AgeBlock, computeAge } from "../core/age.js";
 import type { Finding, FindingKind } from "../core/finding.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { Policy } from "../core/policy.js";
-import type { LifecycleStore, NewDelivery } from "../store/lifecycle-store.js";
+import type { AlertStore } from "../store/alert-store.js";
+import { parseJsonColumn } from "../store/json-columns.js";
+import type { NewDelivery, OutboxStore } from "../store/outbox-store.js";
 import type { AlertRow, DeploymentRow } from "../store/schema.js";
 import type { Notification, NotificationAction, Severity } from "./notification.js";
 
@@ -20,6 +22,15 @@ export interface IncidentsOptions {
   wallClock?: () => number;
 }
 
+/**
+ * The stores an alert change writes, bound to the caller's transaction (a `Stores` fits), or a
+ * sweep preview's stand-in that writes nothing.
+ */
+export interface AlertWrites {
+  alerts: Pick<AlertStore, "openAlertsFor" | "insertAlerts" | "markReminded" | "resolveAlerts">;
+  outbox: Pick<OutboxStore, "insertDeliveries">;
+}
+
 export interface AlertChange {
   alerts: number;
   notifications: number;
@@ -34,11 +45,11 @@ export class Incidents {
   constructor(private readonly options: IncidentsOptions) {}
 
   async open(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
-    const alerts = await tx.insertAlerts(
+    const alerts = await tx.alerts.insertAlerts(
       items.map(({ row, finding }) => ({
         deployment_id: row.id,
         kind: finding.kind,
@@ -58,16 +69,16 @@ export class Incidents {
       const row = rowBy.get(`${alert.deployment_id}:${alert.kind}`);
       return row ? this.deliveries("trigger", alert, row, at) : [];
     });
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: alerts.length, notifications: deliveries.length };
   }
 
   async remind(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { alert: AlertRow; row: DeploymentRow; finding: Finding }[],
     at: number,
   ): Promise<AlertChange> {
-    await tx.markReminded(
+    await tx.alerts.markReminded(
       items.map((i) => i.alert.id),
       at,
     );
@@ -79,7 +90,7 @@ export class Incidents {
         at,
       ),
     );
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: items.length, notifications: deliveries.length };
   }
 
@@ -88,12 +99,12 @@ export class Incidents {
    * escalated (due → expired) closes quietly except in PagerDuty, whose incident must close.
    */
   async resolve(
-    tx: LifecycleStore,
+    tx: AlertWrites,
     items: { alert: AlertRow; row: DeploymentRow }[],
     at: number,
     resolution: string,
   ): Promise<AlertChange> {
-    const resolved = await tx.resolveAlerts(
+    const resolved = await tx.alerts.resolveAlerts(
       items.map((i) => i.alert.id),
       at,
       resolution,
@@ -107,7 +118,7 @@ export class Incidents {
         ? all.filter((d) => this.options.channels.channelType(d.channel) === "pagerduty")
         : all;
     });
-    await tx.insertDeliveries(deliveries);
+    await tx.outbox.insertDeliveries(deliveries);
     return { alerts: resolved.length, notifications: deliveries.length };
   }
 
@@ -115,8 +126,8 @@ export class Incidents {
    * Resolves the open alerts of deployments that just ended, each with its new status as the
    * resolution (`superseded`, `retired`, `rolled_back`), inside the transaction that ended them.
    */
-  async resolveEnded(tx: LifecycleStore, ended: DeploymentRow[], at: number): Promise<AlertChange> {
-    const open = await tx.openAlertsFor(ended.map((row) => row.id));
+  async resolveEnded(tx: AlertWrites, ended: DeploymentRow[], at: number): Promise<AlertChange> {
+    const open = await tx.alerts.openAlertsFor(ended.map((row) => row.id));
     const total: AlertChange = { alerts: 0, notifications: 0 };
     for (const row of ended) {
       const items = open.filter((alert) => alert.deployment_id === row.id).map((alert) => ({ alert, row }));
@@ -197,7 +208,7 @@ export class Incidents {
           stage: age.stage,
         },
       },
-      finding: JSON.parse(alert.detail) as Record<string, unknown>,
+      finding: parseJsonColumn("alert_detail", alert.detail),
       evaluated_at: iso(at),
       link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
     };

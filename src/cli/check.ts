@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { describeAge } from "../core/age.js";
 import { clientFrom } from "./client.js";
 import { table } from "./format.js";
+import { GateFailed } from "./gate-failed.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, type PoliciesFlag, policiesOption } from "./options.js";
 
@@ -67,9 +68,4 @@ export function checkCommand(program: Command, io: Io): void {
     }
     if (failed) throw new GateFailed(`${flags.failOn}: the deployments above fail the check`);
   });
-}
-
-/** The gate found offenders, already printed: exit 1 with one line on stderr. */
-export class GateFailed extends Error {
-  override name = "GateFailed";
 }

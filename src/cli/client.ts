@@ -3,7 +3,7 @@ import type { DrainResult } from "../alerts/dispatcher.js";
 import type { Context } from "../context.js";
 import type { FieldIssue } from "../core/errors.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
-import type { ExplainView, TimelineView } from "../lifecycle/lifecycle.js";
+import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
@@ -24,6 +24,13 @@ export interface CheckResult {
   offenders: (DeploymentView & { reasons: string[] })[];
 }
 
+export interface SweepOptions {
+  at?: string;
+  dry_run?: boolean;
+  /** Local mode: how long to deliver what the sweep queued (a preview queues and sends nothing). */
+  deliverForMs?: number;
+}
+
 export interface SweepOutcome {
   sweep: SweepView;
   /** What this process delivered before it returned (local mode only; a server delivers its own). */
@@ -42,12 +49,14 @@ export interface RollbackResult {
 export interface TenureClient {
   register(body: RegisterDeploymentBody, idempotencyKey?: string): Promise<Registration>;
   list(options: ListOptions): Promise<ListResult>;
+  /** Live deployments counted by stage, team and environment (GET /v1/fleet). */
+  fleet(): Promise<FleetView>;
   get(id: number): Promise<DeploymentView>;
   events(id: number): Promise<EventView[]>;
   retire(id: number, reason?: string): Promise<DeploymentView>;
   setGolden(model: string, environment: string, version: string): Promise<ModelView>;
   rollback(model: string, environment: string, toVersion?: string, reason?: string): Promise<RollbackResult>;
-  sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome>;
+  sweep(options: SweepOptions): Promise<SweepOutcome>;
   sweeps(limit: number): Promise<Page<SweepView>>;
   review(id: number, note: string, extendSeconds?: number): Promise<DeploymentView>;
   alerts(query: {
@@ -91,6 +100,9 @@ export class LocalClient implements TenureClient {
     const query: ListQuery = { ...options, sort: options.sort ?? "-age", limit: options.limit ?? 100 };
     return this.context.registry.list(query);
   }
+  fleet() {
+    return this.context.lifecycle.fleet();
+  }
   get(id: number) {
     return this.context.registry.get(id);
   }
@@ -106,12 +118,20 @@ export class LocalClient implements TenureClient {
   rollback(model: string, environment: string, toVersion?: string, reason?: string) {
     return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
   }
-  async sweep(options: { at?: string; deliverForMs?: number }): Promise<SweepOutcome> {
+  async sweep(options: SweepOptions): Promise<SweepOutcome> {
     const at = options.at === undefined ? undefined : instantToMs(options.at);
-    const sweep = await this.context.lifecycle.sweep({ at, trigger: "manual", actor: this.actor.name });
-    // Without a server, this process is the only one that can deliver what the sweep queued.
+    const sweep = await this.context.lifecycle.sweep({
+      at,
+      dry_run: options.dry_run,
+      trigger: "manual",
+      actor: this.actor.name,
+    });
+    // Without a server, this process is the only one that can deliver what the sweep queued; a
+    // preview sends nothing, not even what other commands queued.
     const delivery =
-      options.deliverForMs === undefined ? null : await this.context.dispatcher.drain(options.deliverForMs);
+      options.deliverForMs === undefined || sweep.dry_run
+        ? null
+        : await this.context.dispatcher.drain(options.deliverForMs);
     return { sweep, delivery };
   }
   sweeps(limit: number) {
@@ -172,6 +192,9 @@ export class RemoteClient implements TenureClient {
   async list(options: ListOptions): Promise<ListResult> {
     return this.json("GET", `/v1/deployments?${queryString(options)}`);
   }
+  fleet(): Promise<FleetView> {
+    return this.json("GET", "/v1/fleet");
+  }
   get(id: number): Promise<DeploymentView> {
     return this.json("GET", `/v1/deployments/${id}`);
   }
@@ -194,12 +217,11 @@ export class RemoteClient implements TenureClient {
       ...(reason === undefined ? {} : { reason }),
     });
   }
-  async sweep(options: { at?: string }): Promise<SweepOutcome> {
-    const sweep = await this.json<SweepView>(
-      "POST",
-      "/v1/sweeps",
-      options.at === undefined ? {} : { at: options.at },
-    );
+  async sweep(options: SweepOptions): Promise<SweepOutcome> {
+    const sweep = await this.json<SweepView>("POST", "/v1/sweeps", {
+      ...(options.at === undefined ? {} : { at: options.at }),
+      ...(options.dry_run === undefined ? {} : { dry_run: options.dry_run }),
+    });
     return { sweep, delivery: null };
   }
   sweeps(limit: number): Promise<Page<SweepView>> {
@@ -298,6 +320,8 @@ export async function clientFrom(
       env,
       publicUrl: config.publicUrl,
       preparedStatements: config.preparedStatements,
+      // Only init, serve, demo and token create make a database: a typo must not pass a CI gate.
+      mustExist: true,
     }),
   );
 }

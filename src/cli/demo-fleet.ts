@@ -1,7 +1,41 @@
+import type { Context } from "../context.js";
+import { hashSeed, seededNormal, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 
 const DAY = 86_400_000;
+
+/**
+ * The demo's policies, written beside its database: TTLs per team and model family, the metric
+ * each is judged on, and a data age limit where the world moves fast (ads) or by season.
+ */
+export const DEMO_POLICIES = `# The policies of Tenure's demo fleet (tenure demo writes this file anew with its database).
+defaults:
+  max_age: 90d
+  review_at: 0.8
+  performance: { metric: auc, target: 0.8, window: 1d, min_samples: 200 }
+policies:
+  - name: risk-models
+    match: { owner_team: risk }
+    max_age: 120d
+    performance: { metric: auc, target: 0.9, window: 1d, min_samples: 500 }
+  - name: ads-daily
+    match: { model: "ctr-*" }
+    max_age: 21d
+    max_data_age: 14d
+    performance: { metric: auc, target: 0.72, window: 1d, min_samples: 1000 }
+  - name: seasonal
+    match: { model: "recs-seasonal" }
+    max_age: 120d
+    max_data_age: 300d
+  - name: forecasts
+    match: { model: "capacity-forecast" }
+    performance: { metric: mape, target: 0.15, direction: lower, window: 1d, min_samples: 50 }
+  - name: spell-check
+    match: { model: spell-correct }
+    exempt: true
+    reason: a dictionary model; it does not drift
+`;
 
 /** One step of the demo's history, `days_ago` before now. */
 type Step =
@@ -88,6 +122,7 @@ export async function seedDemoFleet(
       const cutoff =
         cutoffs.get(`${model} ${version}`) ?? new Date(at - (step.data_lag_days ?? 21) * DAY).toISOString();
       cutoffs.set(`${model} ${version}`, cutoff);
+      const evidence = EVIDENCE[`${model} ${version} ${environment}`] ?? DEFAULT_EVIDENCE;
       const { deployment } = await registry.register(
         {
           model,
@@ -98,6 +133,8 @@ export async function seedDemoFleet(
           deployment_date: new Date(at).toISOString(),
           role: step.role ?? "primary",
           endpoint: `http://${model}.${environment}.svc.internal:8080/predict`,
+          // The version's offline evaluation: what its live metric is compared with.
+          baseline_metrics: { [evidence.metric]: evidence.start },
         },
         actor,
       );
@@ -118,4 +155,110 @@ export async function seedDemoFleet(
   }
   setNow(now);
   return deployments;
+}
+
+/** What a live deployment's monitoring shows: its metric over its age, and its inputs now. */
+interface Evidence {
+  metric: "auc" | "mape";
+  /** The metric at deployment, which is also the version's offline evaluation (its baseline). */
+  start: number;
+  /** How the metric moves per year of service: a falling AUC, a rising error. */
+  per_year: number;
+  /** Labelled predictions a day. */
+  samples?: number;
+  /** Feature samples against a reference: the same distribution, or shifted away from it. */
+  inputs?: "stable" | "shifted";
+}
+
+const DEFAULT_EVIDENCE: Evidence = { metric: "auc", start: 0.88, per_year: -0.03 };
+
+/**
+ * By `model version environment`. Chosen so every clock and verdict shows: a model on target
+ * for over a year, models decaying with age (one past its target), one below target while
+ * young, drifted inputs on a young model and on a due one, data older than its policy allows.
+ */
+const EVIDENCE: Record<string, Evidence> = {
+  "spell-correct 1.0.0 production": { metric: "auc", start: 0.97, per_year: -0.005 },
+  "chargeback-lr 1.4.0 production": { metric: "auc", start: 0.95, per_year: -0.01, samples: 2000 },
+  "fraud-gbm 3.2.0 production": {
+    metric: "auc",
+    start: 0.935,
+    per_year: -0.04,
+    samples: 5000,
+    inputs: "stable",
+  },
+  "fraud-gbm 3.4.0 staging": { metric: "auc", start: 0.94, per_year: 0, samples: 600 },
+  "aml-graph 0.9.1 production": { metric: "auc", start: 0.93, per_year: -0.1, samples: 800 },
+  "aml-graph 1.0.0-rc1 production": { metric: "auc", start: 0.945, per_year: 0, samples: 800 },
+  "anomaly-iforest 0.4.0 production": { metric: "auc", start: 0.9, per_year: -0.16 },
+  "search-ranker 12.1 eu-production": { metric: "auc", start: 0.88, per_year: -0.1 },
+  "search-ranker 13.0 production": { metric: "auc", start: 0.9, per_year: -0.02, inputs: "stable" },
+  "churn-xgb 5.1 production": { metric: "auc", start: 0.86, per_year: -0.2, inputs: "stable" },
+  "recs-seasonal 2026.autumn production": {
+    metric: "auc",
+    start: 0.83,
+    per_year: -0.05,
+    inputs: "shifted",
+  },
+  "bid-shading 7.1 production": { metric: "auc", start: 0.84, per_year: -0.04, inputs: "shifted" },
+  "ctr-dnn 2026.47 production": {
+    metric: "auc",
+    start: 0.76,
+    per_year: -0.1,
+    samples: 20_000,
+    inputs: "shifted",
+  },
+  "ctr-dnn 2026.47 staging": { metric: "auc", start: 0.76, per_year: 0, samples: 2000 },
+  "ltv-regressor 2.3.1 production": { metric: "auc", start: 0.76, per_year: -0.05 },
+  "capacity-forecast 1.2 production": { metric: "mape", start: 0.1, per_year: 0.02, samples: 96 },
+  "capacity-forecast 1.3 staging": { metric: "mape", start: 0.09, per_year: 0, samples: 96 },
+};
+
+/**
+ * Gives every live deployment a day-by-day metric history from its deployment date and, where
+ * its evidence says so, a drift reference and two days of feature samples, through the same
+ * calls the HTTP routes make. Dates are relative to `now`.
+ */
+export async function seedDemoEvidence(context: Context, now: number): Promise<void> {
+  const actor: Actor = { name: "demo", key_scope: "demo", team: null };
+  const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
+  for (const d of items) {
+    const evidence = EVIDENCE[`${d.model} ${d.model_version} ${d.environment}`] ?? DEFAULT_EVIDENCE;
+    const deployed = Date.parse(d.deployment_date);
+    const noise = seededRandom(hashSeed(`demo metrics ${d.id}`));
+    const points = [];
+    for (let at = deployed + DAY / 2; at < now; at += DAY) {
+      const years = (at - deployed) / (365 * DAY);
+      const value = evidence.start + evidence.per_year * years + (noise() - 0.5) * 0.008;
+      const samples = Math.round((evidence.samples ?? 1500) * (0.9 + noise() * 0.2));
+      points.push({ name: evidence.metric, value, timestamp: at, sample_size: samples });
+    }
+    if (points.length > 0) await context.lifecycle.recordMetrics(d.id, actor, points);
+    if (evidence.inputs) await seedInputs(context, d.id, evidence.inputs, actor, now);
+  }
+}
+
+/** A training sample as the reference, then yesterday's and today's traffic. */
+async function seedInputs(
+  context: Context,
+  id: number,
+  inputs: "stable" | "shifted",
+  actor: Actor,
+  now: number,
+): Promise<void> {
+  const normal = seededNormal(hashSeed(`demo inputs ${id}`));
+  const pick = seededRandom(hashSeed(`demo categories ${id}`));
+  const rows = (n: number, shift: number) =>
+    Array.from({ length: n }, () => ({
+      amount: Math.round(Math.exp(3.5 + shift * 0.6 + 0.8 * normal()) * 100) / 100,
+      latency_ms: Math.round(40 + shift * 15 + 10 * normal()),
+      country: (shift > 0 ? ["us", "us", "br", "br", "in"] : ["de", "fr", "us", "gb", "de"])[
+        Math.floor(pick() * 5)
+      ] as string,
+    }));
+  await context.drift.putReference(id, actor, rows(3000, 0));
+  const shift = inputs === "shifted" ? 1 : 0;
+  for (const hoursAgo of [20, 2]) {
+    await context.drift.addSamples(id, actor, rows(800, shift), now - hoursAgo * 3_600_000);
+  }
 }

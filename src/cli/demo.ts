@@ -1,19 +1,24 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
 import { configOf, type Io } from "./io.js";
 import { positiveInt } from "./options.js";
-import { processSettings, serveUntilSignal } from "./serve.js";
+import { assertPortFree, processSettings, serveUntilSignal } from "./serve.js";
 
 export const DEMO_DATABASE = "./tenure-demo.db";
+
+/** The CLI's own script, so the printed commands run from any folder, not only this package's. */
+const TENURE_BIN = fileURLToPath(new URL("../../bin/tenure.js", import.meta.url));
 
 interface DemoFlags {
   database: string;
   port: number;
   host: string;
   seedOnly?: boolean;
+  log?: string;
 }
 
 export function demoCommand(program: Command, io: Io): void {
@@ -24,6 +29,7 @@ export function demoCommand(program: Command, io: Io): void {
     .option("--port <n>", "port", positiveInt("--port", 65_535), 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--seed-only", "make the demo database and stop")
+    .option("--log <file>", "write the server's JSON log to this file (default: no log)")
     .action(async (flags: DemoFlags) => {
       const [config, { DEFAULT_DATABASE }] = await Promise.all([configOf(io), import("../config.js")]);
       const path = resolve(flags.database);
@@ -33,19 +39,25 @@ export function demoCommand(program: Command, io: Io): void {
           [{ field: "--database", message: "must be a SQLite file other than ./tenure.db" }],
         );
       }
+      // A busy port is found before the database is made anew and before anything is printed.
+      if (!flags.seedOnly) await assertPortFree(flags.host, flags.port);
       mkdirSync(dirname(path), { recursive: true });
       for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
-      const [{ openContext }, { Registry }, { seedDemoFleet }] = await Promise.all([
-        import("../context.js"),
-        import("../registry/registry.js"),
-        import("./demo-fleet.js"),
-      ]);
-      const context = await openContext(path);
+      const [{ openContext }, { Registry }, { DEMO_POLICIES, seedDemoEvidence, seedDemoFleet }] =
+        await Promise.all([
+          import("../context.js"),
+          import("../registry/registry.js"),
+          import("./demo-fleet.js"),
+        ]);
+      const policies = `${path.replace(/\.db$/, "")}-policies.yaml`;
+      writeFileSync(policies, DEMO_POLICIES);
+      const context = await openContext(path, { policies });
       let token: string;
+      let worst: number | undefined;
       try {
         const now = Date.now();
         let clock = now;
-        const registry = new Registry({ store: context.store, clock: () => clock });
+        const registry = new Registry({ stores: context.stores, clock: () => clock });
         const count = await seedDemoFleet(
           registry,
           (ms) => {
@@ -53,26 +65,38 @@ export function demoCommand(program: Command, io: Io): void {
           },
           now,
         );
+        await seedDemoEvidence(context, now);
         token = generateToken();
-        await context.tokens.insert({
+        await context.stores.tokens.insert({
           name: "demo",
           token_hash: hashToken(token),
           scope: "admin",
           owner_team: null,
           created_at: now,
         });
-        // A first heartbeat, so the fleet shows its alerts and the sweep log from the start.
+        // A first heartbeat, so the fleet shows its verdicts, alerts and the sweep log from the start.
         const sweep = await context.lifecycle.sweep({ trigger: "manual", actor: "tenure:demo" });
-        io.err(
-          `demo fleet: ${count} deployments in ${path}; sweep ${sweep.id} found ${sweep.stages.due ?? 0} due and ${sweep.stages.expired ?? 0} expired\n`,
+        const found = (kind: string) => sweep.findings[kind] ?? 0;
+        const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
+        worst = items.reduce((a, b) =>
+          (b.age.health_score ?? 100) < (a.age.health_score ?? 100) ? b : a,
+        ).id;
+        io.out(
+          `demo fleet: ${count} deployments in ${path}, policies in ${policies}\n` +
+            `sweep ${sweep.id} found ${sweep.stages.due ?? 0} due, ${sweep.stages.expired ?? 0} expired, ` +
+            `${found("degraded")} degraded, ${found("drifted")} drifted, ${found("data_stale")} with stale data\n`,
         );
       } finally {
         await context.close();
       }
       if (flags.seedOnly) return;
-      io.err(
-        `serving on http://${flags.host}:${flags.port} with public reads; to change things use\n` +
-          `  TENURE_URL=http://${flags.host}:${flags.port} TENURE_TOKEN=${token} npx tenure ...\n`,
+      const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
+      const url = `http://${host}:${flags.port}`;
+      const tenure = `TENURE_URL=${url} TENURE_TOKEN=${token} ${shellWord(process.execPath)} ${shellWord(TENURE_BIN)}`;
+      io.out(
+        `serving on ${url} with public reads (Ctrl-C stops it); from any folder, try\n` +
+          `  ${tenure} ls\n` +
+          `  ${tenure} show ${worst}\n`,
       );
       await serveUntilSignal({
         ...processSettings(config),
@@ -80,6 +104,13 @@ export function demoCommand(program: Command, io: Io): void {
         host: flags.host,
         port: flags.port,
         publicRead: true,
+        policies,
+        ...(flags.log ? { logFile: resolve(flags.log) } : { logLevel: "silent" }),
       });
     });
+}
+
+/** A word a POSIX shell reads back as it is. */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -4,22 +4,9 @@ import { formatDuration } from "../core/duration.js";
 import { InputError } from "../core/errors.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption } from "./options.js";
-
-/** The flag that sets each field, so an error names what the user typed. */
-const FLAG_OF: Record<string, string> = {
-  model: "MODEL",
-  model_version: "VERSION",
-  training_data_cutoff: "--trained-through",
-  owner_team: "--team",
-  environment: "--env",
-  deployment_date: "--deployed-at",
-  scheduled_at: "--at",
-  role: "--role",
-  endpoint: "--endpoint",
-  tags: "--tag",
-};
 
 interface DeployFlags extends DatabaseFlag {
   env: string;
@@ -101,13 +88,6 @@ async function parseBody(
   };
   // zod loads with the one command that needs it, not with every start of the CLI.
   const { RegisterDeploymentBody } = await import("../registry/deployment-input.js");
-  const parsed = RegisterDeploymentBody.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const given = input as Record<string, unknown>;
-  const issues = parsed.error.issues.map((issue) => {
-    const field = String(issue.path[0] ?? "");
-    const missing = issue.path.length === 1 && given[field] === undefined;
-    return { field: FLAG_OF[field] ?? field, message: missing ? "is required" : issue.message };
-  });
-  throw new InputError("the deployment is not valid", issues);
+  // Named by their API fields, as a server names them: main.ts writes both as flags.
+  return parseFlags(RegisterDeploymentBody, input, "the deployment is not valid");
 }

@@ -5,6 +5,7 @@ import { InputError } from "../core/errors.js";
 import type { KindOverride } from "../monitoring/column-builder.js";
 import { type DatasetFile, readDataset } from "../monitoring/dataset-reader.js";
 import { table } from "./format.js";
+import { GateFailed } from "./gate-failed.js";
 import { type Io, printJson } from "./io.js";
 import { oneOf, positiveInt } from "./options.js";
 
@@ -15,8 +16,13 @@ interface DriftFlags {
   bins?: number;
   threshold?: number;
   driftShare?: number;
+  failOn?: FailOn;
   json?: boolean;
 }
+
+/** What `--fail-on` gates on: a column at this state or worse. */
+const FAIL_ON = ["possible", "drifted"] as const;
+type FailOn = (typeof FAIL_ON)[number];
 
 /** `tenure drift REFERENCE CURRENT`: compares two data files column by column, with no server. */
 export function driftCommand(program: Command, io: Io): void {
@@ -52,6 +58,11 @@ export function driftCommand(program: Command, io: Io): void {
       "the share of drifted columns at which the dataset drifted (default 0.5)",
       fraction("--drift-share", true),
     )
+    .option(
+      "--fail-on <state>",
+      "CI gate: exit 1 when a column is possible (or drifted), or drifted; without it, exit 0",
+      oneOf("--fail-on", FAIL_ON),
+    )
     .option("--json", "print {columns, drifted_share, dataset_drift, …} as JSON")
     .action(async (referencePath: string, currentPath: string, flags: DriftFlags) => {
       if (flags.bins !== undefined && flags.bins < 2) throw new InputError("--bins must be at least 2");
@@ -72,7 +83,24 @@ export function driftCommand(program: Command, io: Io): void {
       });
       if (flags.json) printJson(io, result);
       else io.out(report(result));
+      if (flags.failOn) failOn(flags.failOn, result);
     });
+}
+
+/**
+ * The gate judges columns, not the dataset verdict: one drifted feature is enough to hold a
+ * release, whatever share of the others moved. Each column's own state counts (not the
+ * Benjamini–Hochberg one), as the table shows it; a column with too few rows is stable.
+ */
+function failOn(level: FailOn, result: DatasetDrift): void {
+  const failing = result.columns.filter(
+    (c) => c.state === "drifted" || (level === "possible" && c.state === "possible"),
+  );
+  if (failing.length === 0) return;
+  const states = level === "possible" ? "possible or drifted" : "drifted";
+  throw new GateFailed(
+    `--fail-on ${level}: ${failing.length} of ${result.columns.length} column(s) ${states} (${failing.map((c) => c.column).join(", ")})`,
+  );
 }
 
 /** The columns in both files (in the reference's order), or the named ones, which must be in both. */

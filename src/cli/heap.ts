@@ -3,9 +3,9 @@ import { setFlagsFromString } from "node:v8";
 /**
  * How far V8 lets the heap grow past what a full collection kept, in percent, for a process that
  * works on the whole fleet (the server, a local sweep). V8's default for a process whose
- * collections are cheap is up to 4x: a server that keeps ~30 MB alive reached 250 MB under the
- * registry benchmark, and a sweep of 100,000 deployments kept 4-5x its live heap, garbage that a
- * collection would have freed anyway. 30% held that server at 170 MB at the same throughput.
+ * collections are cheap is up to 4x: the server under the registry benchmark, and a sweep of the
+ * whole fleet, held several times their live heap in garbage that a collection would have freed
+ * anyway. 30% bounds that at the same throughput (see BENCHMARKS.md).
  * `TENURE_HEAP_GROWING_PERCENT` overrides it (V8 refuses the flag in NODE_OPTIONS).
  */
 export const FLEET_HEAP_GROWING_PERCENT = 30;

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { AGE_STAGES, type AgeStage } from "../core/age.js";
 import { type DeploymentRole, type DeploymentStatus, ROLES, STATUSES } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
-import { clientFrom, type ListOptions } from "./client.js";
-import { DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
+import { clientFrom, type ListOptions, type TenureClient } from "./client.js";
+import { columnWidths, DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import {
   type DatabaseFlag,
@@ -23,6 +23,8 @@ interface LsFlags extends DatabaseFlag, PoliciesFlag {
   stage?: AgeStage;
   all?: boolean;
   limit: number;
+  cursor?: string;
+  allPages?: boolean;
   json?: boolean;
 }
 
@@ -42,8 +44,18 @@ export function lsCommand(program: Command, io: Io): void {
         .option("--stage <stage>", "fresh, due or expired", oneOf("--stage", AGE_STAGES))
         .option("--status <status>", "this status instead of active", oneOf("--status", STATUSES))
         .option("--all", "ended deployments too")
-        .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 1000)
-        .option("--json", "print {items} as JSON"),
+        .option(
+          "--limit <n>",
+          "at most this many rows (with --all-pages: rows per page)",
+          positiveInt("--limit"),
+          1000,
+        )
+        .option("--cursor <cursor>", "start after this next_cursor of an earlier --json page")
+        .option(
+          "--all-pages",
+          "every row, printed page by page as it arrives (--json: one {items, next_cursor} line a page)",
+        )
+        .option("--json", "print {items, next_cursor} as JSON"),
     ),
   ).action(async (flags: LsFlags) => {
     const client = await clientFrom(io.env, flags.database, flags.policies);
@@ -56,8 +68,9 @@ export function lsCommand(program: Command, io: Io): void {
         stage: flags.stage,
         status: flags.status ?? (flags.all ? undefined : "active"),
       };
+      if (flags.allPages) return await streamPages(io, client, options, flags);
       const items: DeploymentView[] = [];
-      let cursor: string | undefined;
+      let cursor = flags.cursor;
       do {
         const page = await client.list({
           ...options,
@@ -67,14 +80,94 @@ export function lsCommand(program: Command, io: Io): void {
         items.push(...page.items);
         cursor = page.next_cursor ?? undefined;
       } while (cursor && items.length < flags.limit);
-      if (flags.json) return printJson(io, { items });
-      if (items.length === 0) {
-        io.out("no deployments match\n");
-        return;
-      }
-      io.out(table(DEPLOYMENT_HEADERS, deploymentRows(items)));
+      // The last page asked for exactly the rows still wanted: its cursor follows the last shown.
+      if (flags.json) printJson(io, { items, next_cursor: cursor ?? null });
+      else if (items.length === 0) io.out("no deployments match\n");
+      else io.out(table(DEPLOYMENT_HEADERS, deploymentRows(items)));
+      if (cursor) await tellTheRest(io, client, options, cursor, items.length, flags);
     } finally {
       await client.close();
     }
   });
+}
+
+/** Every page, each printed as it arrives: rows under one header, or one JSON line a page. */
+async function streamPages(
+  io: Io,
+  client: TenureClient,
+  options: ListOptions,
+  flags: LsFlags,
+): Promise<void> {
+  let cursor = flags.cursor;
+  let widths: number[] | undefined;
+  do {
+    const page = await client.list({ ...options, limit: Math.min(PAGE, flags.limit), cursor });
+    cursor = page.next_cursor ?? undefined;
+    if (flags.json) {
+      io.out(`${JSON.stringify(page)}\n`);
+      continue;
+    }
+    if (page.items.length === 0) {
+      if (!widths) io.out("no deployments match\n");
+      continue;
+    }
+    const rows = deploymentRows(page.items);
+    const text = table(DEPLOYMENT_HEADERS, rows, widths);
+    // The header once, above the first page; later pages keep the columns at least as wide.
+    io.out(widths ? text.slice(text.indexOf("\n") + 1) : text);
+    widths = columnWidths(DEPLOYMENT_HEADERS, rows, widths);
+  } while (cursor);
+}
+
+/** On stderr, so that stdout stays the table or the JSON: how many rows were left out, and how to see them. */
+async function tellTheRest(
+  io: Io,
+  client: TenureClient,
+  options: ListOptions,
+  cursor: string,
+  shown: number,
+  flags: LsFlags,
+): Promise<void> {
+  const rest = await countFrom(client, options, cursor, flags.cursor === undefined ? shown : undefined);
+  const total = shown + rest;
+  const more = flags.json ? "--cursor NEXT_CURSOR for the next rows" : `--limit ${total}`;
+  io.err(
+    `showing ${shown} of ${total} deployments; ${rest} more match: tenure ls --all-pages shows every one (or ${more})\n`,
+  );
+}
+
+/**
+ * How many deployments match past `cursor`, after `shownFromStart` rows from the list's start.
+ * GET /v1/fleet counts the live ones by stage, team and environment, which answers the usual
+ * lists (everything live, one team's, one environment's, one stage of them) in one request; any
+ * other filter, or a list that began at a --cursor, is counted by reading the rest of the list a
+ * page at a time, which the database and a server answer alike.
+ */
+async function countFrom(
+  client: TenureClient,
+  options: ListOptions,
+  cursor: string,
+  shownFromStart: number | undefined,
+): Promise<number> {
+  const byFleet = options.status === "active" && !options.model && !options.role;
+  if (shownFromStart !== undefined && byFleet && !(options.owner_team && options.environment)) {
+    const fleet = await client.fleet();
+    const stages = options.owner_team
+      ? fleet.teams[options.owner_team]
+      : options.environment
+        ? fleet.environments[options.environment]
+        : fleet.stages;
+    const matching = options.stage
+      ? (stages?.[options.stage] ?? 0)
+      : Object.values(stages ?? {}).reduce((sum, n) => sum + n, 0);
+    // Counted a moment after the rows were read: never fewer than the one next_cursor promises.
+    return Math.max(1, matching - shownFromStart);
+  }
+  let rest = 0;
+  for (let next: string | undefined = cursor; next; ) {
+    const page = await client.list({ ...options, limit: PAGE, cursor: next });
+    rest += page.items.length;
+    next = page.next_cursor ?? undefined;
+  }
+  return rest;
 }

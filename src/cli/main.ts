@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { VERSION } from "../version.js";
+import { inFlagTerms, withFlagNames } from "./flag-names.js";
 import { type Io, processIo } from "./io.js";
 import { RemoteError } from "./remote-error.js";
 
@@ -15,6 +16,7 @@ type Register = (program: Command, io: Io) => void;
  * client, the registry's words or the token hashing).
  */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ["init", async () => (await import("./init.js")).initCommand],
   ["serve", async () => (await import("./serve.js")).serveCommand],
   ["deploy", async () => (await import("./deploy.js")).deployCommand],
   ["ls", async () => (await import("./ls.js")).lsCommand],
@@ -82,15 +84,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
 }
 
+/** Bad input, refused here or by a server, in the CLI's words: its flags, not the API's fields. */
 function messageOf(error: unknown): string {
-  const issues: FieldIssue[] =
-    error instanceof InputError || error instanceof RemoteError ? error.issues : [];
   const message = error instanceof Error ? error.message : String(error);
-  if (issues.length === 0) return message;
+  if (!isBadInput(error)) return message;
+  const issues: FieldIssue[] = error.issues.map(inFlagTerms);
+  if (issues.length === 0) return withFlagNames(message);
   return issues.map((i) => `${i.field} ${i.message}`).join("; ");
 }
 
+function isBadInput(error: unknown): error is InputError | RemoteError {
+  return error instanceof InputError || (error instanceof RemoteError && error.status === 400);
+}
+
 function exitCodeOf(error: unknown): number {
-  const badInput = error instanceof InputError || (error instanceof RemoteError && error.status === 400);
-  return badInput ? EXIT.usage : EXIT.failed;
+  return isBadInput(error) ? EXIT.usage : EXIT.failed;
 }

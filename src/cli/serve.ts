@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import type { Command } from "commander";
 import type { Config } from "../config.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
@@ -81,7 +82,7 @@ export async function serveUntilSignal(options: ServeProcessOptions): Promise<vo
     server = await startServer(options);
   } catch (error) {
     process.off("SIGHUP", reload);
-    throw error;
+    throw portInUse(error, options.host, options.port) ?? error;
   }
   if (reloadWhenReady) server.reloadPolicies();
   const running = server;
@@ -98,4 +99,20 @@ export async function serveUntilSignal(options: ServeProcessOptions): Promise<vo
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+}
+
+/** Fails with one clear line when something already listens on the port. */
+export function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once("error", (error) => fail(portInUse(error, host, port) ?? error));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done()));
+  });
+}
+
+function portInUse(error: unknown, host: string, port: number): Error | undefined {
+  if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") return undefined;
+  return new Error(
+    `port ${port} on ${host} is in use: stop what listens there, or choose another with --port`,
+  );
 }

@@ -47,7 +47,9 @@ export function showCommand(program: Command, io: Io): void {
       if (d.age.health_score !== null)
         lines.push(`  health           ${d.age.health_score} (${d.age.verdict})`);
       for (const m of timeline.metrics) lines.push(`  ${m.name.padEnd(16)} ${metricSummary(m)}`);
-      lines.push(`  drift            ${timeline.drift.state ?? "not monitored"}`);
+      lines.push(
+        `  drift            ${timeline.drift.state ?? "not monitored"}${timeline.drift.error ? `: ${timeline.drift.error}` : ""}`,
+      );
       if (d.endpoint) lines.push(`  endpoint         ${d.endpoint}`);
       const tags = Object.entries(d.tags);
       if (tags.length) lines.push(`  tags             ${tags.map(([k, v]) => `${k}=${v}`).join(" ")}`);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatDuration } from "../core/duration.js";
 import type { SweepView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { shortTime, table } from "./format.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io, printJson } from "./io.js";
@@ -15,6 +16,7 @@ import {
 
 interface SweepFlags extends DatabaseFlag, PoliciesFlag {
   at?: string;
+  dryRun?: boolean;
   deliver: boolean;
   history?: boolean;
   limit: number;
@@ -30,13 +32,20 @@ export function sweepCommand(program: Command, io: Io): void {
       program
         .command("sweep")
         .summary("run the sweep now: ages, findings, alerts (or --history for the log)")
-        .option("--at <iso>", "evaluate the fleet at this time instead of now (replay a lifecycle)")
+        .option(
+          "--at <iso>",
+          "evaluate the fleet at this time instead of now: a past time replays for real, a future one is a preview",
+        )
+        .option("--dry-run", "a preview: show what the sweep would do, write nothing, send nothing")
         .option("--no-deliver", "without TENURE_URL: queue notifications, leave them to the server")
         .option("--history", "show the sweep log instead of sweeping")
         .option("--limit <n>", "with --history: this many sweeps", positiveInt("--limit", 500), 20)
         .option("--json", "print the sweep (or {items}) as JSON"),
     ),
   ).action(async (flags: SweepFlags) => {
+    // Validated before either path opens anything: the database and a server refuse alike.
+    const { SweepBody } = await import("../lifecycle/sweep-input.js");
+    const body = parseFlags(SweepBody, { at: flags.at, dry_run: flags.dryRun }, "the sweep is not valid");
     // Swept here rather than by a server, the whole fleet passes through this process.
     const config = await configOf(io);
     if (!config.url && !flags.history) boundHeapGrowth(config.heapGrowingPercent);
@@ -56,7 +65,7 @@ export function sweepCommand(program: Command, io: Io): void {
       }
       if (!config.url && flags.deliver) io.err("sweeping…\n");
       const { sweep, delivery } = await client.sweep({
-        at: flags.at,
+        ...body,
         deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,
       });
       if (flags.json) return printJson(io, { ...sweep, delivery });
@@ -82,8 +91,12 @@ function summary(s: SweepView): string {
   const findings = Object.entries(s.findings)
     .map(([kind, n]) => `${n} ${kind}`)
     .join(", ");
+  // A preview says so first: its counts are what a sweep would do, none of it done.
+  const head = s.dry_run
+    ? `preview of a sweep at ${shortTime(s.evaluated_at)} (nothing was written or sent)`
+    : `sweep ${s.id} at ${shortTime(s.evaluated_at)}`;
   return (
-    `sweep ${s.id} at ${shortTime(s.evaluated_at)}: ${s.deployments} live (${s.stages.fresh ?? 0} fresh, ${s.stages.due ?? 0} due, ${s.stages.expired ?? 0} expired)` +
+    `${head}: ${s.deployments} live (${s.stages.fresh ?? 0} fresh, ${s.stages.due ?? 0} due, ${s.stages.expired ?? 0} expired)` +
     `${findings ? `; findings: ${findings}` : "; no findings"}` +
     `; alerts ${s.alerts_opened} opened, ${s.alerts_resolved} resolved; ${s.notifications} notification(s)` +
     `${s.promotions ? `; ${s.promotions} promotion(s)` : ""}` +

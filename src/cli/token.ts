@@ -29,9 +29,9 @@ export function tokenCommand(program: Command, io: Io): void {
     if (flags.name !== undefined && !/^[\x20-\x7e]{1,100}$/.test(flags.name)) {
       throw new InputError("--name must be 1 to 100 printable characters");
     }
-    await withTokens(io, flags.database, async (context) => {
+    await withTokens(io, flags.database, { create: true }, async (context) => {
       const secret = generateToken();
-      await context.tokens.insert({
+      await context.stores.tokens.insert({
         name: flags.name ?? null,
         token_hash: hashToken(secret),
         scope: flags.scope,
@@ -45,8 +45,8 @@ export function tokenCommand(program: Command, io: Io): void {
   databaseOption(
     token.command("list").summary("list tokens (never their secrets)").option("--json", "as JSON"),
   ).action(async (flags: DatabaseFlag & { json?: boolean }) => {
-    await withTokens(io, flags.database, async (context) => {
-      const rows = (await context.tokens.list()).map((t) => ({
+    await withTokens(io, flags.database, { create: false }, async (context) => {
+      const rows = (await context.stores.tokens.list()).map((t) => ({
         id: t.id,
         name: t.name,
         scope: t.scope,
@@ -77,8 +77,8 @@ export function tokenCommand(program: Command, io: Io): void {
       .summary("revoke a token by id")
       .argument("<id>", "the token id", positiveInt("ID")),
   ).action(async (id: number, flags: DatabaseFlag) => {
-    await withTokens(io, flags.database, async (context) => {
-      if (!(await context.tokens.revoke(id, context.clock()))) {
+    await withTokens(io, flags.database, { create: false }, async (context) => {
+      if (!(await context.stores.tokens.revoke(id, context.clock()))) {
         throw new NotFoundError(`no live token has id ${id}`);
       }
       io.out(`revoked token ${id}\n`);
@@ -89,12 +89,14 @@ export function tokenCommand(program: Command, io: Io): void {
 async function withTokens(
   io: Io,
   flag: string | undefined,
+  options: { create: boolean },
   work: (context: Context) => Promise<void>,
 ): Promise<void> {
   const { openContext } = await import("../context.js");
   const config = await configOf(io);
   const context = await openContext(flag ?? config.databaseUrl, {
     preparedStatements: config.preparedStatements,
+    mustExist: !options.create,
   });
   try {
     await work(context);

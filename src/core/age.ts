@@ -30,8 +30,13 @@ export interface AgeInput {
   ended_at: number | null;
   /** Seconds added to the TTL of this one deployment by reviews. */
   ttl_extension_seconds: number;
-  /** Since when it has held its performance target, as the last sweep found; null without metrics. */
+  /**
+   * Since when it has held its performance target, as the last sweep found; null while its
+   * latest judged window is below target (state `degraded`) and without metrics.
+   */
   performance_ok_since?: number | null;
+  /** The last sweep's performance state: tells a degraded deployment (age 0) from one without metrics. */
+  performance_state?: string | null;
 }
 
 export interface AgeBlock {
@@ -62,10 +67,7 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
   return {
     deployment_age_seconds: deploymentAge,
     data_age_seconds: dataAge,
-    performance_age_seconds:
-      input.performance_ok_since === null || input.performance_ok_since === undefined
-        ? null
-        : Math.max(0, Math.floor((clock - input.performance_ok_since) / 1000)),
+    performance_age_seconds: performanceAge(input, clock),
     ttl_seconds: ttl,
     ttl_fraction: Math.round((deploymentAge / ttl) * 10_000) / 10_000,
     stage: input.ended_at === null ? stageOf(deploymentAge, ttl, policy.review_at) : null,
@@ -74,6 +76,16 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
     policy: policy.name,
     exempt: policy.exempt ?? false,
   };
+}
+
+/**
+ * Seconds since the end of the last window below target; 0 while the latest judged window is
+ * below, at any clock (it does not count up between sweeps); null without a judgement.
+ */
+function performanceAge(input: AgeInput, clock: number): number | null {
+  const since = input.performance_ok_since;
+  if (since !== null && since !== undefined) return Math.max(0, Math.floor((clock - since) / 1000));
+  return input.performance_state === "degraded" ? 0 : null;
 }
 
 /** The stage of a deployment age against a TTL with its review point. */

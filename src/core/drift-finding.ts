@@ -1,6 +1,9 @@
 import type { DatasetDrift } from "./drift/compare.js";
 import type { Finding } from "./finding.js";
 
+/** The drift state of a deployment whose inputs the last sweep could not compare; its `drift_error` event says why. */
+export const DRIFT_ERROR_STATE = "error";
+
 /** One verdict for a deployment's inputs: drifted when the dataset drifted, possible when a feature leans that way. */
 export function driftStateOf(result: DatasetDrift): "stable" | "possible" | "drifted" {
   if (result.dataset_drift) return "drifted";

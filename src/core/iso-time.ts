@@ -14,9 +14,8 @@ const MAX_REMEMBERED_DAYS = 4096;
 
 /**
  * `new Date(ms).toISOString()` for years 1970–9999, without a Date: lists serialize four
- * timestamps a row, and this is about three times as fast (a page of 100 rows: ~150 µs against
- * ~460 µs with Date, measured with the JSON.stringify that follows; the day's prefix from a memo
- * saves a third of what computing it every time costs). Outside that range it defers to Date.
+ * timestamps a row, and this, with the day's prefix from a memo, is faster (see BENCHMARKS.md).
+ * Outside that range it defers to Date.
  */
 export function isoTime(ms: number): string {
   if (!(ms >= 0 && ms < 253_402_300_800_000) || !Number.isInteger(ms)) return new Date(ms).toISOString();
@@ -34,7 +33,7 @@ export function isoTime(ms: number): string {
   rest -= minutes * 60_000;
   const seconds = Math.floor(rest / 1000);
   return (
-    // biome-ignore lint/style/useTemplate: concatenation measured faster here, with the stringify that follows.
+    // biome-ignore lint/style/useTemplate: concatenation is the faster form here (see BENCHMARKS.md).
     prefix + PAD2[hours] + ":" + PAD2[minutes] + ":" + PAD2[seconds] + "." + PAD3[rest - seconds * 1000] + "Z"
   );
 }

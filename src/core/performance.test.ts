@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type AgeInput, computeAge, DEFAULT_POLICY } from "./age.js";
 import {
   degradedFinding,
   evaluatePerformance,
@@ -18,6 +19,13 @@ const policy = (changes: Partial<PerformancePolicy> = {}): PerformancePolicy => 
   reference_windows: 5,
   ...changes,
 });
+/** A deployment's clocks apart from performance, for its age block. */
+const input: AgeInput = {
+  deployment_date: 0,
+  training_data_cutoff: 0,
+  ended_at: null,
+  ttl_extension_seconds: 0,
+};
 /** A window of `samples` points averaging `mean`, on day `day`. */
 const day = (index: number, mean: number, samples = 1000): WindowAggregate => ({
   index,
@@ -66,8 +74,29 @@ describe("evaluatePerformance", () => {
     expect(e.ok_since).toBe(5 * DAY);
   });
 
-  it("has a performance age of zero while the latest window is below", () => {
-    expect(evaluatePerformance([day(1, 0.95), day(2, 0.5)], policy(), null, 3 * DAY).ok_since).toBe(3 * DAY);
+  it("holds its target since no time while the latest judged window is below, however late it is judged", () => {
+    for (const at of [3 * DAY, 3 * DAY + 3_600_000, 9 * DAY]) {
+      const e = evaluatePerformance([day(1, 0.95), day(2, 0.5)], policy(), null, at);
+      expect(e).toMatchObject({ state: "degraded", ok_since: null });
+      // Its performance age, as every view computes it, is 0 at any clock.
+      const age = computeAge(
+        { ...input, performance_state: e.state, performance_ok_since: e.ok_since },
+        DEFAULT_POLICY,
+        at + 5 * DAY,
+      );
+      expect(age.performance_age_seconds).toBe(0);
+    }
+  });
+
+  it("counts performance age from the end of the last window below once the latest is on target", () => {
+    const e = evaluatePerformance([day(1, 0.95), day(2, 0.5), day(3, 0.95)], policy(), null, 4 * DAY);
+    expect(e).toMatchObject({ state: "degraded", ok_since: 3 * DAY });
+    const age = computeAge(
+      { ...input, performance_state: e.state, performance_ok_since: e.ok_since },
+      DEFAULT_POLICY,
+      5 * DAY,
+    );
+    expect(age.performance_age_seconds).toBe(2 * 86_400);
   });
 
   it("learns a threshold of mean − 3σ from the first windows when no target is set", () => {

@@ -43,7 +43,11 @@ export interface PerformanceEvaluation {
   threshold: number | null;
   threshold_source: "target" | "learned" | null;
   baseline: number | null;
-  /** Since when the deployment has held its target (epoch ms); null when it cannot be judged yet. */
+  /**
+   * Since when the deployment has held its target (epoch ms): the end of its last window below,
+   * or the start of its first judged window. Null while its latest judged window is below (its
+   * performance age is 0, however long that lasts) and when it cannot be judged yet.
+   */
   ok_since: number | null;
   /** How far the latest judged window is worse than the baseline, relative (0 when not worse). */
   drop: number;
@@ -110,7 +114,7 @@ export function evaluatePerformance(
     ...result,
     drop,
     state: recent.some((w) => w.state === "below") ? "degraded" : "ok",
-    ok_since: latest?.state === "below" ? at : (lastBelow?.end ?? judged[0]?.start ?? null),
+    ok_since: latest?.state === "below" ? null : (lastBelow?.end ?? judged[0]?.start ?? null),
   };
 }
 

@@ -119,12 +119,13 @@ describe("compilePolicies", () => {
 });
 
 describe("StoredSubject", () => {
+  const readTags = (json: string) => JSON.parse(json) as Record<string, string>;
   it("parses a stored row's tags only when a policy that could win reads them", () => {
     const row = { model: "fraud-gbm", environment: "production", owner_team: "risk", tags: "not json" };
     const byModel = compilePolicies([policy("by-model", { model: "fraud-*" })], policy("defaults", {}));
-    expect(byModel(new StoredSubject(row)).name).toBe("by-model");
+    expect(byModel(new StoredSubject(row, readTags)).name).toBe("by-model");
     const byTag = compilePolicies([policy("by-tag", { tags: { tier: "1" } })], policy("defaults", {}));
-    expect(byTag(new StoredSubject({ ...row, tags: '{"tier":"1"}' })).name).toBe("by-tag");
-    expect(byTag(new StoredSubject({ ...row, tags: "{}" })).name).toBe("defaults");
+    expect(byTag(new StoredSubject({ ...row, tags: '{"tier":"1"}' }, readTags)).name).toBe("by-tag");
+    expect(byTag(new StoredSubject({ ...row, tags: "{}" }, readTags)).name).toBe("defaults");
   });
 });

@@ -12,13 +12,19 @@ export interface DriftPolicy {
   method: "ks" | "psi" | "wasserstein" | "jensenshannon" | "chisquare" | null;
   /** The share of drifted features at which the deployment has drifted. */
   drift_share: number;
+  /** The most features a deployment's reference and samples may name together: more are refused. */
+  max_features: number;
 }
+
+/** A deployment's features unless its policy says otherwise: bounds what one request can store. */
+export const DEFAULT_MAX_FEATURES = 1000;
 
 export const DEFAULT_DRIFT_POLICY: DriftPolicy = {
   window_seconds: 86_400,
   features: null,
   method: null,
   drift_share: 0.5,
+  max_features: DEFAULT_MAX_FEATURES,
 };
 
 /** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */
@@ -69,15 +75,22 @@ export class StoredSubject implements PolicySubject {
   readonly #tagsJson: string;
   #tags: Record<string, string> | undefined;
 
-  constructor(row: { model: string; environment: string; owner_team: string; tags: string }) {
+  readonly #readTags: (json: string) => Record<string, string>;
+
+  /** `readTags` reads the stored JSON of tags (and checks it: core trusts no stored text). */
+  constructor(
+    row: { model: string; environment: string; owner_team: string; tags: string },
+    readTags: (json: string) => Record<string, string>,
+  ) {
     this.model = row.model;
     this.environment = row.environment;
     this.owner_team = row.owner_team;
     this.#tagsJson = row.tags;
+    this.#readTags = readTags;
   }
 
   get tags(): Record<string, string> {
-    this.#tags ??= this.#tagsJson === "{}" ? {} : (JSON.parse(this.#tagsJson) as Record<string, string>);
+    this.#tags ??= this.#readTags(this.#tagsJson);
     return this.#tags;
   }
 }

@@ -12,6 +12,7 @@ import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
+import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { deploymentRoutes } from "./routes/deployments.js";
@@ -57,6 +58,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({
       disableRequestLogging: !options.logger || !["debug", "trace"].includes(options.logger.level),
     }),
+  });
+  // Fastify's JSON parser reports a `__proto__` key as "not valid JSON"; this one says what it
+  // refuses and why. Fastify's text/plain parser would hand a JSON route a string to validate.
+  app.removeContentTypeParser([JSON_TYPE, "text/plain"]);
+  app.addContentTypeParser(JSON_TYPE, { parseAs: "string" }, function jsonBody(_request, body, done) {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.addHook("preParsing", async function acceptedBodyType(request) {
+    assertBodyType(request);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

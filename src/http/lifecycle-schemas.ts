@@ -5,7 +5,8 @@ const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
 const counts = z.record(z.string(), z.number().int());
 
 export const Sweep = z.object({
-  id: z.number().int(),
+  id: z.number().int().nullable().describe("null for a preview, which is not logged"),
+  dry_run: z.boolean().describe("a preview: nothing was written, nothing sent"),
   state: z.enum(SWEEP_STATES),
   trigger: z.string().describe("schedule, startup (a missed sweep), promotion or manual"),
   actor: z.string(),
@@ -153,7 +154,15 @@ export const Timeline = z.object({
       ),
     }),
   ),
-  drift: z.object({ state: z.string().nullable() }),
+  drift: z.object({
+    state: z
+      .string()
+      .nullable()
+      .describe(
+        "stable, possible or drifted; error when the last sweep could not compare the inputs; null unmonitored",
+      ),
+    error: z.string().nullable().describe("why the inputs could not be compared, in the error state"),
+  }),
   health: z.object({ score: z.number().nullable(), verdict: z.string().nullable() }),
   events: z.array(z.object({ at: timestamp, type: z.string(), actor: z.string() })),
 });

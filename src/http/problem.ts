@@ -10,6 +10,7 @@ import {
   UnprocessableError,
 } from "../core/errors.js";
 import { isDataError, isUnavailable } from "../store/database.js";
+import { MalformedBodyError, UnsupportedBodyTypeError } from "./body-types.js";
 
 /** Problem types are documented in README.md under "Errors". */
 const TYPE_BASE = "https://tenure.dev/problems/";
@@ -75,6 +76,8 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof ConflictError) return problem(409, "conflict", error.message);
   if (error instanceof ForbiddenError) return problem(403, "forbidden", error.message);
   if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
+  if (error instanceof MalformedBodyError) return problem(400, "malformed", error.message);
+  if (error instanceof UnsupportedBodyTypeError) return problem(415, "unsupported-media-type", error.message);
   if (isDataError(error)) {
     return problem(400, "validation", "the database cannot store a value of this request");
   }
@@ -152,10 +155,6 @@ function clientErrorDetail(error: Partial<FastifyError>): string {
       return "the request body is larger than 1 MiB";
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return "send the body as application/json";
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return "the body is empty; send a JSON object";
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-      return `the body is not valid JSON: ${error.message ?? ""}`.trim();
     default:
       return error.message ?? "the request is not valid";
   }

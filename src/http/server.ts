@@ -18,6 +18,8 @@ export interface ServeOptions {
   backgroundCheckpoints?: boolean;
   /** PostgreSQL: prepared statements (default on). */
   preparedStatements?: boolean;
+  /** Where the JSON log goes; stdout when absent. */
+  logFile?: string;
   /** The policy file; the built-in defaults when null. */
   policies?: string | null;
   /** When the sweep runs (cron, UTC); DEFAULT_SWEEP_CRON when absent. */
@@ -41,10 +43,14 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const logger = pino({
-    level: options.logLevel ?? "info",
-    redact: ["req.headers.authorization", "headers.authorization"],
-  });
+  const logger = pino(
+    {
+      level: options.logLevel ?? "info",
+      redact: ["req.headers.authorization", "headers.authorization"],
+    },
+    // Synchronous, so the last lines reach the file when the process exits.
+    options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
+  );
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
   // A bad schedule is refused before anything opens.
   parseSweepCron(scheduleCron);
@@ -55,6 +61,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     policies: options.policies ?? null,
     env: options.env ?? {},
     publicUrl,
+    logger,
     // Off (TENURE_BACKGROUND_CHECKPOINTS=0), commits checkpoint in line, as a CLI command does (README).
     backgroundCheckpoints: options.backgroundCheckpoints ?? true,
     preparedStatements: options.preparedStatements,
@@ -66,7 +73,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
-    tokens: new TokenCache(context.tokens, context.clock),
+    tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
     logger,
@@ -80,7 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
-    store: context.lifecycleStore,
+    stores: context.stores,
     run: (request) => context.lifecycle.sweep(request),
     logger,
   });

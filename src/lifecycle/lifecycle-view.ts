@@ -1,11 +1,15 @@
 import { isoTime as iso } from "../core/iso-time.js";
 import type { AlertState, DeliveryState, SweepState } from "../core/words.js";
+import { parseJsonColumn } from "../store/json-columns.js";
 import type { AlertRow, DeliveryAttemptRow, DeliveryRow, SweepRow } from "../store/schema.js";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export interface SweepView {
-  id: number;
+  /** Null for a preview, which is not logged. */
+  id: number | null;
+  /** A preview: nothing was written, nothing sent. */
+  dry_run: boolean;
   state: SweepState;
   trigger: string;
   actor: string;
@@ -25,15 +29,16 @@ export interface SweepView {
   error: string | null;
 }
 
-export function toSweepView(row: SweepRow): SweepView {
+export function toSweepView(row: SweepRow | (Omit<SweepRow, "id"> & { id: null; dry_run: true })): SweepView {
   return {
+    dry_run: false,
     ...row,
     evaluated_at: iso(row.evaluated_at),
     scheduled_for: isoOrNull(row.scheduled_for),
     started_at: iso(row.started_at),
     finished_at: isoOrNull(row.finished_at),
-    stages: JSON.parse(row.stages) as Record<string, number>,
-    findings: JSON.parse(row.findings) as Record<string, number>,
+    stages: parseJsonColumn("sweep_counts", row.stages),
+    findings: parseJsonColumn("sweep_counts", row.findings),
   };
 }
 
@@ -60,7 +65,7 @@ export interface AlertView {
 export function toAlertView(row: AlertRow): AlertView {
   return {
     ...row,
-    detail: JSON.parse(row.detail) as Record<string, unknown>,
+    detail: parseJsonColumn("alert_detail", row.detail),
     opened_at: iso(row.opened_at),
     last_notified_at: isoOrNull(row.last_notified_at),
     resolved_at: isoOrNull(row.resolved_at),

@@ -8,8 +8,10 @@ import type { AlertState, DeliveryState } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
+import type { LiveScope } from "../store/deployment-store.js";
+import { parseTags } from "../store/json-columns.js";
 import type { DeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 import {
   type AlertView,
   type DeliveryView,
@@ -25,7 +27,7 @@ import { buildTimeline, type TimelineView } from "./timeline.js";
 export type { TimelineView } from "./timeline.js";
 
 export interface LifecycleOptions {
-  store: DeploymentStore;
+  stores: Stores;
   registry: Registry;
   policies: PolicyBook;
   incidents: Incidents;
@@ -62,10 +64,6 @@ export interface ExplainView {
 export class Lifecycle {
   constructor(private readonly options: LifecycleOptions) {}
 
-  private get lifecycle() {
-    return this.options.store.lifecycle();
-  }
-
   async sweep(request: SweepRequest): Promise<SweepView> {
     return toSweepView(await this.options.sweeper.run(request));
   }
@@ -74,7 +72,7 @@ export class Lifecycle {
     limit: number,
     beforeId?: number,
   ): Promise<{ items: SweepView[]; next_cursor: string | null }> {
-    const rows = await this.lifecycle.listSweeps(limit + 1, beforeId);
+    const rows = await this.options.stores.sweeps.listSweeps(limit + 1, beforeId);
     const page = rows.slice(0, limit);
     return {
       items: page.map(toSweepView),
@@ -94,18 +92,18 @@ export class Lifecycle {
   ): Promise<DeploymentView> {
     const now = this.options.clock();
     const { registry, incidents } = this.options;
-    const row = await this.options.store.transaction(async (tx) => {
-      const row = await tx.findDeployment(id);
+    const row = await this.options.stores.transaction(async (tx) => {
+      const row = await tx.deployments.findDeployment(id);
       if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
       registry.assertTeam(actor, row.owner_team);
       if (row.status !== "active")
         throw new ConflictError(`deployment ${id} is ${row.status}, not live: nothing to review`);
       const extend = body.extend_seconds ?? 0;
-      if (extend > 0) await tx.extendTtl(id, extend);
+      if (extend > 0) await tx.deployments.extendTtl(id, extend);
       const reviewed = { ...row, ttl_extension_seconds: row.ttl_extension_seconds + extend };
       const policy = registry.policyOf(row);
       const dates = lifecycleDates(reviewed, policy);
-      await tx.appendEvent({
+      await tx.deployments.appendEvent({
         deployment_id: id,
         model: row.model,
         environment: row.environment,
@@ -123,12 +121,11 @@ export class Lifecycle {
       });
       // The review is the acknowledgement: its open age alerts end here. If the deployment is
       // still past its (extended) review point, the next sweep raises a new one.
-      const lifecycle = tx.lifecycle();
-      const open = (await lifecycle.openAlertsFor([id])).filter(
+      const open = (await tx.alerts.openAlertsFor([id])).filter(
         (a) => a.kind === "due" || a.kind === "expired",
       );
       const change = await incidents.resolve(
-        lifecycle,
+        tx,
         open.map((alert) => ({ alert, row: reviewed })),
         now,
         "reviewed",
@@ -149,7 +146,7 @@ export class Lifecycle {
     const row = await this.requireDeployment(id);
     this.options.registry.assertTeam(actor, row.owner_team);
     if (row.status !== "active") throw new ConflictError(`deployment ${id} is ${row.status}, not live`);
-    await this.lifecycle.recordHeartbeat(id, now);
+    await this.options.stores.metrics.recordHeartbeat(id, now);
     const latest = Math.max(now, row.last_heartbeat_at ?? 0);
     return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString() };
   }
@@ -177,7 +174,7 @@ export class Lifecycle {
         : [],
     );
     if (issues.length > 0) throw new InputError("a point is in the future", issues.slice(0, 20));
-    await this.options.store.metrics().upsertPoints(
+    await this.options.stores.metrics.upsertPoints(
       id,
       points.map((p) => ({
         name: p.name,
@@ -193,7 +190,7 @@ export class Lifecycle {
   /** Everything the Age vs Performance chart draws, on one time axis (see buildTimeline). */
   async timeline(id: number): Promise<TimelineView> {
     const row = await this.requireDeployment(id);
-    return buildTimeline(this.options.store, this.options.registry, row, this.options.clock());
+    return buildTimeline(this.options.stores, this.options.registry, row, this.options.clock());
   }
 
   async alerts(query: {
@@ -203,7 +200,7 @@ export class Lifecycle {
     limit: number;
     cursor?: number;
   }) {
-    const rows = await this.lifecycle.listAlerts({
+    const rows = await this.options.stores.alerts.listAlerts({
       ...query,
       limit: query.limit + 1,
       beforeId: query.cursor,
@@ -216,13 +213,13 @@ export class Lifecycle {
   }
 
   async deliveries(query: { state?: DeliveryState; alert_id?: number; limit: number; cursor?: number }) {
-    const rows = await this.lifecycle.listDeliveries({
+    const rows = await this.options.stores.outbox.listDeliveries({
       ...query,
       limit: query.limit + 1,
       beforeId: query.cursor,
     });
     const page = rows.slice(0, query.limit);
-    const attempts = await this.lifecycle.listAttempts(page.map((d) => d.id));
+    const attempts = await this.options.stores.outbox.listAttempts(page.map((d) => d.id));
     return {
       items: page.map((d) =>
         toDeliveryView(
@@ -236,7 +233,7 @@ export class Lifecycle {
 
   /** Puts dead-lettered deliveries back in the queue (all, or those named). */
   async retryDeliveries(ids?: number[]): Promise<{ retried: number }> {
-    const retried = await this.lifecycle.retryFailed(Date.now(), ids);
+    const retried = await this.options.stores.outbox.retryFailed(Date.now(), ids);
     if (retried > 0) this.options.onNotifications?.();
     return { retried };
   }
@@ -271,9 +268,7 @@ export class Lifecycle {
   /** Every live deployment's review and expiry dates, soonest expiry first; optionally one team's. */
   async entries(filter: { owner_team?: string; environment?: string }): Promise<LifecycleEntry[]> {
     const entries: LifecycleEntry[] = [];
-    await this.eachLive((row) => {
-      if (filter.owner_team && row.owner_team !== filter.owner_team) return;
-      if (filter.environment && row.environment !== filter.environment) return;
+    await this.eachLive(scopeOf(filter), (row) => {
       const policy = this.options.registry.policyOf(row);
       entries.push({
         deployment_id: row.id,
@@ -304,7 +299,7 @@ export class Lifecycle {
       environments: {},
       open_alerts: {},
     };
-    await this.eachLive((row) => {
+    await this.eachLive({}, (row) => {
       const { age } = this.options.registry.view(row, now);
       const stage = age.stage ?? "fresh";
       view.live++;
@@ -315,13 +310,17 @@ export class Lifecycle {
       view.environments[row.environment] ??= emptyStages();
       (view.environments[row.environment] as Record<AgeStage, number>)[stage]++;
     });
-    view.open_alerts = await this.lifecycle.countOpenAlerts();
+    view.open_alerts = await this.options.stores.alerts.countOpenAlerts();
     return view;
   }
 
-  private async eachLive(visit: (row: DeploymentRow) => Promise<void> | void): Promise<void> {
+  /** Visits the live deployments in `scope`, read a page at a time, each page filtered in SQL. */
+  private async eachLive(
+    scope: LiveScope,
+    visit: (row: DeploymentRow) => Promise<void> | void,
+  ): Promise<void> {
     for (let after = 0; ; ) {
-      const rows = await this.lifecycle.liveDeployments(after, 1000);
+      const rows = await this.options.stores.deployments.liveDeployments(after, 1000, scope);
       for (const row of rows) await visit(row);
       if (rows.length < 1000) return;
       after = rows.at(-1)?.id ?? after;
@@ -337,9 +336,7 @@ export class Lifecycle {
     const now = this.options.clock();
     const offenders: (DeploymentView & { reasons: string[] })[] = [];
     let checked = 0;
-    await this.eachLive((row) => {
-      if (filter.owner_team && row.owner_team !== filter.owner_team) return;
-      if (filter.environment && row.environment !== filter.environment) return;
+    await this.eachLive(scopeOf(filter), (row) => {
       checked++;
       const policy = this.options.registry.policyOf(row);
       const view = this.options.registry.view(row, now);
@@ -356,7 +353,7 @@ export class Lifecycle {
   }
 
   private async requireDeployment(id: number): Promise<DeploymentRow> {
-    const row = await this.options.store.findDeployment(id);
+    const row = await this.options.stores.deployments.findDeployment(id);
     if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
     return row;
   }
@@ -371,6 +368,14 @@ export interface FleetView {
   open_alerts: Record<string, number>;
 }
 
+/** A request's scope as the store reads it: an empty value, as before, filters nothing. */
+function scopeOf(filter: { owner_team?: string; environment?: string }): LiveScope {
+  return {
+    owner_team: filter.owner_team || undefined,
+    environment: filter.environment || undefined,
+  };
+}
+
 const emptyStages = (): Record<AgeStage, number> => ({ fresh: 0, due: 0, expired: 0 });
 
 function subjectOf(row: DeploymentRow) {
@@ -378,7 +383,7 @@ function subjectOf(row: DeploymentRow) {
     model: row.model,
     environment: row.environment,
     owner_team: row.owner_team,
-    tags: JSON.parse(row.tags) as Record<string, string>,
+    tags: parseTags(row.tags),
   };
 }
 

@@ -4,7 +4,7 @@ import { type ChannelConfig, ChannelConfigSchema } from "../alerts/channels/chan
 import { parseDuration } from "../core/duration.js";
 import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
-import { DEFAULT_DRIFT_POLICY, type Policy } from "../core/policy.js";
+import { DEFAULT_DRIFT_POLICY, DEFAULT_MAX_FEATURES, type Policy } from "../core/policy.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
@@ -44,6 +44,7 @@ const Drift = z.strictObject({
   features: z.array(z.string().min(1).max(128)).min(1).optional(),
   method: z.enum(["ks", "psi", "wasserstein", "jensenshannon", "chisquare"]).optional(),
   drift_share: fraction.default(0.5),
+  max_features: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_FEATURES),
 });
 
 const Ages = {
@@ -204,6 +205,7 @@ function toPolicy(
           features: ages.drift.features ?? null,
           method: ages.drift.method ?? null,
           drift_share: ages.drift.drift_share,
+          max_features: ages.drift.max_features,
         }
       : (defaults?.drift ?? DEFAULT_DRIFT_POLICY),
     notify: ages.notify ?? defaults?.notify ?? {},

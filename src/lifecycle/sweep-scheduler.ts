@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import type { Logger } from "pino";
 import { ConflictError, InputError } from "../core/errors.js";
-import type { LifecycleStore } from "../store/lifecycle-store.js";
+import type { Stores } from "../store/stores.js";
 import type { SweepRequest } from "./sweeper.js";
 
 export { DEFAULT_SWEEP_CRON } from "../config.js";
@@ -11,7 +11,8 @@ const MAX_SLEEP_MS = 3_600_000;
 
 export interface SweepSchedulerOptions {
   cron: string;
-  store: LifecycleStore;
+  /** Where the last scheduled slot (sweeps) and the next promotion (deployments) are read. */
+  stores: Pick<Stores, "sweeps" | "deployments">;
   run: (request: SweepRequest) => Promise<unknown>;
   clock?: () => number;
   logger?: Logger;
@@ -53,7 +54,7 @@ export class SweepScheduler {
     this.running = (async () => {
       const now = this.clock();
       const latest = this.slotAtOrBefore(now);
-      const last = await this.options.store.lastScheduledSlot();
+      const last = await this.options.stores.sweeps.lastScheduledSlot();
       if (latest !== undefined && (last === undefined || last < latest)) {
         this.options.logger?.info(
           { slot: new Date(latest).toISOString() },
@@ -86,7 +87,7 @@ export class SweepScheduler {
     this.running = (async () => {
       const now = this.clock();
       const slot = this.nextSlot(now);
-      const promotion = await this.options.store.nextPromotion().catch(() => undefined);
+      const promotion = await this.options.stores.deployments.nextPromotion().catch(() => undefined);
       const wakeAt = Math.min(
         slot ?? Infinity,
         promotion !== undefined && promotion > now ? promotion : Infinity,

@@ -1,4 +1,5 @@
-import type { Incidents } from "../alerts/incidents.js";
+import type { Logger } from "pino";
+import type { AlertWrites, Incidents } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError } from "../core/errors.js";
@@ -7,14 +8,19 @@ import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
-import type { LifecycleStore, SweepTotals } from "../store/lifecycle-store.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
+import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
 
 export interface SweepRequest {
-  /** The evaluation time; now when absent. A replay passes its own (`tenure sweep --at`). */
+  /**
+   * The evaluation time; now when absent. A replay passes its own (`tenure sweep --at`): in the
+   * past, a real sweep; after the clock, always a preview.
+   */
   at?: number;
+  /** A preview: the sweep's evaluation and counts, with nothing written and nothing sent. */
+  dry_run?: boolean;
   trigger: "schedule" | "startup" | "manual" | "promotion";
   actor: string;
   /** The cron slot a scheduled sweep stands for: claimed once, across replicas and restarts. */
@@ -22,7 +28,7 @@ export interface SweepRequest {
 }
 
 export interface SweeperOptions {
-  store: DeploymentStore;
+  stores: Stores;
   registry: Registry;
   incidents: Incidents;
   clock: () => number;
@@ -31,13 +37,20 @@ export interface SweeperOptions {
   /**
    * Deployments of a page judged and written together (their alerts read, planned, opened in
    * one transaction): what a batch holds lives while its alerts and notifications are written.
-   * Each batch costs two alert reads, round trips on PostgreSQL: 250 kept SQLite's memory the
-   * same as 500 but took PostgreSQL's steady sweep past three bare scans.
+   * Each batch costs two alert reads, round trips on PostgreSQL: smaller batches save no memory
+   * on SQLite and slow PostgreSQL's sweep (see BENCHMARKS.md).
    */
   batchSize?: number;
   /** Called after a sweep that queued notifications, so the dispatcher need not wait to poll. */
   onNotifications?: () => void;
+  /** Where evidence that could not be judged is reported (the server's log). */
+  logger?: Pick<Logger, "warn">;
 }
+
+/** A sweep as it ran and was logged, or a preview, which is not logged and so has no id. */
+export type SweepRecord =
+  | (SweepRow & { dry_run: false })
+  | (Omit<SweepRow, "id"> & { id: null; dry_run: true });
 
 /** The actor of what a sweep does on its own (promotions, retirements). */
 const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", team: null };
@@ -48,23 +61,27 @@ const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", te
  * out scheduled promotions and policy retirements, and logs the pass.
  */
 export class Sweeper {
-  private readonly lifecycle: LifecycleStore;
+  private readonly stores: Stores;
   private readonly pageSize: number;
   private readonly batchSize: number;
-  /** Successors that took over from an expired primary during the running sweep. */
-  private readonly tookOver = new Set<number>();
 
   constructor(private readonly options: SweeperOptions) {
-    this.lifecycle = options.store.lifecycle();
+    this.stores = options.stores;
     this.pageSize = options.pageSize ?? 1000;
     this.batchSize = options.batchSize ?? 500;
   }
 
-  /** Runs a sweep; a ConflictError when another is running (here or in another process). */
-  async run(request: SweepRequest): Promise<SweepRow> {
+  /**
+   * Runs a sweep; a ConflictError when another is running (here or in another process). A
+   * preview (asked for, or dated after the clock) claims nothing and runs beside any sweep.
+   */
+  async run(request: SweepRequest): Promise<SweepRecord> {
     const started = this.options.clock();
     const at = request.at ?? started;
-    const claimed = await this.lifecycle.claimSweep({
+    // A sweep dated after now would open alerts, send notifications and write events dated in
+    // the future, out of order with what is written meanwhile: it can only be a preview.
+    if (request.dry_run || at > started) return this.preview(request, at, started);
+    const claimed = await this.stores.sweeps.claimSweep({
       trigger: request.trigger,
       actor: request.actor,
       evaluated_at: at,
@@ -72,7 +89,7 @@ export class Sweeper {
       started_at: started,
     });
     if (!claimed) {
-      const running = await this.lifecycle.runningSweep();
+      const running = await this.stores.sweeps.runningSweep();
       throw new ConflictError(
         running
           ? `sweep ${running.id} is running since ${new Date(running.started_at).toISOString()}; try again when it ends`
@@ -80,33 +97,68 @@ export class Sweeper {
       );
     }
     try {
-      const totals = await this.sweep(at);
+      const totals = await this.sweep(this.pass(at, false));
       const finished = this.options.clock();
-      const row = await this.lifecycle.finishSweep(claimed.id, {
+      const row = await this.stores.sweeps.finishSweep(claimed.id, {
         ...totals,
         finished_at: finished,
         duration_ms: finished - started,
       });
       if (totals.notifications > 0) this.options.onNotifications?.();
-      return row;
+      return { ...row, dry_run: false };
     } catch (error) {
-      await this.lifecycle.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
+      await this.stores.sweeps.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
       throw error;
     }
   }
 
-  private async sweep(at: number): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
-    this.tookOver.clear();
-    const totals = {
-      deployments: 0,
-      stages: { fresh: 0, due: 0, expired: 0 } as Record<AgeStage, number>,
-      findings: {} as Record<string, number>,
-      promotions: await this.promote(at),
-      retirements: 0,
-      alerts_opened: 0,
-      alerts_resolved: 0,
-      notifications: 0,
+  /** The same pass as a sweep, with every write left out and counted instead; nothing logged. */
+  private async preview(request: SweepRequest, at: number, started: number): Promise<SweepRecord> {
+    const totals = await this.sweep(this.pass(at, true));
+    const finished = this.options.clock();
+    return {
+      id: null,
+      dry_run: true,
+      state: "done",
+      trigger: request.trigger,
+      actor: request.actor,
+      evaluated_at: at,
+      scheduled_for: request.scheduled_for ?? null,
+      started_at: started,
+      finished_at: finished,
+      duration_ms: finished - started,
+      ...totals,
+      stages: JSON.stringify(totals.stages),
+      findings: JSON.stringify(totals.findings),
+      error: null,
     };
+  }
+
+  private pass(at: number, dryRun: boolean): Pass {
+    return {
+      at,
+      dryRun,
+      totals: {
+        deployments: 0,
+        stages: { fresh: 0, due: 0, expired: 0 },
+        findings: {},
+        retirements: 0,
+        alerts_opened: 0,
+        alerts_resolved: 0,
+        notifications: 0,
+      },
+      tookOver: new Set(),
+      superseded: new Set(),
+      alertWrites: dryRun
+        ? (work) => work(countingWrites(this.stores))
+        : (work) => this.stores.transaction(work),
+    };
+  }
+
+  private async sweep(pass: Pass): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
+    const { at, totals } = pass;
+    const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
+    const promotions = pass.dryRun ? promoted.count : await this.promote(at);
     // A first sweep opens an alert for most deployments and writes several times the page's
     // size in alerts and notifications. Judged and written a page at a time, a page outlived
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,
@@ -114,7 +166,10 @@ export class Sweeper {
     // live heap between full GCs. So a page is judged and written in batches, each batch's rows
     // let go once written, and the next page is read only as the last batch starts: on
     // PostgreSQL that read still overlaps the work.
-    let next: Promise<DeploymentRow[]> | undefined = this.lifecycle.liveDeployments(0, this.pageSize);
+    let next: Promise<DeploymentRow[]> | undefined = this.stores.deployments.liveDeployments(
+      0,
+      this.pageSize,
+    );
     while (next) {
       const rows = await next;
       next = undefined;
@@ -123,40 +178,74 @@ export class Sweeper {
       while (rows.length > 0) {
         const batch = rows.splice(0, this.batchSize);
         if (rows.length === 0 && more) {
-          next = this.lifecycle.liveDeployments(last, this.pageSize);
+          next = this.stores.deployments.liveDeployments(last, this.pageSize);
           // Awaited at the next turn; until then a failure must not surface as unhandled.
           next.catch(() => {});
         }
-        await this.sweepBatch(batch, at, totals);
+        await this.sweepBatch(batch, pass);
       }
     }
-    await this.resolveEnded(at, totals);
-    return totals;
+    // A preview judges the deployments its promotions would have made live, as a sweep does.
+    for (let i = 0; i < promoted.live.length; i += this.batchSize) {
+      await this.sweepBatch(promoted.live.slice(i, i + this.batchSize), pass);
+    }
+    await this.resolveEnded(pass);
+    return { ...totals, promotions };
   }
 
   /** Carries out the scheduled promotions whose time has come, oldest first. */
   private async promote(at: number): Promise<number> {
     let promoted = 0;
     for (;;) {
-      const due = await this.lifecycle.duePromotions(at, 100);
+      const due = await this.stores.deployments.duePromotions(at, 100);
       for (const row of due) if (await this.options.registry.promote(row.id, at, SWEEP_ACTOR)) promoted++;
       if (due.length < 100) return promoted;
     }
   }
 
-  private async sweepBatch(rows: DeploymentRow[], at: number, totals: Totals): Promise<void> {
+  /**
+   * What `promote` would do, without doing it: the due promotions' count, the deployments they
+   * would make live (as live rows, dated `at`), and the live primaries they would supersede
+   * (in `pass.superseded`). A promoted primary that a later promotion supersedes in the same
+   * sweep counts but is not judged, as in a sweep.
+   */
+  private async previewPromotions(pass: Pass): Promise<{ count: number; live: DeploymentRow[] }> {
+    // Nothing is promoted, so paging as `promote` does would read the first page forever; due
+    // promotions are registered one by one and are few.
+    const due = await this.stores.deployments.duePromotions(pass.at, Number.MAX_SAFE_INTEGER);
+    const primaries = new Map<string, DeploymentRow | undefined>();
+    const live = new Map<number, DeploymentRow>();
+    for (const row of due) {
+      const promoted: DeploymentRow = { ...row, status: "active", deployment_date: pass.at };
+      if (row.role === "primary") {
+        const key = `${row.model}\u0000${row.environment}`;
+        const current = primaries.has(key)
+          ? primaries.get(key)
+          : await this.stores.deployments.findLivePrimary(row.model, row.environment);
+        if (current && live.has(current.id)) live.delete(current.id);
+        else if (current) pass.superseded.add(current.id);
+        primaries.set(key, promoted);
+      }
+      live.set(row.id, promoted);
+    }
+    return { count: due.length, live: [...live.values()].sort((a, b) => a.id - b.id) };
+  }
+
+  private async sweepBatch(rows: DeploymentRow[], pass: Pass): Promise<void> {
+    const { at, totals } = pass;
     const evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[] = [];
     for (const row of rows) {
       // A replay in the past skips deployments that had not started yet at its time.
       if (row.deployment_date > at) continue;
       // A successor that took over earlier in this sweep was read as it was before: the next
-      // sweep judges it as the primary it now is.
-      if (this.tookOver.has(row.id)) continue;
+      // sweep judges it as the primary it now is. A preview skips too the primaries its
+      // promotions would have superseded.
+      if (pass.tookOver.has(row.id) || pass.superseded.has(row.id)) continue;
       const policy = this.options.registry.policyOf(row);
       const { age, findings } = evaluateDeployment(row, policy, at);
       const expired = findings.find((f) => f.kind === "expired");
       if (expired && policy.expire_action === "retire") {
-        const outcome = await this.retireOnPolicy(row, policy, expired, at, totals);
+        const outcome = await this.retireOnPolicy(row, policy, expired, pass);
         if (outcome.ended) continue;
         for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
       }
@@ -165,8 +254,9 @@ export class Sweeper {
       for (const f of findings) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
       evaluated.push({ row, policy, findings });
     }
-    await judgePerformance(this.options.store, evaluated, at);
-    await judgeDrift(this.options.store, evaluated, at);
+    await judgePerformance(this.stores.metrics, evaluated, at, !pass.dryRun);
+    for (const error of await judgeDrift(this.stores, evaluated, at, !pass.dryRun))
+      this.options.logger?.warn(error, "drift could not be judged");
     for (const e of evaluated) {
       for (const f of e.findings) {
         if (f.kind === "degraded" || f.kind === "drifted")
@@ -177,8 +267,8 @@ export class Sweeper {
     const first = rows[0]?.id ?? 0;
     const last = rows.at(-1)?.id ?? 0;
     const [open, reviewed] = await Promise.all([
-      this.lifecycle.openAlertsInRange(first, last),
-      this.lifecycle.reviewedAlertsInRange(first, last),
+      this.stores.alerts.openAlertsInRange(first, last),
+      this.stores.alerts.reviewedAlertsInRange(first, last),
     ]);
     const reviewedBy = groupBy(reviewed, (a) => a.deployment_id);
     const plan = planAlerts(
@@ -195,23 +285,23 @@ export class Sweeper {
     );
     if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
     // Whole rows only of the alerts that change.
-    const changing = await this.lifecycle.findAlerts(
+    const changing = await this.stores.alerts.findAlerts(
       [...plan.remind, ...plan.resolve].map((a) => a.alert_id),
     );
-    await this.apply(plan, rowBy, new Map(changing.map((a) => [a.id, a])), at, totals);
+    await this.apply(plan, rowBy, new Map(changing.map((a) => [a.id, a])), pass);
   }
 
   private async apply(
     plan: AlertPlan,
     rowBy: Map<number, DeploymentRow>,
     alertBy: Map<number, AlertRow>,
-    at: number,
-    totals: Totals,
+    pass: Pass,
   ): Promise<void> {
     const { incidents } = this.options;
+    const { at, totals } = pass;
     const rowOf = (id: number) => rowBy.get(id) as DeploymentRow;
     const alertOf = (id: number) => alertBy.get(id) as AlertRow;
-    await this.lifecycle.transaction(async (tx) => {
+    await pass.alertWrites(async (tx) => {
       const opened = await incidents.open(
         tx,
         plan.open.map((o) => ({ row: rowOf(o.deployment_id), finding: o.finding })),
@@ -245,11 +335,13 @@ export class Sweeper {
   }
 
   /** Open alerts of deployments that ended (superseded, retired, rolled back) resolve with them. */
-  private async resolveEnded(at: number, totals: Totals): Promise<void> {
-    for (;;) {
-      const alerts = await this.lifecycle.openAlertsOfEndedDeployments(500);
+  private async resolveEnded(pass: Pass): Promise<void> {
+    const { at, totals } = pass;
+    // Paged by id: a preview resolves nothing, so the same page would come back.
+    for (let after = 0; ; ) {
+      const alerts = await this.stores.alerts.openAlertsOfEndedDeployments(500, after);
       if (alerts.length === 0) return;
-      const ended = await this.options.store.findDeployments([
+      const ended = await this.stores.deployments.findDeployments([
         ...new Set(alerts.map((a) => a.deployment_id)),
       ]);
       const rows = new Map(ended.map((r) => [r.id, r]));
@@ -257,13 +349,14 @@ export class Sweeper {
         const items = alerts
           .filter((a) => a.status === status && rows.has(a.deployment_id))
           .map((alert) => ({ alert, row: rows.get(alert.deployment_id) as DeploymentRow }));
-        await this.lifecycle.transaction(async (tx) => {
+        await pass.alertWrites(async (tx) => {
           const change = await this.options.incidents.resolve(tx, items, at, status);
           totals.alerts_resolved += change.alerts;
           totals.notifications += change.notifications;
         });
       }
       if (alerts.length < 500) return;
+      after = alerts.at(-1)?.id ?? after;
     }
   }
 
@@ -278,19 +371,23 @@ export class Sweeper {
     row: DeploymentRow,
     policy: Policy,
     finding: Finding,
-    at: number,
-    totals: Totals,
+    pass: Pass,
   ): Promise<{ ended: true } | { ended: false; reason: string }> {
+    const { at, totals } = pass;
     const reason = `expired under policy ${policy.name} (expire_action: retire)`;
     const registry = this.options.registry;
     // A primary makes way for a newer successor that has shown it works, else for the golden version.
     const successor =
       row.role === "primary"
-        ? await this.options.store.findValidatedSuccessor(row.model, row.environment, row.deployment_date)
+        ? await this.stores.deployments.findValidatedSuccessor(
+            row.model,
+            row.environment,
+            row.deployment_date,
+          )
         : undefined;
     const golden =
       row.role === "primary" && !successor
-        ? await this.options.store.findGolden(row.model, row.environment)
+        ? await this.stores.models.findGolden(row.model, row.environment)
         : undefined;
     if (row.role === "primary" && !successor && (!golden || golden.model_version === row.model_version)) {
       const noSuccessor = `no newer shadow or canary of ${row.model} in ${row.environment} has held its performance target`;
@@ -312,16 +409,18 @@ export class Sweeper {
       detail: { ...finding.detail, expire_action_taken: action },
     };
     try {
-      await this.lifecycle.transaction(async (tx) => {
-        const open = await tx.openAlertsFor([row.id]);
+      await pass.alertWrites(async (tx) => {
+        const open = await tx.alerts.openAlertsFor([row.id]);
         if (open.some((a) => a.kind === "expired")) return;
         const change = await this.options.incidents.open(tx, [{ row, finding: announced }], at);
         totals.alerts_opened += change.alerts;
         totals.notifications += change.notifications;
       });
-      if (successor) {
+      if (pass.dryRun) {
+        if (successor) pass.tookOver.add(successor.id);
+      } else if (successor) {
         await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, at);
-        this.tookOver.add(successor.id);
+        pass.tookOver.add(successor.id);
       } else if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
       else await registry.retire(row.id, SWEEP_ACTOR, reason, at);
       totals.retirements++;
@@ -354,3 +453,45 @@ type Totals = {
   alerts_resolved: number;
   notifications: number;
 };
+
+/** What one pass keeps while it runs, its own: a preview may run beside a sweep. */
+interface Pass {
+  at: number;
+  dryRun: boolean;
+  totals: Totals;
+  /** Successors that took over from an expired primary during this pass. */
+  tookOver: Set<number>;
+  /** In a preview: the live primaries its promotions would have superseded. */
+  superseded: Set<number>;
+  /** Alert changes, in one transaction; in a preview, handed a writer that writes nothing. */
+  alertWrites: <T>(work: (tx: AlertWrites) => Promise<T>) => Promise<T>;
+}
+
+/**
+ * The alert writes of a preview: reads go to the store, writes change nothing and return what
+ * they would have, so Incidents counts the alerts and the notifications exactly as it would.
+ */
+function countingWrites(stores: Stores): AlertWrites {
+  return {
+    alerts: {
+      openAlertsFor: (ids) => stores.alerts.openAlertsFor(ids),
+      insertAlerts: async (alerts) =>
+        alerts.map((a) => ({
+          ...a,
+          id: 0,
+          detail: JSON.stringify(a.detail),
+          state: "open",
+          last_notified_at: a.opened_at,
+          notifications: 1,
+          resolved_at: null,
+          resolution: null,
+        })),
+      markReminded: async () => {},
+      resolveAlerts: async (ids, at, resolution) =>
+        (await stores.alerts.findAlerts(ids))
+          .filter((a) => a.state === "open")
+          .map((a) => ({ ...a, state: "resolved", resolved_at: at, resolution })),
+    },
+    outbox: { insertDeliveries: async () => {} },
+  };
+}

@@ -1,9 +1,10 @@
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import { evaluatePerformance, type PerformancePolicy } from "../core/performance.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
-import type { DeploymentRow } from "../store/schema.js";
+import type { DeploymentRow, EventRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 
 export interface TimelineView {
   deployment_id: number;
@@ -30,9 +31,18 @@ export interface TimelineView {
     state: string | null;
     windows: { start: string; end: string; samples: number; mean: number; state: string }[];
   }[];
-  drift: { state: string | null };
+  /** The last drift verdict; `error` with why when the last sweep could not compare the inputs. */
+  drift: { state: string | null; error: string | null };
   health: { score: number | null; verdict: string | null };
   events: { at: string; type: string; actor: string }[];
+}
+
+/** Why the last sweep could not judge the drift of a deployment in the `error` state: its latest `drift_error` event. */
+function driftError(row: DeploymentRow, events: EventRow[]): string | null {
+  if (row.drift_state !== DRIFT_ERROR_STATE) return null;
+  const event = events.findLast((e) => e.type === "drift_error");
+  const data = event ? (JSON.parse(event.data) as { message?: unknown }) : {};
+  return typeof data.message === "string" ? data.message : "the inputs could not be compared";
 }
 
 /** How a metric no policy targets is windowed for the timeline: daily, judged against nothing. */
@@ -55,7 +65,7 @@ function defaultPerformance(name: string): PerformancePolicy {
  * its target and baseline, the drift verdict, and the events.
  */
 export async function buildTimeline(
-  store: DeploymentStore,
+  stores: Pick<Stores, "metrics" | "deployments">,
   registry: Registry,
   row: DeploymentRow,
   now: number,
@@ -69,7 +79,7 @@ export async function buildTimeline(
     { stage: "due", from: due_at, to: Math.min(expires_at, end) },
     { stage: "expired", from: expires_at, to: end },
   ].filter((s) => s.from < s.to);
-  const metrics = store.metrics();
+  const metrics = stores.metrics;
   const series = [];
   for (const name of await metrics.metricNames(id)) {
     const performance =
@@ -97,7 +107,7 @@ export async function buildTimeline(
       windows: evaluation.windows.map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
     });
   }
-  const events = await store.listEvents(id);
+  const events = await stores.deployments.listEvents(id);
   const age = registry.view(row, now).age;
   return {
     deployment_id: id,
@@ -116,7 +126,7 @@ export async function buildTimeline(
     },
     stages: stages.map((s) => ({ stage: s.stage, from: iso(s.from), to: iso(s.to) })),
     metrics: series,
-    drift: { state: row.drift_state },
+    drift: { state: row.drift_state, error: driftError(row, events) },
     health: { score: age.health_score, verdict: age.verdict },
     events: events.map((e) => ({ at: iso(e.at), type: e.type, actor: e.actor })),
   };

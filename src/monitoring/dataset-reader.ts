@@ -56,6 +56,24 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
 }
 
 /**
+ * Reads a CSV or JSON Lines body already in memory (an upload), by the same rules as
+ * readDataset and in one pass over the bytes as they are: nothing is copied to a file to be
+ * read back. Throws InputError naming `name` and the line.
+ */
+export function parseDataset(
+  body: Buffer,
+  format: "csv" | "jsonl",
+  name: string,
+  options: ReadOptions = {},
+): DatasetFile {
+  const reader = format === "csv" ? new CsvReader(name, options) : new JsonLinesReader(name, options);
+  const consumed = reader.push(body);
+  reader.end(body.subarray(consumed));
+  const data = new Map([...reader.builders()].map(([column, builder]) => [column, builder.finish()]));
+  return { path: name, format, header: reader.header, data };
+}
+
+/**
  * Feeds the file to the reader through one buffer, reused: the record that a read cuts off is
  * moved to the buffer's start and completed by the next read. A stream would allocate a fresh
  * chunk per read, and joining the cut record to the next chunk another, garbage that is freed

@@ -1,12 +1,13 @@
 import type { Dataset } from "../core/drift/compare.js";
 import type { ColumnSample } from "../core/drift/detect.js";
-import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
+import { ConflictError, InputError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import { addToCounts, addToReservoir, hashSeed, seededRandom } from "../core/reservoir.js";
 import type { FeatureKind } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
-import type { DeploymentStore } from "../store/deployment-store.js";
 import type { FeatureSummary, StoredSummary } from "../store/drift-store.js";
+import type { DeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 
 /** A reference keeps up to this many values per numeric feature: enough for KS and quantile bins. */
 export const REFERENCE_CAPACITY = 10_000;
@@ -77,9 +78,7 @@ function merge(
  * flat at any traffic. The sweep compares the reference with the recent days.
  */
 export class DriftMonitor {
-  constructor(
-    private readonly options: { store: DeploymentStore; registry: Registry; clock: () => number },
-  ) {}
+  constructor(private readonly options: { stores: Stores; registry: Registry; clock: () => number }) {}
 
   /** Replaces a deployment's reference with a training sample's rows. */
   async putReference(id: number, actor: Actor, rows: readonly SampleRow[]): Promise<ReferenceView> {
@@ -91,14 +90,14 @@ export class DriftMonitor {
     const features = [...columns].map(([feature, column]) =>
       merge(undefined, feature, column, REFERENCE_CAPACITY, `reference:${row.id}`),
     );
-    await this.options.store.drift().putReference(id, features, "upload", now);
+    await this.replaceReference(row, features, "rows", now);
     return referenceView(id, features, "upload");
   }
 
   /** Replaces a deployment's reference with a dataset read from a file (CSV or JSON Lines). */
   async putReferenceDataset(id: number, actor: Actor, dataset: Dataset): Promise<ReferenceView> {
     const now = this.options.clock();
-    await this.requireDeployment(id, actor);
+    const row = await this.requireDeployment(id, actor);
     const features: StoredSummary[] = [];
     for (const [feature, column] of dataset) {
       if (column.kind === "numeric") {
@@ -119,8 +118,24 @@ export class DriftMonitor {
     }
     const usable = features.filter((f) => f.seen > 0);
     if (usable.length === 0) throw new InputError("the reference holds no values");
-    await this.options.store.drift().putReference(id, usable, "upload", now);
+    await this.replaceReference(row, usable, "body", now);
     return referenceView(id, usable, "upload");
+  }
+
+  /**
+   * Replaces the reference in one transaction, refused whole when it would take the deployment
+   * past its policy's `max_features` with the features its samples already name.
+   */
+  private async replaceReference(row: DeploymentRow, features: StoredSummary[], field: string, at: number) {
+    const limit = this.options.registry.policyOf(row).drift.max_features;
+    const names = features.map((f) => f.feature);
+    refuseBeyond(limit, names, new Set(), row.id, field);
+    await this.options.stores.transaction(async (tx) => {
+      await tx.lockKeys([`tenure:drift ${row.id}`]);
+      const drift = tx.drift;
+      refuseBeyond(limit, names, await drift.featureNames(row.id, { reference: false }), row.id, field);
+      await drift.putReference(row.id, features, "upload", at);
+    });
   }
 
   /** Adds a batch of live rows, for the UTC day of `timestamp` (default now). */
@@ -137,14 +152,20 @@ export class DriftMonitor {
         { field: "timestamp", message: "must not be more than 5 minutes after the server's time" },
       ]);
     }
-    await this.requireDeployment(id, actor);
+    const row = await this.requireDeployment(id, actor);
     const columns = columnsOf(rows);
+    const limit = this.options.registry.policyOf(row).drift.max_features;
+    refuseBeyond(limit, [...columns.keys()], new Set(), id, "rows");
     const day = Math.floor(at / DAY_MS) * DAY_MS;
-    await this.options.store.transaction(async (tx) => {
+    await this.options.stores.transaction(async (tx) => {
       // One writer per deployment at a time: each batch reads the day's summaries and writes them back.
       await tx.lockKeys([`tenure:drift ${id}`]);
-      const drift = tx.drift();
+      const drift = tx.drift;
       const stored = await drift.daySamples(id, day);
+      // Only a feature new to the day can be new to the deployment: most batches skip the count.
+      const fresh = [...columns.keys()].filter((feature) => !stored.has(feature));
+      if (fresh.length > 0)
+        refuseBeyond(limit, fresh, await drift.featureNames(id, { reference: true }), id, "rows");
       const next: StoredSummary[] = [];
       for (const [feature, column] of columns) {
         const previous = stored.get(feature);
@@ -161,18 +182,40 @@ export class DriftMonitor {
   }
 
   async reference(id: number): Promise<ReferenceView> {
-    const refs = (await this.options.store.drift().references([id])).get(id) ?? [];
+    const refs = (await this.options.stores.drift.references([id])).get(id) ?? [];
     if (refs.length === 0) throw new NotFoundError(`deployment ${id} has no drift reference yet`);
     return referenceView(id, refs, "stored");
   }
 
   private async requireDeployment(id: number, actor: Actor) {
-    const row = await this.options.store.findDeployment(id);
+    const row = await this.options.stores.deployments.findDeployment(id);
     if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
     this.options.registry.assertTeam(actor, row.owner_team);
     if (row.status === "scheduled") throw new ConflictError(`deployment ${id} is scheduled, not live yet`);
     return row;
   }
+}
+
+/**
+ * Refuses, before anything is stored, what would give a deployment more than `limit` features:
+ * the `stored` ones and the new among `names`. One request must not create thousands of rows
+ * that every sweep then reads.
+ */
+function refuseBeyond(
+  limit: number,
+  names: readonly string[],
+  stored: ReadonlySet<string>,
+  id: number,
+  field: string,
+): void {
+  let total = stored.size;
+  for (const name of names) if (!stored.has(name)) total++;
+  if (total <= limit) return;
+  const already = stored.size > 0 ? ` (${stored.size} stored, ${total - stored.size} new)` : "";
+  throw new UnprocessableError(
+    `deployment ${id} would have ${total} features${already}, more than its policy's drift max_features of ${limit}; nothing was stored`,
+    [{ field, message: `a deployment may have at most ${limit} features (drift max_features)` }],
+  );
 }
 
 export interface ReferenceView {

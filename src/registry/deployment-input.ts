@@ -65,7 +65,12 @@ export const RegisterDeploymentBody = z.strictObject({
     .optional()
     .describe("where it serves (http or https), for liveness and the gateway"),
   tags: z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), freeText(256))
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/), freeText(256), {
+      error: (issue) =>
+        issue.code === "invalid_key"
+          ? "keys must be lowercase letters, digits, '.', '_', '/' or '-', starting with a letter or digit, at most 64 characters"
+          : undefined,
+    })
     .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags")
     .optional(),
   baseline_metrics: z

@@ -1,8 +1,10 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
-import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/deployment-store.js";
+import { parseJsonColumn, parseTags } from "../store/json-columns.js";
+import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/model-store.js";
 import type { DeploymentRow, EventRow } from "../store/schema.js";
 
 /** A deployment as the API and the CLI show it. */
@@ -52,7 +54,7 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
     training_data_cutoff: iso(row.training_data_cutoff),
     ended_at: isoOrNull(row.ended_at),
     endpoint: row.endpoint,
-    tags: JSON.parse(row.tags) as Record<string, string>,
+    tags: parseTags(row.tags),
     created_at: iso(row.created_at),
     created_by: row.created_by,
     age: ageOf(row, policy, now),
@@ -77,7 +79,9 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
     max_data_age_seconds: policy.max_data_age_seconds ?? null,
     performance_state: row.performance_state as HealthInput["performance_state"],
     performance_drop: row.performance_drop ?? 0,
-    drift_state: row.drift_state as HealthInput["drift_state"],
+    // A drift that could not be judged (`error`) neither lowers the score nor clears it.
+    drift_state:
+      row.drift_state === DRIFT_ERROR_STATE ? null : (row.drift_state as HealthInput["drift_state"]),
     exempt: age.exempt,
   });
   age.health_score = health.score;
@@ -89,7 +93,7 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
 export type ViewPolicy = AgePolicy & { max_data_age_seconds?: number | null };
 
 export function toEventView(row: EventRow): EventView {
-  return { ...row, at: iso(row.at), data: JSON.parse(row.data) as Record<string, unknown> };
+  return { ...row, at: iso(row.at), data: parseJsonColumn("event_data", row.data) };
 }
 
 export interface VersionView {

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { ConflictError, InputError } from "../core/errors.js";
-import { type DeploymentStore, type NewEvent, storedDeployments } from "../store/deployment-store.js";
+import { traitsOf } from "../store/database.js";
+import { type NewEvent, storedDeployments } from "../store/deployment-store.js";
 import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
 import { type DeploymentView, iso } from "./deployment-view.js";
@@ -64,7 +66,7 @@ export function splitRounds(items: PendingRegistration[]): number[][] {
 export type ViewOf = (row: DeploymentRow, now: number) => DeploymentView;
 
 /** Told, inside the transaction, of deployments that just ended (their alerts end with them). */
-export type OnEnded = (tx: DeploymentStore, ended: DeploymentRow[], at: number) => Promise<void>;
+export type OnEnded = (tx: Stores, ended: DeploymentRow[], at: number) => Promise<void>;
 
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 
@@ -80,7 +82,7 @@ interface Accepted {
  * the first write, so refused items leave nothing behind.
  */
 export async function registerRound(
-  tx: DeploymentStore,
+  tx: Stores,
   items: PendingRegistration[],
   viewOf: ViewOf,
   onEnded?: OnEnded,
@@ -88,17 +90,17 @@ export async function registerRound(
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
   const [stored, knownModels, primaries, versions, ids] = await Promise.all([
-    tx.findStoredResponses(scopeKeys),
-    tx.findModels(models),
+    tx.idempotency.findStoredResponses(scopeKeys),
+    tx.models.findModels(models),
     // Only an immediate primary supersedes anything (see decide).
-    tx.findLivePrimaries(
+    tx.deployments.findLivePrimaries(
       items
         .filter((i) => i.body.role === "primary" && !i.scheduled)
         .map((i) => ({ model: i.body.model, environment: i.body.environment })),
     ),
-    tx.findVersions(items.map((i) => ({ model: i.body.model, model_version: i.body.model_version }))),
+    tx.models.findVersions(items.map((i) => ({ model: i.body.model, model_version: i.body.model_version }))),
     // PostgreSQL: the new rows' ids now, so that their events need not wait for the insert.
-    tx.reserveDeploymentIds(items.length),
+    tx.deployments.reserveDeploymentIds(items.length),
   ]);
   const storedBy = new Map(stored.map((s) => [s.scope_key, s]));
   const modelBy = new Map(knownModels.map((m) => [m.name, m]));
@@ -181,7 +183,7 @@ function decide(
  * their events go with it; otherwise (SQLite, whose insert answers at once) the events follow.
  */
 async function write(
-  tx: DeploymentStore,
+  tx: Stores,
   accepted: Accepted[],
   modelBy: Map<string, unknown>,
   versionBy: Map<string, unknown>,
@@ -198,10 +200,10 @@ async function write(
   );
   const newRows = accepted.map(({ item }) => newRow(item));
   // PostgreSQL pipelines a transaction's statements; SQLite answers each at once.
-  const together = tx.dialect === "postgres";
+  const together = traitsOf(tx.dialect).pipelined;
   const first = inTurn(together, [
     () =>
-      tx.insertModels(
+      tx.models.insertModels(
         accepted
           .filter(({ item }) => !modelBy.has(item.body.model))
           .map(({ item }) => ({
@@ -211,7 +213,7 @@ async function write(
           })),
       ),
     () =>
-      tx.insertVersions(
+      tx.models.insertVersions(
         accepted
           .filter(({ item }) => !versionBy.has(pairKey(item.body.model, item.body.model_version)))
           .map(({ item }) => ({
@@ -221,11 +223,11 @@ async function write(
             created_at: item.now,
           })),
       ),
-    () => tx.endDeployments("superseded", supersessions),
+    () => tx.deployments.endDeployments("superseded", supersessions),
     async () => {
       if (onEnded && endedRows.length > 0) await onEnded(tx, endedRows, accepted[0]?.item.now ?? 0);
     },
-    () => tx.insertDeployments(newRows, ids),
+    () => tx.deployments.insertDeployments(newRows, ids),
   ] as const);
   // Awaited below; should building what follows throw first, its failure is not unhandled.
   first.catch(() => {});
@@ -235,10 +237,10 @@ async function write(
     replayed: false,
   }));
   const rest = inTurn(together, [
-    () => tx.appendEvents(eventsOf(accepted, rows)),
-    () => tx.metrics().insertBaselines(baselinesOf(accepted, rows)),
+    () => tx.deployments.appendEvents(eventsOf(accepted, rows)),
+    () => tx.metrics.insertBaselines(baselinesOf(accepted, rows)),
     () =>
-      tx.storeResponses(
+      tx.idempotency.storeResponses(
         accepted.flatMap(({ item }, i) => {
           const registration = registrations[i];
           return item.scope_key && registration

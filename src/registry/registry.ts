@@ -2,9 +2,13 @@ import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
-import type { DeploymentFilter, DeploymentStore } from "../store/deployment-store.js";
+import { traitsOf } from "../store/database.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
+import { parseTags } from "../store/json-columns.js";
+import type { ModelStore } from "../store/model-store.js";
+import type { DeploymentFilter } from "../store/page-store.js";
 import type { DeploymentRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
 import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js";
 import {
@@ -32,7 +36,7 @@ export type { Registration } from "./register-round.js";
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 export interface RegistryOptions {
-  store: DeploymentStore;
+  stores: Stores;
   /** Epoch milliseconds now; injected so tests and replays control time. */
   clock: () => number;
   /** Which policy governs each deployment; the built-in defaults when absent. */
@@ -66,7 +70,7 @@ export interface ListResult {
  * versions and rolls back, each change with its events in one transaction.
  */
 export class Registry {
-  private readonly store: DeploymentStore;
+  private readonly stores: Stores;
   private readonly clock: () => number;
   private readonly policies: PolicySource;
   private readonly onEnded: OnEnded;
@@ -75,7 +79,7 @@ export class Registry {
   private readonly statistics: FreshStatistics;
 
   constructor(options: RegistryOptions) {
-    this.store = options.store;
+    this.stores = options.stores;
     this.clock = options.clock;
     this.policies = options.policies ?? singlePolicy();
     this.onEnded = options.onEnded ?? (async () => {});
@@ -84,14 +88,12 @@ export class Registry {
       runOne: (item) => this.registerOne(item),
       maxBatch: 64,
       // SQLite has one writer. On PostgreSQL two batches in flight keep the server busy while one
-      // waits for its commit to flush; more only make the batches smaller (measured: 2 beat 1, 4 and 8).
-      concurrency: options.store.dialect === "postgres" ? 2 : 1,
-      // With 1, a fifth of PostgreSQL's batches held one registration each (measured at 32
-      // connections); with 8, 2,211–2,640 registrations/s against 1,781–2,286/s in four
-      // alternating pairs of runs (BENCHMARKS.md).
+      // waits for its commit to flush; more only make the batches smaller (see BENCHMARKS.md).
+      concurrency: traitsOf(options.stores.dialect).singleWriter ? 1 : 2,
+      // Fuller PostgreSQL batches while one is in flight: more registrations a second (see BENCHMARKS.md).
       minBatchWhileBusy: 8,
     });
-    this.statistics = new FreshStatistics({ analyze: () => this.store.analyzeDeployments() });
+    this.statistics = new FreshStatistics({ analyze: () => this.stores.deployments.analyzeDeployments() });
   }
 
   /** Resolves once background work on the database (a statistics refresh) is done. */
@@ -125,7 +127,7 @@ export class Registry {
   }
 
   private async registerBatch(items: PendingRegistration[]): Promise<Outcome<Registration>[]> {
-    const outcomes = await this.store.transaction(async (tx) => {
+    const outcomes = await this.stores.transaction(async (tx) => {
       // The first round's reads are sent behind the locks, not after their answer: PostgreSQL
       // runs them once it holds the locks, and a failed lock fails them too.
       const rounds = splitRounds(items);
@@ -148,7 +150,7 @@ export class Registry {
       }
       return byItem;
     });
-    if (this.store.dialect === "postgres") {
+    if (traitsOf(this.stores.dialect).plannerStatistics) {
       this.statistics.grew(outcomes.filter((o) => o.ok && !o.value.replayed).length);
     }
     return outcomes;
@@ -163,7 +165,7 @@ export class Registry {
 
   /** Resolves when the database answers: the readiness check. */
   async ping(): Promise<void> {
-    await this.store.ping();
+    await this.stores.ping();
   }
 
   async get(id: number): Promise<DeploymentView> {
@@ -172,7 +174,7 @@ export class Registry {
 
   async events(id: number): Promise<EventView[]> {
     await this.requireDeployment(id);
-    return (await this.store.listEvents(id)).map(toEventView);
+    return (await this.stores.deployments.listEvents(id)).map(toEventView);
   }
 
   async list(query: ListQuery): Promise<ListResult> {
@@ -187,7 +189,7 @@ export class Registry {
     const order = query.sort === "-age" ? "asc" : "desc";
     let after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (!query.stage) {
-      const rows = await this.store.listDeployments({ filter, order, limit: query.limit + 1, after });
+      const rows = await this.stores.pages.listDeployments({ filter, order, limit: query.limit + 1, after });
       const page = rows.slice(0, query.limit);
       return this.page(page, rows.length > query.limit, now);
     }
@@ -198,7 +200,7 @@ export class Registry {
     const kept: { row: DeploymentRow; view: DeploymentView }[] = [];
     const chunk = Math.max(200, query.limit * 4);
     for (;;) {
-      const rows = await this.store.listDeployments({ filter, order, limit: chunk, after });
+      const rows = await this.stores.pages.listDeployments({ filter, order, limit: chunk, after });
       for (const row of rows) {
         const view = this.view(row, now);
         if (view.age.stage === query.stage) kept.push({ row, view });
@@ -237,7 +239,7 @@ export class Registry {
 
   /** The policy that governs a deployment. */
   policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
-    return this.policies.policyFor(new StoredSubject(row));
+    return this.policies.policyFor(new StoredSubject(row, parseTags));
   }
 
   /**
@@ -246,18 +248,18 @@ export class Registry {
    */
   async retire(id: number, actor: Actor, reason?: string, at?: number): Promise<DeploymentView> {
     const now = at ?? this.clock();
-    return this.store.transaction(async (tx) => {
-      const row = await tx.findDeployment(id);
+    return this.stores.transaction(async (tx) => {
+      const row = await tx.deployments.findDeployment(id);
       if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
       assertTeam(actor, row.owner_team);
       await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       const ended =
         row.status === "scheduled"
-          ? await tx.cancelScheduled(id, now)
-          : await tx.endDeployment(id, "retired", now);
+          ? await tx.deployments.cancelScheduled(id, now)
+          : await tx.deployments.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       await this.onEnded(tx, [{ ...row, status: "retired", ended_at: now }], now);
-      await tx.appendEvent({
+      await tx.deployments.appendEvent({
         deployment_id: id,
         model: row.model,
         environment: row.environment,
@@ -291,11 +293,11 @@ export class Registry {
     reason: string,
     at: number,
   ): Promise<DeploymentView> {
-    return this.store.transaction(async (tx) => {
-      const primary = await tx.findDeployment(primaryId);
+    return this.stores.transaction(async (tx) => {
+      const primary = await tx.deployments.findDeployment(primaryId);
       if (!primary) throw new NotFoundError(`deployment ${primaryId} does not exist`);
       await tx.lockKeys([lockKeyOf(primary.model, primary.environment)]);
-      const successor = await tx.findDeployment(successorId);
+      const successor = await tx.deployments.findDeployment(successorId);
       if (primary.status !== "active" || primary.role !== "primary") {
         throw new ConflictError(`deployment ${primaryId} is no longer the live primary`);
       }
@@ -307,13 +309,13 @@ export class Registry {
       ) {
         throw new ConflictError(`deployment ${successorId} is no longer a live successor of ${primaryId}`);
       }
-      await tx.endDeployment(primary.id, "superseded", at);
+      await tx.deployments.endDeployment(primary.id, "superseded", at);
       await this.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
-      if (!(await tx.makePrimary(successor.id))) {
+      if (!(await tx.deployments.makePrimary(successor.id))) {
         throw new ConflictError(`deployment ${successorId} could not become the primary`);
       }
       const common = { model: primary.model, environment: primary.environment, actor: actor.name, at };
-      await tx.appendEvents([
+      await tx.deployments.appendEvents([
         {
           ...common,
           deployment_id: successor.id,
@@ -337,19 +339,19 @@ export class Registry {
   }
 
   async promote(id: number, at: number, actor: Actor): Promise<DeploymentView | undefined> {
-    return this.store.transaction(async (tx) => {
-      const row = await tx.findDeployment(id);
+    return this.stores.transaction(async (tx) => {
+      const row = await tx.deployments.findDeployment(id);
       if (row?.status !== "scheduled") return undefined;
       await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       const current =
-        row.role === "primary" ? await tx.findLivePrimary(row.model, row.environment) : undefined;
+        row.role === "primary" ? await tx.deployments.findLivePrimary(row.model, row.environment) : undefined;
       if (current) {
-        await tx.endDeployment(current.id, "superseded", at);
+        await tx.deployments.endDeployment(current.id, "superseded", at);
         await this.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
       }
-      if (!(await tx.activateScheduled(id, at))) return undefined;
+      if (!(await tx.deployments.activateScheduled(id, at))) return undefined;
       const common = { model: row.model, environment: row.environment, actor: actor.name, at };
-      await tx.appendEvent({
+      await tx.deployments.appendEvent({
         ...common,
         deployment_id: id,
         type: "deployed",
@@ -361,7 +363,7 @@ export class Registry {
         },
       });
       if (current) {
-        await tx.appendEvent({
+        await tx.deployments.appendEvent({
           ...common,
           deployment_id: current.id,
           type: "superseded",
@@ -379,20 +381,20 @@ export class Registry {
     actor: Actor,
   ): Promise<ModelView> {
     const now = this.clock();
-    await this.store.transaction(async (tx) => {
-      const owner = await this.requireModel(tx, model);
+    await this.stores.transaction(async (tx) => {
+      const owner = await this.requireModel(tx.models, model);
       assertTeam(actor, owner.owner_team);
-      if (!(await tx.findVersion(model, modelVersion))) {
+      if (!(await tx.models.findVersion(model, modelVersion))) {
         throw new NotFoundError(`model ${model} has no version ${modelVersion}`);
       }
-      await tx.upsertGolden({
+      await tx.models.upsertGolden({
         model,
         environment,
         model_version: modelVersion,
         set_at: now,
         set_by: actor.name,
       });
-      await tx.appendEvent({
+      await tx.deployments.appendEvent({
         deployment_id: null,
         model,
         environment,
@@ -417,27 +419,27 @@ export class Registry {
     options: { to_version?: string; reason?: string; at?: number } = {},
   ): Promise<{ deployment: DeploymentView; rolled_back: DeploymentView | null }> {
     const now = options.at ?? this.clock();
-    return this.store.transaction(async (tx) => {
-      const owner = await this.requireModel(tx, model);
+    return this.stores.transaction(async (tx) => {
+      const owner = await this.requireModel(tx.models, model);
       assertTeam(actor, owner.owner_team);
       await tx.lockKeys([lockKeyOf(model, environment)]);
-      const target = options.to_version ?? (await tx.findGolden(model, environment))?.model_version;
+      const target = options.to_version ?? (await tx.models.findGolden(model, environment))?.model_version;
       if (target === undefined) {
         throw new ConflictError(
           `model ${model} has no golden version in ${environment}: set one (tenure golden) or name the version to roll back to`,
         );
       }
-      const version = await tx.findVersion(model, target);
+      const version = await tx.models.findVersion(model, target);
       if (!version) throw new NotFoundError(`model ${model} has no version ${target}`);
-      const current = await tx.findLivePrimary(model, environment);
+      const current = await tx.deployments.findLivePrimary(model, environment);
       if (current?.model_version === target) {
         throw new ConflictError(`${model} ${target} is already the live primary in ${environment}`);
       }
       if (current) {
-        await tx.endDeployment(current.id, "rolled_back", now);
+        await tx.deployments.endDeployment(current.id, "rolled_back", now);
         await this.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
       }
-      const row = await tx.insertDeployment({
+      const row = await tx.deployments.insertDeployment({
         model,
         model_version: target,
         environment,
@@ -455,14 +457,14 @@ export class Registry {
       });
       const common = { model, environment, actor: actor.name, at: now };
       const reason = options.reason ?? null;
-      await tx.appendEvent({
+      await tx.deployments.appendEvent({
         ...common,
         deployment_id: row.id,
         type: "deployed",
         data: { model_version: target, role: "primary", rollback_of: current?.id ?? null, reason },
       });
       if (current) {
-        await tx.appendEvent({
+        await tx.deployments.appendEvent({
           ...common,
           deployment_id: current.id,
           type: "rolled_back",
@@ -478,39 +480,39 @@ export class Registry {
 
   /** A model's whole history: its deployments' events and its own, such as golden versions set. */
   async modelEvents(name: string): Promise<EventView[]> {
-    await this.requireModel(this.store, name);
-    return (await this.store.listModelEvents(name)).map(toEventView);
+    await this.requireModel(this.stores.models, name);
+    return (await this.stores.deployments.listModelEvents(name)).map(toEventView);
   }
 
   async listModels(): Promise<ModelView[]> {
-    const models = await this.store.listModels();
+    const models = await this.stores.models.listModels();
     return Promise.all(models.map((m) => this.modelView(m.name, m)));
   }
 
   async getModel(name: string): Promise<ModelView> {
-    const model = await this.requireModel(this.store, name);
+    const model = await this.requireModel(this.stores.models, name);
     return this.modelView(name, model);
   }
 
   private async modelView(name: string, model: { name: string; owner_team: string; created_at: number }) {
     const now = this.clock();
     const [versions, live, golden] = await Promise.all([
-      this.store.listVersions(name),
-      this.store.listLiveForModels([name]),
-      this.store.listGolden([name]),
+      this.stores.models.listVersions(name),
+      this.stores.deployments.listLiveForModels([name]),
+      this.stores.models.listGolden([name]),
     ]);
     const liveViews = live.map((row) => this.view(row, now));
     return toModelView(model, versions, liveViews, golden);
   }
 
   private async requireDeployment(id: number): Promise<DeploymentRow> {
-    const row = await this.store.findDeployment(id);
+    const row = await this.stores.deployments.findDeployment(id);
     if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
     return row;
   }
 
-  private async requireModel(store: DeploymentStore, name: string) {
-    const model = await store.findModel(name);
+  private async requireModel(models: ModelStore, name: string) {
+    const model = await models.findModel(name);
     if (!model) throw new NotFoundError(`model ${name} does not exist`);
     return model;
   }

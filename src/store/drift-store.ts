@@ -1,5 +1,6 @@
 import type { FeatureKind } from "../core/words.js";
-import type { Database, Executor } from "./database.js";
+import { BoundStore } from "./bound-store.js";
+import { parseJsonColumn } from "./json-columns.js";
 
 /** A feature's bounded summary: a reservoir of numbers, or category counts. */
 export type FeatureSummary =
@@ -17,17 +18,35 @@ const encode = (summary: FeatureSummary) =>
 
 function decode(kind: FeatureKind, text: string): FeatureSummary {
   return kind === "numeric"
-    ? { kind, values: JSON.parse(text) as number[] }
-    : { kind, counts: JSON.parse(text) as Record<string, number> };
+    ? { kind, values: parseJsonColumn("numeric_summary", text) }
+    : { kind, counts: parseJsonColumn("categorical_summary", text) };
+}
+
+export interface DaySample extends StoredSummary {
+  day: number;
 }
 
 /** References and live samples for drift, each a bounded summary per deployment and feature. */
-export class DriftStore {
-  constructor(
-    database: Database,
-    private readonly executor: Executor = database.db,
-  ) {}
+export interface DriftStore {
+  /** Each deployment's reference, feature by feature (by name). */
+  references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>>;
+  /** The features a deployment's live samples name, on any day, and with `reference` its reference's too. */
+  featureNames(deploymentId: number, include: { reference: boolean }): Promise<Set<string>>;
+  /** Replaces a deployment's reference, feature by feature, with what was given. */
+  putReference(deploymentId: number, features: StoredSummary[], source: string, at: number): Promise<void>;
+  /** A deployment's live summaries of one day, by feature. */
+  daySamples(deploymentId: number, day: number): Promise<Map<string, StoredSummary>>;
+  /** Replaces a deployment's live summaries of one day, feature by feature. */
+  putDaySamples(deploymentId: number, day: number, features: StoredSummary[], at: number): Promise<void>;
+  /** Live summaries of these deployments for the days in [fromDay, toDay], per deployment, by day. */
+  samplesBetween(deploymentIds: number[], fromDay: number, toDay: number): Promise<Map<number, DaySample[]>>;
+  /** The first day of live samples of a deployment, if any. */
+  firstDay(deploymentId: number): Promise<number | undefined>;
+  /** Keeps the drift verdict of each deployment on the deployment itself. */
+  setDriftState(updates: { id: number; state: string | null }[]): Promise<void>;
+}
 
+export class SqlDriftStore extends BoundStore implements DriftStore {
   async references(deploymentIds: number[]): Promise<Map<number, StoredSummary[]>> {
     const result = new Map<number, StoredSummary[]>();
     if (deploymentIds.length === 0) return result;
@@ -45,7 +64,23 @@ export class DriftStore {
     return result;
   }
 
-  /** Replaces a deployment's reference, feature by feature, with what was given. */
+  /** The features a deployment's live samples name, on any day, and with `reference` its reference's too. */
+  async featureNames(deploymentId: number, include: { reference: boolean }): Promise<Set<string>> {
+    const samples = this.executor
+      .selectFrom("drift_samples")
+      .select("feature")
+      .where("deployment_id", "=", deploymentId);
+    const query = include.reference
+      ? samples.union(
+          this.executor
+            .selectFrom("drift_references")
+            .select("feature")
+            .where("deployment_id", "=", deploymentId),
+        )
+      : samples.distinct();
+    return new Set((await query.execute()).map((row) => row.feature));
+  }
+
   async putReference(
     deploymentId: number,
     features: StoredSummary[],
@@ -70,7 +105,6 @@ export class DriftStore {
       .execute();
   }
 
-  /** The day's summaries of the given features of a deployment. */
   async daySamples(deploymentId: number, day: number): Promise<Map<string, StoredSummary>> {
     const rows = await this.executor
       .selectFrom("drift_samples")
@@ -102,16 +136,12 @@ export class DriftStore {
     }
   }
 
-  /** Live summaries of these deployments for the days in [fromDay, toDay], per deployment and day. */
   async samplesBetween(
     deploymentIds: number[],
     fromDay: number,
     toDay: number,
-  ): Promise<Map<number, { day: number; feature: string; seen: number; summary: FeatureSummary }[]>> {
-    const result = new Map<
-      number,
-      { day: number; feature: string; seen: number; summary: FeatureSummary }[]
-    >();
+  ): Promise<Map<number, DaySample[]>> {
+    const result = new Map<number, DaySample[]>();
     if (deploymentIds.length === 0) return result;
     const rows = await this.executor
       .selectFrom("drift_samples")
@@ -134,7 +164,6 @@ export class DriftStore {
     return result;
   }
 
-  /** The first day of live samples of a deployment, if any. */
   async firstDay(deploymentId: number): Promise<number | undefined> {
     const row = await this.executor
       .selectFrom("drift_samples")

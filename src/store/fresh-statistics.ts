@@ -11,10 +11,10 @@ export interface FreshStatisticsOptions {
  * Keeps PostgreSQL's planner statistics in step with a table that grows fast. Autovacuum
  * analyzes a table once it grew by 10% too, but only when its worker next wakes (a minute by
  * default): a fleet imported in one go is listed in the meantime from statistics of an empty
- * table, and the planner sorts every deployment of a team rather than reading 101 of them in
- * index order (measured at 100,000 deployments: 81 ms p99 against 27 ms with statistics). This
- * counts rows as they are written and runs ANALYZE in the background when the table grew by
- * `fraction` since the last one, one at a time; a failure is left for autovacuum.
+ * table, and the planner sorts every deployment of a team rather than reading a page of them in
+ * index order (BENCHMARKS.md, registry session 3). This counts rows as they are written and runs
+ * ANALYZE in the background when the table grew by `fraction` since the last one, one at a
+ * time; a failure is left for autovacuum.
  */
 export class FreshStatistics {
   private readonly minRows: number;

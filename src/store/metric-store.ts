@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { WindowAggregate } from "../core/performance.js";
-import type { Database, Executor } from "./database.js";
+import { BoundStore } from "./bound-store.js";
 
 export interface NewMetricPoint {
   name: string;
@@ -12,17 +12,59 @@ export interface NewMetricPoint {
 /** SQLite allows 32,766 parameters a statement: 2,000 points of six columns stay well under. */
 const POINTS_PER_STATEMENT = 2000;
 
-/** Metric points, baselines and the performance state the sweep keeps on deployments. */
-export class MetricStore {
-  constructor(
-    database: Database,
-    private readonly executor: Executor = database.db,
-  ) {}
+export interface MetricBaseline {
+  deployment_id: number;
+  name: string;
+  value: number;
+  source: "registration" | "learned";
+  created_at: number;
+}
 
+/**
+ * What proves a deployment still serves and still performs: liveness heartbeats, metric points,
+ * baselines, and the performance state the sweep keeps on deployments.
+ */
+export interface MetricStore {
+  /** Records a liveness heartbeat; false when the deployment is not live (or a later one is kept). */
+  recordHeartbeat(deploymentId: number, at: number): Promise<boolean>;
   /**
    * Stores points; a point with the key of a stored one (deployment, name, timestamp) replaces
    * it, so a retried batch changes nothing and a corrected late label wins.
    */
+  upsertPoints(deploymentId: number, points: NewMetricPoint[], receivedAt: number): Promise<void>;
+  /**
+   * Each deployment's windows of one metric before `before`: sample count and Σ value × samples
+   * per window, windows aligned to the epoch.
+   */
+  windowAggregates(
+    deploymentIds: number[],
+    name: string,
+    windowMs: number,
+    before: number,
+  ): Promise<Map<number, WindowAggregate[]>>;
+  /** The names of the metrics a deployment has points of. */
+  metricNames(deploymentId: number): Promise<string[]>;
+  /** Inserts baselines, keeping any a deployment already has for that metric. */
+  insertBaselines(rows: MetricBaseline[]): Promise<void>;
+  /** Each deployment's baseline of one metric, by deployment id. */
+  baselines(deploymentIds: number[], name: string): Promise<Map<number, number>>;
+  /** Keeps what the sweep found of each deployment's performance on the deployment itself. */
+  setPerformance(updates: { id: number; state: string | null; ok_since: number | null }[]): Promise<void>;
+}
+
+export class SqlMetricStore extends BoundStore implements MetricStore {
+  async recordHeartbeat(deploymentId: number, at: number): Promise<boolean> {
+    const result = await this.executor
+      .updateTable("deployments")
+      .set({ last_heartbeat_at: at })
+      .where("id", "=", deploymentId)
+      .where("status", "=", sql.lit("active"))
+      // Heartbeats may arrive out of order: the latest wins.
+      .where((eb) => eb.or([eb("last_heartbeat_at", "is", null), eb("last_heartbeat_at", "<", at)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async upsertPoints(deploymentId: number, points: NewMetricPoint[], receivedAt: number): Promise<void> {
     for (let i = 0; i < points.length; i += POINTS_PER_STATEMENT) {
       const rows = points
@@ -42,11 +84,7 @@ export class MetricStore {
     }
   }
 
-  /**
-   * Each deployment's windows of one metric before `before`: sample count and Σ value × samples
-   * per window, windows aligned to the epoch. Integer division floors the non-negative
-   * timestamps alike on both databases.
-   */
+  /** Integer division floors the non-negative timestamps alike on both databases. */
   async windowAggregates(
     deploymentIds: number[],
     name: string,
@@ -82,7 +120,6 @@ export class MetricStore {
     return result;
   }
 
-  /** The names of the metrics a deployment has points of. */
   async metricNames(deploymentId: number): Promise<string[]> {
     const rows = await this.executor
       .selectFrom("metric_points")
@@ -94,15 +131,7 @@ export class MetricStore {
     return rows.map((r) => r.name);
   }
 
-  async insertBaselines(
-    rows: {
-      deployment_id: number;
-      name: string;
-      value: number;
-      source: "registration" | "learned";
-      created_at: number;
-    }[],
-  ): Promise<void> {
+  async insertBaselines(rows: MetricBaseline[]): Promise<void> {
     if (rows.length === 0) return;
     await this.executor
       .insertInto("metric_baselines")
@@ -122,14 +151,13 @@ export class MetricStore {
     return new Map(rows.map((r) => [r.deployment_id, Number(r.value)]));
   }
 
-  /** Keeps what the sweep found of each deployment's performance on the deployment itself. */
   async setPerformance(
-    updates: { id: number; state: string | null; ok_since: number | null }[],
+    updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[],
   ): Promise<void> {
     for (const u of updates) {
       await this.executor
         .updateTable("deployments")
-        .set({ performance_state: u.state, performance_ok_since: u.ok_since })
+        .set({ performance_state: u.state, performance_ok_since: u.ok_since, performance_drop: u.drop })
         .where("id", "=", u.id)
         .execute();
     }

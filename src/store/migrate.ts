@@ -6,7 +6,7 @@ import {
   Migrator,
   sql,
 } from "kysely";
-import type { Database } from "./database.js";
+import { type Database, driverOf } from "./database.js";
 import * as registry from "./migrations/0001-registry.js";
 import * as lifecycle from "./migrations/0002-lifecycle.js";
 import * as monitoring from "./migrations/0003-monitoring.js";
@@ -49,39 +49,10 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
  * as an older Tenure left it, which the tests of an upgrade start from.
  */
 export async function migrateUpTo(database: Database, last?: string): Promise<MigrationReport> {
-  if (database.dialect === "postgres") return migrate(database, database.db, last);
-  // Kysely takes no lock on SQLite and runs its DDL outside a transaction. BEGIN IMMEDIATE
-  // makes the whole migration one write transaction: two processes opening a new file at once
-  // take turns (busy_timeout), and a crash leaves the schema as it was.
-  return database.db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
-    try {
-      const report = await migrate(database, connection, last);
-      await sql`commit`.execute(connection);
-      return report;
-    } catch (error) {
-      await sql`rollback`.execute(connection).catch(() => {});
-      throw error;
-    }
-  });
+  return driverOf(database.dialect).migrating(database, (db) => migrate(database, db, last));
 }
 
-/** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
-const MIN_POSTGRES_VERSION = 130_000;
-
 async function migrate(database: Database, db: Kysely<Schema>, last?: string): Promise<MigrationReport> {
-  if (database.dialect === "postgres") {
-    const { rows } = await sql<{
-      version: string;
-    }>`select current_setting('server_version_num') as version`.execute(db);
-    const version = Number(rows[0]?.version);
-    if (version < MIN_POSTGRES_VERSION) {
-      throw new Error(
-        `the PostgreSQL server at ${database.location} is version ${Math.floor(version / 10_000)}; ` +
-          "Tenure needs PostgreSQL 13 or later",
-      );
-    }
-  }
   const known = migrations(database);
   const newest = Object.keys(known).at(-1);
   const unknown = (await appliedMigrations(db)).filter((name) => !(name in known));

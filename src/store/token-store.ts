@@ -1,5 +1,5 @@
 import type { TokenScope } from "../core/words.js";
-import type { Database } from "./database.js";
+import { BoundStore } from "./bound-store.js";
 import type { TokenRow } from "./schema.js";
 
 export interface NewToken {
@@ -11,16 +11,23 @@ export interface NewToken {
 }
 
 /** API tokens, stored by hash. */
-export class TokenStore {
-  constructor(private readonly database: Database) {}
+export interface TokenStore {
+  insert(token: NewToken): Promise<TokenRow>;
+  /** The token with this hash, if it exists and is not revoked. */
+  findActiveByHash(hash: string): Promise<TokenRow | undefined>;
+  /** Every token, revoked ones too, oldest first. */
+  list(): Promise<TokenRow[]>;
+  /** Revokes a token; false when no live token has that id. */
+  revoke(id: number, at: number): Promise<boolean>;
+}
 
+export class SqlTokenStore extends BoundStore implements TokenStore {
   async insert(token: NewToken): Promise<TokenRow> {
-    return this.database.db.insertInto("tokens").values(token).returningAll().executeTakeFirstOrThrow();
+    return this.executor.insertInto("tokens").values(token).returningAll().executeTakeFirstOrThrow();
   }
 
-  /** The token with this hash, if it exists and is not revoked. */
   async findActiveByHash(hash: string): Promise<TokenRow | undefined> {
-    return this.database.db
+    return this.executor
       .selectFrom("tokens")
       .selectAll()
       .where("token_hash", "=", hash)
@@ -29,17 +36,16 @@ export class TokenStore {
   }
 
   async list(): Promise<TokenRow[]> {
-    return this.database.db.selectFrom("tokens").selectAll().orderBy("id").execute();
+    return this.executor.selectFrom("tokens").selectAll().orderBy("id").execute();
   }
 
-  /** Revokes a token; false when no live token has that id. */
   async revoke(id: number, at: number): Promise<boolean> {
-    const result = await this.database.db
+    const result = await this.executor
       .updateTable("tokens")
       .set({ revoked_at: at })
       .where("id", "=", id)
       .where("revoked_at", "is", null)
       .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    return Number(result.numUpdatedRows) === 1;
   }
 }

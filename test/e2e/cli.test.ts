@@ -2,19 +2,31 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { openDatabase } from "../../src/store/database.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
+import { storesOf } from "../../src/store/stores.js";
+import {
+  createTestDatabase,
+  dialects,
+  missingTestDatabase,
+  type TestDatabase,
+} from "../support/databases.js";
 import {
   cells,
   deploymentIdIn,
   expectOneLineFailure,
   lines,
   runTenure,
+  type ServeProcess,
+  startServe,
   tempDir,
 } from "../support/process.js";
+import { newRow, T0 } from "../support/registry-fixture.js";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const COMMANDS = [
+  "init",
   "serve",
   "deploy",
   "ls",
@@ -32,6 +44,26 @@ const COMMANDS = [
   "token",
   "demo",
 ];
+
+/** `count` live shadows of one model, a second apart, written straight to a new database. */
+async function seedShadows(url: string, count: number): Promise<void> {
+  const database = openDatabase(url);
+  try {
+    await migrateToLatest(database);
+    const { models, deployments } = storesOf(database);
+    await models.insertModels([{ name: "ranker", owner_team: "t0", created_at: T0 }]);
+    await models.insertVersions([
+      { model: "ranker", model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 },
+    ]);
+    const rows = Array.from({ length: count }, (_, i) =>
+      newRow("ranker", { deployment_date: T0 + i * 1000 }),
+    );
+    for (let at = 0; at < rows.length; at += 250)
+      await deployments.insertDeployments(rows.slice(at, at + 250));
+  } finally {
+    await database.close();
+  }
+}
 
 /** How events name the CLI when it writes to the database itself. */
 const CLI_ACTOR = `cli:${userInfo().username}`;
@@ -113,6 +145,97 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
     });
   });
 
+  describe.concurrent.each(dialects())(
+    "tenure CLI pointed at a %s database that does not exist",
+    (dialect) => {
+      /** A database no one made yet, and the name messages give it (its password as `***`). */
+      function missing(onTestFinished: (fn: () => Promise<void>) => void) {
+        const database = missingTestDatabase(dialect);
+        const dir = tempDir();
+        onTestFinished(async () => {
+          await database.drop();
+          dir.remove();
+        });
+        const named = dialect === "sqlite" ? database.url : database.url.replace(database.password, "***");
+        const tenure = (...args: string[]) =>
+          runTenure([...args, "--database", database.url], { cwd: dir.path });
+        return { database, dir, named, tenure };
+      }
+
+      it("every command that reads or changes the registry exits 2 with one line naming the database (never its password) and makes nothing", async ({
+        onTestFinished,
+      }) => {
+        const { database, dir, named, tenure } = missing(onTestFinished);
+        const commands = [
+          ["check"],
+          ["ls", "--json"],
+          ["deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2020-01-01"],
+          ["sweep"],
+          ["token", "list"],
+        ];
+        // One at a time: a process that made the database would let the next one pass.
+        for (const args of commands) {
+          const message = expectOneLineFailure(await tenure(...args), 2);
+          expect(message, args.join(" ")).toBe(
+            `tenure: the database ${named} does not exist (tenure init creates it)`,
+          );
+          expect(message).not.toContain(database.password);
+        }
+        // TENURE_DATABASE_URL is refused the same way as --database.
+        const fromEnv = await runTenure(["check"], {
+          cwd: dir.path,
+          env: { TENURE_DATABASE_URL: database.url },
+        });
+        expect(expectOneLineFailure(fromEnv, 2)).toContain(named);
+        expect(await database.exists()).toBe(false);
+      });
+
+      it("init creates the database and migrates it, saying so; a second init finds it up to date; check then passes", async ({
+        onTestFinished,
+      }) => {
+        const { database, named, tenure } = missing(onTestFinished);
+
+        const created = await tenure("init");
+        expect(created).toMatchObject({ code: 0, stderr: "" });
+        expect(created.stdout.startsWith(`created the database ${named} (schema `), created.stdout).toBe(
+          true,
+        );
+        expect(created.stdout).toMatch(/ \(schema \d{4}-[a-z-]+\)\n$/);
+        expect(await database.exists()).toBe(true);
+
+        const again = await tenure("init", "--json");
+        expect(again.code, again.stderr).toBe(0);
+        expect(JSON.parse(again.stdout)).toEqual({
+          database: named,
+          created: false,
+          applied: [],
+          schema: expect.stringMatching(/^\d{4}-/),
+        });
+        expect(await tenure("check")).toMatchObject({
+          code: 0,
+          stdout: "ok: none of 0 live deployment(s) is expired\n",
+        });
+      });
+
+      it("token create makes a missing database, as the first token of a new registry must", async ({
+        onTestFinished,
+      }) => {
+        const { database, tenure } = missing(onTestFinished);
+        if (dialect === "postgres") {
+          // On PostgreSQL only init makes the database (CREATE DATABASE is an operator's act).
+          const refused = await tenure("token", "create", "--scope", "admin");
+          expect(expectOneLineFailure(refused, 2)).toContain("tenure init");
+          expect(await database.exists()).toBe(false);
+          return;
+        }
+        const created = await tenure("token", "create", "--scope", "admin");
+        expect(created.code, created.stderr).toBe(0);
+        expect(created.stdout).toMatch(/^tnr_\S+\n$/);
+        expect(await database.exists()).toBe(true);
+      });
+    },
+  );
+
   describe.concurrent.each(dialects())("tenure CLI on a %s database", (dialect) => {
     /** A fresh database and working folder for one test, removed when it finishes. */
     async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
@@ -124,6 +247,8 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       });
       const tenure = (...args: string[]) =>
         runTenure(args, { cwd: dir.path, env: { TENURE_DATABASE_URL: database.url } });
+      const init = await tenure("init");
+      expect(init.code, init.stderr).toBe(0);
       const json = async <T>(...args: string[]): Promise<T> => {
         const result = await tenure(...args, "--json");
         expect(result.code, result.stderr).toBe(0);
@@ -235,6 +360,142 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       expect(message).toMatch(/--trained-through is required/);
     });
 
+    it("deploy's refusals name the CLI's flags as sentences, the same from the registry here and from a server via TENURE_URL", async ({
+      onTestFinished,
+    }) => {
+      const { database, dir, tenure, json } = await fresh(onTestFinished);
+      const token = (await tenure("token", "create", "--scope", "admin")).stdout.trim();
+      const server = await startServe({ cwd: dir.path, database: database.url });
+      onTestFinished(async () => {
+        await server.stop();
+      });
+      const remote = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
+      const base = ["deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2020-01-01"];
+      const cases: Array<[string[], string]> = [
+        [
+          ["--deployed-at", "2099-01-01"],
+          "tenure: --deployed-at must not be more than 5 minutes after the server's time (TIME); use --at for a promotion",
+        ],
+        [
+          ["--at", "2000-01-01"],
+          "tenure: --at must be after the server's time (TIME); register a live deployment instead",
+        ],
+        [
+          ["--at", "2099-01-01", "--deployed-at", "2020-02-01"],
+          "tenure: --deployed-at must not be given with --at: the promotion sets it",
+        ],
+        [["--role", "boss"], "tenure: --role must be one of primary, shadow, canary"],
+        [
+          ["--tag", "Team=risk"],
+          "tenure: --tag keys must be lowercase letters, digits, '.', '_', '/' or '-', starting with a letter or digit, at most 64 characters",
+        ],
+      ];
+      const anyTime = (line: string) => line.replace(/\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, "(TIME)");
+      for (const [flags, expected] of cases) {
+        for (const run of [tenure, remote]) {
+          const message = expectOneLineFailure(await run(...base, ...flags), 2);
+          expect(anyTime(message), `${run === tenure ? "local" : "remote"} ${flags.join(" ")}`).toBe(
+            expected,
+          );
+        }
+      }
+      const future = expectOneLineFailure(
+        await remote("deploy", "fraud-gbm", "3.2.0", "--team", "risk", "--trained-through", "2099-01-01"),
+        2,
+      );
+      expect(future).toBe(
+        "tenure: --trained-through must not be after --deployed-at: a model cannot learn from the future",
+      );
+      expect((await json<{ items: unknown[] }>("ls", "--all")).items).toEqual([]);
+    });
+
+    describe("ls over more than one page", () => {
+      let database: TestDatabase;
+      let dir: ReturnType<typeof tempDir>;
+      let server: ServeProcess;
+      let token: string;
+      const local = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_DATABASE_URL: database.url } });
+      const remote = (...args: string[]) =>
+        runTenure(args, { cwd: dir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
+
+      beforeAll(async () => {
+        database = await createTestDatabase(dialect);
+        dir = tempDir();
+        // 1,005 live shadows, oldest first by id: one more page than ls shows by default.
+        await seedShadows(database.url, 1005);
+        token = (await local("token", "create", "--scope", "read")).stdout.trim();
+        server = await startServe({ cwd: dir.path, database: database.url });
+      });
+      afterAll(async () => {
+        await server?.stop();
+        await database?.drop();
+        dir?.remove();
+      });
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls %s shows 1,000 rows and says on stderr that 5 more match and how to see them",
+        async (_, run) => {
+          const result = await run()("ls");
+          expect(result.code, result.stderr).toBe(0);
+          expect(cells(result.stdout)).toHaveLength(1001);
+          expect(result.stderr).toBe(
+            "showing 1000 of 1005 deployments; 5 more match: tenure ls --all-pages shows every one (or --limit 1005)\n",
+          );
+        },
+      );
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls --json %s carries next_cursor, and --cursor continues from it; a filter the fleet cannot count is counted too",
+        async (_, run) => {
+          const first = await run()("ls", "--json", "--limit", "400", "--role", "shadow");
+          expect(first.code, first.stderr).toBe(0);
+          const page = JSON.parse(first.stdout) as { items: Deployment[]; next_cursor: string | null };
+          expect(page.items).toHaveLength(400);
+          expect(page.next_cursor).toEqual(expect.any(String));
+          expect(first.stderr).toMatch(
+            /^showing 400 of 1005 deployments; 605 more match: .*--cursor NEXT_CURSOR/,
+          );
+          const next = await run()("ls", "--json", "--limit", "3", "--cursor", page.next_cursor ?? "");
+          const after = JSON.parse(next.stdout) as { items: Deployment[] };
+          expect(after.items.map((d) => d.id)).toEqual(
+            [401, 402, 403].map((n) => (page.items[0]?.id ?? 0) + n - 1),
+          );
+        },
+      );
+
+      it.each([
+        ["locally", () => local],
+        ["via TENURE_URL", () => remote],
+      ])(
+        "ls --all-pages %s streams every row under one header, and with --json one {items, next_cursor} line a page",
+        async (_, run) => {
+          const [table, json] = await Promise.all([
+            run()("ls", "--all-pages", "--limit", "200"),
+            run()("ls", "--all-pages", "--limit", "200", "--json"),
+          ]);
+          expect(table).toMatchObject({ code: 0, stderr: "" });
+          const [header, ...rows] = cells(table.stdout);
+          expect(header?.[0]).toBe("ID");
+          expect(rows).toHaveLength(1005);
+          expect(new Set(rows.map((row) => row[0])).size).toBe(1005);
+          expect(json).toMatchObject({ code: 0, stderr: "" });
+          const pages = lines(json.stdout).map(
+            (line) => JSON.parse(line) as { items: unknown[]; next_cursor: string | null },
+          );
+          expect(pages.map((p) => p.items.length)).toEqual([200, 200, 200, 200, 200, 5]);
+          expect(pages.map((p) => p.next_cursor === null)).toEqual([false, false, false, false, false, true]);
+        },
+      );
+    });
+
     describe("with a fleet of four deployments", () => {
       let database: TestDatabase;
       let dir: ReturnType<typeof tempDir>;
@@ -245,7 +506,8 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       beforeAll(async () => {
         database = await createTestDatabase(dialect);
         dir = tempDir();
-        // The first command migrates the new database; the rest can then run at once.
+        // init makes and migrates the new database; the rest can then run at once.
+        expect((await tenure("init")).code).toBe(0);
         const fleet: Array<[string, string, string, string, number, number]> = [
           ["fraud-gbm", "3.2.0", "production", "risk", 41, 60],
           ["churn-xgb", "5.1", "staging", "growth", 100, 130],
@@ -269,21 +531,32 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
           expect(result.code, result.stderr).toBe(0);
           ids[model] = deploymentIdIn(result.stdout);
         };
-        const [first, ...rest] = fleet;
-        if (first) await deploy(first);
-        await Promise.all(rest.map(deploy));
+        await Promise.all(fleet.map(deploy));
       });
       afterAll(async () => {
         await database?.drop();
         dir?.remove();
       });
 
-      it("ls prints a table, oldest first, with human ages and the stage", async () => {
+      it("ls prints a table, oldest first, with human ages, the stage, the health score and the verdict", async () => {
         const result = await tenure("ls");
         expect(result.code).toBe(0);
         expect(result.stderr).toBe("");
         const [header, ...rows] = cells(result.stdout);
-        expect(header).toEqual(["ID", "MODEL", "VERSION", "ENV", "TEAM", "ROLE", "AGE", "DATA AGE", "STAGE"]);
+        expect(header).toEqual([
+          "ID",
+          "MODEL",
+          "VERSION",
+          "ENV",
+          "TEAM",
+          "ROLE",
+          "AGE",
+          "DATA AGE",
+          "PERF AGE",
+          "STAGE",
+          "HEALTH",
+          "VERDICT",
+        ]);
         expect(rows).toEqual([
           [
             String(ids["churn-xgb"]),
@@ -294,7 +567,10 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "100d",
             "130d",
+            "-",
             "expired",
+            "80.5",
+            "review",
           ],
           [
             String(ids["search-ranker"]),
@@ -305,7 +581,10 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "75d",
             "90d",
+            "-",
             "due",
+            "97",
+            "review",
           ],
           [
             String(ids["fraud-gbm"]),
@@ -316,9 +595,25 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
             "primary",
             "41d",
             "60d",
+            "-",
             "fresh",
+            "100",
+            "keep",
           ],
-          [String(ids["ctr-dnn"]), "ctr-dnn", "2026.47", "production", "ads", "primary", "2d", "3d", "fresh"],
+          [
+            String(ids["ctr-dnn"]),
+            "ctr-dnn",
+            "2026.47",
+            "production",
+            "ads",
+            "primary",
+            "2d",
+            "3d",
+            "-",
+            "fresh",
+            "100",
+            "keep",
+          ],
         ]);
       });
 
@@ -344,7 +639,7 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
         const result = await tenure("ls", "--json");
         expect(result.code).toBe(0);
         const body = JSON.parse(result.stdout) as { items: Deployment[] };
-        expect(Object.keys(body)).toEqual(["items"]);
+        expect(body).toMatchObject({ next_cursor: null });
         expect(body.items.map((d) => d.model)).toEqual([
           "churn-xgb",
           "search-ranker",

@@ -219,6 +219,58 @@ describe("tenure drift", () => {
     expect(verdict[1]).toMatch(/^benjamini-hochberg \(fdr 0.05\): 0 of 3 column\(s\) drifted \(0%\)/);
   });
 
+  it("--fail-on drifted exits 1 after the report when a column drifted, naming it in one line on stderr", async () => {
+    const result = await tenure("reference.csv", "current.csv", "--fail-on", "drifted");
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(-2)[0]).toMatch(/^dataset: 1 of 3 column\(s\) drifted/);
+    expect(result.stderr).toBe("tenure: --fail-on drifted: 1 of 3 column(s) drifted (colour)\n");
+    // The JSON report is whole before the gate's line, so CI can keep it.
+    const json = await tenure("reference.csv", "current.csv", "--fail-on", "drifted", "--json");
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as Report).columns.map((c) => c.state)).toEqual([
+      "stable",
+      "stable",
+      "drifted",
+    ]);
+  });
+
+  it("--fail-on possible also fails on a borderline column, which --fail-on drifted lets pass", async () => {
+    // At a p threshold of 0.02 the colour test (p = 0.037) is in the possible band, not drifted.
+    const strict = ["reference.csv", "current.csv", "--threshold", "0.02"];
+    const [possible, drifted] = await Promise.all([
+      tenure(...strict, "--fail-on", "possible"),
+      tenure(...strict, "--fail-on", "drifted"),
+    ]);
+    expect(
+      cells(possible.stdout)
+        .find((row) => row[0] === "colour")
+        ?.at(-1),
+    ).toBe("possible");
+    expect(possible.code).toBe(1);
+    expect(possible.stderr).toBe(
+      "tenure: --fail-on possible: 1 of 3 column(s) possible or drifted (colour)\n",
+    );
+    expect(drifted).toMatchObject({ code: 0, stderr: "" });
+  });
+
+  it("without --fail-on a drifted dataset exits 0; data that did not move passes --fail-on possible", async () => {
+    const [plain, same] = await Promise.all([
+      tenure("reference.csv", "current.csv"),
+      tenure("reference.csv", "reference.csv", "--fail-on", "possible"),
+    ]);
+    expect(plain.stdout).toMatch(/drifted/);
+    expect(plain).toMatchObject({ code: 0, stderr: "" });
+    expect(same).toMatchObject({ code: 0, stderr: "" });
+  });
+
+  it("--fail-on with another word exits 2, naming the states it takes", async () => {
+    const message = expectOneLineFailure(
+      await tenure("reference.csv", "current.csv", "--fail-on", "maybe"),
+      2,
+    );
+    expect(message).toContain("--fail-on must be one of possible, drifted");
+  });
+
   it("8 rows far apart are reported as stable with too few rows, never drifted", async () => {
     const eight = numericCase("exact, 8 vs 8 far apart");
     file("eight-reference.csv", csv({ x: eight.reference }));

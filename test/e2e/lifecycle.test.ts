@@ -57,6 +57,8 @@ describe.concurrent.each(dialects())("the lifecycle as processes on %s", { timeo
     });
     const tenure = (...args: string[]) =>
       runTenure([...args, "--database", database.url], { cwd: cwd.path, env });
+    const init = await tenure("init");
+    expect(init.code, init.stderr).toBe(0);
     const serve = async (extraArgs: string[] = []) => {
       const server = await startServe({ cwd: cwd.path, database: database.url, env, extraArgs });
       servers.push(server);

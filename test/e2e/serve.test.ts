@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -193,7 +194,7 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
 
     it("refuses to start with exit 1 and one line telling to upgrade Tenure", async () => {
       const file = join(cwd.path, "tenure.db");
-      expect((await runTenure(["ls", "--database", file], { cwd: cwd.path })).code).toBe(0);
+      expect((await runTenure(["init", "--database", file], { cwd: cwd.path })).code).toBe(0);
       const handle = new SqliteDatabase(file);
       handle
         .prepare("insert into kysely_migration (name, timestamp) values (?, ?)")
@@ -240,55 +241,22 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
     });
   });
 
-  describe("tenure demo", () => {
-    let cwd: ReturnType<typeof tempDir>;
-    beforeAll(() => {
-      cwd = tempDir();
+  it("on a port in use exits 1 with one line naming the port and --port", async ({ onTestFinished }) => {
+    const cwd = tempDir();
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+    onTestFinished(async () => {
+      await new Promise<void>((done) => busy.close(() => done()));
+      cwd.remove();
     });
-    afterAll(() => cwd.remove());
-
-    interface Listed {
-      model: string;
-      environment: string;
-      owner_team: string;
-      status: string;
-      age: { deployment_age_seconds: number };
-    }
-
-    it("--seed-only makes a fleet of 30+ deployments: several teams and environments, ages from days to over a year, a superseded and a rolled_back", async () => {
-      const seeded = await runTenure(["demo", "--seed-only", "--database", "demo/demo.db"], {
-        cwd: cwd.path,
-      });
-      expect(seeded.code).toBe(0);
-      expect(seeded.stderr).toMatch(/demo fleet: \d+ deployments/);
-
-      const listed = await runTenure(["ls", "--all", "--json", "--database", "demo/demo.db"], {
-        cwd: cwd.path,
-      });
-      expect(listed.code).toBe(0);
-      const items = JSON.parse(listed.stdout).items as Listed[];
-      expect(items.length).toBeGreaterThanOrEqual(30);
-      expect(new Set(items.map((d) => d.owner_team)).size).toBeGreaterThanOrEqual(3);
-      expect(new Set(items.map((d) => d.environment)).size).toBeGreaterThanOrEqual(2);
-      const live = items.filter((d) => d.status === "active");
-      expect(live.some((d) => d.age.deployment_age_seconds > 365 * DAY_S)).toBe(true);
-      expect(live.some((d) => d.age.deployment_age_seconds < 7 * DAY_S)).toBe(true);
-      expect(items.some((d) => d.status === "superseded")).toBe(true);
-      expect(items.some((d) => d.status === "rolled_back")).toBe(true);
-      expect(existsSync(join(cwd.path, "tenure.db"))).toBe(false);
+    const address = busy.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const result = await runTenure(["serve", "--port", String(port), "--database", "busy.db"], {
+      cwd: cwd.path,
     });
-
-    it.each([
-      ["./tenure.db", "./tenure.db"],
-      ["tenure.db", "the same file spelled tenure.db"],
-      ["postgres://postgres@127.0.0.1:5432/test", "a PostgreSQL URL"],
-    ])("refuses --database %s (%s) with exit 2 and one line, touching nothing", async (target) => {
-      const result = await runTenure(["demo", "--database", target], { cwd: cwd.path });
-      expect(result.code).toBe(2);
-      expect(lines(result.stderr)).toHaveLength(1);
-      expect(result.stderr).toContain("--database");
-      expect(existsSync(join(cwd.path, "tenure.db"))).toBe(false);
-    });
+    expect(expectOneLineFailure(result, 1)).toBe(
+      `tenure: port ${port} on 127.0.0.1 is in use: stop what listens there, or choose another with --port`,
+    );
   });
 
   describe.concurrent.each(dialects())("tenure client commands against tenure serve on %s", (dialect) => {
@@ -351,7 +319,10 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
           "primary",
           expect.stringMatching(/^\d+s$/),
           expect.stringMatching(/^\d+d$/),
+          "-",
           "fresh",
+          expect.stringMatching(/^\d+(\.\d)?$/),
+          "keep",
         ],
       ]);
 

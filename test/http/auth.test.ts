@@ -217,11 +217,11 @@ describe.each(dialects())("authentication and authorization on %s", (dialect) =>
 
   it("refuses a revoked token with 401 at once, and keeps accepting the tokens not revoked", async () => {
     expect((await call("POST", "/v1/deployments", registration(), t.tokens.write)).statusCode).toBe(201);
-    const rows = await t.context.tokens.list();
+    const rows = await t.context.stores.tokens.list();
     for (const name of ["write", "read"]) {
       const id = rows.find((row) => row.name === name)?.id;
       expect(id, name).toEqual(expect.any(Number));
-      expect(await t.context.tokens.revoke(id as number, NOW)).toBe(true);
+      expect(await t.context.stores.tokens.revoke(id as number, NOW)).toBe(true);
     }
     const before = await registryState(t);
     const again = registration({ model_version: "3.3.0" });
@@ -289,7 +289,7 @@ describe.each(dialects())("authentication and authorization on %s", (dialect) =>
       200,
     );
 
-    const events = await t.context.store.listModelEvents("fraud-gbm");
+    const events = await t.context.stores.deployments.listModelEvents("fraud-gbm");
     expect(events.map((e) => [e.type, e.deployment_id, e.actor])).toEqual([
       ["deployed", first.json().id, "token:admin"],
       ["deployed", second.json().id, "token:write"],

@@ -178,9 +178,11 @@ describe.each(dialects())("the fraud model's lifecycle on %s", (dialect) => {
       });
       expect(response.statusCode).toBe(201);
     }
-    const { store, registry, incidents } = t.context;
+    const { stores, registry, incidents } = t.context;
     // Pages of 3 in batches of 2: batches that end a page, and a page cut short.
-    const sweeper = new Sweeper({ store, registry, incidents, clock: () => T0, pageSize: 3, batchSize: 2 });
+    // The clock past both sweeps: a sweep dated after it would only be a preview.
+    const clock = () => T0 + 101 * DAY;
+    const sweeper = new Sweeper({ stores, registry, incidents, clock, pageSize: 3, batchSize: 2 });
     // Past the defaults' 90 days (the environments match no policy): each one is expired.
     const first = await sweeper.run({ at: T0 + 100 * DAY, trigger: "manual", actor: "test" });
     expect(first).toMatchObject({ deployments: 7, alerts_opened: 7 });

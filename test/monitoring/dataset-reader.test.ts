@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColumnSample } from "../../src/core/drift/detect.js";
 import { InputError } from "../../src/core/errors.js";
 import { parseDecimalBytes } from "../../src/monitoring/column-builder.js";
-import { readDataset } from "../../src/monitoring/dataset-reader.js";
+import { parseDataset, readDataset } from "../../src/monitoring/dataset-reader.js";
 import { tempDir } from "../support/process.js";
 
 const plain = (sample: ColumnSample | undefined) =>
@@ -68,6 +68,31 @@ describe("the dataset reader", () => {
     expect(plain(read.data.get("a"))).toEqual({ numeric: [1, 2.5] });
     expect(plain(read.data.get("b"))).toEqual({ categorical: { x: 1 } });
     expect(plain(read.data.get("c"))).toEqual({ categorical: { true: 1 } });
+  });
+
+  it("reads a body in memory exactly as the same bytes from a file, and names the body in errors", async () => {
+    const jsonl = '{"a": 1, "b": "x"}\n\n{"b": null, "a": 2.5, "c": true}\n{"a": null}';
+    for (const [name, text, format] of [
+      ["rfc.csv", rfc4180, "csv"],
+      ["plain.csv", 'k,v\na,1\n\nb,2\rc,3\r\nx"y,4\n"q\nr",5\nd,6\n\r\ne,\n,7\nf,8', "csv"],
+      ["rows.jsonl", jsonl, "jsonl"],
+      ["short.csv", "a\n", "csv"],
+    ] as const) {
+      const fromFile = await readDataset(file(name, text));
+      const fromMemory = parseDataset(Buffer.from(text), format, "the body");
+      expect(fromMemory.header, name).toEqual(fromFile.header);
+      expect(
+        [...fromMemory.data].map(([k, v]) => [k, plain(v)]),
+        name,
+      ).toEqual([...fromFile.data].map(([k, v]) => [k, plain(v)]));
+    }
+    expect(() => parseDataset(Buffer.from('a,b\n"x\ny",1\n2,3\n4\n'), "csv", "the body")).toThrow(
+      /^the body:5: 1 fields where the header has 2$/,
+    );
+    expect(() => parseDataset(Buffer.from('{"a": 1}\n{a}\n'), "jsonl", "the body")).toThrow(
+      /^the body:2: not valid JSON$/,
+    );
+    expect(() => parseDataset(Buffer.alloc(0), "csv", "the body")).toThrow(InputError);
   });
 
   it("detects the format from the content when the extension says nothing", async () => {

@@ -105,6 +105,33 @@ describe.each(dialects())("performance on %s", (dialect) => {
     ]);
   });
 
+  it("performance age stays 0 while the latest judged window is below, however long after the sweep it is read", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const id = (await t.request({ method: "POST", url: "/v1/deployments", body: registration() })).json().id;
+    t.setNow(T0 + 5 * DAY);
+    expect((await post(id, { points: [...points(0, 0.95), ...points(1, 0.5)] })).statusCode).toBe(200);
+    expect((await sweep(T0 + 4 * DAY)).findings).toEqual({ degraded: 1 });
+    for (const later of [T0 + 4 * DAY, T0 + 4 * DAY + 3_600_000, T0 + 20 * DAY]) {
+      t.setNow(later);
+      const view = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+      expect(view.age.performance_age_seconds, new Date(later).toISOString()).toBe(0);
+      const timeline = (await t.request({ method: "GET", url: `/v1/deployments/${id}/timeline` })).json();
+      expect(timeline.clocks.performance_age_seconds).toBe(0);
+    }
+  });
+
+  it("a deployment on target but below its baseline loses health by the drop once a sweep judged it", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const body = registration({ training_data_cutoff: "2026-12-20", baseline_metrics: { auc: 1 } });
+    const id = (await t.request({ method: "POST", url: "/v1/deployments", body })).json().id as number;
+    t.setNow(T0 + 5 * DAY);
+    await post(id, { points: [0, 1].flatMap((day) => points(day, 0.95)) });
+    await sweep(T0 + 5 * DAY);
+    const view = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+    // 5% below the baseline is a performance penalty of 0.25, weighted 0.6: 100 × (1 − 0.15).
+    expect(view.age).toMatchObject({ stage: "fresh", health_score: 85, verdict: "keep" });
+  });
+
   it("a retried batch of points changes nothing, and a late correction replaces the first value", async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
     const id = (await t.request({ method: "POST", url: "/v1/deployments", body: registration() })).json().id;

@@ -2,8 +2,8 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { describe, expect, it } from "vitest";
-import { startCheckpointer } from "../../src/store/checkpointer.js";
 import { openDatabase } from "../../src/store/database.js";
+import { startCheckpointer } from "../../src/store/sqlite/checkpointer.js";
 import { pollUntil, tempDir } from "../support/process.js";
 
 // A server's SQLite connection leaves WAL checkpoints to a thread of its own: commits only append

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chunks } from "../../src/store/lifecycle-store.js";
+import { chunks } from "../../src/store/write-chunks.js";
 
 describe("chunks", () => {
   it("covers every row once, in order, with a few shapes only", () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { type Database, openDatabase } from "../../src/store/database.js";
-import { DeploymentStore, LIVE_PRIMARY_KEY } from "../../src/store/deployment-store.js";
+import { LIVE_PRIMARY_KEY, SqlDeploymentStore } from "../../src/store/deployment-store.js";
 import { migrateToLatest, migrateUpTo, SchemaTooNewError } from "../../src/store/migrate.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { registration } from "../support/test-app.js";
@@ -229,7 +229,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
     const db = openDatabase(database.url);
     try {
       await migrateToLatest(db);
-      const plan = await planOf(db, new DeploymentStore(db).modelEventsQuery("fraud-gbm"));
+      const plan = await planOf(db, new SqlDeploymentStore(db).modelEventsQuery("fraud-gbm"));
       expect(plan).toContain("deployment_events_model_own");
     } finally {
       await db.close();

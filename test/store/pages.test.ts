@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
 import type { Database } from "../../src/store/database.js";
-import type { DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
+import { pageShape } from "../../src/store/page-filter.js";
+import type { DeploymentPage } from "../../src/store/page-store.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
+import type { Stores } from "../../src/store/stores.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 
@@ -13,12 +15,12 @@ import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   const registry = registryFor(dialect, ["fraud-gbm"]);
   let database: Database;
-  let store: DeploymentStore;
+  let stores: Stores;
   let ids: number[];
 
   beforeAll(async () => {
-    ({ database, store } = registry);
-    const rows = await store.insertDeployments(
+    ({ database, stores } = registry);
+    const rows = await stores.deployments.insertDeployments(
       [
         { tags: "{}", endpoint: null },
         {
@@ -67,7 +69,7 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   });
 
   it("carries every column exactly as the driver reads it", async () => {
-    const page = await store.listDeployments({ filter: {}, order: "asc", limit: 10 });
+    const page = await stores.pages.listDeployments({ filter: {}, order: "asc", limit: 10 });
     const driver = await database.db.selectFrom("deployments").selectAll().orderBy("id").execute();
     expect(page).toEqual(driver);
     expect(page.map((row) => row.id)).toEqual(ids);
@@ -83,9 +85,9 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
   });
 
   it("keeps its order and its limit, newest first too, and is empty past the end", async () => {
-    const newest = await store.listDeployments({ filter: {}, order: "desc", limit: 2 });
+    const newest = await stores.pages.listDeployments({ filter: {}, order: "desc", limit: 2 });
     expect(newest.map((row) => row.id)).toEqual([ids[4], ids[3]]);
-    const after = await store.listDeployments({
+    const after = await stores.pages.listDeployments({
       filter: {},
       order: "asc",
       limit: 5,
@@ -100,14 +102,14 @@ describe.each(dialects())("a page of deployments (%s)", (dialect) => {
 describe.each(dialects())("pages of every shape (%s)", (dialect) => {
   const models = ["m0", "m1", "m2"];
   const registry = registryFor(dialect, models);
-  let store: DeploymentStore;
+  let stores: Stores;
   let all: DeploymentRow[];
 
   beforeAll(async () => {
-    store = registry.store;
+    stores = registry.stores;
     const roles = ["primary", "shadow", "canary"] as const;
     const statuses = ["active", "retired", "superseded"] as const;
-    await store.insertDeployments(
+    await stores.deployments.insertDeployments(
       Array.from({ length: 90 }, (_, i) => {
         const role = roles[i % 3] as (typeof roles)[number];
         return newRow(models[Math.floor(i / 3) % 3] as string, {
@@ -124,12 +126,13 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
     all = await registry.database.db.selectFrom("deployments").selectAll().execute();
   });
 
-  it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
-    const random = seededRandom(11);
+  /** Pages of every shape, with other values each time. */
+  function* randomPages(seed: number, count: number): Generator<DeploymentPage> {
+    const random = seededRandom(seed);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < count; i++) {
       const cursorRow = pick(all);
-      const page: DeploymentPage = {
+      yield {
         filter: {
           model: pick([undefined, "m0", "m1", "m2"]),
           environment: pick([undefined, "e0", "e2"]),
@@ -143,6 +146,11 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
         limit: pick([1, 4, 9]),
         after: pick([undefined, [cursorRow.deployment_date, cursorRow.id] as [number, number]]),
       };
+    }
+  }
+
+  it("finds what the filter says, in age order after the cursor, whatever shape it has", async () => {
+    for (const page of randomPages(11, 400)) {
       const sign = page.order === "asc" ? 1 : -1;
       const { filter, after } = page;
       const expected = all
@@ -161,9 +169,53 @@ describe.each(dialects())("pages of every shape (%s)", (dialect) => {
         .sort((a, b) => sign * (a.deployment_date - b.deployment_date || a.id - b.id))
         .slice(0, page.limit)
         .map((row) => row.id);
-      const ids = (await store.listDeployments(page)).map((row) => row.id);
+      const ids = (await stores.pages.listDeployments(page)).map((row) => row.id);
       if (JSON.stringify(ids) !== JSON.stringify(expected))
         expect({ page, ids }).toEqual({ page, ids: expected });
     }
+  });
+  // A page's statement is kept by shape (pageShape) and built from the filter (pageQuery): a
+  // condition that reached the statement but not its shape would serve one filter's statement
+  // for another's.
+  it("builds one statement per shape: pages of one shape compile to the same SQL, binding the shape's values", () => {
+    const statements = new Map<string, string>();
+    for (const page of randomPages(12, 2_000)) {
+      const { shape, parameters } = pageShape(dialect, page);
+      const compiled = stores.pages.pageQuery(page);
+      expect(compiled.parameters).toEqual(parameters);
+      const known = statements.get(shape);
+      if (known === undefined) statements.set(shape, compiled.sql);
+      else if (known !== compiled.sql) expect({ shape, sql: compiled.sql }).toEqual({ shape, sql: known });
+    }
+    // Every field, order, limit and cursor made shapes of its own.
+    expect(statements.size).toBeGreaterThan(500);
+  });
+
+  it("gives every filter field, the order, the limit and the cursor a say in the shape or its values", () => {
+    const full: DeploymentPage = {
+      filter: {
+        model: "m0",
+        environment: "e0",
+        owner_team: "t0",
+        role: "shadow",
+        statuses: ["active"],
+        deployed_before: T0 + 20_000,
+        deployed_at_or_after: T0 + 5_000,
+      },
+      order: "asc",
+      limit: 4,
+      after: [T0, 1],
+    };
+    const key = (page: DeploymentPage) => JSON.stringify(pageShape(dialect, page));
+    const variants: DeploymentPage[] = [
+      ...Object.keys(full.filter).map((field) => ({
+        ...full,
+        filter: { ...full.filter, [field]: undefined },
+      })),
+      { ...full, order: "desc" },
+      { ...full, limit: 5 },
+      { ...full, after: undefined },
+    ];
+    for (const variant of variants) expect(key(variant), JSON.stringify(variant)).not.toBe(key(full));
   });
 });

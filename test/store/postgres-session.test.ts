@@ -6,7 +6,7 @@ import { openDatabase } from "../../src/store/database.js";
 import type { Schema } from "../../src/store/schema.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 
-// What Tenure sets up on each PostgreSQL connection (src/store/database.ts, openPostgres). On a
+// What Tenure sets up on each PostgreSQL connection (src/store/postgres/postgres-pool.ts). On a
 // machine without PostgreSQL these are skipped, as test/support/global-setup.ts says in one line;
 // never on CI.
 const postgres = dialects().includes("postgres");

@@ -2,9 +2,10 @@ import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.js";
-import { type DeploymentPage, DeploymentStore } from "../../src/store/deployment-store.js";
+import type { DeploymentPage } from "../../src/store/page-store.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
 import { SnapshotPages } from "../../src/store/snapshot-pages.js";
+import { type Stores, storesOf } from "../../src/store/stores.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 
@@ -53,13 +54,16 @@ const PAGE: DeploymentPage = { filter: { statuses: ["active"] }, order: "asc", l
 // page is the very row objects of the first read; read again, new ones.
 describe.each(dialects())("pages served again while nothing was committed (%s)", (dialect) => {
   const registry = registryFor(dialect, ["a", "b", "c"]);
-  let store: DeploymentStore;
+  let stores: Stores;
   let other: Database;
   beforeAll(async () => {
-    store = registry.store;
+    stores = registry.stores;
     // Another server on the same database: its commits are not this one's to know of.
     other = openDatabase(registry.url);
-    await store.insertDeployments([primary("a", "production", 1), primary("b", "production", 2)]);
+    await stores.deployments.insertDeployments([
+      primary("a", "production", 1),
+      primary("b", "production", 2),
+    ]);
   });
   afterAll(async () => {
     await other?.close();
@@ -68,43 +72,43 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
   const versions = (rows: DeploymentRow[]) => rows.map((r) => `${r.model}/${r.environment}/${r.status}`);
 
   it("serves the same rows again, frozen, without reading the table", async () => {
-    const first = await store.listDeployments(PAGE);
-    const again = await store.listDeployments(PAGE);
+    const first = await stores.pages.listDeployments(PAGE);
+    const again = await stores.pages.listDeployments(PAGE);
     expect(versions(again)).toEqual(["a/production/active", "b/production/active"]);
     expect(again[0]).toBe(first[0]);
     expect(Object.isFrozen(again[0])).toBe(true);
     // The caller's array is its own.
     again.pop();
-    expect(await store.listDeployments(PAGE)).toHaveLength(2);
+    expect(await stores.pages.listDeployments(PAGE)).toHaveLength(2);
   });
 
   it("reads the table again after this server commits", async () => {
-    const before = await store.listDeployments(PAGE);
-    await store.insertDeployments([primary("c", "production", 3)]);
-    const after = await store.listDeployments(PAGE);
+    const before = await stores.pages.listDeployments(PAGE);
+    await stores.deployments.insertDeployments([primary("c", "production", 3)]);
+    const after = await stores.pages.listDeployments(PAGE);
     expect(versions(after)).toEqual(["a/production/active", "b/production/active", "c/production/active"]);
     expect(after[0]).not.toBe(before[0]);
   });
 
   it("reads the table again after another server commits, and not before", async () => {
-    const before = await store.listDeployments(PAGE);
+    const before = await stores.pages.listDeployments(PAGE);
     const id = before.find((row) => row.model === "b")?.id as number;
     const client = await otherConnection(dialect, registry.url);
     try {
       await client.begin();
       await client.run("update deployments set status = 'retired', ended_at = ? where id = ?", [T0 + 1, id]);
       // Uncommitted: the page is what it was.
-      expect(versions(await store.listDeployments(PAGE))).toEqual(versions(before));
+      expect(versions(await stores.pages.listDeployments(PAGE))).toEqual(versions(before));
       await client.commit();
     } finally {
       await client.close();
     }
-    expect(versions(await store.listDeployments(PAGE))).toEqual([
+    expect(versions(await stores.pages.listDeployments(PAGE))).toEqual([
       "a/production/active",
       "c/production/active",
     ]);
-    await new DeploymentStore(other).insertDeployments([primary("b", "staging", 4)]);
-    expect(versions(await store.listDeployments(PAGE))).toEqual([
+    await storesOf(other).deployments.insertDeployments([primary("b", "staging", 4)]);
+    expect(versions(await stores.pages.listDeployments(PAGE))).toEqual([
       "a/production/active",
       "c/production/active",
       "b/staging/active",
@@ -112,22 +116,22 @@ describe.each(dialects())("pages served again while nothing was committed (%s)",
   });
 
   it("reads a transaction's pages from the table, with its own writes", async () => {
-    await store.listDeployments(PAGE);
-    const inside = await store.transaction(async (tx) => {
-      await tx.insertDeployments([primary("a", "staging", 5)]);
-      return tx.listDeployments(PAGE);
+    await stores.pages.listDeployments(PAGE);
+    const inside = await stores.transaction(async (tx) => {
+      await tx.deployments.insertDeployments([primary("a", "staging", 5)]);
+      return tx.pages.listDeployments(PAGE);
     });
     expect(versions(inside)).toContain("a/staging/active");
-    expect(versions(await store.listDeployments(PAGE))).toContain("a/staging/active");
+    expect(versions(await stores.pages.listDeployments(PAGE))).toContain("a/staging/active");
   });
 
   it("keeps pages apart by their filters and cursors", async () => {
-    const production = await store.listDeployments({ ...PAGE, filter: { environment: "production" } });
-    const staging = await store.listDeployments({ ...PAGE, filter: { environment: "staging" } });
+    const production = await stores.pages.listDeployments({ ...PAGE, filter: { environment: "production" } });
+    const staging = await stores.pages.listDeployments({ ...PAGE, filter: { environment: "staging" } });
     expect(new Set(production.map((r) => r.environment))).toEqual(new Set(["production"]));
     expect(new Set(staging.map((r) => r.environment))).toEqual(new Set(["staging"]));
     const [firstRow] = production;
-    const rest = await store.listDeployments({
+    const rest = await stores.pages.listDeployments({
       ...PAGE,
       filter: { environment: "production" },
       after: [firstRow?.deployment_date as number, firstRow?.id as number],

@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/store/database.js";
-import { DEPLOYMENT_COLUMNS } from "../../src/store/deployment-store.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
+import { DEPLOYMENT_COLUMNS } from "../../src/store/page-json.js";
 
 // SQLite rows are read as arrays and turned into objects by a literal compiled per statement:
 // the rows must be exactly what better-sqlite3's own objects would be.

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -29,6 +29,49 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`),
+  };
+}
+
+/**
+ * A database that does not exist yet: a SQLite file in a new folder, or a PostgreSQL database
+ * name no one made, in a URL that carries a password (which messages must not show). `exists`
+ * tells whether something made it since; `drop` removes whatever was made.
+ */
+export interface MissingDatabase extends TestDatabase {
+  password: string;
+  exists(): Promise<boolean>;
+}
+
+export function missingTestDatabase(dialect: DialectName): MissingDatabase {
+  const password = `pw${randomBytes(6).toString("hex")}`;
+  if (dialect === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "tenure-test-"));
+    const file = join(dir, "typo.db");
+    return {
+      url: file,
+      password,
+      exists: async () => existsSync(file),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const name = `tenure_missing_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  // Trust authentication ignores it; it is there to be kept out of messages.
+  url.password = password;
+  return {
+    url: url.toString(),
+    password,
+    exists: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        return (await client.query("select 1 from pg_database where datname = $1", [name])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    },
     drop: () => adminQuery(`drop database if exists ${name} with (force)`),
   };
 }

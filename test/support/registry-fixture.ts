@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from "vitest";
 import { type Database, type DialectName, openDatabase } from "../../src/store/database.js";
-import { DeploymentStore } from "../../src/store/deployment-store.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import type { NewDeploymentRow } from "../../src/store/schema.js";
+import { type Stores, storesOf } from "../../src/store/stores.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 
 /** When the fixture's models, versions and rows were made. */
@@ -13,16 +13,18 @@ export const T0 = Date.UTC(2026, 9, 1, 12, 34, 56, 789);
  * and dropped after it. Its fields are set once the suite's beforeAll ran.
  */
 export function registryFor(dialect: DialectName, models: string[]) {
-  const registry = {} as { database: Database; store: DeploymentStore; url: string };
+  const registry = {} as { database: Database; stores: Stores; url: string };
   let testDb: TestDatabase;
   beforeAll(async () => {
     testDb = await createTestDatabase(dialect);
     registry.url = testDb.url;
     registry.database = openDatabase(testDb.url);
     await migrateToLatest(registry.database);
-    registry.store = new DeploymentStore(registry.database);
-    await registry.store.insertModels(models.map((name) => ({ name, owner_team: "t0", created_at: T0 })));
-    await registry.store.insertVersions(
+    registry.stores = storesOf(registry.database);
+    await registry.stores.models.insertModels(
+      models.map((name) => ({ name, owner_team: "t0", created_at: T0 })),
+    );
+    await registry.stores.models.insertVersions(
       models.map((model) => ({ model, model_version: "1", training_data_cutoff: T0 - 1, created_at: T0 })),
     );
   });

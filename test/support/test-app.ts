@@ -60,7 +60,7 @@ export async function startTestApp(
   });
   const make = async (scope: TokenScope, team: string | null = null) => {
     const token = generateToken();
-    await context.tokens.insert({
+    await context.stores.tokens.insert({
       name: `${scope}${team ? `-${team}` : ""}`,
       token_hash: hashToken(token),
       scope,
@@ -79,7 +79,7 @@ export async function startTestApp(
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
-    tokens: new TokenCache(context.tokens, Date.now, 0),
+    tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",
   });

@@ -111,4 +111,36 @@ describe("comparing datasets", () => {
     const categorical = dataset({ x: { kind: "categorical", counts: new Map([["a", 3]]) } });
     expect(() => compareDatasets(categorical, categorical, { method: "ks" })).toThrow(/needs numbers/);
   });
+
+  it("a numeric method named for a dataset of both kinds judges the numbers and leaves the categories to the default rule", () => {
+    const draw = normals(5);
+    const colour = (counts: Record<string, number>): ColumnSample => ({
+      kind: "categorical",
+      counts: new Map(Object.entries(counts)),
+    });
+    const result = compareDatasets(
+      dataset({
+        amount: numbers(draw(500)),
+        country: colour({ de: 250, fr: 250 }),
+        tier: colour({ a: 100, b: 100, c: 300 }),
+      }),
+      dataset({
+        amount: numbers(draw(500, 1)),
+        country: colour({ de: 450, fr: 50 }),
+        tier: colour({ a: 100, b: 100, c: 300 }),
+      }),
+      { method: "ks", categoriesByDefault: true },
+    );
+    expect(result.columns).toMatchObject([
+      { column: "amount", method: "ks", threshold: 0.05, state: "drifted" },
+      { column: "country", kind: "binary", method: "ztest", threshold: 0.05, state: "drifted" },
+      { column: "tier", kind: "categorical", method: "chisquare", state: "stable" },
+    ]);
+    const large = compareDatasets(
+      dataset({ country: colour({ de: 2500, fr: 2500 }) }),
+      dataset({ country: colour({ de: 2500, fr: 2500 }) }),
+      { method: "wasserstein", threshold: 0.3, categoriesByDefault: true },
+    );
+    expect(large.columns[0]).toMatchObject({ method: "jensenshannon", threshold: 0.1 });
+  });
 });

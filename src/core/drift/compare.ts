@@ -33,6 +33,11 @@ export interface CompareOptions {
   columns?: readonly string[];
   /** One method for every column (default: Evidently's rule per column). */
   method?: DriftMethod;
+  /**
+   * Where `method` needs numbers (ks, wasserstein), columns of categories take Evidently's rule
+   * rather than being refused: one method named for a dataset of both kinds (a policy's).
+   */
+  categoriesByDefault?: boolean;
   /** Bins for PSI and Jensen–Shannon on numbers (default 10). */
   bins?: number;
   /** The threshold for every column: a p-value for tests, a score for distances. */
@@ -135,13 +140,17 @@ function compareColumn(
   const kind = detectKind(reference, current);
   const referenceSize = sizeOf(reference);
   const currentSize = sizeOf(current);
-  const method = options.method ?? defaultMethod(kind, referenceSize);
+  let method = options.method ?? defaultMethod(kind, referenceSize);
+  // A threshold given for the named method means nothing to the one a column falls back to.
+  let threshold = options.threshold ?? defaultThreshold(method);
   if (needsNumbers(method) && (reference.kind !== "numeric" || current.kind !== "numeric")) {
-    throw new InputError(
-      `--method ${method} needs numbers, but column ${JSON.stringify(name)} holds categories`,
-    );
+    if (!options.categoriesByDefault)
+      throw new InputError(
+        `--method ${method} needs numbers, but column ${JSON.stringify(name)} holds categories`,
+      );
+    method = defaultMethod(kind, referenceSize);
+    threshold = defaultThreshold(method);
   }
-  const threshold = options.threshold ?? defaultThreshold(method);
   const empty = referenceSize === 0 || currentSize === 0;
   const measured = empty
     ? undefined

@@ -21,7 +21,7 @@ export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>
     const m = (pi + qi) / 2;
     // `scipy.special.rel_entr(x, m)`: x·log(x/m), 0 when x = 0, ∞ otherwise. Written out rather
     // than called: a CLI run compares once, in V8's interpreter, where a call per bin and side
-    // was a fifth of the comparison's time.
+    // cost much of the comparison's time.
     left[i] = pi > 0 && m > 0 ? pi * Math.log(pi / m) : pi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
     right[i] = qi > 0 && m > 0 ? qi * Math.log(qi / m) : qi === 0 && m >= 0 ? 0 : Number.POSITIVE_INFINITY;
   }

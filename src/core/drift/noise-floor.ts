@@ -26,7 +26,7 @@ const SEED = 0x5eed_7e2e;
 
 /**
  * The χ² quantile at NOISE_LEVEL for `df` degrees of freedom, remembered: inverting the survival
- * function costs about 20 µs, and a comparison of many categorical columns asks for the same few
+ * function is costly, and a comparison of many categorical columns asks for the same few
  * degrees of freedom again and again. The cache holds values of a pure function only.
  */
 const noiseQuantiles = new Map<number, number>();

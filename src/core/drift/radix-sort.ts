@@ -1,6 +1,6 @@
 /**
  * An LSD radix sort for Float64Array: the same ascending order as `Float64Array.prototype.sort`
- * (−0 before +0; NaN is not expected), about three times faster on a million values. Each double's
+ * (−0 before +0; NaN is not expected), faster on large columns (see BENCHMARKS.md). Each double's
  * bits are mapped to an unsigned key that orders like the number (negative numbers have every bit
  * flipped, others only the sign bit; Herf 2001, "Radix Tricks"), then sorted 16 bits at a time
  * over 32-bit halves, so no NaN pattern ever passes through a float register.

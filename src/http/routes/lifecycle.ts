@@ -5,6 +5,7 @@ import { renderCalendar } from "../../core/calendar.js";
 import { ForbiddenError, UnprocessableError } from "../../core/errors.js";
 import { isoTime } from "../../core/iso-time.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
+import { SweepBody } from "../../lifecycle/sweep-input.js";
 import { finite, freeText, instant, instantToMs, metricName, slug } from "../../registry/deployment-input.js";
 import { actorOf, requireAdmin } from "../auth.js";
 import { Explain, Fleet, LifecycleList, Sweep, SweepList, Timeline } from "../lifecycle-schemas.js";
@@ -13,10 +14,6 @@ import { IdParams } from "./deployments.js";
 
 /** Ten years: an extension beyond that is a typo, not a review. */
 const MAX_EXTENSION_SECONDS = 10 * 365 * 86_400;
-
-const SweepBody = z.strictObject({
-  at: instant().optional().describe("evaluate the fleet at this time instead of now (a replay)"),
-});
 
 const ReviewBody = z.strictObject({
   note: freeText(2000).min(1, "must say what was checked").describe("what the reviewer checked"),
@@ -63,10 +60,11 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
       schema: {
         summary: "Run a sweep now",
         description:
-          "Evaluates every live deployment, raises and resolves alerts, carries out due promotions. 409 while another sweep runs.",
+          "Evaluates every live deployment, raises and resolves alerts, carries out due promotions (201). 409 while another sweep runs. " +
+          "With `dry_run`, or an `at` after the server's time, a preview (200, `dry_run: true`): the same evaluation and counts, nothing written, nothing sent.",
         tags: ["lifecycle"],
         body: SweepBody,
-        response: { 201: Sweep, ...problemResponses(400, 401, 403, 409) },
+        response: { 200: Sweep, 201: Sweep, ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
@@ -75,8 +73,13 @@ export function lifecycleRoutes(app: FastifyInstance, lifecycle: Lifecycle, publ
         throw new ForbiddenError("a sweep covers every team: use a token that is not bound to one");
       }
       const at = request.body.at === undefined ? undefined : instantToMs(request.body.at);
-      const sweep = await lifecycle.sweep({ at, trigger: "manual", actor: actor.name });
-      return reply.code(201).send(sweep);
+      const sweep = await lifecycle.sweep({
+        at,
+        dry_run: request.body.dry_run,
+        trigger: "manual",
+        actor: actor.name,
+      });
+      return reply.code(sweep.dry_run ? 200 : 201).send(sweep);
     },
   );
 

@@ -1,11 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { InputError } from "../../core/errors.js";
-import { readDataset } from "../../monitoring/dataset-reader.js";
+import { parseDataset } from "../../monitoring/dataset-reader.js";
 import type { DriftMonitor } from "../../monitoring/drift-monitor.js";
 import { instant, instantToMs } from "../../registry/deployment-input.js";
 import { actorOf } from "../auth.js";
@@ -51,9 +47,11 @@ const ReferenceView = z.object({
 /** A reference may be a whole training sample: larger than the API's other bodies. */
 const REFERENCE_BODY_LIMIT = 64 * 1024 * 1024;
 
+const FILE_TYPES = ["text/csv", "application/x-ndjson", "application/jsonl"];
+
 export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): void {
   // A reference comes as JSON {rows}, or as the file a data scientist already has.
-  for (const type of ["text/csv", "application/x-ndjson", "application/jsonl"]) {
+  for (const type of FILE_TYPES) {
     if (!app.hasContentTypeParser(type)) {
       app.addContentTypeParser(
         type,
@@ -77,7 +75,7 @@ export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): voi
         body: SamplesBody,
         response: {
           200: z.object({ deployment_id: z.number().int(), accepted: z.number().int(), day: z.string() }),
-          ...problemResponses(400, 401, 403, 404, 409, 413),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 422),
         },
       },
     },
@@ -94,6 +92,7 @@ export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): voi
     "/v1/deployments/:id/reference",
     {
       bodyLimit: REFERENCE_BODY_LIMIT,
+      config: { bodyTypes: ["application/json", ...FILE_TYPES] },
       // CSV and JSON Lines bodies are read by the dataset reader, not by a JSON schema.
       validatorCompiler: (route) => {
         // The route's typed schema is the zod one the provider's compiler expects.
@@ -105,27 +104,15 @@ export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): voi
         tags: ["monitoring"],
         params: IdParams,
         body: ReferenceBody,
-        response: { 200: ReferenceView, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+        response: { 200: ReferenceView, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
       },
     },
     async (request) => {
       const body = request.body as z.infer<typeof ReferenceBody> | { file: Buffer; format: "csv" | "jsonl" };
       const actor = actorOf(request);
       if (!("file" in body)) return drift.putReference(request.params.id, actor, body.rows);
-      // The dataset reader streams files; a temporary one holds the body for it.
-      const dir = await mkdtemp(join(tmpdir(), "tenure-reference-"));
-      try {
-        const path = join(dir, `reference.${body.format}`);
-        await writeFile(path, body.file);
-        const dataset = await readDataset(path).catch((error: unknown) => {
-          if (error instanceof InputError)
-            throw new InputError(error.message.replace(path, "the body"), error.issues);
-          throw error;
-        });
-        return drift.putReferenceDataset(request.params.id, actor, dataset.data);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      const dataset = parseDataset(body.file, body.format, "the body");
+      return drift.putReferenceDataset(request.params.id, actor, dataset.data);
     },
   );
 

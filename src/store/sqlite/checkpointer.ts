@@ -3,12 +3,10 @@
  *
  * In WAL mode every commit appends pages to the -wal file, and once it holds
  * `wal_autocheckpoint` pages (1,000 by default) the committing connection copies them back into
- * the database and syncs both files, in the middle of that commit. On the server's one thread
- * that is about a third of what a registration costs (measured: bare prepared-statement writes
- * in batches of 32 reach 11,300–13,200 registrations/s without in-line checkpoints against
- * 7,600–8,400/s with them). A checkpointer thread with its own connection runs PASSIVE
- * checkpoints instead, which never block a writer or a reader, so the server's thread only
- * appends. The server's connection keeps a far larger `wal_autocheckpoint` as a backstop, should
+ * the database and syncs both files, in the middle of that commit, on the server's one thread
+ * (what that costs: BENCHMARKS.md, registry session 4). A checkpointer thread with its own
+ * connection runs PASSIVE checkpoints instead, which never block a writer or a reader, so the
+ * server's thread only appends. The server's connection keeps a far larger `wal_autocheckpoint` as a backstop, should
  * the thread ever fall behind.
  */
 import { createRequire } from "node:module";

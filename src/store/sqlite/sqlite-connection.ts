@@ -1,8 +1,9 @@
 import SqliteDatabase from "better-sqlite3";
+import type { DriverStatement } from "./direct-sqlite.js";
 
 /**
  * One SQLite connection as Tenure opens it: its pragmas, its statement cache and how its rows
- * become objects. src/store/database.ts puts Kysely in front of it.
+ * become objects. src/store/sqlite/sqlite-driver.ts puts Kysely in front of it.
  */
 export function openSqliteHandle(file: string): SqliteDatabase.Database {
   const handle = new SqliteDatabase(file);
@@ -59,9 +60,9 @@ export class StatementCache<T> {
 /**
  * Turns a row read as an array (better-sqlite3's raw mode) into the object better-sqlite3 would
  * have built, column by column, later columns winning. Building each object from C++ costs more
- * than running the query (a page of 100 deployments: ~1 ms against 14 µs to read it), so an
- * object literal is compiled once per statement from the column names (quoted with
- * JSON.stringify, so no name can inject code), at V8's fastest. `__proto__` as a column name
+ * than running the query (BENCHMARKS.md, registry session 3), so an object literal is compiled
+ * once per statement from the column names (quoted with JSON.stringify, so no name can inject
+ * code), at V8's fastest. `__proto__` as a column name
  * would set the prototype in a literal (better-sqlite3 itself tries to): such a statement defines
  * each column as a plain property instead.
  */
@@ -84,63 +85,29 @@ export function rowBuilder(names: readonly string[]): (row: unknown[]) => Record
   return new Function("row", `return { ${fields} };`) as (row: unknown[]) => Record<string, unknown>;
 }
 
-/** What Kysely's SQLite driver calls on a prepared statement, and what DirectSqlite runs. */
-export type DriverStatement = Pick<SqliteDatabase.Statement, "reader" | "all" | "run" | "iterate">;
-
-type SqlValue = string | number | bigint | null;
+/** better-sqlite3 statements, prepared once per SQL text, with rows built by a compiled literal. */
+export function cachingStatements(handle: SqliteDatabase.Database): {
+  close(): void;
+  prepare(text: string): DriverStatement;
+} {
+  const statements = new StatementCache((text) => rowsAsObjects(handle.prepare(text)));
+  return { close: () => handle.close(), prepare: (text: string) => statements.get(text) };
+}
 
 /**
- * The SQLite connection's own prepared statements, for the registration round's many small
- * statements inside a transaction Kysely opened (so on the same connection, within its BEGIN and
- * COMMIT). On SQLite a statement costs no round trip, so one small prepared statement per row
- * beats one multi-row statement: measured on a registration round of 17, the rows' inserts and
- * reads cost half as much, and no query is built and compiled per call. Only for a store bound
- * to a transaction: outside one, another caller's transaction may be open on the connection.
+ * A reading statement in better-sqlite3's raw mode, its arrays made into row objects by
+ * `rowBuilder`: cheaper than better-sqlite3's own objects (BENCHMARKS.md, registry session 3).
  */
-export class DirectSqlite {
-  constructor(private readonly statement: (text: string) => DriverStatement) {}
-
-  /** Runs one reading statement per key and returns all their rows, in the keys' order. */
-  allEach<T, K>(text: string, keys: readonly K[], parameters: (key: K) => SqlValue[]): T[] {
-    const statement = this.statement(text);
-    const rows: T[] = [];
-    for (const key of keys) {
-      for (const row of statement.all(...parameters(key)) as T[]) rows.push(row);
-    }
-    return rows;
-  }
-
-  /** Runs a statement that returns no rows; how many rows it changed. */
-  run(text: string, parameters: SqlValue[]): number {
-    return this.statement(text).run(...parameters).changes;
-  }
-
-  /**
-   * Inserts rows one statement each, all with the columns the first row sets (names from code,
-   * never from input; a column left undefined takes its default, as in Kysely), and returns the
-   * new rows' ids, in the rows' order, when `returningIds` is set (none otherwise).
-   */
-  insert<R extends object>(
-    table: string,
-    rows: readonly R[],
-    options: { returningIds?: boolean; onConflict?: string } = {},
-  ): number[] {
-    const first = rows[0];
-    if (!first) return [];
-    const columns = Object.keys(first).filter((c) => (first as Record<string, unknown>)[c] !== undefined);
-    const text =
-      `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) ` +
-      `values (${columns.map(() => "?").join(", ")})` +
-      (options.onConflict ? ` on conflict ${options.onConflict}` : "") +
-      (options.returningIds ? ' returning "id"' : "");
-    const statement = this.statement(text);
-    const ids: number[] = [];
-    for (const row of rows) {
-      const values = columns.map((c) => (row as Record<string, SqlValue>)[c] ?? null);
-      if (options.returningIds) {
-        for (const stored of statement.all(...values) as { id: number }[]) ids.push(stored.id);
-      } else statement.run(...values);
-    }
-    return ids;
-  }
+function rowsAsObjects(statement: SqliteDatabase.Statement): DriverStatement {
+  if (!statement.reader) return statement;
+  const build = rowBuilder(statement.columns().map((column) => column.name));
+  statement.raw(true);
+  return {
+    reader: true,
+    all: (...parameters: unknown[]) => (statement.all(...parameters) as unknown[][]).map(build),
+    run: (...parameters: unknown[]) => statement.run(...parameters),
+    *iterate(...parameters: unknown[]) {
+      for (const row of statement.iterate(...parameters)) yield build(row as unknown[]);
+    },
+  } as DriverStatement;
 }

@@ -1,0 +1,44 @@
+import { z } from "zod";
+
+/**
+ * The JSON the text columns hold, as read back: a row written by hand, by another version of
+ * Tenure or half-way through a failure is refused here, naming its column, rather than passed on
+ * as whatever it happens to be.
+ */
+export const JsonColumns = {
+  /** deployments.tags: string tags. */
+  tags: z.record(z.string(), z.string()),
+  /** deployment_events.data: what the event needs to be understood on its own. */
+  event_data: z.record(z.string(), z.unknown()),
+  /** alerts.detail: the finding's detail. */
+  alert_detail: z.record(z.string(), z.unknown()),
+  /** sweeps.stages and sweeps.findings: counts by stage or by finding kind. */
+  sweep_counts: z.record(z.string(), z.number()),
+  /** drift_references.summary and drift_samples.summary of a numeric feature: its reservoir. */
+  numeric_summary: z.array(z.number()),
+  /** The same of a categorical feature: counts by category. */
+  categorical_summary: z.record(z.string(), z.number()),
+} as const;
+
+/** Parses a JSON column with its schema; a value that does not fit is an error that names the column. */
+export function parseJsonColumn<K extends keyof typeof JsonColumns>(
+  column: K,
+  text: string,
+): z.infer<(typeof JsonColumns)[K]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`the stored ${column} is not JSON`);
+  }
+  const parsed = JsonColumns[column].safeParse(value);
+  if (!parsed.success) {
+    throw new Error(`the stored ${column} does not hold what it should: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data as z.infer<(typeof JsonColumns)[K]>;
+}
+
+/** A deployment's tags; most deployments have none, and `{}` needs no parse. */
+export function parseTags(text: string): Record<string, string> {
+  return text === "{}" ? {} : parseJsonColumn("tags", text);
+}

@@ -1,0 +1,71 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import type { Database, DialectDriver, OpenOptions } from "../dialect-driver.js";
+import type { Schema } from "../schema.js";
+import { pipelinedTransactions } from "./pipelined-transactions.js";
+import { classifyPostgresError } from "./postgres-errors.js";
+import { createPool } from "./postgres-pool.js";
+
+/** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
+const MIN_POSTGRES_VERSION = 130_000;
+
+/** PostgreSQL through pg: a pool of pipelined connections. */
+export const postgresDriver: DialectDriver = {
+  name: "postgres",
+  traits: { singleWriter: false, pipelined: true, plannerStatistics: true },
+  open: openPostgres,
+  /**
+   * Transaction-scoped advisory locks, taken in ascending order of their hashes (so two
+   * transactions that lock overlapping sets cannot deadlock), in one round trip.
+   */
+  async lockKeys(trx, keys) {
+    if (keys.length === 0) return;
+    await sql`select pg_advisory_xact_lock(h) from (
+      select distinct hashtextextended(k, 0) as h from unnest(${[...new Set(keys)]}::text[]) as k order by h
+    ) as locks`.execute(trx);
+  },
+  // On PostgreSQL Kysely's migrator runs in one transaction under an advisory lock of its own;
+  // what is left is to refuse a server too old for the schema, before anything is changed.
+  async migrating(database, work) {
+    const { rows } = await sql<{
+      version: string;
+    }>`select current_setting('server_version_num') as version`.execute(database.db);
+    const version = Number(rows[0]?.version);
+    if (version < MIN_POSTGRES_VERSION) {
+      throw new Error(
+        `the PostgreSQL server at ${database.location} is version ${Math.floor(version / 10_000)}; ` +
+          "Tenure needs PostgreSQL 13 or later",
+      );
+    }
+    return work(database.db);
+  },
+  classifyError: classifyPostgresError,
+};
+
+function openPostgres(url: string, options: OpenOptions): Database {
+  const pool = createPool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    preparedStatements: options.preparedStatements ?? true,
+  });
+  const dialect = new PostgresDialect({ pool });
+  const db = new Kysely<Schema>({ dialect });
+  return {
+    db,
+    dialect: "postgres",
+    traits: postgresDriver.traits,
+    location: redactUrl(url),
+    transaction: pipelinedTransactions(db, dialect, pool),
+    close: () => db.destroy(),
+  };
+}
+
+/** The URL with its password, if any, replaced by `***`: for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,64 @@
+import pg from "pg";
+import { endWhenFatal, preparePlans, sendPerTick } from "./query-patches.js";
+
+/** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
+const PG_INT8_OID = 20;
+
+export interface PoolOptions {
+  connectionString: string;
+  /** Connections in the pool. */
+  max: number;
+  /** Prepare the statements a connection repeats (see preparePlans). */
+  preparedStatements: boolean;
+}
+
+/**
+ * pg's pool as Tenure uses it: in pipeline mode, int8 read as numbers, each connection given
+ * Tenure's session settings and query patches (src/store/postgres/query-patches.ts) as it connects.
+ */
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    // A connection sends a statement at once, without waiting for the answer to the one before
+    // (pg's pipeline mode): see pipelinedTransactions. A connection still runs one statement at
+    // a time, in the order they were sent, each with its own result or error.
+    pipeline: true,
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === PG_INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    // The pool listens for a client's errors only while it is idle. A connection lost while a
+    // client is lent out (the server restarted, a failover, an administrator's
+    // pg_terminate_backend) fails the client's queries, and the pool drops the client when it
+    // comes back; without a listener the client's 'error' event would also end the process.
+    client.on("error", () => {});
+    applySessionSettings(client);
+    if (options.preparedStatements) preparePlans(client);
+    sendPerTick(client);
+    endWhenFatal(client);
+  });
+  return pool;
+}
+
+/**
+ * PostgreSQL's default random_page_cost (4) prices an index's heap reads as from a spinning
+ * disk. For a team's page in age order it then prefers reading every deployment in age order
+ * and skipping the other teams' to the team's own index (BENCHMARKS.md, registry session 4).
+ * Tenure's tables live in memory or on SSDs, where 1.1 is the usual setting; a server or
+ * database configured with another value than the default keeps it. Queued before any query of
+ * the client, on its own connection.
+ */
+function applySessionSettings(client: pg.PoolClient): void {
+  client
+    .query(
+      "select set_config('random_page_cost', '1.1', false) where current_setting('random_page_cost') = '4'",
+    )
+    .catch(() => {});
+}

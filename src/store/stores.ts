@@ -1,0 +1,131 @@
+import { sql } from "kysely";
+import { type AlertStore, SqlAlertStore } from "./alert-store.js";
+import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
+import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
+import { type DriftStore, SqlDriftStore } from "./drift-store.js";
+import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
+import { type MetricStore, SqlMetricStore } from "./metric-store.js";
+import { type ModelStore, SqlModelStore } from "./model-store.js";
+import { type OutboxStore, SqlOutboxStore } from "./outbox-store.js";
+import { type PageStore, SqlPageStore } from "./page-store.js";
+import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
+import { SqlTokenStore, type TokenStore } from "./token-store.js";
+
+/**
+ * Every aggregate's store, bound to one executor: the database, or one transaction, so that work
+ * across aggregates (a registration that ends a deployment and resolves its alerts) commits or
+ * rolls back as one.
+ */
+export interface Stores {
+  readonly dialect: DialectName;
+  readonly models: ModelStore;
+  readonly deployments: DeploymentStore;
+  readonly pages: PageStore;
+  readonly idempotency: IdempotencyStore;
+  readonly sweeps: SweepStore;
+  readonly alerts: AlertStore;
+  readonly outbox: OutboxStore;
+  readonly metrics: MetricStore;
+  readonly drift: DriftStore;
+  readonly tokens: TokenStore;
+  /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
+  transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Serializes writers of these keys (a model in an environment: `model environment`) until the
+   * transaction ends. Keys are locked in one sorted order, so two transactions that lock
+   * overlapping sets cannot deadlock. Outside a transaction, nothing.
+   */
+  lockKeys(keys: string[]): Promise<void>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+}
+
+/** The stores of an open database, bound to it or to one of its transactions. */
+export function storesOf(database: Database): Stores {
+  return new SqlStores(database, database.db);
+}
+
+/** Each store is built when first asked for: a transaction builds only those it uses. */
+class SqlStores implements Stores {
+  #models?: ModelStore;
+  #deployments?: DeploymentStore;
+  #pages?: PageStore;
+  #idempotency?: IdempotencyStore;
+  #sweeps?: SweepStore;
+  #alerts?: AlertStore;
+  #outbox?: OutboxStore;
+  #metrics?: MetricStore;
+  #drift?: DriftStore;
+  #tokens?: TokenStore;
+
+  constructor(
+    private readonly database: Database,
+    private readonly executor: Executor,
+  ) {}
+
+  get dialect(): DialectName {
+    return this.database.dialect;
+  }
+
+  get models(): ModelStore {
+    this.#models ??= new SqlModelStore(this.database, this.executor);
+    return this.#models;
+  }
+
+  get deployments(): DeploymentStore {
+    this.#deployments ??= new SqlDeploymentStore(this.database, this.executor);
+    return this.#deployments;
+  }
+
+  get pages(): PageStore {
+    this.#pages ??= new SqlPageStore(this.database, this.executor);
+    return this.#pages;
+  }
+
+  get idempotency(): IdempotencyStore {
+    this.#idempotency ??= new SqlIdempotencyStore(this.database, this.executor);
+    return this.#idempotency;
+  }
+
+  get sweeps(): SweepStore {
+    this.#sweeps ??= new SqlSweepStore(this.database, this.executor);
+    return this.#sweeps;
+  }
+
+  get alerts(): AlertStore {
+    this.#alerts ??= new SqlAlertStore(this.database, this.executor);
+    return this.#alerts;
+  }
+
+  get outbox(): OutboxStore {
+    this.#outbox ??= new SqlOutboxStore(this.database, this.executor);
+    return this.#outbox;
+  }
+
+  get metrics(): MetricStore {
+    this.#metrics ??= new SqlMetricStore(this.database, this.executor);
+    return this.#metrics;
+  }
+
+  get drift(): DriftStore {
+    this.#drift ??= new SqlDriftStore(this.database, this.executor);
+    return this.#drift;
+  }
+
+  get tokens(): TokenStore {
+    this.#tokens ??= new SqlTokenStore(this.database, this.executor);
+    return this.#tokens;
+  }
+
+  transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
+    return inTransaction(this.database, (trx) => work(new SqlStores(this.database, trx)));
+  }
+
+  async lockKeys(keys: string[]): Promise<void> {
+    if (this.executor.isTransaction) await lockKeys(this.executor, this.database.dialect, keys);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.executor);
+  }
+}
