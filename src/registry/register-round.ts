@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { ConflictError, InputError } from "../core/errors.js";
-import { traitsOf } from "../store/database.js";
 import { type NewEvent, storedDeployments } from "../store/deployment-store.js";
 import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -200,7 +199,7 @@ async function write(
   );
   const newRows = accepted.map(({ item }) => newRow(item));
   // PostgreSQL pipelines a transaction's statements; SQLite answers each at once.
-  const together = traitsOf(tx.dialect).pipelined;
+  const together = tx.traits.pipelined;
   const first = inTurn(together, [
     () =>
       tx.models.insertModels(

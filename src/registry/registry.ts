@@ -2,7 +2,6 @@ import type { AgeStage } from "../core/age.js";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
-import { traitsOf } from "../store/database.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
 import { parseTags } from "../store/json-columns.js";
 import type { ModelStore } from "../store/model-store.js";
@@ -89,7 +88,7 @@ export class Registry {
       maxBatch: 64,
       // SQLite has one writer. On PostgreSQL two batches in flight keep the server busy while one
       // waits for its commit to flush; more only make the batches smaller (see BENCHMARKS.md).
-      concurrency: traitsOf(options.stores.dialect).singleWriter ? 1 : 2,
+      concurrency: options.stores.traits.singleWriter ? 1 : 2,
       // Fuller PostgreSQL batches while one is in flight: more registrations a second (see BENCHMARKS.md).
       minBatchWhileBusy: 8,
     });
@@ -150,7 +149,7 @@ export class Registry {
       }
       return byItem;
     });
-    if (traitsOf(this.stores.dialect).plannerStatistics) {
+    if (this.stores.traits.plannerStatistics) {
       this.statistics.grew(outcomes.filter((o) => o.ok && !o.value.replayed).length);
     }
     return outcomes;

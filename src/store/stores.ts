@@ -1,6 +1,13 @@
 import { sql } from "kysely";
 import { type AlertStore, SqlAlertStore } from "./alert-store.js";
-import { type Database, type DialectName, type Executor, inTransaction, lockKeys } from "./database.js";
+import {
+  type Database,
+  type DialectName,
+  type DialectTraits,
+  type Executor,
+  inTransaction,
+  lockKeys,
+} from "./database.js";
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
@@ -18,6 +25,8 @@ import { SqlTokenStore, type TokenStore } from "./token-store.js";
  */
 export interface Stores {
   readonly dialect: DialectName;
+  /** What the dialect does well or cannot do, for code that adapts to it (see DialectTraits). */
+  readonly traits: DialectTraits;
   readonly models: ModelStore;
   readonly deployments: DeploymentStore;
   readonly pages: PageStore;
@@ -65,6 +74,10 @@ class SqlStores implements Stores {
 
   get dialect(): DialectName {
     return this.database.dialect;
+  }
+
+  get traits(): DialectTraits {
+    return this.database.traits;
   }
 
   get models(): ModelStore {
