@@ -8,11 +8,7 @@ import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
-import {
-  isMissingPostgresDatabase,
-  MissingDatabaseError,
-  missingSqliteFile,
-} from "./store/missing-database.js";
+import { isMissingDatabase, MissingDatabaseError, missingDatabase } from "./store/missing-database.js";
 import { type Stores, storesOf } from "./store/stores.js";
 
 /** Everything that runs against one database, built once: the composition root. */
@@ -64,7 +60,7 @@ export interface ContextOptions {
 export async function openContext(url: string, options: ContextOptions = {}): Promise<Context> {
   // An invalid policy file stops start-up before the database is touched.
   const policies = PolicyBook.load(options.policies ?? null, options.env ?? {});
-  const missing = options.mustExist ? missingSqliteFile(url) : undefined;
+  const missing = options.mustExist ? missingDatabase(url) : undefined;
   if (missing !== undefined) throw new MissingDatabaseError(missing);
   const database = openDatabase(url, {
     poolSize: options.poolSize,
@@ -76,7 +72,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     await migrateToLatest(database);
   } catch (error) {
     await database.close();
-    throw isMissingPostgresDatabase(error) ? new MissingDatabaseError(database.location) : error;
+    throw isMissingDatabase(error) ? new MissingDatabaseError(database.location) : error;
   }
   const clock = options.clock ?? Date.now;
   const stores = storesOf(database);

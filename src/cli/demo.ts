@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -31,9 +31,13 @@ export function demoCommand(program: Command, io: Io): void {
     .option("--seed-only", "make the demo database and stop")
     .option("--log <file>", "write the server's JSON log to this file (default: no log)")
     .action(async (flags: DemoFlags) => {
-      const [config, { DEFAULT_DATABASE }] = await Promise.all([configOf(io), import("../config.js")]);
+      const [config, { DEFAULT_DATABASE }, { isFileDatabase, removeDatabase }] = await Promise.all([
+        configOf(io),
+        import("../config.js"),
+        import("../store/missing-database.js"),
+      ]);
       const path = resolve(flags.database);
-      if (path === resolve(DEFAULT_DATABASE) || /^postgres(ql)?:/.test(flags.database)) {
+      if (path === resolve(DEFAULT_DATABASE) || !isFileDatabase(flags.database)) {
         throw new InputError(
           "the demo makes its database anew: give it a SQLite file other than ./tenure.db",
           [{ field: "--database", message: "must be a SQLite file other than ./tenure.db" }],
@@ -42,7 +46,7 @@ export function demoCommand(program: Command, io: Io): void {
       // A busy port is found before the database is made anew and before anything is printed.
       if (!flags.seedOnly) await assertPortFree(flags.host, flags.port);
       mkdirSync(dirname(path), { recursive: true });
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+      removeDatabase(path);
       const [{ openContext }, { Registry }, { DEMO_POLICIES, seedDemoEvidence, seedDemoFleet }] =
         await Promise.all([
           import("../context.js"),

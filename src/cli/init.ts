@@ -39,12 +39,14 @@ export function initCommand(program: Command, io: Io): void {
 
 async function initDatabase(url: string, preparedStatements: boolean): Promise<InitResult> {
   // Loaded here: `tenure --help` need not load the database drivers.
-  const [{ openDatabase, isPostgresUrl }, { migrateToLatest }, missing] = await Promise.all([
+  const [{ openDatabase }, { migrateToLatest }, missing] = await Promise.all([
     import("../store/database.js"),
     import("../store/migrate.js"),
     import("../store/missing-database.js"),
   ]);
-  let created = missing.missingSqliteFile(url) !== undefined;
+  // A database that is seen to be missing without connecting (a SQLite file) is made first; one
+  // only its server can say is missing (PostgreSQL) is made when connecting to it says so.
+  let created = missing.missingDatabase(url) !== undefined && (await missing.createDatabase(url));
   let askedToCreate = false;
   for (;;) {
     const database = openDatabase(url, { preparedStatements });
@@ -57,11 +59,11 @@ async function initDatabase(url: string, preparedStatements: boolean): Promise<I
         schema: report.current ?? null,
       };
     } catch (error) {
-      if (!isPostgresUrl(url) || askedToCreate || !missing.isMissingPostgresDatabase(error)) throw error;
+      if (askedToCreate || !missing.isMissingDatabase(error)) throw error;
     } finally {
       await database.close();
     }
     askedToCreate = true;
-    created = await missing.createPostgresDatabase(url);
+    created = await missing.createDatabase(url);
   }
 }

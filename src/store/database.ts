@@ -9,7 +9,6 @@ import type {
   DatabaseErrorKind,
   DialectDriver,
   DialectName,
-  DialectTraits,
   Executor,
   OpenOptions,
 } from "./dialect-driver.js";
@@ -24,8 +23,9 @@ export { redactUrl } from "./postgres/postgres-driver.js";
 
 const drivers: Record<DialectName, DialectDriver> = { sqlite: sqliteDriver, postgres: postgresDriver };
 
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//.test(url);
+/** The driver of the dialect `url` names: a `postgres://` URL is PostgreSQL, anything else a SQLite file path. */
+export function driverFor(url: string): DialectDriver {
+  return /^postgres(ql)?:\/\//.test(url) ? postgresDriver : sqliteDriver;
 }
 
 /**
@@ -33,17 +33,12 @@ export function isPostgresUrl(url: string): boolean {
  * a SQLite file path (created if missing, in a folder that must exist), opened in WAL mode.
  */
 export function openDatabase(url: string, options: OpenOptions = {}): Database {
-  return (isPostgresUrl(url) ? postgresDriver : sqliteDriver).open(url, options);
+  return driverFor(url).open(url, options);
 }
 
 /** The dialect `name`'s driver: how it locks, migrates and classifies its errors. */
 export function driverOf(name: DialectName): DialectDriver {
   return drivers[name];
-}
-
-/** What the dialect does well or cannot do (see DialectTraits), for code that adapts to it. */
-export function traitsOf(name: DialectName): DialectTraits {
-  return drivers[name].traits;
 }
 
 /**
@@ -56,7 +51,7 @@ export function directIn(database: Database, executor: Executor): DirectSqlite |
 }
 
 /** What `error` means, whichever dialect raised it. */
-function errorKind(error: unknown): DatabaseErrorKind | undefined {
+export function errorKind(error: unknown): DatabaseErrorKind | undefined {
   return sqliteDriver.classifyError(error) ?? postgresDriver.classifyError(error);
 }
 

@@ -58,10 +58,16 @@ export interface DialectTraits {
 
 /**
  * What a failed statement means for its caller: a violated unique constraint, a value the
- * database refused, the database out of reach, or a lost race (lock contention, a serialization
- * failure, a deadlock) that retrying the transaction may win.
+ * database refused, the database out of reach, a lost race (lock contention, a serialization
+ * failure, a deadlock) that retrying the transaction may win, or a database that does not exist
+ * (only its server can tell: PostgreSQL).
  */
-export type DatabaseErrorKind = "unique-violation" | "data" | "unavailable" | "contention";
+export type DatabaseErrorKind =
+  | "unique-violation"
+  | "data"
+  | "unavailable"
+  | "contention"
+  | "missing-database";
 
 /**
  * One dialect behind src/store/database.ts, as Kysely keeps one folder per database: how to
@@ -82,4 +88,20 @@ export interface DialectDriver {
   migrating<T>(database: Database, work: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
   /** What `error` means, when it is one of this dialect's errors that callers tell apart. */
   classifyError(error: unknown): DatabaseErrorKind | undefined;
+  /**
+   * Where the database `url` names would be, when it can be told without connecting that it is
+   * not there (a SQLite file); undefined when it is there, or when only its server can tell (a
+   * "missing-database" error on connecting).
+   */
+  missing(url: string): string | undefined;
+  /**
+   * Creates the database `url` names, empty. Resolves false when it was there already (another
+   * process made it meanwhile).
+   */
+  createDatabase(url: string): Promise<boolean>;
+  /**
+   * Removes the database `url` names, with the files the dialect keeps beside it. Only for a
+   * database that is a file of its own (SQLite): Tenure never drops a server's database.
+   */
+  removeDatabase?(url: string): void;
 }

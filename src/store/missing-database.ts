@@ -1,8 +1,5 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import pg from "pg";
 import { InputError } from "../core/errors.js";
-import { isPostgresUrl, redactUrl } from "./database.js";
+import { driverFor, errorKind } from "./database.js";
 
 /**
  * The database a command was pointed at does not exist, and this command does not make one: a
@@ -17,41 +14,36 @@ export class MissingDatabaseError extends InputError {
   }
 }
 
-/** The SQLite file `url` names when it is not there yet; undefined for PostgreSQL and `:memory:`. */
-export function missingSqliteFile(url: string): string | undefined {
-  if (isPostgresUrl(url) || url === ":memory:") return undefined;
-  const file = resolve(url);
-  return existsSync(file) ? undefined : file;
+/**
+ * Where the database `url` names would be, when it can be told without connecting that it is
+ * not there (a SQLite file); undefined when it is there or only its server can tell (see
+ * isMissingDatabase).
+ */
+export function missingDatabase(url: string): string | undefined {
+  return driverFor(url).missing(url);
 }
 
-/** PostgreSQL's answer to a connection to a database that does not exist (invalid_catalog_name). */
-export function isMissingPostgresDatabase(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "3D000";
+/** True when connecting failed because the database does not exist, as its server says. */
+export function isMissingDatabase(error: unknown): boolean {
+  return errorKind(error) === "missing-database";
+}
+
+/** Creates the database `url` names, empty; resolves false when it was there already. */
+export function createDatabase(url: string): Promise<boolean> {
+  return driverFor(url).createDatabase(url);
 }
 
 /**
- * Creates the database a postgres:// URL names. CREATE DATABASE cannot run in the database it
- * makes, so it runs in the server's maintenance database, `postgres`, with the URL's
- * credentials. Resolves false when the database was there already (another process made it
- * meanwhile).
+ * True when the database `url` names is a file of its own (SQLite), which removeDatabase can
+ * remove; a server's database (PostgreSQL) never is.
  */
-export async function createPostgresDatabase(url: string): Promise<boolean> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  if (name === "") throw new InputError(`${redactUrl(url)} names no database`);
-  const maintenance = new URL(url);
-  maintenance.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: maintenance.toString() });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    await client.query(`create database "${name.replaceAll('"', '""')}"`);
-    return true;
-  } catch (error) {
-    // 42P04, duplicate_database: made between our look and our CREATE.
-    if ((error as { code?: unknown }).code === "42P04") return false;
-    throw error;
-  } finally {
-    await client.end().catch(() => {});
-  }
+export function isFileDatabase(url: string): boolean {
+  return driverFor(url).removeDatabase !== undefined;
+}
+
+/** Removes the file database `url` names, with what its dialect keeps beside it (see isFileDatabase). */
+export function removeDatabase(url: string): void {
+  const driver = driverFor(url);
+  if (driver.removeDatabase === undefined) throw new Error(`${driver.name} databases are never removed`);
+  driver.removeDatabase(url);
 }

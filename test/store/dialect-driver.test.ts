@@ -10,7 +10,20 @@ import {
   isUniqueViolation,
   openDatabase,
 } from "../../src/store/database.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
+import {
+  createDatabase,
+  isFileDatabase,
+  isMissingDatabase,
+  missingDatabase,
+  removeDatabase,
+} from "../../src/store/missing-database.js";
+import {
+  createTestDatabase,
+  dialects,
+  missingTestDatabase,
+  type TestDatabase,
+} from "../support/databases.js";
 
 /** What the front's predicates make of an error. */
 const kinds = (error: unknown) => ({
@@ -67,6 +80,54 @@ describe("a database out of reach", () => {
   });
 });
 
+// Whether a database is there and how it is made differ by dialect (a file, or a server's answer
+// on connecting); the front answers the same way for both.
+describe.each(dialects())("a database that does not exist, through the front (%s)", (dialect) => {
+  it("is told missing, is made by createDatabase once and then opens with its schema", async ({
+    onTestFinished,
+  }) => {
+    const missing = missingTestDatabase(dialect);
+    onTestFinished(() => missing.drop());
+    const seenBeforeConnecting = missingDatabase(missing.url) !== undefined;
+    if (!seenBeforeConnecting) {
+      const database = openDatabase(missing.url, { poolSize: 1 });
+      try {
+        expect(isMissingDatabase(await failure(migrateToLatest(database)))).toBe(true);
+      } finally {
+        await database.close();
+      }
+    }
+    expect(await missing.exists()).toBe(false);
+    expect(await createDatabase(missing.url)).toBe(true);
+    expect(await missing.exists()).toBe(true);
+    expect(missingDatabase(missing.url)).toBeUndefined();
+    expect(await createDatabase(missing.url)).toBe(false);
+    const database = openDatabase(missing.url, { poolSize: 1 });
+    try {
+      expect((await migrateToLatest(database)).applied.length).toBeGreaterThan(0);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("is removable only when it is a file of its own, never a server's", async ({ onTestFinished }) => {
+    const testDatabase = await createTestDatabase(dialect);
+    onTestFinished(() => testDatabase.drop());
+    const database = openDatabase(testDatabase.url, { poolSize: 1 });
+    await migrateToLatest(database);
+    await database.close();
+    if (dialect === "sqlite") {
+      expect(isFileDatabase(testDatabase.url)).toBe(true);
+      removeDatabase(testDatabase.url);
+      expect(missingDatabase(testDatabase.url)).toBe(testDatabase.url);
+      expect(readdirSync(join(testDatabase.url, ".."))).toEqual([]);
+    } else {
+      expect(isFileDatabase(testDatabase.url)).toBe(false);
+      expect(() => removeDatabase(testDatabase.url)).toThrow();
+    }
+  });
+});
+
 const SRC = join(import.meta.dirname, "../../src");
 
 function sourceFiles(folder: string): string[] {
@@ -78,7 +139,7 @@ function sourceFiles(folder: string): string[] {
 }
 
 describe("the dialect boundary", () => {
-  it("nothing outside src/store/ compares a dialect's name or reaches into a dialect's folder", () => {
+  it("nothing outside src/store/ compares a dialect's name, tells a dialect by its URL, touches SQLite's side files or reaches into a dialect's folder", () => {
     const outside = sourceFiles(SRC).filter((file) => !relative(SRC, file).startsWith("store/"));
     expect(outside.length).toBeGreaterThan(0);
     const branching = outside.flatMap((file) =>
@@ -86,7 +147,9 @@ describe("the dialect boundary", () => {
         .split("\n")
         .map((line, i) => ({ where: `${relative(SRC, file)}:${i + 1}`, line }))
         .filter(({ line }) =>
-          /dialect\s*[!=]==|["'](sqlite|postgres)["']|from "[./]*store\/(sqlite|postgres)\//.test(line),
+          /dialect\s*[!=]==|["'](sqlite|postgres)["']|from "[./]*store\/(sqlite|postgres)\/|isPostgresUrl\(|postgres\(ql\)|-wal\b|-shm\b/.test(
+            line,
+          ),
         )
         .map(({ where, line }) => `${where}: ${line.trim()}`),
     );

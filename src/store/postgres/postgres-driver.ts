@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database, DialectDriver, OpenOptions } from "../dialect-driver.js";
 import type { Schema } from "../schema.js";
+import { createPostgresDatabase } from "./create-database.js";
 import { pipelinedTransactions } from "./pipelined-transactions.js";
 import { classifyPostgresError } from "./postgres-errors.js";
 import { createPool } from "./postgres-pool.js";
@@ -39,6 +40,9 @@ export const postgresDriver: DialectDriver = {
     return work(database.db);
   },
   classifyError: classifyPostgresError,
+  // Only the server can tell that a database is not there: connecting answers 3D000.
+  missing: () => undefined,
+  createDatabase: createPostgresDatabase,
 };
 
 function openPostgres(url: string, options: OpenOptions): Database {

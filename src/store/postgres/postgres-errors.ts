@@ -12,7 +12,8 @@ const NETWORK_CODES = ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOS
  *   client's 400 rather than the server's 500;
  * - class 08, "connection exception", and 57P01–57P03 (a server shutting down, crashed or
  *   starting), the socket's codes, and pg's own errors for a lost connection, which carry no
- *   code: the database is out of reach, and a request may succeed once it is back.
+ *   code: the database is out of reach, and a request may succeed once it is back;
+ * - 3D000, invalid_catalog_name: the URL names a database the server does not have.
  */
 export function classifyPostgresError(error: unknown): DatabaseErrorKind | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -25,6 +26,7 @@ export function classifyPostgresError(error: unknown): DatabaseErrorKind | undef
   }
   if (code === "23505") return "unique-violation";
   if (code === "40001" || code === "40P01") return "contention";
+  if (code === "3D000") return "missing-database";
   if (code.length === 5 && code.startsWith("22")) return "data";
   if (
     (code.length === 5 && code.startsWith("08")) ||

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
@@ -39,6 +39,30 @@ export const sqliteDriver: DialectDriver = {
     }
     if (code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT") return "contention";
     return undefined;
+  },
+  missing(url) {
+    if (url === ":memory:") return undefined;
+    const file = resolve(url);
+    return existsSync(file) ? undefined : file;
+  },
+  // An empty file is an empty SQLite database; `wx` leaves one another process made meanwhile.
+  async createDatabase(url) {
+    if (url === ":memory:") return true;
+    const file = resolve(url);
+    checkFolder(dirname(file));
+    try {
+      writeFileSync(file, "", { flag: "wx" });
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "EEXIST") return false;
+      throw error;
+    }
+  },
+  // The WAL and the shared-memory index beside the file belong to it: a new file beside an old
+  // WAL would be read through it.
+  removeDatabase(url) {
+    const file = resolve(url);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
   },
 };
 
