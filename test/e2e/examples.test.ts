@@ -66,8 +66,9 @@ describe.concurrent("the examples", { timeout: 60_000 }, () => {
     expect(out).toMatch(/retired +\d{4}\.winter .*cancelled_promotion=true/);
     expect(out).toMatch(/slack <- recs-seasonal \d{4}\.autumn in production is due for review: 90d of 100d/);
     expect(out).toMatch(/slack <- Resolved: .*\d{4}\.autumn .*\(rolled_back\)/);
-    expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.autumn +production .* rolled_back$/m);
-    expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.evergreen +production .* fresh$/m);
+    // The stage, then HEALTH and VERDICT: none for an ended deployment.
+    expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.autumn +production .* rolled_back +- +-$/m);
+    expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.evergreen +production .* fresh +[\d.]+ +keep$/m);
     expect(out).toContain("ok: every deployment is where the seasons put it");
   });
 
