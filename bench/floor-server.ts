@@ -58,7 +58,7 @@ async function registryRoutes(): Promise<(app: FloorApp) => void> {
 
 async function samplesRoutes(): Promise<(app: FloorApp) => void> {
   const { IdParams } = await import("../dist/http/routes/deployments.js");
-  const { SamplesBody } = await import("../dist/http/routes/monitoring.js");
+  const { SamplesBody } = await import("../dist/http/routes/samples.js");
   const DAY_MS = 86_400_000;
   return (app) => {
     app.post(

@@ -3,29 +3,10 @@ import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-z
 import { z } from "zod";
 import { parseDataset } from "../../monitoring/dataset-reader.js";
 import type { DriftMonitor } from "../../monitoring/drift-monitor.js";
-import { instant, instantToMs } from "../../registry/deployment-input.js";
 import { actorOf } from "../auth.js";
 import { problemResponses } from "../schemas.js";
 import { IdParams } from "./deployments.js";
-
-const featureName = z.string().min(1).max(128);
-const Row = z
-  .record(
-    featureName,
-    z.union([
-      z.number().refine(Number.isFinite, "must be a finite number"),
-      z.string().max(1024),
-      z.boolean(),
-      z.null(),
-    ]),
-  )
-  .refine((row) => Object.keys(row).length <= 500, "at most 500 features a row");
-
-/** Exported for the benchmark's floor, which validates the very same body. */
-export const SamplesBody = z.strictObject({
-  rows: z.array(Row).min(1, "must hold at least one row").max(10_000, "at most 10,000 rows a request"),
-  timestamp: instant().optional().describe("when the rows were served; default: receipt time"),
-});
+import { Row } from "./samples.js";
 
 const ReferenceBody = z.strictObject({
   rows: z.array(Row).min(1, "must hold at least one row").max(1_000_000),
@@ -49,7 +30,7 @@ const REFERENCE_BODY_LIMIT = 64 * 1024 * 1024;
 
 const FILE_TYPES = ["text/csv", "application/x-ndjson", "application/jsonl"];
 
-export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): void {
+export function referenceRoutes(app: FastifyInstance, drift: DriftMonitor): void {
   // A reference comes as JSON {rows}, or as the file a data scientist already has.
   for (const type of FILE_TYPES) {
     if (!app.hasContentTypeParser(type)) {
@@ -61,32 +42,6 @@ export function monitoringRoutes(app: FastifyInstance, drift: DriftMonitor): voi
     }
   }
   const r = app.withTypeProvider<ZodTypeProvider>();
-
-  r.post(
-    "/v1/deployments/:id/samples",
-    {
-      bodyLimit: 16 * 1024 * 1024,
-      schema: {
-        summary: "Live feature samples of a deployment, up to 10,000 rows a request",
-        description:
-          "Kept per feature and UTC day as a bounded summary (a reservoir of numbers, category counts): never every row.",
-        tags: ["monitoring"],
-        params: IdParams,
-        body: SamplesBody,
-        response: {
-          200: z.object({ deployment_id: z.number().int(), accepted: z.number().int(), day: z.string() }),
-          ...problemResponses(400, 401, 403, 404, 409, 413, 422),
-        },
-      },
-    },
-    async (request) =>
-      drift.addSamples(
-        request.params.id,
-        actorOf(request),
-        request.body.rows,
-        request.body.timestamp === undefined ? undefined : instantToMs(request.body.timestamp),
-      ),
-  );
 
   r.post(
     "/v1/deployments/:id/reference",
