@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
+import { parseStoredJson } from "../store/json-columns.js";
 import type { OutboxStore } from "../store/outbox-store.js";
 import type { DeliveryRow } from "../store/schema.js";
 import type { ChannelConfig } from "./channels/channel-config.js";
 import { channelRequest, channelTimeoutMs } from "./channels/index.js";
 import { type SendResult, sendRequest } from "./channels/send.js";
-import type { Notification, OutboundRequest } from "./notification.js";
+import { Notification, type OutboundRequest } from "./notification.js";
 
 export interface RetryPolicy {
   /** Attempts before a delivery is dead-lettered (state `failed`). */
@@ -145,19 +146,14 @@ export class Dispatcher {
   private async attempt(delivery: DeliveryRow): Promise<void> {
     const config = this.options.channels()[delivery.channel];
     const at = this.clock();
+    const notification = storedNotification(delivery.notification);
     let result: SendResult;
     if (!config) {
-      result = {
-        ok: false,
-        status: null,
-        error: `channel ${delivery.channel} is no longer defined in the policy file`,
-        retry: false,
-        retry_after_ms: null,
-        duration_ms: 0,
-      };
+      result = undeliverable(`channel ${delivery.channel} is no longer defined in the policy file`);
+    } else if ("error" in notification) {
+      result = undeliverable(notification.error);
     } else {
-      const notification = JSON.parse(delivery.notification) as Notification;
-      const request = channelRequest(notification, config, delivery.id, at);
+      const request = channelRequest(notification.value, config, delivery.id, at);
       result = await this.send(request, { timeoutMs: channelTimeoutMs(config), now: this.clock });
     }
     const attempts = delivery.attempts + 1;
@@ -202,6 +198,24 @@ export class Dispatcher {
   private async pendingCount(): Promise<number> {
     return (await this.options.outbox.listDeliveries({ state: "pending", limit: 10_000 })).length;
   }
+}
+
+/**
+ * The notification as the outbox stored it. One that does not fit its schema (written by hand or
+ * by another version) is dead-lettered at once with the reason, naming the column: a later
+ * attempt cannot fix it, and a TypeError in a channel would fail the whole batch at every poll.
+ */
+function storedNotification(text: string): { value: Notification } | { error: string } {
+  try {
+    return { value: parseStoredJson("notification", Notification, text) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/** A failure that no retry can fix: the delivery is dead-lettered after this attempt. */
+function undeliverable(error: string): SendResult {
+  return { ok: false, status: null, error, retry: false, retry_after_ms: null, duration_ms: 0 };
 }
 
 /**

@@ -1,59 +1,64 @@
-import type { FindingKind, Severity } from "../core/finding.js";
+import { z } from "zod";
+import { FINDING_KINDS, SEVERITIES } from "../core/finding.js";
+import { ALERT_STATES } from "../core/words.js";
 
 export type { Severity } from "../core/finding.js";
 
 /** What a notification does to its alert in the channel. */
-export type NotificationAction = "trigger" | "remind" | "resolve";
+export const NotificationAction = z.enum(["trigger", "remind", "resolve"]);
+export type NotificationAction = z.infer<typeof NotificationAction>;
 
 /**
  * One message to one channel about one alert, as the outbox stores it: rendered from the
  * alert and its deployment in the transaction that changed the alert, so that a delivery
  * made after a restart says what was true when it was decided. Channels turn it into their
- * own wire format at send time (a webhook's signature needs the time of sending).
+ * own wire format at send time (a webhook's signature needs the time of sending). Read back
+ * from deliveries.notification with this schema.
  */
-export interface Notification {
-  action: NotificationAction;
-  alert: {
-    id: number;
-    kind: FindingKind;
-    severity: Severity;
+export const Notification = z.object({
+  action: NotificationAction,
+  alert: z.object({
+    id: z.number(),
+    kind: z.enum(FINDING_KINDS),
+    severity: z.enum(SEVERITIES),
     /** One line: `fraud-gbm 3.2.0 in production is expired: 31d of 30d (103%)`. */
-    summary: string;
+    summary: z.string(),
     /** Stable per deployment and kind: PagerDuty's dedup_key, so a resolve closes the trigger. */
-    dedup_key: string;
-    state: "open" | "resolved";
-    opened_at: string;
-    resolved_at: string | null;
+    dedup_key: z.string(),
+    state: z.enum(ALERT_STATES),
+    opened_at: z.string(),
+    resolved_at: z.string().nullable(),
     /** Why it resolved (`superseded`, `reviewed`, `retired`, `rolled_back`, `cleared`). */
-    resolution: string | null;
-  };
-  deployment: {
-    id: number;
-    model: string;
-    model_version: string;
-    environment: string;
-    owner_team: string;
-    role: string;
-    status: string;
-    deployment_date: string;
-    training_data_cutoff: string;
-    endpoint: string | null;
-    policy: string;
-    age: {
-      deployment_age_seconds: number;
-      data_age_seconds: number;
-      ttl_seconds: number;
-      ttl_fraction: number;
-      stage: string | null;
-    };
-  };
+    resolution: z.string().nullable(),
+  }),
+  deployment: z.object({
+    id: z.number(),
+    model: z.string(),
+    model_version: z.string(),
+    environment: z.string(),
+    owner_team: z.string(),
+    role: z.string(),
+    status: z.string(),
+    deployment_date: z.string(),
+    training_data_cutoff: z.string(),
+    endpoint: z.string().nullable(),
+    policy: z.string(),
+    age: z.object({
+      deployment_age_seconds: z.number(),
+      data_age_seconds: z.number(),
+      ttl_seconds: z.number(),
+      ttl_fraction: z.number(),
+      stage: z.string().nullable(),
+    }),
+  }),
   /** The finding's own evidence: thresholds, the age it was judged at, the policy's reason. */
-  finding: Record<string, unknown>;
+  finding: z.record(z.string(), z.unknown()),
   /** The sweep's evaluation time. */
-  evaluated_at: string;
+  evaluated_at: z.string(),
   /** The deployment in the API (or the dashboard): where a reader goes next. */
-  link: string;
-}
+  link: z.string(),
+});
+export type Notification = z.infer<typeof Notification>;
 
 /** An HTTP request a channel wants sent; the dispatcher sends it and records the attempt. */
 export interface OutboundRequest {

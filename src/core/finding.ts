@@ -8,7 +8,8 @@ export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degrade
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** PagerDuty's severities, which every channel reuses: `expired` is an error, `due` a warning. */
-export type Severity = "critical" | "error" | "warning" | "info";
+export const SEVERITIES = ["critical", "error", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** What a sweep concluded about one deployment: one kind, with its evidence. */
 export interface Finding {

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { ConflictError, InputError } from "../core/errors.js";
+import { ROLES, STATUSES } from "../core/words.js";
 import { type NewEvent, storedDeployments } from "../store/deployment-store.js";
+import { parseStoredJson } from "../store/json-columns.js";
 import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
@@ -118,7 +121,7 @@ export async function registerRound(
         }
         outcomes[index] = {
           ok: true,
-          value: { deployment: JSON.parse(replay.response) as DeploymentView, replayed: true },
+          value: { deployment: storedResponse(replay.response), replayed: true },
         };
         return;
       }
@@ -134,6 +137,25 @@ export async function registerRound(
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
   return outcomes;
+}
+
+/**
+ * What an idempotent replay reads back from idempotency_keys.response: the deployment as it was
+ * first answered. Its full schema belongs to http/, which registry/ does not import; checking its
+ * identity is enough to refuse a row that is not a deployment, and the rest is sent as stored.
+ */
+const StoredResponse = z.looseObject({
+  id: z.number().int(),
+  model: z.string(),
+  model_version: z.string(),
+  environment: z.string(),
+  owner_team: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(STATUSES),
+});
+
+function storedResponse(text: string): DeploymentView {
+  return parseStoredJson("idempotency_response", StoredResponse, text) as unknown as DeploymentView;
 }
 
 /** Decides one registration against the state read for its round; throws its refusal. */

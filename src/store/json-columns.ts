@@ -25,17 +25,27 @@ export function parseJsonColumn<K extends keyof typeof JsonColumns>(
   column: K,
   text: string,
 ): z.infer<(typeof JsonColumns)[K]> {
+  const schema: z.ZodType<unknown> = JsonColumns[column];
+  return parseStoredJson(column, schema, text) as z.infer<(typeof JsonColumns)[K]>;
+}
+
+/**
+ * The same for a column whose schema belongs to the domain that writes it (the outbox's
+ * notification to alerts/, a stored idempotent response to registry/): the store cannot
+ * import them without a loop between folders.
+ */
+export function parseStoredJson<T>(column: string, schema: z.ZodType<T>, text: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new Error(`the stored ${column} is not JSON`);
   }
-  const parsed = JsonColumns[column].safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new Error(`the stored ${column} does not hold what it should: ${z.prettifyError(parsed.error)}`);
   }
-  return parsed.data as z.infer<(typeof JsonColumns)[K]>;
+  return parsed.data;
 }
 
 /** A deployment's tags; most deployments have none, and `{}` needs no parse. */

@@ -143,6 +143,26 @@ describe.each(dialects())("delivery on %s", (dialect) => {
     expect(await deliveries("failed")).toEqual([]);
   });
 
+  it("dead-letters a stored notification that does not fit at once, naming the column, and delivers the rest", async () => {
+    await start();
+    const [first] = await t.context.database.db.selectFrom("deliveries").select("id").orderBy("id").execute();
+    await t.context.database.db
+      .updateTable("deliveries")
+      .set({ notification: '{"action":"trigger"}' })
+      .where("id", "=", first?.id as number)
+      .execute();
+    expect(await t.context.dispatcher.drain(5_000)).toEqual({ delivered: 9, failed: 1, pending: 0 });
+    const failed = await deliveries("failed");
+    expect(failed.map((d) => d.id)).toEqual([first?.id]);
+    expect(failed[0]?.attempt_log).toEqual([
+      expect.objectContaining({
+        status_code: null,
+        error: expect.stringMatching(/^the stored notification does not hold/),
+      }),
+    ]);
+    expect(slack.received.length + pagerduty.received.length).toBe(9);
+  });
+
   it("never sends a resolve before its trigger: one alert's notices reach a channel in order", async () => {
     pagerduty.setMode("error503");
     await start();

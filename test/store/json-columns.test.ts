@@ -1,7 +1,10 @@
-import { describe, expect, it } from "vitest";
-import { parseJsonColumn, parseTags } from "../../src/store/json-columns.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Notification } from "../../src/alerts/notification.js";
+import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
+import { parseJsonColumn, parseStoredJson, parseTags } from "../../src/store/json-columns.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor } from "../support/registry-fixture.js";
+import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 describe("JSON read back from a column", () => {
   it("is parsed with its column's schema, and refused, naming the column, when it does not fit", () => {
@@ -18,6 +21,49 @@ describe("JSON read back from a column", () => {
     expect(parseJsonColumn("numeric_summary", "[1,2.5]")).toEqual([1, 2.5]);
     expect(() => parseJsonColumn("numeric_summary", '[1,"2"]')).toThrow(/numeric_summary/);
     expect(() => parseJsonColumn("categorical_summary", '{"a":"x"}')).toThrow(/categorical_summary/);
+  });
+
+  it("is parsed with the schema of the domain that wrote it, and refused naming the column", () => {
+    expect(() => parseStoredJson("notification", Notification, '{"action":"trigger"}')).toThrow(
+      /the stored notification does not hold what it should: .*alert/s,
+    );
+    expect(() => parseStoredJson("notification", Notification, "[")).toThrow(
+      /the stored notification is not JSON/,
+    );
+  });
+});
+
+describe.each(dialects())("an idempotent replay of a stored response (%s)", (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  it("refuses a stored response that is not a deployment, naming the column, instead of sending it", async () => {
+    t = await startTestApp(dialect);
+    const register = () =>
+      t.request({
+        method: "POST",
+        url: "/v1/deployments",
+        body: registration(),
+        headers: { "idempotency-key": "deploy-7" },
+      });
+    const first = await register();
+    expect(first.statusCode).toBe(201);
+    expect((await register()).json()).toEqual(first.json());
+
+    await t.context.database.db.updateTable("idempotency_keys").set({ response: "[]" }).execute();
+    const replay = await register();
+    expect(replay.statusCode).toBe(500);
+    expect(replay.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    // The same replay through the registry, to read the refusal the 500 logs.
+    const stored = await t.context.database.db.selectFrom("idempotency_keys").select("scope_key").execute();
+    expect(stored).toHaveLength(1);
+    const keyScope = (stored[0]?.scope_key ?? "").replace(/:deploy-7$/, "");
+    const actor = { name: "token:admin", key_scope: keyScope, team: null, scope: "admin" } as const;
+    await expect(
+      t.context.registry.register(RegisterDeploymentBody.parse(registration()), actor, "deploy-7"),
+    ).rejects.toThrow(/the stored idempotency_response does not hold what it should/);
   });
 });
 
