@@ -19,7 +19,7 @@ import { isOpenTransaction } from "./sqlite/immediate-transactions.js";
 import { sqliteDriver } from "./sqlite/sqlite-driver.js";
 
 export type { Database, DialectName, DialectTraits, Executor, OpenOptions } from "./dialect-driver.js";
-export { redactUrl } from "./postgres/postgres-driver.js";
+export { redactUrl } from "./postgres/redact-url.js";
 
 const drivers: Record<DialectName, DialectDriver> = { sqlite: sqliteDriver, postgres: postgresDriver };
 

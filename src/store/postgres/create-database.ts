@@ -1,6 +1,6 @@
 import pg from "pg";
 import { InputError } from "../../core/errors.js";
-import { redactUrl } from "./postgres-driver.js";
+import { redactUrl } from "./redact-url.js";
 
 /**
  * Creates the database a postgres:// URL names. CREATE DATABASE cannot run in the database it

@@ -5,6 +5,7 @@ import { createPostgresDatabase } from "./create-database.js";
 import { pipelinedTransactions } from "./pipelined-transactions.js";
 import { classifyPostgresError } from "./postgres-errors.js";
 import { createPool } from "./postgres-pool.js";
+import { redactUrl } from "./redact-url.js";
 
 /** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
 const MIN_POSTGRES_VERSION = 130_000;
@@ -61,15 +62,4 @@ function openPostgres(url: string, options: OpenOptions): Database {
     transaction: pipelinedTransactions(db, dialect, pool),
     close: () => db.destroy(),
   };
-}
-
-/** The URL with its password, if any, replaced by `***`: for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
