@@ -57,7 +57,7 @@ async function registryRoutes(): Promise<(app: FloorApp) => void> {
 }
 
 async function samplesRoutes(): Promise<(app: FloorApp) => void> {
-  const { IdParams } = await import("../dist/http/routes/deployments.js");
+  const { IdParams } = await import("../dist/registry/registry-input.js");
   const { SamplesBody } = await import("../dist/http/routes/samples.js");
   const DAY_MS = 86_400_000;
   return (app) => {

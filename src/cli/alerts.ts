@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ALERT_STATES } from "../core/words.js";
 import type { AlertView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { shortTime, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
@@ -21,13 +22,20 @@ export function alertsCommand(program: Command, io: Io): void {
     async (
       flags: DatabaseFlag & { state: (typeof STATES)[number]; team?: string; limit: number; json?: boolean },
     ) => {
-      const client = await clientFrom(io.env, flags.database);
-      try {
-        const page = await client.alerts({
+      // Validated before either path opens anything: the database and a server refuse alike.
+      const { AlertsQuery } = await import("../lifecycle/lifecycle-input.js");
+      const query = parseFlags(
+        AlertsQuery,
+        {
           state: flags.state === "all" ? undefined : flags.state,
           owner_team: flags.team,
-          limit: flags.limit,
-        });
+          limit: String(flags.limit),
+        },
+        "the alert list is not valid",
+      );
+      const client = await clientFrom(io.env, flags.database);
+      try {
+        const page = await client.alerts({ ...query, cursor: undefined });
         if (flags.json) return printJson(io, { items: page.items });
         if (page.items.length === 0)
           return io.out(`no ${flags.state === "all" ? "" : `${flags.state} `}alerts\n`);

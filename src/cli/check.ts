@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { describeAge } from "../core/age.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { table } from "./format.js";
 import { GateFailed } from "./gate-failed.js";
 import { type Io, printJson } from "./io.js";
@@ -33,14 +34,17 @@ export function checkCommand(program: Command, io: Io): void {
         .option("--json", "print {ok, fail_on, checked, offenders} as JSON"),
     ),
   ).action(async (flags: CheckFlags) => {
+    // Validated before either path opens anything: the database and a server refuse alike.
+    const { CheckQuery } = await import("../lifecycle/lifecycle-input.js");
+    const query = parseFlags(
+      CheckQuery,
+      { owner_team: flags.team, environment: flags.env, fail_on: flags.failOn },
+      "the check is not valid",
+    );
     const client = await clientFrom(io.env, flags.database, flags.policies);
     let failed: boolean;
     try {
-      const result = await client.check({
-        owner_team: flags.team,
-        environment: flags.env,
-        fail_on: flags.failOn,
-      });
+      const result = await client.check(query);
       failed = !result.ok;
       if (flags.json) printJson(io, result);
       else if (result.ok)

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "commander";
 import { DELIVERY_STATES } from "../core/words.js";
 import type { DeliveryView } from "../lifecycle/lifecycle-view.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { shortTime, table } from "./format.js";
 import { configOf, type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options.js";
@@ -22,9 +23,16 @@ export function deliveriesCommand(program: Command, io: Io): void {
       .option("--json", "print {items} as JSON"),
   ).action(
     async (flags: DatabaseFlag & { state?: (typeof STATES)[number]; limit: number; json?: boolean }) => {
+      // Validated before either path opens anything: the database and a server refuse alike.
+      const { DeliveriesQuery } = await import("../lifecycle/lifecycle-input.js");
+      const query = parseFlags(
+        DeliveriesQuery,
+        { state: flags.state, limit: String(flags.limit) },
+        "the delivery list is not valid",
+      );
       const client = await clientFrom(io.env, flags.database);
       try {
-        const page = await client.deliveries({ state: flags.state, limit: flags.limit });
+        const page = await client.deliveries({ ...query, cursor: undefined });
         if (flags.json) return printJson(io, { items: page.items });
         if (page.items.length === 0) return io.out("no deliveries\n");
         io.out(
@@ -52,9 +60,16 @@ export function deliveriesCommand(program: Command, io: Io): void {
       )
       .option("--json", "print {retried} as JSON"),
   ).action(async (ids: number[] | undefined, flags: DatabaseFlag & { json?: boolean }) => {
+    // Validated before either path opens anything: the database and a server refuse alike.
+    const { RetryDeliveriesBody } = await import("../lifecycle/lifecycle-input.js");
+    const body = parseFlags(
+      RetryDeliveriesBody,
+      { ids: ids?.length ? ids : undefined },
+      "the retry is not valid",
+    );
     const client = await clientFrom(io.env, flags.database);
     try {
-      const result = await client.retryDeliveries(ids?.length ? ids : undefined);
+      const result = await client.retryDeliveries(body.ids);
       if (flags.json) return printJson(io, result);
       io.out(
         `${result.retried} delivery(ies) queued again${(await configOf(io)).url ? "" : "; a running server delivers them"}\n`,

@@ -28,6 +28,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   to_version: "--to",
   fail_on: "--fail-on",
   limit: "--limit",
+  cursor: "--cursor",
+  ids: "ID",
   scope: "--scope",
 };
 

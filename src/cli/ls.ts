@@ -3,6 +3,7 @@ import { AGE_STAGES, type AgeStage } from "../core/age.js";
 import { type DeploymentRole, type DeploymentStatus, ROLES, STATUSES } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import { clientFrom, type ListOptions, type TenureClient } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { columnWidths, DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import {
@@ -58,16 +59,27 @@ export function lsCommand(program: Command, io: Io): void {
         .option("--json", "print {items, next_cursor} as JSON"),
     ),
   ).action(async (flags: LsFlags) => {
-    const client = await clientFrom(io.env, flags.database, flags.policies);
-    try {
-      const options: ListOptions = {
+    // Validated before either path opens anything: the database and a server refuse alike. The
+    // CLI's --limit is rows in all, across pages: not the API's limit of one page.
+    const { ListDeploymentsQuery } = await import("../registry/registry-input.js");
+    const query = parseFlags(
+      ListDeploymentsQuery.omit({ limit: true }),
+      {
         environment: flags.env,
         owner_team: flags.team,
         model: flags.model,
         role: flags.role,
         stage: flags.stage,
         status: flags.status ?? (flags.all ? undefined : "active"),
-      };
+        cursor: flags.cursor,
+      },
+      "the list is not valid",
+      { model: "--model" },
+    );
+    // Each page says where it starts: --cursor the first, next_cursor the rest.
+    const options: ListOptions = { ...query, cursor: undefined };
+    const client = await clientFrom(io.env, flags.database, flags.policies);
+    try {
       if (flags.allPages) return await streamPages(io, client, options, flags);
       const items: DeploymentView[] = [];
       let cursor = flags.cursor;

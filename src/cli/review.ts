@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { describeAge } from "../core/age.js";
 import { formatDuration } from "../core/duration.js";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
 import {
   type DatabaseFlag,
@@ -28,9 +29,16 @@ export function reviewCommand(program: Command, io: Io): void {
       id: number,
       flags: DatabaseFlag & PoliciesFlag & { note: string; extend?: number; json?: boolean },
     ) => {
+      // Validated before either path opens anything: the database and a server refuse alike.
+      const { ReviewBody } = await import("../lifecycle/lifecycle-input.js");
+      const body = parseFlags(
+        ReviewBody,
+        { note: flags.note, extend_seconds: flags.extend },
+        "the review is not valid",
+      );
       const client = await clientFrom(io.env, flags.database, flags.policies);
       try {
-        const d = await client.review(id, flags.note, flags.extend);
+        const d = await client.review(id, body.note, body.extend_seconds);
         if (flags.json) return printJson(io, d);
         const extended = flags.extend ? `, TTL extended by ${formatDuration(flags.extend)}` : "";
         io.out(

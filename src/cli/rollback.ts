@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { clientFrom } from "./client.js";
+import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption } from "./options.js";
 
@@ -21,9 +22,17 @@ export function rollbackCommand(program: Command, io: Io): void {
       .option("--reason <text>", "why, for the event history")
       .option("--json", "print {deployment, rolled_back} as JSON"),
   ).action(async (model: string, flags: RollbackFlags) => {
+    // Validated before either path opens anything: the database and a server refuse alike.
+    const { ModelNameParams, RollbackBody } = await import("../registry/registry-input.js");
+    const body = parseFlags(
+      ModelNameParams.extend(RollbackBody.shape),
+      { name: model, environment: flags.env, to_version: flags.to, reason: flags.reason },
+      "the rollback is not valid",
+      { name: "MODEL" },
+    );
     const client = await clientFrom(io.env, flags.database);
     try {
-      const result = await client.rollback(model, flags.env, flags.to, flags.reason);
+      const result = await client.rollback(body.name, body.environment, body.to_version, body.reason);
       if (flags.json) return printJson(io, result);
       const from = result.rolled_back
         ? `from ${result.rolled_back.model_version} (deployment ${result.rolled_back.id}) `

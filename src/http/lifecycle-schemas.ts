@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { ALERT_STATES, DELIVERY_STATES, SWEEP_STATES } from "../core/words.js";
-import { slug } from "../registry/deployment-input.js";
 
 const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
 const counts = z.record(z.string(), z.number().int());
@@ -90,12 +89,6 @@ export const Explain = z.object({
   expires_at: timestamp,
   notify: z.record(z.string(), z.array(z.string())),
   candidates: z.array(z.object({ name: z.string(), score: z.number().int(), matched: z.boolean() })),
-});
-
-/** The query of the lifecycle calendar and the CI gate: which live deployments they cover. */
-export const Scope = z.strictObject({
-  owner_team: slug().optional(),
-  environment: slug().optional(),
 });
 
 export const LifecycleList = z.object({

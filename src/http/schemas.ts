@@ -99,10 +99,4 @@ export const problemResponses = (...statuses: number[]) =>
     ]),
   );
 
-/** A whole number written in decimal digits only: `0x10`, `1e3` and `1.0` are not ids or limits. */
-export const decimalInt = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,10}$/, "must be a whole number in decimal digits")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+export { decimalInt } from "../registry/deployment-input.js";

@@ -25,6 +25,14 @@ export const instant = () =>
     error: "must be an ISO 8601 date (2026-10-01) or date-time with offset (2026-10-01T12:00:00Z)",
   });
 
+/** A whole number written in decimal digits only: `0x10`, `1e3` and `1.0` are not ids or limits. */
+export const decimalInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, "must be a whole number in decimal digits")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 /** Free text (reasons, notes, tag values): any characters but control characters, which no note needs. */
 export const freeText = (max: number) =>
   z

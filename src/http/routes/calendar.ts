@@ -4,7 +4,8 @@ import { z } from "zod";
 import { renderCalendar } from "../../core/calendar.js";
 import { isoTime } from "../../core/iso-time.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
-import { LifecycleList, Scope } from "../lifecycle-schemas.js";
+import { Scope } from "../../lifecycle/lifecycle-input.js";
+import { LifecycleList } from "../lifecycle-schemas.js";
 import { problemResponses } from "../schemas.js";
 
 /** The lifecycle calendar's dates, as JSON and as an RFC 5545 calendar. */

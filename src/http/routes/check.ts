@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
-import { Scope } from "../lifecycle-schemas.js";
+import { CheckQuery } from "../../lifecycle/lifecycle-input.js";
 import { Deployment, problemResponses } from "../schemas.js";
 
 export function checkRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
@@ -14,7 +14,7 @@ export function checkRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
       schema: {
         summary: "The CI gate: live deployments in scope at or past a stage",
         tags: ["lifecycle"],
-        querystring: Scope.extend({ fail_on: z.enum(["due", "expired", "stale"]).default("expired") }),
+        querystring: CheckQuery,
         response: {
           200: z.object({
             ok: z.boolean(),

@@ -1,30 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AGE_STAGES } from "../../core/age.js";
 import { InputError } from "../../core/errors.js";
-import { ROLES, STATUSES } from "../../core/words.js";
-import { freeText, RegisterDeploymentBody, slug } from "../../registry/deployment-input.js";
+import { RegisterDeploymentBody } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
+import { IdParams, ListDeploymentsQuery, RetireBody } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
-import { Deployment, DeploymentList, decimalInt, EventList, problemResponses } from "../schemas.js";
-
-/** Ids are PostgreSQL integers: anything larger cannot exist, so it is a 400 rather than a fault. */
-export const IdParams = z.strictObject({ id: decimalInt(1, 2_147_483_647) });
-
-const ListQuery = z.strictObject({
-  model: slug().optional(),
-  environment: slug().optional(),
-  owner_team: slug().optional(),
-  role: z.enum(ROLES).optional(),
-  status: z.enum(STATUSES).optional(),
-  stage: z.enum(AGE_STAGES).optional().describe("fresh, due or expired; implies status=active"),
-  sort: z.enum(["-age", "age"]).default("-age").describe("-age: oldest first"),
-  limit: decimalInt(1, 500).default(50),
-  cursor: z.string().max(200).optional(),
-});
-
-const RetireBody = z.strictObject({ reason: freeText(2000).optional() });
+import { Deployment, DeploymentList, EventList, problemResponses } from "../schemas.js";
 
 /** Idempotency-Key values are opaque to us but must be sane to store (draft-ietf-httpapi-idempotency-key-header). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -66,7 +48,7 @@ export function deploymentRoutes(app: FastifyInstance, registry: Registry): void
       schema: {
         summary: "List deployments, oldest first by default",
         tags: ["deployments"],
-        querystring: ListQuery,
+        querystring: ListDeploymentsQuery,
         response: { 200: DeploymentList, ...problemResponses(400, 401) },
       },
     },

@@ -2,9 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 
 export function heartbeatRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
 import { finite, instant, instantToMs, metricName } from "../../registry/deployment-input.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 
 const MetricsBody = z.strictObject({
   points: z

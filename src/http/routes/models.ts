@@ -1,23 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { z } from "zod";
-import { freeText, modelVersion, slug } from "../../registry/deployment-input.js";
 import type { Registry } from "../../registry/registry.js";
+import { GoldenBody, ModelNameParams, RollbackBody } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
 import { EventList, Model, ModelList, problemResponses, Rollback } from "../schemas.js";
-
-const NameParams = z.strictObject({ name: slug() });
-
-const GoldenBody = z.strictObject({
-  model_version: modelVersion(),
-  environment: slug().default("production"),
-});
-
-const RollbackBody = z.strictObject({
-  environment: slug().default("production"),
-  to_version: modelVersion().optional().describe("defaults to the golden version"),
-  reason: freeText(2000).optional(),
-});
 
 export function modelRoutes(app: FastifyInstance, registry: Registry): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -40,7 +26,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       schema: {
         summary: "One model",
         tags: ["models"],
-        params: NameParams,
+        params: ModelNameParams,
         response: { 200: Model, ...problemResponses(400, 401, 404) },
       },
     },
@@ -53,7 +39,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       schema: {
         summary: "A model's events, oldest first: its deployments' and its own (golden_set)",
         tags: ["models"],
-        params: NameParams,
+        params: ModelNameParams,
         response: { 200: EventList, ...problemResponses(400, 401, 404) },
       },
     },
@@ -66,7 +52,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       schema: {
         summary: "Set the golden version of a model in an environment",
         tags: ["models"],
-        params: NameParams,
+        params: ModelNameParams,
         body: GoldenBody,
         response: { 200: Model, ...problemResponses(400, 401, 403, 404) },
       },
@@ -86,7 +72,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       schema: {
         summary: "Roll an environment back to the golden (or a named) version",
         tags: ["models"],
-        params: NameParams,
+        params: ModelNameParams,
         body: RollbackBody,
         response: { 200: Rollback, ...problemResponses(400, 401, 403, 404, 409) },
       },

@@ -3,10 +3,10 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { UnprocessableError } from "../../core/errors.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { requireAdmin } from "../auth.js";
 import { Explain } from "../lifecycle-schemas.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 
 export function policyRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

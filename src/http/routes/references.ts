@@ -3,9 +3,9 @@ import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-z
 import { z } from "zod";
 import { parseDataset } from "../../monitoring/dataset-reader.js";
 import type { DriftMonitor } from "../../monitoring/drift-monitor.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 import { Row } from "./samples.js";
 
 const ReferenceBody = z.strictObject({

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { DriftMonitor } from "../../monitoring/drift-monitor.js";
 import { instant, instantToMs } from "../../registry/deployment-input.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { actorOf } from "../auth.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 
 const featureName = z.string().min(1).max(128);
 

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
+import { IdParams } from "../../registry/registry-input.js";
 import { Timeline } from "../lifecycle-schemas.js";
 import { problemResponses } from "../schemas.js";
-import { IdParams } from "./deployments.js";
 
 export function timelineRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
