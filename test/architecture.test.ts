@@ -70,6 +70,43 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/**
+ * What loading a file loads at once: its imports and re-exports that are not type-only. Under
+ * verbatimModuleSyntax an `import { type A }` still loads its module, so only `import type` and
+ * `export type` are left out, and `import()` expressions, which load when they run.
+ */
+function eagerImports(path: string): string[] {
+  const source = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest);
+  const names: string[] = [];
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly) {
+      names.push((statement.moduleSpecifier as ts.StringLiteral).text);
+    } else if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly) {
+      names.push((statement.moduleSpecifier as ts.StringLiteral).text);
+    }
+  }
+  return names;
+}
+
+/** The packages a file and everything it loads at once load, by name. */
+function eagerPackages(start: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    for (const name of eagerImports(path)) {
+      if (name.startsWith(".")) visit(resolve(dirname(path), name.replace(/\.js$/, ".ts")));
+      else
+        packages.add(
+          name.startsWith("@") ? name.split("/").slice(0, 2).join("/") : (name.split("/")[0] ?? name),
+        );
+    }
+  };
+  visit(start);
+  return packages;
+}
+
 /** A file's top-level folder of src/ (`alerts`), or the file itself for files at the top (`config.ts`). */
 const folderOf = (file: string) => file.split("/")[0] ?? file;
 
@@ -128,5 +165,15 @@ describe("the architecture of src/", () => {
     const schema = readFileSync(join(SRC, "store/schema.ts"), "utf8");
     expect(schema.match(/"[^"]*"(?: \| "[^"]*")+/g) ?? []).toEqual([]);
     expect(files.get("store/schema.ts")).toContain("core/words.ts");
+  });
+
+  it("starts the CLI without zod, the database drivers or the HTTP server: every command module loads them only when it runs", () => {
+    // `tenure --help` and `--version` load every command's module; `tenure drift` is timed
+    // against SciPy from its start (BENCHMARKS.md).
+    const heavy = ["zod", "kysely", "pg", "better-sqlite3", "fastify", "pino", "yaml"];
+    for (const file of sourceFiles(join(SRC, "cli"))) {
+      const loaded = [...eagerPackages(file)].filter((name) => heavy.includes(name));
+      expect(loaded, toKey(file)).toEqual([]);
+    }
   });
 });

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { Context } from "../context.js";
 import { InputError, NotFoundError } from "../core/errors.js";
+import { isoTime as iso } from "../core/iso-time.js";
 import { TOKEN_SCOPES, type TokenScope } from "../core/words.js";
-import { iso } from "../registry/deployment-view.js";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
 import { shortTime, table } from "./format.js";
