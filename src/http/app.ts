@@ -79,8 +79,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(error as Error, undefined);
     }
   });
-  app.addHook("preParsing", async function acceptedBodyType(request) {
-    assertBodyType(request);
+  // A callback hook: it runs on every request, and an async one costs a promise each time.
+  app.addHook("preParsing", function acceptedBodyType(request, _reply, payload, done) {
+    try {
+      assertBodyType(request);
+      done(null, payload);
+    } catch (error) {
+      done(error as Error);
+    }
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

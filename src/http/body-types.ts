@@ -25,7 +25,7 @@ export class UnsupportedBodyTypeError extends Error {
  * another (prototype pollution) are refused by name, not as "not JSON": the body is valid JSON.
  */
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === "") throw new MalformedBodyError("the body is empty; send a JSON object");
+  if (!/\S/.test(text)) throw new MalformedBodyError("the body is empty; send a JSON object");
   let value: unknown;
   try {
     value = JSON.parse(text);
