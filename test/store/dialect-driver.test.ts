@@ -61,10 +61,14 @@ describe.each(dialects())("a database's errors, as the store tells them apart (%
     expect(kinds(error)).toEqual({ unique: true, retryable: true, data: false, unavailable: false });
   });
 
-  it.skipIf(dialect !== "postgres")("a value PostgreSQL refuses is a data error, not retried", async () => {
-    const error = await failure(sql`select ${"a\u0000b"}::text`.execute(database.db));
-    expect(kinds(error)).toEqual({ unique: false, retryable: false, data: true, unavailable: false });
-  });
+  // SQLite stores what PostgreSQL refuses here, so the test exists for PostgreSQL alone rather
+  // than as a skipped test on SQLite.
+  if (dialect === "postgres") {
+    it("a value PostgreSQL refuses is a data error, not retried", async () => {
+      const error = await failure(sql`select ${"a\u0000b"}::text`.execute(database.db));
+      expect(kinds(error)).toEqual({ unique: false, retryable: false, data: true, unavailable: false });
+    });
+  }
 });
 
 describe("a database out of reach", () => {
