@@ -7,7 +7,7 @@ import { type Kysely, sql } from "kysely";
  * index it still forbids two live primaries of a model in an environment, whatever races above
  * it, and by its first two keys it finds every deployment of a model. Each index by model costs a
  * registration a page of its own at the model's place, written at every commit: one instead of
- * two took the bare write path from ~89 to ~72 µs a registration at 60,000–100,000 deployments.
+ * two makes registrations cheaper (BENCHMARKS.md, registry session 6).
  * Queries that look for a live primary name the same expression (`LIVE_PRIMARY_KEY` in
  * src/store/deployment-store.ts) so that both planners use it.
  */
