@@ -1,12 +1,34 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Notification } from "../../src/alerts/notification.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
-import { parseJsonColumn, parseStoredJson, parseTags } from "../../src/store/json-columns.js";
+import { JsonColumns, parseJsonColumn, parseStoredJson, parseTags } from "../../src/store/json-columns.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor } from "../support/registry-fixture.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 describe("JSON read back from a column", () => {
+  it("takes and refuses tags exactly as the tags column's schema does, without asking zod for the ones it takes", () => {
+    const texts = [
+      '{"tier":"1"}',
+      '{"a":"","b":"c d","__proto__":"x"}',
+      '{"tier":1}',
+      '{"a":"b","c":null}',
+      '{"a":{"b":"c"}}',
+      '["a"]',
+      "[]",
+      "null",
+      '"tier"',
+      "1",
+      "{",
+      "",
+    ];
+    for (const text of texts) {
+      const bySchema = JsonColumns.tags.safeParse(safeJson(text));
+      if (bySchema.success) expect(parseTags(text), text).toEqual(bySchema.data);
+      else expect(() => parseTags(text), text).toThrow(/the stored tags/);
+    }
+  });
+
   it("is parsed with its column's schema, and refused, naming the column, when it does not fit", () => {
     expect(parseTags('{"tier":"1"}')).toEqual({ tier: "1" });
     expect(parseTags("{}")).toEqual({});
@@ -89,3 +111,12 @@ describe.each(dialects())("stored JSON through the stores (%s)", (dialect) => {
     await expect(drift.references([id])).rejects.toThrow(/numeric_summary/);
   });
 });
+
+/** What JSON.parse makes of `text`, or undefined where it throws. */
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
