@@ -1,14 +1,6 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/databases.js";
-import {
-  expectOneLineFailure,
-  type RunResult,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { type BothPaths, startBothPaths } from "../support/both-paths.js";
+import { expectOneLineFailure, type RunResult } from "../support/process.js";
 
 /**
  * Bad input to every command that either opens the database or calls a server, with the start
@@ -52,24 +44,12 @@ const BAD_INPUTS: ReadonlyArray<readonly [args: string[], message: RegExp]> = [
 describe("every command's input as a process, opening the database or through TENURE_URL", {
   timeout: 120_000,
 }, () => {
-  let database: TestDatabase;
-  let server: ServeProcess;
-  let serverDir: ReturnType<typeof tempDir>;
-  let clientDir: ReturnType<typeof tempDir>;
-  let token: string;
+  let paths: BothPaths;
+  const local = (...args: string[]) => paths.local(...args);
+  const remote = (...args: string[]) => paths.remote(...args);
 
   beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    serverDir = tempDir();
-    clientDir = tempDir();
-    const created = await runTenure(["token", "create", "--scope", "admin", "--database", database.url], {
-      cwd: serverDir.path,
-    });
-    expect(created.code, created.stderr).toBe(0);
-    token = created.stdout.trim();
-    server = await startServe({ cwd: serverDir.path, database: database.url });
-    const init = await local("init");
-    expect(init.code, init.stderr).toBe(0);
+    paths = await startBothPaths("admin");
     // Deployment 1 on each side, golden: every bad input names something that exists.
     for (const run of [local, remote]) {
       for (const args of [
@@ -82,16 +62,8 @@ describe("every command's input as a process, opening the database or through TE
     }
   });
   afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-    serverDir?.remove();
-    clientDir?.remove();
+    await paths?.stop();
   });
-
-  const local = (...args: string[]) =>
-    runTenure([...args, "--database", join(clientDir.path, "local.db")], { cwd: clientDir.path });
-  const remote = (...args: string[]) =>
-    runTenure(args, { cwd: clientDir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
 
   /** Each side's deployments and deployment 1's events, without the ages that move with the clock. */
   const state = async () =>

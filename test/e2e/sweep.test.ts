@@ -1,45 +1,18 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/databases.js";
-import {
-  expectOneLineFailure,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { type BothPaths, startBothPaths } from "../support/both-paths.js";
+import { expectOneLineFailure } from "../support/process.js";
 
 describe("tenure sweep as a process, opening the database or through TENURE_URL", { timeout: 60_000 }, () => {
-  let database: TestDatabase;
-  let server: ServeProcess;
-  let serverDir: ReturnType<typeof tempDir>;
-  let clientDir: ReturnType<typeof tempDir>;
-  let token: string;
-
+  let paths: BothPaths;
   beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    serverDir = tempDir();
-    clientDir = tempDir();
-    const created = await runTenure(["token", "create", "--scope", "write", "--database", database.url], {
-      cwd: serverDir.path,
-    });
-    expect(created.code, created.stderr).toBe(0);
-    token = created.stdout.trim();
-    server = await startServe({ cwd: serverDir.path, database: database.url });
-    const init = await local("init");
-    expect(init.code, init.stderr).toBe(0);
+    paths = await startBothPaths("write");
   });
   afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-    serverDir?.remove();
-    clientDir?.remove();
+    await paths?.stop();
   });
 
-  const local = (...args: string[]) =>
-    runTenure([...args, "--database", join(clientDir.path, "local.db")], { cwd: clientDir.path });
-  const remote = (...args: string[]) =>
-    runTenure(args, { cwd: clientDir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } });
+  const local = (...args: string[]) => paths.local(...args);
+  const remote = (...args: string[]) => paths.remote(...args);
 
   /** Each side's sweep log: a server logs a sweep of its own at start. */
   const logs = async () =>
