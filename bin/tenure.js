@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { main } from "../dist/cli/main.js";
 
+// A reader that stops early (`tenure ls | head`) closes the pipe: stop quietly, as Unix tools do,
+// instead of printing a stack trace for EPIPE.
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

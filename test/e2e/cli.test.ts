@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -13,12 +14,14 @@ import {
 } from "../support/databases.js";
 import {
   cells,
+  cleanEnv,
   deploymentIdIn,
   expectOneLineFailure,
   lines,
   runTenure,
   type ServeProcess,
   startServe,
+  TENURE_BIN,
   tempDir,
 } from "../support/process.js";
 import { newRow, T0 } from "../support/registry-fixture.js";
@@ -448,6 +451,22 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
           );
         },
       );
+
+      it("ls --all-pages into a reader that stops early (| head) exits 0 quietly, with no EPIPE stack trace", async () => {
+        const child = spawn(process.execPath, [TENURE_BIN, "ls", "--all-pages", "--json"], {
+          cwd: dir.path,
+          env: cleanEnv({ TENURE_DATABASE_URL: database.url }),
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk;
+        });
+        // The first chunk read, the reader goes away, as `head -c 1` does.
+        child.stdout.once("data", () => child.stdout.destroy());
+        const code = await new Promise<number | null>((done) => child.on("close", done));
+        expect(stderr).toBe("");
+        expect(code).toBe(0);
+      });
 
       it.each([
         ["locally", () => local],
