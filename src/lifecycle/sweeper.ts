@@ -164,8 +164,11 @@ export class Sweeper {
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,
     // allocated later sweeps' findings there directly), whose garbage then grew to four times the
     // live heap between full GCs. So a page is judged and written in batches, each batch's rows
-    // let go once written, and the next page is read only as the last batch starts: on
-    // PostgreSQL that read still overlaps the work.
+    // let go once written. The next page is read as the last batch starts where reads run in the
+    // background (PostgreSQL), overlapping that batch's work; on SQLite, whose reads block, only
+    // after it: read early, it would gain nothing and live on through young-generation GCs into
+    // the old one, which cost a steady sweep an eighth more work (BENCHMARKS.md, session 11).
+    const early = this.stores.traits.backgroundReads;
     let next: Promise<DeploymentRow[]> | undefined = this.stores.deployments.liveDeployments(
       0,
       this.pageSize,
@@ -177,12 +180,14 @@ export class Sweeper {
       const more = rows.length === this.pageSize;
       while (rows.length > 0) {
         const batch = rows.splice(0, this.batchSize);
-        if (rows.length === 0 && more) {
+        if (rows.length === 0 && more && early) {
           next = this.stores.deployments.liveDeployments(last, this.pageSize);
           // Awaited at the next turn; until then a failure must not surface as unhandled.
           next.catch(() => {});
         }
         await this.sweepBatch(batch, pass);
+        if (rows.length === 0 && more && !early)
+          next = this.stores.deployments.liveDeployments(last, this.pageSize);
       }
     }
     // A preview judges the deployments its promotions would have made live, as a sweep does.

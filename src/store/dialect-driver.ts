@@ -54,6 +54,11 @@ export interface DialectTraits {
   pipelined: boolean;
   /** The planner chooses from statistics that a fast-growing table must refresh (see FreshStatistics). */
   plannerStatistics: boolean;
+  /**
+   * A read runs on the database's side while JavaScript goes on, so issuing it early overlaps the
+   * two (PostgreSQL); otherwise it runs, blocking, as it is issued (SQLite's library call).
+   */
+  backgroundReads: boolean;
 }
 
 /**

@@ -13,7 +13,7 @@ const MIN_POSTGRES_VERSION = 130_000;
 /** PostgreSQL through pg: a pool of pipelined connections. */
 export const postgresDriver: DialectDriver = {
   name: "postgres",
-  traits: { singleWriter: false, pipelined: true, plannerStatistics: true },
+  traits: { singleWriter: false, pipelined: true, plannerStatistics: true, backgroundReads: true },
   open: openPostgres,
   /**
    * Transaction-scoped advisory locks, taken in ascending order of their hashes (so two

@@ -13,7 +13,7 @@ import { cachingStatements, openSqliteHandle } from "./sqlite-connection.js";
 /** SQLite through better-sqlite3: one connection, in WAL mode, with one writer at a time. */
 export const sqliteDriver: DialectDriver = {
   name: "sqlite",
-  traits: { singleWriter: true, pipelined: false, plannerStatistics: false },
+  traits: { singleWriter: true, pipelined: false, plannerStatistics: false, backgroundReads: false },
   open: openSqlite,
   // SQLite already has a single writer: its transactions are serialized whatever they lock.
   lockKeys: async () => {},
