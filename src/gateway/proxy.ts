@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { type Readable, Transform } from "node:stream";
 import type { Dispatcher } from "undici";
 import { BodyCopy } from "./body-copy.js";
 import type { ExchangeOutcome } from "./exchange.js";
@@ -67,10 +68,20 @@ export function forward(settings: ProxySettings, f: Forward): void {
   f.res.on("close", handler.onClientClose);
   const hasBody =
     req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
-  const body = hasBody && req.headers["content-length"] !== "0" ? req : null;
-  if (body && handler.requestCopy) {
-    const copy = handler.requestCopy;
-    req.on("data", (chunk: Buffer) => copy.add(chunk));
+  let body: Readable | null = hasBody && req.headers["content-length"] !== "0" ? req : null;
+  // Copied on its way through a Transform: a second 'data' listener on the request would set it
+  // flowing before undici reads it, and undici would miss the first chunks.
+  const copy = handler.requestCopy;
+  if (body && copy) {
+    body = req.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, next) {
+          copy.add(chunk);
+          next(null, chunk);
+        },
+      }),
+    );
+    req.once("error", (error) => body?.destroy(error));
   }
   try {
     settings.dispatcher.dispatch(
