@@ -102,7 +102,12 @@ describe("the gateway's proxy", () => {
   });
 
   it("makes a new request id when the client gives none or one that is not a plain token", async () => {
-    for (const headers of [{}, { "x-request-id": "has spaces in it" }, { "x-request-id": "x".repeat(300) }]) {
+    const cases: Record<string, string>[] = [
+      {},
+      { "x-request-id": "has spaces in it" },
+      { "x-request-id": "x".repeat(300) },
+    ];
+    for (const headers of cases) {
       const answer = await send(`${gateway.url}/fraud-gbm/p`, { headers });
       const id = answer.headers["tenure-request-id"] as string;
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
