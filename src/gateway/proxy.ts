@@ -239,7 +239,8 @@ function describeFailure(error: Error, timeoutMs: number): string {
     case "HPE_INVALID_HEADER_TOKEN":
       return "the model server answered with something that is not HTTP";
     default:
-      if (code.startsWith("HPE_")) return "the model server answered with something that is not HTTP";
+      if (code.startsWith("HPE_") || error.name === "HTTPParserError")
+        return "the model server answered with something that is not HTTP";
       if (code === "UND_ERR_SOCKET" || code === "ECONNRESET")
         return "the model server closed the connection before its answer was complete";
       if (error.name === "ClientGone") return error.message;

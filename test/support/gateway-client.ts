@@ -4,6 +4,8 @@ export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** Bytes of body received (with `discard`, the body itself is not kept). */
+  bytes: number;
   /** False when the connection ended before the whole answer arrived. */
   complete: boolean;
 }
@@ -16,6 +18,8 @@ export function send(
     headers?: Record<string, string>;
     body?: Buffer | string;
     bodyStream?: AsyncIterable<Buffer>;
+    /** Count the answer's bytes without keeping them. */
+    discard?: boolean;
   } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -24,12 +28,17 @@ export function send(
       { method: options.method ?? "GET", headers: options.headers, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        let bytes = 0;
+        res.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (!options.discard) chunks.push(chunk);
+        });
         const finish = () =>
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks),
+            bytes,
             complete: res.complete,
           });
         res.on("end", finish);

@@ -9,6 +9,8 @@ export interface Upstream {
   url: string;
   /** Requests it has received. */
   requests: number;
+  /** Connections open to it now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startUpstream(
     get requests() {
       return state.requests;
     },
+    connections: () => sockets.size,
     close: () => closeServer(server, sockets),
   };
 }
@@ -158,6 +161,7 @@ export async function startGarbageUpstream(): Promise<Upstream> {
     get requests() {
       return state.requests;
     },
+    connections: () => sockets.size,
     close: () => closeServer(server, sockets),
   };
 }
