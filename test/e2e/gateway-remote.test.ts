@@ -51,7 +51,11 @@ describe.each(dialects())("tenure gateway --registry, a server on %s", (dialect)
     return response.headers.get("tenure-model-version");
   };
   const health = async () =>
-    (await (await fetch(`${gateway.url}/healthz`)).json()) as { status: string; registry: string; routes: number };
+    (await (await fetch(`${gateway.url}/healthz`)).json()) as {
+      status: string;
+      registry: string;
+      routes: number;
+    };
 
   it("serves the routes it read from the server", async () => {
     expect(await versionAt()).toBe("2.0.0");
@@ -67,7 +71,12 @@ describe.each(dialects())("tenure gateway --registry, a server on %s", (dialect)
     });
     expect(res.status).toBe(200);
     const answered = Date.now();
-    await pollUntil("1.0.0 at the gateway", async () => ((await versionAt()) === "1.0.0" ? true : undefined), 5_000, 5);
+    await pollUntil(
+      "1.0.0 at the gateway",
+      async () => ((await versionAt()) === "1.0.0" ? true : undefined),
+      5_000,
+      5,
+    );
     console.log(
       `${dialect}, remote: the gateway served 1.0.0 ${Date.now() - answered} ms after the rollback was answered (${Date.now() - started} ms after it was sent)`,
     );

@@ -10,7 +10,11 @@ describe.each(dialects())("GET /v1/routes on %s", (dialect) => {
       registration({ model_version: "3.2.0", endpoint: "http://fraud.internal/v1" }),
       registration({ model: "churn", model_version: "1.0.0" }),
       registration({ model_version: "3.3.0", role: "shadow", endpoint: "http://shadow.internal/v1" }),
-      registration({ model_version: "3.2.0", environment: "staging", endpoint: "http://staging.internal/v1" }),
+      registration({
+        model_version: "3.2.0",
+        environment: "staging",
+        endpoint: "http://staging.internal/v1",
+      }),
     ]) {
       expect((await t.request({ method: "POST", url: "/v1/deployments", body })).statusCode).toBe(201);
     }
@@ -20,7 +24,11 @@ describe.each(dialects())("GET /v1/routes on %s", (dialect) => {
   });
 
   const routes = (query = "", token?: string | null) =>
-    t.request({ method: "GET", url: `/v1/routes${query}`, token: token === undefined ? t.tokens.read : token });
+    t.request({
+      method: "GET",
+      url: `/v1/routes${query}`,
+      token: token === undefined ? t.tokens.read : token,
+    });
 
   it("lists an environment's live deployments with an endpoint, and every registered model", async () => {
     const res = await routes("?environment=production");
@@ -63,7 +71,11 @@ describe.each(dialects())("GET /v1/routes on %s", (dialect) => {
     await t.request({
       method: "POST",
       url: "/v1/deployments",
-      body: registration({ model_version: "3.4.0", environment: "staging", endpoint: "http://s.internal/v1" }),
+      body: registration({
+        model_version: "3.4.0",
+        environment: "staging",
+        endpoint: "http://s.internal/v1",
+      }),
     });
     await t.request({
       method: "POST",
