@@ -18,6 +18,7 @@ type Register = (program: Command, io: Io) => void;
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
   ["init", async () => (await import("./init.js")).initCommand],
   ["serve", async () => (await import("./serve.js")).serveCommand],
+  ["gateway", async () => (await import("./gateway.js")).gatewayCommand],
   ["deploy", async () => (await import("./deploy.js")).deployCommand],
   ["ls", async () => (await import("./ls.js")).lsCommand],
   ["show", async () => (await import("./show.js")).showCommand],

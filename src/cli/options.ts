@@ -58,3 +58,61 @@ export function durationFlag(name: string) {
     return seconds;
   };
 }
+
+const TIME_UNITS_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
+
+/** Parses a timeout flag such as `--upstream-timeout 30s` (or `500ms`, `2m`) into milliseconds. */
+export function millisecondsFlag(name: string, maxMs = 3_600_000) {
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
+    const ms = match
+      ? Math.round(Number(match[1]) * TIME_UNITS_MS[match[2] as keyof typeof TIME_UNITS_MS])
+      : NaN;
+    if (!(ms >= 1 && ms <= maxMs)) {
+      throw new InvalidArgumentError(
+        `${name} must be a duration such as 30s, 500ms or 2m, at most ${maxMs / 60_000}m`,
+      );
+    }
+    return ms;
+  };
+}
+
+const SIZE_UNITS = {
+  "": 1,
+  b: 1,
+  kb: 1_000,
+  kib: 1_024,
+  mb: 1_000_000,
+  mib: 1_048_576,
+  gb: 1e9,
+  gib: 1_073_741_824,
+} as const;
+
+/** Parses a size flag such as `--shadow-max-body 1MiB` (or `512KiB`, `100000`) into bytes. */
+export function byteSizeFlag(name: string) {
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = match?.[2]?.toLowerCase() ?? "";
+    const bytes =
+      match && unit in SIZE_UNITS
+        ? Math.round(Number(match[1]) * SIZE_UNITS[unit as keyof typeof SIZE_UNITS])
+        : NaN;
+    if (!(bytes >= 0 && bytes <= 1_073_741_824)) {
+      throw new InvalidArgumentError(
+        `${name} must be a size such as 1MiB, 512KiB or 100000 (bytes), at most 1GiB`,
+      );
+    }
+    return bytes;
+  };
+}
+
+/** Parses a share such as `--shadow-sample 0.1`: a number from 0 to 1. */
+export function fractionFlag(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+      throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+    }
+    return n;
+  };
+}

@@ -8,6 +8,7 @@ import Fastify, {
 } from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { Registry } from "../registry/registry.js";
@@ -26,6 +27,7 @@ import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
 import { referenceRoutes } from "./routes/references.js";
 import { reviewRoutes } from "./routes/reviews.js";
+import { routeRoutes } from "./routes/routes.js";
 import { sampleRoutes } from "./routes/samples.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { timelineRoutes } from "./routes/timelines.js";
@@ -37,6 +39,8 @@ export interface AppOptions {
   lifecycle: Lifecycle;
   drift: DriftMonitor;
   tokens: TokenCache;
+  /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
+  routes?: RouteFeed;
   /** The host named in calendar UIDs (from the public URL). */
   publicHost?: string;
   publicRead: boolean;
@@ -169,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     deliveryRoutes(scope, options.lifecycle);
     sampleRoutes(scope, options.drift);
     referenceRoutes(scope, options.drift);
+    if (options.routes) routeRoutes(scope, options.routes);
   });
 
   return app;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import { RouteFeed } from "../gateway/route-feed.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
@@ -68,7 +69,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });
+  const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
   const app = await buildApp({
+    routes,
     publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
     lifecycle: context.lifecycle,
@@ -124,6 +127,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         await scheduler.stop();
+        // Long polls answer at once rather than hold the close for up to their wait.
+        await routes.close();
         await app.close();
         await context.close();
         logger.info("tenure stopped");

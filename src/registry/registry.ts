@@ -434,6 +434,10 @@ export class Registry {
       if (current?.model_version === target) {
         throw new ConflictError(`${model} ${target} is already the live primary in ${environment}`);
       }
+      // Traffic goes back to where the target version served, not to the current's endpoint,
+      // which serves the version being rolled back.
+      const endpoint =
+        (await tx.deployments.lastEndpoint(model, environment, target)) ?? current?.endpoint ?? null;
       if (current) {
         await tx.deployments.endDeployment(current.id, "rolled_back", now);
         await this.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
@@ -448,7 +452,7 @@ export class Registry {
         deployment_date: now,
         training_data_cutoff: version.training_data_cutoff,
         ended_at: null,
-        endpoint: current?.endpoint ?? null,
+        endpoint,
         tags: current?.tags ?? "{}",
         ttl_extension_seconds: 0,
         created_at: now,

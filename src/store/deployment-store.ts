@@ -33,6 +33,11 @@ export interface DeploymentStore {
    * models in every environment).
    */
   findLivePrimaries(pairs: { model: string; environment: string }[]): Promise<DeploymentRow[]>;
+  /**
+   * The endpoint the newest deployment of this version of a model in an environment served at,
+   * live or ended; undefined when none had one. A rollback sends traffic back there.
+   */
+  lastEndpoint(model: string, environment: string, modelVersion: string): Promise<string | undefined>;
   /** Live deployments of the given models, oldest first, for model summaries. */
   listLiveForModels(models: string[]): Promise<DeploymentRow[]>;
   /**
@@ -132,6 +137,20 @@ export class SqlDeploymentStore extends BoundStore implements DeploymentStore {
       .where("model", "in", models)
       .where(sql.raw(LIVE_PRIMARY_KEY), "=", sql.lit(0))
       .execute();
+  }
+
+  async lastEndpoint(model: string, environment: string, modelVersion: string): Promise<string | undefined> {
+    const row = await this.executor
+      .selectFrom("deployments")
+      .select("endpoint")
+      .where("model", "=", model)
+      .where("environment", "=", environment)
+      .where("model_version", "=", modelVersion)
+      .where("endpoint", "is not", null)
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row?.endpoint ?? undefined;
   }
 
   async listLiveForModels(models: string[]): Promise<DeploymentRow[]> {
@@ -411,5 +430,7 @@ function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentR
     performance_ok_since: row.performance_ok_since ?? null,
     performance_drop: row.performance_drop ?? null,
     drift_state: row.drift_state ?? null,
+    traffic_weight: row.traffic_weight ?? null,
+    sticky_header: row.sticky_header ?? null,
   };
 }

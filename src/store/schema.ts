@@ -72,6 +72,10 @@ export interface DeploymentsTable {
   performance_drop: Generated<number | null>;
   /** The last drift verdict (`stable`, `possible`, `drifted`); null without drift monitoring. */
   drift_state: Generated<string | null>;
+  /** A canary's share of its model's traffic, percent (0–100); null for other roles. */
+  traffic_weight: Generated<number | null>;
+  /** The request header whose value keeps one client on one side of a canary split; null splits at random. */
+  sticky_header: Generated<string | null>;
 }
 
 export interface DeploymentEventsTable {

@@ -15,6 +15,7 @@ import { type MetricStore, SqlMetricStore } from "./metric-store.js";
 import { type ModelStore, SqlModelStore } from "./model-store.js";
 import { type OutboxStore, SqlOutboxStore } from "./outbox-store.js";
 import { type PageStore, SqlPageStore } from "./page-store.js";
+import { type RouteStore, SqlRouteStore } from "./route-store.js";
 import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
 import { SqlTokenStore, type TokenStore } from "./token-store.js";
 
@@ -37,6 +38,8 @@ export interface Stores {
   readonly metrics: MetricStore;
   readonly drift: DriftStore;
   readonly tokens: TokenStore;
+  /** What gateways route by: the live deployments of an environment. */
+  readonly routes: RouteStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -66,6 +69,7 @@ class SqlStores implements Stores {
   #metrics?: MetricStore;
   #drift?: DriftStore;
   #tokens?: TokenStore;
+  #routes?: RouteStore;
 
   constructor(
     private readonly database: Database,
@@ -128,6 +132,11 @@ class SqlStores implements Stores {
   get tokens(): TokenStore {
     this.#tokens ??= new SqlTokenStore(this.database, this.executor);
     return this.#tokens;
+  }
+
+  get routes(): RouteStore {
+    this.#routes ??= new SqlRouteStore(this.database, this.executor);
+    return this.#routes;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -152,6 +152,44 @@ describe.each(dialects())("models, golden versions and rollback on %s", (dialect
     expect(newEvents.items[0]).toMatchObject({ type: "deployed", data: { rollback_of: rolled_back.id } });
   });
 
+  it("sends a rolled-back-to version's traffic to the endpoint it last served at, not the current one's", async () => {
+    const register = async (version: string, endpoint?: string, environment = "production") =>
+      (
+        await t.request({
+          method: "POST",
+          url: "/v1/deployments",
+          body: registration({
+            model_version: version,
+            training_data_cutoff: version === "3.1.0" ? "2026-07-01" : "2026-10-01",
+            environment,
+            ...(endpoint ? { endpoint } : {}),
+          }),
+        })
+      ).statusCode;
+    expect(await register("3.1.0", "http://old.internal/v1")).toBe(201);
+    expect(await register("3.1.0", "http://staging.internal/v1", "staging")).toBe(201);
+    expect(await register("3.2.0", "http://new.internal/v1")).toBe(201);
+    const res = await rollback({ to_version: "3.1.0" });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().deployment).toMatchObject({
+      model_version: "3.1.0",
+      endpoint: "http://old.internal/v1",
+    });
+  });
+
+  it("keeps the current endpoint when the rolled-back-to version never had one", async () => {
+    await t.request({
+      method: "POST",
+      url: "/v1/deployments",
+      body: registration({ model_version: "3.2.0", endpoint: "http://current.internal/v1" }),
+    });
+    const res = await rollback({ to_version: "3.1.0" });
+    expect(res.json().deployment).toMatchObject({
+      model_version: "3.1.0",
+      endpoint: "http://current.internal/v1",
+    });
+  });
+
   it("rolls back to a named version without a golden one", async () => {
     const res = await rollback({ to_version: "3.1.0" });
     expect(res.statusCode).toBe(200);

@@ -5,6 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
 import type { TokenScope } from "../../src/core/words.js";
+import { RouteFeed } from "../../src/gateway/route-feed.js";
 import { buildApp } from "../../src/http/app.js";
 import { TokenCache } from "../../src/http/token-auth.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
@@ -75,7 +76,9 @@ export async function startTestApp(
     read: await make("read"),
     risk: await make("write", "risk"),
   };
+  const routes = new RouteFeed({ url: database.url, stores: context.stores });
   const app = await buildApp({
+    routes,
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
@@ -104,6 +107,7 @@ export async function startTestApp(
         payload: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
       }),
     close: async () => {
+      await routes.close();
       await app.close();
       await context.close();
       await database.drop();

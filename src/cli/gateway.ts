@@ -1,0 +1,199 @@
+import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
+import type { RouteSource } from "../gateway/route-source.js";
+import { configOf, type Io } from "./io.js";
+import {
+  byteSizeFlag,
+  type DatabaseFlag,
+  databaseOption,
+  fractionFlag,
+  millisecondsFlag,
+  positiveInt,
+} from "./options.js";
+
+interface GatewayFlags extends DatabaseFlag {
+  port: number;
+  host?: string;
+  environment: string;
+  registry?: string;
+  token?: string;
+  upstreamTimeout: number;
+  shadowSample: number;
+  shadowMaxBody: number;
+  versionHeader: string;
+}
+
+/** `tenure gateway`: the reverse proxy in front of the model servers (src/gateway/). */
+export function gatewayCommand(program: Command, io: Io): void {
+  databaseOption(
+    program
+      .command("gateway")
+      .summary("route /{model}/… to each model's live deployment, stamping every answer with it")
+      .option("--port <n>", "port to listen on", positiveInt("--port", 65_535), 8081)
+      .option("--host <host>", "address to listen on (default: $TENURE_HOST, else 127.0.0.1)")
+      .option("--environment <environment>", "the environment whose deployments it routes to", "production")
+      .option("--registry <url>", "read the routes from a Tenure server instead of the database")
+      .option("--token <token>", "the server's read token, with --registry (default: $TENURE_TOKEN)")
+      .option(
+        "--upstream-timeout <duration>",
+        "how long a model server may take to answer, or pause while answering (30s, 500ms)",
+        millisecondsFlag("--upstream-timeout"),
+        30_000,
+      )
+      .option(
+        "--shadow-sample <share>",
+        "the share of requests a model's shadows see, 0 to 1",
+        fractionFlag("--shadow-sample"),
+        1,
+      )
+      .option(
+        "--shadow-max-body <size>",
+        "larger request bodies are not mirrored to shadows (1MiB, 512KiB)",
+        byteSizeFlag("--shadow-max-body"),
+        1_048_576,
+      )
+      .option(
+        "--version-header <name>",
+        "the header a model server states its version in",
+        "X-Model-Version",
+      ),
+  ).action(async (flags: GatewayFlags) => {
+    const { SLUG_PATTERN } = await import("../registry/deployment-words.js");
+    if (!SLUG_PATTERN.test(flags.environment)) {
+      throw new InputError(
+        `--environment must be a slug such as production, not ${JSON.stringify(flags.environment)}`,
+      );
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(flags.versionHeader)) {
+      throw new InputError("--version-header must be a header name such as X-Model-Version");
+    }
+    if (flags.registry !== undefined && flags.database !== undefined) {
+      throw new InputError(
+        "--database and --registry cannot be used together: the routes come from one of them",
+      );
+    }
+    const config = await configOf(io);
+    const { pino } = await import("pino");
+    const log = pino({ level: config.logLevel, redact: ["token", "headers.authorization"] });
+    const { source, close } = await openRoutes(flags, io, config, log);
+    await serveGatewayUntilSignal(flags, io, config.host, source, close, log);
+  });
+}
+
+type Logger = import("pino").Logger;
+
+/** The routes from the database (the registry's own) or from a registry server. */
+async function openRoutes(
+  flags: GatewayFlags,
+  io: Io,
+  config: Awaited<ReturnType<typeof configOf>>,
+  log: Logger,
+): Promise<{ source: RouteSource; close: () => Promise<void> }> {
+  const events = {
+    routesChanged: (table: { version: string; routable: number }, previous: { version: string }) =>
+      log.info(
+        { route_version: table.version, previous: previous.version, routes: table.routable },
+        "routes changed",
+      ),
+    registryLost: (error: unknown) =>
+      log.error({ err: error }, "the registry is lost; the gateway keeps serving its last routes"),
+    registryRestored: () => log.info("the registry is back"),
+  };
+  if (flags.registry !== undefined) {
+    const token = flags.token ?? config.token;
+    if (token === undefined) throw new InputError("--registry needs --token (or TENURE_TOKEN): a read token");
+    let url: URL;
+    try {
+      url = new URL(flags.registry);
+    } catch {
+      throw new InputError("--registry must be an http:// or https:// URL");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new InputError("--registry must be an http:// or https:// URL");
+    }
+    const { RemoteRouteSource } = await import("../gateway/remote-route-source.js");
+    const source = new RemoteRouteSource({
+      registry: url.toString(),
+      token,
+      environment: flags.environment,
+      events,
+    });
+    return { source, close: () => source.close() };
+  }
+  const { openContext } = await import("../context.js");
+  const url = flags.database ?? config.databaseUrl;
+  const context = await openContext(url, {
+    env: io.env,
+    preparedStatements: config.preparedStatements,
+    logger: log,
+    // A gateway routes an existing registry: a typo in --database must not serve an empty one.
+    mustExist: true,
+  });
+  const { LocalRouteSource } = await import("../gateway/route-changes.js");
+  const source = new LocalRouteSource({
+    url,
+    stores: context.stores,
+    environment: flags.environment,
+    events,
+  });
+  return {
+    source,
+    close: async () => {
+      await source.close();
+      await context.close();
+    },
+  };
+}
+
+async function serveGatewayUntilSignal(
+  flags: GatewayFlags,
+  io: Io,
+  defaultHost: string,
+  source: RouteSource,
+  closeRoutes: () => Promise<void>,
+  log: Logger,
+): Promise<void> {
+  const { startGateway } = await import("../gateway/gateway.js");
+  const { assertPortFree } = await import("./serve.js");
+  const host = flags.host ?? defaultHost;
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    await assertPortFree(host, flags.port);
+    await source.start();
+    gateway = await startGateway({
+      host,
+      port: flags.port,
+      routes: source,
+      upstreamTimeoutMs: flags.upstreamTimeout,
+      shadowSample: flags.shadowSample,
+      shadowMaxBody: flags.shadowMaxBody,
+      versionHeader: flags.versionHeader,
+      log,
+    });
+  } catch (error) {
+    await closeRoutes();
+    throw error;
+  }
+  const { table } = source;
+  io.out(`tenure gateway listening on ${gateway.url} for ${flags.environment}: ${table.routable} route(s)\n`);
+  log.info(
+    {
+      url: gateway.url,
+      environment: flags.environment,
+      routes: table.routable,
+      route_version: table.version,
+    },
+    "tenure gateway is serving",
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  await gateway.close();
+  await closeRoutes();
+}
