@@ -43,6 +43,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0003-monitoring",
         "0004-model-events",
         "0005-model-live-index",
+        "0006-gateway-routes",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -125,7 +126,11 @@ describe.each(dialects())("schema on %s", (dialect) => {
           event(null, "fraud-gbm", "production", "golden_set"),
         ])
         .execute();
-      expect((await migrateToLatest(db)).applied).toEqual(["0004-model-events", "0005-model-live-index"]);
+      expect((await migrateToLatest(db)).applied).toEqual([
+        "0004-model-events",
+        "0005-model-live-index",
+        "0006-gateway-routes",
+      ]);
     } finally {
       await db.close();
     }
