@@ -31,6 +31,7 @@ const HOUR_MS = 3_600_000;
 const COMMANDS = [
   "init",
   "serve",
+  "gateway",
   "deploy",
   "ls",
   "show",
