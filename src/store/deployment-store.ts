@@ -411,5 +411,7 @@ function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentR
     performance_ok_since: row.performance_ok_since ?? null,
     performance_drop: row.performance_drop ?? null,
     drift_state: row.drift_state ?? null,
+    traffic_weight: row.traffic_weight ?? null,
+    sticky_header: row.sticky_header ?? null,
   };
 }

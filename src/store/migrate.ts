@@ -12,6 +12,7 @@ import * as lifecycle from "./migrations/0002-lifecycle.js";
 import * as monitoring from "./migrations/0003-monitoring.js";
 import * as modelEvents from "./migrations/0004-model-events.js";
 import * as modelLive from "./migrations/0005-model-live-index.js";
+import * as canary from "./migrations/0009-canary.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -27,6 +28,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0003-monitoring": { up: (db) => monitoring.up(db, database.dialect) },
     "0004-model-events": { up: (db) => modelEvents.up(db) },
     "0005-model-live-index": { up: (db) => modelLive.up(db) },
+    "0009-canary": { up: (db) => canary.up(db, database.dialect) },
   };
 }
 

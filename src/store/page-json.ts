@@ -24,6 +24,8 @@ export const DEPLOYMENT_COLUMNS = [
   "performance_ok_since",
   "performance_drop",
   "drift_state",
+  "traffic_weight",
+  "sticky_header",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 
 /**
@@ -93,6 +95,7 @@ const PG_TEXT_COLUMNS = [
   "created_by",
   "performance_state",
   "drift_state",
+  "sticky_header",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 const PG_INTEGER_COLUMNS = [
   "id",
@@ -103,6 +106,7 @@ const PG_INTEGER_COLUMNS = [
   "created_at",
   "last_heartbeat_at",
   "performance_ok_since",
+  "traffic_weight",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 /** Fails to compile when a column of deployments is in none of the three. */
 const _everyColumnRead: Record<
@@ -137,6 +141,8 @@ function deploymentFromColumns(t: unknown[], n: unknown[], performanceDrop: unkn
     // PostgreSQL's JSON writes the doubles NaN and ±Infinity as strings; no metric should give them.
     performance_drop: typeof performanceDrop === "string" ? Number(performanceDrop) : performanceDrop,
     drift_state: t[10],
+    traffic_weight: n[8],
+    sticky_header: t[11],
   } as DeploymentRow;
 }
 
@@ -163,5 +169,7 @@ function deploymentFromArray(a: unknown[]): DeploymentRow {
     performance_ok_since: a[17],
     performance_drop: a[18],
     drift_state: a[19],
+    traffic_weight: a[20],
+    sticky_header: a[21],
   } as DeploymentRow;
 }

@@ -30,6 +30,8 @@ export interface Schema {
   metric_baselines: MetricBaselinesTable;
   drift_references: DriftReferencesTable;
   drift_samples: DriftSamplesTable;
+  canaries: CanariesTable;
+  canary_analyses: CanaryAnalysesTable;
 }
 
 export interface ModelsTable {
@@ -72,6 +74,10 @@ export interface DeploymentsTable {
   performance_drop: Generated<number | null>;
   /** The last drift verdict (`stable`, `possible`, `drifted`); null without drift monitoring. */
   drift_state: Generated<string | null>;
+  /** A canary's share of the model's requests, percent; null for every other deployment. */
+  traffic_weight: Generated<number | null>;
+  /** The request header that keeps one client on one side of a canary's split; null splits at random. */
+  sticky_header: Generated<string | null>;
 }
 
 export interface DeploymentEventsTable {
@@ -236,3 +242,47 @@ export interface DriftSamplesTable {
   summary: string;
   updated_at: number;
 }
+
+export type CanaryState = "running" | "paused" | "rolled_back" | "promoted" | "ended";
+
+/** A canary's analysis settings and where it stands (see src/core/canary-analysis.ts). */
+export interface CanariesTable {
+  deployment_id: number;
+  model: string;
+  environment: string;
+  primary_id: number | null;
+  /** JSON array of ascending weights, or null (it never promotes). */
+  steps: string | null;
+  step_index: number;
+  interval_seconds: number;
+  failure_limit: number;
+  min_requests: number;
+  inconclusive_limit: number;
+  max_error_rate_increase: number;
+  max_p99_ratio: number;
+  failures: number;
+  inconclusive_streak: number;
+  state: CanaryState;
+  next_analysis_at: number;
+  window_start: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CanaryAnalysesTable {
+  id: Generated<number>;
+  deployment_id: number;
+  at: number;
+  window_start: number;
+  window_end: number;
+  verdict: "pass" | "fail" | "inconclusive";
+  action: string;
+  step_index: number;
+  weight: number;
+  /** JSON: the analysis's figures and reasons. */
+  figures: string;
+}
+
+export type CanaryRow = Selectable<CanariesTable>;
+export type NewCanaryRow = Insertable<CanariesTable>;
+export type CanaryAnalysisRow = Selectable<CanaryAnalysesTable>;

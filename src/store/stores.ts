@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type AlertStore, SqlAlertStore } from "./alert-store.js";
+import { type CanaryStore, SqlCanaryStore } from "./canary-store.js";
 import {
   type Database,
   type DialectName,
@@ -37,6 +38,7 @@ export interface Stores {
   readonly metrics: MetricStore;
   readonly drift: DriftStore;
   readonly tokens: TokenStore;
+  readonly canaries: CanaryStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -66,6 +68,7 @@ class SqlStores implements Stores {
   #metrics?: MetricStore;
   #drift?: DriftStore;
   #tokens?: TokenStore;
+  #canaries?: CanaryStore;
 
   constructor(
     private readonly database: Database,
@@ -128,6 +131,11 @@ class SqlStores implements Stores {
   get tokens(): TokenStore {
     this.#tokens ??= new SqlTokenStore(this.database, this.executor);
     return this.#tokens;
+  }
+
+  get canaries(): CanaryStore {
+    this.#canaries ??= new SqlCanaryStore(this.database, this.executor);
+    return this.#canaries;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
