@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
@@ -28,6 +29,13 @@ export interface ServeOptions {
   publicUrl?: string;
   /** Where `${VAR}` in the policy file is read; none are set when absent. */
   env?: Record<string, string | undefined>;
+  /**
+   * Where canary analysis and guardrails read traffic (the traffic store the gateways report
+   * to); without it they do not run, since an analysis without traffic is never a verdict.
+   */
+  traffic?: (context: Context) => TrafficWindows | undefined;
+  /** How often the canary analyzer looks for due analyses (5 s). */
+  canaryPollMs?: number;
 }
 
 export interface RunningServer {
@@ -73,6 +81,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
+    canaries: context.canaries,
     tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
@@ -93,6 +102,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
+  const traffic = options.traffic?.(context);
+  const analysis = new AbortController();
+  const analyzing = traffic
+    ? context.canaryAnalyzer(traffic, { pollMs: options.canaryPollMs }).run(analysis.signal)
+    : Promise.resolve();
+  if (!traffic) logger.info("canary analysis and guardrails are off: no traffic source");
   logger.info(
     {
       url,
@@ -124,6 +139,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         await scheduler.stop();
+        analysis.abort();
+        await analyzing;
         await app.close();
         await context.close();
         logger.info("tenure stopped");
