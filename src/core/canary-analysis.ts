@@ -1,4 +1,5 @@
 import { histogramQuantile } from "./histogram-quantile.js";
+import type { CanaryVerdict } from "./words.js";
 
 /**
  * A canary's analysis: the candidate's figures against the primary's over the same window, and
@@ -75,7 +76,7 @@ export interface CanaryFigures {
   labels: LabelFigures | null;
 }
 
-export type CanaryVerdict = "pass" | "fail" | "inconclusive";
+export type { CanaryVerdict } from "./words.js";
 
 export interface CanaryAnalysis {
   verdict: CanaryVerdict;

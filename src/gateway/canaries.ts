@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { NotFoundError } from "../core/errors.js";
 import { isoTime as iso } from "../core/iso-time.js";
+import type { CanaryState, CanaryVerdict } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
 import { parseStoredJson } from "../store/json-columns.js";
-import type { CanaryAnalysisRow, CanaryState } from "../store/schema.js";
+import type { CanaryAnalysisRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 
 const Side = z.object({
@@ -31,7 +32,7 @@ export interface CanaryAnalysisView {
   at: string;
   window_start: string;
   window_end: string;
-  verdict: "pass" | "fail" | "inconclusive";
+  verdict: CanaryVerdict;
   action: string;
   step_index: number;
   weight: number;

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
+import type { CanaryState, CanaryVerdict } from "../core/words.js";
 import { BoundStore } from "./bound-store.js";
-import type { CanaryAnalysisRow, CanaryRow, CanaryState, DeploymentRow, NewCanaryRow } from "./schema.js";
+import type { CanaryAnalysisRow, CanaryRow, DeploymentRow, NewCanaryRow } from "./schema.js";
 
 /** What changes of a canary after an analysis. */
 export interface CanaryChange {
@@ -18,7 +19,7 @@ export interface NewCanaryAnalysis {
   at: number;
   window_start: number;
   window_end: number;
-  verdict: "pass" | "fail" | "inconclusive";
+  verdict: CanaryVerdict;
   action: string;
   step_index: number;
   weight: number;

@@ -2,6 +2,8 @@ import type { Generated, Insertable, Selectable } from "kysely";
 import type {
   AlertState,
   BaselineSource,
+  CanaryState,
+  CanaryVerdict,
   DeliveryState,
   DeploymentRole,
   DeploymentStatus,
@@ -243,8 +245,6 @@ export interface DriftSamplesTable {
   updated_at: number;
 }
 
-export type CanaryState = "running" | "paused" | "rolled_back" | "promoted" | "ended";
-
 /** A canary's analysis settings and where it stands (see src/core/canary-analysis.ts). */
 export interface CanariesTable {
   deployment_id: number;
@@ -275,7 +275,7 @@ export interface CanaryAnalysesTable {
   at: number;
   window_start: number;
   window_end: number;
-  verdict: "pass" | "fail" | "inconclusive";
+  verdict: CanaryVerdict;
   action: string;
   step_index: number;
   weight: number;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { CANARY_STATES, CANARY_VERDICTS } from "../../core/words.js";
 import type { Canaries } from "../../gateway/canaries.js";
 import { CanaryQuery, ModelNameParams } from "../../registry/registry-input.js";
 import { Deployment, problemResponses } from "../schemas.js";
@@ -19,7 +20,7 @@ export const CanaryAnalysis = z.object({
   at: timestamp,
   window_start: timestamp,
   window_end: timestamp,
-  verdict: z.enum(["pass", "fail", "inconclusive"]),
+  verdict: z.enum(CANARY_VERDICTS),
   action: z.string().describe("what followed: hold, advance, promote, rollback or pause"),
   step_index: z.number().int(),
   weight: z.number().int(),
@@ -40,7 +41,7 @@ export const Canary = z.object({
   environment: z.string(),
   deployment: Deployment,
   primary_id: z.number().int().nullable(),
-  state: z.enum(["running", "paused", "rolled_back", "promoted", "ended"]),
+  state: z.enum(CANARY_STATES),
   weight: z.number().int().nullable(),
   sticky_header: z.string().nullable(),
   steps: z.array(z.number().int()).nullable(),
