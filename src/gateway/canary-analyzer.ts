@@ -130,8 +130,13 @@ export class CanaryAnalyzer {
 
     const row = await stores.deployments.findDeployment(id);
     if (row?.status !== "active" || row.role !== "canary") {
-      // Retired, rolled back or promoted by someone else: nothing left to analyse.
-      await stores.canaries.setState(id, row?.role === "primary" ? "promoted" : "ended", now);
+      // Retired, rolled back or promoted by someone else (a sweep's validated successor):
+      // nothing left to analyse, and a primary has no share of its own.
+      const promoted = row?.status === "active" && row.role === "primary";
+      await stores.transaction(async (tx) => {
+        await tx.canaries.setState(id, promoted ? "promoted" : "ended", now);
+        if (promoted) await tx.canaries.setTrafficWeight(id, null);
+      });
       return { deployment_id: id, verdict: null, action: "ended" };
     }
     const primary = await stores.deployments.findLivePrimary(row.model, row.environment);
