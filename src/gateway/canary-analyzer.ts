@@ -100,12 +100,25 @@ export class CanaryAnalyzer {
     for (;;) {
       const due = await this.options.stores.canaries.dueCanaries(this.options.clock(), 50);
       for (const canary of due) {
-        const outcome = await this.analyse(canary);
-        if (outcome) outcomes.push(outcome);
+        // One canary's failure (its traffic unreadable) does not hold back the others; its claim
+        // moved its next analysis on, so it is tried again an interval later.
+        try {
+          const outcome = await this.analyse(canary);
+          if (outcome) outcomes.push(outcome);
+        } catch (error) {
+          this.options.logger?.error(
+            { err: error, deployment_id: canary.deployment_id },
+            "canary analysis failed; the next interval tries again",
+          );
+        }
       }
       if (due.length < 50) break;
     }
-    await this.guardrail?.checkIfDue();
+    try {
+      await this.guardrail?.checkIfDue();
+    } catch (error) {
+      this.options.logger?.error({ err: error }, "the guardrail check failed; the next check tries again");
+    }
     return outcomes;
   }
 

@@ -35,6 +35,7 @@ const COMMANDS = [
   "retire",
   "golden",
   "rollback",
+  "canary",
   "sweep",
   "alerts",
   "deliveries",

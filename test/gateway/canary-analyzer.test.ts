@@ -30,7 +30,10 @@ function counts(requests: number, errors: number, bucket = 4): WindowCounts {
 class FakeTraffic implements TrafficWindows {
   readonly figures = new Map<number, WindowCounts>();
   readonly asked: { ids: number[]; from: number; to: number }[] = [];
+  /** Reading these deployments' traffic fails, as a store out of reach would. */
+  readonly failing = new Set<number>();
   async window(ids: number[], from: number, to: number): Promise<Map<number, WindowCounts>> {
+    if (ids.some((id) => this.failing.has(id))) throw new Error("traffic store out of reach");
     this.asked.push({ ids, from, to });
     const found = new Map<number, WindowCounts>();
     for (const id of ids) {
@@ -266,6 +269,20 @@ describe.each(dialects())("canary analysis on %s", (dialect) => {
       expect(analyses).toHaveLength(3);
       expect(new Set(analyses.map((a) => a.window_start)).size).toBe(3);
     }
+  });
+
+  it("goes on with the other canaries when one's traffic cannot be read, and tries it again an interval later", async () => {
+    await start();
+    const a = await primaryAndCanary({ weight: 10 }, "m-a");
+    const b = await primaryAndCanary({ weight: 10 }, "m-b");
+    traffic.failing.add(a.canary);
+    expect((await nextAnalysis()).map((o) => o.deployment_id)).toEqual([b.canary]);
+    traffic.failing.clear();
+    const next = await nextAnalysis();
+    expect(next.map((o) => o.deployment_id).sort()).toEqual([a.canary, b.canary].sort());
+    // The failed window was not lost: the retry covers it.
+    const [analysis] = await t.context.stores.canaries.listAnalyses(a.canary, 1);
+    expect([analysis?.window_start, analysis?.window_end]).toEqual([T0, T0 + 2 * MINUTE]);
   });
 
   it("skips a canary whose deployment was retired by hand, and stops analysing it", async () => {
