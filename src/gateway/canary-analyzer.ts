@@ -154,9 +154,12 @@ export class CanaryAnalyzer {
     }
     const primary = await stores.deployments.findLivePrimary(row.model, row.environment);
     const ids = primary ? [id, primary.id] : [id];
+    // The first window starts on the minute the canary was registered in: the traffic store
+    // keeps minutes, and counts a minute in a window when the minute starts in it.
+    const windowStart = Math.floor(canary.window_start / this.alignMs) * this.alignMs;
     const [traffic, labels] = await Promise.all([
-      this.options.traffic.window(ids, canary.window_start, windowEnd),
-      this.options.labels?.outcomes(ids, canary.window_start, windowEnd),
+      this.options.traffic.window(ids, windowStart, windowEnd),
+      this.options.labels?.outcomes(ids, windowStart, windowEnd),
     ]);
     const primaryLabels = primary ? labels?.get(primary.id) : undefined;
     const canaryLabels = labels?.get(id);
@@ -194,7 +197,7 @@ export class CanaryAnalyzer {
       step,
       now,
       claimed: claimedNext,
-      window: { start: canary.window_start, end: windowEnd },
+      window: { start: windowStart, end: windowEnd },
     };
     try {
       await this.act(act);

@@ -73,7 +73,8 @@ export class Guardrail {
           : [];
       });
       if (baking.length > 0) {
-        const from = Math.min(...baking.map((b) => b.row.deployment_date));
+        // From the minute the first of them went live: the traffic store keeps minutes.
+        const from = Math.floor(Math.min(...baking.map((b) => b.row.deployment_date)) / 60_000) * 60_000;
         const traffic = await this.options.traffic.window(
           baking.map((b) => b.row.id),
           from,
