@@ -1,6 +1,9 @@
 import type { Logger } from "pino";
 import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
+import { Canaries } from "./gateway/canaries.js";
+import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
+import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
@@ -23,6 +26,16 @@ export interface Context {
   incidents: Incidents;
   sweeper: Sweeper;
   dispatcher: Dispatcher;
+  /** Reads canaries and their analyses (GET /v1/models/{name}/canary). */
+  canaries: Canaries;
+  /**
+   * A canary analyzer (with the policies' guardrails) on this database, reading traffic from
+   * `traffic`: `tenure serve` runs one, and so may a gateway that opened the database itself.
+   */
+  canaryAnalyzer(
+    traffic: TrafficWindows,
+    options?: { labels?: LabelWindows; pollMs?: number },
+  ): CanaryAnalyzer;
   clock: () => number;
   close(): Promise<void>;
 }
@@ -130,6 +143,20 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     incidents,
     sweeper,
     dispatcher,
+    canaries: new Canaries({ stores, registry }),
+    canaryAnalyzer: (traffic, analyzerOptions = {}) =>
+      new CanaryAnalyzer({
+        stores,
+        registry,
+        incidents: incidents as Incidents,
+        traffic,
+        labels: analyzerOptions.labels,
+        pollMs: analyzerOptions.pollMs,
+        clock,
+        guardrail: { policies: () => [policies.defaults, ...policies.policies] },
+        onNotifications: () => dispatcher.wake(),
+        logger: options.logger,
+      }),
     clock,
     close: async () => {
       await dispatcher.stop();

@@ -3,6 +3,7 @@ import type { DrainResult } from "../alerts/dispatcher.js";
 import type { Context } from "../context.js";
 import type { FieldIssue } from "../core/errors.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
+import type { CanaryView } from "../gateway/canaries.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { Actor } from "../registry/actor.js";
@@ -75,6 +76,8 @@ export interface TenureClient {
   }): Promise<CheckResult>;
   explain(id: number): Promise<ExplainView>;
   timeline(id: number): Promise<TimelineView>;
+  /** A model's newest canary in an environment, with its newest `limit` analyses. */
+  canary(model: string, environment: string, limit: number): Promise<CanaryView>;
   close(): Promise<void>;
 }
 
@@ -170,6 +173,9 @@ export class LocalClient implements TenureClient {
   timeline(id: number) {
     return this.context.lifecycle.timeline(id);
   }
+  canary(model: string, environment: string, limit: number) {
+    return this.context.canaries.get(model, environment, limit);
+  }
   close() {
     return this.context.close();
   }
@@ -250,6 +256,12 @@ export class RemoteClient implements TenureClient {
   }
   timeline(id: number): Promise<TimelineView> {
     return this.json("GET", `/v1/deployments/${id}/timeline`);
+  }
+  canary(model: string, environment: string, limit: number): Promise<CanaryView> {
+    return this.json(
+      "GET",
+      `/v1/models/${encodeURIComponent(model)}/canary?${queryString({ environment, limit })}`,
+    );
   }
   async close(): Promise<void> {}
 

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type { z } from "zod";
 import { formatDuration } from "../core/duration.js";
 import { InputError } from "../core/errors.js";
@@ -6,7 +6,7 @@ import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import { clientFrom } from "./client.js";
 import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
-import { type DatabaseFlag, databaseOption } from "./options.js";
+import { type DatabaseFlag, databaseOption, durationFlag, positiveInt } from "./options.js";
 
 interface DeployFlags extends DatabaseFlag {
   env: string;
@@ -19,6 +19,15 @@ interface DeployFlags extends DatabaseFlag {
   tag: string[];
   idempotencyKey?: string;
   json?: boolean;
+  weight?: number;
+  stickyHeader?: string;
+  steps?: number[];
+  interval?: number;
+  failureLimit?: number;
+  minRequests?: number;
+  inconclusiveLimit?: number;
+  maxErrorRateIncrease?: number;
+  maxP99Ratio?: number;
 }
 
 export function deployCommand(program: Command, io: Io): void {
@@ -37,6 +46,50 @@ export function deployCommand(program: Command, io: Io): void {
       .option("--role <role>", "primary, shadow or canary", "primary")
       .option("--tag <key=value>", "a tag (repeatable)", (v: string, all: string[]) => [...all, v], [])
       .option("--idempotency-key <key>", "makes a retry return the first answer")
+      .option(
+        "--weight <percent>",
+        "canary: percent of the model's requests it answers",
+        positiveInt("--weight", 100),
+      )
+      .option(
+        "--sticky-header <name>",
+        "canary: requests with the same value of this header stay on one side",
+      )
+      .option(
+        "--steps <list>",
+        "canary: weights to walk through as analyses pass, e.g. 10,25,50,100",
+        stepList,
+      )
+      .option(
+        "--interval <duration>",
+        "canary: time between analyses (default 1m)",
+        durationFlag("--interval"),
+      )
+      .option(
+        "--failure-limit <n>",
+        "canary: failed analyses that roll it back (default 3)",
+        positiveInt("--failure-limit"),
+      )
+      .option(
+        "--min-requests <n>",
+        "canary: fewer requests per side make an analysis inconclusive (default 100)",
+        positiveInt("--min-requests"),
+      )
+      .option(
+        "--inconclusive-limit <n>",
+        "canary: inconclusive analyses in a row that pause it (default 5)",
+        positiveInt("--inconclusive-limit"),
+      )
+      .option(
+        "--max-error-rate-increase <fraction>",
+        "canary: the error-rate increase over the primary's that fails it (default 0.01)",
+        fractionFlag("--max-error-rate-increase"),
+      )
+      .option(
+        "--max-p99-ratio <x>",
+        "canary: its p99 fails above the primary's times this plus 5 ms (default 1.2)",
+        ratioFlag("--max-p99-ratio"),
+      )
       .option("--json", "print the deployment as JSON"),
   ).action(async (model: string, version: string, flags: DeployFlags) => {
     const body = await parseBody(model, version, flags);
@@ -56,6 +109,14 @@ export function deployCommand(program: Command, io: Io): void {
         `deployed ${deployment.model} ${deployment.model_version} to ${deployment.environment} as ${deployment.role}: ` +
           `deployment ${deployment.id}, data age ${formatDuration(deployment.age.data_age_seconds)}${note}\n`,
       );
+      const canary = body.canary;
+      if (canary) {
+        const steps = canary.steps ? `, promoted through ${canary.steps.join(" → ")} as analyses pass` : "";
+        io.out(
+          `  it answers ${canary.weight ?? canary.steps?.[0]}% of requests, analysed every ` +
+            `${formatDuration(canary.interval_seconds)}${steps}: tenure canary ${deployment.model}\n`,
+        );
+      }
     } finally {
       await client.close();
     }
@@ -85,9 +146,56 @@ async function parseBody(
     role: flags.role,
     endpoint: flags.endpoint,
     tags: flags.tag.length ? tags : undefined,
+    canary: canaryOf(flags),
   };
   // zod loads with the one command that needs it, not with every start of the CLI.
   const { RegisterDeploymentBody } = await import("../registry/deployment-input.js");
   // Named by their API fields, as a server names them: main.ts writes both as flags.
   return parseFlags(RegisterDeploymentBody, input, "the deployment is not valid");
+}
+
+/** The canary settings the flags give, or undefined when they give none. */
+function canaryOf(flags: DeployFlags): Record<string, unknown> | undefined {
+  const canary = {
+    weight: flags.weight,
+    sticky_header: flags.stickyHeader,
+    steps: flags.steps,
+    interval_seconds: flags.interval,
+    failure_limit: flags.failureLimit,
+    min_requests: flags.minRequests,
+    inconclusive_limit: flags.inconclusiveLimit,
+    max_error_rate_increase: flags.maxErrorRateIncrease,
+    max_p99_ratio: flags.maxP99Ratio,
+  };
+  return Object.values(canary).some((v) => v !== undefined) ? canary : undefined;
+}
+
+function stepList(value: string): number[] {
+  const steps = value.split(",").map((s) => s.trim());
+  if (!steps.every((s) => /^\d{1,3}$/.test(s) && Number(s) >= 1 && Number(s) <= 100)) {
+    throw new InvalidArgumentError(
+      "--steps must be percents from 1 to 100 separated by commas, such as 10,25,50,100",
+    );
+  }
+  return steps.map(Number);
+}
+
+function fractionFlag(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d*\.?\d+$/.test(value) || !(n >= 0 && n <= 1)) {
+      throw new InvalidArgumentError(`${name} must be a fraction from 0 to 1, such as 0.01`);
+    }
+    return n;
+  };
+}
+
+function ratioFlag(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d*\.?\d+$/.test(value) || !(n >= 1 && n <= 100)) {
+      throw new InvalidArgumentError(`${name} must be a number from 1 to 100, such as 1.2`);
+    }
+    return n;
+  };
 }

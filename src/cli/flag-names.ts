@@ -31,6 +31,16 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   cursor: "--cursor",
   ids: "ID",
   scope: "--scope",
+  canary: "--weight",
+  "canary.weight": "--weight",
+  "canary.sticky_header": "--sticky-header",
+  "canary.steps": "--steps",
+  "canary.interval_seconds": "--interval",
+  "canary.failure_limit": "--failure-limit",
+  "canary.min_requests": "--min-requests",
+  "canary.inconclusive_limit": "--inconclusive-limit",
+  "canary.max_error_rate_increase": "--max-error-rate-increase",
+  "canary.max_p99_ratio": "--max-p99-ratio",
 };
 
 /**
@@ -40,7 +50,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
  */
 const FIELD_IN_PROSE = new RegExp(
   `\\b(${Object.keys(FLAG_OF)
-    .filter((field) => field.includes("_"))
+    .filter((field) => field.includes("_") && !field.includes("."))
     .join("|")})\\b`,
   "g",
 );
@@ -51,8 +61,9 @@ const ZOD_ENUM = /^Invalid option: expected one of (.+)$/;
 /** A sentence in the CLI's words: the field as its flag, API names in the text as flags too. */
 export function inFlagTerms(issue: FieldIssue): FieldIssue {
   const [head = issue.field, ...rest] = issue.field.split(".");
-  // `tags.team` is still the --tag flag; `points.3.value` has no flag and keeps its path.
-  const flag = FLAG_OF[head];
+  // `tags.team` is still the --tag flag; `points.3.value` has no flag and keeps its path;
+  // `canary.steps.2` is the --steps flag.
+  const flag = FLAG_OF[`${head}.${rest[0]}`] ?? FLAG_OF[head];
   return { field: flag ?? [head, ...rest].join("."), message: sentence(issue.message) };
 }
 

@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["retire", async () => (await import("./retire.js")).retireCommand],
   ["golden", async () => (await import("./golden.js")).goldenCommand],
   ["rollback", async () => (await import("./rollback.js")).rollbackCommand],
+  ["canary", async () => (await import("./canary.js")).canaryCommand],
   ["sweep", async () => (await import("./sweep.js")).sweepCommand],
   ["alerts", async () => (await import("./alerts.js")).alertsCommand],
   ["deliveries", async () => (await import("./deliveries.js")).deliveriesCommand],

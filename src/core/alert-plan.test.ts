@@ -52,6 +52,20 @@ describe("planAlerts", () => {
   });
 });
 
+describe("planAlerts and the kinds a sweep never concludes", () => {
+  it("leaves open an alert a canary or a guardrail opened, though the sweep's findings never include it", () => {
+    const open = [
+      { id: 1, deployment_id: 1, kind: "canary_paused", last_notified_at: 0 },
+      { id: 2, deployment_id: 1, kind: "canary_failed", last_notified_at: 0 },
+      { id: 3, deployment_id: 1, kind: "guardrail", last_notified_at: 0 },
+      { id: 4, deployment_id: 1, kind: "silent", last_notified_at: 0 },
+    ];
+    const plan = planAlerts([evaluated(1, "due")], open, 2 * DAY);
+    expect(plan.resolve).toEqual([{ alert_id: 4, deployment_id: 1, resolution: "cleared" }]);
+    expect(plan.remind).toEqual([]);
+  });
+});
+
 describe("acknowledgedKinds", () => {
   const thresholds = { due_at: 24 * DAY, expires_at: 30 * DAY };
 

@@ -1,4 +1,4 @@
-import type { Finding } from "./finding.js";
+import { ACTION_KINDS, type Finding } from "./finding.js";
 
 /** An open alert, as planning needs it. */
 export interface OpenAlert {
@@ -28,7 +28,7 @@ export interface AlertPlan {
  * Decides what a sweep does to the alerts of the deployments it evaluated: a finding with no
  * open alert opens one; a finding whose alert is open repeats it only once its policy's
  * repeat interval has passed since the last notice (so two sweeps on one day notify once); an
- * open alert whose finding is gone resolves.
+ * open alert whose finding is gone resolves, unless a sweep never concludes its kind (ACTION_KINDS).
  */
 export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], at: number): AlertPlan {
   const openBy = new Map(open.map((a) => [`${a.deployment_id}:${a.kind}`, a]));
@@ -49,7 +49,7 @@ export function planAlerts(evaluated: EvaluatedDeployment[], open: OpenAlert[], 
       }
     }
     for (const alert of openOf.get(d.deployment_id) ?? []) {
-      if (kinds.has(alert.kind as Finding["kind"])) continue;
+      if (kinds.has(alert.kind as Finding["kind"]) || ACTION_KINDS.has(alert.kind)) continue;
       const escalated = alert.kind === "due" && kinds.has("expired");
       plan.resolve.push({
         alert_id: alert.id,

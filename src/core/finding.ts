@@ -3,9 +3,31 @@
  * judged (performance.ts) and how policies route findings (policy.ts): all three speak of it.
  */
 
-/** The kinds of finding a sweep concludes, and a policy can route to channels. */
-export const FINDING_KINDS = ["due", "expired", "data_stale", "silent", "degraded", "drifted"] as const;
+/** The kinds of finding a sweep concludes, or an action reports, and a policy can route to channels. */
+export const FINDING_KINDS = [
+  "due",
+  "expired",
+  "data_stale",
+  "silent",
+  "degraded",
+  "drifted",
+  "canary_failed",
+  "canary_paused",
+  "guardrail",
+] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/**
+ * Kinds opened where something was done about a deployment, not by a sweep: a canary rolled back
+ * (`canary_failed`) or paused (`canary_paused`), a new primary rolled back by its guardrail. A
+ * sweep never concludes them, so it neither opens nor resolves them: their absence from a sweep's
+ * findings says nothing, and an alert about a deployment that ended stays open for people to see.
+ */
+export const ACTION_KINDS: ReadonlySet<string> = new Set<FindingKind>([
+  "canary_failed",
+  "canary_paused",
+  "guardrail",
+]);
 
 /** PagerDuty's severities, which every channel reuses: `expired` is an error, `due` a warning. */
 export const SEVERITIES = ["critical", "error", "warning", "info"] as const;

@@ -22,6 +22,7 @@ const policy = (name: string, match: Policy["match"]): Policy => ({
   repeat_interval_seconds: 86_400,
   performance: null,
   drift: DEFAULT_DRIFT_POLICY,
+  guardrail: null,
   notify: {},
 });
 

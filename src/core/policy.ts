@@ -27,6 +27,17 @@ export const DEFAULT_DRIFT_POLICY: DriftPolicy = {
   max_features: DEFAULT_MAX_FEATURES,
 };
 
+/**
+ * A new primary's guardrail (opt-in): while it bakes (`bake_seconds` after its deployment_date),
+ * an error rate above `error_rate` over at least `min_requests`, or a `degraded` verdict, rolls
+ * it back to the golden version.
+ */
+export interface GuardrailPolicy {
+  error_rate: number;
+  bake_seconds: number;
+  min_requests: number;
+}
+
 /** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */
 export interface PolicyMatch {
   model?: string;
@@ -48,6 +59,8 @@ export interface Policy extends AgePolicy {
   performance: PerformancePolicy | null;
   /** How input drift is judged; every deployment with a reference and live samples is watched. */
   drift: DriftPolicy;
+  /** Rolls a new primary back while it bakes; null (the default) for none. */
+  guardrail: GuardrailPolicy | null;
   notify: Partial<Record<FindingKind, string[]>>;
 }
 
@@ -261,6 +274,7 @@ export function defaultPolicy(): Policy {
     repeat_interval_seconds: 86_400,
     performance: null,
     drift: DEFAULT_DRIFT_POLICY,
+    guardrail: null,
     notify: {},
   };
 }

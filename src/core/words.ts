@@ -34,3 +34,11 @@ export type BaselineSource = (typeof BASELINE_SOURCES)[number];
 /** A delivery in the outbox; `failed` is the dead letter. */
 export const DELIVERY_STATES = ["pending", "delivered", "failed"] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** A canary's state: analysed (`running`), `paused` after inconclusive analyses, or done. */
+export const CANARY_STATES = ["running", "paused", "rolled_back", "promoted", "ended"] as const;
+export type CanaryState = (typeof CANARY_STATES)[number];
+
+/** What one canary analysis concluded. */
+export const CANARY_VERDICTS = ["pass", "fail", "inconclusive"] as const;
+export type CanaryVerdict = (typeof CANARY_VERDICTS)[number];

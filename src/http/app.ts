@@ -9,6 +9,7 @@ import Fastify, {
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteFeed } from "../gateway/route-feed.js";
+import type { Canaries } from "../gateway/canaries.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { Registry } from "../registry/registry.js";
@@ -17,6 +18,7 @@ import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { calendarRoutes } from "./routes/calendar.js";
+import { canaryRoutes } from "./routes/canaries.js";
 import { checkRoutes } from "./routes/check.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
 import { deploymentRoutes } from "./routes/deployments.js";
@@ -38,6 +40,7 @@ export interface AppOptions {
   registry: Registry;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
+  canaries: Canaries;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -160,6 +163,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
     deploymentRoutes(scope, options.registry);
     modelRoutes(scope, options.registry);
+    canaryRoutes(scope, options.canaries);
     sweepRoutes(scope, options.lifecycle);
     reviewRoutes(scope, options.lifecycle);
     heartbeatRoutes(scope, options.lifecycle);

@@ -85,6 +85,9 @@ export const Explain = z.object({
   max_data_age_seconds: z.number().int().nullable(),
   silence_after_seconds: z.number().int().nullable(),
   expire_action: z.enum(["review", "retire"]),
+  guardrail: z
+    .object({ error_rate: z.number(), bake_seconds: z.number().int(), min_requests: z.number().int() })
+    .nullable(),
   due_at: timestamp,
   expires_at: timestamp,
   notify: z.record(z.string(), z.array(z.string())),

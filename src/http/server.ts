@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
 import { RouteFeed } from "../gateway/route-feed.js";
+import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
@@ -29,6 +30,13 @@ export interface ServeOptions {
   publicUrl?: string;
   /** Where `${VAR}` in the policy file is read; none are set when absent. */
   env?: Record<string, string | undefined>;
+  /**
+   * Where canary analysis and guardrails read traffic (the traffic store the gateways report
+   * to); without it they do not run, since an analysis without traffic is never a verdict.
+   */
+  traffic?: (context: Context) => TrafficWindows | undefined;
+  /** How often the canary analyzer looks for due analyses (5 s). */
+  canaryPollMs?: number;
 }
 
 export interface RunningServer {
@@ -76,6 +84,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
+    canaries: context.canaries,
     tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
@@ -96,6 +105,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
+  const traffic = options.traffic?.(context);
+  const analysis = new AbortController();
+  const analyzing = traffic
+    ? context.canaryAnalyzer(traffic, { pollMs: options.canaryPollMs }).run(analysis.signal)
+    : Promise.resolve();
+  if (!traffic) logger.info("canary analysis and guardrails are off: no traffic source");
   logger.info(
     {
       url,
@@ -129,6 +144,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await scheduler.stop();
         // Long polls answer at once rather than hold the close for up to their wait.
         await routes.close();
+        analysis.abort();
+        await analyzing;
         await app.close();
         await context.close();
         logger.info("tenure stopped");

@@ -51,6 +51,8 @@ export interface ExplainView {
   max_data_age_seconds: number | null;
   silence_after_seconds: number | null;
   expire_action: "review" | "retire";
+  /** A new primary's guardrail, when the policy sets one. */
+  guardrail: { error_rate: number; bake_seconds: number; min_requests: number } | null;
   due_at: string;
   expires_at: string;
   notify: Record<string, string[]>;
@@ -258,6 +260,7 @@ export class Lifecycle {
       max_data_age_seconds: policy.max_data_age_seconds,
       silence_after_seconds: policy.silence_after_seconds,
       expire_action: policy.expire_action,
+      guardrail: policy.guardrail,
       due_at: iso(dates.due_at),
       expires_at: iso(dates.expires_at),
       notify: policy.notify as Record<string, string[]>,

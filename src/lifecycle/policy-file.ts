@@ -47,6 +47,12 @@ const Drift = z.strictObject({
   max_features: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_FEATURES),
 });
 
+const Guardrail = z.strictObject({
+  error_rate: fraction,
+  bake: duration,
+  min_requests: z.number().int().min(1).default(100),
+});
+
 const Ages = {
   max_age: duration.optional(),
   review_at: fraction.optional(),
@@ -56,6 +62,7 @@ const Ages = {
   repeat_interval: duration.optional(),
   performance: Performance.optional(),
   drift: Drift.optional(),
+  guardrail: Guardrail.optional(),
   notify: z.partialRecord(z.enum(FINDING_KINDS), z.array(name)).optional(),
 };
 
@@ -208,6 +215,13 @@ function toPolicy(
           max_features: ages.drift.max_features,
         }
       : (defaults?.drift ?? DEFAULT_DRIFT_POLICY),
+    guardrail: ages.guardrail
+      ? {
+          error_rate: ages.guardrail.error_rate,
+          bake_seconds: parseDuration(ages.guardrail.bake) ?? 3600,
+          min_requests: ages.guardrail.min_requests,
+        }
+      : (defaults?.guardrail ?? null),
     notify: ages.notify ?? defaults?.notify ?? {},
   };
 }

@@ -53,6 +53,74 @@ export const metricName = () =>
 /** A finite number: JSON cannot carry NaN or Infinity, and a metric never needs them. */
 export const finite = () => z.number().refine(Number.isFinite, "must be a finite number");
 
+/** A header name as RFC 9110 §5.1 spells it: a token. */
+const headerName = () =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, "must be an HTTP header name (RFC 9110 token characters)");
+
+const percent = () => z.number().int("must be a whole percent").min(1).max(100);
+
+/**
+ * A canary's share of traffic and how it is analysed (see src/core/canary-analysis.ts), given
+ * only with `role: canary`. Durations are seconds, as everywhere on the wire.
+ */
+export const CanaryInput = z
+  .strictObject({
+    weight: percent()
+      .optional()
+      .describe("percent of the model's requests it answers at first; defaults to the first step"),
+    sticky_header: headerName()
+      .optional()
+      .describe("requests with the same value of this header go to the same side"),
+    steps: z
+      .array(percent())
+      .min(1)
+      .max(20)
+      .refine((steps) => steps.every((w, i) => i === 0 || w > (steps[i - 1] ?? 0)), "must be ascending")
+      .optional()
+      .describe(
+        "weights to walk through as analyses pass; passing the last promotes it. Without, it never promotes",
+      ),
+    interval_seconds: z.number().int().min(10).max(86_400).default(60).describe("time between analyses"),
+    failure_limit: z.number().int().min(1).max(1000).default(3).describe("failed analyses that roll it back"),
+    min_requests: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .default(100)
+      .describe("fewer requests on either side in a window make the analysis inconclusive"),
+    inconclusive_limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .describe("inconclusive analyses in a row that pause it and alert"),
+    max_error_rate_increase: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe("the least increase of the error rate over the primary's that fails it (0.01 = one point)"),
+    max_p99_ratio: z
+      .number()
+      .min(1)
+      .max(100)
+      .default(1.2)
+      .describe("its p99 latency fails above the primary's times this, plus 5 ms"),
+  })
+  .refine((c) => c.weight !== undefined || c.steps !== undefined, {
+    message: "needs a weight or steps",
+    path: ["weight"],
+  })
+  .refine((c) => c.weight === undefined || c.steps === undefined || c.steps[0] === c.weight, {
+    message: "must be the first of the steps",
+    path: ["weight"],
+  });
+export type CanaryInput = z.infer<typeof CanaryInput>;
+
 export const RegisterDeploymentBody = z.strictObject({
   model: slug().describe("the model's name, a slug"),
   model_version: modelVersion().describe("the trained artifact's version"),
@@ -88,6 +156,9 @@ export const RegisterDeploymentBody = z.strictObject({
     .describe(
       "the version's offline evaluation, such as {auc: 0.94}: the baseline its live metrics are judged against",
     ),
+  canary: CanaryInput.optional().describe(
+    "with role canary: its share of traffic and how it is analysed, rolled back or promoted",
+  ),
 });
 
 export type RegisterDeploymentBody = z.infer<typeof RegisterDeploymentBody>;

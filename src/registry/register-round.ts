@@ -4,7 +4,7 @@ import { ConflictError, InputError } from "../core/errors.js";
 import { ROLES, STATUSES } from "../core/words.js";
 import { type NewEvent, storedDeployments } from "../store/deployment-store.js";
 import { parseStoredJson } from "../store/json-columns.js";
-import type { DeploymentRow, NewDeploymentRow } from "../store/schema.js";
+import type { DeploymentRow, NewCanaryRow, NewDeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
@@ -91,19 +91,26 @@ export async function registerRound(
 ): Promise<Outcome<Registration>[]> {
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
-  const [stored, knownModels, primaries, versions, ids] = await Promise.all([
+  const canaryPairs = items
+    .filter((i) => i.body.canary !== undefined)
+    .map((i) => ({ model: i.body.model, environment: i.body.environment }));
+  const [stored, knownModels, primaries, versions, ids, liveCanaries] = await Promise.all([
     tx.idempotency.findStoredResponses(scopeKeys),
     tx.models.findModels(models),
-    // Only an immediate primary supersedes anything (see decide).
-    tx.deployments.findLivePrimaries(
-      items
+    // Only an immediate primary supersedes anything (see decide); a canary names the primary
+    // it is measured against.
+    tx.deployments.findLivePrimaries([
+      ...items
         .filter((i) => i.body.role === "primary" && !i.scheduled)
         .map((i) => ({ model: i.body.model, environment: i.body.environment })),
-    ),
+      ...canaryPairs,
+    ]),
     tx.models.findVersions(items.map((i) => ({ model: i.body.model, model_version: i.body.model_version }))),
     // PostgreSQL: the new rows' ids now, so that their events need not wait for the insert.
     tx.deployments.reserveDeploymentIds(items.length),
+    tx.canaries.liveCanaries(canaryPairs),
   ]);
+  const canaryBy = new Map(liveCanaries.map((c) => [pairKey(c.model, c.environment), c]));
   const storedBy = new Map(stored.map((s) => [s.scope_key, s]));
   const modelBy = new Map(knownModels.map((m) => [m.name, m]));
   const primaryBy = new Map(primaries.map((p) => [pairKey(p.model, p.environment), p]));
@@ -125,6 +132,14 @@ export async function registerRound(
         };
         return;
       }
+      const running = item.body.canary
+        ? canaryBy.get(pairKey(item.body.model, item.body.environment))
+        : undefined;
+      if (running) {
+        throw new ConflictError(
+          `${item.body.model} has a canary in ${item.body.environment} already (deployment ${running.deployment_id}, ${running.state}): end it first`,
+        );
+      }
       accepted.push(decide(item, modelBy, primaryBy, versionBy));
       acceptedAt.push(index);
     } catch (error) {
@@ -132,7 +147,7 @@ export async function registerRound(
     }
   });
 
-  const registrations = await write(tx, accepted, modelBy, versionBy, ids, viewOf, onEnded);
+  const registrations = await write(tx, accepted, modelBy, versionBy, ids, viewOf, onEnded, primaryBy);
   registrations.forEach((registration, i) => {
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
@@ -210,7 +225,8 @@ async function write(
   versionBy: Map<string, unknown>,
   ids: number[] | undefined,
   viewOf: ViewOf,
-  onEnded?: OnEnded,
+  onEnded: OnEnded | undefined,
+  primaryBy: Map<string, DeploymentRow>,
 ): Promise<Registration[]> {
   if (accepted.length === 0) return [];
   const supersessions = accepted.flatMap(({ item, superseded }) =>
@@ -260,6 +276,7 @@ async function write(
   const rest = inTurn(together, [
     () => tx.deployments.appendEvents(eventsOf(accepted, rows)),
     () => tx.metrics.insertBaselines(baselinesOf(accepted, rows)),
+    () => tx.canaries.insertCanaries(canariesOf(accepted, rows, primaryBy)),
     () =>
       tx.idempotency.storeResponses(
         accepted.flatMap(({ item }, i) => {
@@ -338,6 +355,42 @@ function eventsOf(accepted: Accepted[], rows: DeploymentRow[]): NewEvent[] {
   return events;
 }
 
+/** The canaries of a round: each canary registered with its analysis settings, due one interval on. */
+function canariesOf(
+  accepted: Accepted[],
+  rows: DeploymentRow[],
+  primaryBy: Map<string, DeploymentRow>,
+): NewCanaryRow[] {
+  return accepted.flatMap(({ item }, i) => {
+    const row = rows[i];
+    const canary = item.body.canary;
+    if (!row || !canary) return [];
+    return [
+      {
+        deployment_id: row.id,
+        model: row.model,
+        environment: row.environment,
+        primary_id: primaryBy.get(pairKey(row.model, row.environment))?.id ?? null,
+        steps: canary.steps ? JSON.stringify(canary.steps) : null,
+        step_index: 0,
+        interval_seconds: canary.interval_seconds,
+        failure_limit: canary.failure_limit,
+        min_requests: canary.min_requests,
+        inconclusive_limit: canary.inconclusive_limit,
+        max_error_rate_increase: canary.max_error_rate_increase,
+        max_p99_ratio: canary.max_p99_ratio,
+        failures: 0,
+        inconclusive_streak: 0,
+        state: "running",
+        next_analysis_at: item.now + canary.interval_seconds * 1000,
+        window_start: item.now,
+        created_at: item.now,
+        updated_at: item.now,
+      },
+    ];
+  });
+}
+
 function baselinesOf(accepted: Accepted[], rows: DeploymentRow[]) {
   return accepted.flatMap(({ item }, i) => {
     const row = rows[i];
@@ -370,5 +423,7 @@ function newRow(item: PendingRegistration): NewDeploymentRow {
     ttl_extension_seconds: 0,
     created_at: item.now,
     created_by: item.actor.name,
+    traffic_weight: body.canary ? (body.canary.weight ?? body.canary.steps?.[0] ?? null) : null,
+    sticky_header: body.canary?.sticky_header ?? null,
   };
 }

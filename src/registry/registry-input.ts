@@ -38,3 +38,8 @@ export const RollbackBody = z.strictObject({
   to_version: modelVersion().optional().describe("defaults to the golden version"),
   reason: freeText(2000).optional(),
 });
+
+export const CanaryQuery = z.strictObject({
+  environment: slug().default("production"),
+  limit: decimalInt(1, 500).default(20).describe("analyses, newest first"),
+});

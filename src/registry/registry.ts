@@ -47,6 +47,18 @@ export interface RegistryOptions {
   onEnded?: OnEnded;
 }
 
+export interface RollbackOptions {
+  to_version?: string;
+  reason?: string;
+  at?: number;
+  /** Refuse (ConflictError) unless this deployment is still the live primary: a guardrail's check. */
+  expect_current?: number;
+  /** More of why, in the `rolled_back` event's data (a guardrail's figures). */
+  data?: Record<string, unknown>;
+  /** Runs in the rollback's transaction, told of the deployment rolled back and its replacement. */
+  within?: (tx: Stores, rolledBack: DeploymentRow | null, replacement: DeploymentRow) => Promise<void>;
+}
+
 export interface ListQuery {
   model?: string;
   environment?: string;
@@ -111,6 +123,7 @@ export class Registry {
     const deploymentDate = dateOf(body, now);
     const cutoff = instantToMs(body.training_data_cutoff);
     checkDates(deploymentDate, cutoff, now, scheduled);
+    checkCanary(body, scheduled);
     assertTeam(actor, body.owner_team);
     return this.registrations.submit({
       body,
@@ -291,6 +304,7 @@ export class Registry {
     actor: Actor,
     reason: string,
     at: number,
+    within?: (tx: Stores) => Promise<void>,
   ): Promise<DeploymentView> {
     return this.stores.transaction(async (tx) => {
       const primary = await tx.deployments.findDeployment(primaryId);
@@ -333,6 +347,7 @@ export class Registry {
           data: { model_version: primary.model_version, superseded_by: successor.id, reason },
         },
       ]);
+      await within?.(tx);
       return this.view({ ...successor, role: "primary" }, at);
     });
   }
@@ -370,6 +385,47 @@ export class Registry {
         });
       }
       return this.view({ ...row, status: "active", deployment_date: at }, at);
+    });
+  }
+
+  /**
+   * Rolls a live canary back: it ends as `rolled_back` and answers no more traffic (weight 0),
+   * with a `canary_rolled_back` event carrying `data`; `within` runs in the same transaction
+   * (the canary's state, its analysis, the alert). Refused (ConflictError) when it is no longer
+   * a live canary.
+   */
+  async rollBackCanary(
+    id: number,
+    actor: Actor,
+    options: {
+      at: number;
+      reason: string;
+      data: Record<string, unknown>;
+      within?: (tx: Stores, row: DeploymentRow) => Promise<void>;
+    },
+  ): Promise<DeploymentRow> {
+    const { at } = options;
+    return this.stores.transaction(async (tx) => {
+      const row = await tx.deployments.findDeployment(id);
+      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
+      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
+      if (row.role !== "canary" || !(await tx.deployments.endDeployment(id, "rolled_back", at))) {
+        throw new ConflictError(`deployment ${id} is no longer a live canary`);
+      }
+      const ended: DeploymentRow = { ...row, status: "rolled_back", ended_at: at, traffic_weight: 0 };
+      await tx.canaries.setTrafficWeight(id, 0);
+      await this.onEnded(tx, [ended], at);
+      await tx.deployments.appendEvent({
+        deployment_id: id,
+        model: row.model,
+        environment: row.environment,
+        type: "canary_rolled_back",
+        actor: actor.name,
+        at,
+        data: { model_version: row.model_version, reason: options.reason, ...options.data },
+      });
+      await options.within?.(tx, ended);
+      return ended;
     });
   }
 
@@ -415,7 +471,7 @@ export class Registry {
     model: string,
     environment: string,
     actor: Actor,
-    options: { to_version?: string; reason?: string; at?: number } = {},
+    options: RollbackOptions = {},
   ): Promise<{ deployment: DeploymentView; rolled_back: DeploymentView | null }> {
     const now = options.at ?? this.clock();
     return this.stores.transaction(async (tx) => {
@@ -431,6 +487,11 @@ export class Registry {
       const version = await tx.models.findVersion(model, target);
       if (!version) throw new NotFoundError(`model ${model} has no version ${target}`);
       const current = await tx.deployments.findLivePrimary(model, environment);
+      if (options.expect_current !== undefined && current?.id !== options.expect_current) {
+        throw new ConflictError(
+          `deployment ${options.expect_current} is no longer the live primary of ${model} in ${environment}`,
+        );
+      }
       if (current?.model_version === target) {
         throw new ConflictError(`${model} ${target} is already the live primary in ${environment}`);
       }
@@ -471,9 +532,17 @@ export class Registry {
           ...common,
           deployment_id: current.id,
           type: "rolled_back",
-          data: { model_version: current.model_version, rolled_back_to: row.id, to_version: target, reason },
+          data: {
+            model_version: current.model_version,
+            rolled_back_to: row.id,
+            to_version: target,
+            reason,
+            ...options.data,
+          },
         });
       }
+      const ended = current ? { ...current, status: "rolled_back" as const, ended_at: now } : null;
+      await options.within?.(tx, ended, row);
       return {
         deployment: this.view(row, now),
         rolled_back: current ? this.view({ ...current, status: "rolled_back", ended_at: now }, now) : null,
@@ -561,6 +630,24 @@ function checkDates(deploymentDate: number, cutoff: number, now: number, schedul
       {
         field: "training_data_cutoff",
         message: "must not be after deployment_date: a model cannot learn from the future",
+      },
+    ]);
+  }
+}
+
+/** Canary settings belong to a live canary: the analysis starts when it is registered. */
+function checkCanary(body: RegisterDeploymentBody, scheduled: boolean): void {
+  if (body.canary === undefined) return;
+  if (body.role !== "canary") {
+    throw new InputError("canary settings need role canary", [
+      { field: "role", message: "must be canary to take canary settings (weight, steps, ...)" },
+    ]);
+  }
+  if (scheduled) {
+    throw new InputError("a canary cannot be scheduled", [
+      {
+        field: "scheduled_at",
+        message: "must not be given with canary settings: register the canary when it goes live",
       },
     ]);
   }

@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { ACTION_KINDS } from "../core/finding.js";
 import type { AlertState } from "../core/words.js";
 import { BoundStore } from "./bound-store.js";
 import type { AlertRow } from "./schema.js";
@@ -49,7 +50,10 @@ export interface AlertStore {
   findAlerts(ids: number[]): Promise<AlertRow[]>;
   /** Alerts of these deployments that a review acknowledged (resolution `reviewed`). */
   reviewedAlertsFor(deploymentIds: number[]): Promise<AlertRow[]>;
-  /** Open alerts whose deployment is no longer live: their cause went away with it. */
+  /**
+   * Open alerts whose deployment is no longer live: their cause went away with it. Not those of
+   * ACTION_KINDS, which report why it ended (a canary rolled back) and stay open to be seen.
+   */
   openAlertsOfEndedDeployments(limit: number, afterId?: number): Promise<(AlertRow & { status: string })[]>;
   insertAlerts(alerts: NewAlert[]): Promise<AlertRow[]>;
   /** Records a reminder; only alerts still open count. */
@@ -139,6 +143,7 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .select("deployments.status")
       .where("alerts.state", "=", sql.lit("open"))
       .where("deployments.status", "<>", sql.lit("active"))
+      .where("alerts.kind", "not in", [...ACTION_KINDS])
       .where("alerts.id", ">", afterId)
       .orderBy("alerts.id")
       .limit(limit)

@@ -2,6 +2,8 @@ import type { Generated, Insertable, Selectable } from "kysely";
 import type {
   AlertState,
   BaselineSource,
+  CanaryState,
+  CanaryVerdict,
   DeliveryState,
   DeploymentRole,
   DeploymentStatus,
@@ -30,6 +32,8 @@ export interface Schema {
   metric_baselines: MetricBaselinesTable;
   drift_references: DriftReferencesTable;
   drift_samples: DriftSamplesTable;
+  canaries: CanariesTable;
+  canary_analyses: CanaryAnalysesTable;
 }
 
 export interface ModelsTable {
@@ -240,3 +244,45 @@ export interface DriftSamplesTable {
   summary: string;
   updated_at: number;
 }
+
+/** A canary's analysis settings and where it stands (see src/core/canary-analysis.ts). */
+export interface CanariesTable {
+  deployment_id: number;
+  model: string;
+  environment: string;
+  primary_id: number | null;
+  /** JSON array of ascending weights, or null (it never promotes). */
+  steps: string | null;
+  step_index: number;
+  interval_seconds: number;
+  failure_limit: number;
+  min_requests: number;
+  inconclusive_limit: number;
+  max_error_rate_increase: number;
+  max_p99_ratio: number;
+  failures: number;
+  inconclusive_streak: number;
+  state: CanaryState;
+  next_analysis_at: number;
+  window_start: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CanaryAnalysesTable {
+  id: Generated<number>;
+  deployment_id: number;
+  at: number;
+  window_start: number;
+  window_end: number;
+  verdict: CanaryVerdict;
+  action: string;
+  step_index: number;
+  weight: number;
+  /** JSON: the analysis's figures and reasons. */
+  figures: string;
+}
+
+export type CanaryRow = Selectable<CanariesTable>;
+export type NewCanaryRow = Insertable<CanariesTable>;
+export type CanaryAnalysisRow = Selectable<CanaryAnalysesTable>;

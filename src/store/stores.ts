@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type AlertStore, SqlAlertStore } from "./alert-store.js";
+import { type CanaryStore, SqlCanaryStore } from "./canary-store.js";
 import {
   type Database,
   type DialectName,
@@ -40,6 +41,7 @@ export interface Stores {
   readonly tokens: TokenStore;
   /** What gateways route by: the live deployments of an environment. */
   readonly routes: RouteStore;
+  readonly canaries: CanaryStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -70,6 +72,7 @@ class SqlStores implements Stores {
   #drift?: DriftStore;
   #tokens?: TokenStore;
   #routes?: RouteStore;
+  #canaries?: CanaryStore;
 
   constructor(
     private readonly database: Database,
@@ -137,6 +140,11 @@ class SqlStores implements Stores {
   get routes(): RouteStore {
     this.#routes ??= new SqlRouteStore(this.database, this.executor);
     return this.#routes;
+  }
+
+  get canaries(): CanaryStore {
+    this.#canaries ??= new SqlCanaryStore(this.database, this.executor);
+    return this.#canaries;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -39,6 +39,7 @@ const COMMANDS = [
   "retire",
   "golden",
   "rollback",
+  "canary",
   "sweep",
   "alerts",
   "deliveries",

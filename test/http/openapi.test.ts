@@ -42,6 +42,7 @@ const ROUTES = [
   ["get", "/v1/models"],
   ["get", "/v1/models/{name}"],
   ["get", "/v1/models/{name}/events"],
+  ["get", "/v1/models/{name}/canary"],
   ["put", "/v1/models/{name}/golden"],
   ["post", "/v1/models/{name}/rollback"],
   ["post", "/v1/sweeps"],
@@ -145,6 +146,7 @@ describe("the OpenAPI document", () => {
         "endpoint",
         "tags",
         "baseline_metrics",
+        "canary",
       ].sort(),
     );
     expect(body.additionalProperties).toBe(false);

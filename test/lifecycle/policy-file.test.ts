@@ -31,6 +31,60 @@ const ENV = {
 };
 
 describe("parsePolicyFile", () => {
+  it("reads a guardrail, in the defaults or a policy, with its bake in seconds; none unless asked", () => {
+    const result = parsePolicyFile(
+      `defaults:
+  guardrail: { error_rate: 0.05, bake: 1h }
+policies:
+  - name: strict
+    match: { model: fraud-gbm }
+    guardrail: { error_rate: 0.01, bake: 30m, min_requests: 500 }
+  - name: plain
+    match: { model: churn }
+`,
+      {},
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.file.defaults.guardrail).toEqual({
+      error_rate: 0.05,
+      bake_seconds: 3600,
+      min_requests: 100,
+    });
+    expect(result.file.policies[0]?.guardrail).toEqual({
+      error_rate: 0.01,
+      bake_seconds: 1800,
+      min_requests: 500,
+    });
+    // A policy without its own inherits the defaults' guardrail.
+    expect(result.file.policies[1]?.guardrail).toEqual(result.file.defaults.guardrail);
+    const none = parsePolicyFile("", {});
+    expect(none.ok && none.file.defaults.guardrail).toBeNull();
+  });
+
+  it("refuses a guardrail without a bake or with an error rate above 1, and routes guardrail and canary alerts", () => {
+    const bad = parsePolicyFile(
+      `defaults:
+  guardrail: { error_rate: 2 }
+`,
+      {},
+    );
+    expect(bad.ok).toBe(false);
+    if (!bad.ok)
+      expect(bad.errors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/^defaults\.guardrail\.error_rate: /),
+        expect.stringMatching(/^defaults\.guardrail\.bake: /),
+      ]);
+    const routed = parsePolicyFile(
+      `channels:
+  oncall: { type: slack, url: "https://hooks.slack.example/x" }
+defaults:
+  notify: { guardrail: [oncall], canary_failed: [oncall], canary_paused: [oncall] }
+`,
+      {},
+    );
+    expect(routed.ok).toBe(true);
+  });
+
   it("reads the documented example, with durations in seconds and variables from the environment", () => {
     const result = parsePolicyFile(EXAMPLE, ENV);
     if (!result.ok) throw new Error(JSON.stringify(result.errors));

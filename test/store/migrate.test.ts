@@ -44,6 +44,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0009-canary",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -130,6 +131,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0009-canary",
       ]);
     } finally {
       await db.close();
@@ -179,6 +181,26 @@ describe.each(dialects())("schema on %s", (dialect) => {
       await expect(context.database.db.insertInto("deployments").values(again).execute()).rejects.toThrow();
     } finally {
       await context.close();
+    }
+  });
+
+  it("adds a canary's weight and sticky header to deployments unless the gateway's routes migration did first", async () => {
+    const db = openDatabase(database.url);
+    try {
+      await migrateUpTo(db, "0005-model-live-index");
+      // As migration 0006 (the gateway's routes) leaves them, merged from another branch.
+      await db.db.schema.alterTable("deployments").addColumn("traffic_weight", "integer").execute();
+      await db.db.schema.alterTable("deployments").addColumn("sticky_header", "text").execute();
+      expect((await migrateToLatest(db)).applied).toEqual(["0009-canary"]);
+      const columns = (await db.db.introspection.getTables())
+        .find((t) => t.name === "deployments")
+        ?.columns.map((c) => c.name);
+      expect(columns?.filter((c) => c === "traffic_weight" || c === "sticky_header")).toEqual([
+        "traffic_weight",
+        "sticky_header",
+      ]);
+    } finally {
+      await db.close();
     }
   });
 

@@ -82,6 +82,7 @@ export async function startTestApp(
     registry: context.registry,
     lifecycle: context.lifecycle,
     drift: context.drift,
+    canaries: context.canaries,
     tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",

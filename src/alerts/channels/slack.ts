@@ -18,6 +18,9 @@ const KIND_LABELS: Record<Notification["alert"]["kind"], string> = {
   silent: "silent",
   degraded: "degraded",
   drifted: "drifted",
+  canary_failed: "canary rolled back",
+  canary_paused: "canary paused",
+  guardrail: "rolled back by its guardrail",
 };
 
 /**
