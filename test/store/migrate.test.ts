@@ -184,26 +184,6 @@ describe.each(dialects())("schema on %s", (dialect) => {
     }
   });
 
-  it("adds a canary's weight and sticky header to deployments unless the gateway's routes migration did first", async () => {
-    const db = openDatabase(database.url);
-    try {
-      await migrateUpTo(db, "0005-model-live-index");
-      // As migration 0006 (the gateway's routes) leaves them, merged from another branch.
-      await db.db.schema.alterTable("deployments").addColumn("traffic_weight", "integer").execute();
-      await db.db.schema.alterTable("deployments").addColumn("sticky_header", "text").execute();
-      expect((await migrateToLatest(db)).applied).toEqual(["0009-canary"]);
-      const columns = (await db.db.introspection.getTables())
-        .find((t) => t.name === "deployments")
-        ?.columns.map((c) => c.name);
-      expect(columns?.filter((c) => c === "traffic_weight" || c === "sticky_header")).toEqual([
-        "traffic_weight",
-        "sticky_header",
-      ]);
-    } finally {
-      await db.close();
-    }
-  });
-
   it("refuses, untouched, a database migrated by a newer Tenure", async () => {
     const db = openDatabase(database.url);
     await migrateToLatest(db);

@@ -4,25 +4,13 @@ import type { DialectName } from "../database.js";
 /**
  * Canaries: each canary's analysis settings and progress, and every analysis with its figures.
  * A canary's share of traffic and its sticky header live on the deployment, where the gateway's
- * route table reads them: migration 0006 (the gateway's routes) adds the same two columns, and
- * whichever runs first adds them, so the two merge in either order.
+ * route table reads them (migration 0006 adds those two columns).
  */
 export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   const idType = dialect === "postgres" ? "serial" : "integer";
   const real = dialect === "postgres" ? "double precision" : "real";
   const id = (c: ColumnDefinitionBuilder) =>
     dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey();
-
-  const tables = await db.introspection.getTables();
-  const columns = new Set(tables.find((t) => t.name === "deployments")?.columns.map((c) => c.name) ?? []);
-  // Percent of the model's requests a canary answers; null for every other deployment.
-  if (!columns.has("traffic_weight")) {
-    await db.schema.alterTable("deployments").addColumn("traffic_weight", "integer").execute();
-  }
-  // The request header whose value keeps one client on one side of the split; null splits at random.
-  if (!columns.has("sticky_header")) {
-    await db.schema.alterTable("deployments").addColumn("sticky_header", "text").execute();
-  }
 
   await db.schema
     .createTable("canaries")
