@@ -64,9 +64,9 @@ const OPTIONS = {
   },
   quick: switchOption("one round of 2 s runs after 1 s warm-ups: checks the harness, measures nothing"),
   client: {
-    schema: z.enum(["request", "pool", "stream"]).default("request"),
-    value: "request|pool|stream",
-    help: "the floor's undici call: request through an Agent (as the gateway), Pool.request, or stream",
+    schema: z.enum(["dispatch", "request", "pool", "stream"]).default("dispatch"),
+    value: "dispatch|request|pool|stream",
+    help: "the floor's undici call: Agent.dispatch with a handler (as the gateway), request, Pool.request, or stream",
   },
   "log-level": {
     schema: z.enum(["fatal", "error", "warn", "info", "debug"]).default("info"),
@@ -394,4 +394,3 @@ async function waitForAnswers(peer: Peer): Promise<void> {
     `${peer.name} did not answer ${peer.url} with a 200 within 30 s: ${last}\n${peer.server.stderrTail()}`,
   );
 }
-

@@ -5,8 +5,10 @@
  * is what Tenure adds; what this costs above the upstream is what Node and undici cost.
  *
  * `--client` picks the undici call, so that the floor can follow the gateway's choice:
- * `request` (undici.request through an Agent, the default), `pool` (Pool.request to the one
- * origin) or `stream` (undici.stream writing straight into the response).
+ * `dispatch` (Agent.dispatch with a handler that writes each chunk into the response and pauses
+ * the upstream while the client drains: the gateway's call, src/gateway/proxy.ts, and the
+ * default), `request` (undici.request through an Agent, the body piped), `pool` (Pool.request to
+ * the one origin) or `stream` (undici.stream writing straight into the response).
  *
  *   node --import tsx bench/lib/proxy-floor.ts --port 8081 --upstream http://127.0.0.1:9001
  */
@@ -20,9 +22,9 @@ const flags = parseScriptOptions("proxy-floor", {
   port: PORT_OPTION,
   upstream: { schema: z.url(), value: "URL", help: "the model server: http://127.0.0.1:PORT" },
   client: {
-    schema: z.enum(["request", "pool", "stream"]).default("request"),
-    value: "request|pool|stream",
-    help: "undici.request through an Agent, Pool.request, or undici.stream through an Agent",
+    schema: z.enum(["dispatch", "request", "pool", "stream"]).default("dispatch"),
+    value: "dispatch|request|pool|stream",
+    help: "Agent.dispatch (as the gateway), undici.request, Pool.request, or undici.stream",
   },
 });
 
@@ -52,6 +54,38 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
   return kept;
 }
 
+/** The gateway's way (src/gateway/proxy.ts) with nothing of Tenure's: head, chunks, end. */
+class Relay implements Dispatcher.DispatchHandler {
+  constructor(private readonly res: ServerResponse) {}
+
+  /** Its presence is what tells undici 7 this handler speaks the controller API. */
+  onRequestStart(): void {}
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ) {
+    this.res.writeHead(statusCode, endToEnd(headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once("drain", () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, _error: Error): void {
+    if (!this.res.headersSent) this.res.writeHead(502, { "content-type": "text/plain" }).end();
+    else this.res.destroy();
+  }
+}
+
 async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? "/";
   const slash = url.indexOf("/", 1);
@@ -59,6 +93,10 @@ async function forward(req: IncomingMessage, res: ServerResponse): Promise<void>
   const method = (req.method ?? "GET") as Dispatcher.HttpMethod;
   const body = method === "GET" || method === "HEAD" ? undefined : req;
   const headers = endToEnd(req.headers);
+  if (flags.client === "dispatch") {
+    dispatcher.dispatch({ origin, path, method, headers, body: body ?? null }, new Relay(res));
+    return;
+  }
   if (flags.client === "stream") {
     await stream(origin + path, { dispatcher, method, headers, body }, ({ statusCode, headers: answer }) => {
       res.writeHead(statusCode, endToEnd(answer as IncomingHttpHeaders));
