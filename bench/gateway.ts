@@ -375,6 +375,11 @@ function startGateway(name: string, database: ScratchDatabase, flags: Flags, wor
 async function waitForAnswers(peer: Peer): Promise<void> {
   const deadline = Date.now() + 30_000;
   let last = "";
+  // A cluster answers as soon as its first worker listens: wait for them all (bench/lib/cluster.ts).
+  while (peer.processes > 1 && !peer.server.stderrTail().includes("workers listening")) {
+    if (Date.now() > deadline) throw new Error(`${peer.name}: not all workers listen within 30 s`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
   while (Date.now() < deadline) {
     try {
       const response = await fetch(peer.url, {

@@ -7,7 +7,8 @@
  *   node --import tsx bench/lib/cluster.ts --workers 2 -- bench/lib/proxy-floor.ts --port 8081 ...
  *   node --import tsx bench/lib/cluster.ts --workers 2 -- bin/tenure.js gateway --port 8081 ...
  *
- * A `.ts` script runs with `--import tsx`, a `.js` one with no loader. SIGTERM or SIGINT stops
+ * A `.ts` script runs with `--import tsx`, a `.js` one with no loader. Once every worker listens,
+ * the primary writes `cluster: N workers listening` to stderr (the bench waits for it). SIGTERM or SIGINT stops
  * every worker; a worker that dies meanwhile stops the rest and the primary exits 1.
  */
 import cluster from "node:cluster";
@@ -29,7 +30,11 @@ cluster.setupPrimary({
   execArgv: script.endsWith(".ts") ? ["--import", "tsx"] : [],
 });
 let stopping = false;
+let listening = 0;
 for (let i = 0; i < workers; i++) cluster.fork();
+cluster.on("listening", () => {
+  if (++listening === workers) process.stderr.write(`cluster: ${workers} workers listening\n`);
+});
 cluster.on("exit", (worker, code, signal) => {
   if (!stopping) {
     process.stderr.write(`cluster: worker ${worker.process.pid} exited (${signal ?? code}); stopping\n`);
