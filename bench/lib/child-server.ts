@@ -16,13 +16,17 @@ export interface ChildServer {
 
 export interface ChildServerOptions {
   name: string;
-  /** Arguments to `node`; `{port}` in any of them is replaced by the chosen port. */
+  /** The program to run: `node` (this one) unless given, such as nginx. */
+  command?: string;
+  /** Arguments to the program; `{port}` in any of them is replaced by the chosen port. */
   args: string[];
   cwd: string;
   env?: NodeJS.ProcessEnv;
   /** Where the child's stdout (its request log) goes; discarded when omitted. */
   stdoutFile?: string;
   readyTimeoutMs?: number;
+  /** Called with the chosen port before the start, to write a configuration file that names it. */
+  beforeStart?: (port: number) => void;
 }
 
 const STDERR_TAIL_BYTES = 8 * 1024;
@@ -41,14 +45,15 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node ARGS` on a free port and waits until its /healthz answers 200: polling, bounded
+ * Starts `node ARGS` (or `command ARGS`) on a free port and waits until its /healthz answers 200: polling, bounded
  * by `readyTimeoutMs`, and failing early if the child exits.
  */
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
   const port = await freePort();
+  options.beforeStart?.(port);
   const args = options.args.map((a) => a.replaceAll("{port}", String(port)));
   const stdout = options.stdoutFile ? openSync(options.stdoutFile, "a") : "ignore";
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.command ?? process.execPath, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ["ignore", stdout, "pipe"],

@@ -162,3 +162,33 @@ export class QuietGate {
     }
   }
 }
+
+/**
+ * CPU seconds used so far by a process and all its descendants (an nginx master and its worker,
+ * a cluster primary and its workers), from /proc: a descendant that ended meanwhile is missed.
+ */
+export function processTreeCpuSeconds(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The parent's pid is the second field after the command name's closing parenthesis.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  let seconds = 0;
+  const queue = [rootPid];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    try {
+      seconds += processCpuSeconds(pid);
+    } catch {
+      // Ended meanwhile.
+    }
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return seconds;
+}
