@@ -1,30 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { FeedbackBody, ShadowQuery } from "../../monitoring/shadow-input.js";
 import type { ShadowMonitor } from "../../monitoring/shadow-monitor.js";
-import { finite, slug } from "../../registry/deployment-input.js";
 import { ModelNameParams } from "../../registry/registry-input.js";
 import { problemResponses } from "../schemas.js";
-
-const FeedbackBody = z.strictObject({
-  items: z
-    .array(
-      z.strictObject({
-        request_id: z
-          .string()
-          .min(1)
-          .max(256)
-          .describe("the request id the gateway answered with (Tenure-Request-Id)"),
-        label: z
-          .union([z.string().min(1).max(1024), finite(), z.boolean()])
-          .describe("the ground truth: a class (string or boolean) or a number"),
-      }),
-    )
-    .min(1, "must hold at least one item")
-    .max(10_000, "at most 10,000 items a request"),
-});
-
-const ShadowQuery = z.strictObject({ environment: slug().default("production") });
 
 const Quantiles = z.object({ p50: z.number().nullable(), p99: z.number().nullable() });
 
