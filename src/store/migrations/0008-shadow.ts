@@ -26,6 +26,12 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn("received_at", "bigint", (c) => c.notNull())
     .addPrimaryKeyConstraint("shadow_pairs_pk", ["shadow_id", "request_id"])
     .execute();
+  // A comparison reads a shadow's newest pairs against one primary; pruning goes by age.
+  await db.schema
+    .createIndex("shadow_pairs_comparison")
+    .on("shadow_pairs")
+    .columns(["shadow_id", "primary_id", "at"])
+    .execute();
   await db.schema.createIndex("shadow_pairs_at").on("shadow_pairs").columns(["at"]).execute();
 
   // One label per request: a corrected label replaces the first. It may come before its pair.
