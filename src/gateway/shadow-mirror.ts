@@ -192,6 +192,9 @@ export class ShadowMirror implements GatewayObserver {
       status = answer.statusCode;
       body = await readBounded(answer.body, this.#options.maxResponseBytes);
     } catch (error) {
+      // No whole answer (refused, reset, or past the timeout, headers or not): status 0.
+      status = 0;
+      body = null;
       this.#stats.failed++;
       this.#options.onError?.(shadow, exchange.request_id, error);
     }

@@ -59,17 +59,22 @@ export class ShadowMonitor {
   /**
    * Stores a report's pairs (TrafficReport.pairs). Pairs naming a deployment the registry does
    * not have, or older than the retention, are left out and counted; a pair already stored is
-   * kept as it was (a retried report).
+   * kept as it was (a retried report). The traffic ingestion (`POST /v1/traffic`, or a gateway
+   * that opened the database itself) calls it with `report.pairs`, in its own transaction when
+   * it passes `tx`.
    */
-  async recordPairs(pairs: readonly ShadowPairRecord[]): Promise<{ recorded: number; ignored: number }> {
+  async recordPairs(
+    pairs: readonly ShadowPairRecord[],
+    tx: Stores = this.#stores,
+  ): Promise<{ recorded: number; ignored: number }> {
     if (pairs.length === 0) return { recorded: 0, ignored: 0 };
     const now = this.#clock();
     const ids = [...new Set(pairs.flatMap((p) => [p.primary_id, p.shadow_id]))];
-    const known = new Set((await this.#stores.deployments.findDeployments(ids)).map((d) => d.id));
+    const known = new Set((await tx.deployments.findDeployments(ids)).map((d) => d.id));
     const oldest = now - this.#retentionMs;
     const kept = pairs.filter((p) => known.has(p.primary_id) && known.has(p.shadow_id) && p.at >= oldest);
-    const recorded = await this.#stores.shadows.insertPairs(kept, now);
-    await this.#pruneNow(now);
+    const recorded = await tx.shadows.insertPairs(kept, now);
+    await this.#pruneNow(now, tx);
     return { recorded, ignored: pairs.length - kept.length };
   }
 
@@ -132,9 +137,9 @@ export class ShadowMonitor {
     };
   }
 
-  async #pruneNow(now: number): Promise<void> {
+  async #pruneNow(now: number, stores: Stores = this.#stores): Promise<void> {
     if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
     this.#lastPrune = now;
-    await this.#stores.shadows.prune(now - this.#retentionMs);
+    await stores.shadows.prune(now - this.#retentionMs);
   }
 }

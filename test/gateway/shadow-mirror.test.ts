@@ -151,7 +151,13 @@ async function postUser(url: string, body: unknown, requestId?: string) {
 
 async function setUp(
   shadowAnswer: (received: Received, res: http.ServerResponse) => void,
-  options: { maxConcurrent?: number; maxBody?: number; pointer?: string; flushIntervalMs?: number } = {},
+  options: {
+    maxConcurrent?: number;
+    maxBody?: number;
+    pointer?: string;
+    flushIntervalMs?: number;
+    timeoutMs?: number;
+  } = {},
 ) {
   const primaryServer = await startUpstream((_received, res) =>
     json(res, 200, { prediction: "fraud", score: 0.91 }),
@@ -165,7 +171,7 @@ async function setUp(
   const errors: unknown[] = [];
   const mirror = new ShadowMirror({
     sink,
-    timeoutMs: 5000,
+    timeoutMs: options.timeoutMs ?? 5000,
     flushIntervalMs: options.flushIntervalMs ?? 10,
     maxConcurrent: options.maxConcurrent,
     predictionPointer: options.pointer,
@@ -251,6 +257,20 @@ describe("the shadow mirror", () => {
     });
     expect(errors.length).toBeGreaterThan(0);
     expect(mirror.stats().failed).toBe(1);
+  });
+
+  it("a shadow that sends its headers and then stalls is abandoned at the mirror's timeout: status 0, counted", async () => {
+    const { sink, front, mirror } = await setUp(
+      (_r, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"predic');
+      },
+      { timeoutMs: 300 },
+    );
+    expect((await postUser(front, {}, "stall")).status).toBe(200);
+    await pollUntil("the abandoned pair", () => (sink.pairs.length === 1 ? true : undefined));
+    expect(sink.pairs[0]).toMatchObject({ request_id: "stall", shadow_status: 0, shadow_prediction: null });
+    expect(mirror.stats()).toMatchObject({ failed: 1, in_flight: 0 });
   });
 
   it("a shadow's 500 and unreadable answers are paired with its status and a null prediction", async () => {

@@ -83,7 +83,8 @@ export function shadowRoutes(app: FastifyInstance, shadow: ShadowMonitor): void 
       schema: {
         summary: "Each live shadow of a model compared with its primary on the same requests, with a verdict",
         description:
-          "Agreement (classes) or mean absolute and relative difference (numbers), each side's latency, and where " +
+          "Over the newest pairs against the current live primary: agreement (classes) or mean absolute and relative " +
+          "difference (numbers), each side's latency, and where " +
           "labels exist McNemar's exact test (classes) or the paired t-test on absolute errors (numbers): " +
           "candidate_better, candidate_worse or inconclusive, with the counts behind it.",
         tags: ["shadow"],
