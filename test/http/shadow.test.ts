@@ -127,6 +127,19 @@ describe.each(dialects())("shadow validation over HTTP on %s", (dialect) => {
     expect(shadow.verdict.reason).toContain("fewer than the 30 required");
   });
 
+  it("the traffic ingestion can record pairs inside its own transaction, and a rolled back one leaves none", async () => {
+    const pairs = pairsFrom([{ primary_prediction: 1, shadow_prediction: 1, label: 1 }], "tx");
+    await expect(
+      t.context.stores.transaction(async (tx) => {
+        expect(await t.context.shadow.recordPairs(pairs, tx)).toEqual({ recorded: 1, ignored: 0 });
+        throw new Error("the report failed half-way");
+      }),
+    ).rejects.toThrow("half-way");
+    expect((await view()).json().shadows[0].pairs).toBe(0);
+    await t.context.stores.transaction((tx) => t.context.shadow.recordPairs(pairs, tx));
+    expect((await view()).json().shadows[0].pairs).toBe(1);
+  });
+
   it("feedback for requests never seen is accepted and meets its pair when the pair comes", async () => {
     expect((await feedback([{ request_id: "late-0", label: true }])).json()).toEqual({ accepted: 1 });
     expect((await view()).json().shadows[0].labelled).toBe(0);
