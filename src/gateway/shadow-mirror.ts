@@ -16,8 +16,6 @@ export interface ShadowMirrorOptions {
   timeoutMs?: number;
   /** Mirrored requests in flight at most; one more is dropped and counted, never queued. 64 unless told. */
   maxConcurrent?: number;
-  /** The share of answered requests mirrored, 0–1 (`--shadow-sample`); all unless told. */
-  sample?: number;
   /** A shadow's answer larger than this is not read for a prediction; 1 MiB unless told. */
   maxResponseBytes?: number;
   /** Pairs are handed to the sink at most this often, in one batch; 1 s unless told. */
@@ -25,7 +23,6 @@ export interface ShadowMirrorOptions {
   /** The dispatcher for mirrored requests; a keep-alive Agent of the mirror's own unless given. */
   dispatcher?: Dispatcher;
   clock?: () => number;
-  random?: () => number;
   /** Told of a mirrored request that failed, for the gateway's log; never throws back. */
   onError?: (shadow: RouteTarget, requestId: string, error: unknown) => void;
 }
@@ -37,7 +34,7 @@ export interface ShadowMirrorStats {
   dropped_busy: number;
   /** Not mirrored: the request's body was over `--shadow-max-body` (the traffic meter counts these per deployment). */
   skipped_oversize: number;
-  /** Not picked by `sample`. */
+  /** Not mirrored: the gateway kept no copy of the request (outside `--shadow-sample`). */
   sampled_out: number;
   /** Shadows that refused, reset, or passed the timeout: their pair carries status 0. */
   failed: number;
@@ -49,7 +46,6 @@ const DEFAULTS = {
   predictionPointer: "/prediction",
   timeoutMs: 10_000,
   maxConcurrent: 64,
-  sample: 1,
   maxResponseBytes: 1024 * 1024,
   flushIntervalMs: 1000,
 };
@@ -83,6 +79,7 @@ export class ShadowMirror implements GatewayObserver {
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #pending = new Set<Promise<void>>();
+  readonly #shutdown = new AbortController();
   #buffer: ShadowPair[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -100,7 +97,6 @@ export class ShadowMirror implements GatewayObserver {
     this.#options = {
       ...DEFAULTS,
       clock: Date.now,
-      random: Math.random,
       ...withoutUndefined(options),
       sink: options.sink,
     };
@@ -116,7 +112,8 @@ export class ShadowMirror implements GatewayObserver {
       this.#stats.skipped_oversize += routes.shadows.length;
       return;
     }
-    if (this.#options.sample < 1 && this.#options.random() >= this.#options.sample) {
+    // The gateway samples (`--shadow-sample`): a request it kept no copy of is not mirrored.
+    if (exchange.request_body === null) {
       this.#stats.sampled_out += routes.shadows.length;
       return;
     }
@@ -155,10 +152,15 @@ export class ShadowMirror implements GatewayObserver {
     this.#options.sink.addPairs(batch);
   }
 
-  /** Waits for the mirrored requests in flight (each bounded by its timeout), flushes, and closes the agent. */
-  async close(): Promise<void> {
+  /**
+   * Stops mirroring, gives the copies in flight `graceMs` to finish, abandons the rest, hands
+   * every pair to the sink and closes the agent.
+   */
+  async close(graceMs = 2000): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#pending]);
+    const grace = setTimeout(() => this.#shutdown.abort(), graceMs);
+    await this.idle();
+    clearTimeout(grace);
     this.flush();
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
@@ -187,7 +189,7 @@ export class ShadowMirror implements GatewayObserver {
         headers: mirroredHeaders(exchange),
         body: exchange.request_body ?? undefined,
         dispatcher: this.#dispatcher,
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#shutdown.signal]),
       });
       status = answer.statusCode;
       body = await readBounded(answer.body, this.#options.maxResponseBytes);
