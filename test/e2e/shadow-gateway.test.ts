@@ -1,37 +1,16 @@
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { send } from "../support/gateway-client.js";
 import { type GatewayProcess, startGatewayProcess } from "../support/gateway-process.js";
+import { json, startModelServer } from "../support/model-server.js";
 import { pollUntil, runTenure, tempDir } from "../support/process.js";
 
 /** A model server whose prediction is `predict(i)` for a request body `{"i": i}`. */
-async function modelServer(predict: (i: number) => string) {
-  const seen: http.IncomingHttpHeaders[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      seen.push(req.headers);
-      const { i } = JSON.parse(Buffer.concat(chunks).toString()) as { i: number };
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ prediction: predict(i) }));
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+function modelServer(predict: (i: number) => string) {
+  return startModelServer((received, res) =>
+    json(res, 200, { prediction: predict((JSON.parse(received.body) as { i: number }).i) }),
+  );
 }
 
 const REQUESTS = 40;
@@ -109,12 +88,17 @@ describe.each(dialects())(
         30_000,
         250,
       );
-      expect(shadow.seen).toHaveLength(REQUESTS);
-      expect(shadow.seen.every((h) => h["tenure-shadow"] === "1")).toBe(true);
-      expect(shadow.seen.map((h) => h["x-request-id"]).sort()).toEqual(
-        Array.from({ length: REQUESTS }, (_, i) => `r-${i}`).sort(),
+      expect(shadow.received.map((r) => r.headers)).toHaveLength(REQUESTS);
+      expect(shadow.received.map((r) => r.headers).every((h) => h["tenure-shadow"] === "1")).toBe(true);
+      expect(
+        shadow.received
+          .map((r) => r.headers)
+          .map((h) => h["x-request-id"])
+          .sort(),
+      ).toEqual(Array.from({ length: REQUESTS }, (_, i) => `r-${i}`).sort());
+      expect(primary.received.map((r) => r.headers).every((h) => h["tenure-shadow"] === undefined)).toBe(
+        true,
       );
-      expect(primary.seen.every((h) => h["tenure-shadow"] === undefined)).toBe(true);
 
       // The truth is "b" throughout: the shadow is right on 30 requests the primary got wrong.
       const context = await openContext(database.url);

@@ -1,47 +1,25 @@
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../../src/gateway/gateway.js";
 import { type PairSink, ShadowMirror } from "../../src/gateway/shadow-mirror.js";
 import type { ShadowPair } from "../../src/gateway/traffic-report.js";
 import { send } from "../support/gateway-client.js";
+import { json, type Received, startModelServer } from "../support/model-server.js";
 import { pollUntil } from "../support/process.js";
 import { FixedRoutes, target } from "../support/upstreams.js";
 
-interface Held {
-  headers: http.IncomingHttpHeaders;
-  url: string;
-  body: string;
+interface Held extends Received {
   res: http.ServerResponse;
 }
 
 /** A model server that answers at once (`answer`) or holds each request until the test lets it go. */
 async function modelServer(answer?: unknown) {
   const held: Held[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const one = { headers: req.headers, url: req.url ?? "", body: Buffer.concat(chunks).toString(), res };
-      if (answer === undefined) held.push(one);
-      else {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(answer));
-      }
-    });
+  const server = await startModelServer((received, res) => {
+    if (answer === undefined) held.push({ ...received, res });
+    else json(res, 200, answer);
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+  return { ...server, held };
 }
 
 const closers: Array<() => Promise<void>> = [];

@@ -6,51 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Exchange, ModelRoutes, RouteTarget } from "../../src/gateway/exchange.js";
 import { type PairSink, ShadowMirror } from "../../src/gateway/shadow-mirror.js";
 import type { ShadowPair } from "../../src/gateway/traffic-report.js";
+import { json, type Received, startModelServer as startUpstream } from "../support/model-server.js";
 import { pollUntil } from "../support/process.js";
-
-interface Received {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** A model server on loopback that records what it got and answers as `answer` says. */
-async function startUpstream(
-  answer: (received: Received, response: http.ServerResponse) => void,
-): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const one = {
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      };
-      received.push(one);
-      answer(one, res);
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((done) => server.close(() => done()));
-    },
-  };
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
 
 function target(id: number, role: RouteTarget["role"], endpoint: string): RouteTarget {
   return {
