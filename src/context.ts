@@ -8,6 +8,7 @@ import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
+import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -21,6 +22,8 @@ export interface Context {
   stores: Stores;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
+  /** Shadow validation: pairs from gateways, feedback, comparisons and verdicts. */
+  shadow: ShadowMonitor;
   policies: PolicyBook;
   registry: Registry;
   incidents: Incidents;
@@ -138,6 +141,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     stores,
     lifecycle,
     drift: new DriftMonitor({ stores, registry, clock }),
+    shadow: new ShadowMonitor({ stores, clock }),
     policies,
     registry,
     incidents,

@@ -6,6 +6,7 @@ import type { AlertState, DeliveryState } from "../core/words.js";
 import type { CanaryView } from "../gateway/canaries.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
+import type { ShadowView } from "../monitoring/shadow-monitor.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
@@ -78,6 +79,8 @@ export interface TenureClient {
   timeline(id: number): Promise<TimelineView>;
   /** A model's newest canary in an environment, with its newest `limit` analyses. */
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
+  /** Each live shadow of a model against its primary (GET /v1/models/{name}/shadow). */
+  shadow(model: string, environment: string): Promise<ShadowView>;
   close(): Promise<void>;
 }
 
@@ -176,6 +179,9 @@ export class LocalClient implements TenureClient {
   canary(model: string, environment: string, limit: number) {
     return this.context.canaries.get(model, environment, limit);
   }
+  shadow(model: string, environment: string) {
+    return this.context.shadow.compare(model, environment);
+  }
   close() {
     return this.context.close();
   }
@@ -262,6 +268,9 @@ export class RemoteClient implements TenureClient {
       "GET",
       `/v1/models/${encodeURIComponent(model)}/canary?${queryString({ environment, limit })}`,
     );
+  }
+  shadow(model: string, environment: string): Promise<ShadowView> {
+    return this.json("GET", `/v1/models/${encodeURIComponent(model)}/shadow?${queryString({ environment })}`);
   }
   async close(): Promise<void> {}
 

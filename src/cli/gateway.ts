@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import type { RouteSource } from "../gateway/route-source.js";
+import type { PairSink } from "../gateway/shadow-mirror.js";
 import { configOf, type Io } from "./io.js";
 import {
   byteSizeFlag,
@@ -75,8 +76,8 @@ export function gatewayCommand(program: Command, io: Io): void {
     const config = await configOf(io);
     const { pino } = await import("pino");
     const log = pino({ level: config.logLevel, redact: ["token", "headers.authorization"] });
-    const { source, close } = await openRoutes(flags, io, config, log);
-    await serveGatewayUntilSignal(flags, io, config.host, source, close, log);
+    const { source, close, pairs } = await openRoutes(flags, io, config, log);
+    await serveGatewayUntilSignal(flags, io, config.host, source, close, pairs, log);
   });
 }
 
@@ -88,7 +89,11 @@ async function openRoutes(
   io: Io,
   config: Awaited<ReturnType<typeof configOf>>,
   log: Logger,
-): Promise<{ source: RouteSource; close: () => Promise<void> }> {
+): Promise<{
+  source: RouteSource;
+  close: () => Promise<void>;
+  pairs: PairSink & { drain(): Promise<void> };
+}> {
   const events = {
     routesChanged: (table: { version: string; routable: number }, previous: { version: string }) =>
       log.info(
@@ -118,7 +123,10 @@ async function openRoutes(
       environment: flags.environment,
       events,
     });
-    return { source, close: () => source.close() };
+    // Through a registry server, shadow pairs travel in the traffic meter's report (POST
+    // /v1/traffic); until that meter is composed here, they are dropped.
+    const pairs = { addPairs: () => {}, drain: async () => {} };
+    return { source, close: () => source.close(), pairs };
   }
   const { openContext } = await import("../context.js");
   const url = flags.database ?? config.databaseUrl;
@@ -136,12 +144,17 @@ async function openRoutes(
     environment: flags.environment,
     events,
   });
+  const { RecordingPairSink } = await import("../gateway/recording-pair-sink.js");
+  const pairs = new RecordingPairSink(context.shadow, (error) =>
+    log.error({ err: error }, "shadow pairs could not be recorded"),
+  );
   return {
     source,
     close: async () => {
       await source.close();
       await context.close();
     },
+    pairs,
   };
 }
 
@@ -151,9 +164,24 @@ async function serveGatewayUntilSignal(
   defaultHost: string,
   source: RouteSource,
   closeRoutes: () => Promise<void>,
+  pairs: PairSink & { drain(): Promise<void> },
   log: Logger,
 ): Promise<void> {
   const { startGateway } = await import("../gateway/gateway.js");
+  const { ShadowMirror } = await import("../gateway/shadow-mirror.js");
+  const mirror = new ShadowMirror({
+    sink: pairs,
+    timeoutMs: flags.upstreamTimeout,
+    onError: (shadow, requestId, error) =>
+      log.warn(
+        { request_id: requestId, model: shadow.model, deployment_id: shadow.deployment_id, err: error },
+        "a shadow did not answer its copy",
+      ),
+  });
+  const stopMirror = async () => {
+    await mirror.close();
+    await pairs.drain();
+  };
   const { assertPortFree } = await import("./serve.js");
   const host = flags.host ?? defaultHost;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -168,9 +196,11 @@ async function serveGatewayUntilSignal(
       shadowSample: flags.shadowSample,
       shadowMaxBody: flags.shadowMaxBody,
       versionHeader: flags.versionHeader,
+      observers: [mirror],
       log,
     });
   } catch (error) {
+    await stopMirror();
     await closeRoutes();
     throw error;
   }
@@ -195,5 +225,6 @@ async function serveGatewayUntilSignal(
     process.on("SIGINT", stop);
   });
   await gateway.close();
+  await stopMirror();
   await closeRoutes();
 }

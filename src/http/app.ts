@@ -12,6 +12,7 @@ import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
+import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
@@ -31,6 +32,7 @@ import { referenceRoutes } from "./routes/references.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { routeRoutes } from "./routes/routes.js";
 import { sampleRoutes } from "./routes/samples.js";
+import { shadowRoutes } from "./routes/shadow.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { timelineRoutes } from "./routes/timelines.js";
 import { problemResponses } from "./schemas.js";
@@ -41,6 +43,7 @@ export interface AppOptions {
   lifecycle: Lifecycle;
   drift: DriftMonitor;
   canaries: Canaries;
+  shadow: ShadowMonitor;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -178,6 +181,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sampleRoutes(scope, options.drift);
     referenceRoutes(scope, options.drift);
     if (options.routes) routeRoutes(scope, options.routes);
+    shadowRoutes(scope, options.shadow);
   });
 
   return app;

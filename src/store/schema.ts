@@ -34,6 +34,8 @@ export interface Schema {
   drift_samples: DriftSamplesTable;
   canaries: CanariesTable;
   canary_analyses: CanaryAnalysesTable;
+  shadow_pairs: ShadowPairsTable;
+  feedback: FeedbackTable;
 }
 
 export interface ModelsTable {
@@ -286,3 +288,25 @@ export interface CanaryAnalysesTable {
 export type CanaryRow = Selectable<CanariesTable>;
 export type NewCanaryRow = Insertable<CanariesTable>;
 export type CanaryAnalysisRow = Selectable<CanaryAnalysesTable>;
+
+/** One request answered by a primary (or canary) and by a shadow; predictions as JSON text. */
+export interface ShadowPairsTable {
+  shadow_id: number;
+  request_id: string;
+  primary_id: number;
+  at: number;
+  primary_prediction: string | null;
+  shadow_prediction: string | null;
+  primary_status: number;
+  shadow_status: number;
+  primary_latency_ms: number;
+  shadow_latency_ms: number;
+  received_at: number;
+}
+
+/** Ground truth for one served request, by its request id; the label as JSON text. */
+export interface FeedbackTable {
+  request_id: string;
+  label: string;
+  received_at: number;
+}

@@ -17,6 +17,7 @@ import { type ModelStore, SqlModelStore } from "./model-store.js";
 import { type OutboxStore, SqlOutboxStore } from "./outbox-store.js";
 import { type PageStore, SqlPageStore } from "./page-store.js";
 import { type RouteStore, SqlRouteStore } from "./route-store.js";
+import { type ShadowStore, SqlShadowStore } from "./shadow-store.js";
 import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
 import { SqlTokenStore, type TokenStore } from "./token-store.js";
 
@@ -42,6 +43,7 @@ export interface Stores {
   /** What gateways route by: the live deployments of an environment. */
   readonly routes: RouteStore;
   readonly canaries: CanaryStore;
+  readonly shadows: ShadowStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -73,6 +75,7 @@ class SqlStores implements Stores {
   #tokens?: TokenStore;
   #routes?: RouteStore;
   #canaries?: CanaryStore;
+  #shadows?: ShadowStore;
 
   constructor(
     private readonly database: Database,
@@ -145,6 +148,11 @@ class SqlStores implements Stores {
   get canaries(): CanaryStore {
     this.#canaries ??= new SqlCanaryStore(this.database, this.executor);
     return this.#canaries;
+  }
+
+  get shadows(): ShadowStore {
+    this.#shadows ??= new SqlShadowStore(this.database, this.executor);
+    return this.#shadows;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -45,6 +45,7 @@ const COMMANDS = [
   "deliveries",
   "check",
   "drift",
+  "shadow",
   "policy",
   "token",
   "demo",

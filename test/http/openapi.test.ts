@@ -64,6 +64,8 @@ const ROUTES = [
   ["get", "/v1/alerts"],
   ["get", "/v1/deliveries"],
   ["post", "/v1/deliveries/retry"],
+  ["post", "/v1/feedback"],
+  ["get", "/v1/models/{name}/shadow"],
   ["get", "/healthz"],
 ] as const;
 

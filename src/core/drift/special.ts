@@ -36,7 +36,7 @@ const ERF_U = [
 ];
 
 // Boost's Lanczos approximation N = 13, g = 6.02468004077673 (as in Cephes lanczos.h).
-const LANCZOS_G = 6.02468004077673;
+export const LANCZOS_G = 6.02468004077673;
 const LANCZOS_EXPG_SCALED_NUM = [
   0.006061842346248907, 0.5098416655656676, 19.519927882476175, 449.9445569063168, 6955.999602515376,
   75999.29304014542, 601859.6171681099, 3481712.154980646, 14605578.087685067, 43338889.32467614,
@@ -61,7 +61,7 @@ function rational(x: number, numerator: readonly number[], denominator: readonly
 }
 
 /** Γ(x) e^{x+g-0.5} / (x+g-0.5)^{x-0.5}: the Lanczos sum, scaled. */
-function lanczosSumExpgScaled(x: number): number {
+export function lanczosSumExpgScaled(x: number): number {
   return rational(x, LANCZOS_EXPG_SCALED_NUM, LANCZOS_DENOM);
 }
 
