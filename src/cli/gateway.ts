@@ -186,7 +186,9 @@ async function serveGatewayUntilSignal(
   const host = flags.host ?? defaultHost;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    await assertPortFree(host, flags.port);
+    // A worker of node:cluster shares its primary's listening socket, which is taken by design.
+    const { default: cluster } = await import("node:cluster");
+    if (!cluster.isWorker) await assertPortFree(host, flags.port);
     await source.start();
     gateway = await startGateway({
       host,
