@@ -8,6 +8,7 @@ import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
+import { TrafficMonitor } from "./monitoring/traffic-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -21,6 +22,8 @@ export interface Context {
   stores: Stores;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
+  /** What gateways report: traffic per deployment, liveness, version mismatches, ghosts. */
+  traffic: TrafficMonitor;
   policies: PolicyBook;
   registry: Registry;
   incidents: Incidents;
@@ -138,6 +141,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     stores,
     lifecycle,
     drift: new DriftMonitor({ stores, registry, clock }),
+    traffic: new TrafficMonitor({ stores, clock, logger: options.logger }),
     policies,
     registry,
     incidents,

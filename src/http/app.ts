@@ -12,6 +12,7 @@ import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Canaries } from "../gateway/canaries.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
+import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
@@ -33,6 +34,7 @@ import { routeRoutes } from "./routes/routes.js";
 import { sampleRoutes } from "./routes/samples.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { timelineRoutes } from "./routes/timelines.js";
+import { trafficRoutes } from "./routes/traffic.js";
 import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
 
@@ -41,6 +43,7 @@ export interface AppOptions {
   lifecycle: Lifecycle;
   drift: DriftMonitor;
   canaries: Canaries;
+  traffic: TrafficMonitor;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -178,6 +181,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sampleRoutes(scope, options.drift);
     referenceRoutes(scope, options.drift);
     if (options.routes) routeRoutes(scope, options.routes);
+    trafficRoutes(scope, options.traffic);
   });
 
   return app;

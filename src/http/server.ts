@@ -85,6 +85,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     lifecycle: context.lifecycle,
     drift: context.drift,
     canaries: context.canaries,
+    traffic: context.traffic,
     tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,

@@ -19,6 +19,7 @@ import { type PageStore, SqlPageStore } from "./page-store.js";
 import { type RouteStore, SqlRouteStore } from "./route-store.js";
 import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
 import { SqlTokenStore, type TokenStore } from "./token-store.js";
+import { SqlTrafficStore, type TrafficStore } from "./traffic-store.js";
 
 /**
  * Every aggregate's store, bound to one executor: the database, or one transaction, so that work
@@ -42,6 +43,7 @@ export interface Stores {
   /** What gateways route by: the live deployments of an environment. */
   readonly routes: RouteStore;
   readonly canaries: CanaryStore;
+  readonly traffic: TrafficStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -73,6 +75,7 @@ class SqlStores implements Stores {
   #tokens?: TokenStore;
   #routes?: RouteStore;
   #canaries?: CanaryStore;
+  #traffic?: TrafficStore;
 
   constructor(
     private readonly database: Database,
@@ -145,6 +148,11 @@ class SqlStores implements Stores {
   get canaries(): CanaryStore {
     this.#canaries ??= new SqlCanaryStore(this.database, this.executor);
     return this.#canaries;
+  }
+
+  get traffic(): TrafficStore {
+    this.#traffic ??= new SqlTrafficStore(this.database, this.executor);
+    return this.#traffic;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

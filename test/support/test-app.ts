@@ -83,6 +83,7 @@ export async function startTestApp(
     lifecycle: context.lifecycle,
     drift: context.drift,
     canaries: context.canaries,
+    traffic: context.traffic,
     tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",
