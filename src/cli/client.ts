@@ -6,6 +6,7 @@ import type { AlertState, DeliveryState } from "../core/words.js";
 import type { CanaryView } from "../gateway/canaries.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
+import type { GhostView } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
@@ -78,6 +79,8 @@ export interface TenureClient {
   timeline(id: number): Promise<TimelineView>;
   /** A model's newest canary in an environment, with its newest `limit` analyses. */
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
+  /** Requests for models the registry does not know (GET /v1/ghosts). */
+  ghosts(query: { environment?: string; limit: number; cursor?: string }): Promise<Page<GhostView>>;
   close(): Promise<void>;
 }
 
@@ -176,6 +179,9 @@ export class LocalClient implements TenureClient {
   canary(model: string, environment: string, limit: number) {
     return this.context.canaries.get(model, environment, limit);
   }
+  ghosts(query: { environment?: string; limit: number; cursor?: string }) {
+    return this.context.traffic.ghosts(query);
+  }
   close() {
     return this.context.close();
   }
@@ -262,6 +268,9 @@ export class RemoteClient implements TenureClient {
       "GET",
       `/v1/models/${encodeURIComponent(model)}/canary?${queryString({ environment, limit })}`,
     );
+  }
+  ghosts(query: Record<string, string | number | undefined>): Promise<Page<GhostView>> {
+    return this.json("GET", `/v1/ghosts?${queryString(query)}`);
   }
   async close(): Promise<void> {}
 

@@ -32,6 +32,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["deliveries", async () => (await import("./deliveries.js")).deliveriesCommand],
   ["check", async () => (await import("./check.js")).checkCommand],
   ["drift", async () => (await import("./drift.js")).driftCommand],
+  ["ghosts", async () => (await import("./ghosts.js")).ghostsCommand],
   ["policy", async () => (await import("./policy.js")).policyCommand],
   ["token", async () => (await import("./token.js")).tokenCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],

@@ -45,6 +45,7 @@ const COMMANDS = [
   "deliveries",
   "check",
   "drift",
+  "ghosts",
   "policy",
   "token",
   "demo",
