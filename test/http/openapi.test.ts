@@ -64,6 +64,8 @@ const ROUTES = [
   ["get", "/v1/alerts"],
   ["get", "/v1/deliveries"],
   ["post", "/v1/deliveries/retry"],
+  ["post", "/v1/traffic"],
+  ["get", "/v1/ghosts"],
   ["get", "/healthz"],
 ] as const;
 
