@@ -11,15 +11,15 @@ export function ghostsCommand(program: Command, io: Io): void {
     program
       .command("ghosts")
       .summary("requests for models the registry does not know (from gateways)")
-      .option("--environment <environment>", "only ghosts asked for in this environment")
+      .option("--env <environment>", "only ghosts asked for in this environment")
       .option("--limit <n>", "at most this many", positiveInt("--limit", 500), 100)
       .option("--json", "print {items} as JSON"),
-  ).action(async (flags: DatabaseFlag & { environment?: string; limit: number; json?: boolean }) => {
+  ).action(async (flags: DatabaseFlag & { env?: string; limit: number; json?: boolean }) => {
     // Validated before either path opens anything: the database and a server refuse alike.
     const { GhostsQuery } = await import("../monitoring/traffic-input.js");
     const query = parseFlags(
       GhostsQuery,
-      { environment: flags.environment, limit: String(flags.limit) },
+      { environment: flags.env, limit: String(flags.limit) },
       "the ghost list is not valid",
     );
     const client = await clientFrom(io.env, flags.database);
@@ -28,7 +28,7 @@ export function ghostsCommand(program: Command, io: Io): void {
       if (flags.json) return printJson(io, { items: page.items });
       if (page.items.length === 0) {
         return io.out(
-          `no ghosts${flags.environment ? ` in ${flags.environment}` : ""}: every request a gateway reported was for a registered model\n`,
+          `no ghosts${flags.env ? ` in ${flags.env}` : ""}: every request a gateway reported was for a registered model\n`,
         );
       }
       io.out(

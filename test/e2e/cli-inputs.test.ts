@@ -39,7 +39,7 @@ const BAD_INPUTS: ReadonlyArray<readonly [args: string[], message: RegExp]> = [
   [["check", "--team", "Risk"], /^--team must be a slug/],
   [["check", "--fail-on", "old"], /--fail-on must be one of due, expired, stale/],
   [["policy", "explain", "0"], /ID must be a whole number from 1 to 2147483647/],
-  [["ghosts", "--environment", "BAD ENV"], /^--environment must be a slug/],
+  [["ghosts", "--env", "BAD ENV"], /^--env must be a slug/],
   [["ghosts", "--limit", "0"], /--limit must be a whole number/],
 ];
 

@@ -194,8 +194,8 @@ describe("tenure ghosts, opening the database or through TENURE_URL", { timeout:
 
   it("filters by environment and says when there are none", async () => {
     const [local, remote] = await Promise.all([
-      paths.local("ghosts", "--environment", "staging"),
-      paths.remote("ghosts", "--environment", "staging"),
+      paths.local("ghosts", "--env", "staging"),
+      paths.remote("ghosts", "--env", "staging"),
     ]);
     for (const result of [local, remote]) {
       expect(result.code, result.stderr).toBe(0);

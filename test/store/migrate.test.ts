@@ -44,6 +44,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0007-traffic",
         "0009-canary",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
@@ -131,6 +132,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0007-traffic",
         "0009-canary",
       ]);
     } finally {
