@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, sql } from "kysely";
+import { type Expression, type ExpressionBuilder, sql, type UpdateObject } from "kysely";
 import { BoundStore } from "./bound-store.js";
 import type { GhostRow, Schema } from "./schema.js";
 import { chunks } from "./write-chunks.js";
@@ -144,26 +144,24 @@ export class SqlTrafficStore extends BoundStore implements TrafficStore {
 
   async markDeployments(marks: TrafficMark[]): Promise<void> {
     for (const mark of marks) {
-      const set: Record<string, Expression<unknown> | null> = {};
+      const set: UpdateObject<Schema, "deployments"> = {};
       if (mark.answered_at !== undefined) {
         set.last_traffic_at = later(sql.ref("last_traffic_at"), mark.answered_at);
       }
       if (mark.mismatch) {
-        set.reported_version = sql.val(mark.mismatch.version);
+        set.reported_version = mark.mismatch.version;
         set.version_mismatch_at = later(sql.ref("version_mismatch_at"), mark.mismatch.at);
       } else if (mark.matched_at !== undefined) {
         // Cleared only by a report that ends after the mismatch was seen: an older report that
         // arrived late says nothing of now.
         const clear = sql<boolean>`version_mismatch_at is not null and version_mismatch_at <= ${mark.matched_at}`;
-        set.reported_version = sql`case when ${clear} then null else reported_version end`;
-        set.version_mismatch_at = sql`case when ${clear} then null else version_mismatch_at end`;
+        set.reported_version = sql<string | null>`case when ${clear} then null else reported_version end`;
+        set.version_mismatch_at = sql<
+          number | null
+        >`case when ${clear} then null else version_mismatch_at end`;
       }
       if (Object.keys(set).length === 0) continue;
-      await this.executor
-        .updateTable("deployments")
-        .set(set as never)
-        .where("id", "=", mark.deployment_id)
-        .execute();
+      await this.executor.updateTable("deployments").set(set).where("id", "=", mark.deployment_id).execute();
     }
   }
 
