@@ -1,6 +1,6 @@
 import { type Expression, type ExpressionBuilder, sql, type UpdateObject } from "kysely";
 import { BoundStore } from "./bound-store.js";
-import type { GhostRow, Schema } from "./schema.js";
+import type { GhostRow, GhostsTable, Schema } from "./schema.js";
 import { chunks } from "./write-chunks.js";
 
 /** The latency histogram's bucket columns, `bucket_0` … `bucket_16` (the last the overflow). */
@@ -52,14 +52,8 @@ export interface TrafficMark {
   matched_at?: number;
 }
 
-export interface NewGhost {
-  model: string;
-  environment: string;
-  requests: number;
-  first_seen: number;
-  last_seen: number;
-  last_gateway: string;
-}
+/** A ghost as a report adds it: its requests are added to those stored, its times widen theirs. */
+export type NewGhost = GhostsTable;
 
 /** Where a page of ghosts resumes: after this one in the list's order. */
 export interface GhostCursor {

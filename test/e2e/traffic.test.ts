@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
-import type { Exchange, ModelRoutes, RouteTarget } from "../../src/gateway/exchange.js";
+import type { Exchange, RouteTarget } from "../../src/gateway/exchange.js";
 import { RejectedReportError, TrafficMeter } from "../../src/gateway/traffic-meter.js";
 import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
 import { LocalTrafficSink, RemoteTrafficSink } from "../../src/gateway/traffic-sinks.js";
@@ -8,6 +8,7 @@ import { openDatabase } from "../../src/store/database.js";
 import { storesOf } from "../../src/store/stores.js";
 import { type BothPaths, startBothPaths } from "../support/both-paths.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { answered, modelRoutes, routeTarget } from "../support/exchanges.js";
 import {
   cells,
   deploymentIdIn,
@@ -17,34 +18,10 @@ import {
   tempDir,
 } from "../support/process.js";
 
-const target = (id: number, version: string): RouteTarget => ({
-  deployment_id: id,
-  model: "fraud",
-  model_version: version,
-  environment: "production",
-  owner_team: "risk",
-  role: "primary",
-  deployment_date: 0,
-  training_data_cutoff: 0,
-  endpoint: "http://127.0.0.1:1",
-});
-const routes: ModelRoutes = { model: "fraud", primary: null, canary: null, shadows: [] };
-const exchange = (t: RouteTarget, changes: Partial<Exchange> = {}): Exchange => ({
-  request_id: "r",
-  target: t,
-  method: "POST",
-  path: "/predict",
-  request_headers: {},
-  request_body: null,
-  request_body_oversize: false,
-  status: 200,
-  outcome: "ok",
-  latency_ms: 12,
-  upstream_version: t.model_version,
-  response_body: null,
-  started_at: Date.now(),
-  ...changes,
-});
+const target = (id: number, version: string) => routeTarget(id, version);
+const routes = modelRoutes();
+const exchange = (t: RouteTarget, changes: Partial<Exchange> = {}) =>
+  answered(t, { latency_ms: 12, upstream_version: t.model_version, started_at: Date.now(), ...changes });
 
 /** Counts what a meter reports to `sink`, then closes it: close sends what is left. */
 async function meterOnce(

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Exchange, ModelRoutes, RouteTarget } from "../../src/gateway/exchange.js";
+import type { Exchange } from "../../src/gateway/exchange.js";
 import {
   bucketOf,
   RejectedReportError,
@@ -7,42 +7,11 @@ import {
   type TrafficSink,
 } from "../../src/gateway/traffic-meter.js";
 import { LATENCY_BOUNDS_MS, type ShadowPair, TrafficReport } from "../../src/gateway/traffic-report.js";
+import { answered, modelRoutes, routeTarget } from "../support/exchanges.js";
 
-const target = (id: number, version = "3.2.0"): RouteTarget => ({
-  deployment_id: id,
-  model: "fraud-gbm",
-  model_version: version,
-  environment: "production",
-  owner_team: "risk",
-  role: "primary",
-  deployment_date: 0,
-  training_data_cutoff: 0,
-  endpoint: "http://127.0.0.1:1",
-});
-
-const routes = (shadows: RouteTarget[] = []): ModelRoutes => ({
-  model: "fraud-gbm",
-  primary: target(1),
-  canary: null,
-  shadows,
-});
-
-const exchange = (changes: Partial<Exchange> = {}): Exchange => ({
-  request_id: "r",
-  target: target(1),
-  method: "POST",
-  path: "/predict",
-  request_headers: {},
-  request_body: null,
-  request_body_oversize: false,
-  status: 200,
-  outcome: "ok",
-  latency_ms: 7,
-  upstream_version: undefined,
-  response_body: null,
-  started_at: 1000,
-  ...changes,
-});
+const target = (id: number, version = "3.2.0") => routeTarget(id, version);
+const routes = modelRoutes;
+const exchange = (changes: Partial<Exchange> = {}) => answered(changes.target ?? target(1), changes);
 
 const pair = (i: number): ShadowPair => ({
   request_id: `r${i}`,
