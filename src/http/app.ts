@@ -8,8 +8,8 @@ import Fastify, {
 } from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Canaries } from "../gateway/canaries.js";
+import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";

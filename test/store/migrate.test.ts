@@ -189,11 +189,9 @@ describe.each(dialects())("schema on %s", (dialect) => {
   it("adds a canary's weight and sticky header to deployments unless the gateway's routes migration did first", async () => {
     const db = openDatabase(database.url);
     try {
-      await migrateUpTo(db, "0005-model-live-index");
-      // As migration 0006 (the gateway's routes) leaves them, merged from another branch.
-      await db.db.schema.alterTable("deployments").addColumn("traffic_weight", "integer").execute();
-      await db.db.schema.alterTable("deployments").addColumn("sticky_header", "text").execute();
-      expect((await migrateToLatest(db)).applied).toEqual(["0009-canary"]);
+      // Migration 0006 (the gateway's routes) adds both columns first.
+      await migrateUpTo(db, "0006-gateway-routes");
+      expect((await migrateToLatest(db)).applied).toEqual(["0007-traffic", "0009-canary"]);
       const columns = (await db.db.introspection.getTables())
         .find((t) => t.name === "deployments")
         ?.columns.map((c) => c.name);
