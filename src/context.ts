@@ -9,6 +9,7 @@ import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
+import { TrafficMonitor } from "./monitoring/traffic-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -24,6 +25,8 @@ export interface Context {
   drift: DriftMonitor;
   /** Shadow validation: pairs from gateways, feedback, comparisons and verdicts. */
   shadow: ShadowMonitor;
+  /** What gateways report: traffic per deployment, liveness, version mismatches, ghosts. */
+  traffic: TrafficMonitor;
   policies: PolicyBook;
   registry: Registry;
   incidents: Incidents;
@@ -136,12 +139,20 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     publicUrl,
     onNotifications: () => dispatcher.wake(),
   });
+  const shadow = new ShadowMonitor({ stores, clock });
   return {
     database,
     stores,
     lifecycle,
     drift: new DriftMonitor({ stores, registry, clock }),
-    shadow: new ShadowMonitor({ stores, clock }),
+    shadow,
+    traffic: new TrafficMonitor({
+      stores,
+      clock,
+      logger: options.logger,
+      // A report's shadow pairs are recorded in the report's own transaction.
+      pairs: { recordPairs: async (tx, pairs) => (await shadow.recordPairs(pairs, tx)).recorded },
+    }),
     policies,
     registry,
     incidents,

@@ -7,6 +7,7 @@ import type { CanaryView } from "../gateway/canaries.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
+import type { GhostView } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
@@ -81,6 +82,8 @@ export interface TenureClient {
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
   /** Each live shadow of a model against its primary (GET /v1/models/{name}/shadow). */
   shadow(model: string, environment: string): Promise<ShadowView>;
+  /** Requests for models the registry does not know (GET /v1/ghosts). */
+  ghosts(query: { environment?: string; limit: number; cursor?: string }): Promise<Page<GhostView>>;
   close(): Promise<void>;
 }
 
@@ -182,6 +185,10 @@ export class LocalClient implements TenureClient {
   shadow(model: string, environment: string) {
     return this.context.shadow.compare(model, environment);
   }
+
+  ghosts(query: { environment?: string; limit: number; cursor?: string }) {
+    return this.context.traffic.ghosts(query);
+  }
   close() {
     return this.context.close();
   }
@@ -271,6 +278,10 @@ export class RemoteClient implements TenureClient {
   }
   shadow(model: string, environment: string): Promise<ShadowView> {
     return this.json("GET", `/v1/models/${encodeURIComponent(model)}/shadow?${queryString({ environment })}`);
+  }
+
+  ghosts(query: Record<string, string | number | undefined>): Promise<Page<GhostView>> {
+    return this.json("GET", `/v1/ghosts?${queryString(query)}`);
   }
   async close(): Promise<void> {}
 

@@ -1,7 +1,8 @@
+import { hostname } from "node:os";
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import type { RouteSource } from "../gateway/route-source.js";
-import type { PairSink } from "../gateway/shadow-mirror.js";
+import type { TrafficSink } from "../gateway/traffic-meter.js";
 import { configOf, type Io } from "./io.js";
 import {
   byteSizeFlag,
@@ -22,6 +23,7 @@ interface GatewayFlags extends DatabaseFlag {
   shadowSample: number;
   shadowMaxBody: number;
   versionHeader: string;
+  flushInterval: number;
 }
 
 /** `tenure gateway`: the reverse proxy in front of the model servers (src/gateway/). */
@@ -34,7 +36,10 @@ export function gatewayCommand(program: Command, io: Io): void {
       .option("--host <host>", "address to listen on (default: $TENURE_HOST, else 127.0.0.1)")
       .option("--environment <environment>", "the environment whose deployments it routes to", "production")
       .option("--registry <url>", "read the routes from a Tenure server instead of the database")
-      .option("--token <token>", "the server's read token, with --registry (default: $TENURE_TOKEN)")
+      .option(
+        "--token <token>",
+        "the server's token, with --registry: scope write, to report traffic (default: $TENURE_TOKEN)",
+      )
       .option(
         "--upstream-timeout <duration>",
         "how long a model server may take to answer, or pause while answering (30s, 500ms)",
@@ -53,10 +58,12 @@ export function gatewayCommand(program: Command, io: Io): void {
         byteSizeFlag("--shadow-max-body"),
         1_048_576,
       )
+      .option("--version-header <name>", "the header a model server states its version in", "X-Model-Version")
       .option(
-        "--version-header <name>",
-        "the header a model server states its version in",
-        "X-Model-Version",
+        "--flush-interval <duration>",
+        "how often the traffic counts go to the registry (5s, 500ms)",
+        millisecondsFlag("--flush-interval"),
+        5_000,
       ),
   ).action(async (flags: GatewayFlags) => {
     const { SLUG_PATTERN } = await import("../registry/deployment-words.js");
@@ -76,24 +83,30 @@ export function gatewayCommand(program: Command, io: Io): void {
     const config = await configOf(io);
     const { pino } = await import("pino");
     const log = pino({ level: config.logLevel, redact: ["token", "headers.authorization"] });
-    const { source, close, pairs } = await openRoutes(flags, io, config, log);
-    await serveGatewayUntilSignal(flags, io, config.host, source, close, pairs, log);
+    const { source, sink, close } = await openRoutes(flags, io, config, log);
+    await serveGatewayUntilSignal(flags, io, config.host, { source, sink, close }, log);
   });
 }
 
 type Logger = import("pino").Logger;
 
-/** The routes from the database (the registry's own) or from a registry server. */
+/** Where the routes come from and the traffic counts go, and how to let go of both. */
+interface Registry {
+  source: RouteSource;
+  sink: TrafficSink;
+  close: () => Promise<void>;
+}
+
+/**
+ * The routes from the database (the registry's own) or from a registry server, and the traffic
+ * reports to the same place.
+ */
 async function openRoutes(
   flags: GatewayFlags,
   io: Io,
   config: Awaited<ReturnType<typeof configOf>>,
   log: Logger,
-): Promise<{
-  source: RouteSource;
-  close: () => Promise<void>;
-  pairs: PairSink & { drain(): Promise<void> };
-}> {
+): Promise<Registry> {
   const events = {
     routesChanged: (table: { version: string; routable: number }, previous: { version: string }) =>
       log.info(
@@ -117,16 +130,15 @@ async function openRoutes(
       throw new InputError("--registry must be an http:// or https:// URL");
     }
     const { RemoteRouteSource } = await import("../gateway/remote-route-source.js");
+    const { RemoteTrafficSink } = await import("../gateway/traffic-sinks.js");
     const source = new RemoteRouteSource({
       registry: url.toString(),
       token,
       environment: flags.environment,
       events,
     });
-    // Through a registry server, shadow pairs travel in the traffic meter's report (POST
-    // /v1/traffic); until that meter is composed here, they are dropped.
-    const pairs = { addPairs: () => {}, drain: async () => {} };
-    return { source, close: () => source.close(), pairs };
+    const sink = new RemoteTrafficSink({ registry: url.toString(), token });
+    return { source, sink, close: () => source.close() };
   }
   const { openContext } = await import("../context.js");
   const url = flags.database ?? config.databaseUrl;
@@ -138,23 +150,22 @@ async function openRoutes(
     mustExist: true,
   });
   const { LocalRouteSource } = await import("../gateway/route-changes.js");
+  const { LocalTrafficSink } = await import("../gateway/traffic-sinks.js");
   const source = new LocalRouteSource({
     url,
     stores: context.stores,
     environment: flags.environment,
     events,
   });
-  const { RecordingPairSink } = await import("../gateway/recording-pair-sink.js");
-  const pairs = new RecordingPairSink(context.shadow, (error) =>
-    log.error({ err: error }, "shadow pairs could not be recorded"),
-  );
+  const name = `gateway:${hostname()}:${flags.port}`;
+  const sink = new LocalTrafficSink(context.traffic, { name, key_scope: name, team: null });
   return {
     source,
+    sink,
     close: async () => {
       await source.close();
       await context.close();
     },
-    pairs,
   };
 }
 
@@ -162,15 +173,25 @@ async function serveGatewayUntilSignal(
   flags: GatewayFlags,
   io: Io,
   defaultHost: string,
-  source: RouteSource,
-  closeRoutes: () => Promise<void>,
-  pairs: PairSink & { drain(): Promise<void> },
+  registry: Registry,
   log: Logger,
 ): Promise<void> {
+  const { source, sink } = registry;
   const { startGateway } = await import("../gateway/gateway.js");
+  const { TrafficMeter } = await import("../gateway/traffic-meter.js");
+  const { assertPortFree } = await import("./serve.js");
+  const host = flags.host ?? defaultHost;
+  const meter = new TrafficMeter({
+    sink,
+    gateway: `${hostname()}:${flags.port}`,
+    environment: flags.environment,
+    flushIntervalMs: flags.flushInterval,
+    logger: log,
+  });
+  // Shadow pairs ride in the meter's traffic reports, to the database or the registry server.
   const { ShadowMirror } = await import("../gateway/shadow-mirror.js");
   const mirror = new ShadowMirror({
-    sink: pairs,
+    sink: meter,
     timeoutMs: flags.upstreamTimeout,
     onError: (shadow, requestId, error) =>
       log.warn(
@@ -178,12 +199,12 @@ async function serveGatewayUntilSignal(
         "a shadow did not answer its copy",
       ),
   });
-  const stopMirror = async () => {
-    await mirror.close();
-    await pairs.drain();
+  const stopMirror = () => mirror.close();
+  // The meter sends its last report before the registry (the database, when opened here) closes.
+  const closeRoutes = async () => {
+    await meter.close();
+    await registry.close();
   };
-  const { assertPortFree } = await import("./serve.js");
-  const host = flags.host ?? defaultHost;
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     // A worker of node:cluster shares its primary's listening socket, which is taken by design.
@@ -198,7 +219,7 @@ async function serveGatewayUntilSignal(
       shadowSample: flags.shadowSample,
       shadowMaxBody: flags.shadowMaxBody,
       versionHeader: flags.versionHeader,
-      observers: [mirror],
+      observers: [meter, mirror],
       log,
     });
   } catch (error) {

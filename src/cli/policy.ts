@@ -75,7 +75,7 @@ function explainCommand(policy: Command, io: Io): void {
           : `  max data age     ${formatDuration(e.max_data_age_seconds)}`,
         e.silence_after_seconds === null
           ? undefined
-          : `  silent after     ${formatDuration(e.silence_after_seconds)} without a heartbeat`,
+          : `  silent after     ${formatDuration(e.silence_after_seconds)} without traffic or a heartbeat`,
         `  notify           ${notify || "nobody"}`,
         `  candidates       ${e.candidates.map((c) => `${c.name} (${c.matched ? `score ${c.score}` : "no match"})`).join(", ") || "none: no policy file, or no policies in it"}`,
       ];

@@ -14,6 +14,7 @@ export const FINDING_KINDS = [
   "canary_failed",
   "canary_paused",
   "guardrail",
+  "version_mismatch",
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 

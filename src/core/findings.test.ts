@@ -19,6 +19,9 @@ const deployment: EvaluationInput = {
   ended_at: null,
   ttl_extension_seconds: 0,
   last_heartbeat_at: null,
+  last_traffic_at: null,
+  reported_version: null,
+  version_mismatch_at: null,
 };
 const kinds = (at: number, p = policy(), d = deployment) =>
   evaluateDeployment(d, p, at).findings.map((f) => f.kind);
@@ -74,6 +77,55 @@ describe("evaluateDeployment", () => {
     expect(kinds(2 * DAY - 1, p)).toEqual([]);
     expect(kinds(2 * DAY, p)).toEqual(["silent"]);
     expect(kinds(3 * DAY, p, { ...deployment, last_heartbeat_at: 2 * DAY })).toEqual([]);
+  });
+
+  it("counts traffic as proof of life: silence runs from the later of the last traffic and the last heartbeat", () => {
+    const p = policy({ silence_after_seconds: 2 * 86_400 });
+    expect(kinds(3 * DAY, p, { ...deployment, last_traffic_at: 2 * DAY })).toEqual([]);
+    expect(kinds(3 * DAY, p, { ...deployment, last_traffic_at: 2 * DAY, last_heartbeat_at: 0 })).toEqual([]);
+    expect(kinds(3 * DAY, p, { ...deployment, last_traffic_at: 0, last_heartbeat_at: 2 * DAY })).toEqual([]);
+    expect(kinds(5 * DAY, p, { ...deployment, last_traffic_at: 2 * DAY, last_heartbeat_at: DAY })).toEqual([
+      "silent",
+    ]);
+  });
+
+  it("calls a deployment that nothing reaches a zombie, with when it was last reached", () => {
+    const p = policy({ silence_after_seconds: 86_400 });
+    const [silent] = evaluateDeployment({ ...deployment, last_traffic_at: 0 }, p, 3 * DAY).findings;
+    expect(silent).toMatchObject({
+      kind: "silent",
+      severity: "error",
+      summary:
+        "fraud-gbm 3.2.0 in production has received no traffic and sent no liveness heartbeat for 3d (at most 1d): a zombie",
+      detail: {
+        zombie: true,
+        silent_seconds: 3 * 86_400,
+        last_traffic_at: "1970-01-01T00:00:00.000Z",
+        last_heartbeat_at: null,
+      },
+    });
+  });
+
+  it("finds a version mismatch as an error while a gateway saw one within the last day", () => {
+    const mismatched = { ...deployment, reported_version: "3.1.9", version_mismatch_at: 2 * DAY };
+    const [finding] = evaluateDeployment(mismatched, policy(), 2 * DAY + 1000).findings;
+    expect(finding).toMatchObject({
+      kind: "version_mismatch",
+      severity: "error",
+      summary:
+        "fraud-gbm 3.2.0 in production is answered by version 3.1.9: its upstream says so, the registry says 3.2.0",
+      detail: { registered_version: "3.2.0", reported_version: "3.1.9" },
+    });
+    expect(kinds(3 * DAY, policy(), mismatched)).toEqual(["version_mismatch"]);
+    expect(kinds(3 * DAY + 1, policy(), mismatched)).toEqual([]);
+    // A replay before it was seen does not know of it; a cleared one is gone.
+    expect(kinds(2 * DAY - 1, policy(), mismatched)).toEqual([]);
+    expect(kinds(2 * DAY, policy(), { ...mismatched, version_mismatch_at: null })).toEqual([]);
+  });
+
+  it("finds a version mismatch under an exempt policy too: it is not about age", () => {
+    const mismatched = { ...deployment, reported_version: "3.1.9", version_mismatch_at: 40 * DAY };
+    expect(kinds(40 * DAY, policy({ exempt: true }), mismatched)).toEqual(["version_mismatch"]);
   });
 });
 

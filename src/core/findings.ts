@@ -51,7 +51,21 @@ export interface EvaluationInput extends AgeInput {
   model_version: string;
   environment: string;
   last_heartbeat_at: number | null;
+  /** The end of the last traffic report in which it answered a request without error. */
+  last_traffic_at: number | null;
+  /** The version its upstream last stated when that differed from `model_version`. */
+  reported_version: string | null;
+  /** When a gateway last saw that mismatch; null once a report shows the right version again. */
+  version_mismatch_at: number | null;
 }
+
+/**
+ * How long a version mismatch a gateway saw stays a finding when no report clears it: a day,
+ * the default interval between sweeps, so every sweep after a mismatch sees it even when the
+ * mismatched deployment stopped getting traffic; a report with traffic and the right version
+ * clears it sooner.
+ */
+export const VERSION_MISMATCH_WINDOW_MS = 86_400_000;
 
 export interface Evaluation {
   age: AgeBlock;
@@ -110,28 +124,61 @@ export function evaluateDeployment(input: EvaluationInput, policy: Policy, at: n
       })),
     );
   }
-  const silenceAfter = policy.silence_after_seconds;
-  if (silenceAfter !== null) {
-    // A deployment that never sent a heartbeat has been silent since it was deployed.
-    const since = input.last_heartbeat_at ?? input.deployment_date;
-    const silentFor = Math.floor((at - since) / 1000);
-    if (silentFor >= silenceAfter) {
-      findings.push(
-        new LazyFinding("silent", "error", () => ({
-          summary: `${name} has sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)})`,
-          detail: {
-            silent_seconds: silentFor,
-            silence_after_seconds: silenceAfter,
-            last_heartbeat_at:
-              input.last_heartbeat_at === null ? null : new Date(input.last_heartbeat_at).toISOString(),
-            policy: policy.name,
-            reason: `no liveness heartbeat for ${formatDuration(silentFor)}; policy ${policy.name} expects one within ${formatDuration(silenceAfter)}`,
-          },
-        })),
-      );
-    }
-  }
+  const silent = silenceOf(input, policy, at, name);
+  if (silent) findings.push(silent);
+  const mismatch = versionMismatchOf(input, at, name);
+  if (mismatch) findings.push(mismatch);
   return { age, findings };
+}
+
+/**
+ * Silence: neither traffic nor a liveness heartbeat within the policy's `silence_after`. Traffic
+ * through a gateway proves life as a heartbeat does, so silence counts from the later of the two;
+ * a deployment that had neither has been silent since it was deployed. A deployment registered
+ * live that nothing reaches is a zombie, and the finding says so.
+ */
+function silenceOf(input: EvaluationInput, policy: Policy, at: number, name: string): Finding | undefined {
+  const silenceAfter = policy.silence_after_seconds;
+  if (silenceAfter === null) return undefined;
+  const lastSign = Math.max(input.last_heartbeat_at ?? -Infinity, input.last_traffic_at ?? -Infinity);
+  const since = Number.isFinite(lastSign) ? lastSign : input.deployment_date;
+  const silentFor = Math.floor((at - since) / 1000);
+  if (silentFor < silenceAfter) return undefined;
+  const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return new LazyFinding("silent", "error", () => ({
+    summary: `${name} has received no traffic and sent no liveness heartbeat for ${formatDuration(silentFor)} (at most ${formatDuration(silenceAfter)}): a zombie`,
+    detail: {
+      zombie: true,
+      silent_seconds: silentFor,
+      silence_after_seconds: silenceAfter,
+      last_heartbeat_at: isoOrNull(input.last_heartbeat_at),
+      last_traffic_at: isoOrNull(input.last_traffic_at),
+      policy: policy.name,
+      reason: `no traffic and no liveness heartbeat for ${formatDuration(silentFor)}; policy ${policy.name} expects one or the other within ${formatDuration(silenceAfter)}`,
+    },
+  }));
+}
+
+/**
+ * A version mismatch: the upstream a gateway sent this deployment's requests to stated another
+ * version than the registry's (its version header), within VERSION_MISMATCH_WINDOW_MS of `at`.
+ * Whatever the policy, exempt or not: the registry is wrong about what serves.
+ */
+function versionMismatchOf(input: EvaluationInput, at: number, name: string): Finding | undefined {
+  const seenAt = input.version_mismatch_at;
+  const reported = input.reported_version;
+  if (seenAt === null || reported === null) return undefined;
+  // A replay before the mismatch was seen does not know of it yet.
+  if (seenAt > at || at - seenAt > VERSION_MISMATCH_WINDOW_MS) return undefined;
+  return new LazyFinding("version_mismatch", "error", () => ({
+    summary: `${name} is answered by version ${reported}: its upstream says so, the registry says ${input.model_version}`,
+    detail: {
+      registered_version: input.model_version,
+      reported_version: reported,
+      version_mismatch_at: new Date(seenAt).toISOString(),
+      reason: `a gateway saw its upstream state version ${reported} in its version header at ${new Date(seenAt).toISOString()}; the registry has ${input.model_version} live`,
+    },
+  }));
 }
 
 /**

@@ -13,6 +13,7 @@ import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
+import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
@@ -35,6 +36,7 @@ import { sampleRoutes } from "./routes/samples.js";
 import { shadowRoutes } from "./routes/shadow.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { timelineRoutes } from "./routes/timelines.js";
+import { trafficRoutes } from "./routes/traffic.js";
 import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
 
@@ -44,6 +46,7 @@ export interface AppOptions {
   drift: DriftMonitor;
   canaries: Canaries;
   shadow: ShadowMonitor;
+  traffic: TrafficMonitor;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -182,6 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     referenceRoutes(scope, options.drift);
     if (options.routes) routeRoutes(scope, options.routes);
     shadowRoutes(scope, options.shadow);
+    trafficRoutes(scope, options.traffic);
   });
 
   return app;

@@ -31,8 +31,9 @@ export interface ServeOptions {
   /** Where `${VAR}` in the policy file is read; none are set when absent. */
   env?: Record<string, string | undefined>;
   /**
-   * Where canary analysis and guardrails read traffic (the traffic store the gateways report
-   * to); without it they do not run, since an analysis without traffic is never a verdict.
+   * Where canary analysis and guardrails read traffic: by default the traffic store the gateways
+   * report to (POST /v1/traffic); a source that returns undefined turns them off, since an
+   * analysis without traffic is never a verdict.
    */
   traffic?: (context: Context) => TrafficWindows | undefined;
   /** How often the canary analyzer looks for due analyses (5 s). */
@@ -86,6 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     drift: context.drift,
     canaries: context.canaries,
     shadow: context.shadow,
+    traffic: context.traffic,
     tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,
@@ -106,7 +108,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
-  const traffic = options.traffic?.(context);
+  const traffic = options.traffic ? options.traffic(context) : context.stores.traffic;
   const analysis = new AbortController();
   const analyzing = traffic
     ? context.canaryAnalyzer(traffic, { pollMs: options.canaryPollMs }).run(analysis.signal)

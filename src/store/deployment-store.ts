@@ -432,5 +432,8 @@ function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentR
     drift_state: row.drift_state ?? null,
     traffic_weight: row.traffic_weight ?? null,
     sticky_header: row.sticky_header ?? null,
+    last_traffic_at: row.last_traffic_at ?? null,
+    reported_version: row.reported_version ?? null,
+    version_mismatch_at: row.version_mismatch_at ?? null,
   };
 }

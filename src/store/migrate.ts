@@ -13,6 +13,7 @@ import * as monitoring from "./migrations/0003-monitoring.js";
 import * as modelEvents from "./migrations/0004-model-events.js";
 import * as modelLive from "./migrations/0005-model-live-index.js";
 import * as gatewayRoutes from "./migrations/0006-gateway-routes.js";
+import * as traffic from "./migrations/0007-traffic.js";
 import * as shadow from "./migrations/0008-shadow.js";
 import * as canary from "./migrations/0009-canary.js";
 import type { Schema } from "./schema.js";
@@ -31,6 +32,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0004-model-events": { up: (db) => modelEvents.up(db) },
     "0005-model-live-index": { up: (db) => modelLive.up(db) },
     "0006-gateway-routes": { up: (db) => gatewayRoutes.up(db, database.dialect) },
+    "0007-traffic": { up: (db) => traffic.up(db, database.dialect) },
     "0008-shadow": { up: (db) => shadow.up(db, database.dialect) },
     "0009-canary": { up: (db) => canary.up(db, database.dialect) },
   };

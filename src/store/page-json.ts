@@ -26,6 +26,9 @@ export const DEPLOYMENT_COLUMNS = [
   "drift_state",
   "traffic_weight",
   "sticky_header",
+  "last_traffic_at",
+  "reported_version",
+  "version_mismatch_at",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 
 /**
@@ -96,6 +99,7 @@ const PG_TEXT_COLUMNS = [
   "performance_state",
   "drift_state",
   "sticky_header",
+  "reported_version",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 const PG_INTEGER_COLUMNS = [
   "id",
@@ -107,6 +111,8 @@ const PG_INTEGER_COLUMNS = [
   "last_heartbeat_at",
   "performance_ok_since",
   "traffic_weight",
+  "last_traffic_at",
+  "version_mismatch_at",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 /** Fails to compile when a column of deployments is in none of the three. */
 const _everyColumnRead: Record<
@@ -143,6 +149,9 @@ function deploymentFromColumns(t: unknown[], n: unknown[], performanceDrop: unkn
     drift_state: t[10],
     traffic_weight: n[8],
     sticky_header: t[11],
+    last_traffic_at: n[9],
+    reported_version: t[12],
+    version_mismatch_at: n[10],
   } as DeploymentRow;
 }
 
@@ -171,5 +180,8 @@ function deploymentFromArray(a: unknown[]): DeploymentRow {
     drift_state: a[19],
     traffic_weight: a[20],
     sticky_header: a[21],
+    last_traffic_at: a[22],
+    reported_version: a[23],
+    version_mismatch_at: a[24],
   } as DeploymentRow;
 }

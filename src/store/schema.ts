@@ -36,6 +36,8 @@ export interface Schema {
   canary_analyses: CanaryAnalysesTable;
   shadow_pairs: ShadowPairsTable;
   feedback: FeedbackTable;
+  traffic_minutes: TrafficMinutesTable;
+  ghosts: GhostsTable;
 }
 
 export interface ModelsTable {
@@ -82,6 +84,12 @@ export interface DeploymentsTable {
   traffic_weight: Generated<number | null>;
   /** The request header whose value keeps one client on one side of a canary split; null splits at random. */
   sticky_header: Generated<string | null>;
+  /** The end of the last gateway report in which it answered a request without error. */
+  last_traffic_at: Generated<number | null>;
+  /** The version its upstream last stated, when that differed from `model_version`. */
+  reported_version: Generated<string | null>;
+  /** When a gateway last saw that mismatch; null once a report shows the right version again. */
+  version_mismatch_at: Generated<number | null>;
 }
 
 export interface DeploymentEventsTable {
@@ -310,3 +318,32 @@ export interface FeedbackTable {
   label: string;
   received_at: number;
 }
+/** The latency histogram's buckets, one column each; see BUCKET_COLUMNS in traffic-store.ts. */
+type BucketColumns = {
+  [K in `bucket_${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16}`]: Generated<number>;
+};
+
+/** A deployment's traffic in one minute (epoch ms of its start), summed over every gateway. */
+export interface TrafficMinutesTable extends BucketColumns {
+  deployment_id: number;
+  minute: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  latency_sum_ms: number;
+  shadow_skipped_oversize: Generated<number>;
+  updated_at: number;
+}
+
+/** Requests gateways got for a model the registry does not know, per environment. */
+export interface GhostsTable {
+  model: string;
+  environment: string;
+  requests: number;
+  first_seen: number;
+  last_seen: number;
+  /** The gateway that reported it last. */
+  last_gateway: string;
+}
+
+export type GhostRow = Selectable<GhostsTable>;

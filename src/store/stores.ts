@@ -20,6 +20,7 @@ import { type RouteStore, SqlRouteStore } from "./route-store.js";
 import { type ShadowStore, SqlShadowStore } from "./shadow-store.js";
 import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
 import { SqlTokenStore, type TokenStore } from "./token-store.js";
+import { SqlTrafficStore, type TrafficStore } from "./traffic-store.js";
 
 /**
  * Every aggregate's store, bound to one executor: the database, or one transaction, so that work
@@ -44,6 +45,7 @@ export interface Stores {
   readonly routes: RouteStore;
   readonly canaries: CanaryStore;
   readonly shadows: ShadowStore;
+  readonly traffic: TrafficStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -76,6 +78,7 @@ class SqlStores implements Stores {
   #routes?: RouteStore;
   #canaries?: CanaryStore;
   #shadows?: ShadowStore;
+  #traffic?: TrafficStore;
 
   constructor(
     private readonly database: Database,
@@ -153,6 +156,11 @@ class SqlStores implements Stores {
   get shadows(): ShadowStore {
     this.#shadows ??= new SqlShadowStore(this.database, this.executor);
     return this.#shadows;
+  }
+
+  get traffic(): TrafficStore {
+    this.#traffic ??= new SqlTrafficStore(this.database, this.executor);
+    return this.#traffic;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -41,6 +41,8 @@ const BAD_INPUTS: ReadonlyArray<readonly [args: string[], message: RegExp]> = [
   [["policy", "explain", "0"], /ID must be a whole number from 1 to 2147483647/],
   [["shadow", "Fraud"], /^MODEL must be a slug/],
   [["shadow", "fraud", "--env", "BAD ENV"], /^--env must be a slug/],
+  [["ghosts", "--env", "BAD ENV"], /^--env must be a slug/],
+  [["ghosts", "--limit", "0"], /--limit must be a whole number/],
 ];
 
 describe("every command's input as a process, opening the database or through TENURE_URL", {

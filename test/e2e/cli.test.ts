@@ -46,6 +46,7 @@ const COMMANDS = [
   "check",
   "drift",
   "shadow",
+  "ghosts",
   "policy",
   "token",
   "demo",

@@ -678,10 +678,69 @@ function lifecycleStorm(storm: Storm): void {
     ["GET /v1/lifecycle", "/v1/lifecycle", ["owner_team=UPPER", "environment=%00", "team=risk"]],
     ["GET /v1/check", "/v1/check", ["fail_on=fresh", "fail_on=", "owner_team=a%20b", "env=production"]],
     ["GET /v1/calendar.ics", "/v1/calendar.ics", ["owner_team=no/slash", "token=", "x=1"]],
+    [
+      "GET /v1/ghosts",
+      "/v1/ghosts",
+      ["environment=BAD%20ENV", "limit=0", "limit=501", "cursor=%FF%FE", "cursor=bm9wZQ", "x=1"],
+    ],
   ];
   for (const [route, url, list] of queries) {
     for (const q of list) at(storm, route, "GET", `${url}?${q}`)(`query ${show(q)}`);
   }
+}
+
+/** Traffic reports that break the schema or contradict themselves: each refused whole. */
+function trafficStorm(storm: Storm): void {
+  const report = at(storm, "POST /v1/traffic", "POST", "/v1/traffic");
+  const counts = {
+    deployment_id: storm.seeded.riskLive,
+    window_start: NOW - 5000,
+    window_end: NOW,
+    requests: 2,
+    errors: 1,
+    timeouts: 0,
+    latency_buckets: [2, ...new Array(16).fill(0)],
+    latency_sum_ms: 1,
+  };
+  const ghost = { model: "nobody", environment: "production", requests: 1, first_seen: NOW, last_seen: NOW };
+  const broken: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
+    ["deployments", counts, { errors: 3 }, "deployments.0.errors"],
+    ["deployments", counts, { timeouts: 2 }, "deployments.0.timeouts"],
+    [
+      "deployments",
+      counts,
+      { latency_buckets: [1, ...new Array(16).fill(0)] },
+      "deployments.0.latency_buckets",
+    ],
+    ["deployments", counts, { latency_buckets: [2] }, "deployments.0.latency_buckets"],
+    ["deployments", counts, { window_end: NOW - 6000 }, "deployments.0.window_end"],
+    ["deployments", counts, { window_end: NOW + 3_600_000 }, "deployments.0.window_end"],
+    ["deployments", counts, { deployment_id: 0 }, "deployments.0.deployment_id"],
+    ["deployments", counts, { requests: 1.5 }, "deployments.0.requests"],
+    ["deployments", counts, { latency_sum_ms: -1 }, "deployments.0.latency_sum_ms"],
+    ["deployments", counts, { mismatched_version: "x".repeat(129) }, "deployments.0.mismatched_version"],
+    ["deployments", counts, { mismatched_version: "a\u0000b" }, "deployments.0.mismatched_version"],
+    ["ghosts", ghost, { model: "" }, "ghosts.0.model"],
+    ["ghosts", ghost, { model: "a\nb" }, "ghosts.0.model"],
+    ["ghosts", ghost, { last_seen: NOW - 1 }, "ghosts.0.last_seen"],
+    ["ghosts", ghost, { requests: -1 }, "ghosts.0.requests"],
+    ["pairs", {}, {}, "pairs.0"],
+  ];
+  for (const [list, valid, change, field] of broken) {
+    report(
+      `${list}.0 ${show(change)}`,
+      { gateway: "storm", [list]: [{ ...valid, ...change }] },
+      {
+        names: [field],
+      },
+    );
+  }
+  for (const gateway of [undefined, "", "x".repeat(257), "a\u0007b", 3]) {
+    report(`gateway=${show(gateway)}`, { gateway, deployments: [counts] }, { names: ["gateway"] });
+  }
+  report("deployments not a list", { gateway: "storm", deployments: counts }, { names: ["deployments"] });
+  report("an unknown field", { gateway: "storm", rps: 3 });
+  report("a read token", { gateway: "storm", deployments: [counts] }, { headers: bearer(storm.tokens.read) });
 }
 
 /** Every route with bad credentials, and every known path with methods it does not have. */
@@ -720,6 +779,8 @@ function edgeStorm(storm: Storm): void {
     ["GET /v1/check", "/v1/check", undefined],
     ["GET /v1/fleet", "/v1/fleet", undefined],
     ["GET /v1/calendar.ics", "/v1/calendar.ics", undefined],
+    ["POST /v1/traffic", "/v1/traffic", { gateway: "storm" }],
+    ["GET /v1/ghosts", "/v1/ghosts", undefined],
     ["GET /healthz", "/healthz", undefined],
     ["GET /openapi.json", "/openapi.json", undefined],
   ];
@@ -765,6 +826,7 @@ function buildStorm(t: TestApp, seeded: Seeded): Fuzz[] {
   deploymentStorm(storm);
   modelStorm(storm);
   lifecycleStorm(storm);
+  trafficStorm(storm);
   edgeStorm(storm);
   return storm.requests;
 }
@@ -843,6 +905,8 @@ async function snapshot(t: TestApp): Promise<Record<string, string[]>> {
     "metric_baselines",
     "drift_references",
     "drift_samples",
+    "traffic_minutes",
+    "ghosts",
   ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) {
@@ -907,6 +971,7 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "GET /v1/deployments/:id/reference",
       "GET /v1/deployments/:id/timeline",
       "GET /v1/fleet",
+      "GET /v1/ghosts",
       "GET /v1/lifecycle",
       "GET /v1/models",
       "GET /v1/models/:name",
@@ -923,6 +988,7 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "POST /v1/models/:name/rollback",
       "POST /v1/policies/reload",
       "POST /v1/sweeps",
+      "POST /v1/traffic",
       "PUT /v1/models/:name/golden",
     ]);
     const fingerprint = (list: Fuzz[]) =>

@@ -66,6 +66,8 @@ const ROUTES = [
   ["post", "/v1/deliveries/retry"],
   ["post", "/v1/feedback"],
   ["get", "/v1/models/{name}/shadow"],
+  ["post", "/v1/traffic"],
+  ["get", "/v1/ghosts"],
   ["get", "/healthz"],
 ] as const;
 

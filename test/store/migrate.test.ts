@@ -44,6 +44,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0007-traffic",
         "0008-shadow",
         "0009-canary",
       ]);
@@ -132,6 +133,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0004-model-events",
         "0005-model-live-index",
         "0006-gateway-routes",
+        "0007-traffic",
         "0008-shadow",
         "0009-canary",
       ]);

@@ -9,6 +9,10 @@ import { type RunResult, runTenure, startServe, tempDir } from "./process.js";
  * token of `scope`. Tests hold both to the same answer.
  */
 export interface BothPaths {
+  /** The started server's base URL, its database's URL, and the token the remote side uses. */
+  server: { url: string; database: string; token: string };
+  /** The local side's SQLite file. */
+  localDatabase: string;
   local(...args: string[]): Promise<RunResult>;
   remote(...args: string[]): Promise<RunResult>;
   stop(): Promise<void>;
@@ -24,9 +28,11 @@ export async function startBothPaths(scope: "read" | "write" | "admin"): Promise
   expect(created.code, created.stderr).toBe(0);
   const token = created.stdout.trim();
   const server = await startServe({ cwd: serverDir.path, database: database.url });
+  const localDatabase = join(clientDir.path, "local.db");
   const paths: BothPaths = {
-    local: (...args) =>
-      runTenure([...args, "--database", join(clientDir.path, "local.db")], { cwd: clientDir.path }),
+    server: { url: server.url, database: database.url, token },
+    localDatabase,
+    local: (...args) => runTenure([...args, "--database", localDatabase], { cwd: clientDir.path }),
     remote: (...args) =>
       runTenure(args, { cwd: clientDir.path, env: { TENURE_URL: server.url, TENURE_TOKEN: token } }),
     stop: async () => {

@@ -84,6 +84,7 @@ export async function startTestApp(
     drift: context.drift,
     canaries: context.canaries,
     shadow: context.shadow,
+    traffic: context.traffic,
     tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",

@@ -21,6 +21,7 @@ const KIND_LABELS: Record<Notification["alert"]["kind"], string> = {
   canary_failed: "canary rolled back",
   canary_paused: "canary paused",
   guardrail: "rolled back by its guardrail",
+  version_mismatch: "serving another version than registered",
 };
 
 /**
