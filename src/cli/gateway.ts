@@ -159,10 +159,17 @@ async function openRoutes(
   });
   const name = `gateway:${hostname()}:${flags.port}`;
   const sink = new LocalTrafficSink(context.traffic, { name, key_scope: name, team: null });
+  // With the database at hand, the gateway judges canaries and guardrails as `tenure serve`
+  // does, so that a gateway without a server still rolls back a failing canary; several
+  // processes on one database claim each analysis once.
+  const analysis = new AbortController();
+  const analyzing = context.canaryAnalyzer(context.stores.traffic).run(analysis.signal);
   return {
     source,
     sink,
     close: async () => {
+      analysis.abort();
+      await analyzing;
       await source.close();
       await context.close();
     },
