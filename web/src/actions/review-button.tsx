@@ -89,11 +89,11 @@ function ReviewDialog({
           />
         </label>
         <div class="extension">
-          <label>
-            Extend the TTL by (optional)
+          <label for={`review-extension-${deployment.id}`}>Extend the TTL by (optional)</label>
+          <div class="extension-row">
             <input
+              id={`review-extension-${deployment.id}`}
               type="text"
-              inputMode="text"
               spellcheck={false}
               autocomplete="off"
               value={extension}
@@ -101,21 +101,21 @@ function ReviewDialog({
               aria-invalid={extendSeconds === undefined}
               onInput={(e) => setExtension((e.target as HTMLInputElement).value)}
             />
-          </label>
-          <fieldset class="chips">
-            <legend class="visually-hidden">Common extensions</legend>
-            {EXTENSIONS.map((value) => (
-              <button
-                key={value}
-                type="button"
-                class={extension === value ? "chip chip-on" : "chip"}
-                aria-pressed={extension === value}
-                onClick={() => setExtension(extension === value ? "" : value)}
-              >
-                +{value}
-              </button>
-            ))}
-          </fieldset>
+            <fieldset class="chips">
+              <legend class="visually-hidden">Common extensions</legend>
+              {EXTENSIONS.map((value) => (
+                <button
+                  key={value}
+                  type="button"
+                  class={extension === value ? "chip chip-on" : "chip"}
+                  aria-pressed={extension === value}
+                  onClick={() => setExtension(extension === value ? "" : value)}
+                >
+                  +{value}
+                </button>
+              ))}
+            </fieldset>
+          </div>
         </div>
         {extendSeconds === undefined ? (
           <p class="field-error">Write the extension as a duration: 30d, 36h, 2w (units s m h d w).</p>

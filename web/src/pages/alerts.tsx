@@ -50,7 +50,7 @@ export function AlertsPage() {
   const teams = useData(() => api.get<{ teams: Record<string, unknown> }>("/v1/fleet"), []);
   const [notice, setNotice] = useState<string>();
   const items = list.items ?? [];
-  const shown = kind ? items.filter((a) => a.kind === kind) : items;
+  const shown = (kind ? items.filter((a) => a.kind === kind) : items).slice().sort(byUrgency);
   const kinds = countBy(items, (a) => a.kind);
   const open = items.filter((a) => a.state === "open");
   return (
@@ -194,8 +194,8 @@ function AlertTable({ alerts, onReviewed }: { alerts: AlertItem[]; onReviewed: (
                 </span>
               </td>
               <td>{alert.owner_team}</td>
-              <td class="clip summary" title={alert.summary}>
-                {alert.summary}
+              <td class="summary" title={alert.summary}>
+                {finding(alert)}
               </td>
               <td>
                 <TimeAgo iso={alert.opened_at} />
@@ -233,6 +233,27 @@ function AlertTable({ alerts, onReviewed }: { alerts: AlertItem[]; onReviewed: (
     </div>
   );
 }
+
+/** The summary without the deployment it names, which its own column shows: "is expired: 94d of 90d (106%)". */
+function finding(alert: AlertItem): string {
+  const prefix = `${alert.model} ${alert.model_version} in ${alert.environment} `;
+  return alert.summary.startsWith(prefix) ? alert.summary.slice(prefix.length) : alert.summary;
+}
+
+/** Open before resolved, then the most severe, then the newest. */
+function byUrgency(a: AlertItem, b: AlertItem): number {
+  return (
+    Number(a.state !== "open") - Number(b.state !== "open") ||
+    rank(a.severity) - rank(b.severity) ||
+    Date.parse(b.opened_at) - Date.parse(a.opened_at) ||
+    b.id - a.id
+  );
+}
+
+const rank = (severity: string) => {
+  const i = SEVERITY_ORDER.indexOf(severity);
+  return i === -1 ? SEVERITY_ORDER.length : i;
+};
 
 function emptyTitle(state: StateFilter, kind: string, team: string): string {
   const what = [state === "all" ? "" : state, kind ? `'${kind}'` : ""].filter(Boolean).join(" ");

@@ -196,7 +196,7 @@ function Changes({ sweep }: { sweep: SweepItem }) {
     sweep.promotions ? `${sweep.promotions} promoted` : "",
     sweep.retirements ? `${sweep.retirements} retired` : "",
   ].filter(Boolean);
-  return parts.length ? <>{parts.join(", ")}</> : <span class="muted">—</span>;
+  return parts.length ? <span>{parts.join(", ")}</span> : <span class="muted">—</span>;
 }
 
 function sum(counts: Record<string, number>): number {
