@@ -94,9 +94,9 @@ export function explainRefusal(error: unknown): unknown {
   return error;
 }
 
-/** A form check that fails the way the API's validation does, so the dialog shows it the same way. */
-export function invalid(title: string, field: string, message: string): ApiError {
-  return new ApiError(400, title, "", [{ field, message }]);
+/** A form check that fails before anything is sent, shown as the API's refusals are. */
+export function invalid(title: string, detail: string): ApiError {
+  return new ApiError(400, title, detail);
 }
 
 /** A quoted word in a confirm sentence: the kind of an alert, a status. */

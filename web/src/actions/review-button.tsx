@@ -55,9 +55,10 @@ function ReviewDialog({
   const [extension, setExtension] = useState("");
   const extendSeconds = extension.trim() ? parseDuration(extension) : 0;
   const submit = async () => {
-    if (!note.trim()) throw invalid("The review needs a note", "note", "say what was checked");
+    if (!note.trim())
+      throw invalid("The review needs a note", "Say what you checked: the note is kept with the review.");
     if (extendSeconds === undefined)
-      throw invalid("The extension is not a duration", "extension", "write it as 30d, 36h or 2w");
+      throw invalid("The extension is not a duration", "Write it as 30d, 36h or 2w, or leave it empty.");
     try {
       await api.post(`/v1/deployments/${deployment.id}/review`, {
         note: note.trim(),

@@ -73,9 +73,9 @@ function RollbackDialog({
   const isGolden = target !== "" && target === goldenVersion;
   const submit = async () => {
     if (!target)
-      throw invalid("Choose a version", "to_version", `${model} has no golden version in ${environment}`);
+      throw invalid("Choose a version", `${model} has no golden version in ${environment} to roll back to.`);
     if (target === currentVersion)
-      throw invalid("Choose another version", "to_version", `${target} is already the live primary`);
+      throw invalid("Choose another version", `${target} is already the live primary.`);
     try {
       await api.post(`/v1/models/${encodeURIComponent(model)}/rollback`, {
         environment,
