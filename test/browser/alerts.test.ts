@@ -232,7 +232,7 @@ describe.skipIf(!hasChromium())(
 
     it("opens the review dialog with Enter and closes it with Escape, focus back on the button", async () => {
       const { context, page } = await alertsPage();
-      await page.evaluate((token) => sessionStorage.setItem("tenure.token", token), demo.token);
+      await page.evaluate(`sessionStorage.setItem("tenure.token", ${JSON.stringify(demo.token)})`);
       await page.reload();
       const button = page.locator("tr[data-alert] button").first();
       await button.waitFor();
@@ -241,10 +241,10 @@ describe.skipIf(!hasChromium())(
       await page.keyboard.press("Enter");
       const dialog = page.getByRole("dialog");
       await dialog.waitFor();
-      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("TEXTAREA");
+      expect(await page.evaluate("document.activeElement?.tagName")).toBe("TEXTAREA");
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "detached" });
-      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Review…");
+      expect(await page.evaluate("document.activeElement?.textContent")).toBe("Review…");
       await context.close();
     });
 
@@ -269,7 +269,7 @@ describe.skipIf(!hasChromium())(
       const open = await openAlerts();
       const alert = open.find((a) => a.owner_team !== "growth") as Alert;
       const { context, page, errors } = await alertsPage();
-      await page.evaluate((t) => sessionStorage.setItem("tenure.token", t), token);
+      await page.evaluate(`sessionStorage.setItem("tenure.token", ${JSON.stringify(token)})`);
       await page.reload();
       await page.locator(`tr[data-alert="${alert.id}"] button`).click();
       const dialog = page.getByRole("dialog");
@@ -324,7 +324,7 @@ describe.skipIf(!hasChromium())(
       refusing = false;
       const { context, page, errors } = await openPage(browser);
       await page.goto(`${demo.url}/deliveries?state=failed`);
-      await page.evaluate((token) => sessionStorage.setItem("tenure.token", token), demo.token);
+      await page.evaluate(`sessionStorage.setItem("tenure.token", ${JSON.stringify(demo.token)})`);
       await page.reload();
       const row = page.locator(`tr[data-delivery="${failed.id}"]`);
       await row.getByRole("button", { name: "Retry…" }).click();
