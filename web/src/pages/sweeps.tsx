@@ -91,7 +91,7 @@ export function SweepsPage() {
                 <th class="num">Live</th>
                 <th>By stage</th>
                 <th>Findings</th>
-                <th class="num">Alerts</th>
+                <th class="num" title="alerts opened and resolved">Alerts +/−</th>
                 <th class="num">Notices</th>
                 <th class="num">Changes</th>
               </tr>
@@ -108,11 +108,8 @@ export function SweepsPage() {
                   </td>
                   <td>
                     <span class="trigger">{s.trigger}</span>
-                    <span
-                      class="sub-line"
-                      title={s.scheduled_for ? `scheduled for ${shortTime(s.scheduled_for)}` : undefined}
-                    >
-                      {s.actor}
+                    <span class="sub-line" title={s.actor}>
+                      {s.scheduled_for ? `scheduled ${shortTime(s.scheduled_for)}` : s.actor}
                     </span>
                   </td>
                   <td>
