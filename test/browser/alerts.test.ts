@@ -245,6 +245,15 @@ describe.skipIf(!hasChromium())(
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "detached" });
       expect(await page.evaluate("document.activeElement?.textContent")).toBe("Review…");
+      // Again in the dark theme, for a look at the dialog there.
+      await page.getByRole("button", { name: "Switch to dark theme" }).click();
+      await button.focus();
+      await page.keyboard.press("Enter");
+      await dialog.getByLabel("Note (required): what did you check?").fill("Precision holds on the holdout set");
+      await dialog.getByRole("button", { name: "+60d" }).click();
+      await page.screenshot({ path: join(SCREENSHOTS, "review-dialog-dark.png") });
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
       await context.close();
     });
 

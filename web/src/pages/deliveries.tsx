@@ -1,8 +1,9 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
+import { ActionButton, explainRefusal } from "../actions/action-button";
 import { RetryDeliveryButton } from "../actions/retry-delivery-button";
 import { api } from "../api";
-import { Badge, ErrorBox, Link, Loading, useData } from "../components";
+import { Badge, Confirm, ErrorBox, Link, Loading, useData } from "../components";
 import { setQuery, useLocation } from "../router";
 import { durationMs, Empty, Segmented, Tally, TimeAgo, usePagedList } from "./list-parts";
 import "./deliveries.css";
@@ -97,6 +98,15 @@ export function DeliveriesPage() {
           onChange={(value) => setQuery({ state: value === "all" ? null : value })}
         />
         <span class="spacer" />
+        {state === "failed" && items.length > 1 ? (
+          <RetryAllButton
+            shown={items.length}
+            onDone={(retried) => {
+              setNotice(`${retried} failed deliveries are queued again; the server sends them now.`);
+              list.reload();
+            }}
+          />
+        ) : null}
         <button type="button" onClick={list.reload} disabled={list.loading}>
           {list.loading && list.items ? "Refreshing…" : "Refresh"}
         </button>
@@ -285,5 +295,40 @@ function AttemptLog({ delivery }: { delivery: DeliveryItem }) {
         </table>
       </td>
     </tr>
+  );
+}
+
+/** Every dead-lettered delivery queued again at once (POST /v1/deliveries/retry with no ids). */
+function RetryAllButton({ shown, onDone }: { shown: number; onDone: (retried: number) => void }) {
+  return (
+    <ActionButton
+      label="Retry every failed…"
+      verb="retry"
+      dialog={(close) => (
+        <Confirm
+          title="Retry every failed delivery"
+          action="Send them again"
+          onClose={close}
+          onConfirm={async () => {
+            try {
+              onDone((await api.post<{ retried: number }>("/v1/deliveries/retry", {})).retried);
+            } catch (error) {
+              throw explainRefusal(error);
+            }
+          }}
+        >
+          <div class="consequences">
+            <p class="consequence">
+              Send every failed delivery again ({shown} shown here, and any older ones): each goes back to{" "}
+              <strong>pending</strong> with its attempts reset to 0, and the server sends them now.
+            </p>
+            <ul class="consequence-details">
+              <li>A channel that still refuses dead-letters them again after their last attempt.</li>
+              <li>Retrying needs an admin token that is not bound to a team.</li>
+            </ul>
+          </div>
+        </Confirm>
+      )}
+    />
   );
 }

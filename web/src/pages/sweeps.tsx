@@ -91,7 +91,9 @@ export function SweepsPage() {
                 <th class="num">Live</th>
                 <th>By stage</th>
                 <th>Findings</th>
-                <th class="num" title="alerts opened and resolved">Alerts +/−</th>
+                <th class="num" title="alerts opened and resolved">
+                  Alerts +/−
+                </th>
                 <th class="num">Notices</th>
                 <th class="num">Changes</th>
               </tr>
