@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, runTenure } from "../support/process.js";
@@ -249,7 +250,9 @@ describe.skipIf(!hasChromium())(
       await page.getByRole("button", { name: "Switch to dark theme" }).click();
       await button.focus();
       await page.keyboard.press("Enter");
-      await dialog.getByLabel("Note (required): what did you check?").fill("Precision holds on the holdout set");
+      await dialog
+        .getByLabel("Note (required): what did you check?")
+        .fill("Precision holds on the holdout set");
       await dialog.getByRole("button", { name: "+60d" }).click();
       await page.screenshot({ path: join(SCREENSHOTS, "review-dialog-dark.png") });
       await page.keyboard.press("Escape");
@@ -290,6 +293,74 @@ describe.skipIf(!hasChromium())(
         `This token may not do that (403)this token belongs to team growth and cannot change team ${alert.owner_team}'s models`,
       );
       expect((await openAlerts()).length).toBe(open.length);
+      expect(unexpected(errors)).toEqual([]);
+      await context.close();
+    });
+
+    it("offers to resolve an alert no sweep closes (a failed canary) instead of a review, and it closes with the note recorded", async () => {
+      const canaries = await get<{
+        items: {
+          id: number;
+          model: string;
+          model_version: string;
+          environment: string;
+          owner_team: string;
+        }[];
+      }>("/v1/deployments?role=canary&status=active");
+      const canary = canaries.items[0];
+      expect(canary).toBeDefined();
+      // Only the gateway's canary analysis opens this kind; the demo runs none, so the alert is
+      // written as that analysis writes it.
+      const db = new SqliteDatabase(demo.database);
+      db.pragma("busy_timeout = 5000");
+      const now = Date.now();
+      const { lastInsertRowid } = db
+        .prepare(
+          "INSERT INTO alerts (deployment_id, kind, state, severity, policy, model, model_version, environment, owner_team, summary, detail, opened_at, last_notified_at, resolved_at, resolution) " +
+            "VALUES (?, 'canary_failed', 'open', 'error', 'default', ?, ?, ?, ?, ?, '{}', ?, ?, NULL, NULL)",
+        )
+        .run(
+          canary?.id,
+          canary?.model,
+          canary?.model_version,
+          canary?.environment,
+          canary?.owner_team,
+          `${canary?.model} ${canary?.model_version} in ${canary?.environment} failed its canary analysis: error rate 4.1% against 0.9%`,
+          now,
+          now,
+        );
+      db.close();
+      const id = Number(lastInsertRowid);
+      const { context, page, errors } = await alertsPage("light", "/alerts?kind=canary_failed");
+      await page.evaluate(`sessionStorage.setItem("tenure.token", ${JSON.stringify(demo.token)})`);
+      await page.reload();
+      const row = page.locator(`tr[data-alert="${id}"]`);
+      await row.getByRole("button", { name: "Resolve…" }).click();
+      const dialog = page.getByRole("dialog", { name: "Resolve the 'canary_failed' alert" });
+      expect(await dialog.locator("p.consequence").textContent()).toBe(
+        `Resolve the alert 'canary_failed' of ${canary?.model} ${canary?.model_version} in ${canary?.environment} as acknowledged: it closes now.`,
+      );
+      await dialog
+        .getByLabel("Note (required): what was done about it?")
+        .fill("bad feature join, fixed in the next build");
+      await dialog.getByRole("button", { name: "Resolve it" }).click();
+      await row.waitFor({ state: "detached" });
+      const after = await get<{ items: Alert[] }>(`/v1/alerts?deployment_id=${canary?.id}&limit=50`);
+      expect(after.items.find((a) => a.id === id)).toMatchObject({
+        state: "resolved",
+        resolution: "acknowledged",
+      });
+      const events = await get<{ items: { type: string; data: { note?: string } }[] }>(
+        `/v1/deployments/${canary?.id}/events`,
+      );
+      expect(events.items.at(-1)).toMatchObject({
+        type: "alert_resolved",
+        data: { note: "bad feature join, fixed in the next build" },
+      });
+      // Every other open alert is closed by its sweep or a review: none offers to be resolved by hand.
+      await page.goto(`${demo.url}/alerts`);
+      await page.locator("tr[data-alert]").first().waitFor();
+      expect(await page.getByRole("button", { name: "Resolve…" }).count()).toBe(0);
       expect(unexpected(errors)).toEqual([]);
       await context.close();
     });

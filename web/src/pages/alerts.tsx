@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { FINDING_KINDS } from "../../../src/core/finding";
+import { PERSON_CLOSES, ResolveAlertButton } from "../actions/resolve-alert-button";
 import { ReviewButton } from "../actions/review-button";
 import { api } from "../api";
 import { Badge, ErrorBox, Link, Loading, useData } from "../components";
@@ -140,6 +141,10 @@ export function AlertsPage() {
             setNotice(`Reviewed ${alert.model} ${alert.model_version} in ${alert.environment}.`);
             list.reload();
           }}
+          onResolved={(alert) => {
+            setNotice(`Resolved the '${alert.kind}' alert of ${alert.model} ${alert.model_version}.`);
+            list.reload();
+          }}
         />
       )}
       {list.hasMore ? (
@@ -154,7 +159,15 @@ export function AlertsPage() {
   );
 }
 
-function AlertTable({ alerts, onReviewed }: { alerts: AlertItem[]; onReviewed: (alert: AlertItem) => void }) {
+function AlertTable({
+  alerts,
+  onReviewed,
+  onResolved,
+}: {
+  alerts: AlertItem[];
+  onReviewed: (alert: AlertItem) => void;
+  onResolved: (alert: AlertItem) => void;
+}) {
   return (
     <div class="table-wrap">
       <table class="grid alerts-table">
@@ -213,7 +226,9 @@ function AlertTable({ alerts, onReviewed }: { alerts: AlertItem[]; onReviewed: (
                 ) : null}
               </td>
               <td class="actions">
-                {alert.state === "open" ? (
+                {alert.state !== "open" ? null : PERSON_CLOSES.has(alert.kind) ? (
+                  <ResolveAlertButton compact alert={alert} onDone={() => onResolved(alert)} />
+                ) : (
                   <ReviewButton
                     compact
                     deployment={{
@@ -224,7 +239,7 @@ function AlertTable({ alerts, onReviewed }: { alerts: AlertItem[]; onReviewed: (
                     }}
                     onDone={() => onReviewed(alert)}
                   />
-                ) : null}
+                )}
               </td>
             </tr>
           ))}
