@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
+import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import { send } from "../support/gateway-client.js";
 import { type GatewayProcess, startGatewayProcess } from "../support/gateway-process.js";
@@ -48,14 +49,16 @@ interface CanaryJson {
 }
 
 const REQUESTS = 160;
-const modes = dialects().flatMap((dialect) =>
+type Mode = "database" | "registry";
+// Both modes on SQLite; the gateway that opened the database on PostgreSQL too.
+const modes: [DialectName, Mode][] = dialects().flatMap((dialect): [DialectName, Mode][] =>
   dialect === "sqlite"
     ? [
         [dialect, "database"],
         [dialect, "registry"],
       ]
     : [[dialect, "database"]],
-) as [string, "database" | "registry"][];
+);
 
 /**
  * The whole path, labels only: two models behind `tenure gateway`, each with a canary answering
@@ -77,7 +80,7 @@ describe.concurrent.each(modes)(
     const tenure = (...args: string[]) => runTenure([...args, "--database", database.url], { cwd: dir.path });
 
     beforeAll(async () => {
-      database = await createTestDatabase(dialect as "sqlite" | "postgres");
+      database = await createTestDatabase(dialect);
       // The primaries are always right ("fraud"); the canaries are wrong on every odd request.
       const right = await modelServer(() => "fraud");
       const worse = await modelServer((i) => (i % 2 === 0 ? "fraud" : "legit"));
