@@ -124,6 +124,43 @@ describe.each(dialects())("the canary's labels on %s", (dialect) => {
     expect((await t.context.stores.deployments.findDeployment(ids.canary))?.status).toBe("rolled_back");
   });
 
+  it("numbers: a canary whose absolute errors are significantly larger fails by Welch's t-test", async () => {
+    await start();
+    const ids = await primaryAndCanary();
+    // Labels 100 + i; the primary is off by 0–2, the canary by 2–4.
+    const side = (name: string, id: number, n: number, offset: number): CanaryPrediction[] =>
+      Array.from({ length: n }, (_, i) => ({
+        request_id: `${name}-${i}`,
+        deployment_id: id,
+        at: T0 + 1000 + i,
+        prediction: 100 + i + offset + (i % 3),
+      }));
+    const primarySide = side("p", ids.primary, 90, 0);
+    const canarySide = side("c", ids.canary, 40, 2);
+    await report([...primarySide, ...canarySide]);
+    const labels = [...primarySide, ...canarySide].map((p) => ({
+      request_id: p.request_id,
+      label: 100 + Number(p.request_id.split("-")[1]),
+    }));
+    const response = await t.request({ method: "POST", url: "/v1/feedback", body: { items: labels } });
+    expect(response.statusCode, response.body).toBe(200);
+
+    expect(await nextAnalysis()).toEqual([
+      { deployment_id: ids.canary, verdict: "fail", action: "rollback" },
+    ]);
+    const view = (await t.request({ method: "GET", url: "/v1/models/fraud-gbm/canary" })).json();
+    expect(view.analyses[0].figures.labels).toMatchObject({
+      counted: true,
+      worse: true,
+      kind: "regression",
+      test: "welch_t",
+      primary: { labelled: 90, mean_abs_error: 1 },
+      canary: { labelled: 40 },
+    });
+    expect(view.analyses[0].figures.labels.canary.mean_abs_error).toBeCloseTo(3, 1);
+    expect(view.analyses[0].figures.labels.t_statistic).toBeLessThan(0);
+  });
+
   it("too few labels on a side change nothing: the analysis passes on traffic, and says the labels did not count", async () => {
     await start();
     const ids = await primaryAndCanary({ min_labels: 50 });
