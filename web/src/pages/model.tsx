@@ -1,10 +1,10 @@
-import { useMemo } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import { Badge, ErrorBox, Link, Loading, useData } from "../components";
 import { formatDuration, metricValue, percent } from "../format";
 import { setQuery, useLocation } from "../router";
 import "./model.css";
-import { AgePerformanceChart } from "./model/age-performance";
+import { AgePerformanceChart, type PlotFrame } from "./model/age-performance";
 import { CanaryPanel, ShadowPanel } from "./model/comparisons";
 import { DeploymentTimeline } from "./model/deployment-timeline";
 import { DriftPanel } from "./model/drift-panel";
@@ -158,6 +158,7 @@ function EnvironmentView({
       ),
     [name, environment],
   );
+  const [frame, setFrame] = useState<PlotFrame | null>(null);
   const env = model.environments.find((e) => e.environment === environment);
   const golden = env?.golden_version ?? null;
   const versions = new Map(deployments.map((d) => [d.id, d.model_version]));
@@ -198,7 +199,7 @@ function EnvironmentView({
         {perf.data ? (
           perf.data.metric ? (
             <>
-              <AgePerformanceChart perf={perf.data} golden={golden} now={now} />
+              <AgePerformanceChart perf={perf.data} golden={golden} now={now} onFrame={setFrame} />
               <ChartKey perf={perf.data} />
             </>
           ) : (
@@ -216,7 +217,13 @@ function EnvironmentView({
             No deployment of {name} in {environment}.
           </p>
         ) : (
-          <DeploymentTimeline deployments={deployments} events={envEvents} golden={golden} now={now} />
+          <DeploymentTimeline
+            deployments={deployments}
+            events={envEvents}
+            golden={golden}
+            now={now}
+            frame={frame}
+          />
         )}
       </section>
 

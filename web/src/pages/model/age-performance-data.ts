@@ -1,4 +1,4 @@
-import type { DeploymentPerformance, ModelPerformance } from "./model-types";
+import type { DeploymentPerformance, ModelPerformance } from "./model-types.js";
 
 const DAY_S = 86_400;
 const seconds = (iso: string) => Date.parse(iso) / 1000;

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { metricValue } from "../../format";
+import { formatDuration, metricValue } from "../../format";
 import { useShared } from "../../store";
 import { theme } from "../../theme";
 import { type Band, type ChartData, type ChartSeries, chartData } from "./age-performance-data";
@@ -152,17 +152,32 @@ function drawBands(u: uPlot, bands: Band[], golden: string | null, p: Palette): 
     ctx.moveTo(x0, top);
     ctx.lineTo(x0, top + height);
     ctx.stroke();
-    if (x1 - x0 > 28 * px) {
-      ctx.fillStyle = p.fg;
-      ctx.font = `600 ${12 * px}px system-ui, sans-serif`;
-      const name = b.version === golden ? `${b.version} ★` : b.version;
-      ctx.fillText(name, x0 + 4 * px, top + 4 * px, x1 - x0 - 8 * px);
+    // Labels are drawn only where they fit whole: a squeezed label reads worse than none.
+    const room = x1 - x0 - 8 * px;
+    ctx.fillStyle = p.fg;
+    ctx.font = `600 ${12 * px}px system-ui, sans-serif`;
+    const name = b.version === golden ? `${b.version} ★` : b.version;
+    if (ctx.measureText(name).width <= room) ctx.fillText(name, x0 + 4 * px, top + 4 * px);
+    if (b.live && b.due > b.end) {
+      // What lies ahead of a live deployment whose review point is still to come.
+      ctx.font = `${11 * px}px system-ui, sans-serif`;
+      ctx.fillStyle = p.muted;
+      const ahead = `review in ${formatDuration(b.due - b.end)}, expiry in ${formatDuration(b.expires - b.end)}`;
+      const short = `review in ${formatDuration(b.due - b.end)}`;
+      const fitting = [ahead, short].find((t) => ctx.measureText(t).width <= room);
+      if (fitting) ctx.fillText(fitting, x0 + 4 * px, top + 20 * px);
     }
   });
   ctx.restore();
 }
 
-function options(data: ChartData, width: number, metric: string, golden: string | null): uPlot.Options {
+function options(
+  data: ChartData,
+  width: number,
+  metric: string,
+  golden: string | null,
+  onLayout: (u: uPlot) => void,
+): uPlot.Options {
   const p = palette();
   const axis = {
     stroke: p.muted,
@@ -207,7 +222,16 @@ function options(data: ChartData, width: number, metric: string, golden: string 
       { label: "time", value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10)) },
       ...data.series.map((s) => seriesOptions(s, p)),
     ],
-    hooks: { drawAxes: [(u) => drawBands(u, data.bands, golden, p)] },
+    hooks: {
+      drawAxes: [(u) => drawBands(u, data.bands, golden, p)],
+      // Scales and the plot's box are known once it is drawn, and change with its size.
+      ready: [onLayout],
+      setSize: [onLayout],
+      // The legend's values mean something only under the cursor: hidden while it is away.
+      setLegend: [
+        (u) => u.root.classList.toggle("idle", u.cursor.idx === null || u.cursor.idx === undefined),
+      ],
+    },
   };
 }
 
@@ -216,14 +240,24 @@ function options(data: ChartData, width: number, metric: string, golden: string 
  * on a second axis, each deployment a band with its review point and expiry, so a dip after a
  * model ages shows at a glance. Redrawn on a theme change, resized with the page.
  */
+/** Where the plot's time axis lies in the chart (CSS pixels), so the timeline below can line up with it. */
+export interface PlotFrame {
+  left: number;
+  width: number;
+  from: number;
+  to: number;
+}
+
 export function AgePerformanceChart({
   perf,
   golden,
   now,
+  onFrame,
 }: {
   perf: ModelPerformance;
   golden: string | null;
   now: number;
+  onFrame?: (frame: PlotFrame | null) => void;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const currentTheme = useShared(theme);
@@ -231,12 +265,19 @@ export function AgePerformanceChart({
     const element = box.current;
     if (!element) return;
     const data = chartData(perf, now);
+    const layout = (u: uPlot) => {
+      const { min, max } = u.scales.x ?? {};
+      if (min === undefined || max === undefined || min === null || max === null) return;
+      const px = uPlot.pxRatio;
+      onFrame?.({ left: u.bbox.left / px, width: u.bbox.width / px, from: min * 1000, to: max * 1000 });
+    };
     const plot = new uPlot(
-      options(data, element.clientWidth, perf.metric?.name ?? "metric", golden),
+      options(data, element.clientWidth, perf.metric?.name ?? "metric", golden, layout),
       [data.x, ...data.series.map((s) => s.values)] as uPlot.AlignedData,
       element,
     );
     element.dataset.series = String(plot.series.length - 1);
+    plot.root.classList.add("idle");
     const observer = new ResizeObserver(() => {
       if (element.clientWidth > 0 && element.clientWidth !== plot.width)
         plot.setSize({ width: element.clientWidth, height: HEIGHT });
@@ -246,6 +287,7 @@ export function AgePerformanceChart({
       observer.disconnect();
       plot.destroy();
       delete element.dataset.series;
+      onFrame?.(null);
     };
   }, [perf, golden, now, currentTheme]);
   return <div class="age-chart" ref={box} role="img" aria-label={describe(perf)} />;

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatDuration, shortTime } from "../../format";
+import type { PlotFrame } from "./age-performance";
 import type { Deployment, ModelEvent } from "./model-types";
 
 const LABEL_W = 78;
@@ -82,11 +83,13 @@ export function DeploymentTimeline({
   events,
   golden,
   now,
+  frame,
 }: {
   deployments: Deployment[];
   events: ModelEvent[];
   golden: string | null;
   now: number;
+  frame: PlotFrame | null;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(1000);
@@ -107,10 +110,15 @@ export function DeploymentTimeline({
     ),
   })).filter((lane) => lane.bars.length > 0);
   const all = lanes.flatMap((l) => l.bars);
-  const from = Math.min(...all.map((b) => b.start));
   const to = Math.max(now, ...all.map((b) => b.end));
-  const pad = (to - from) * 0.01 || DAY;
-  const x = (t: number) => LABEL_W + ((t - (from - pad)) / (to + pad - (from - pad))) * (width - LABEL_W - 8);
+  // At least two weeks across, so a deployment made today is a short bar, not the whole width.
+  const from = Math.min(to - 14 * DAY, ...all.map((b) => b.start));
+  // Lined up with the chart above when its time axis covers every bar; else a frame of its own.
+  const aligned = frame && frame.from <= from + 1000 && frame.to >= to - 60_000 ? frame : null;
+  const pad = (to - from) * 0.01;
+  const x = aligned
+    ? (t: number) => aligned.left + ((t - aligned.from) / (aligned.to - aligned.from)) * aligned.width
+    : (t: number) => LABEL_W + ((t - (from - pad)) / (to + pad - (from - pad))) * (width - LABEL_W - 8);
   let y = TOP;
   const placed = lanes.map((lane) => {
     const rows = Math.max(...lane.bars.map((b) => b.row)) + 1;
