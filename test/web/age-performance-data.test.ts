@@ -63,7 +63,11 @@ describe("the Age vs Performance chart's data", () => {
     expect(series("metric")[at(T0)]).toBeNull();
     expect(series("metric")[at(T0 + DAY / 2)]).toBe(0.95);
     expect(series("below").filter((v) => v !== null)).toEqual([0.88]);
-    expect(series("target").filter((v) => v !== null).every((v) => v === 0.9)).toBe(true);
+    expect(
+      series("target")
+        .filter((v) => v !== null)
+        .every((v) => v === 0.9),
+    ).toBe(true);
     expect(data.bands.map((b) => [b.version, b.live])).toEqual([
       ["1.1", false],
       ["1.2", true],
