@@ -43,7 +43,8 @@ export function ModelPage({ name }: { name: string }) {
   const path = `/v1/models/${encodeURIComponent(name)}`;
   const model = useData(() => api.get<Model>(path), [name]);
   const deployments = useData(
-    () => api.get<{ items: Deployment[] }>("/v1/deployments", { model: name, limit: 500 }),
+    // Newest first: past a page, the oldest deployments are the ones left off the timeline.
+    () => api.get<{ items: Deployment[] }>("/v1/deployments", { model: name, sort: "age", limit: 500 }),
     [name],
   );
   const events = useData(() => api.get<{ items: ModelEvent[] }>(`${path}/events`), [name]);

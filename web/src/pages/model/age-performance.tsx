@@ -141,7 +141,9 @@ function drawBands(u: uPlot, bands: Band[], golden: string | null, p: Palette): 
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + height);
       ctx.stroke();
-      if (x1 - x > 40 * px) {
+      // The label sits right of its line, up to the band's end or the next marker.
+      const next = label === "review" && b.expires < b.end ? xOf(b.expires) : x1;
+      if (next - x > ctx.measureText(label).width + 6 * px) {
         ctx.fillStyle = colour;
         ctx.fillText(label, x + 3 * px, top + 20 * px);
       }
