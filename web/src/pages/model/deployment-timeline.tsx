@@ -8,7 +8,8 @@ const LANE_H = 30;
 const BAR_H = 22;
 const AXIS_H = 22;
 const TOP = 14;
-const ROLES = ["primary", "canary", "shadow"] as const;
+/** One lane per role, and one for the promotions still to come, so a future bar never crowds a live one. */
+const LANES = ["primary", "canary", "shadow", "scheduled"] as const;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAY = 86_400_000;
 
@@ -102,10 +103,12 @@ export function DeploymentTimeline({
     return () => observer.disconnect();
   }, []);
 
-  const lanes = ROLES.map((role) => ({
+  const lanes = LANES.map((role) => ({
     role,
     bars: stack(
-      deployments.filter((d) => d.role === role),
+      deployments.filter((d) =>
+        role === "scheduled" ? d.status === "scheduled" : d.role === role && d.status !== "scheduled",
+      ),
       now,
     ),
   })).filter((lane) => lane.bars.length > 0);
@@ -150,7 +153,9 @@ export function DeploymentTimeline({
               const w = Math.max(3, x(bar.end) - x0);
               const top = lane.top + bar.row * LANE_H;
               const isGolden = bar.d.model_version === golden;
-              const text = `${bar.d.model_version}${isGolden ? " ★" : ""}`;
+              const soon =
+                bar.d.status === "scheduled" ? ` in ${formatDuration((bar.start - now) / 1000)}` : "";
+              const text = `${bar.d.model_version}${isGolden ? " ★" : ""}${soon}`;
               const fits = w > text.length * 7 + 10;
               // A label that does not fit goes beside the bar: after it, or before it at the right edge.
               const after = x0 + w + text.length * 7 + 8 < width;
