@@ -21,6 +21,8 @@ import {
   toDeliveryView,
   toSweepView,
 } from "./lifecycle-view.js";
+import { buildModelDrift, type ModelDriftView } from "./model-drift.js";
+import { buildModelPerformance, type ModelPerformanceView } from "./model-performance.js";
 import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
@@ -233,6 +235,20 @@ export class Lifecycle {
     return buildTimeline(this.options.stores, this.options.registry, row, this.options.clock());
   }
 
+  /** One metric of a model's deployments in an environment, for Age vs Performance (see buildModelPerformance). */
+  async modelPerformance(model: string, environment: string, metric?: string): Promise<ModelPerformanceView> {
+    await this.requireModel(model);
+    const { stores, registry, clock } = this.options;
+    return buildModelPerformance(stores, registry, { model, environment, metric }, clock());
+  }
+
+  /** Input drift of a model's deployments in an environment, feature by feature and day by day (see buildModelDrift). */
+  async modelDrift(model: string, environment: string, days: number): Promise<ModelDriftView> {
+    await this.requireModel(model);
+    const { stores, registry, clock } = this.options;
+    return buildModelDrift(stores, registry, { model, environment, days }, clock());
+  }
+
   async alerts(query: {
     state?: AlertState;
     deployment_id?: number;
@@ -391,6 +407,11 @@ export class Lifecycle {
     });
     offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
     return { ok: offenders.length === 0, fail_on: filter.fail_on, checked, offenders };
+  }
+
+  private async requireModel(name: string): Promise<void> {
+    if (!(await this.options.stores.models.findModel(name)))
+      throw new NotFoundError(`model ${name} does not exist`);
   }
 
   private async requireDeployment(id: number): Promise<DeploymentRow> {
