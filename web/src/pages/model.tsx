@@ -1,4 +1,5 @@
 import { useMemo, useState } from "preact/hooks";
+import { RetireButton, ReviewButton, RollbackButton, SetGoldenButton } from "../actions";
 import { ApiError, api } from "../api";
 import { Badge, ErrorBox, Link, Loading, useData } from "../components";
 import { formatDuration, metricValue, percent } from "../format";
@@ -104,6 +105,11 @@ export function ModelPage({ name }: { name: string }) {
         deployments={deployments.data.items.filter((d) => d.environment === environment)}
         events={events}
         metric={query.get("metric")}
+        onChanged={() => {
+          model.reload();
+          deployments.reload();
+          events.reload();
+        }}
       />
     </section>
   );
@@ -124,6 +130,7 @@ function EnvironmentView({
   deployments,
   events,
   metric,
+  onChanged,
 }: {
   name: string;
   environment: string;
@@ -131,6 +138,8 @@ function EnvironmentView({
   deployments: Deployment[];
   events: ReturnType<typeof useData<{ items: ModelEvent[] }>>;
   metric: string | null;
+  /** After an action: the model, its deployments and events are read again. */
+  onChanged: () => void;
 }) {
   const path = `/v1/models/${encodeURIComponent(name)}`;
   const now = useMemo(() => Date.now(), [name, environment]);
@@ -162,6 +171,12 @@ function EnvironmentView({
   const [frame, setFrame] = useState<PlotFrame | null>(null);
   const env = model.environments.find((e) => e.environment === environment);
   const golden = env?.golden_version ?? null;
+  const primary = env?.live.find((d) => d.role === "primary");
+  const changed = () => {
+    onChanged();
+    perf.reload();
+    drift.reload();
+  };
   const versions = new Map(deployments.map((d) => [d.id, d.model_version]));
   const envEvents = (events.data?.items ?? []).filter((e) => e.environment === environment);
   return (
@@ -174,9 +189,31 @@ function EnvironmentView({
               golden version: {golden ? <strong>★ {golden}</strong> : "none set"}
             </span>
           </h2>
-          <div class="model-actions" data-slot="environment-actions" data-environment={environment} />
+          <div class="model-actions" data-slot="environment-actions" data-environment={environment}>
+            {primary && primary.model_version !== golden ? (
+              <SetGoldenButton
+                model={name}
+                environment={environment}
+                model_version={primary.model_version}
+                onDone={changed}
+              />
+            ) : null}
+            <RollbackButton
+              model={name}
+              environment={environment}
+              currentVersion={primary?.model_version ?? null}
+              goldenVersion={golden}
+              onDone={changed}
+            />
+          </div>
         </div>
-        <LiveTable live={env?.live ?? []} perf={perf.data} drift={drift.data} environment={environment} />
+        <LiveTable
+          live={env?.live ?? []}
+          perf={perf.data}
+          drift={drift.data}
+          environment={environment}
+          onChanged={changed}
+        />
       </div>
 
       <section class="card panel" aria-labelledby="age-performance">
@@ -273,11 +310,13 @@ function LiveTable({
   perf,
   drift,
   environment,
+  onChanged,
 }: {
   live: Deployment[];
   perf: ModelPerformance | undefined;
   drift: ModelDrift | undefined;
   environment: string;
+  onChanged: () => void;
 }) {
   if (live.length === 0) return <p class="muted">Nothing is live in {environment}.</p>;
   return (
@@ -338,7 +377,10 @@ function LiveTable({
                 <Badge kind="state" value={dr?.drift_state ?? null} />
               </td>
               <td>
-                <div class="model-actions" data-slot="deployment-actions" data-deployment-id={d.id} />
+                <div class="model-actions" data-slot="deployment-actions" data-deployment-id={d.id}>
+                  <ReviewButton deployment={d} onDone={onChanged} compact />
+                  <RetireButton deployment={d} onDone={onChanged} compact />
+                </div>
               </td>
             </tr>
           );
