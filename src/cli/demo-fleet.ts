@@ -2,6 +2,7 @@ import type { Context } from "../context.js";
 import { hashSeed, seededNormal, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
+import type { Progress } from "./progress.js";
 
 const DAY = 86_400_000;
 
@@ -107,12 +108,15 @@ export async function seedDemoFleet(
   registry: Registry,
   setNow: (ms: number) => void,
   now: number,
+  progress?: Progress,
 ): Promise<number> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
   let deployments = 0;
   const live = new Map<string, number>();
   const cutoffs = new Map<string, string>();
+  progress?.start("history ", HISTORY.length);
   for (const step of HISTORY) {
+    progress?.increment();
     // A fixed hour keeps the demo's dates readable; the jitter keeps same-day steps in order.
     const at = now - step.days_ago * DAY + (deployments % 7) * 60_000;
     setNow(at);
@@ -219,10 +223,12 @@ const EVIDENCE: Record<string, Evidence> = {
  * its evidence says so, a drift reference and two days of feature samples, through the same
  * calls the HTTP routes make. Dates are relative to `now`.
  */
-export async function seedDemoEvidence(context: Context, now: number): Promise<void> {
+export async function seedDemoEvidence(context: Context, now: number, progress?: Progress): Promise<void> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
   const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
+  progress?.start("evidence", items.length);
   for (const d of items) {
+    progress?.increment();
     const evidence = EVIDENCE[`${d.model} ${d.model_version} ${d.environment}`] ?? DEFAULT_EVIDENCE;
     const deployed = Date.parse(d.deployment_date);
     const noise = seededRandom(hashSeed(`demo metrics ${d.id}`));
