@@ -35,10 +35,11 @@ export class DeploymentTable {
   async rows(items: DeploymentView[]): Promise<string[][]> {
     const plain = deploymentRows(items);
     if (!this.mode.drawings) return plain;
+    // The percent first, right-aligned, so the bars start in one column: ` 63% ████████▉··│··`.
     const bars = await Promise.all(
       items.map(
         async (d) =>
-          `${ageBar(d.age.ttl_fraction, await this.reviewPoint(d))} ${ttlPercent(d.age.ttl_fraction)}`,
+          `${ttlPercent(d.age.ttl_fraction).padStart(4)} ${ageBar(d.age.ttl_fraction, await this.reviewPoint(d))}`,
       ),
     );
     return plain.map((row, i) => [...row.slice(0, BAR_COLUMN), bars[i] ?? "", ...row.slice(BAR_COLUMN)]);

@@ -106,9 +106,20 @@ function ageDrawing(
 function chartLines(m: Metric, c: Palette): string[] {
   const chart = metricChart(m);
   if (chart.spark === "" || !chart.latest) return [];
-  const spark = [...chart.spark]
-    .map((cell, i) => (chart.line === null ? cell : chart.misses[i] ? c.bad(cell) : c.good(cell)))
-    .join("");
+  // Runs of cells on one side of the line share one colour code.
+  const spark =
+    chart.line === null
+      ? chart.spark
+      : [...chart.spark]
+          .map((cell, i) => ({ cell, miss: chart.misses[i] === true }))
+          .reduce<{ text: string; miss: boolean }[]>((runs, { cell, miss }) => {
+            const last = runs.at(-1);
+            if (last && last.miss === miss) last.text += cell;
+            else runs.push({ text: cell, miss });
+            return runs;
+          }, [])
+          .map((run) => (run.miss ? c.bad(run.text) : c.good(run.text)))
+          .join("");
   const since = chart.first ? ` since ${chart.first.slice(0, 10)}` : "";
   const lines = [
     `${INDENT}${spark}  latest ${round(chart.latest.value)} · ${chart.windows} window${chart.windows === 1 ? "" : "s"}${since}`,
