@@ -64,6 +64,7 @@ export function sweepCommand(program: Command, io: Io): void {
         );
         return;
       }
+      if (!config.url && flags.deliver) io.err("sweeping…\n");
       // A local sweep passes the whole fleet through this process: on a terminal, a bar over it.
       const progress = config.url ? undefined : await progressBar(io);
       let outcome: SweepOutcome;
