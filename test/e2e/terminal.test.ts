@@ -49,9 +49,9 @@ function capture(name: string, command: string, screen: string): void {
   writeFileSync(join(CAPTURES, name), `$ ${command}\n${screen}`);
 }
 
-describe.concurrent.skipIf(!hasScript())(
+describe.skipIf(!hasScript())(
   "the terminal: colour, the age bar and sparklines for a person, plain text for a pipe",
-  { timeout: 90_000 },
+  { timeout: 90_000, concurrent: true },
   () => {
     let dir: ReturnType<typeof tempDir>;
     let fleet: Listed[];
