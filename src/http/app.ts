@@ -12,6 +12,7 @@ import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
+import type { PrometheusMetrics } from "../monitoring/prometheus-metrics.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
 import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
 import type { Registry } from "../registry/registry.js";
@@ -29,6 +30,7 @@ import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
+import { prometheusRoutes } from "./routes/prometheus.js";
 import { referenceRoutes } from "./routes/references.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { routeRoutes } from "./routes/routes.js";
@@ -54,6 +56,8 @@ export interface AppOptions {
   publicHost?: string;
   publicRead: boolean;
   version: string;
+  /** What `GET /metrics` serves; the route is absent without it. */
+  metrics?: PrometheusMetrics;
   logger?: FastifyBaseLogger;
 }
 
@@ -164,6 +168,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     version: options.version,
     links: { api: "/v1/deployments", openapi: "/openapi.json", health: "/healthz" },
   }));
+
+  const metrics = options.metrics;
+  if (metrics) {
+    await app.register(async function prometheus(scope) {
+      scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+      prometheusRoutes(scope, metrics);
+    });
+  }
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));

@@ -33,6 +33,14 @@ export interface TrafficMonitorOptions {
   retentionMs?: number;
   maxGhosts?: number;
   logger?: Pick<Logger, "warn" | "info">;
+  /**
+   * Told of each report once recorded: the traffic of the live deployments it counted, each with
+   * its row, and its ghosts' requests. /metrics counts them.
+   */
+  onRecorded?: (recorded: {
+    counted: { row: DeploymentRow; traffic: DeploymentTraffic }[];
+    ghosts: number;
+  }) => void;
 }
 
 /** What a report changed: deployments counted, and those skipped with why. */
@@ -87,6 +95,7 @@ export class TrafficMonitor {
     };
     const minutes: MinuteTraffic[] = [];
     const marks: TrafficMark[] = [];
+    const counted: { row: DeploymentRow; traffic: DeploymentTraffic }[] = [];
     for (const traffic of report.deployments) {
       const row = rows.get(traffic.deployment_id);
       if (!row) receipt.skipped_unknown++;
@@ -94,6 +103,7 @@ export class TrafficMonitor {
       else if (actor.team !== null && actor.team !== row.owner_team) receipt.skipped_forbidden++;
       else {
         receipt.deployments++;
+        counted.push({ row, traffic });
         minutes.push(minuteOf(traffic));
         marks.push(markOf(traffic));
       }
@@ -105,6 +115,7 @@ export class TrafficMonitor {
       const { pairs } = this.options;
       return pairs && report.pairs.length > 0 ? pairs.recordPairs(tx, report.pairs, now, actor) : 0;
     });
+    this.options.onRecorded?.({ counted, ghosts: report.ghosts.reduce((sum, g) => sum + g.requests, 0) });
     await this.pruneNowAndThen(now);
     return receipt;
   }

@@ -49,6 +49,8 @@ export interface AlertStore {
   openAlertsFor(deploymentIds: number[]): Promise<AlertRow[]>;
   /** Open alerts per kind. */
   countOpenAlerts(): Promise<Record<string, number>>;
+  /** Open alerts per kind and severity, of every deployment (an action's alert outlives it). */
+  countOpenAlertsBySeverity(): Promise<{ kind: string; severity: string; count: number }[]>;
   /** The open alerts of the live deployments in `scope`, in one query (see LiveAlertKey). */
   openAlertsOfLive(scope?: LiveScope): Promise<LiveAlertKey[]>;
   /**
@@ -108,6 +110,16 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .groupBy("kind")
       .execute();
     return Object.fromEntries(rows.map((r) => [r.kind, Number(r.count)]));
+  }
+
+  async countOpenAlertsBySeverity(): Promise<{ kind: string; severity: string; count: number }[]> {
+    const rows = await this.executor
+      .selectFrom("alerts")
+      .select(["kind", "severity", (eb) => eb.fn.countAll<number>().as("count")])
+      .where("state", "=", sql.lit("open"))
+      .groupBy(["kind", "severity"])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, severity: r.severity, count: Number(r.count) }));
   }
 
   async openAlertsOfLive(scope: LiveScope = {}): Promise<LiveAlertKey[]> {

@@ -70,6 +70,7 @@ const ROUTES = [
   ["post", "/v1/traffic"],
   ["get", "/v1/ghosts"],
   ["get", "/healthz"],
+  ["get", "/metrics"],
 ] as const;
 
 const MANDATORY = ["model", "model_version", "training_data_cutoff", "owner_team"];
@@ -78,7 +79,7 @@ describe("the OpenAPI document", () => {
   let t: TestApp;
   let doc: Document;
   beforeEach(async () => {
-    t = await startTestApp("sqlite");
+    t = await startTestApp("sqlite", { metrics: true });
     const res = await t.request({ method: "GET", url: "/openapi.json", token: null });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
