@@ -210,7 +210,9 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
     expect(sampleValue(samples, "tenure_deployment_last_seen_timestamp_seconds", fraudLabels)).toBe(
       windowEnd / 1000,
     );
-    expect(sampleValue(samples, "tenure_deployment_health_score", fraudLabels)).toBe(fraudRow.age.health_score);
+    expect(sampleValue(samples, "tenure_deployment_health_score", fraudLabels)).toBe(
+      fraudRow.age.health_score,
+    );
 
     // Every per-deployment series carries exactly the deployment's labels and its own.
     const extra: Record<string, string[]> = {
@@ -242,9 +244,9 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
     expect(sampleValue(samples, "tenure_sweep_last_run_timestamp_seconds")).toBe((T0 + 6 * DAY) / 1000);
     expect(sampleValue(samples, "tenure_sweep_last_success_timestamp_seconds")).toBe((T0 + 6 * DAY) / 1000);
     expect(hook.received).toHaveLength(3);
-    expect(sampleValue(samples, "tenure_alert_deliveries_total", { channel: "hook", outcome: "delivered" })).toBe(
-      3,
-    );
+    expect(
+      sampleValue(samples, "tenure_alert_deliveries_total", { channel: "hook", outcome: "delivered" }),
+    ).toBe(3);
     expect(find(samples, "tenure_alert_deliveries_dead_lettered")).toEqual([]);
 
     expect(sampleValue(samples, "tenure_gateway_requests_total", fraudLabels)).toBe(100);
@@ -284,7 +286,9 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
     await t.context.dispatcher.drain(5_000);
     const { samples } = await scrape();
     expect(sampleValue(samples, "tenure_alert_delivery_retries_total", { channel: "hook" })).toBe(3);
-    expect(sampleValue(samples, "tenure_alert_deliveries_total", { channel: "hook", outcome: "failed" })).toBe(3);
+    expect(
+      sampleValue(samples, "tenure_alert_deliveries_total", { channel: "hook", outcome: "failed" }),
+    ).toBe(3);
     expect(sampleValue(samples, "tenure_alert_deliveries_dead_lettered", { channel: "hook" })).toBe(3);
     expect(find(samples, "tenure_alert_deliveries_total", { outcome: "delivered" })).toEqual([]);
   });
