@@ -1,6 +1,6 @@
 import type { AgeBlock } from "../core/age.js";
 import { isoTime as iso } from "../core/iso-time.js";
-import { latestJudgedWindow, type PerformancePolicy } from "../core/performance.js";
+import { type JudgedWindow, latestJudgedWindow, type PerformancePolicy } from "../core/performance.js";
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRole } from "../core/words.js";
 import { toDeploymentView } from "../registry/deployment-view.js";
@@ -59,6 +59,12 @@ export interface FleetRowsSource {
  * shows no value; its state stays what the last sweep stored.
  */
 export const VALUE_LOOKBACK_WINDOWS = 30;
+
+/**
+ * Windows read first: the latest judged one is almost always among them, so a read scans a few
+ * windows of each deployment, and the lookback only for those whose metric went quiet.
+ */
+const RECENT_WINDOWS = 3;
 
 /** Deployment ids a metric query names at most, so that a statement's parameters stay bounded. */
 const IDS_PER_QUERY = 1000;
@@ -158,8 +164,8 @@ interface Measured {
 
 /**
  * The latest judged value and the registration baseline of the metric each deployment's policy
- * targets: one query per metric and window length for each 1,000 deployments, reading only the
- * last VALUE_LOOKBACK_WINDOWS windows.
+ * targets: per metric and window length, for each 1,000 deployments, a query of their recent
+ * windows, another of the last VALUE_LOOKBACK_WINDOWS for those quiet lately, and their baselines.
  */
 async function performanceOf(
   metrics: Stores["metrics"],
@@ -181,26 +187,45 @@ async function performanceOf(
   });
   const measured = new Map<number, Measured>();
   for (const { performance, ids } of groups.values()) {
-    const windowMs = performance.window_seconds * 1000;
-    const judgedBefore = now - performance.label_delay_seconds * 1000;
-    const since = (Math.floor(judgedBefore / windowMs) - VALUE_LOOKBACK_WINDOWS) * windowMs;
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
       const chunk = ids.slice(i, i + IDS_PER_QUERY);
-      const [aggregates, baselines] = await Promise.all([
-        metrics.windowAggregates(chunk, performance.metric, windowMs, now, since),
-        metrics.baselines(chunk, performance.metric),
-      ]);
+      const baselines = await metrics.baselines(chunk, performance.metric);
+      const latest = await latestJudged(metrics, chunk, performance, now, RECENT_WINDOWS);
+      // A metric that went quiet: looked for further back, for these deployments only.
+      const quiet = chunk.filter((id) => !latest.has(id));
+      const older = await latestJudged(metrics, quiet, performance, now, VALUE_LOOKBACK_WINDOWS);
       for (const id of chunk) {
-        const latest = latestJudgedWindow(aggregates.get(id) ?? [], performance, now);
+        const window = latest.get(id) ?? older.get(id);
         measured.set(id, {
-          value: latest ? latest.mean : null,
-          at: latest?.end,
+          value: window?.mean ?? null,
+          at: window?.end,
           baseline: baselines.get(id) ?? null,
         });
       }
     }
   }
   return measured;
+}
+
+/** Each deployment's latest judged window of the metric among the last `windows` before the label delay. */
+async function latestJudged(
+  metrics: Stores["metrics"],
+  ids: number[],
+  performance: PerformancePolicy,
+  now: number,
+  windows: number,
+): Promise<Map<number, JudgedWindow>> {
+  const latest = new Map<number, JudgedWindow>();
+  if (ids.length === 0) return latest;
+  const windowMs = performance.window_seconds * 1000;
+  const judgedBefore = now - performance.label_delay_seconds * 1000;
+  const since = (Math.floor(judgedBefore / windowMs) - windows) * windowMs;
+  const aggregates = await metrics.windowAggregates(ids, performance.metric, windowMs, now, since);
+  for (const [id, list] of aggregates) {
+    const window = latestJudgedWindow(list, performance, now);
+    if (window) latest.set(id, window);
+  }
+  return latest;
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
