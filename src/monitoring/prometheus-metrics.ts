@@ -20,6 +20,12 @@ export interface PrometheusMetricsOptions {
   processMetrics?: boolean;
 }
 
+const LEGACY_TOTAL_GAUGES = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 /** Sweeps take from milliseconds (a small fleet) to minutes (a hundred thousand deployments). */
 const SWEEP_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
@@ -50,7 +56,12 @@ export class PrometheusMetrics {
 
   constructor(options: PrometheusMetricsOptions) {
     const registers = [this.registry];
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges that prom-client names like counters (promtool check metrics refuses them); the
+      // same counts are there per type as nodejs_active_handles and nodejs_active_resources.
+      for (const name of LEGACY_TOTAL_GAUGES) this.registry.removeSingleMetric(name);
+    }
     new Gauge({
       name: "tenure_build_info",
       help: "1, labelled with the running version.",

@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/reservoir.js";
 import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
 import { dialects } from "../support/databases.js";
 import { find, parseExposition, type Sample, sampleValue } from "../support/exposition.js";
+import { hasExternalTool } from "../support/external-tool.js";
 import { type Receiver, startReceiver } from "../support/receivers.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
@@ -26,6 +28,8 @@ policies:
     match: { model: "recs-*" }
     notify: { expired: [hook] }
 `;
+const PROMTOOL = "/usr/bin/promtool";
+const hasPromtool = hasExternalTool(PROMTOOL, "apt-get install prometheus");
 const DEPLOYMENT_LABELS = ["environment", "model", "model_version", "owner_team", "role"];
 
 /** Rows of three features; `shift` moves the amounts and the country mix. */
@@ -301,6 +305,14 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
     const fraudSeries = samples.filter((s: Sample) => s.labels.model === "fraud-gbm");
     expect(fraudSeries).toEqual([]);
     expect(find(samples, "tenure_deployment_age_seconds", recsLabels)).toHaveLength(1);
+  });
+
+  it.skipIf(!hasPromtool)("passes promtool's lint of metric names, types and units", async () => {
+    await seed();
+    const { text } = await scrape();
+    const lint = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(`${lint.stdout}${lint.stderr}`).toBe("");
+    expect(lint.status).toBe(0);
   });
 
   it("needs a read token unless reads are public", async () => {
