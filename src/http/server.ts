@@ -5,9 +5,9 @@ import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
-import { PrometheusMetrics, type ScrapeSource } from "../monitoring/prometheus-metrics.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
+import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
 import { TokenCache } from "./token-auth.js";
 
 export interface ServeOptions {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { PrometheusMetrics } from "../../monitoring/prometheus-metrics.js";
+import type { PrometheusMetrics } from "../prometheus/prometheus-metrics.js";
 import { problemResponses } from "../schemas.js";
 
 /** `GET /metrics`: Prometheus's text exposition format, read like any other read (a read token, or --public-read). */

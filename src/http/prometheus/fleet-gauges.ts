@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
-import { AGE_STAGES } from "../core/age.js";
-import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
-import type { FleetRow, FleetRows } from "../lifecycle/fleet-rows.js";
+import { AGE_STAGES } from "../../core/age.js";
+import { DRIFT_ERROR_STATE } from "../../core/drift-finding.js";
+import type { FleetRow, FleetRows } from "../../lifecycle/fleet-rows.js";
 
 /** The labels of every per-deployment series: bounded by the live fleet, never client-chosen. */
 export const DEPLOYMENT_LABELS = ["model", "model_version", "environment", "owner_team", "role"] as const;

@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { AttemptOutcome } from "../alerts/dispatcher.js";
-import type { Telemetry } from "../context.js";
-import { LATENCY_BOUNDS_MS } from "../gateway/traffic-report.js";
-import type { SweepEnded } from "../lifecycle/sweeper.js";
+import type { AttemptOutcome } from "../../alerts/dispatcher.js";
+import type { Telemetry } from "../../context.js";
+import { LATENCY_BOUNDS_MS } from "../../gateway/traffic-report.js";
+import type { SweepEnded } from "../../lifecycle/sweeper.js";
 import { BucketHistogram, keyOf } from "./bucket-histogram.js";
 import {
   DEPLOYMENT_LABELS,
