@@ -19,6 +19,7 @@ import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { registerDashboard } from "./dashboard.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
+import type { PrometheusMetrics } from "./prometheus/prometheus-metrics.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { calendarRoutes } from "./routes/calendar.js";
 import { canaryRoutes } from "./routes/canaries.js";
@@ -31,6 +32,7 @@ import { metricRoutes } from "./routes/metrics.js";
 import { modelHistoryRoutes } from "./routes/model-history.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
+import { prometheusRoutes } from "./routes/prometheus.js";
 import { referenceRoutes } from "./routes/references.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { routeRoutes } from "./routes/routes.js";
@@ -56,6 +58,8 @@ export interface AppOptions {
   publicHost?: string;
   publicRead: boolean;
   version: string;
+  /** What `GET /metrics` serves; the route is absent without it. */
+  metrics?: PrometheusMetrics;
   /** The built dashboard's folder; dist/web by default. */
   dashboardRoot?: string;
   logger?: FastifyBaseLogger;
@@ -167,6 +171,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     version: options.version,
     ...(options.dashboardRoot ? { root: options.dashboardRoot } : {}),
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    await app.register(async function prometheus(scope) {
+      scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+      prometheusRoutes(scope, metrics);
+    });
+  }
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));

@@ -47,6 +47,15 @@ export interface SweeperOptions {
   onNotifications?: () => void;
   /** Where evidence that could not be judged is reported (the server's log). */
   logger?: Pick<Logger, "warn">;
+  /** Told when a sweep this process ran ends, done or failed (not previews): /metrics counts them. */
+  onEnded?: (ended: SweepEnded) => void;
+}
+
+/** A sweep that ended in this process: how, when, and after how long (by the sweeper's clock). */
+export interface SweepEnded {
+  state: "done" | "failed";
+  finished_at: number;
+  duration_ms: number;
 }
 
 /** A sweep as it ran and was logged, or a preview, which is not logged and so has no id. */
@@ -107,9 +116,12 @@ export class Sweeper {
         duration_ms: finished - started,
       });
       if (totals.notifications > 0) this.options.onNotifications?.();
+      this.options.onEnded?.({ state: "done", finished_at: finished, duration_ms: finished - started });
       return { ...row, dry_run: false };
     } catch (error) {
-      await this.stores.sweeps.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
+      const failed = this.options.clock();
+      await this.stores.sweeps.failSweep(claimed.id, failed, String(error)).catch(() => {});
+      this.options.onEnded?.({ state: "failed", finished_at: failed, duration_ms: failed - started });
       throw error;
     }
   }

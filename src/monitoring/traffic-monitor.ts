@@ -47,6 +47,14 @@ export interface TrafficMonitorOptions {
   retentionMs?: number;
   maxGhosts?: number;
   logger?: Pick<Logger, "warn" | "info">;
+  /**
+   * Told of each report once recorded: the traffic of the live deployments it counted, each with
+   * its row, and its ghosts' requests. /metrics counts them.
+   */
+  onRecorded?: (recorded: {
+    counted: { row: DeploymentRow; traffic: DeploymentTraffic }[];
+    ghosts: number;
+  }) => void;
 }
 
 /** What a report changed: deployments counted, and those skipped with why. */
@@ -104,6 +112,7 @@ export class TrafficMonitor {
     };
     const minutes: MinuteTraffic[] = [];
     const marks: TrafficMark[] = [];
+    const counted: { row: DeploymentRow; traffic: DeploymentTraffic }[] = [];
     for (const traffic of report.deployments) {
       const row = rows.get(traffic.deployment_id);
       if (!row) receipt.skipped_unknown++;
@@ -111,6 +120,7 @@ export class TrafficMonitor {
       else if (actor.team !== null && actor.team !== row.owner_team) receipt.skipped_forbidden++;
       else {
         receipt.deployments++;
+        counted.push({ row, traffic });
         minutes.push(minuteOf(traffic));
         marks.push(markOf(traffic));
       }
@@ -127,6 +137,7 @@ export class TrafficMonitor {
           ? (await predictions.recordPredictions(tx, report.predictions, actor)).recorded
           : 0;
     });
+    this.options.onRecorded?.({ counted, ghosts: report.ghosts.reduce((sum, g) => sum + g.requests, 0) });
     await this.pruneNowAndThen(now);
     return receipt;
   }
