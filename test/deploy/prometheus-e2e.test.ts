@@ -1,0 +1,233 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allPanels,
+  dashboardQueries,
+  type NamedQuery,
+  RULES_PATH,
+  readDashboard,
+  ruleQueries,
+  substituteVariables,
+  variableQueries,
+} from "../support/dashboard-queries.js";
+import { hasExternalTool } from "../support/external-tool.js";
+import { pollUntil, runTenure, type ServeProcess, startServe, tempDir } from "../support/process.js";
+import {
+  type InstantVector,
+  PROMETHEUS,
+  type PrometheusProcess,
+  type ScrapeTarget,
+  startPrometheus,
+  writePrometheusConfig,
+} from "../support/prometheus-process.js";
+
+const CAPTURES = resolve(import.meta.dirname, "../../test-results");
+const dashboard = readDashboard();
+const rules = ruleQueries();
+
+/**
+ * Alerts that a healthy demo fleet must not fire, and why; each is still run, must parse and must
+ * return nothing. An alert missing from here must return series for the demo fleet.
+ */
+const QUIET_ON_THE_DEMO: Record<string, string> = {
+  TenureSweepOverdue: "the demo swept its fleet when it was seeded",
+  TenureDown: "Prometheus reaches the server",
+};
+
+/** Grafana's own variables as a dashboard over a few minutes sends them. */
+const GRAFANA_GLOBALS = { __rate_interval: "1m", __interval: "15s", __range: "1h" };
+/** Every environment, team and model: Grafana sends the variables' All as their allValue. */
+const ALL = { environment: ".*", owner_team: ".*", model: ".*", ...GRAFANA_GLOBALS };
+/** One real deployment of the demo: fraud-gbm's primary in production, owned by risk. */
+const ONE = { environment: "production", owner_team: "risk", model: "fraud-gbm", ...GRAFANA_GLOBALS };
+
+/** Panels repeated per value of a variable get one value each, never All. */
+const repeatedBy = new Map<string, string>(
+  allPanels(dashboard).flatMap((panel) =>
+    panel.repeat
+      ? (panel.targets ?? []).map((t) => [`panel "${panel.title}" query ${t.refId}`, panel.repeat ?? ""])
+      : [],
+  ),
+);
+
+describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
+  "Debian's Prometheus scraping tenure serve on the demo fleet runs every query of deploy/",
+  () => {
+    let dir: ReturnType<typeof tempDir> | undefined;
+    let serve: ServeProcess | undefined;
+    let prometheus: PrometheusProcess | undefined;
+    /** The values of each query variable, as the label values API lists them. */
+    const variableValues = new Map<string, string[]>();
+
+    beforeAll(async () => {
+      dir = tempDir();
+      const database = join(dir.path, "demo.db");
+      const seeded = await runTenure(["demo", "--seed-only", "--database", database], {
+        cwd: dir.path,
+        timeoutMs: 120_000,
+      });
+      expect(seeded.code, seeded.stderr).toBe(0);
+      const token = await runTenure(
+        ["token", "create", "--scope", "read", "--name", "prometheus", "--database", database],
+        { cwd: dir.path },
+      );
+      expect(token.code, token.stderr).toBe(0);
+      const tokenFile = join(dir.path, "tenure-token");
+      writeFileSync(tokenFile, token.stdout.trim(), { mode: 0o600 });
+      serve = await startServe({
+        cwd: dir.path,
+        database,
+        extraArgs: ["--policies", join(dir.path, "demo-policies.yaml")],
+      });
+      const config = writePrometheusConfig(
+        dir.path,
+        [{ job: "tenure", target: `127.0.0.1:${serve.port}`, tokenFile }],
+        [RULES_PATH],
+      );
+      prometheus = await startPrometheus({ dir: dir.path, config });
+      const running = prometheus;
+      await pollUntil(
+        "Prometheus to scrape tenure serve three times and evaluate the rules after",
+        async () => {
+          const scrapes = await running.query('count_over_time(up{job="tenure"}[1m])');
+          const recorded = await running.query("stage:tenure_deployments:sum");
+          const enough =
+            Number(scrapes.data?.result[0]?.value[1] ?? 0) >= 3 && (recorded.data?.result.length ?? 0) > 0;
+          return enough ? true : undefined;
+        },
+        60_000,
+        250,
+      ).catch(async (error: unknown) => {
+        const targets = await running.api<{ activeTargets: ScrapeTarget[] }>("/api/v1/targets");
+        throw new Error(
+          `${String(error)}\ntargets: ${JSON.stringify(targets.data?.activeTargets)}\n${running.output()}`,
+        );
+      });
+      for (const variable of variableQueries(dashboard)) {
+        const selector = substituteVariables(variable.selector, ALL);
+        const answer = await running.api<string[]>(`/api/v1/label/${variable.label}/values`, {
+          "match[]": selector,
+        });
+        variableValues.set(variable.name, answer.data ?? []);
+      }
+    }, 180_000);
+
+    afterAll(async () => {
+      await prometheus?.stop();
+      await serve?.stop();
+      dir?.remove();
+    });
+
+    function running(): PrometheusProcess {
+      if (!prometheus) throw new Error("Prometheus did not start");
+      return prometheus;
+    }
+
+    /** Runs a query and says what it found, naming the query in any failure. */
+    async function seriesOf(expr: string): Promise<InstantVector["result"]> {
+      const answer = await running().query(expr);
+      expect(answer, `${expr}\n${answer.error ?? ""}`).toMatchObject({ status: "success" });
+      return answer.data.result;
+    }
+
+    it("scrapes /metrics with a read token from a credentials file: the target is up", async () => {
+      const targets = await running().api<{ activeTargets: ScrapeTarget[] }>("/api/v1/targets");
+      expect(targets.data.activeTargets).toEqual([
+        expect.objectContaining({
+          health: "up",
+          lastError: "",
+          labels: expect.objectContaining({ job: "tenure" }),
+        }),
+      ]);
+    });
+
+    it("loads every rule of tenure-rules.yml, and each evaluates without error", async () => {
+      const answer = await running().api<{
+        groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
+      }>("/api/v1/rules");
+      const loaded = answer.data.groups.flatMap((group) => group.rules);
+      expect(loaded.map((rule) => rule.name).sort()).toEqual(
+        rules.map((rule) => rule.where.replace(/^(alert|recording rule) /, "")).sort(),
+      );
+      expect(loaded.filter((rule) => rule.health !== "ok")).toEqual([]);
+    });
+
+    it("lists the demo fleet's environments, teams and models for the dashboard's variables", () => {
+      expect(variableValues.get("environment")).toEqual(
+        expect.arrayContaining(["production", "staging", "eu-production"]),
+      );
+      expect(variableValues.get("owner_team")).toEqual(
+        expect.arrayContaining(["ads", "growth", "platform", "risk", "search"]),
+      );
+      expect(variableValues.get("model")).toEqual(expect.arrayContaining(["fraud-gbm", "ctr-dnn"]));
+    });
+
+    /** Runs a dashboard query with `values`; a query of a repeated panel once per value of its variable. */
+    async function dashboardSeries(query: NamedQuery, values: Record<string, string>) {
+      const repeat = repeatedBy.get(query.where);
+      const choices =
+        repeat && values[repeat] === ".*" ? (variableValues.get(repeat) ?? []) : [values[repeat ?? ""]];
+      const found: Array<{ value: string | undefined; series: number }> = [];
+      for (const choice of choices) {
+        const expr = substituteVariables(query.expr, repeat ? { ...values, [repeat]: choice ?? "" } : values);
+        found.push({ value: choice, series: (await seriesOf(expr)).length });
+      }
+      return found;
+    }
+
+    const dashboardRuns: Array<[string, NamedQuery]> = dashboardQueries(dashboard).map((q) => [q.where, q]);
+
+    it.each(dashboardRuns)(
+      "dashboard %s parses and returns series for the whole demo fleet",
+      async (_, query) => {
+        const found = await dashboardSeries(query, ALL);
+        expect(found.length).toBeGreaterThan(0);
+        expect(found.filter((run) => run.series === 0)).toEqual([]);
+      },
+    );
+
+    it.each(dashboardRuns)(
+      "dashboard %s parses and returns series with production, risk and fraud-gbm chosen",
+      async (_, query) => {
+        const found = await dashboardSeries(query, ONE);
+        expect(found.filter((run) => run.series === 0)).toEqual([]);
+      },
+    );
+
+    const alerting = rules.filter((rule) => !(rule.where.replace(/^alert /, "") in QUIET_ON_THE_DEMO));
+    it.each(alerting.map((rule): [string, NamedQuery] => [rule.where, rule]))(
+      "%s parses and returns series for the demo fleet",
+      async (_, rule) => {
+        expect((await seriesOf(rule.expr)).length).toBeGreaterThan(0);
+      },
+    );
+
+    it.each(Object.entries(QUIET_ON_THE_DEMO))("alert %s parses and stays quiet: %s", async (name) => {
+      const rule = rules.find((r) => r.where === `alert ${name}`);
+      expect(rule, `alert ${name} in tenure-rules.yml`).toBeDefined();
+      expect(await seriesOf(rule?.expr ?? "")).toEqual([]);
+    });
+
+    it("renders each pending alert's summary and description from the demo fleet's series", async () => {
+      const answer = await running().api<{
+        alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }>;
+      }>("/api/v1/alerts");
+      const alerts = answer.data.alerts;
+      expect(alerts.length).toBeGreaterThan(0);
+      for (const alert of alerts) {
+        expect(alert.annotations.summary).toContain(alert.labels.model ?? "Tenure");
+        // Every template rendered: no Go template error and no missing value.
+        expect(alert.annotations.description).not.toMatch(/error expanding template|<no value>|\{\{/);
+      }
+      mkdirSync(CAPTURES, { recursive: true });
+      const lines = alerts
+        .map(
+          (a) =>
+            `${a.labels.alertname} (${a.state}, ${a.labels.severity})\n  ${a.annotations.summary}\n  ${a.annotations.description}`,
+        )
+        .sort();
+      writeFileSync(join(CAPTURES, "prometheus-alerts.txt"), `${lines.join("\n\n")}\n`);
+    });
+  },
+);
