@@ -12,6 +12,7 @@ import {
   variableQueries,
 } from "../support/dashboard-queries.js";
 import { hasExternalTool } from "../support/external-tool.js";
+import { type GatewayProcess, startGatewayProcess } from "../support/gateway-process.js";
 import { pollUntil, runTenure, type ServeProcess, startServe, tempDir } from "../support/process.js";
 import {
   type InstantVector,
@@ -27,20 +28,23 @@ const dashboard = readDashboard();
 const rules = ruleQueries();
 
 /**
- * Alerts that a healthy demo fleet must not fire, and why; each is still run, must parse and must
- * return nothing. An alert missing from here must return series for the demo fleet.
+ * Alerts that must return nothing on the demo fleet, and why; each is still run and must parse.
+ * Every other alert must return series. When the demo gains a deployment in one of these
+ * conditions, its test here fails: move it out of this list.
  */
 const QUIET_ON_THE_DEMO: Record<string, string> = {
-  TenureSweepOverdue: "the demo swept its fleet when it was seeded",
-  TenureDown: "Prometheus reaches the server",
+  TenureSweepOverdue: "a healthy server: the demo swept its fleet when it was seeded",
+  TenureDown: "a healthy server: Prometheus reaches it",
+  TenureDeploymentSilent:
+    "not in the demo: its policies set no silence_after, so no deployment can be silent",
 };
 
 /** Grafana's own variables as a dashboard over a few minutes sends them. */
 const GRAFANA_GLOBALS = { __rate_interval: "1m", __interval: "15s", __range: "1h" };
 /** Every environment, team and model: Grafana sends the variables' All as their allValue. */
 const ALL = { environment: ".*", owner_team: ".*", model: ".*", ...GRAFANA_GLOBALS };
-/** One real deployment of the demo: fraud-gbm's primary in production, owned by risk. */
-const ONE = { environment: "production", owner_team: "risk", model: "fraud-gbm", ...GRAFANA_GLOBALS };
+/** One real deployment of the demo: ctr-dnn in production, owned by ads, with drifted inputs. */
+const ONE = { environment: "production", owner_team: "ads", model: "ctr-dnn", ...GRAFANA_GLOBALS };
 
 /** Panels repeated per value of a variable get one value each, never All. */
 const repeatedBy = new Map<string, string>(
@@ -56,6 +60,7 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
   () => {
     let dir: ReturnType<typeof tempDir> | undefined;
     let serve: ServeProcess | undefined;
+    let gateway: GatewayProcess | undefined;
     let prometheus: PrometheusProcess | undefined;
     /** The values of each query variable, as the label values API lists them. */
     const variableValues = new Map<string, string[]>();
@@ -73,6 +78,11 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
         { cwd: dir.path },
       );
       expect(token.code, token.stderr).toBe(0);
+      const gatewayToken = await runTenure(
+        ["token", "create", "--scope", "write", "--name", "gateway", "--database", database],
+        { cwd: dir.path },
+      );
+      expect(gatewayToken.code, gatewayToken.stderr).toBe(0);
       const tokenFile = join(dir.path, "tenure-token");
       writeFileSync(tokenFile, token.stdout.trim(), { mode: 0o600 });
       serve = await startServe({
@@ -80,6 +90,7 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
         database,
         extraArgs: ["--policies", join(dir.path, "demo-policies.yaml")],
       });
+      await sendGatewayTraffic(serve.url, gatewayToken.stdout.trim(), dir.path);
       const config = writePrometheusConfig(
         dir.path,
         [{ job: "tenure", target: `127.0.0.1:${serve.port}`, tokenFile }],
@@ -92,8 +103,11 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
         async () => {
           const scrapes = await running.query('count_over_time(up{job="tenure"}[1m])');
           const recorded = await running.query("stage:tenure_deployments:sum");
+          const traffic = await running.query("tenure_gateway_requests_total");
           const enough =
-            Number(scrapes.data?.result[0]?.value[1] ?? 0) >= 3 && (recorded.data?.result.length ?? 0) > 0;
+            Number(scrapes.data?.result[0]?.value[1] ?? 0) >= 3 &&
+            (recorded.data?.result.length ?? 0) > 0 &&
+            (traffic.data?.result.length ?? 0) > 0;
           return enough ? true : undefined;
         },
         60_000,
@@ -113,8 +127,43 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
       }
     }, 180_000);
 
+    /**
+     * The demo fleet has no traffic of its own: requests go through a real `tenure gateway` that
+     * reports to the server, for two demo models and one the registry does not know (a ghost).
+     * The demo's endpoints (`*.svc.internal`) exist nowhere, so every answer is the gateway's 502:
+     * failed requests, which gateways count and time like any other.
+     */
+    async function sendGatewayTraffic(registry: string, token: string, cwd: string): Promise<void> {
+      gateway = await startGatewayProcess({
+        cwd,
+        args: [
+          "--registry",
+          registry,
+          "--token",
+          token,
+          "--flush-interval",
+          "200ms",
+          "--upstream-timeout",
+          "2s",
+        ],
+      });
+      const url = gateway.url;
+      for (const model of ["ctr-dnn", "fraud-gbm", "no-such-model"]) {
+        for (let i = 0; i < 5; i++) {
+          const response = await fetch(`${url}/${model}/predict`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ features: { amount: 12.5 } }),
+          });
+          await response.arrayBuffer();
+          expect(response.status, `${model}: a failed upstream, or a ghost`).toBeGreaterThanOrEqual(400);
+        }
+      }
+    }
+
     afterAll(async () => {
       await prometheus?.stop();
+      await gateway?.stop();
       await serve?.stop();
       dir?.remove();
     });
@@ -188,7 +237,7 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
     );
 
     it.each(dashboardRuns)(
-      "dashboard %s parses and returns series with production, risk and fraud-gbm chosen",
+      "dashboard %s parses and returns series with production, ads and ctr-dnn chosen",
       async (_, query) => {
         const found = await dashboardSeries(query, ONE);
         expect(found.filter((run) => run.series === 0)).toEqual([]);
