@@ -23,6 +23,14 @@ import {
   writePrometheusConfig,
 } from "../support/prometheus-process.js";
 
+interface FieldConfig {
+  overrides: Array<{ matcher: { options: string }; properties: Array<{ id: string; value: unknown }> }>;
+}
+interface Transformation {
+  id: string;
+  options: { renameByName?: Record<string, string> };
+}
+
 const CAPTURES = resolve(import.meta.dirname, "../../test-results");
 const dashboard = readDashboard();
 const rules = ruleQueries();
@@ -256,6 +264,61 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
       const rule = rules.find((r) => r.where === `alert ${name}`);
       expect(rule, `alert ${name} in tenure-rules.yml`).toBeDefined();
       expect(await seriesOf(rule?.expr ?? "")).toEqual([]);
+    });
+
+    it("fills the fleet table with every live deployment, its stage, performance and drift in words", async () => {
+      const table = allPanels(dashboard).find((panel) => panel.title?.startsWith("Fleet: deployment age"));
+      const overrides = (table?.fieldConfig as FieldConfig | undefined)?.overrides ?? [];
+      const renamed = (table?.transformations as Transformation[] | undefined)?.find(
+        (t) => t.id === "organize",
+      )?.options.renameByName;
+      /** What the table's value mappings show for a number, by column. */
+      const wordOf = (column: string, value: string) => {
+        const mapping = overrides
+          .find((o) => o.matcher.options === column)
+          ?.properties.find((p) => p.id === "mappings")?.value as Array<{
+          options: Record<string, { text: string }>;
+        }>;
+        return mapping ? (mapping[0]?.options[value]?.text ?? `unmapped ${value}`) : value;
+      };
+      const rows = new Map<string, Record<string, string>>();
+      for (const target of table?.targets ?? []) {
+        const column = renamed?.[`Value #${target.refId}`] ?? String(target.refId);
+        for (const series of await seriesOf(substituteVariables(target.expr ?? "", ALL))) {
+          const { model, model_version, environment, owner_team, role } = series.metric;
+          const key = [model, model_version, environment, owner_team, role].join(" ");
+          const row = rows.get(key) ?? { deployment: key };
+          row[column] = wordOf(column, series.value[1]);
+          rows.set(key, row);
+        }
+      }
+      const live = await seriesOf('count(tenure_deployment_age_seconds{job="tenure"})');
+      expect(rows.size).toBe(Number(live[0]?.value[1]));
+      const stages = [...rows.values()].map((row) => row.Stage);
+      expect(new Set(stages)).toEqual(new Set(["fresh", "due", "expired"]));
+      const words = [...rows.values()].flatMap((row) => [row.Performance, row.Drift]);
+      expect(words.filter((word) => word?.startsWith("unmapped"))).toEqual([]);
+      const days = (seconds: string | undefined) => `${Math.floor(Number(seconds) / 86_400)}d`;
+      const lines = [...rows.values()]
+        .sort((a, b) => Number(b.Age) - Number(a.Age))
+        .map((row) =>
+          [
+            row.deployment?.padEnd(58),
+            days(row.Age).padStart(5),
+            days(row.TTL).padStart(5),
+            `${Math.round(Number(row["Age / TTL"]) * 100)}%`.padStart(5),
+            (row.Stage ?? "").padEnd(8),
+            String(Math.round(Number(row.Health))).padStart(6),
+            days(row["Data age"]).padStart(5),
+            (row.Performance ?? "-").padEnd(18),
+            row.Drift ?? "-",
+          ].join("  "),
+        );
+      mkdirSync(CAPTURES, { recursive: true });
+      writeFileSync(
+        join(CAPTURES, "grafana-fleet-table.txt"),
+        `${["deployment".padEnd(58), "  age", "  TTL", "  use", "stage   ", "health", " data", "performance       ", "drift"].join("  ")}\n${lines.join("\n")}\n`,
+      );
     });
 
     it("renders each pending alert's summary and description from the demo fleet's series", async () => {
