@@ -42,7 +42,9 @@ const rules = ruleQueries();
  */
 const QUIET_ON_THE_DEMO: Record<string, string> = {
   TenureSweepOverdue: "a healthy server: the demo swept its fleet when it was seeded",
+  TenureSweepFailed: "a healthy server: its last sweep finished",
   TenureDown: "a healthy server: Prometheus reaches it",
+  TenureDeliveriesDeadLettered: "not in the demo: its policies send alerts to no channel",
   TenureDeploymentSilent:
     "not in the demo: its policies set no silence_after, so no deployment can be silent",
 };
@@ -69,6 +71,7 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
     let dir: ReturnType<typeof tempDir> | undefined;
     let serve: ServeProcess | undefined;
     let gateway: GatewayProcess | undefined;
+    let readToken = "";
     let prometheus: PrometheusProcess | undefined;
     /** The values of each query variable, as the label values API lists them. */
     const variableValues = new Map<string, string[]>();
@@ -92,7 +95,8 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
       );
       expect(gatewayToken.code, gatewayToken.stderr).toBe(0);
       const tokenFile = join(dir.path, "tenure-token");
-      writeFileSync(tokenFile, token.stdout.trim(), { mode: 0o600 });
+      readToken = token.stdout.trim();
+      writeFileSync(tokenFile, readToken, { mode: 0o600 });
       serve = await startServe({
         cwd: dir.path,
         database,
@@ -197,6 +201,25 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
           labels: expect.objectContaining({ job: "tenure" }),
         }),
       ]);
+    });
+
+    it("reads only series that /metrics declares (a HELP and a TYPE line, with or without samples)", async () => {
+      const response = await fetch(`${serve?.url}/metrics`, {
+        headers: { authorization: `Bearer ${readToken}` },
+      });
+      expect(response.status).toBe(200);
+      const declared = new Set(
+        [...(await response.text()).matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap(([, name, type]) =>
+          type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+        ),
+      );
+      const read = new Set(
+        [...dashboardQueries(dashboard), ...rules].flatMap(({ expr }) =>
+          [...expr.matchAll(/(?<![\w:])(tenure_\w+)(?![\w:])/g)].map((match) => match[1]),
+        ),
+      );
+      expect(read.size).toBeGreaterThan(20);
+      expect([...read].filter((name) => !declared.has(name ?? ""))).toEqual([]);
     });
 
     it("loads every rule of tenure-rules.yml, and each evaluates without error", async () => {
