@@ -111,11 +111,12 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
       prometheus = await startPrometheus({ dir: dir.path, config });
       const running = prometheus;
       await pollUntil(
-        "Prometheus to scrape tenure serve three times and evaluate the rules after",
+        "Prometheus to scrape tenure serve three times, the gateway's traffic twice, and evaluate the rules",
         async () => {
           const scrapes = await running.query('count_over_time(up{job="tenure"}[1m])');
           const recorded = await running.query("stage:tenure_deployments:sum");
-          const traffic = await running.query("tenure_gateway_requests_total");
+          // A rate needs two samples of a counter: the gateway's traffic must have been scraped twice.
+          const traffic = await running.query("rate(tenure_gateway_request_duration_seconds_count[1m])");
           const enough =
             Number(scrapes.data?.result[0]?.value[1] ?? 0) >= 3 &&
             (recorded.data?.result.length ?? 0) > 0 &&
