@@ -11,9 +11,9 @@ import {
 const dashboard = readDashboard();
 const panels = allPanels(dashboard);
 const queried = panels.filter((panel) => panel.type !== "row");
-// Grafana's own syntax for a variable, not a template string.
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the dashboard's JSON holds this text.
-const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own syntax for its variables, as the JSON holds it.
+const GRAFANA = { datasource: "${datasource}", tenureUrl: "${tenure_url}", cellValue: "${__value.raw}" };
+const DATASOURCE = { type: "prometheus", uid: GRAFANA.datasource };
 /** Panels that ship with Grafana: the dashboard needs no plugin. */
 const BUILT_IN_PANELS = ["row", "stat", "table", "timeseries", "bargauge", "gauge", "text", "state-timeline"];
 
@@ -30,8 +30,9 @@ describe("deploy/grafana/tenure.json", () => {
   it("chooses its Prometheus through a `datasource` variable, and builds environment, team and model from label_values", () => {
     const [datasource, ...rest] = dashboard.templating.list;
     expect(datasource).toMatchObject({ type: "datasource", name: "datasource", query: "prometheus" });
-    expect(rest.map((v) => v.name)).toEqual(["environment", "owner_team", "model"]);
-    for (const variable of rest) {
+    const filters = rest.filter((v) => v.type === "query");
+    expect(filters.map((v) => v.name)).toEqual(["environment", "owner_team", "model"]);
+    for (const variable of filters) {
       expect(variable).toMatchObject({
         type: "query",
         datasource: DATASOURCE,
@@ -106,6 +107,14 @@ describe("deploy/grafana/tenure.json", () => {
     }
     // Rows only group panels: they hold no queries.
     expect(panels.filter((panel) => panel.type === "row" && panel.targets)).toEqual([]);
+  });
+
+  it("links to Tenure's own model pages and alerts through one tenure_url variable", () => {
+    expect(dashboard.templating.list.find((v) => v.name === "tenure_url")).toMatchObject({ type: "textbox" });
+    const urls = [...JSON.stringify(dashboard).matchAll(/"url":"([^"]*)"/g)].map((match) => match[1]);
+    expect(urls.length).toBeGreaterThanOrEqual(3);
+    expect(urls.filter((url) => !url?.startsWith(`${GRAFANA.tenureUrl}/`))).toEqual([]);
+    expect(urls).toContain(`${GRAFANA.tenureUrl}/models/${GRAFANA.cellValue}`);
   });
 
   it("uses only variables it defines or Grafana's own", () => {
