@@ -110,10 +110,20 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
       );
       prometheus = await startPrometheus({ dir: dir.path, config });
       const running = prometheus;
+      const target = async () =>
+        (await running.api<{ activeTargets: ScrapeTarget[] }>("/api/v1/targets")).data?.activeTargets[0];
       await pollUntil(
-        "Prometheus to scrape tenure serve three times, the gateway's traffic twice, and evaluate the rules",
+        "Prometheus's target to be up",
+        async () => ((await target())?.health === "up" ? true : undefined),
+        30_000,
+        200,
+      ).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}: ${JSON.stringify(await target())}\n${running.output()}`);
+      });
+      await pollUntil(
+        "three scrapes, two of the gateway's traffic, and the rules evaluated after them",
         async () => {
-          const scrapes = await running.query('count_over_time(up{job="tenure"}[1m])');
+          const scrapes = await running.query('sum_over_time(up{job="tenure"}[1m])');
           const recorded = await running.query("stage:tenure_deployments:sum");
           // A rate needs two samples of a counter: the gateway's traffic must have been scraped twice.
           const traffic = await running.query("rate(tenure_gateway_request_duration_seconds_count[1m])");
@@ -125,12 +135,7 @@ describe.skipIf(!hasExternalTool(PROMETHEUS, "apt-get install prometheus"))(
         },
         60_000,
         250,
-      ).catch(async (error: unknown) => {
-        const targets = await running.api<{ activeTargets: ScrapeTarget[] }>("/api/v1/targets");
-        throw new Error(
-          `${String(error)}\ntargets: ${JSON.stringify(targets.data?.activeTargets)}\n${running.output()}`,
-        );
-      });
+      );
       for (const variable of variableQueries(dashboard)) {
         const selector = substituteVariables(variable.selector, ALL);
         const answer = await running.api<string[]>(`/api/v1/label/${variable.label}/values`, {
