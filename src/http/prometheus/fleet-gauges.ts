@@ -90,6 +90,7 @@ export class FleetGauges {
     if (row.max_data_age_seconds !== null) g.max_data_age.set(labels, row.max_data_age_seconds);
     if (age.health_score !== null) g.health.set(labels, age.health_score);
     for (const stage of AGE_STAGES) g.stage.set({ ...labels, stage }, age.stage === stage ? 1 : 0);
+    g.exempt.set(labels, age.exempt ? 1 : 0);
     const performance = row.performance;
     if (performance?.state) {
       for (const state of PERFORMANCE_STATES)
@@ -127,6 +128,7 @@ function deploymentGauges(g: (name: string, help: string, extra?: string[]) => G
     max_data_age: g("max_data_age_seconds", "Its policy's max_data_age; absent when none."),
     health: g("health_score", "Health score, 0-100: the three clocks, performance and drift."),
     stage: g("stage", "1 for its age stage (fresh, due, expired), 0 for the others.", ["stage"]),
+    exempt: g("exempt", "1 when its policy is exempt: its age is shown but never due or expired."),
     performance_state: g(
       "performance_state",
       "1 for the performance state the last sweep stored (ok, degraded, insufficient_data), 0 for the others.",
