@@ -49,3 +49,6 @@ export const Scope = z.strictObject({
 });
 
 export const CheckQuery = Scope.extend({ fail_on: z.enum(["due", "expired", "stale"]).default("expired") });
+
+/** Which live deployments the fleet rows cover: a team's, an environment's, a model's, or all. */
+export const FleetRowsQuery = Scope.extend({ model: slug().optional() });

@@ -12,6 +12,7 @@ import type { LiveScope } from "../store/deployment-store.js";
 import { parseTags } from "../store/json-columns.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { type FleetRows, readFleetRows } from "./fleet-rows.js";
 import {
   type AlertView,
   type DeliveryView,
@@ -315,6 +316,16 @@ export class Lifecycle {
     });
     view.open_alerts = await this.options.stores.alerts.countOpenAlerts();
     return view;
+  }
+
+  /** Every live deployment in scope, oldest first, as the dashboard's fleet table and /metrics read it. */
+  async fleetRows(filter: { owner_team?: string; environment?: string; model?: string }): Promise<FleetRows> {
+    const { stores, registry } = this.options;
+    return readFleetRows(
+      { stores, policyOf: (row) => registry.policyOf(row) },
+      { ...scopeOf(filter), model: filter.model || undefined },
+      this.options.clock(),
+    );
   }
 
   /** Visits the live deployments in `scope`, read a page at a time, each page filtered in SQL. */

@@ -60,6 +60,7 @@ const ROUTES = [
   ["get", "/v1/calendar.ics"],
   ["get", "/v1/check"],
   ["get", "/v1/fleet"],
+  ["get", "/v1/fleet/deployments"],
   ["get", "/v1/routes"],
   ["get", "/v1/alerts"],
   ["get", "/v1/deliveries"],
