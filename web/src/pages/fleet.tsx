@@ -1,8 +1,331 @@
-/** The fleet: every live deployment as a row (issue 17, point 1). */
+import type { ComponentChildren } from "preact";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api } from "../api";
+import { ErrorBox, Link, Loading, useData } from "../components";
+import {
+  distinct,
+  type FleetItem,
+  type FleetQuery,
+  type FleetRows,
+  filterFleet,
+  nextSort,
+  parseFleetQuery,
+  type SortKey,
+  STAGES,
+  sortParam,
+  VERDICTS,
+} from "../fleet-query";
+import { count, shortTime } from "../format";
+import { setQuery, useLocation } from "../router";
+import { useVirtualRows } from "../use-virtual-rows";
+import { AgeBar, Alerts, DataAge, Drift, Health, LastTraffic, Performance, Stage } from "./fleet-cells";
+import "./fleet.css";
+
+const ROW_HEIGHT = 36;
+const HEADER_HEIGHT = 34;
+/** The mark the browser test reads: navigation start to the first rows on screen. */
+export const FIRST_ROWS_MARK = "tenure:fleet-first-rows";
+
+interface Column {
+  key: SortKey;
+  label: string;
+  num?: boolean;
+  cell: (d: FleetItem, now: number) => ComponentChildren;
+}
+
+const COLUMNS: Column[] = [
+  {
+    key: "model",
+    label: "Model",
+    cell: (d) => (
+      <Link href={`/models/${encodeURIComponent(d.model)}?environment=${encodeURIComponent(d.environment)}`}>
+        {d.model}
+      </Link>
+    ),
+  },
+  { key: "version", label: "Version", cell: (d) => <span class="mono">{d.model_version}</span> },
+  { key: "environment", label: "Environment", cell: (d) => d.environment },
+  { key: "team", label: "Team", cell: (d) => d.owner_team },
+  { key: "role", label: "Role", cell: (d) => (d.role === "primary" ? d.role : <strong>{d.role}</strong>) },
+  { key: "age", label: "Age / TTL", cell: (d) => <AgeBar d={d} /> },
+  { key: "data_age", label: "Data age", num: true, cell: (d) => <DataAge d={d} /> },
+  { key: "stage", label: "Stage", cell: (d) => <Stage d={d} /> },
+  { key: "health", label: "Health", num: true, cell: (d) => <Health d={d} /> },
+  { key: "verdict", label: "Verdict", cell: (d) => <BadgeCell kind="verdict" value={d.age.verdict} /> },
+  { key: "performance", label: "Performance", cell: (d) => <Performance d={d} /> },
+  { key: "drift", label: "Drift", cell: (d) => <Drift d={d} /> },
+  { key: "traffic", label: "Last traffic", num: true, cell: (d, now) => <LastTraffic d={d} now={now} /> },
+  { key: "alerts", label: "Alerts", num: true, cell: (d) => <Alerts d={d} /> },
+];
+
+function BadgeCell({ kind, value }: { kind: "verdict"; value: string | null }) {
+  if (!value) return <span class="muted">—</span>;
+  return <span class={`badge ${kind}-${value}`}>{value}</span>;
+}
+
+/** The fleet: every live deployment as a row (issue 17, point 1); the URL holds the view. */
 export function FleetPage() {
+  const { query: params } = useLocation();
+  const query = useMemo(() => parseFleetQuery(params), [params]);
+  const { data, error, loading } = useData(() => api.get<FleetRows>("/v1/fleet/deployments"), []);
+  if (!data) {
+    return (
+      <section class="fleet">
+        <h1>Fleet</h1>
+        {error ? <ErrorBox error={error} /> : loading ? <Loading what="the fleet" /> : null}
+      </section>
+    );
+  }
+  return <FleetTable data={data} query={query} />;
+}
+
+function FleetTable({ data, query }: { data: FleetRows; query: FleetQuery }) {
+  const filtered = useMemo(() => filterFleet(data.items, query), [data, query]);
+  const now = Date.parse(data.generated_at);
+  const filtering = query.team || query.environment || query.stage || query.verdict || query.q;
   return (
-    <section>
-      <h1>Fleet</h1>
+    <section class="fleet">
+      <div class="fleet-head">
+        <h1>Fleet</h1>
+        <p class="muted">
+          {count(data.items.length)} live deployment{data.items.length === 1 ? "" : "s"} · ages as of{" "}
+          {shortTime(data.generated_at)}
+        </p>
+        <StageCounts filtered={filtered} query={query} />
+      </div>
+      <Filters items={data.items} query={query} shown={filtered.rows.length} total={data.items.length} />
+      {data.items.length === 0 ? (
+        <div class="card fleet-empty">
+          <strong>No live deployments yet.</strong>
+          <p class="muted">
+            Register one with <code>tenure register</code> or <code>POST /v1/deployments</code>; it shows here
+            with its clocks.
+          </p>
+        </div>
+      ) : (
+        <Grid rows={filtered.rows} query={query} now={now} filtering={Boolean(filtering)} />
+      )}
     </section>
+  );
+}
+
+function StageCounts({ filtered, query }: { filtered: ReturnType<typeof filterFleet>; query: FleetQuery }) {
+  const pick = (stage: string | null) => setQuery({ stage: query.stage === stage ? null : stage });
+  return (
+    <fieldset class="stage-counts">
+      <legend class="visually-hidden">Deployments by stage (filters the table)</legend>
+      <button
+        type="button"
+        class="stage-count"
+        aria-pressed={query.stage === null}
+        onClick={() => pick(null)}
+      >
+        <span class="stage-count-n">{count(filtered.beforeStage)}</span>
+        <span class="stage-count-label">all</span>
+      </button>
+      {STAGES.map((stage) => (
+        <button
+          key={stage}
+          type="button"
+          class={`stage-count stage-count-${stage}`}
+          aria-pressed={query.stage === stage}
+          onClick={() => pick(stage)}
+        >
+          <span class="stage-count-n">{count(filtered.stages[stage])}</span>
+          <span class="stage-count-label">{stage}</span>
+        </button>
+      ))}
+    </fieldset>
+  );
+}
+
+function Filters({
+  items,
+  query,
+  shown,
+  total,
+}: {
+  items: FleetItem[];
+  query: FleetQuery;
+  shown: number;
+  total: number;
+}) {
+  const teams = useMemo(() => distinct(items, (d) => d.owner_team), [items]);
+  const environments = useMemo(() => distinct(items, (d) => d.environment), [items]);
+  const verdicts = useMemo(
+    () => [...new Set([...VERDICTS, ...distinct(items, (d) => d.age.verdict ?? "")])].filter(Boolean),
+    [items],
+  );
+  const [draft, setDraft] = useState(query.q);
+  const timer = useRef<number | undefined>(undefined);
+  // The URL changed under the box (back, a shared link): show what it says.
+  useEffect(() => {
+    if (timer.current === undefined) setDraft(query.q);
+  }, [query.q]);
+  const onSearch = (value: string) => {
+    setDraft(value);
+    window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => {
+      timer.current = undefined;
+      setQuery({ q: value.trim() || null });
+    }, 200);
+  };
+  const any = query.team || query.environment || query.stage || query.verdict || query.q;
+  return (
+    <div class="fleet-filters">
+      <label>
+        Search models
+        <input
+          type="search"
+          name="q"
+          placeholder="name…"
+          value={draft}
+          onInput={(e) => onSearch(e.currentTarget.value)}
+        />
+      </label>
+      <Select name="team" label="Team" value={query.team} options={teams} />
+      <Select name="environment" label="Environment" value={query.environment} options={environments} />
+      <Select name="stage" label="Stage" value={query.stage} options={[...STAGES]} />
+      <Select name="verdict" label="Verdict" value={query.verdict} options={verdicts} />
+      {any ? (
+        <button
+          type="button"
+          class="fleet-clear"
+          onClick={() => {
+            window.clearTimeout(timer.current);
+            timer.current = undefined;
+            setQuery({ team: null, environment: null, stage: null, verdict: null, q: null });
+          }}
+        >
+          Clear filters
+        </button>
+      ) : null}
+      <span class="fleet-shown muted" aria-live="polite">
+        {shown === total ? `${count(total)} rows` : `${count(shown)} of ${count(total)} rows`}
+      </span>
+    </div>
+  );
+}
+
+function Select({
+  name,
+  label,
+  value,
+  options,
+}: {
+  name: string;
+  label: string;
+  value: string | null;
+  options: string[];
+}) {
+  // A value from a shared link that the data no longer has stays selectable, so the view says why
+  // it is empty.
+  const all = value && !options.includes(value) ? [...options, value] : options;
+  return (
+    <label>
+      {label}
+      <select
+        name={name}
+        value={value ?? ""}
+        onChange={(e) => setQuery({ [name]: e.currentTarget.value || null })}
+      >
+        <option value="">all</option>
+        {all.map((o) => (
+          <option key={o} value={o}>
+            {o.replaceAll("_", " ")}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Grid({
+  rows,
+  query,
+  now,
+  filtering,
+}: {
+  rows: FleetItem[];
+  query: FleetQuery;
+  now: number;
+  filtering: boolean;
+}) {
+  const {
+    scrollRef,
+    rows: visible,
+    totalHeight,
+    scrollToTop,
+  } = useVirtualRows({
+    count: rows.length,
+    rowHeight: ROW_HEIGHT,
+    headerHeight: HEADER_HEIGHT,
+  });
+  // A new filter or order starts at the top.
+  const viewKey = `${query.team}|${query.environment}|${query.stage}|${query.verdict}|${query.q}|${sortParam(query.sort)}`;
+  useEffect(() => scrollToTop(), [viewKey]);
+  const marked = useRef(false);
+  useEffect(() => {
+    if (marked.current || visible.length === 0) return;
+    marked.current = true;
+    performance.mark(FIRST_ROWS_MARK);
+  });
+  return (
+    <div class="fleet-scroll" ref={scrollRef}>
+      <table class="fleet-table" aria-label="Live deployments" aria-rowcount={rows.length + 1}>
+        <thead>
+          <tr class="fleet-row fleet-header" aria-rowindex={1}>
+            {COLUMNS.map((c) => (
+              <HeaderCell key={c.key} column={c} query={query} />
+            ))}
+          </tr>
+        </thead>
+        <tbody class="fleet-body" style={{ height: `${rows.length === 0 ? 0 : totalHeight}px` }}>
+          {visible.map((v) => {
+            const d = rows[v.index] as FleetItem;
+            return (
+              <tr
+                key={d.id}
+                class="fleet-row"
+                aria-rowindex={v.index + 2}
+                data-id={d.id}
+                style={{ transform: `translateY(${v.start - HEADER_HEIGHT}px)` }}
+              >
+                {COLUMNS.map((c) => (
+                  <td key={c.key} class={`c-${c.key}${c.num ? " num" : ""}`}>
+                    {c.cell(d, now)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {rows.length === 0 ? (
+        <p class="fleet-none">
+          {filtering ? "No live deployment matches these filters." : "No live deployments."}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function HeaderCell({ column, query }: { column: Column; query: FleetQuery }) {
+  const active = query.sort.key === column.key;
+  const direction = active ? (query.sort.descending ? "descending" : "ascending") : "none";
+  return (
+    <th scope="col" aria-sort={direction} class={`c-${column.key}${column.num ? " num" : ""}`}>
+      <button
+        type="button"
+        class={active ? "sort active" : "sort"}
+        onClick={() => setQuery({ sort: sortParam(nextSort(query.sort, column.key)) })}
+        title={`Sort by ${column.label.toLowerCase()}`}
+      >
+        {column.label}
+        <span class="sort-arrow" aria-hidden="true">
+          {active ? (query.sort.descending ? "▼" : "▲") : "↕"}
+        </span>
+      </button>
+    </th>
   );
 }
