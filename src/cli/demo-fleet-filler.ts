@@ -21,8 +21,8 @@ const FAMILIES: [family: string, team: string][] = [
   ["capacity", "platform"],
   ["eta", "logistics"],
   ["routing", "logistics"],
-  ["pricing", "marketplace"],
-  ["matching", "marketplace"],
+  ["pricing", "market"],
+  ["match", "market"],
 ];
 const ALGORITHMS = ["gbm", "xgb", "dnn", "lr", "rf", "bert", "tcn", "gnn"];
 const ENVIRONMENTS = ["production", "production", "production", "eu-production", "staging"];

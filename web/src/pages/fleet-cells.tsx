@@ -43,8 +43,12 @@ export function DataAge({ d }: { d: FleetItem }) {
           : `${over ? "older than" : "within"} its policy's max data age of ${formatDuration(limit)}`
       }
     >
+      {over ? (
+        <span class="over-mark" role="img" aria-label="stale:">
+          ⚠
+        </span>
+      ) : null}
       {formatDuration(d.age.data_age_seconds)}
-      {over ? <span class="over-mark"> stale</span> : null}
     </span>
   );
 }
@@ -60,11 +64,17 @@ export function Stage({ d }: { d: FleetItem }) {
   return <Badge kind="stage" value={d.age.stage} />;
 }
 
+/** The health score (0–100) and the verdict it leads to, side by side. */
 export function Health({ d }: { d: FleetItem }) {
   const score = d.age.health_score;
-  if (score === null) return <span class="muted">—</span>;
-  const tone = score < 50 ? "health-bad" : score < 80 ? "health-warn" : "health-ok";
-  return <span class={`health ${tone}`}>{Math.round(score)}</span>;
+  const tone =
+    score === null ? "muted" : score < 50 ? "health-bad" : score < 80 ? "health-warn" : "health-ok";
+  return (
+    <span class="health">
+      <span class={`health-score ${tone}`}>{score === null ? "—" : Math.round(score)}</span>
+      {d.age.verdict ? <span class={`badge verdict-${d.age.verdict}`}>{d.age.verdict}</span> : null}
+    </span>
+  );
 }
 
 export function Performance({ d }: { d: FleetItem }) {

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api";
-import { ErrorBox, Link, Loading, useData } from "../components";
+import { ErrorBox, Loading, useData } from "../components";
 import {
   distinct,
   type FleetItem,
@@ -15,13 +15,15 @@ import {
   sortParam,
   VERDICTS,
 } from "../fleet-query";
-import { count, shortTime } from "../format";
-import { setQuery, useLocation } from "../router";
+import { shortTime } from "../format";
+import { onLinkClick, setQuery, useLocation } from "../router";
 import { useVirtualRows } from "../use-virtual-rows";
 import { AgeBar, Alerts, DataAge, Drift, Health, LastTraffic, Performance, Stage } from "./fleet-cells";
 import "./fleet.css";
 
 const ROW_HEIGHT = 36;
+/** Counts a person acts on are exact: "1,139 due", not "1.1k". */
+const exact = (n: number) => n.toLocaleString("en");
 const HEADER_HEIGHT = 34;
 /** The mark the browser test reads: navigation start to the first rows on screen. */
 export const FIRST_ROWS_MARK = "tenure:fleet-first-rows";
@@ -38,30 +40,40 @@ const COLUMNS: Column[] = [
     key: "model",
     label: "Model",
     cell: (d) => (
-      <Link href={`/models/${encodeURIComponent(d.model)}?environment=${encodeURIComponent(d.environment)}`}>
+      <a
+        href={`/models/${encodeURIComponent(d.model)}?environment=${encodeURIComponent(d.environment)}`}
+        title={`${d.model} in ${d.environment}`}
+        onClick={onLinkClick}
+      >
         {d.model}
-      </Link>
+      </a>
     ),
   },
-  { key: "version", label: "Version", cell: (d) => <span class="mono">{d.model_version}</span> },
+  {
+    key: "version",
+    label: "Version",
+    cell: (d) => (
+      <span class="mono" title={d.model_version}>
+        {d.model_version}
+      </span>
+    ),
+  },
   { key: "environment", label: "Environment", cell: (d) => d.environment },
   { key: "team", label: "Team", cell: (d) => d.owner_team },
-  { key: "role", label: "Role", cell: (d) => (d.role === "primary" ? d.role : <strong>{d.role}</strong>) },
+  {
+    key: "role",
+    label: "Role",
+    cell: (d) => (d.role === "primary" ? <span class="muted">{d.role}</span> : <strong>{d.role}</strong>),
+  },
   { key: "age", label: "Age / TTL", cell: (d) => <AgeBar d={d} /> },
   { key: "data_age", label: "Data age", num: true, cell: (d) => <DataAge d={d} /> },
   { key: "stage", label: "Stage", cell: (d) => <Stage d={d} /> },
-  { key: "health", label: "Health", num: true, cell: (d) => <Health d={d} /> },
-  { key: "verdict", label: "Verdict", cell: (d) => <BadgeCell kind="verdict" value={d.age.verdict} /> },
+  { key: "health", label: "Health", cell: (d) => <Health d={d} /> },
   { key: "performance", label: "Performance", cell: (d) => <Performance d={d} /> },
   { key: "drift", label: "Drift", cell: (d) => <Drift d={d} /> },
   { key: "traffic", label: "Last traffic", num: true, cell: (d, now) => <LastTraffic d={d} now={now} /> },
   { key: "alerts", label: "Alerts", num: true, cell: (d) => <Alerts d={d} /> },
 ];
-
-function BadgeCell({ kind, value }: { kind: "verdict"; value: string | null }) {
-  if (!value) return <span class="muted">—</span>;
-  return <span class={`badge ${kind}-${value}`}>{value}</span>;
-}
 
 /** The fleet: every live deployment as a row (issue 17, point 1); the URL holds the view. */
 export function FleetPage() {
@@ -88,7 +100,7 @@ function FleetTable({ data, query }: { data: FleetRows; query: FleetQuery }) {
       <div class="fleet-head">
         <h1>Fleet</h1>
         <p class="muted">
-          {count(data.items.length)} live deployment{data.items.length === 1 ? "" : "s"} · ages as of{" "}
+          {exact(data.items.length)} live deployment{data.items.length === 1 ? "" : "s"} · ages as of{" "}
           {shortTime(data.generated_at)}
         </p>
         <StageCounts filtered={filtered} query={query} />
@@ -120,7 +132,7 @@ function StageCounts({ filtered, query }: { filtered: ReturnType<typeof filterFl
         aria-pressed={query.stage === null}
         onClick={() => pick(null)}
       >
-        <span class="stage-count-n">{count(filtered.beforeStage)}</span>
+        <span class="stage-count-n">{exact(filtered.beforeStage)}</span>
         <span class="stage-count-label">all</span>
       </button>
       {STAGES.map((stage) => (
@@ -131,7 +143,7 @@ function StageCounts({ filtered, query }: { filtered: ReturnType<typeof filterFl
           aria-pressed={query.stage === stage}
           onClick={() => pick(stage)}
         >
-          <span class="stage-count-n">{count(filtered.stages[stage])}</span>
+          <span class="stage-count-n">{exact(filtered.stages[stage])}</span>
           <span class="stage-count-label">{stage}</span>
         </button>
       ))}
@@ -201,7 +213,7 @@ function Filters({
         </button>
       ) : null}
       <span class="fleet-shown muted" aria-live="polite">
-        {shown === total ? `${count(total)} rows` : `${count(shown)} of ${count(total)} rows`}
+        {shown === total ? `${exact(total)} rows` : `${exact(shown)} of ${exact(total)} rows`}
       </span>
     </div>
   );
@@ -322,9 +334,11 @@ function HeaderCell({ column, query }: { column: Column; query: FleetQuery }) {
         title={`Sort by ${column.label.toLowerCase()}`}
       >
         {column.label}
-        <span class="sort-arrow" aria-hidden="true">
-          {active ? (query.sort.descending ? "▼" : "▲") : "↕"}
-        </span>
+        {active ? (
+          <span class="sort-arrow" aria-hidden="true">
+            {query.sort.descending ? "▼" : "▲"}
+          </span>
+        ) : null}
       </button>
     </th>
   );
