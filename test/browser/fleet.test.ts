@@ -195,6 +195,41 @@ describe.skipIf(!hasChromium())("the fleet view", { timeout: 180_000 }, () => {
     expect(views[0]?.pressed?.[0]).toContain("expired");
   });
 
+  it("says so when there is no live deployment, when no row matches, and when the API fails", async () => {
+    const { context, page } = await openPage(browser, "light");
+    await page.goto(`${demo.url}/?team=nobody`);
+    await expect
+      .poll(() => page.locator(".fleet-none").textContent())
+      .toContain("No live deployment matches");
+    expect(await page.inputValue('select[name="team"]')).toBe("nobody");
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.waitForURL(`${demo.url}/`);
+    await firstRowsShown(page);
+
+    await page.route("**/v1/fleet/deployments", (route) =>
+      route.fulfill({ json: { generated_at: new Date().toISOString(), items: [] } }),
+    );
+    await page.reload();
+    await expect.poll(() => page.locator(".fleet-empty").textContent()).toContain("No live deployments yet");
+
+    await page.unroute("**/v1/fleet/deployments");
+    await page.route("**/v1/fleet/deployments", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/problem+json",
+        body: JSON.stringify({
+          type: "about:blank",
+          title: "Service Unavailable",
+          status: 503,
+          detail: "the database is busy",
+        }),
+      }),
+    );
+    await page.reload();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("the database is busy");
+    await context.close();
+  });
+
   it("draws the whole demo fleet in the dark theme", async () => {
     const { context, page, errors } = await openPage(browser, "dark");
     await page.goto(`${demo.url}/`);
