@@ -32,6 +32,8 @@ interface Column {
   key: SortKey;
   label: string;
   num?: boolean;
+  /** What the column holds, when its short label does not say it all. */
+  what?: string;
   cell: (d: FleetItem, now: number) => ComponentChildren;
 }
 
@@ -63,7 +65,7 @@ const COLUMNS: Column[] = [
   {
     key: "role",
     label: "Role",
-    cell: (d) => (d.role === "primary" ? <span class="muted">{d.role}</span> : <strong>{d.role}</strong>),
+    cell: (d) => <span class={d.role === "primary" ? "muted" : "role-other"}>{d.role}</span>,
   },
   { key: "age", label: "Age / TTL", cell: (d) => <AgeBar d={d} /> },
   { key: "data_age", label: "Data age", num: true, cell: (d) => <DataAge d={d} /> },
@@ -71,15 +73,37 @@ const COLUMNS: Column[] = [
   { key: "health", label: "Health", cell: (d) => <Health d={d} /> },
   { key: "performance", label: "Performance", cell: (d) => <Performance d={d} /> },
   { key: "drift", label: "Drift", cell: (d) => <Drift d={d} /> },
-  { key: "traffic", label: "Last traffic", num: true, cell: (d, now) => <LastTraffic d={d} now={now} /> },
+  {
+    key: "traffic",
+    label: "Traffic",
+    what: "last traffic",
+    num: true,
+    cell: (d, now) => <LastTraffic d={d} now={now} />,
+  },
   { key: "alerts", label: "Alerts", num: true, cell: (d) => <Alerts d={d} /> },
 ];
+
+const loadFleet = () => api.get<FleetRows>("/v1/fleet/deployments");
+
+/**
+ * Asked for as soon as the bundle runs when the page opens on the fleet, rather than after the
+ * first paint: the API computes the fleet while the shell renders. Taken by the first FleetPage.
+ */
+let early: Promise<FleetRows> | undefined = window.location.pathname === "/" ? loadFleet() : undefined;
+// Handled by whoever takes it; a page that never shows the fleet (a sign-in first) ignores it.
+early?.catch(() => undefined);
+
+function takeFleet(): Promise<FleetRows> {
+  const promise = early ?? loadFleet();
+  early = undefined;
+  return promise;
+}
 
 /** The fleet: every live deployment as a row (issue 17, point 1); the URL holds the view. */
 export function FleetPage() {
   const { query: params } = useLocation();
   const query = useMemo(() => parseFleetQuery(params), [params]);
-  const { data, error, loading } = useData(() => api.get<FleetRows>("/v1/fleet/deployments"), []);
+  const { data, error, loading } = useData(takeFleet, []);
   if (!data) {
     return (
       <section class="fleet">
@@ -331,7 +355,7 @@ function HeaderCell({ column, query }: { column: Column; query: FleetQuery }) {
         type="button"
         class={active ? "sort active" : "sort"}
         onClick={() => setQuery({ sort: sortParam(nextSort(query.sort, column.key)) })}
-        title={`Sort by ${column.label.toLowerCase()}`}
+        title={`Sort by ${column.what ?? column.label.toLowerCase()}`}
       >
         {column.label}
         {active ? (
