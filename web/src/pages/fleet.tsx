@@ -1,9 +1,8 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef } from "preact/hooks";
 import { api } from "../api";
 import { ErrorBox, Loading, useData } from "../components";
 import {
-  distinct,
   type FleetItem,
   type FleetQuery,
   type FleetRows,
@@ -11,19 +10,16 @@ import {
   nextSort,
   parseFleetQuery,
   type SortKey,
-  STAGES,
   sortParam,
-  VERDICTS,
 } from "../fleet-query";
 import { shortTime } from "../format";
 import { onLinkClick, setQuery, useLocation } from "../router";
 import { useVirtualRows } from "../use-virtual-rows";
 import { AgeBar, Alerts, DataAge, Drift, Health, LastTraffic, Performance, Stage } from "./fleet-cells";
+import { exact, Filters, StageCounts } from "./fleet-filters";
 import "./fleet.css";
 
 const ROW_HEIGHT = 36;
-/** Counts a person acts on are exact: "1,139 due", not "1.1k". */
-const exact = (n: number) => n.toLocaleString("en");
 const HEADER_HEIGHT = 34;
 /** The mark the browser test reads: navigation start to the first rows on screen. */
 export const FIRST_ROWS_MARK = "tenure:fleet-first-rows";
@@ -103,7 +99,7 @@ function takeFleet(): Promise<FleetRows> {
 export function FleetPage() {
   const { query: params } = useLocation();
   const query = useMemo(() => parseFleetQuery(params), [params]);
-  const { data, error, loading } = useData(takeFleet, []);
+  const { data, error, loading, reload } = useData(takeFleet, []);
   if (!data) {
     return (
       <section class="fleet">
@@ -112,10 +108,22 @@ export function FleetPage() {
       </section>
     );
   }
-  return <FleetTable data={data} query={query} />;
+  return <FleetTable data={data} query={query} reload={reload} loading={loading} error={error} />;
 }
 
-function FleetTable({ data, query }: { data: FleetRows; query: FleetQuery }) {
+function FleetTable({
+  data,
+  query,
+  reload,
+  loading,
+  error,
+}: {
+  data: FleetRows;
+  query: FleetQuery;
+  reload: () => void;
+  loading: boolean;
+  error: unknown;
+}) {
   const filtered = useMemo(() => filterFleet(data.items, query), [data, query]);
   const now = Date.parse(data.generated_at);
   const filtering = query.team || query.environment || query.stage || query.verdict || query.q;
@@ -125,10 +133,14 @@ function FleetTable({ data, query }: { data: FleetRows; query: FleetQuery }) {
         <h1>Fleet</h1>
         <p class="muted">
           {exact(data.items.length)} live deployment{data.items.length === 1 ? "" : "s"} · ages as of{" "}
-          {shortTime(data.generated_at)}
+          {shortTime(data.generated_at)}{" "}
+          <button type="button" class="fleet-refresh" onClick={reload} disabled={loading}>
+            {loading ? "Refreshing…" : "Refresh"}
+          </button>
         </p>
         <StageCounts filtered={filtered} query={query} />
       </div>
+      <ErrorBox error={error} />
       <Filters items={data.items} query={query} shown={filtered.rows.length} total={data.items.length} />
       {data.items.length === 0 ? (
         <div class="card fleet-empty">
@@ -142,137 +154,6 @@ function FleetTable({ data, query }: { data: FleetRows; query: FleetQuery }) {
         <Grid rows={filtered.rows} query={query} now={now} filtering={Boolean(filtering)} />
       )}
     </section>
-  );
-}
-
-function StageCounts({ filtered, query }: { filtered: ReturnType<typeof filterFleet>; query: FleetQuery }) {
-  const pick = (stage: string | null) => setQuery({ stage: query.stage === stage ? null : stage });
-  return (
-    <fieldset class="stage-counts">
-      <legend class="visually-hidden">Deployments by stage (filters the table)</legend>
-      <button
-        type="button"
-        class="stage-count"
-        aria-pressed={query.stage === null}
-        onClick={() => pick(null)}
-      >
-        <span class="stage-count-n">{exact(filtered.beforeStage)}</span>
-        <span class="stage-count-label">all</span>
-      </button>
-      {STAGES.map((stage) => (
-        <button
-          key={stage}
-          type="button"
-          class={`stage-count stage-count-${stage}`}
-          aria-pressed={query.stage === stage}
-          onClick={() => pick(stage)}
-        >
-          <span class="stage-count-n">{exact(filtered.stages[stage])}</span>
-          <span class="stage-count-label">{stage}</span>
-        </button>
-      ))}
-    </fieldset>
-  );
-}
-
-function Filters({
-  items,
-  query,
-  shown,
-  total,
-}: {
-  items: FleetItem[];
-  query: FleetQuery;
-  shown: number;
-  total: number;
-}) {
-  const teams = useMemo(() => distinct(items, (d) => d.owner_team), [items]);
-  const environments = useMemo(() => distinct(items, (d) => d.environment), [items]);
-  const verdicts = useMemo(
-    () => [...new Set([...VERDICTS, ...distinct(items, (d) => d.age.verdict ?? "")])].filter(Boolean),
-    [items],
-  );
-  const [draft, setDraft] = useState(query.q);
-  const timer = useRef<number | undefined>(undefined);
-  // The URL changed under the box (back, a shared link): show what it says.
-  useEffect(() => {
-    if (timer.current === undefined) setDraft(query.q);
-  }, [query.q]);
-  const onSearch = (value: string) => {
-    setDraft(value);
-    window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => {
-      timer.current = undefined;
-      setQuery({ q: value.trim() || null });
-    }, 200);
-  };
-  const any = query.team || query.environment || query.stage || query.verdict || query.q;
-  return (
-    <div class="fleet-filters">
-      <label>
-        Search models
-        <input
-          type="search"
-          name="q"
-          placeholder="name…"
-          value={draft}
-          onInput={(e) => onSearch(e.currentTarget.value)}
-        />
-      </label>
-      <Select name="team" label="Team" value={query.team} options={teams} />
-      <Select name="environment" label="Environment" value={query.environment} options={environments} />
-      <Select name="stage" label="Stage" value={query.stage} options={[...STAGES]} />
-      <Select name="verdict" label="Verdict" value={query.verdict} options={verdicts} />
-      {any ? (
-        <button
-          type="button"
-          class="fleet-clear"
-          onClick={() => {
-            window.clearTimeout(timer.current);
-            timer.current = undefined;
-            setQuery({ team: null, environment: null, stage: null, verdict: null, q: null });
-          }}
-        >
-          Clear filters
-        </button>
-      ) : null}
-      <span class="fleet-shown muted" aria-live="polite">
-        {shown === total ? `${exact(total)} rows` : `${exact(shown)} of ${exact(total)} rows`}
-      </span>
-    </div>
-  );
-}
-
-function Select({
-  name,
-  label,
-  value,
-  options,
-}: {
-  name: string;
-  label: string;
-  value: string | null;
-  options: string[];
-}) {
-  // A value from a shared link that the data no longer has stays selectable, so the view says why
-  // it is empty.
-  const all = value && !options.includes(value) ? [...options, value] : options;
-  return (
-    <label>
-      {label}
-      <select
-        name={name}
-        value={value ?? ""}
-        onChange={(e) => setQuery({ [name]: e.currentTarget.value || null })}
-      >
-        <option value="">all</option>
-        {all.map((o) => (
-          <option key={o} value={o}>
-            {o.replaceAll("_", " ")}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }
 
