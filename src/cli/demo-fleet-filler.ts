@@ -77,8 +77,9 @@ function fillerBody(n: number, random: () => number, now: number) {
   const environment = ENVIRONMENTS[Math.floor(random() * ENVIRONMENTS.length)] as string;
   // Against the default 90-day TTL: most are fresh, some due for review, a tail well past it.
   const u = random();
+  const tail = (u - 0.85) / 0.15;
   const ageDays = Math.ceil(
-    u < 0.7 ? (u / 0.7) * 70 : u < 0.85 ? 72 + (u - 0.7) * 120 : 90 + (u - 0.85) * 2000,
+    u < 0.7 ? (u / 0.7) * 70 : u < 0.85 ? 72 + (u - 0.7) * 120 : 90 + tail * tail * 330,
   );
   const dataLagDays = 2 + Math.floor(random() * 80);
   const deployed = now - ageDays * DAY - Math.floor(random() * DAY);
