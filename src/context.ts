@@ -7,6 +7,7 @@ import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js"
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { Sweeper } from "./lifecycle/sweeper.js";
+import { CanaryLabels } from "./monitoring/canary-labels.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
 import { TrafficMonitor } from "./monitoring/traffic-monitor.js";
@@ -25,6 +26,8 @@ export interface Context {
   drift: DriftMonitor;
   /** Shadow validation: pairs from gateways, feedback, comparisons and verdicts. */
   shadow: ShadowMonitor;
+  /** Each side's predictions while a model has a canary, met with feedback: the canary's labels. */
+  canaryLabels: CanaryLabels;
   /** What gateways report: traffic per deployment, liveness, version mismatches, ghosts. */
   traffic: TrafficMonitor;
   policies: PolicyBook;
@@ -37,6 +40,7 @@ export interface Context {
   /**
    * A canary analyzer (with the policies' guardrails) on this database, reading traffic from
    * `traffic`: `tenure serve` runs one, and so may a gateway that opened the database itself.
+   * Labels are read from `canaryLabels` unless `labels` says otherwise.
    */
   canaryAnalyzer(
     traffic: TrafficWindows,
@@ -140,18 +144,22 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     onNotifications: () => dispatcher.wake(),
   });
   const shadow = new ShadowMonitor({ stores, clock });
+  const canaryLabels = new CanaryLabels({ stores, clock });
   return {
     database,
     stores,
     lifecycle,
     drift: new DriftMonitor({ stores, registry, clock }),
     shadow,
+    canaryLabels,
     traffic: new TrafficMonitor({
       stores,
       clock,
       logger: options.logger,
       // A report's shadow pairs are recorded in the report's own transaction.
       pairs: { recordPairs: async (tx, pairs) => (await shadow.recordPairs(pairs, tx)).recorded },
+      // And its canary predictions, for the canaries' labels.
+      predictions: canaryLabels,
     }),
     policies,
     registry,
@@ -165,7 +173,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
         registry,
         incidents: incidents as Incidents,
         traffic,
-        labels: analyzerOptions.labels,
+        labels: analyzerOptions.labels ?? canaryLabels,
         pollMs: analyzerOptions.pollMs,
         clock,
         guardrail: { policies: () => [policies.defaults, ...policies.policies] },

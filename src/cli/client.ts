@@ -69,6 +69,7 @@ export interface TenureClient {
     limit: number;
     cursor?: string;
   }): Promise<Page<AlertView>>;
+  resolveAlert(id: number, note: string): Promise<AlertView>;
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }): Promise<Page<DeliveryView>>;
   retryDeliveries(ids?: number[]): Promise<{ retried: number }>;
   check(query: {
@@ -160,6 +161,9 @@ export class LocalClient implements TenureClient {
       ...query,
       cursor: query.cursor === undefined ? undefined : Number(query.cursor),
     });
+  }
+  resolveAlert(id: number, note: string) {
+    return this.context.lifecycle.resolveAlert(id, this.actor, note);
   }
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }) {
     return this.context.lifecycle.deliveries({
@@ -254,6 +258,9 @@ export class RemoteClient implements TenureClient {
   }
   alerts(query: Record<string, string | number | undefined>): Promise<Page<AlertView>> {
     return this.json("GET", `/v1/alerts?${queryString(query)}`);
+  }
+  resolveAlert(id: number, note: string): Promise<AlertView> {
+    return this.json("POST", `/v1/alerts/${id}/resolve`, { note });
   }
   deliveries(query: Record<string, string | number | undefined>): Promise<Page<DeliveryView>> {
     return this.json("GET", `/v1/deliveries?${queryString(query)}`);

@@ -28,6 +28,7 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
+import { modelHistoryRoutes } from "./routes/model-history.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
 import { referenceRoutes } from "./routes/references.js";
@@ -177,6 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     heartbeatRoutes(scope, options.lifecycle);
     metricRoutes(scope, options.lifecycle);
     timelineRoutes(scope, options.lifecycle);
+    modelHistoryRoutes(scope, options.lifecycle);
     policyRoutes(scope, options.lifecycle);
     calendarRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     fleetRoutes(scope, options.lifecycle);

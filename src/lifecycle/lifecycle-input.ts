@@ -31,6 +31,10 @@ export const AlertsQuery = z.strictObject({
   cursor: id().optional(),
 });
 
+export const ResolveAlertBody = z.strictObject({
+  note: freeText(2000).min(1, "must say what was done about it").describe("what was done about the alert"),
+});
+
 export const DeliveriesQuery = z.strictObject({
   state: z.enum(DELIVERY_STATES).optional(),
   alert_id: id().optional(),

@@ -1,7 +1,12 @@
 import type { Logger } from "pino";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { isoTime } from "../core/iso-time.js";
-import type { DeploymentTraffic, ShadowPair, TrafficReport } from "../gateway/traffic-report.js";
+import type {
+  CanaryPrediction,
+  DeploymentTraffic,
+  ShadowPair,
+  TrafficReport,
+} from "../gateway/traffic-report.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentRow, GhostRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -26,10 +31,19 @@ export interface PairRecorder {
   recordPairs(tx: Stores, pairs: ShadowPair[], at: number, actor: Actor): Promise<number>;
 }
 
+/**
+ * Where a report's canary predictions go (the canary's labels, src/monitoring/canary-labels.ts),
+ * in the report's transaction. Without one, they are counted and dropped.
+ */
+export interface PredictionRecorder {
+  recordPredictions(tx: Stores, predictions: CanaryPrediction[], actor: Actor): Promise<{ recorded: number }>;
+}
+
 export interface TrafficMonitorOptions {
   stores: Stores;
   clock: () => number;
   pairs?: PairRecorder;
+  predictions?: PredictionRecorder;
   retentionMs?: number;
   maxGhosts?: number;
   logger?: Pick<Logger, "warn" | "info">;
@@ -44,6 +58,8 @@ export interface TrafficReceipt {
   skipped_forbidden: number;
   ghosts: number;
   pairs: number;
+  /** Canary predictions stored (a retried report's, and those of unknown or ended deployments, are not). */
+  predictions: number;
 }
 
 export interface GhostView {
@@ -84,6 +100,7 @@ export class TrafficMonitor {
       skipped_forbidden: 0,
       ghosts: report.ghosts.length,
       pairs: 0,
+      predictions: 0,
     };
     const minutes: MinuteTraffic[] = [];
     const marks: TrafficMark[] = [];
@@ -98,12 +115,17 @@ export class TrafficMonitor {
         marks.push(markOf(traffic));
       }
     }
-    receipt.pairs = await stores.transaction(async (tx) => {
+    await stores.transaction(async (tx) => {
       await tx.traffic.addMinutes(minutes, now);
       await tx.traffic.markDeployments(marks);
       await tx.traffic.upsertGhosts(report.ghosts.map((g) => ({ ...g, last_gateway: report.gateway })));
-      const { pairs } = this.options;
-      return pairs && report.pairs.length > 0 ? pairs.recordPairs(tx, report.pairs, now, actor) : 0;
+      const { pairs, predictions } = this.options;
+      receipt.pairs =
+        pairs && report.pairs.length > 0 ? await pairs.recordPairs(tx, report.pairs, now, actor) : 0;
+      receipt.predictions =
+        predictions && report.predictions.length > 0
+          ? (await predictions.recordPredictions(tx, report.predictions, actor)).recorded
+          : 0;
     });
     await this.pruneNowAndThen(now);
     return receipt;

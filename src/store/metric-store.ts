@@ -45,6 +45,8 @@ export interface MetricStore {
   ): Promise<Map<number, WindowAggregate[]>>;
   /** The names of the metrics a deployment has points of. */
   metricNames(deploymentId: number): Promise<string[]>;
+  /** The names of the metrics any of these deployments has points of, in order. */
+  metricNamesOf(deploymentIds: number[]): Promise<string[]>;
   /** Inserts baselines, keeping any a deployment already has for that metric. */
   insertBaselines(rows: MetricBaseline[]): Promise<void>;
   /** Each deployment's baseline of one metric, by deployment id. */
@@ -128,6 +130,18 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
       .select("name")
       .distinct()
       .where("deployment_id", "=", deploymentId)
+      .orderBy("name")
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async metricNamesOf(deploymentIds: number[]): Promise<string[]> {
+    if (deploymentIds.length === 0) return [];
+    const rows = await this.executor
+      .selectFrom("metric_points")
+      .select("name")
+      .distinct()
+      .where("deployment_id", "in", deploymentIds)
       .orderBy("name")
       .execute();
     return rows.map((r) => r.name);

@@ -43,6 +43,8 @@ const ROUTES = [
   ["get", "/v1/models/{name}"],
   ["get", "/v1/models/{name}/events"],
   ["get", "/v1/models/{name}/canary"],
+  ["get", "/v1/models/{name}/performance"],
+  ["get", "/v1/models/{name}/drift"],
   ["put", "/v1/models/{name}/golden"],
   ["post", "/v1/models/{name}/rollback"],
   ["post", "/v1/sweeps"],
