@@ -32,6 +32,8 @@ export interface SweepOptions {
   dry_run?: boolean;
   /** Local mode: how long to deliver what the sweep queued (a preview queues and sends nothing). */
   deliverForMs?: number;
+  /** Local mode: told how many live deployments the sweep has read so far (a server's sweep is one request). */
+  onProgress?: (read: number) => void;
 }
 
 export interface SweepOutcome {
@@ -135,6 +137,7 @@ export class LocalClient implements TenureClient {
       dry_run: options.dry_run,
       trigger: "manual",
       actor: this.actor.name,
+      onProgress: options.onProgress,
     });
     // Without a server, this process is the only one that can deliver what the sweep queued; a
     // preview sends nothing, not even what other commands queued.

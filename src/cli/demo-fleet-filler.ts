@@ -2,6 +2,7 @@ import type { Context } from "../context.js";
 import { hashSeed, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
+import type { Progress } from "./progress.js";
 
 const DAY = 86_400_000;
 
@@ -41,18 +42,21 @@ export async function fillDemoFleet(
   registry: Registry,
   size: number,
   now: number,
+  progress?: Progress,
 ): Promise<number> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
   const live = await context.stores.deployments.liveDeployments(0, size);
   const wanted = Math.max(0, size - live.length);
   const random = seededRandom(hashSeed("demo fleet filler"));
   let registered = 0;
+  progress?.start("fleet   ", wanted);
   for (let start = 0; start < wanted; start += CHUNK) {
     const chunk = Array.from({ length: Math.min(CHUNK, wanted - start) }, (_, k) =>
       fillerBody(start + k, random, now),
     );
     const results = await Promise.all(chunk.map(({ body }) => registry.register(body, actor)));
     registered += results.length;
+    progress?.increment(results.length);
     await Promise.all(
       results.map(({ deployment }, k) => {
         const evidence = chunk[k]?.evidence;

@@ -2,6 +2,7 @@ import type { Context } from "../context.js";
 import { hashSeed, seededNormal, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
+import type { Progress } from "./progress.js";
 
 const DAY = 86_400_000;
 
@@ -107,12 +108,15 @@ export async function seedDemoFleet(
   registry: Registry,
   setNow: (ms: number) => void,
   now: number,
+  progress?: Progress,
 ): Promise<number> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
   let deployments = 0;
   const live = new Map<string, number>();
   const cutoffs = new Map<string, string>();
+  progress?.start("history ", HISTORY.length);
   for (const step of HISTORY) {
+    progress?.increment();
     // A fixed hour keeps the demo's dates readable; the jitter keeps same-day steps in order.
     const at = now - step.days_ago * DAY + (deployments % 7) * 60_000;
     setNow(at);
@@ -225,26 +229,30 @@ const EVIDENCE: Record<string, Evidence> = {
  * deployment's evidence says so, a drift reference and two days of feature samples, through the
  * same calls the HTTP routes make. Dates are relative to `now`.
  */
-export async function seedDemoEvidence(context: Context, now: number): Promise<void> {
+export async function seedDemoEvidence(context: Context, now: number, progress?: Progress): Promise<void> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
+  const deployments = [];
   for (const status of ["active", "superseded", "rolled_back", "retired"] as const) {
     const { items } = await context.registry.list({ status, sort: "-age", limit: 500 });
-    for (const d of items) {
-      const evidence = EVIDENCE[`${d.model} ${d.model_version} ${d.environment}`] ?? DEFAULT_EVIDENCE;
-      const deployed = Date.parse(d.deployment_date);
-      const until = d.ended_at ? Date.parse(d.ended_at) : now;
-      const noise = seededRandom(hashSeed(`demo metrics ${d.id}`));
-      const points = [];
-      for (let at = deployed + DAY / 2; at < until; at += DAY) {
-        const years = (at - deployed) / (365 * DAY);
-        const value = evidence.start + evidence.per_year * years + (noise() - 0.5) * 0.008;
-        const samples = Math.round((evidence.samples ?? 1500) * (0.9 + noise() * 0.2));
-        points.push({ name: evidence.metric, value, timestamp: at, sample_size: samples });
-      }
-      if (points.length > 0) await context.lifecycle.recordMetrics(d.id, actor, points);
-      if (evidence.inputs && status === "active")
-        await seedInputs(context, d.id, evidence.inputs, actor, now);
+    deployments.push(...items);
+  }
+  progress?.start("evidence", deployments.length);
+  for (const d of deployments) {
+    progress?.increment();
+    const evidence = EVIDENCE[`${d.model} ${d.model_version} ${d.environment}`] ?? DEFAULT_EVIDENCE;
+    const deployed = Date.parse(d.deployment_date);
+    const until = d.ended_at ? Date.parse(d.ended_at) : now;
+    const noise = seededRandom(hashSeed(`demo metrics ${d.id}`));
+    const points = [];
+    for (let at = deployed + DAY / 2; at < until; at += DAY) {
+      const years = (at - deployed) / (365 * DAY);
+      const value = evidence.start + evidence.per_year * years + (noise() - 0.5) * 0.008;
+      const samples = Math.round((evidence.samples ?? 1500) * (0.9 + noise() * 0.2));
+      points.push({ name: evidence.metric, value, timestamp: at, sample_size: samples });
     }
+    if (points.length > 0) await context.lifecycle.recordMetrics(d.id, actor, points);
+    if (evidence.inputs && d.status === "active")
+      await seedInputs(context, d.id, evidence.inputs, actor, now);
   }
 }
 

@@ -6,6 +6,7 @@ import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
 import { configOf, type Io } from "./io.js";
 import { positiveInt } from "./options.js";
+import { progressBar, sweepProgress } from "./progress.js";
 import { assertPortFree, processSettings, serveUntilSignal } from "./serve.js";
 
 export const DEMO_DATABASE = "./tenure-demo.db";
@@ -64,6 +65,7 @@ export function demoCommand(program: Command, io: Io): void {
       const context = await openContext(path, { policies });
       let token: string;
       let worst: number | undefined;
+      const progress = await progressBar(io);
       try {
         const now = Date.now();
         let clock = now;
@@ -74,11 +76,12 @@ export function demoCommand(program: Command, io: Io): void {
             clock = ms;
           },
           now,
+          progress,
         );
-        await seedDemoEvidence(context, now);
+        await seedDemoEvidence(context, now, progress);
         if (flags.fleetSize) {
           const { fillDemoFleet } = await import("./demo-fleet-filler.js");
-          count += await fillDemoFleet(context, registry, flags.fleetSize, now);
+          count += await fillDemoFleet(context, registry, flags.fleetSize, now, progress);
         }
         token = generateToken();
         await context.stores.tokens.insert({
@@ -89,7 +92,15 @@ export function demoCommand(program: Command, io: Io): void {
           created_at: now,
         });
         // A first heartbeat, so the fleet shows its verdicts, alerts and the sweep log from the start.
-        const sweep = await context.lifecycle.sweep({ trigger: "manual", actor: "tenure:demo" });
+        const sweep = await context.lifecycle.sweep({
+          trigger: "manual",
+          actor: "tenure:demo",
+          // The bar needs the live fleet's size: counted only when there is a bar to draw.
+          onProgress: progress.active
+            ? sweepProgress(progress, (await context.lifecycle.fleet()).live)
+            : undefined,
+        });
+        progress.stop();
         const found = (kind: string) => sweep.findings[kind] ?? 0;
         const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
         worst = items.reduce((a, b) =>
@@ -101,6 +112,7 @@ export function demoCommand(program: Command, io: Io): void {
             `${found("degraded")} degraded, ${found("drifted")} drifted, ${found("data_stale")} with stale data\n`,
         );
       } finally {
+        progress.stop();
         await context.close();
       }
       if (flags.seedOnly) return;

@@ -25,6 +25,8 @@ export interface SweepRequest {
   actor: string;
   /** The cron slot a scheduled sweep stands for: claimed once, across replicas and restarts. */
   scheduled_for?: number;
+  /** Told after each batch how many live deployments the pass has read so far (a progress bar). */
+  onProgress?: (read: number) => void;
 }
 
 export interface SweeperOptions {
@@ -97,7 +99,7 @@ export class Sweeper {
       );
     }
     try {
-      const totals = await this.sweep(this.pass(at, false));
+      const totals = await this.sweep(this.pass(at, false, request.onProgress));
       const finished = this.options.clock();
       const row = await this.stores.sweeps.finishSweep(claimed.id, {
         ...totals,
@@ -114,7 +116,7 @@ export class Sweeper {
 
   /** The same pass as a sweep, with every write left out and counted instead; nothing logged. */
   private async preview(request: SweepRequest, at: number, started: number): Promise<SweepRecord> {
-    const totals = await this.sweep(this.pass(at, true));
+    const totals = await this.sweep(this.pass(at, true, request.onProgress));
     const finished = this.options.clock();
     return {
       id: null,
@@ -134,10 +136,15 @@ export class Sweeper {
     };
   }
 
-  private pass(at: number, dryRun: boolean): Pass {
+  private pass(at: number, dryRun: boolean, onProgress?: (read: number) => void): Pass {
+    let read = 0;
     return {
       at,
       dryRun,
+      read: (rows) => {
+        read += rows;
+        onProgress?.(read);
+      },
       totals: {
         deployments: 0,
         stages: { fresh: 0, due: 0, expired: 0 },
@@ -186,6 +193,7 @@ export class Sweeper {
           next.catch(() => {});
         }
         await this.sweepBatch(batch, pass);
+        pass.read(batch.length);
         if (rows.length === 0 && more && !early)
           next = this.stores.deployments.liveDeployments(last, this.pageSize);
       }
@@ -463,6 +471,8 @@ type Totals = {
 interface Pass {
   at: number;
   dryRun: boolean;
+  /** Counts the live deployments read and judged, for the request's onProgress. */
+  read: (rows: number) => void;
   totals: Totals;
   /** Successors that took over from an expired primary during this pass. */
   tookOver: Set<number>;
