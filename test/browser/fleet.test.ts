@@ -83,6 +83,12 @@ describe.skipIf(!hasChromium())("the fleet view", { timeout: 180_000 }, () => {
       items.filter((d) => d.age.stage !== null).length,
     );
     expect(await page.getAttribute('th[aria-sort="descending"]', "class")).toContain("c-age");
+    // A table to assistive technology too, though laid out as blocks for its virtual rows.
+    expect(await page.getByRole("table", { name: "Live deployments" }).count()).toBe(1);
+    expect(await page.getByRole("columnheader").count()).toBe(13);
+    expect(await page.getByRole("columnheader", { name: "Age / TTL" }).getAttribute("aria-sort")).toBe(
+      "descending",
+    );
     await page.$eval(".fleet-scroll", (el) => el.scrollTo(0, 0));
     await screenshot(page, "fleet-light");
     expect(errors).toEqual([]);
