@@ -20,6 +20,7 @@ interface DemoFlags {
   host: string;
   seedOnly?: boolean;
   log?: string;
+  fleetSize?: number;
 }
 
 export function demoCommand(program: Command, io: Io): void {
@@ -30,6 +31,11 @@ export function demoCommand(program: Command, io: Io): void {
     .option("--port <n>", "port", positiveInt("--port", 65_535), 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--seed-only", "make the demo database and stop")
+    .option(
+      "--fleet-size <n>",
+      "fill the fleet with generated models up to this many live deployments (e.g. 10000)",
+      positiveInt("--fleet-size", 100_000),
+    )
     .option("--log <file>", "write the server's JSON log to this file (default: no log)")
     .action(async (flags: DemoFlags) => {
       const [config, { DEFAULT_DATABASE }, { isFileDatabase, removeDatabase }] = await Promise.all([
@@ -64,7 +70,7 @@ export function demoCommand(program: Command, io: Io): void {
         const now = Date.now();
         let clock = now;
         const registry = new Registry({ stores: context.stores, clock: () => clock });
-        const count = await seedDemoFleet(
+        let count = await seedDemoFleet(
           registry,
           (ms) => {
             clock = ms;
@@ -73,6 +79,10 @@ export function demoCommand(program: Command, io: Io): void {
           progress,
         );
         await seedDemoEvidence(context, now, progress);
+        if (flags.fleetSize) {
+          const { fillDemoFleet } = await import("./demo-fleet-filler.js");
+          count += await fillDemoFleet(context, registry, flags.fleetSize, now, progress);
+        }
         token = generateToken();
         await context.stores.tokens.insert({
           name: "demo",
