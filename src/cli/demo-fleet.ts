@@ -32,6 +32,9 @@ policies:
   - name: forecasts
     match: { model: "capacity-forecast" }
     performance: { metric: mape, target: 0.15, direction: lower, window: 1d, min_samples: 50 }
+  - name: log-streams
+    match: { model: log-classifier }
+    silence_after: 1d
   - name: spell-check
     match: { model: spell-correct }
     exempt: true
@@ -253,7 +256,19 @@ export async function seedDemoEvidence(context: Context, now: number, progress?:
     if (points.length > 0) await context.lifecycle.recordMetrics(d.id, actor, points);
     if (evidence.inputs && d.status === "active")
       await seedInputs(context, d.id, evidence.inputs, actor, now);
+    if (d.model === ZOMBIE.model && d.environment === ZOMBIE.environment && d.status === "active")
+      await seedHeartbeats(context, d.id, deployed, now - ZOMBIE.quiet_days * DAY, actor);
   }
+}
+
+/**
+ * A zombie: log-classifier in production beat every six hours until three days ago, then went
+ * quiet while still registered live; its policy's `silence_after: 1d` makes it `silent`.
+ */
+const ZOMBIE = { model: "log-classifier", environment: "production", quiet_days: 3 };
+
+async function seedHeartbeats(context: Context, id: number, from: number, until: number, actor: Actor) {
+  for (let at = from + DAY / 4; at <= until; at += DAY / 4) await context.lifecycle.heartbeat(id, actor, at);
 }
 
 /** A training sample as the reference, then yesterday's and today's traffic. */

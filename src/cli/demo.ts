@@ -109,7 +109,7 @@ export function demoCommand(program: Command, io: Io): void {
         io.out(
           `demo fleet: ${count} deployments in ${path}, policies in ${policies}\n` +
             `sweep ${sweep.id} found ${sweep.stages.due ?? 0} due, ${sweep.stages.expired ?? 0} expired, ` +
-            `${found("degraded")} degraded, ${found("drifted")} drifted, ${found("data_stale")} with stale data\n`,
+            `${found("degraded")} degraded, ${found("drifted")} drifted, ${found("data_stale")} with stale data, ${found("silent")} silent\n`,
         );
       } finally {
         progress.stop();

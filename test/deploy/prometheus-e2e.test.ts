@@ -45,8 +45,6 @@ const QUIET_ON_THE_DEMO: Record<string, string> = {
   TenureSweepFailed: "a healthy server: its last sweep finished",
   TenureDown: "a healthy server: Prometheus reaches it",
   TenureDeliveriesDeadLettered: "not in the demo: its policies send alerts to no channel",
-  TenureDeploymentSilent:
-    "not in the demo: its policies set no silence_after, so no deployment can be silent",
 };
 
 /** Grafana's own variables as a dashboard over a few minutes sends them. */
