@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { describeAge } from "../core/age.js";
 import { formatDuration } from "../core/duration.js";
 import type { TimelineView } from "../lifecycle/lifecycle.js";
-import type { EventView } from "../registry/deployment-view.js";
+import type { DeploymentView, EventView } from "../registry/deployment-view.js";
 import { ageBar } from "./age-bar.js";
 import { clientFrom } from "./client.js";
 import { compactCount, shortTime, stageLabel, table } from "./format.js";
@@ -62,6 +62,12 @@ export function showCommand(program: Command, io: Io): void {
         `  drift            ${c.state(timeline.drift.state ?? "not monitored", timeline.drift.state)}${timeline.drift.error ? `: ${timeline.drift.error}` : ""}`,
       );
       if (d.endpoint) lines.push(`  endpoint         ${d.endpoint}`);
+      lines.push(`  last seen        ${lastSeen(d)}`);
+      if (d.reported_version !== null) {
+        lines.push(
+          `  reported version ${c.bad(d.reported_version)} (its upstream says so; the registry says ${d.model_version})`,
+        );
+      }
       const tags = Object.entries(d.tags);
       if (tags.length) lines.push(`  tags             ${tags.map(([k, v]) => `${k}=${v}`).join(" ")}`);
       io.out(`${lines.join("\n")}\n\nevents\n`);
@@ -70,6 +76,15 @@ export function showCommand(program: Command, io: Io): void {
       await client.close();
     }
   });
+}
+
+/** When it last showed life, and how: gateway traffic, a heartbeat, or neither. */
+function lastSeen(d: DeploymentView): string {
+  const parts = [
+    d.last_traffic_at ? `traffic ${shortTime(d.last_traffic_at)}` : null,
+    d.last_heartbeat_at ? `heartbeat ${shortTime(d.last_heartbeat_at)}` : null,
+  ].filter((p) => p !== null);
+  return parts.length ? parts.join(", ") : "never: no traffic through a gateway, no heartbeat";
 }
 
 type Metric = TimelineView["metrics"][number];

@@ -40,6 +40,14 @@ export const Deployment = z.object({
   tags: z.record(z.string(), z.string()),
   created_at: timestamp,
   created_by: z.string(),
+  last_heartbeat_at: timestamp.nullable().describe("the last liveness heartbeat from its endpoint"),
+  last_traffic_at: timestamp
+    .nullable()
+    .describe("the end of the last gateway report in which it answered a request without error"),
+  reported_version: z
+    .string()
+    .nullable()
+    .describe("the version its upstream last stated, while that differs from model_version"),
   age: AgeBlock,
 });
 

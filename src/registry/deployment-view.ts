@@ -23,6 +23,10 @@ export interface DeploymentView {
   tags: Record<string, string>;
   created_at: string;
   created_by: string;
+  last_heartbeat_at: string | null;
+  last_traffic_at: string | null;
+  /** The version its upstream last stated, while that differs from `model_version`. */
+  reported_version: string | null;
   age: AgeBlock;
 }
 
@@ -57,6 +61,9 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
     tags: parseTags(row.tags),
     created_at: iso(row.created_at),
     created_by: row.created_by,
+    last_heartbeat_at: isoOrNull(row.last_heartbeat_at ?? null),
+    last_traffic_at: isoOrNull(row.last_traffic_at ?? null),
+    reported_version: row.version_mismatch_at === null ? null : (row.reported_version ?? null),
     age: ageOf(row, policy, now),
   };
 }

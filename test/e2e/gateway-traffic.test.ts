@@ -143,5 +143,14 @@ describe.each(dialects())("tenure gateway reports its traffic, on %s", { timeout
     expect(JSON.parse(alerts.stdout).items).toEqual([
       expect.objectContaining({ kind: "version_mismatch", deployment_id: id, state: "open" }),
     ]);
+    // `tenure show` says when it was last seen serving and what its upstream claims to be.
+    const shown = await runTenure(["show", String(id)], { cwd: dir.path, env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^ {2}last seen {8}traffic \d{4}-\d{2}-\d{2} \d{2}:\d{2}Z$/m);
+    expect(shown.stdout).toMatch(
+      /^ {2}reported version 1\.9\.0 \(its upstream says so; the registry says \S+\)$/m,
+    );
+    const json = JSON.parse((await runTenure(["show", String(id), "--json"], { cwd: dir.path, env })).stdout);
+    expect(json.deployment).toMatchObject({ reported_version: "1.9.0", last_traffic_at: expect.any(String) });
   });
 });
