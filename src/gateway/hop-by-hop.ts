@@ -52,7 +52,7 @@ function connectionTokens(value: string | string[] | undefined): string | Set<st
 }
 
 function isNamed(named: string | Set<string> | undefined, name: string): boolean {
-  return typeof named === "string" ? named === name : named !== undefined && named.has(name);
+  return typeof named === "string" ? named === name : named?.has(name) === true;
 }
 
 /**
