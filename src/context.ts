@@ -1,15 +1,16 @@
 import type { Logger } from "pino";
-import { Dispatcher, type RetryPolicy } from "./alerts/dispatcher.js";
+import { Dispatcher, type DispatcherOptions, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
 import { Canaries } from "./gateway/canaries.js";
 import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
 import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
-import { Sweeper } from "./lifecycle/sweeper.js";
+import { Sweeper, type SweeperOptions } from "./lifecycle/sweeper.js";
+import { CanaryLabels } from "./monitoring/canary-labels.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
-import { TrafficMonitor } from "./monitoring/traffic-monitor.js";
+import { TrafficMonitor, type TrafficMonitorOptions } from "./monitoring/traffic-monitor.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -25,6 +26,8 @@ export interface Context {
   drift: DriftMonitor;
   /** Shadow validation: pairs from gateways, feedback, comparisons and verdicts. */
   shadow: ShadowMonitor;
+  /** Each side's predictions while a model has a canary, met with feedback: the canary's labels. */
+  canaryLabels: CanaryLabels;
   /** What gateways report: traffic per deployment, liveness, version mismatches, ghosts. */
   traffic: TrafficMonitor;
   policies: PolicyBook;
@@ -37,6 +40,7 @@ export interface Context {
   /**
    * A canary analyzer (with the policies' guardrails) on this database, reading traffic from
    * `traffic`: `tenure serve` runs one, and so may a gateway that opened the database itself.
+   * Labels are read from `canaryLabels` unless `labels` says otherwise.
    */
   canaryAnalyzer(
     traffic: TrafficWindows,
@@ -44,6 +48,16 @@ export interface Context {
   ): CanaryAnalyzer;
   clock: () => number;
   close(): Promise<void>;
+}
+
+/**
+ * What a server counts of the work done in its process, told as it happens (sweeps ended,
+ * delivery attempts, traffic reports): see PrometheusMetrics.
+ */
+export interface Telemetry {
+  onSweepEnded: NonNullable<SweeperOptions["onEnded"]>;
+  onDeliveryAttempt: NonNullable<DispatcherOptions["onAttempt"]>;
+  onTrafficRecorded: NonNullable<TrafficMonitorOptions["onRecorded"]>;
 }
 
 export interface ContextOptions {
@@ -73,6 +87,8 @@ export interface ContextOptions {
    * one that does not exist is always a MissingDatabaseError.
    */
   mustExist?: boolean;
+  /** Told of the work done in this process, for /metrics; nothing is counted without it. */
+  telemetry?: Telemetry;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
@@ -120,6 +136,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     outbox: stores.outbox,
     channels: () => policies.channels,
     retry: options.retry,
+    onAttempt: options.telemetry?.onDeliveryAttempt,
   });
   const sweeper = new Sweeper({
     stores,
@@ -128,6 +145,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     clock,
     onNotifications: () => dispatcher.wake(),
     logger: options.logger,
+    onEnded: options.telemetry?.onSweepEnded,
   });
   const lifecycle = new Lifecycle({
     stores,
@@ -140,18 +158,23 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     onNotifications: () => dispatcher.wake(),
   });
   const shadow = new ShadowMonitor({ stores, clock });
+  const canaryLabels = new CanaryLabels({ stores, clock });
   return {
     database,
     stores,
     lifecycle,
     drift: new DriftMonitor({ stores, registry, clock }),
     shadow,
+    canaryLabels,
     traffic: new TrafficMonitor({
       stores,
       clock,
       logger: options.logger,
+      onRecorded: options.telemetry?.onTrafficRecorded,
       // A report's shadow pairs are recorded in the report's own transaction.
       pairs: { recordPairs: async (tx, pairs) => (await shadow.recordPairs(pairs, tx)).recorded },
+      // And its canary predictions, for the canaries' labels.
+      predictions: canaryLabels,
     }),
     policies,
     registry,
@@ -165,7 +188,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
         registry,
         incidents: incidents as Incidents,
         traffic,
-        labels: analyzerOptions.labels,
+        labels: analyzerOptions.labels ?? canaryLabels,
         pollMs: analyzerOptions.pollMs,
         clock,
         guardrail: { policies: () => [policies.defaults, ...policies.policies] },

@@ -40,7 +40,14 @@ export interface DispatcherOptions {
   lease_ms?: number;
   logger?: Logger;
   send?: (request: OutboundRequest, options: { timeoutMs: number; now: () => number }) => Promise<SendResult>;
+  /**
+   * Told of every attempt's outcome once recorded: `delivered`, `retry` (failed, tried again
+   * later) or `failed` (dead-lettered). /metrics counts them per channel.
+   */
+  onAttempt?: (attempt: { channel: string; outcome: AttemptOutcome }) => void;
 }
+
+export type AttemptOutcome = "delivered" | "retry" | "failed";
 
 /**
  * Delivers the outbox: claims due deliveries (a lease, so replicas and crashes can't deliver
@@ -167,6 +174,7 @@ export class Dispatcher {
     if (result.ok) {
       await this.options.outbox.recordAttempt(attempt, { state: "delivered" });
       this.counts.delivered++;
+      this.options.onAttempt?.({ channel: delivery.channel, outcome: "delivered" });
       return;
     }
     if (!result.retry || attempts >= this.retry.max_attempts) {
@@ -176,6 +184,7 @@ export class Dispatcher {
       );
       await this.options.outbox.recordAttempt(attempt, { state: "failed" });
       this.counts.failed++;
+      this.options.onAttempt?.({ channel: delivery.channel, outcome: "failed" });
       return;
     }
     const backoff = backoffMs(attempts, this.retry, Math.random());
@@ -184,6 +193,7 @@ export class Dispatcher {
       state: "pending",
       next_attempt_at: this.clock() + delay,
     });
+    this.options.onAttempt?.({ channel: delivery.channel, outcome: "retry" });
   }
 
   /**

@@ -10,10 +10,11 @@ import { type DatabaseFlag, databaseOption, oneOf, positiveInt } from "./options
 const STATES = [...ALERT_STATES, "all"] as const;
 
 export function alertsCommand(program: Command, io: Io): void {
+  const alerts = program.command("alerts").summary("list alerts; close one a sweep never closes");
   databaseOption(
-    program
-      .command("alerts")
-      .summary("list alerts, open ones by default")
+    alerts
+      .command("ls", { isDefault: true })
+      .summary("list alerts, open ones by default (`tenure alerts` alone lists them)")
       .option("--state <state>", "open, resolved or all", oneOf("--state", STATES), "open")
       .option("--team <team>", "only this owner_team")
       .option("--limit <n>", "at most this many", positiveInt("--limit", 500), 100)
@@ -47,6 +48,34 @@ export function alertsCommand(program: Command, io: Io): void {
       }
     },
   );
+  resolveCommand(alerts, io);
+}
+
+function resolveCommand(alerts: Command, io: Io): void {
+  databaseOption(
+    alerts
+      .command("resolve")
+      .summary("close an alert no sweep closes (canary_failed, canary_paused, guardrail)")
+      .argument("<id>", "the alert's id (tenure alerts)")
+      .requiredOption("--note <text>", "what was done about it; recorded with who and when")
+      .option("--json", "print the resolved alert as JSON"),
+  ).action(async (id: string, flags: DatabaseFlag & { note: string; json?: boolean }) => {
+    // Validated before either path opens anything: the database and a server refuse alike.
+    const [{ ResolveAlertBody }, { IdParams }] = await Promise.all([
+      import("../lifecycle/lifecycle-input.js"),
+      import("../registry/registry-input.js"),
+    ]);
+    const params = parseFlags(IdParams, { id }, "the alert id is not valid");
+    const body = parseFlags(ResolveAlertBody, { note: flags.note }, "the resolution is not valid");
+    const client = await clientFrom(io.env, flags.database);
+    try {
+      const alert = await client.resolveAlert(params.id, body.note);
+      if (flags.json) return printJson(io, alert);
+      io.out(`alert ${alert.id} (${alert.kind}, deployment ${alert.deployment_id}) resolved\n`);
+    } finally {
+      await client.close();
+    }
+  });
 }
 
 function row(a: AlertView): string[] {

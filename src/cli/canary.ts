@@ -57,6 +57,7 @@ function describe(c: CanaryView): string {
     `  weight               ${c.weight === null ? "-" : `${c.weight}%`}${c.sticky_header ? `, sticky by ${c.sticky_header}` : ""}`,
     `  steps                ${steps}`,
     `  analysis             every ${formatDuration(c.config.interval_seconds)}, min ${c.config.min_requests} requests a side`,
+    `  labels               weighed from ${c.config.min_labels} labelled requests a side`,
     `  failures             ${c.failures} of ${c.config.failure_limit}`,
     `  inconclusive         ${c.inconclusive_streak} in a row of ${c.config.inconclusive_limit}`,
   ];
@@ -64,7 +65,7 @@ function describe(c: CanaryView): string {
   return `${lines.join("\n")}\n`;
 }
 
-const HEADERS = ["AT", "VERDICT", "ACTION", "WEIGHT", "PRIMARY", "CANARY", "WHY"];
+const HEADERS = ["AT", "VERDICT", "ACTION", "WEIGHT", "PRIMARY", "CANARY", "LABELS", "WHY"];
 
 function analysisRow(a: CanaryAnalysisView): string[] {
   const side = (s: CanaryAnalysisView["figures"]["primary"]) =>
@@ -76,6 +77,23 @@ function analysisRow(a: CanaryAnalysisView): string[] {
     `${a.weight}%`,
     side(a.figures.primary),
     side(a.figures.canary),
+    labels(a.figures.labels),
     a.reasons.join("; "),
   ];
+}
+
+/** The label comparison in a cell: the labels a side, each side's error, and the test's p-value. */
+function labels(l: CanaryAnalysisView["figures"]["labels"]): string {
+  if (!l) return "-";
+  const error = (s: typeof l.primary) =>
+    s.error_rate !== null
+      ? `${(s.error_rate * 100).toFixed(1)}%`
+      : s.mean_abs_error !== null
+        ? `mae ${s.mean_abs_error.toPrecision(3)}`
+        : "-";
+  const counts = `${l.canary.labelled}/${l.primary.labelled} labelled`;
+  if (!l.counted) return `not counted: ${counts}, min ${l.min_labels}`;
+  const test = l.test === "fisher_exact" ? "Fisher" : "Welch t";
+  const p = l.p_value === null ? "-" : l.p_value < 0.001 ? l.p_value.toExponential(1) : l.p_value.toFixed(3);
+  return `${error(l.canary)} vs ${error(l.primary)}, ${counts}, ${test} p=${p}${l.worse ? ", worse" : ""}`;
 }

@@ -32,6 +32,8 @@ export interface SweepOptions {
   dry_run?: boolean;
   /** Local mode: how long to deliver what the sweep queued (a preview queues and sends nothing). */
   deliverForMs?: number;
+  /** Local mode: told how many live deployments the sweep has read so far (a server's sweep is one request). */
+  onProgress?: (read: number) => void;
 }
 
 export interface SweepOutcome {
@@ -69,6 +71,7 @@ export interface TenureClient {
     limit: number;
     cursor?: string;
   }): Promise<Page<AlertView>>;
+  resolveAlert(id: number, note: string): Promise<AlertView>;
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }): Promise<Page<DeliveryView>>;
   retryDeliveries(ids?: number[]): Promise<{ retried: number }>;
   check(query: {
@@ -134,6 +137,7 @@ export class LocalClient implements TenureClient {
       dry_run: options.dry_run,
       trigger: "manual",
       actor: this.actor.name,
+      onProgress: options.onProgress,
     });
     // Without a server, this process is the only one that can deliver what the sweep queued; a
     // preview sends nothing, not even what other commands queued.
@@ -160,6 +164,9 @@ export class LocalClient implements TenureClient {
       ...query,
       cursor: query.cursor === undefined ? undefined : Number(query.cursor),
     });
+  }
+  resolveAlert(id: number, note: string) {
+    return this.context.lifecycle.resolveAlert(id, this.actor, note);
   }
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }) {
     return this.context.lifecycle.deliveries({
@@ -254,6 +261,9 @@ export class RemoteClient implements TenureClient {
   }
   alerts(query: Record<string, string | number | undefined>): Promise<Page<AlertView>> {
     return this.json("GET", `/v1/alerts?${queryString(query)}`);
+  }
+  resolveAlert(id: number, note: string): Promise<AlertView> {
+    return this.json("POST", `/v1/alerts/${id}/resolve`, { note });
   }
   deliveries(query: Record<string, string | number | undefined>): Promise<Page<DeliveryView>> {
     return this.json("GET", `/v1/deliveries?${queryString(query)}`);

@@ -2,6 +2,7 @@ import type { Context } from "../context.js";
 import { hashSeed, seededNormal, seededRandom } from "../core/reservoir.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
+import type { Progress } from "./progress.js";
 
 const DAY = 86_400_000;
 
@@ -107,12 +108,15 @@ export async function seedDemoFleet(
   registry: Registry,
   setNow: (ms: number) => void,
   now: number,
+  progress?: Progress,
 ): Promise<number> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
   let deployments = 0;
   const live = new Map<string, number>();
   const cutoffs = new Map<string, string>();
+  progress?.start("history ", HISTORY.length);
   for (const step of HISTORY) {
+    progress?.increment();
     // A fixed hour keeps the demo's dates readable; the jitter keeps same-day steps in order.
     const at = now - step.days_ago * DAY + (deployments % 7) * 60_000;
     setNow(at);
@@ -180,6 +184,11 @@ const DEFAULT_EVIDENCE: Evidence = { metric: "auc", start: 0.88, per_year: -0.03
 const EVIDENCE: Record<string, Evidence> = {
   "spell-correct 1.0.0 production": { metric: "auc", start: 0.97, per_year: -0.005 },
   "chargeback-lr 1.4.0 production": { metric: "auc", start: 0.95, per_year: -0.01, samples: 2000 },
+  // Versions since replaced: each decays while it serves, and a newer one starts high again.
+  "fraud-gbm 3.0.0 production": { metric: "auc", start: 0.93, per_year: -0.11, samples: 5000 },
+  "fraud-gbm 3.1.0 production": { metric: "auc", start: 0.94, per_year: -0.12, samples: 5000 },
+  "fraud-gbm 3.3.0 production": { metric: "auc", start: 0.905, per_year: -0.6, samples: 5000 },
+  "churn-xgb 5.0 production": { metric: "auc", start: 0.87, per_year: -0.24 },
   "fraud-gbm 3.2.0 production": {
     metric: "auc",
     start: 0.935,
@@ -215,26 +224,35 @@ const EVIDENCE: Record<string, Evidence> = {
 };
 
 /**
- * Gives every live deployment a day-by-day metric history from its deployment date and, where
- * its evidence says so, a drift reference and two days of feature samples, through the same
- * calls the HTTP routes make. Dates are relative to `now`.
+ * Gives every deployment a day-by-day metric history from its deployment date (to its end for
+ * one that ended, so a model's page shows each version decaying in turn) and, where a live
+ * deployment's evidence says so, a drift reference and two days of feature samples, through the
+ * same calls the HTTP routes make. Dates are relative to `now`.
  */
-export async function seedDemoEvidence(context: Context, now: number): Promise<void> {
+export async function seedDemoEvidence(context: Context, now: number, progress?: Progress): Promise<void> {
   const actor: Actor = { name: "demo", key_scope: "demo", team: null };
-  const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
-  for (const d of items) {
+  const deployments = [];
+  for (const status of ["active", "superseded", "rolled_back", "retired"] as const) {
+    const { items } = await context.registry.list({ status, sort: "-age", limit: 500 });
+    deployments.push(...items);
+  }
+  progress?.start("evidence", deployments.length);
+  for (const d of deployments) {
+    progress?.increment();
     const evidence = EVIDENCE[`${d.model} ${d.model_version} ${d.environment}`] ?? DEFAULT_EVIDENCE;
     const deployed = Date.parse(d.deployment_date);
+    const until = d.ended_at ? Date.parse(d.ended_at) : now;
     const noise = seededRandom(hashSeed(`demo metrics ${d.id}`));
     const points = [];
-    for (let at = deployed + DAY / 2; at < now; at += DAY) {
+    for (let at = deployed + DAY / 2; at < until; at += DAY) {
       const years = (at - deployed) / (365 * DAY);
       const value = evidence.start + evidence.per_year * years + (noise() - 0.5) * 0.008;
       const samples = Math.round((evidence.samples ?? 1500) * (0.9 + noise() * 0.2));
       points.push({ name: evidence.metric, value, timestamp: at, sample_size: samples });
     }
     if (points.length > 0) await context.lifecycle.recordMetrics(d.id, actor, points);
-    if (evidence.inputs) await seedInputs(context, d.id, evidence.inputs, actor, now);
+    if (evidence.inputs && d.status === "active")
+      await seedInputs(context, d.id, evidence.inputs, actor, now);
   }
 }
 

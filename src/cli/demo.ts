@@ -6,6 +6,7 @@ import { InputError } from "../core/errors.js";
 import { generateToken, hashToken } from "../registry/tokens.js";
 import { configOf, type Io } from "./io.js";
 import { positiveInt } from "./options.js";
+import { progressBar, sweepProgress } from "./progress.js";
 import { assertPortFree, processSettings, serveUntilSignal } from "./serve.js";
 
 export const DEMO_DATABASE = "./tenure-demo.db";
@@ -19,6 +20,7 @@ interface DemoFlags {
   host: string;
   seedOnly?: boolean;
   log?: string;
+  fleetSize?: number;
 }
 
 export function demoCommand(program: Command, io: Io): void {
@@ -29,6 +31,11 @@ export function demoCommand(program: Command, io: Io): void {
     .option("--port <n>", "port", positiveInt("--port", 65_535), 8080)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--seed-only", "make the demo database and stop")
+    .option(
+      "--fleet-size <n>",
+      "fill the fleet with generated models up to this many live deployments (e.g. 10000)",
+      positiveInt("--fleet-size", 100_000),
+    )
     .option("--log <file>", "write the server's JSON log to this file (default: no log)")
     .action(async (flags: DemoFlags) => {
       const [config, { DEFAULT_DATABASE }, { isFileDatabase, removeDatabase }] = await Promise.all([
@@ -58,18 +65,24 @@ export function demoCommand(program: Command, io: Io): void {
       const context = await openContext(path, { policies });
       let token: string;
       let worst: number | undefined;
+      const progress = await progressBar(io);
       try {
         const now = Date.now();
         let clock = now;
         const registry = new Registry({ stores: context.stores, clock: () => clock });
-        const count = await seedDemoFleet(
+        let count = await seedDemoFleet(
           registry,
           (ms) => {
             clock = ms;
           },
           now,
+          progress,
         );
-        await seedDemoEvidence(context, now);
+        await seedDemoEvidence(context, now, progress);
+        if (flags.fleetSize) {
+          const { fillDemoFleet } = await import("./demo-fleet-filler.js");
+          count += await fillDemoFleet(context, registry, flags.fleetSize, now, progress);
+        }
         token = generateToken();
         await context.stores.tokens.insert({
           name: "demo",
@@ -79,7 +92,15 @@ export function demoCommand(program: Command, io: Io): void {
           created_at: now,
         });
         // A first heartbeat, so the fleet shows its verdicts, alerts and the sweep log from the start.
-        const sweep = await context.lifecycle.sweep({ trigger: "manual", actor: "tenure:demo" });
+        const sweep = await context.lifecycle.sweep({
+          trigger: "manual",
+          actor: "tenure:demo",
+          // The bar needs the live fleet's size: counted only when there is a bar to draw.
+          onProgress: progress.active
+            ? sweepProgress(progress, (await context.lifecycle.fleet()).live)
+            : undefined,
+        });
+        progress.stop();
         const found = (kind: string) => sweep.findings[kind] ?? 0;
         const { items } = await context.registry.list({ status: "active", sort: "-age", limit: 500 });
         worst = items.reduce((a, b) =>
@@ -91,6 +112,7 @@ export function demoCommand(program: Command, io: Io): void {
             `${found("degraded")} degraded, ${found("drifted")} drifted, ${found("data_stale")} with stale data\n`,
         );
       } finally {
+        progress.stop();
         await context.close();
       }
       if (flags.seedOnly) return;

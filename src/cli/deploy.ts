@@ -25,6 +25,7 @@ interface DeployFlags extends DatabaseFlag {
   interval?: number;
   failureLimit?: number;
   minRequests?: number;
+  minLabels?: number;
   inconclusiveLimit?: number;
   maxErrorRateIncrease?: number;
   maxP99Ratio?: number;
@@ -74,6 +75,11 @@ export function deployCommand(program: Command, io: Io): void {
         "--min-requests <n>",
         "canary: fewer requests per side make an analysis inconclusive (default 100)",
         positiveInt("--min-requests"),
+      )
+      .option(
+        "--min-labels <n>",
+        "canary: labelled requests per side before labels are weighed (default 30)",
+        positiveInt("--min-labels"),
       )
       .option(
         "--inconclusive-limit <n>",
@@ -163,6 +169,7 @@ function canaryOf(flags: DeployFlags): Record<string, unknown> | undefined {
     interval_seconds: flags.interval,
     failure_limit: flags.failureLimit,
     min_requests: flags.minRequests,
+    min_labels: flags.minLabels,
     inconclusive_limit: flags.inconclusiveLimit,
     max_error_rate_increase: flags.maxErrorRateIncrease,
     max_p99_ratio: flags.maxP99Ratio,

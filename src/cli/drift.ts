@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { type Command, InvalidArgumentError } from "commander";
 import { type ColumnDrift, compareDatasets, type DatasetDrift } from "../core/drift/compare.js";
 import { DRIFT_METHODS, type DriftMethod } from "../core/drift/detect.js";
@@ -8,6 +9,7 @@ import { table } from "./format.js";
 import { GateFailed } from "./gate-failed.js";
 import { type Io, printJson } from "./io.js";
 import { oneOf, positiveInt } from "./options.js";
+import { progressBar } from "./progress.js";
 
 interface DriftFlags {
   columns?: string[];
@@ -66,11 +68,24 @@ export function driftCommand(program: Command, io: Io): void {
     .option("--json", "print {columns, drifted_share, dataset_drift, …} as JSON")
     .action(async (referencePath: string, currentPath: string, flags: DriftFlags) => {
       if (flags.bins !== undefined && flags.bins < 2) throw new InputError("--bins must be at least 2");
-      const options = { columns: flags.columns, kinds: flags.kind };
-      const [reference, current] = await Promise.all([
-        readDataset(referencePath, options),
-        readDataset(currentPath, options),
-      ]);
+      // Files of millions of rows take a while to read: on a terminal, a bar over their bytes.
+      const progress = await progressBar(io, "bytes");
+      const options = {
+        columns: flags.columns,
+        kinds: flags.kind,
+        onRead: progress.active ? (bytes: number) => progress.increment(bytes) : undefined,
+      };
+      if (progress.active) progress.start("reading", await totalSize([referencePath, currentPath]));
+      let reference: DatasetFile;
+      let current: DatasetFile;
+      try {
+        [reference, current] = await Promise.all([
+          readDataset(referencePath, options),
+          readDataset(currentPath, options),
+        ]);
+      } finally {
+        progress.stop();
+      }
       const columns = columnsToCompare(reference, current, flags.columns);
       const result = compareDatasets(reference.data, current.data, {
         columns,
@@ -85,6 +100,19 @@ export function driftCommand(program: Command, io: Io): void {
       else io.out(report(result));
       if (flags.failOn) failOn(flags.failOn, result);
     });
+}
+
+/** The bytes of the files, for the bar; a file that cannot be read counts for none (readDataset says why). */
+async function totalSize(paths: string[]): Promise<number> {
+  const sizes = await Promise.all(
+    paths.map((p) =>
+      stat(p).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /**

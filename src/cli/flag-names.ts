@@ -38,6 +38,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   "canary.interval_seconds": "--interval",
   "canary.failure_limit": "--failure-limit",
   "canary.min_requests": "--min-requests",
+  "canary.min_labels": "--min-labels",
   "canary.inconclusive_limit": "--inconclusive-limit",
   "canary.max_error_rate_increase": "--max-error-rate-increase",
   "canary.max_p99_ratio": "--max-p99-ratio",

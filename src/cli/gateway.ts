@@ -212,6 +212,9 @@ async function serveGatewayUntilSignal(
       ),
   });
   const stopMirror = () => mirror.close();
+  // So do the predictions of models with a canary, which labels later score for its analyses.
+  const { CanaryRecorder } = await import("../gateway/canary-recorder.js");
+  const recorder = new CanaryRecorder({ sink: meter });
   // The meter sends its last report before the registry (the database, when opened here) closes.
   const closeRoutes = async () => {
     await meter.close();
@@ -231,7 +234,8 @@ async function serveGatewayUntilSignal(
       shadowSample: flags.shadowSample,
       shadowMaxBody: flags.shadowMaxBody,
       versionHeader: flags.versionHeader,
-      observers: [meter, mirror],
+      keepCanaryAnswers: true,
+      observers: [meter, mirror, recorder],
       log,
     });
   } catch (error) {

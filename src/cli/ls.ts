@@ -3,8 +3,8 @@ import { AGE_STAGES, type AgeStage } from "../core/age.js";
 import { type DeploymentRole, type DeploymentStatus, ROLES, STATUSES } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import { clientFrom, type ListOptions, type TenureClient } from "./client.js";
+import { DeploymentTable } from "./deployment-table.js";
 import { parseFlags } from "./flag-input.js";
-import { columnWidths, DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import {
   type DatabaseFlag,
@@ -14,6 +14,7 @@ import {
   policiesOption,
   positiveInt,
 } from "./options.js";
+import { outputMode } from "./output-mode.js";
 
 interface LsFlags extends DatabaseFlag, PoliciesFlag {
   env?: string;
@@ -95,7 +96,11 @@ export function lsCommand(program: Command, io: Io): void {
       // The last page asked for exactly the rows still wanted: its cursor follows the last shown.
       if (flags.json) printJson(io, { items, next_cursor: cursor ?? null });
       else if (items.length === 0) io.out("no deployments match\n");
-      else io.out(table(DEPLOYMENT_HEADERS, deploymentRows(items)));
+      else
+        io.out(
+          (await new DeploymentTable(client, outputMode(io.env, io.terminal?.out === true)).render(items))
+            .text,
+        );
       if (cursor) await tellTheRest(io, client, options, cursor, items.length, flags);
     } finally {
       await client.close();
@@ -112,6 +117,7 @@ async function streamPages(
 ): Promise<void> {
   let cursor = flags.cursor;
   let widths: number[] | undefined;
+  const deploymentTable = new DeploymentTable(client, outputMode(io.env, io.terminal?.out === true));
   do {
     const page = await client.list({ ...options, limit: Math.min(PAGE, flags.limit), cursor });
     cursor = page.next_cursor ?? undefined;
@@ -123,11 +129,10 @@ async function streamPages(
       if (!widths) io.out("no deployments match\n");
       continue;
     }
-    const rows = deploymentRows(page.items);
-    const text = table(DEPLOYMENT_HEADERS, rows, widths);
+    const drawn = await deploymentTable.render(page.items, widths);
     // The header once, above the first page; later pages keep the columns at least as wide.
-    io.out(widths ? text.slice(text.indexOf("\n") + 1) : text);
-    widths = columnWidths(DEPLOYMENT_HEADERS, rows, widths);
+    io.out(widths ? drawn.text.slice(drawn.text.indexOf("\n") + 1) : drawn.text);
+    widths = drawn.widths;
   } while (cursor);
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { formatDuration } from "../core/duration.js";
 import type { SweepView } from "../lifecycle/lifecycle-view.js";
-import { clientFrom } from "./client.js";
+import { clientFrom, type SweepOutcome } from "./client.js";
 import { parseFlags } from "./flag-input.js";
 import { shortTime, table } from "./format.js";
 import { boundHeapGrowth } from "./heap.js";
@@ -13,6 +13,7 @@ import {
   policiesOption,
   positiveInt,
 } from "./options.js";
+import { progressBar, sweepProgress } from "./progress.js";
 
 interface SweepFlags extends DatabaseFlag, PoliciesFlag {
   at?: string;
@@ -64,10 +65,23 @@ export function sweepCommand(program: Command, io: Io): void {
         return;
       }
       if (!config.url && flags.deliver) io.err("sweeping…\n");
-      const { sweep, delivery } = await client.sweep({
-        ...body,
-        deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,
-      });
+      // A local sweep passes the whole fleet through this process: on a terminal, a bar over it.
+      const progress = config.url ? undefined : await progressBar(io);
+      let outcome: SweepOutcome;
+      try {
+        // The bar needs the fleet's size: counted only when there is a bar to draw.
+        const onProgress = progress?.active
+          ? sweepProgress(progress, (await client.fleet()).live)
+          : undefined;
+        outcome = await client.sweep({
+          ...body,
+          deliverForMs: flags.deliver ? LOCAL_DELIVERY_WAIT_MS : undefined,
+          onProgress,
+        });
+      } finally {
+        progress?.stop();
+      }
+      const { sweep, delivery } = outcome;
       if (flags.json) return printJson(io, { ...sweep, delivery });
       io.out(`${summary(sweep)}\n`);
       if (delivery) {

@@ -21,6 +21,10 @@ const traffic = (requests: number, errors: number, bucket = 0): WindowTraffic =>
   ),
 });
 
+/** `n` labelled classifications, the first `wrong` of them wrong. */
+const outcomes = (n: number, wrong: number) =>
+  Array.from({ length: n }, (_, i) => ({ prediction: i < wrong ? "legit" : "fraud", label: "fraud" }));
+
 describe("analyzeCanary", () => {
   it("passes a canary whose error rate and p99 match the primary's", () => {
     const a = analyzeCanary(traffic(1000, 10), traffic(200, 2), criteria);
@@ -82,15 +86,44 @@ describe("analyzeCanary", () => {
     expect(analyzeCanary(traffic(1000, 0), badNoLatency, criteria).verdict).toBe("fail");
   });
 
-  it("fails a canary whose accuracy on labelled requests drops, and ignores too few labels", () => {
-    const labels = { primary: { labelled: 1000, correct: 950 }, canary: { labelled: 400, correct: 320 } };
+  it("fails a canary significantly wrong more often on labelled requests, error rate and p99 equal", () => {
+    const labels = { primary: outcomes(1000, 50), canary: outcomes(400, 80) };
     const a = analyzeCanary(traffic(1000, 0), traffic(400, 0), criteria, labels);
     expect(a.verdict).toBe("fail");
-    expect(a.figures.labels?.canary.accuracy).toBe(0.8);
-    const few = { primary: { labelled: 1000, correct: 950 }, canary: { labelled: 10, correct: 1 } };
-    const b = analyzeCanary(traffic(1000, 0), traffic(400, 0), criteria, few);
-    expect(b.verdict).toBe("pass");
-    expect(b.figures.labels).toBeNull();
+    expect(a.reasons).toEqual([
+      expect.stringMatching(/error rate 20\.00% against the primary's 5\.00%.*significantly worse/),
+    ]);
+    expect(a.figures.labels).toMatchObject({
+      counted: true,
+      worse: true,
+      test: "fisher_exact",
+      min_labels: 30,
+    });
+    expect(a.figures.labels?.canary).toMatchObject({ labelled: 400, errors: 80, error_rate: 0.2 });
+    expect(a.figures.labels?.p_value).toBeLessThan(1e-10);
+  });
+
+  it("too few labels never fail, never pass, never make it inconclusive: the figures say they did not count", () => {
+    const few = { primary: outcomes(1000, 50), canary: outcomes(29, 29) };
+    const passing = analyzeCanary(traffic(1000, 0), traffic(400, 0), criteria, few);
+    expect(passing.verdict).toBe("pass");
+    expect(passing.reasons).toHaveLength(2);
+    expect(passing.figures.labels).toMatchObject({ counted: false, worse: false, p_value: null });
+    expect(passing.figures.labels?.reason).toMatch(/too few labels to count: 1000 on the primary and 29/);
+    const waiting = analyzeCanary(traffic(1000, 0), traffic(40, 0), criteria, few);
+    expect(waiting.verdict).toBe("inconclusive");
+  });
+
+  it("labels that show no significant difference pass that check and do not rescue an undecided window", () => {
+    const same = { primary: outcomes(300, 30), canary: outcomes(100, 11) };
+    const a = analyzeCanary(traffic(1000, 0), traffic(400, 0), criteria, same);
+    expect(a.verdict).toBe("pass");
+    expect(a.reasons).toHaveLength(3);
+    expect(analyzeCanary(traffic(1000, 0), traffic(40, 0), criteria, same).verdict).toBe("inconclusive");
+  });
+
+  it("without a label source the figures hold no label comparison", () => {
+    expect(analyzeCanary(traffic(1000, 0), traffic(400, 0), criteria).figures.labels).toBeNull();
   });
 });
 

@@ -1,3 +1,9 @@
+import {
+  compareUnpaired,
+  DEFAULT_MIN_LABELS,
+  type LabelledPrediction,
+  type UnpairedComparison,
+} from "./compare/unpaired-comparison.js";
 import { histogramQuantile } from "./histogram-quantile.js";
 import type { CanaryVerdict } from "./words.js";
 
@@ -18,10 +24,10 @@ export interface WindowTraffic {
   latency_buckets: readonly number[];
 }
 
-/** Predictions scored against ground truth over the window, where labels exist. */
-export interface LabelledOutcomes {
-  labelled: number;
-  correct: number;
+/** Each side's labelled requests, where ground truth exists: each request went to one side only. */
+export interface CanaryLabels {
+  primary: readonly LabelledPrediction[];
+  canary: readonly LabelledPrediction[];
 }
 
 export interface CanaryCriteria {
@@ -34,8 +40,8 @@ export interface CanaryCriteria {
   p99_slack_ms: number;
   /** The latency histogram's bucket upper bounds, ms. */
   latency_bounds_ms: readonly number[];
-  /** Labelled predictions each side needs before accuracy is compared. */
-  min_labelled: number;
+  /** Usable labelled requests each side needs before the label comparison counts. */
+  min_labels: number;
 }
 
 /** Standard errors a difference of rates must exceed before it counts (one-sided, about 97.7%). */
@@ -46,7 +52,7 @@ export const DEFAULT_CANARY_CRITERIA: Omit<CanaryCriteria, "latency_bounds_ms"> 
   max_error_rate_increase: 0.01,
   max_p99_ratio: 1.2,
   p99_slack_ms: 5,
-  min_labelled: 100,
+  min_labels: DEFAULT_MIN_LABELS,
 };
 
 export interface SideFigures {
@@ -58,13 +64,6 @@ export interface SideFigures {
   p99_ms: number | null;
 }
 
-export interface LabelFigures {
-  primary: LabelledOutcomes & { accuracy: number | null };
-  canary: LabelledOutcomes & { accuracy: number | null };
-  /** How far the canary's accuracy may fall below the primary's; null when not compared. */
-  margin: number | null;
-}
-
 export interface CanaryFigures {
   primary: SideFigures;
   canary: SideFigures;
@@ -73,7 +72,11 @@ export interface CanaryFigures {
   error_rate_margin: number | null;
   /** The canary's p99 fails above this; null when not compared. */
   p99_limit_ms: number | null;
-  labels: LabelFigures | null;
+  /**
+   * The comparison on labelled requests: whether it counted, the test, each side's counts and
+   * error rates (or mean absolute errors), the p-value and why; null when no labels were read.
+   */
+  labels: UnpairedComparison | null;
 }
 
 export type { CanaryVerdict } from "./words.js";
@@ -92,16 +95,18 @@ type Check = { outcome: "pass" | "fail" | "unknown"; reason: string };
  * be judged: the error rate (fails when the canary's exceeds the primary's by more than
  * max(max_error_rate_increase, 2 pooled standard errors): a two-proportion test at about 97.7%
  * one-sided, with a floor so that a tiny real difference at huge traffic does not fail it); the
- * p99 latency (fails above the primary's × max_p99_ratio + p99_slack_ms); and, where labels
- * exist on both sides, accuracy (the error-rate rule mirrored). Any failure fails the analysis;
- * otherwise anything not judged makes it inconclusive; otherwise it passes. Labels are an
- * extra: too few of them are noted but never make an analysis inconclusive.
+ * p99 latency (fails above the primary's × max_p99_ratio + p99_slack_ms); and, where at least
+ * `min_labels` labelled requests exist on both sides, their errors (compareUnpaired: Fisher's
+ * exact test for classes, Welch's t-test for numbers; fails when the canary is significantly
+ * worse). Any failure fails the analysis; otherwise anything not judged makes it inconclusive;
+ * otherwise it passes. Too few labels do not count at all: they never fail an analysis, never
+ * make it inconclusive and never make it pass; `figures.labels` says so.
  */
 export function analyzeCanary(
   primary: WindowTraffic | undefined,
   canary: WindowTraffic | undefined,
   criteria: CanaryCriteria,
-  labels?: { primary: LabelledOutcomes; canary: LabelledOutcomes },
+  labels?: CanaryLabels,
 ): CanaryAnalysis {
   const p = sideFigures(primary, criteria.latency_bounds_ms);
   const c = sideFigures(canary, criteria.latency_bounds_ms);
@@ -122,8 +127,11 @@ export function analyzeCanary(
   if (errorCheck) checks.push(errorCheck.check);
   const latencyCheck = enough ? compareLatency(p, c, criteria) : undefined;
   if (latencyCheck) checks.push(latencyCheck.check);
-  const labelFigures = labels ? compareLabels(labels, criteria) : null;
-  if (labelFigures) checks.push(labelFigures.check);
+  const labelFigures = labels
+    ? compareUnpaired(labels.primary, labels.canary, { min_labels: criteria.min_labels })
+    : null;
+  if (labelFigures?.counted)
+    checks.push({ outcome: labelFigures.worse ? "fail" : "pass", reason: labelFigures.reason });
 
   const failed = checks.filter((k) => k.outcome === "fail");
   const unknown = checks.filter((k) => k.outcome === "unknown");
@@ -140,7 +148,7 @@ export function analyzeCanary(
       min_requests: criteria.min_requests,
       error_rate_margin: errorCheck?.margin ?? null,
       p99_limit_ms: latencyCheck?.limit ?? null,
-      labels: labelFigures?.figures ?? null,
+      labels: labelFigures,
     },
   };
 }
@@ -206,32 +214,6 @@ function compareLatency(
   const limit = p.p99_ms * criteria.max_p99_ratio + criteria.p99_slack_ms;
   const words = `the canary's p99 latency ${ms(c.p99_ms)} against the primary's ${ms(p.p99_ms)} (limit ${ms(limit)})`;
   return { check: { outcome: c.p99_ms > limit ? "fail" : "pass", reason: words }, limit };
-}
-
-function compareLabels(
-  labels: { primary: LabelledOutcomes; canary: LabelledOutcomes },
-  criteria: CanaryCriteria,
-): { check: Check; figures: LabelFigures } | null {
-  const accuracy = (o: LabelledOutcomes) => (o.labelled > 0 ? o.correct / o.labelled : null);
-  const pa = accuracy(labels.primary);
-  const ca = accuracy(labels.canary);
-  const enough =
-    labels.primary.labelled >= criteria.min_labelled && labels.canary.labelled >= criteria.min_labelled;
-  const base = {
-    primary: { ...labels.primary, accuracy: pa },
-    canary: { ...labels.canary, accuracy: ca },
-  };
-  if (!enough || pa === null || ca === null) return null;
-  const margin = rateMargin(
-    { successes: labels.primary.correct, trials: labels.primary.labelled },
-    { successes: labels.canary.correct, trials: labels.canary.labelled },
-    criteria.max_error_rate_increase,
-  );
-  const words = `the canary's accuracy ${pct(ca)} against the primary's ${pct(pa)} on labelled requests (allowed drop ${pct(margin)})`;
-  return {
-    check: { outcome: pa - ca > margin ? "fail" : "pass", reason: words },
-    figures: { ...base, margin },
-  };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;

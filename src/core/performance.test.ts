@@ -3,6 +3,7 @@ import { type AgeInput, computeAge, DEFAULT_POLICY } from "./age.js";
 import {
   degradedFinding,
   evaluatePerformance,
+  latestJudgedWindow,
   type PerformancePolicy,
   type WindowAggregate,
 } from "./performance.js";
@@ -145,5 +146,24 @@ describe("degradedFinding", () => {
         performance: p,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe("latestJudgedWindow", () => {
+  it("is the newest window past the label delay with enough samples, below target or not", () => {
+    const p = policy({ label_delay_seconds: 86_400 });
+    // Day 3 is thin, day 4 still waits for its labels at the start of day 5.
+    const windows = [day(1, 0.95), day(2, 0.9), day(3, 0.99, 20), day(4, 0.99)];
+    expect(latestJudgedWindow(windows, p, 5 * DAY)).toMatchObject({
+      start: 2 * DAY,
+      end: 3 * DAY,
+      mean: 0.9,
+      state: "below",
+    });
+  });
+
+  it("is undefined while no window is judged", () => {
+    expect(latestJudgedWindow([day(1, 0.95, 20)], policy(), 3 * DAY)).toBeUndefined();
+    expect(latestJudgedWindow([], policy(), 3 * DAY)).toBeUndefined();
   });
 });

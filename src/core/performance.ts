@@ -168,3 +168,17 @@ export function degradedFinding(
     },
   };
 }
+
+/**
+ * The latest window a sweep judges at `at` (past the label delay, with at least `min_samples`),
+ * whatever it found of it; undefined when no window of `aggregates` is judged yet.
+ */
+export function latestJudgedWindow(
+  aggregates: readonly WindowAggregate[],
+  policy: PerformancePolicy,
+  at: number,
+): JudgedWindow | undefined {
+  return evaluatePerformance(aggregates, policy, null, at).windows.findLast(
+    (w) => w.state === "ok" || w.state === "below",
+  );
+}

@@ -15,12 +15,38 @@ const Side = z.object({
   p99_ms: z.number().nullable(),
 });
 
+const LabelSide = z.object({
+  labelled: z.number(),
+  unusable: z.number(),
+  errors: z.number().nullable(),
+  error_rate: z.number().nullable(),
+  mean_abs_error: z.number().nullable(),
+});
+
+/** compareUnpaired's figures (src/core/compare/unpaired-comparison.ts), as stored. */
+const LabelFigures = z.looseObject({
+  counted: z.boolean(),
+  worse: z.boolean(),
+  reason: z.string(),
+  kind: z.enum(["classification", "regression"]).nullable(),
+  test: z.enum(["fisher_exact", "welch_t"]).nullable(),
+  primary: LabelSide,
+  canary: LabelSide,
+  t_statistic: z.number().nullable(),
+  df: z.number().nullable(),
+  p_value: z.number().nullable(),
+  alpha: z.number(),
+  min_labels: z.number(),
+});
+
 const FiguresSchema = z.looseObject({
   primary: Side,
   canary: Side,
   min_requests: z.number(),
   error_rate_margin: z.number().nullable(),
   p99_limit_ms: z.number().nullable(),
+  // Analyses stored before labels were weighed hold none, or another shape: they read as null.
+  labels: LabelFigures.nullable().catch(null).default(null),
 });
 type Figures = z.infer<typeof FiguresSchema>;
 /** canary_analyses.figures as read back: what analyzeCanary found, and its reasons. */
@@ -59,6 +85,7 @@ export interface CanaryView {
     interval_seconds: number;
     failure_limit: number;
     min_requests: number;
+    min_labels: number;
     inconclusive_limit: number;
     max_error_rate_increase: number;
     max_p99_ratio: number;
@@ -101,6 +128,7 @@ export class Canaries {
         interval_seconds: canary.interval_seconds,
         failure_limit: canary.failure_limit,
         min_requests: canary.min_requests,
+        min_labels: canary.min_labels,
         inconclusive_limit: canary.inconclusive_limit,
         max_error_rate_increase: canary.max_error_rate_increase,
         max_p99_ratio: canary.max_p99_ratio,

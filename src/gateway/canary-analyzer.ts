@@ -157,12 +157,12 @@ export class CanaryAnalyzer {
     // The first window starts on the minute the canary was registered in: the traffic store
     // keeps minutes, and counts a minute in a window when the minute starts in it.
     const windowStart = Math.floor(canary.window_start / this.alignMs) * this.alignMs;
+    // Labels come late (hours, days after the answer), so a window's own requests seldom have
+    // theirs yet: labels weigh every request each side answered since the canary started.
     const [traffic, labels] = await Promise.all([
       this.options.traffic.window(ids, windowStart, windowEnd),
-      this.options.labels?.outcomes(ids, windowStart, windowEnd),
+      primary ? this.options.labels?.labelled(ids, canary.created_at, windowEnd) : undefined,
     ]);
-    const primaryLabels = primary ? labels?.get(primary.id) : undefined;
-    const canaryLabels = labels?.get(id);
     const analysis = analyzeCanary(
       primary ? traffic.get(primary.id) : undefined,
       traffic.get(id),
@@ -171,9 +171,10 @@ export class CanaryAnalyzer {
         min_requests: canary.min_requests,
         max_error_rate_increase: canary.max_error_rate_increase,
         max_p99_ratio: canary.max_p99_ratio,
+        min_labels: canary.min_labels,
         latency_bounds_ms: LATENCY_BOUNDS_MS,
       },
-      primaryLabels && canaryLabels ? { primary: primaryLabels, canary: canaryLabels } : undefined,
+      labels && primary ? { primary: labels.get(primary.id) ?? [], canary: labels.get(id) ?? [] } : undefined,
     );
     if (!primary)
       analysis.reasons.unshift(`${row.model} has no live primary in ${row.environment} to compare with`);

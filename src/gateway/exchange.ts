@@ -64,7 +64,10 @@ export interface Exchange {
   latency_ms: number;
   /** The version the upstream stated in its version header (`X-Model-Version` by default). */
   upstream_version: string | undefined;
-  /** The answer's body, kept (bounded) only when a shadow will compare with it; else null. */
+  /**
+   * The answer's body, kept (bounded) only when a shadow will compare with it or its model's
+   * canary's predictions are recorded; else null.
+   */
   response_body: Buffer | null;
   /** When the request arrived, epoch milliseconds. */
   started_at: number;

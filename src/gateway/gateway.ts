@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Agent } from "undici";
+import { recordsPredictions } from "./canary-recorder.js";
 import type { Exchange, GatewayObserver, ModelRoutes } from "./exchange.js";
 import { forwardedRequestHeaders } from "./hop-by-hop.js";
 import { writeProblem } from "./problem-response.js";
@@ -20,6 +21,11 @@ export interface GatewayOptions {
   shadowSample?: number;
   /** Bodies larger than this are not kept for shadows; default 1 MiB. */
   shadowMaxBody?: number;
+  /**
+   * Keep a copy of the answers (up to `shadowMaxBody`) of models with a canary, for a
+   * CanaryRecorder among the observers to read their predictions; default false.
+   */
+  keepCanaryAnswers?: boolean;
   /** The header an upstream states its version in; default X-Model-Version. */
   versionHeader?: string;
   /** Where failures are logged: upstreams that failed, observers that threw. */
@@ -167,6 +173,7 @@ class GatewayHandler {
     );
     const age = Math.max(0, Math.floor((now - upstream.target.deployment_date) / 1000));
     const copyBodies = entry.routes.shadows.length > 0 && (this.sample >= 1 || Math.random() < this.sample);
+    const forCanary = this.options.keepCanaryAnswers === true && recordsPredictions(entry.routes);
     forward(this.settings, {
       req,
       res,
@@ -174,7 +181,8 @@ class GatewayHandler {
       path,
       headers,
       extra: ["tenure-deployment-age", String(age), "tenure-request-id", requestId],
-      copyBodies,
+      copyRequest: copyBodies,
+      copyResponse: copyBodies || forCanary,
       done: (result) => this.answered(req, entry.routes, upstream, path, headers, requestId, now, result),
     });
   }

@@ -45,8 +45,10 @@ export interface Forward {
   headers: Record<string, string | string[]>;
   /** Headers every answer carries besides the stamp: the age and the request id. */
   extra: string[];
-  /** Keep copies of both bodies for the shadows. */
-  copyBodies: boolean;
+  /** Keep a copy of the request's body (for the shadows). */
+  copyRequest: boolean;
+  /** Keep a copy of the answer's body (for the shadows' pairs and the canary's predictions). */
+  copyResponse: boolean;
   done(result: ForwardResult): void;
 }
 
@@ -126,7 +128,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     private readonly settings: ProxySettings,
     private readonly f: Forward,
   ) {
-    this.requestCopy = f.copyBodies ? new BodyCopy(settings.shadowMaxBody) : null;
+    this.requestCopy = f.copyRequest ? new BodyCopy(settings.shadowMaxBody) : null;
   }
 
   /** The client closed its connection: if its answer is not complete, stop the upstream request. */
@@ -151,7 +153,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     if (statusCode >= 500) this.outcome = "error";
     const version = headers[this.settings.versionHeader];
     this.upstreamVersion = Array.isArray(version) ? version[0] : version;
-    if (this.f.copyBodies) this.responseCopy = new BodyCopy(this.settings.shadowMaxBody);
+    if (this.f.copyResponse) this.responseCopy = new BodyCopy(this.settings.shadowMaxBody);
     const list = forwardedResponseHeaders(headers, upstream.stamp.concat(extra));
     try {
       res.writeHead(statusCode, list);

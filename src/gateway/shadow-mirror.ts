@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, request } from "undici";
 import type { Exchange, GatewayObserver, ModelRoutes, RouteTarget } from "./exchange.js";
-import { parsePointer, resolvePointer } from "./json-pointer.js";
+import { parsePointer } from "./json-pointer.js";
+import { readPrediction } from "./prediction-reader.js";
 import type { ShadowPair } from "./traffic-report.js";
 
 /** Where finished pairs go: the traffic meter, which sends them in its next TrafficReport. */
@@ -49,9 +50,6 @@ const DEFAULTS = {
   maxResponseBytes: 1024 * 1024,
   flushIntervalMs: 1000,
 };
-
-/** The longest string prediction a pair carries (ShadowPair's limit); a longer one is unreadable. */
-const MAX_PREDICTION_CHARS = 1024;
 
 /**
  * Hop-by-hop and framing headers the mirror sets itself: the shadow has its own host, and undici
@@ -215,20 +213,8 @@ export class ShadowMirror implements GatewayObserver {
     };
   }
 
-  /** The value at the pointer when it is a string, a finite number or a boolean; else null. */
   #prediction(body: Buffer | null): ShadowPair["primary_prediction"] {
-    if (body === null || body.length === 0) return null;
-    let document: unknown;
-    try {
-      document = JSON.parse(body.toString("utf8"));
-    } catch {
-      return null;
-    }
-    const value = resolvePointer(document, this.#pointer);
-    if (typeof value === "string") return value.length <= MAX_PREDICTION_CHARS ? value : null;
-    if (typeof value === "number") return Number.isFinite(value) ? value : null;
-    if (typeof value === "boolean") return value;
-    return null;
+    return readPrediction(body, this.#pointer);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Exchange, GatewayObserver, ModelRoutes } from "./exchange.js";
 import {
+  type CanaryPrediction,
   type DeploymentTraffic,
   type GhostTraffic,
   LATENCY_BOUNDS_MS,
@@ -41,6 +42,10 @@ export interface TrafficMeterOptions {
   maxPairs?: number;
   /** Shadow pairs in one report (default 2,000): the rest wait for the next. */
   maxPairsPerReport?: number;
+  /** Canary predictions held between reports (default 50,000); more are dropped, oldest first. */
+  maxPredictions?: number;
+  /** Canary predictions in one report (default 5,000): the rest wait for the next. */
+  maxPredictionsPerReport?: number;
   clock?: () => number;
   logger?: MeterLogger;
 }
@@ -65,22 +70,26 @@ const MAX_VERSION = 128;
  *
  * A report that could not be delivered is kept and merged into the next, so a registry that is
  * away loses no counts; what is kept stays bounded however long it is away: counters are per
- * deployment (summed, not queued), ghosts are capped, pairs are capped, oldest dropped first.
+ * deployment (summed, not queued), ghosts are capped, pairs and canary predictions are capped,
+ * oldest dropped first.
  */
 export class TrafficMeter implements GatewayObserver {
   private readonly flushIntervalMs: number;
   private readonly maxGhosts: number;
   private readonly maxPairs: number;
   private readonly maxPairsPerReport: number;
+  private readonly predictionLimits: { held: number; perReport: number };
   private readonly clock: () => number;
   private counters = new Map<number, Counter>();
   private ghosts = new Map<string, GhostTraffic>();
   private pairs: ShadowPair[] = [];
+  private predictions: CanaryPrediction[] = [];
   private windowStart: number;
   /** Counts of reports that could not be sent, merged into the next. */
   private unsent: { deployments: Map<number, Counter>; ghosts: Map<string, GhostTraffic> } | undefined;
   private droppedGhosts = 0;
   private droppedPairs = 0;
+  private droppedPredictions = 0;
   private sending: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -90,6 +99,10 @@ export class TrafficMeter implements GatewayObserver {
     this.maxGhosts = options.maxGhosts ?? 1000;
     this.maxPairs = options.maxPairs ?? 20_000;
     this.maxPairsPerReport = options.maxPairsPerReport ?? 2000;
+    this.predictionLimits = {
+      held: options.maxPredictions ?? 50_000,
+      perReport: options.maxPredictionsPerReport ?? 5000,
+    };
     this.clock = options.clock ?? Date.now;
     this.windowStart = this.clock();
     if (!(this.flushIntervalMs > 0)) throw new RangeError("the flush interval must be positive");
@@ -152,6 +165,16 @@ export class TrafficMeter implements GatewayObserver {
     }
   }
 
+  /** What a model with a canary predicted, per request and side (CanaryRecorder): on the next report. */
+  addPredictions(predictions: CanaryPrediction[]): void {
+    for (const prediction of predictions) this.predictions.push(prediction);
+    const over = this.predictions.length - this.predictionLimits.held;
+    if (over > 0) {
+      this.predictions.splice(0, over);
+      this.droppedPredictions += over;
+    }
+  }
+
   /**
    * Sends what was counted since the last report (and what earlier reports could not deliver).
    * One send at a time: a call while one is under way waits for it and sends nothing more.
@@ -184,12 +207,15 @@ export class TrafficMeter implements GatewayObserver {
     const merged = this.mergeUnsent(deployments, ghosts);
     this.logDropped();
     const pairs = this.pairs.splice(0, this.maxPairsPerReport);
-    if (merged.deployments.size === 0 && merged.ghosts.size === 0 && pairs.length === 0) return;
+    const predictions = this.predictions.splice(0, this.predictionLimits.perReport);
+    const nothing = merged.deployments.size === 0 && merged.ghosts.size === 0;
+    if (nothing && pairs.length === 0 && predictions.length === 0) return;
     const report: TrafficReport = {
       gateway: this.options.gateway,
       deployments: [...merged.deployments.values()].map(toTraffic),
       ghosts: [...merged.ghosts.values()],
       pairs,
+      predictions,
     };
     try {
       await this.options.sink.send(report);
@@ -206,9 +232,11 @@ export class TrafficMeter implements GatewayObserver {
         "a traffic report could not be sent; its counts go with the next",
       );
       this.unsent = merged;
-      // Pairs that could not be sent go back first, within the cap.
+      // Pairs and predictions that could not be sent go back first, within the caps.
       this.pairs = pairs.concat(this.pairs);
       this.addPairs([]);
+      this.predictions = predictions.concat(this.predictions);
+      this.addPredictions([]);
     }
   }
 
@@ -237,18 +265,21 @@ export class TrafficMeter implements GatewayObserver {
   }
 
   private logDropped(): void {
-    if (this.droppedGhosts === 0 && this.droppedPairs === 0) return;
+    if (this.droppedGhosts === 0 && this.droppedPairs === 0 && this.droppedPredictions === 0) return;
     this.options.logger?.warn(
       {
         dropped_ghost_requests: this.droppedGhosts,
         dropped_pairs: this.droppedPairs,
+        dropped_predictions: this.droppedPredictions,
         max_ghosts: this.maxGhosts,
         max_pairs: this.maxPairs,
+        max_predictions: this.predictionLimits.held,
       },
-      "traffic meter dropped what it could not hold: too many ghost names, malformed ones, or too many pairs",
+      "traffic meter dropped what it could not hold: too many ghost names, malformed ones, or too many pairs or predictions",
     );
     this.droppedGhosts = 0;
     this.droppedPairs = 0;
+    this.droppedPredictions = 0;
   }
 }
 

@@ -3,8 +3,9 @@ import { z } from "zod";
 /**
  * What a gateway sends the registry every few seconds (`POST /v1/traffic`, or straight to the
  * store when it opened the database itself): per deployment, its requests, errors and latency
- * over a window; the requests for models the registry does not know (ghosts); and the shadow
- * pairs answered since the last report. One wire format for both paths.
+ * over a window; the requests for models the registry does not know (ghosts); the shadow
+ * pairs answered since the last report; and, for models with a canary, each side's predictions.
+ * One wire format for both paths.
  */
 
 /**
@@ -63,11 +64,27 @@ export const ShadowPair = z.strictObject({
 });
 export type ShadowPair = z.infer<typeof ShadowPair>;
 
+/**
+ * One request of a model with a canary, answered by its primary or by the canary (each request
+ * goes to one side only): what the answer predicted, so a label that arrives later for the
+ * request id scores that side.
+ */
+export const CanaryPrediction = z.strictObject({
+  request_id: z.string().min(1).max(256),
+  /** The deployment that answered the user: the primary or the canary. */
+  deployment_id: z.number().int().min(1),
+  at: epochMs(),
+  /** The prediction read by the JSON pointer (`/prediction`); null when absent or unreadable. */
+  prediction: z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]),
+});
+export type CanaryPrediction = z.infer<typeof CanaryPrediction>;
+
 export const TrafficReport = z.strictObject({
   /** Which gateway sent it (host:port or a name), for logs and the ghosts' sources. */
   gateway: z.string().min(1).max(256),
   deployments: z.array(DeploymentTraffic).max(100_000).default([]),
   ghosts: z.array(GhostTraffic).max(10_000).default([]),
   pairs: z.array(ShadowPair).max(100_000).default([]),
+  predictions: z.array(CanaryPrediction).max(100_000).default([]),
 });
 export type TrafficReport = z.infer<typeof TrafficReport>;

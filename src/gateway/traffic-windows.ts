@@ -1,4 +1,5 @@
-import type { LabelledOutcomes, WindowTraffic } from "../core/canary-analysis.js";
+import type { WindowTraffic } from "../core/canary-analysis.js";
+import type { LabelledPrediction } from "../core/compare/unpaired-comparison.js";
 
 /** One deployment's traffic over a window, as the traffic store sums the gateways' reports. */
 export interface WindowCounts extends WindowTraffic {
@@ -15,7 +16,11 @@ export interface TrafficWindows {
   window(deploymentIds: number[], from: number, to: number): Promise<Map<number, WindowCounts>>;
 }
 
-/** Where labelled outcomes come from, where ground truth exists (the shadow's feedback). */
+/**
+ * Where labelled predictions come from: per deployment, what it predicted for requests it
+ * answered in [from, to) whose ground truth has arrived (`POST /v1/feedback`), newest first
+ * and bounded. A deployment with none may be left out of the map.
+ */
 export interface LabelWindows {
-  outcomes(deploymentIds: number[], from: number, to: number): Promise<Map<number, LabelledOutcomes>>;
+  labelled(deploymentIds: number[], from: number, to: number): Promise<Map<number, LabelledPrediction[]>>;
 }

@@ -17,7 +17,9 @@ import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
 import type { Registry } from "../registry/registry.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
+import { registerDashboard } from "./dashboard.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
+import type { PrometheusMetrics } from "./prometheus/prometheus-metrics.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { calendarRoutes } from "./routes/calendar.js";
 import { canaryRoutes } from "./routes/canaries.js";
@@ -27,8 +29,10 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
+import { modelHistoryRoutes } from "./routes/model-history.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
+import { prometheusRoutes } from "./routes/prometheus.js";
 import { referenceRoutes } from "./routes/references.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { routeRoutes } from "./routes/routes.js";
@@ -54,6 +58,10 @@ export interface AppOptions {
   publicHost?: string;
   publicRead: boolean;
   version: string;
+  /** What `GET /metrics` serves; the route is absent without it. */
+  metrics?: PrometheusMetrics;
+  /** The built dashboard's folder; dist/web by default. */
+  dashboardRoot?: string;
   logger?: FastifyBaseLogger;
 }
 
@@ -159,11 +167,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   );
   r.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  r.get("/", { schema: { hide: true } }, async () => ({
-    name: "tenure",
+  await registerDashboard(app, {
     version: options.version,
-    links: { api: "/v1/deployments", openapi: "/openapi.json", health: "/healthz" },
-  }));
+    ...(options.dashboardRoot ? { root: options.dashboardRoot } : {}),
+  });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    await app.register(async function prometheus(scope) {
+      scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+      prometheusRoutes(scope, metrics);
+    });
+  }
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
@@ -175,6 +190,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     heartbeatRoutes(scope, options.lifecycle);
     metricRoutes(scope, options.lifecycle);
     timelineRoutes(scope, options.lifecycle);
+    modelHistoryRoutes(scope, options.lifecycle);
     policyRoutes(scope, options.lifecycle);
     calendarRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     fleetRoutes(scope, options.lifecycle);

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ALERT_STATES, DELIVERY_STATES, SWEEP_STATES } from "../core/words.js";
+import { ALERT_STATES, DELIVERY_STATES, ROLES, SWEEP_STATES } from "../core/words.js";
+import { AgeBlock } from "./schemas.js";
 
 const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
 const counts = z.record(z.string(), z.number().int());
@@ -120,6 +121,88 @@ export const Fleet = z.object({
   teams: z.record(z.string(), stageCounts),
   environments: z.record(z.string(), stageCounts),
   open_alerts: z.record(z.string(), z.number().int()).describe("open alerts per kind"),
+});
+
+export const FleetRow = z.object({
+  id: z.number().int(),
+  model: z.string(),
+  model_version: z.string(),
+  environment: z.string(),
+  owner_team: z.string(),
+  role: z.enum(ROLES),
+  deployment_date: timestamp,
+  training_data_cutoff: timestamp,
+  endpoint: z.string().nullable(),
+  age: AgeBlock,
+  review_at_seconds: z.number().describe("the deployment age at which a review is due: TTL × review_at"),
+  max_data_age_seconds: z
+    .number()
+    .int()
+    .nullable()
+    .describe("its policy's max_data_age; null when it sets none"),
+  silence_after_seconds: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "its policy's silence_after: how long without heartbeat or traffic it may stay quiet; null for no limit",
+    ),
+  performance: z
+    .object({
+      state: z
+        .string()
+        .nullable()
+        .describe(
+          "ok, degraded or insufficient_data, as the last sweep stored it; null before one judged it",
+        ),
+      drop: z
+        .number()
+        .nullable()
+        .describe("how far its latest judged window fell below the baseline, relative"),
+      metric: z.string().describe("the metric its policy targets"),
+      value: z
+        .number()
+        .nullable()
+        .describe(
+          "the mean of its latest judged window of that metric, within its last 30 windows; null when none",
+        ),
+      target: z
+        .number()
+        .nullable()
+        .describe("the policy's target; null when the policy learns its threshold"),
+      baseline: z
+        .number()
+        .nullable()
+        .describe("the baseline given at registration; null when none was given"),
+      at: timestamp.nullable().describe("the end of the window `value` is the mean of"),
+    })
+    .nullable()
+    .describe("null when its policy sets no performance target"),
+  drift: z
+    .object({
+      state: z
+        .string()
+        .describe("stable, possible or drifted; error when the last sweep could not compare the inputs"),
+      share: z
+        .number()
+        .nullable()
+        .describe(
+          "the share (0–1) of its monitored features that drifted: 0 when stable, as its open drifted alert measured it when drifted, null when the store does not know it (possible, error)",
+        ),
+    })
+    .nullable()
+    .describe("null when its inputs are not monitored"),
+  last_heartbeat_at: timestamp.nullable(),
+  last_traffic_at: timestamp
+    .nullable()
+    .describe("the end of the last gateway report in which it answered without error"),
+  open_alerts: z.number().int(),
+  open_alert_kinds: z.array(z.string()).describe("the kinds of its open alerts, sorted"),
+});
+
+export const FleetRows = z.object({
+  generated_at: timestamp.describe("the time the ages are computed at"),
+  items: z.array(FleetRow).describe("every live deployment in scope, oldest first; not paged"),
 });
 
 export const Timeline = z.object({

@@ -7,6 +7,7 @@ import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
+import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
 import { TokenCache } from "./token-auth.js";
 
 export interface ServeOptions {
@@ -67,7 +68,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const publicUrl =
     options.publicUrl ??
     `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  // /metrics: a registry of this server's own, counting what this process does as it happens
+  // (the telemetry) and reading the store at each scrape (readFrom, once the context is open).
+  const metrics = new PrometheusMetrics({ version: VERSION });
   const context = await openContext(options.databaseUrl, {
+    telemetry: metrics.telemetry,
     policies: options.policies ?? null,
     env: options.env ?? {},
     publicUrl,
@@ -78,8 +83,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });
+  metrics.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
   const app = await buildApp({
+    metrics,
     routes,
     publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
@@ -155,5 +162,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })();
       return closing;
     },
+  };
+}
+
+/** What /metrics reads of the store at each scrape: the fleet rows and three small counts. */
+export function scrapeSourceOf(context: Pick<Context, "lifecycle" | "stores">): ScrapeSource {
+  return {
+    fleetRows: () => context.lifecycle.fleetRows({}),
+    openAlerts: () => context.stores.alerts.countOpenAlertsBySeverity(),
+    lastSweeps: () => context.stores.sweeps.lastFinished(),
+    waitingDeliveries: () => context.stores.outbox.countWaiting(),
   };
 }

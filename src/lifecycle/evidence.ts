@@ -149,7 +149,7 @@ export async function judgeDrift(
  * reference's by default), by its method; a numeric method judges the numeric features and
  * the default rule the others. Throws InputError when there is nothing to compare.
  */
-function compareInputs(reference: Dataset, current: Dataset, policy: Policy): DatasetDrift {
+export function compareInputs(reference: Dataset, current: Dataset, policy: Policy): DatasetDrift {
   const wanted = policy.drift.features ?? [...reference.keys()];
   const features = wanted.filter((f) => reference.has(f) && current.has(f));
   if (features.length === 0) {

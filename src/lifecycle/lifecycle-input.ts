@@ -31,6 +31,10 @@ export const AlertsQuery = z.strictObject({
   cursor: id().optional(),
 });
 
+export const ResolveAlertBody = z.strictObject({
+  note: freeText(2000).min(1, "must say what was done about it").describe("what was done about the alert"),
+});
+
 export const DeliveriesQuery = z.strictObject({
   state: z.enum(DELIVERY_STATES).optional(),
   alert_id: id().optional(),
@@ -49,3 +53,6 @@ export const Scope = z.strictObject({
 });
 
 export const CheckQuery = Scope.extend({ fail_on: z.enum(["due", "expired", "stale"]).default("expired") });
+
+/** Which live deployments the fleet rows cover: a team's, an environment's, a model's, or all. */
+export const FleetRowsQuery = Scope.extend({ model: slug().optional() });

@@ -2,6 +2,7 @@ import type { Incidents } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
 import type { LifecycleEntry } from "../core/calendar.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
+import { ACTION_KINDS } from "../core/finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
@@ -12,6 +13,7 @@ import type { LiveScope } from "../store/deployment-store.js";
 import { parseTags } from "../store/json-columns.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { type FleetRows, readFleetRows } from "./fleet-rows.js";
 import {
   type AlertView,
   type DeliveryView,
@@ -20,6 +22,8 @@ import {
   toDeliveryView,
   toSweepView,
 } from "./lifecycle-view.js";
+import { buildModelDrift, type ModelDriftView } from "./model-drift.js";
+import { buildModelPerformance, type ModelPerformanceView } from "./model-performance.js";
 import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
@@ -138,6 +142,43 @@ export class Lifecycle {
     return registry.view(row, now);
   }
 
+  /**
+   * A person closes an alert that no sweep closes (a canary rolled back or paused, a guardrail's
+   * rollback) once they have dealt with it: recorded as an event with who, when and what was
+   * done, and its channels told, in one transaction. An alert a sweep concludes closes when its
+   * condition ends (an age alert with a review), so closing one by hand is refused rather than
+   * reopened by the next sweep.
+   */
+  async resolveAlert(id: number, actor: Actor, note: string): Promise<AlertView> {
+    const now = this.options.clock();
+    const { registry, incidents } = this.options;
+    const alert = await this.options.stores.transaction(async (tx) => {
+      const [alert] = await tx.alerts.findAlerts([id]);
+      if (!alert) throw new NotFoundError(`alert ${id} does not exist`);
+      registry.assertTeam(actor, alert.owner_team);
+      if (alert.state !== "open") {
+        throw new ConflictError(`alert ${id} is already resolved (${alert.resolution ?? "resolved"})`);
+      }
+      if (!ACTION_KINDS.has(alert.kind))
+        throw new ConflictError(closedBySweep(alert.kind, alert.deployment_id));
+      const row = await tx.deployments.findDeployment(alert.deployment_id);
+      if (!row) throw new NotFoundError(`deployment ${alert.deployment_id} of alert ${id} does not exist`);
+      const change = await incidents.resolve(tx, [{ alert, row }], now, "acknowledged");
+      await tx.deployments.appendEvent({
+        deployment_id: row.id,
+        model: row.model,
+        environment: row.environment,
+        type: "alert_resolved",
+        actor: actor.name,
+        at: now,
+        data: { alert_id: id, kind: alert.kind, model_version: row.model_version, note },
+      });
+      if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
+      return { ...alert, state: "resolved" as const, resolved_at: now, resolution: "acknowledged" };
+    });
+    return toAlertView(alert);
+  }
+
   /** A liveness heartbeat from the serving endpoint; a deployment that is not live says so (409). */
   async heartbeat(
     id: number,
@@ -193,6 +234,20 @@ export class Lifecycle {
   async timeline(id: number): Promise<TimelineView> {
     const row = await this.requireDeployment(id);
     return buildTimeline(this.options.stores, this.options.registry, row, this.options.clock());
+  }
+
+  /** One metric of a model's deployments in an environment, for Age vs Performance (see buildModelPerformance). */
+  async modelPerformance(model: string, environment: string, metric?: string): Promise<ModelPerformanceView> {
+    await this.requireModel(model);
+    const { stores, registry, clock } = this.options;
+    return buildModelPerformance(stores, registry, { model, environment, metric }, clock());
+  }
+
+  /** Input drift of a model's deployments in an environment, feature by feature and day by day (see buildModelDrift). */
+  async modelDrift(model: string, environment: string, days: number): Promise<ModelDriftView> {
+    await this.requireModel(model);
+    const { stores, registry, clock } = this.options;
+    return buildModelDrift(stores, registry, { model, environment, days }, clock());
   }
 
   async alerts(query: {
@@ -317,6 +372,16 @@ export class Lifecycle {
     return view;
   }
 
+  /** Every live deployment in scope, oldest first, as the dashboard's fleet table and /metrics read it. */
+  async fleetRows(filter: { owner_team?: string; environment?: string; model?: string }): Promise<FleetRows> {
+    const { stores, registry } = this.options;
+    return readFleetRows(
+      { stores, policyOf: (row) => registry.policyOf(row) },
+      { ...scopeOf(filter), model: filter.model || undefined },
+      this.options.clock(),
+    );
+  }
+
   /** Visits the live deployments in `scope`, read a page at a time, each page filtered in SQL. */
   private async eachLive(
     scope: LiveScope,
@@ -353,6 +418,11 @@ export class Lifecycle {
     });
     offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
     return { ok: offenders.length === 0, fail_on: filter.fail_on, checked, offenders };
+  }
+
+  private async requireModel(name: string): Promise<void> {
+    if (!(await this.options.stores.models.findModel(name)))
+      throw new NotFoundError(`model ${name} does not exist`);
   }
 
   private async requireDeployment(id: number): Promise<DeploymentRow> {
@@ -403,4 +473,13 @@ function offenceOf(
   if (stage === "expired") return ["expired"];
   if (stage === "due" && failOn === "due") return ["due"];
   return [];
+}
+
+/** Why an alert a sweep concluded cannot be closed by hand, and what closes it. */
+function closedBySweep(kind: string, deploymentId: number): string {
+  const how =
+    kind === "due" || kind === "expired"
+      ? `review the deployment (tenure review ${deploymentId}) or end it`
+      : "the sweep closes it when the condition ends, or when the deployment ends";
+  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} alert is not closed by hand: ${how}`;
 }

@@ -25,6 +25,8 @@ export interface SweepRequest {
   actor: string;
   /** The cron slot a scheduled sweep stands for: claimed once, across replicas and restarts. */
   scheduled_for?: number;
+  /** Told after each batch how many live deployments the pass has read so far (a progress bar). */
+  onProgress?: (read: number) => void;
 }
 
 export interface SweeperOptions {
@@ -45,6 +47,15 @@ export interface SweeperOptions {
   onNotifications?: () => void;
   /** Where evidence that could not be judged is reported (the server's log). */
   logger?: Pick<Logger, "warn">;
+  /** Told when a sweep this process ran ends, done or failed (not previews): /metrics counts them. */
+  onEnded?: (ended: SweepEnded) => void;
+}
+
+/** A sweep that ended in this process: how, when, and after how long (by the sweeper's clock). */
+export interface SweepEnded {
+  state: "done" | "failed";
+  finished_at: number;
+  duration_ms: number;
 }
 
 /** A sweep as it ran and was logged, or a preview, which is not logged and so has no id. */
@@ -97,7 +108,7 @@ export class Sweeper {
       );
     }
     try {
-      const totals = await this.sweep(this.pass(at, false));
+      const totals = await this.sweep(this.pass(at, false, request.onProgress));
       const finished = this.options.clock();
       const row = await this.stores.sweeps.finishSweep(claimed.id, {
         ...totals,
@@ -105,16 +116,19 @@ export class Sweeper {
         duration_ms: finished - started,
       });
       if (totals.notifications > 0) this.options.onNotifications?.();
+      this.options.onEnded?.({ state: "done", finished_at: finished, duration_ms: finished - started });
       return { ...row, dry_run: false };
     } catch (error) {
-      await this.stores.sweeps.failSweep(claimed.id, this.options.clock(), String(error)).catch(() => {});
+      const failed = this.options.clock();
+      await this.stores.sweeps.failSweep(claimed.id, failed, String(error)).catch(() => {});
+      this.options.onEnded?.({ state: "failed", finished_at: failed, duration_ms: failed - started });
       throw error;
     }
   }
 
   /** The same pass as a sweep, with every write left out and counted instead; nothing logged. */
   private async preview(request: SweepRequest, at: number, started: number): Promise<SweepRecord> {
-    const totals = await this.sweep(this.pass(at, true));
+    const totals = await this.sweep(this.pass(at, true, request.onProgress));
     const finished = this.options.clock();
     return {
       id: null,
@@ -134,10 +148,15 @@ export class Sweeper {
     };
   }
 
-  private pass(at: number, dryRun: boolean): Pass {
+  private pass(at: number, dryRun: boolean, onProgress?: (read: number) => void): Pass {
+    let read = 0;
     return {
       at,
       dryRun,
+      read: (rows) => {
+        read += rows;
+        onProgress?.(read);
+      },
       totals: {
         deployments: 0,
         stages: { fresh: 0, due: 0, expired: 0 },
@@ -186,6 +205,7 @@ export class Sweeper {
           next.catch(() => {});
         }
         await this.sweepBatch(batch, pass);
+        pass.read(batch.length);
         if (rows.length === 0 && more && !early)
           next = this.stores.deployments.liveDeployments(last, this.pageSize);
       }
@@ -463,6 +483,8 @@ type Totals = {
 interface Pass {
   at: number;
   dryRun: boolean;
+  /** Counts the live deployments read and judged, for the request's onProgress. */
+  read: (rows: number) => void;
   totals: Totals;
   /** Successors that took over from an expired primary during this pass. */
   tookOver: Set<number>;

@@ -46,7 +46,7 @@ function driftError(row: DeploymentRow, events: EventRow[]): string | null {
 }
 
 /** How a metric no policy targets is windowed for the timeline: daily, judged against nothing. */
-function defaultPerformance(name: string): PerformancePolicy {
+export function defaultPerformance(name: string): PerformancePolicy {
   return {
     metric: name,
     target: null,

@@ -13,6 +13,8 @@ export interface ReadOptions {
   kinds?: ReadonlyMap<string, KindOverride>;
   /** Bytes per read (default 64 KiB); a record cut by a read's end is carried over to the next. */
   chunkSize?: number;
+  /** Told the size of each read as it is taken in (a progress bar over the file's bytes). */
+  onRead?: (bytes: number) => void;
 }
 
 /** A file read: its columns in the order of the file, with their values, and its header. */
@@ -47,7 +49,7 @@ export async function readDataset(path: string, options: ReadOptions = {}): Prom
   const reader = format === "csv" ? new CsvReader(path, options) : new JsonLinesReader(path, options);
   const handle = await open(path, "r");
   try {
-    await readThrough(handle, reader, info.size, options.chunkSize ?? 1 << 16);
+    await readThrough(handle, reader, info.size, options.chunkSize ?? 1 << 16, options.onRead);
   } finally {
     await handle.close();
   }
@@ -80,7 +82,13 @@ export function parseDataset(
  * only when the collector gets round to it and so raised the peak memory of a read by several
  * MB. The buffer grows only for a record longer than itself.
  */
-async function readThrough(handle: FileHandle, reader: LineReader, size: number, chunkSize: number) {
+async function readThrough(
+  handle: FileHandle,
+  reader: LineReader,
+  size: number,
+  chunkSize: number,
+  onRead?: (bytes: number) => void,
+) {
   let buffer = Buffer.allocUnsafe(Math.max(chunkSize, 1));
   let kept = 0;
   let read = 0;
@@ -94,6 +102,7 @@ async function readThrough(handle: FileHandle, reader: LineReader, size: number,
     const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, null);
     if (bytesRead === 0) break;
     read += bytesRead;
+    onRead?.(bytesRead);
     const end = kept + bytesRead;
     const consumed = reader.push(buffer.subarray(0, end));
     buffer.copyWithin(0, consumed, end);

@@ -1,7 +1,12 @@
 import type { Logger } from "pino";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { isoTime } from "../core/iso-time.js";
-import type { DeploymentTraffic, ShadowPair, TrafficReport } from "../gateway/traffic-report.js";
+import type {
+  CanaryPrediction,
+  DeploymentTraffic,
+  ShadowPair,
+  TrafficReport,
+} from "../gateway/traffic-report.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentRow, GhostRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -26,13 +31,30 @@ export interface PairRecorder {
   recordPairs(tx: Stores, pairs: ShadowPair[], at: number, actor: Actor): Promise<number>;
 }
 
+/**
+ * Where a report's canary predictions go (the canary's labels, src/monitoring/canary-labels.ts),
+ * in the report's transaction. Without one, they are counted and dropped.
+ */
+export interface PredictionRecorder {
+  recordPredictions(tx: Stores, predictions: CanaryPrediction[], actor: Actor): Promise<{ recorded: number }>;
+}
+
 export interface TrafficMonitorOptions {
   stores: Stores;
   clock: () => number;
   pairs?: PairRecorder;
+  predictions?: PredictionRecorder;
   retentionMs?: number;
   maxGhosts?: number;
   logger?: Pick<Logger, "warn" | "info">;
+  /**
+   * Told of each report once recorded: the traffic of the live deployments it counted, each with
+   * its row, and its ghosts' requests. /metrics counts them.
+   */
+  onRecorded?: (recorded: {
+    counted: { row: DeploymentRow; traffic: DeploymentTraffic }[];
+    ghosts: number;
+  }) => void;
 }
 
 /** What a report changed: deployments counted, and those skipped with why. */
@@ -44,6 +66,8 @@ export interface TrafficReceipt {
   skipped_forbidden: number;
   ghosts: number;
   pairs: number;
+  /** Canary predictions stored (a retried report's, and those of unknown or ended deployments, are not). */
+  predictions: number;
 }
 
 export interface GhostView {
@@ -84,9 +108,11 @@ export class TrafficMonitor {
       skipped_forbidden: 0,
       ghosts: report.ghosts.length,
       pairs: 0,
+      predictions: 0,
     };
     const minutes: MinuteTraffic[] = [];
     const marks: TrafficMark[] = [];
+    const counted: { row: DeploymentRow; traffic: DeploymentTraffic }[] = [];
     for (const traffic of report.deployments) {
       const row = rows.get(traffic.deployment_id);
       if (!row) receipt.skipped_unknown++;
@@ -94,17 +120,24 @@ export class TrafficMonitor {
       else if (actor.team !== null && actor.team !== row.owner_team) receipt.skipped_forbidden++;
       else {
         receipt.deployments++;
+        counted.push({ row, traffic });
         minutes.push(minuteOf(traffic));
         marks.push(markOf(traffic));
       }
     }
-    receipt.pairs = await stores.transaction(async (tx) => {
+    await stores.transaction(async (tx) => {
       await tx.traffic.addMinutes(minutes, now);
       await tx.traffic.markDeployments(marks);
       await tx.traffic.upsertGhosts(report.ghosts.map((g) => ({ ...g, last_gateway: report.gateway })));
-      const { pairs } = this.options;
-      return pairs && report.pairs.length > 0 ? pairs.recordPairs(tx, report.pairs, now, actor) : 0;
+      const { pairs, predictions } = this.options;
+      receipt.pairs =
+        pairs && report.pairs.length > 0 ? await pairs.recordPairs(tx, report.pairs, now, actor) : 0;
+      receipt.predictions =
+        predictions && report.predictions.length > 0
+          ? (await predictions.recordPredictions(tx, report.predictions, actor)).recorded
+          : 0;
     });
+    this.options.onRecorded?.({ counted, ghosts: report.ghosts.reduce((sum, g) => sum + g.requests, 0) });
     await this.pruneNowAndThen(now);
     return receipt;
   }

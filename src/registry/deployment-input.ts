@@ -91,6 +91,15 @@ export const CanaryInput = z
       .max(1_000_000_000)
       .default(100)
       .describe("fewer requests on either side in a window make the analysis inconclusive"),
+    min_labels: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(30)
+      .describe(
+        "labelled requests each side needs before labels are weighed (since the canary started); fewer do not count",
+      ),
     inconclusive_limit: z
       .number()
       .int()

@@ -376,6 +376,7 @@ function canariesOf(
         interval_seconds: canary.interval_seconds,
         failure_limit: canary.failure_limit,
         min_requests: canary.min_requests,
+        min_labels: canary.min_labels,
         inconclusive_limit: canary.inconclusive_limit,
         max_error_rate_increase: canary.max_error_rate_increase,
         max_p99_ratio: canary.max_p99_ratio,

@@ -2,8 +2,21 @@ import { sql } from "kysely";
 import { ACTION_KINDS } from "../core/finding.js";
 import type { AlertState } from "../core/words.js";
 import { BoundStore } from "./bound-store.js";
+import type { LiveScope } from "./deployment-store.js";
+import { parseJsonColumn } from "./json-columns.js";
 import type { AlertRow } from "./schema.js";
 import { chunks } from "./write-chunks.js";
+
+/**
+ * An open alert of a live deployment as the fleet rows and /metrics read it: the drifted share
+ * its finding measured (drifted alerts only), and nothing else of its detail.
+ */
+export interface LiveAlertKey {
+  deployment_id: number;
+  kind: string;
+  severity: string;
+  drifted_share: number | null;
+}
 
 /** What planning reads of an open alert. */
 export type OpenAlertKey = Pick<AlertRow, "id" | "deployment_id" | "kind" | "last_notified_at">;
@@ -36,6 +49,10 @@ export interface AlertStore {
   openAlertsFor(deploymentIds: number[]): Promise<AlertRow[]>;
   /** Open alerts per kind. */
   countOpenAlerts(): Promise<Record<string, number>>;
+  /** Open alerts per kind and severity, of every deployment (an action's alert outlives it). */
+  countOpenAlertsBySeverity(): Promise<{ kind: string; severity: string; count: number }[]>;
+  /** The open alerts of the live deployments in `scope`, in one query (see LiveAlertKey). */
+  openAlertsOfLive(scope?: LiveScope): Promise<LiveAlertKey[]>;
   /**
    * Open alerts of the deployments with ids in [fromId, toId]: one index range for a sweep's
    * page of deployments, where a list of a thousand ids would cost a thousand probes.
@@ -93,6 +110,44 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .groupBy("kind")
       .execute();
     return Object.fromEntries(rows.map((r) => [r.kind, Number(r.count)]));
+  }
+
+  async countOpenAlertsBySeverity(): Promise<{ kind: string; severity: string; count: number }[]> {
+    const rows = await this.executor
+      .selectFrom("alerts")
+      .select(["kind", "severity", (eb) => eb.fn.countAll<number>().as("count")])
+      .where("state", "=", sql.lit("open"))
+      .groupBy(["kind", "severity"])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, severity: r.severity, count: Number(r.count) }));
+  }
+
+  async openAlertsOfLive(scope: LiveScope = {}): Promise<LiveAlertKey[]> {
+    // Only a drifted alert's detail is read (its share), not every open alert's evidence.
+    let query = this.executor
+      .selectFrom("alerts")
+      .innerJoin("deployments", "deployments.id", "alerts.deployment_id")
+      .select([
+        "alerts.deployment_id",
+        "alerts.kind",
+        "alerts.severity",
+        sql<
+          string | null
+        >`case when ${sql.ref("alerts.kind")} = 'drifted' then ${sql.ref("alerts.detail")} end`.as("detail"),
+      ])
+      .where("alerts.state", "=", sql.lit("open"))
+      .where("deployments.status", "=", sql.lit("active"));
+    if (scope.owner_team !== undefined) query = query.where("deployments.owner_team", "=", scope.owner_team);
+    if (scope.environment !== undefined)
+      query = query.where("deployments.environment", "=", scope.environment);
+    if (scope.model !== undefined) query = query.where("deployments.model", "=", scope.model);
+    const rows = await query.execute();
+    return rows.map((row) => ({
+      deployment_id: row.deployment_id,
+      kind: row.kind,
+      severity: row.severity,
+      drifted_share: row.detail === null ? null : driftedShareOf(row.detail),
+    }));
   }
 
   async openAlertsInRange(fromId: number, toId: number): Promise<OpenAlertKey[]> {
@@ -194,4 +249,10 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
     if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
     return q.orderBy("id", "desc").limit(query.limit).execute();
   }
+}
+
+/** The `drifted_share` a drifted alert's evidence recorded (see driftFinding), or null. */
+function driftedShareOf(detail: string): number | null {
+  const share = parseJsonColumn("alert_detail", detail).drifted_share;
+  return typeof share === "number" && Number.isFinite(share) ? share : null;
 }

@@ -13,10 +13,11 @@ export interface NewEvent {
   data: Record<string, unknown>;
 }
 
-/** Which live deployments a fleet-wide read covers: one team's, one environment's, or every one. */
+/** Which live deployments a fleet-wide read covers: one team's, one environment's, one model's, or every one. */
 export interface LiveScope {
   owner_team?: string;
   environment?: string;
+  model?: string;
 }
 
 /**
@@ -172,6 +173,7 @@ export class SqlDeploymentStore extends BoundStore implements DeploymentStore {
       .where("id", ">", afterId);
     if (scope.owner_team !== undefined) query = query.where("owner_team", "=", scope.owner_team);
     if (scope.environment !== undefined) query = query.where("environment", "=", scope.environment);
+    if (scope.model !== undefined) query = query.where("model", "=", scope.model);
     return query.orderBy("id").limit(limit).execute();
   }
 

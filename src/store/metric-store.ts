@@ -33,17 +33,20 @@ export interface MetricStore {
    */
   upsertPoints(deploymentId: number, points: NewMetricPoint[], receivedAt: number): Promise<void>;
   /**
-   * Each deployment's windows of one metric before `before`: sample count and Σ value × samples
-   * per window, windows aligned to the epoch.
+   * Each deployment's windows of one metric in [`since`, `before`) (since the epoch by default):
+   * sample count and Σ value × samples per window, windows aligned to the epoch.
    */
   windowAggregates(
     deploymentIds: number[],
     name: string,
     windowMs: number,
     before: number,
+    since?: number,
   ): Promise<Map<number, WindowAggregate[]>>;
   /** The names of the metrics a deployment has points of. */
   metricNames(deploymentId: number): Promise<string[]>;
+  /** The names of the metrics any of these deployments has points of, in order. */
+  metricNamesOf(deploymentIds: number[]): Promise<string[]>;
   /** Inserts baselines, keeping any a deployment already has for that metric. */
   insertBaselines(rows: MetricBaseline[]): Promise<void>;
   /** Each deployment's baseline of one metric, by deployment id. */
@@ -90,6 +93,7 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
     name: string,
     windowMs: number,
     before: number,
+    since = 0,
   ): Promise<Map<number, WindowAggregate[]>> {
     const result = new Map<number, WindowAggregate[]>();
     if (deploymentIds.length === 0) return result;
@@ -104,7 +108,7 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
       ])
       .where("deployment_id", "in", deploymentIds)
       .where("name", "=", name)
-      .where("timestamp", ">=", 0)
+      .where("timestamp", ">=", Math.max(0, since))
       .where("timestamp", "<", before)
       .groupBy(["deployment_id", index])
       .execute();
@@ -126,6 +130,18 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
       .select("name")
       .distinct()
       .where("deployment_id", "=", deploymentId)
+      .orderBy("name")
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async metricNamesOf(deploymentIds: number[]): Promise<string[]> {
+    if (deploymentIds.length === 0) return [];
+    const rows = await this.executor
+      .selectFrom("metric_points")
+      .select("name")
+      .distinct()
+      .where("deployment_id", "in", deploymentIds)
       .orderBy("name")
       .execute();
     return rows.map((r) => r.name);

@@ -16,6 +16,7 @@ import * as gatewayRoutes from "./migrations/0006-gateway-routes.js";
 import * as traffic from "./migrations/0007-traffic.js";
 import * as shadow from "./migrations/0008-shadow.js";
 import * as canary from "./migrations/0009-canary.js";
+import * as canaryLabels from "./migrations/0010-canary-labels.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -35,6 +36,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0007-traffic": { up: (db) => traffic.up(db, database.dialect) },
     "0008-shadow": { up: (db) => shadow.up(db, database.dialect) },
     "0009-canary": { up: (db) => canary.up(db, database.dialect) },
+    "0010-canary-labels": { up: (db) => canaryLabels.up(db, database.dialect) },
   };
 }
 

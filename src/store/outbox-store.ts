@@ -52,6 +52,8 @@ export interface OutboxStore {
   listAttempts(deliveryIds: number[]): Promise<DeliveryAttemptRow[]>;
   /** Puts failed deliveries back in the queue with fresh attempts; all of them, or those named. */
   retryFailed(now: number, ids?: number[]): Promise<number>;
+  /** Deliveries not delivered, pending or dead-lettered (`failed`), counted per channel. */
+  countWaiting(): Promise<{ channel: string; state: "pending" | "failed"; count: number }[]>;
 }
 
 export class SqlOutboxStore extends BoundStore implements OutboxStore {
@@ -163,5 +165,20 @@ export class SqlOutboxStore extends BoundStore implements OutboxStore {
       .where("state", "=", sql.lit("failed"));
     if (ids) q = q.where("id", "in", ids);
     return Number((await q.executeTakeFirst()).numUpdatedRows);
+  }
+
+  async countWaiting(): Promise<{ channel: string; state: "pending" | "failed"; count: number }[]> {
+    // Through deliveries_state: the delivered, which pile up, are never read.
+    const rows = await this.executor
+      .selectFrom("deliveries")
+      .select(["channel", "state", (eb) => eb.fn.countAll<number>().as("count")])
+      .where("state", "in", [sql.lit<DeliveryState>("pending"), sql.lit<DeliveryState>("failed")])
+      .groupBy(["channel", "state"])
+      .execute();
+    return rows.map((r) => ({
+      channel: r.channel,
+      state: r.state as "pending" | "failed",
+      count: Number(r.count),
+    }));
   }
 }

@@ -36,6 +36,7 @@ export interface Schema {
   canary_analyses: CanaryAnalysesTable;
   shadow_pairs: ShadowPairsTable;
   feedback: FeedbackTable;
+  canary_predictions: CanaryPredictionsTable;
   traffic_minutes: TrafficMinutesTable;
   ghosts: GhostsTable;
 }
@@ -270,6 +271,8 @@ export interface CanariesTable {
   inconclusive_limit: number;
   max_error_rate_increase: number;
   max_p99_ratio: number;
+  /** Usable labelled requests each side needs before an analysis weighs labels. */
+  min_labels: Generated<number>;
   failures: number;
   inconclusive_streak: number;
   state: CanaryState;
@@ -309,6 +312,15 @@ export interface ShadowPairsTable {
   shadow_status: number;
   primary_latency_ms: number;
   shadow_latency_ms: number;
+  received_at: number;
+}
+
+/** What one side of a model with a canary predicted for one request; the prediction as JSON text. */
+export interface CanaryPredictionsTable {
+  deployment_id: number;
+  request_id: string;
+  at: number;
+  prediction: string | null;
   received_at: number;
 }
 

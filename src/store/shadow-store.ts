@@ -145,7 +145,7 @@ export class SqlShadowStore extends BoundStore implements ShadowStore {
  * A prediction or label column read back: JSON of a string, finite number or boolean, as the
  * store wrote it; anything else (a row written by hand) reads as no value rather than failing a view.
  */
-function parseValue(text: string | null): Label | null {
+export function parseValue(text: string | null): Label | null {
   if (text === null) return null;
   try {
     const value: unknown = JSON.parse(text);

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type AlertStore, SqlAlertStore } from "./alert-store.js";
+import { type CanaryPredictionStore, SqlCanaryPredictionStore } from "./canary-prediction-store.js";
 import { type CanaryStore, SqlCanaryStore } from "./canary-store.js";
 import {
   type Database,
@@ -45,6 +46,8 @@ export interface Stores {
   readonly routes: RouteStore;
   readonly canaries: CanaryStore;
   readonly shadows: ShadowStore;
+  /** Each side's predictions while a model has a canary, for its labels. */
+  readonly canaryPredictions: CanaryPredictionStore;
   readonly traffic: TrafficStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
@@ -78,6 +81,7 @@ class SqlStores implements Stores {
   #routes?: RouteStore;
   #canaries?: CanaryStore;
   #shadows?: ShadowStore;
+  #canaryPredictions?: CanaryPredictionStore;
   #traffic?: TrafficStore;
 
   constructor(
@@ -156,6 +160,11 @@ class SqlStores implements Stores {
   get shadows(): ShadowStore {
     this.#shadows ??= new SqlShadowStore(this.database, this.executor);
     return this.#shadows;
+  }
+
+  get canaryPredictions(): CanaryPredictionStore {
+    this.#canaryPredictions ??= new SqlCanaryPredictionStore(this.database, this.executor);
+    return this.#canaryPredictions;
   }
 
   get traffic(): TrafficStore {

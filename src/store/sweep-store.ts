@@ -37,6 +37,8 @@ export interface SweepStore {
   listSweeps(limit: number, beforeId?: number): Promise<SweepRow[]>;
   /** The latest cron slot a scheduled sweep claimed, if any. */
   lastScheduledSlot(): Promise<number | undefined>;
+  /** When the latest sweep that ended (done or failed) ended, and the latest that was done; null before any. */
+  lastFinished(): Promise<{ last_run: number | null; last_success: number | null }>;
 }
 
 /** A running sweep older than this is taken for dead (its process crashed) and no longer blocks. */
@@ -100,5 +102,21 @@ export class SqlSweepStore extends BoundStore implements SweepStore {
       .select((eb) => eb.fn.max("scheduled_for").as("slot"))
       .executeTakeFirst();
     return row?.slot === null || row?.slot === undefined ? undefined : Number(row.slot);
+  }
+
+  async lastFinished(): Promise<{ last_run: number | null; last_success: number | null }> {
+    // One row per sweep: a day's log is a row, a year of hourly sweeps a few thousand.
+    const row = await this.executor
+      .selectFrom("sweeps")
+      .select([
+        (eb) => eb.fn.max("finished_at").as("last_run"),
+        sql<number | null>`max(case when ${sql.ref("state")} = 'done' then ${sql.ref("finished_at")} end)`.as(
+          "last_success",
+        ),
+      ])
+      .where("finished_at", "is not", null)
+      .executeTakeFirst();
+    const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+    return { last_run: number(row?.last_run), last_success: number(row?.last_success) };
   }
 }

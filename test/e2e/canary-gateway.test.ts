@@ -135,8 +135,21 @@ describe.concurrent.each(dialects())("a failing canary behind tenure gateway on 
     const shown = await tenure("show", String(canaryId), "--json");
     expect(JSON.parse(shown.stdout)).toMatchObject({ deployment: { status: "rolled_back" } });
     const alerts = await tenure("alerts", "--json");
-    expect(JSON.parse(alerts.stdout).items).toContainEqual(
-      expect.objectContaining({ kind: "canary_failed", deployment_id: canaryId }),
+    const failed = JSON.parse(alerts.stdout).items.find(
+      (a: { kind: string; deployment_id: number }) =>
+        a.kind === "canary_failed" && a.deployment_id === canaryId,
     );
+    expect(failed).toBeDefined();
+    // Once dealt with, a person closes it: no sweep ever would.
+    const resolved = await tenure(
+      "alerts",
+      "resolve",
+      String(failed.id),
+      "--note",
+      "2.0.0's feature join fixed",
+    );
+    expect(resolved.stdout).toBe(`alert ${failed.id} (canary_failed, deployment ${canaryId}) resolved\n`);
+    const open = JSON.parse((await tenure("alerts", "--state", "open", "--json")).stdout).items;
+    expect(open.map((a: { id: number }) => a.id)).not.toContain(failed.id);
   }, 240_000);
 });

@@ -70,6 +70,25 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
       expect(server.stderr()).toBe("");
     });
 
+    it("serves GET /metrics to a read token, and nothing to a request without one", async ({
+      onTestFinished,
+    }) => {
+      const { tenure, serve } = await fresh(onTestFinished);
+      const created = await tenure("token", "create", "--scope", "read", "--name", "prometheus");
+      expect(created.code, created.stderr).toBe(0);
+      const token = created.stdout.trim();
+      const server = await serve();
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+      const scrape = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(scrape.status).toBe(200);
+      expect(scrape.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+      const text = await scrape.text();
+      expect(text).toMatch(/^tenure_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+      expect(text).toMatch(/^tenure_sweeps_total\{outcome="done"\} \d+$/m);
+      expect(text).not.toContain(token);
+    });
+
     it("a registration taken before SIGTERM whose body arrives after it is still stored (201), then the process exits 0", async ({
       onTestFinished,
     }) => {

@@ -100,12 +100,12 @@ describe.each(dialects())(
 
     it("is told a refused report is refused, so that the meter drops it rather than send it forever", async () => {
       const sink = new RemoteTrafficSink({ registry: server.url, token });
-      await expect(sink.send({ gateway: "", deployments: [], ghosts: [], pairs: [] })).rejects.toBeInstanceOf(
-        RejectedReportError,
-      );
+      await expect(
+        sink.send({ gateway: "", deployments: [], ghosts: [], pairs: [], predictions: [] }),
+      ).rejects.toBeInstanceOf(RejectedReportError);
       const wrongToken = new RemoteTrafficSink({ registry: server.url, token: "nope" });
       const refused = await wrongToken
-        .send({ gateway: "gw", deployments: [], ghosts: [], pairs: [] })
+        .send({ gateway: "gw", deployments: [], ghosts: [], pairs: [], predictions: [] })
         .catch((e) => e);
       // A token can be fixed while the registry is away: that report is kept, not dropped.
       expect(refused).toBeInstanceOf(Error);

@@ -3,6 +3,7 @@ import { type Context, openContext } from "../../src/context.js";
 import type { AnalysisOutcome, CanaryAnalyzer } from "../../src/gateway/canary-analyzer.js";
 import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
 import type { TrafficWindows, WindowCounts } from "../../src/gateway/traffic-windows.js";
+import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
@@ -139,6 +140,67 @@ describe.each(dialects())("canary analysis on %s", (dialect) => {
     expect((await get(`/v1/alerts?deployment_id=${canary}`)).items[0].state).toBe("open");
     // Rolled back, it is analysed no more.
     expect(await nextAnalysis()).toEqual([]);
+
+    // A person closes it once dealt with: who, when and what is an event, and its channel is told.
+    const resolve = (id: number, body: unknown, token?: string) =>
+      t.request({ method: "POST", url: `/v1/alerts/${id}/resolve`, body, ...(token ? { token } : {}) });
+    const alertId = alerts[0].id as number;
+    expect((await resolve(alertId, { note: "checked" }, t.tokens.read)).statusCode).toBe(403);
+    const otherTeam = generateToken();
+    await t.context.stores.tokens.insert({
+      name: "growth",
+      token_hash: hashToken(otherTeam),
+      scope: "write",
+      owner_team: "growth",
+      created_at: now,
+    });
+    expect((await resolve(alertId, { note: "checked" }, otherTeam)).statusCode).toBe(403);
+    const empty = await resolve(alertId, { note: "" });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().errors).toEqual([expect.objectContaining({ field: "note" })]);
+    expect((await resolve(999_999, { note: "checked" })).statusCode).toBe(404);
+    expect((await get(`/v1/alerts?deployment_id=${canary}`)).items[0].state).toBe("open");
+    const resolved = await resolve(alertId, { note: "the feature pipeline of 2.0.0 was fixed" });
+    expect(resolved.statusCode, resolved.body).toBe(200);
+    expect(resolved.json()).toMatchObject({ id: alertId, state: "resolved", resolution: "acknowledged" });
+    const again = await resolve(alertId, { note: "twice" });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().detail).toMatch(/already resolved \(acknowledged\)/);
+    const closing = (await get(`/v1/deployments/${canary}/events`)).items.at(-1);
+    expect(closing).toMatchObject({
+      type: "alert_resolved",
+      actor: "token:admin",
+      data: { alert_id: alertId, kind: "canary_failed", note: "the feature pipeline of 2.0.0 was fixed" },
+    });
+    expect((await get("/v1/deliveries")).items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ alert_id: alertId, channel: "canary-slack", action: "resolve" }),
+      ]),
+    );
+  });
+
+  it("refuses to close by hand an alert that a sweep concludes, saying what closes it", async () => {
+    await start();
+    const old = await deploy({
+      model: "aged-gbm",
+      model_version: "1.0.0",
+      deployment_date: new Date(T0 - 400 * 86_400_000).toISOString(),
+      training_data_cutoff: new Date(T0 - 410 * 86_400_000).toISOString(),
+    });
+    const sweep = await t.request({ method: "POST", url: "/v1/sweeps", body: {} });
+    expect(sweep.statusCode, sweep.body).toBe(201);
+    const [alert] = (await get(`/v1/alerts?deployment_id=${old.id}`)).items;
+    expect(alert).toMatchObject({ kind: "expired", state: "open" });
+    const refused = await t.request({
+      method: "POST",
+      url: `/v1/alerts/${alert.id}/resolve`,
+      body: { note: "fine" },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().detail).toBe(
+      `an expired alert is not closed by hand: review the deployment (tenure review ${old.id}) or end it`,
+    );
+    expect((await get(`/v1/alerts?deployment_id=${old.id}`)).items[0].state).toBe("open");
   });
 
   it("never promotes an inconclusive canary, and pauses it with an alert after inconclusive_limit in a row", async () => {

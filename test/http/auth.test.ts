@@ -91,6 +91,8 @@ describe.each(dialects())("authentication and authorization on %s", (dialect) =>
     `/v1/deployments/${live}/events`,
     "/v1/models",
     "/v1/models/fraud-gbm",
+    "/v1/models/fraud-gbm/performance",
+    "/v1/models/fraud-gbm/drift",
   ];
 
   it("refuses every mutating route without a token with 401, a Bearer challenge and problem+json, changing nothing", async () => {

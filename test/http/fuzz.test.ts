@@ -459,10 +459,39 @@ function modelBodyStorm(
   growth("team risk's token on team growth's model", growthBody, { headers: bearer(storm.tokens.risk) });
 }
 
+/** The model page's reads with bad queries: environments, metrics and day counts that must be 400s, never faults. */
+function modelHistoryStorm(storm: Storm): void {
+  const queries = [
+    "environment=",
+    "environment=Not%20An%20Env",
+    "environment[]=production",
+    "metric=",
+    `metric=${"m".repeat(500)}`,
+    "days=0",
+    "days=91",
+    "days=1e3",
+    "days=-1",
+    "days=abc",
+    "unknown=1",
+  ];
+  for (const read of ["performance", "drift"]) {
+    for (const query of queries)
+      at(
+        storm,
+        `GET /v1/models/:name/${read}`,
+        "GET",
+        `/v1/models/fraud-gbm/${read}?${query}`,
+      )(`query ${query}`);
+  }
+}
+
 function modelStorm(storm: Storm): void {
+  modelHistoryStorm(storm);
   for (const name of BAD_NAMES) {
     at(storm, "GET /v1/models/:name", "GET", `/v1/models/${name}`)(`name ${show(name)}`);
     at(storm, "GET /v1/models/:name/events", "GET", `/v1/models/${name}/events`)(`name ${show(name)}`);
+    for (const read of ["performance", "drift"])
+      at(storm, `GET /v1/models/:name/${read}`, "GET", `/v1/models/${name}/${read}`)(`name ${show(name)}`);
     const golden = at(storm, "PUT /v1/models/:name/golden", "PUT", `/v1/models/${name}/golden`);
     golden(`name ${show(name)}`, { model_version: "3.2.0" });
     at(
@@ -755,6 +784,8 @@ function edgeStorm(storm: Storm): void {
     ["GET /v1/models", "/v1/models", undefined],
     ["GET /v1/models/:name", "/v1/models/fraud-gbm", undefined],
     ["GET /v1/models/:name/events", "/v1/models/fraud-gbm/events", undefined],
+    ["GET /v1/models/:name/performance", "/v1/models/fraud-gbm/performance", undefined],
+    ["GET /v1/models/:name/drift", "/v1/models/fraud-gbm/drift", undefined],
     ["PUT /v1/models/:name/golden", "/v1/models/fraud-gbm/golden", { model_version: "3.3.0" }],
     ["POST /v1/models/:name/rollback", "/v1/models/fraud-gbm/rollback", {}],
     ["POST /v1/deployments/:id/review", `/v1/deployments/${riskLive}/review`, { note: "ok" }],
@@ -975,7 +1006,9 @@ describe.each(dialects())("a storm of malformed requests on %s", (dialect) => {
       "GET /v1/lifecycle",
       "GET /v1/models",
       "GET /v1/models/:name",
+      "GET /v1/models/:name/drift",
       "GET /v1/models/:name/events",
+      "GET /v1/models/:name/performance",
       "GET /v1/sweeps",
       "POST /v1/deliveries/retry",
       "POST /v1/deployments",

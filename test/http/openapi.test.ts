@@ -43,6 +43,8 @@ const ROUTES = [
   ["get", "/v1/models/{name}"],
   ["get", "/v1/models/{name}/events"],
   ["get", "/v1/models/{name}/canary"],
+  ["get", "/v1/models/{name}/performance"],
+  ["get", "/v1/models/{name}/drift"],
   ["put", "/v1/models/{name}/golden"],
   ["post", "/v1/models/{name}/rollback"],
   ["post", "/v1/sweeps"],
@@ -60,8 +62,10 @@ const ROUTES = [
   ["get", "/v1/calendar.ics"],
   ["get", "/v1/check"],
   ["get", "/v1/fleet"],
+  ["get", "/v1/fleet/deployments"],
   ["get", "/v1/routes"],
   ["get", "/v1/alerts"],
+  ["post", "/v1/alerts/{id}/resolve"],
   ["get", "/v1/deliveries"],
   ["post", "/v1/deliveries/retry"],
   ["post", "/v1/feedback"],
@@ -69,6 +73,7 @@ const ROUTES = [
   ["post", "/v1/traffic"],
   ["get", "/v1/ghosts"],
   ["get", "/healthz"],
+  ["get", "/metrics"],
 ] as const;
 
 const MANDATORY = ["model", "model_version", "training_data_cutoff", "owner_team"];
@@ -77,7 +82,7 @@ describe("the OpenAPI document", () => {
   let t: TestApp;
   let doc: Document;
   beforeEach(async () => {
-    t = await startTestApp("sqlite");
+    t = await startTestApp("sqlite", { metrics: true });
     const res = await t.request({ method: "GET", url: "/openapi.json", token: null });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);

@@ -100,6 +100,7 @@ describe.each(dialects())("traffic API on %s", (dialect) => {
       skipped_forbidden: 0,
       ghosts: 0,
       pairs: 0,
+      predictions: 0,
     });
     // A second gateway, the same minute; and the next minute.
     await report({

@@ -47,6 +47,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0007-traffic",
         "0008-shadow",
         "0009-canary",
+        "0010-canary-labels",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -136,6 +137,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0007-traffic",
         "0008-shadow",
         "0009-canary",
+        "0010-canary-labels",
       ]);
     } finally {
       await db.close();

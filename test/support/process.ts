@@ -24,10 +24,17 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** The test process's environment without TENURE_* variables, so a developer's settings never leak in. */
+/** Settings of a developer's shell that change what the CLI prints: never inherited by a test. */
+const OUTPUT_SETTINGS = new Set(["NO_COLOR", "FORCE_COLOR"]);
+
+/**
+ * The test process's environment without TENURE_* variables, NO_COLOR or FORCE_COLOR, so a
+ * developer's settings never leak in.
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("TENURE_")) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith("TENURE_") && !OUTPUT_SETTINGS.has(key)) env[key] = value;
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
   return env;
 }

@@ -7,6 +7,8 @@ import { type Context, openContext } from "../../src/context.js";
 import type { TokenScope } from "../../src/core/words.js";
 import { RouteFeed } from "../../src/gateway/route-feed.js";
 import { buildApp } from "../../src/http/app.js";
+import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.js";
+import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
@@ -43,6 +45,8 @@ export async function startTestApp(
     /** Where the policy file's `${VAR}`s are read. */
     env?: Record<string, string>;
     retry?: RetryPolicy;
+    /** Serve GET /metrics, wired as `tenure serve` wires it. */
+    metrics?: boolean;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -52,7 +56,9 @@ export async function startTestApp(
     policies = join(mkdtempSync(join(tmpdir(), "tenure-policies-")), "policies.yaml");
     writeFileSync(policies, options.policies);
   }
+  const metrics = options.metrics ? new PrometheusMetrics({ version: "test" }) : undefined;
   const context = await openContext(database.url, {
+    telemetry: metrics?.telemetry,
     clock: () => now,
     policies,
     env: options.env ?? {},
@@ -76,8 +82,10 @@ export async function startTestApp(
     read: await make("read"),
     risk: await make("write", "risk"),
   };
+  metrics?.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: database.url, stores: context.stores });
   const app = await buildApp({
+    metrics,
     routes,
     registry: context.registry,
     lifecycle: context.lifecycle,

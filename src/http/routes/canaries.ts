@@ -15,6 +15,40 @@ const SideFigures = z.object({
   p99_ms: z.number().nullable(),
 });
 
+const LabelSide = z.object({
+  labelled: z.number().int().describe("labelled requests the test used"),
+  unusable: z.number().int().describe("regression: labelled requests whose answer held no number"),
+  errors: z.number().int().nullable().describe("classification: wrong predictions (no prediction is wrong)"),
+  error_rate: z.number().nullable().describe("classification: errors ÷ labelled"),
+  mean_abs_error: z.number().nullable().describe("regression: the mean absolute error"),
+});
+
+const LabelFigures = z
+  .object({
+    counted: z
+      .boolean()
+      .describe("whether both sides had min_labels labelled requests; if not, labels did not count"),
+    worse: z.boolean().describe("the canary is significantly worse: this alone fails the analysis"),
+    reason: z.string(),
+    kind: z.enum(["classification", "regression"]).nullable(),
+    test: z
+      .enum(["fisher_exact", "welch_t"])
+      .nullable()
+      .describe(
+        "Fisher's exact test on the error rates (classes), Welch's t-test on the absolute errors (numbers)",
+      ),
+    primary: LabelSide,
+    canary: LabelSide,
+    t_statistic: z.number().nullable(),
+    df: z.number().nullable(),
+    p_value: z.number().nullable().describe("two-sided; null when the comparison did not count"),
+    alpha: z.number(),
+    min_labels: z.number().int(),
+  })
+  .describe(
+    "each side's requests since the canary started whose label arrived (POST /v1/feedback), compared unpaired",
+  );
+
 export const CanaryAnalysis = z.object({
   id: z.number().int(),
   at: timestamp,
@@ -32,8 +66,9 @@ export const CanaryAnalysis = z.object({
       min_requests: z.number().int(),
       error_rate_margin: z.number().nullable(),
       p99_limit_ms: z.number().nullable(),
+      labels: LabelFigures.nullable(),
     })
-    .describe("each side's figures over the window, the margins, and labelled accuracy where labels exist"),
+    .describe("each side's figures over the window, the margins, and the comparison on labelled requests"),
 });
 
 export const Canary = z.object({
@@ -52,6 +87,7 @@ export const Canary = z.object({
     interval_seconds: z.number().int(),
     failure_limit: z.number().int(),
     min_requests: z.number().int(),
+    min_labels: z.number().int(),
     inconclusive_limit: z.number().int(),
     max_error_rate_increase: z.number(),
     max_p99_ratio: z.number(),

@@ -65,7 +65,8 @@ export function shadowRoutes(app: FastifyInstance, shadow: ShadowMonitor): void 
         summary: "Ground truth for served requests, by request id, up to 10,000 a request",
         description:
           "A label may arrive before its request's shadow pair, or for a request never mirrored: it is stored all the same " +
-          "and meets its pair when one is reported. A later label for a request replaces the first.",
+          "and meets its pair when one is reported. It scores a canary's predictions too: a request answered by a model's " +
+          "primary or its canary while the canary ran is weighed by the canary's analyses. A later label for a request replaces the first.",
         tags: ["shadow"],
         body: FeedbackBody,
         response: {

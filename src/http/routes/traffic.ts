@@ -16,6 +16,7 @@ const TrafficReceipt = z.object({
   skipped_forbidden: count().describe("deployments of another team than the token's"),
   ghosts: count().describe("ghosts (requests for unknown models) counted"),
   pairs: count().describe("shadow pairs handed to the shadow's pairing"),
+  predictions: count().describe("canary predictions stored, for the canaries' labels"),
 });
 
 const Ghost = z.object({
