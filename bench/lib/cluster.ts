@@ -12,6 +12,7 @@
  * every worker; a worker that dies meanwhile stops the rest and the primary exits 1.
  */
 import cluster from "node:cluster";
+import { GATEWAY_SEMI_SPACE_MB } from "../../src/cli/young-generation.js";
 
 const separator = process.argv.indexOf("--");
 const own = process.argv.slice(2, separator < 0 ? undefined : separator);
@@ -27,7 +28,13 @@ cluster.schedulingPolicy = cluster.SCHED_RR;
 cluster.setupPrimary({
   exec: script,
   args,
-  execArgv: script.endsWith(".ts") ? ["--import", "tsx"] : [],
+  // A gateway worker cannot start itself again with its young generation (src/cli/young-generation.ts):
+  // it is given the flag here, as `tenure gateway` gives it to the child it starts.
+  execArgv: script.endsWith(".ts")
+    ? ["--import", "tsx"]
+    : args[0] === "gateway"
+      ? [`--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}`]
+      : [],
 });
 let stopping = false;
 let listening = 0;

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import type { RouteSource } from "../gateway/route-source.js";
 import type { TrafficSink } from "../gateway/traffic-meter.js";
+import { ChildExited } from "./child-exited.js";
 import { configOf, type Io } from "./io.js";
 import {
   byteSizeFlag,
@@ -66,6 +67,10 @@ export function gatewayCommand(program: Command, io: Io): void {
         5_000,
       ),
   ).action(async (flags: GatewayFlags) => {
+    // V8 sizes the young generation only at start-up: the gateway runs as a child that has its own.
+    const { GATEWAY_SEMI_SPACE_MB, rerunWithSemiSpace } = await import("./young-generation.js");
+    const code = await rerunWithSemiSpace(GATEWAY_SEMI_SPACE_MB);
+    if (code !== undefined) throw new ChildExited(code);
     const { SLUG_PATTERN } = await import("../registry/deployment-words.js");
     if (!SLUG_PATTERN.test(flags.environment)) {
       throw new InputError(
@@ -249,14 +254,17 @@ async function serveGatewayUntilSignal(
     },
     "tenure gateway is serving",
   );
+  const { onParentGone } = await import("./young-generation.js");
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
+      process.off("disconnect", stop);
       resolve();
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    onParentGone(stop);
   });
   await gateway.close();
   await stopMirror();

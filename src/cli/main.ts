@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { type FieldIssue, InputError } from "../core/errors.js";
 import { VERSION } from "../version.js";
+import { ChildExited } from "./child-exited.js";
 import { inFlagTerms, withFlagNames } from "./flag-names.js";
 import { type Io, processIo } from "./io.js";
 import { RemoteError } from "./remote-error.js";
@@ -83,6 +84,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // A command that ran in a child process (`tenure gateway`): the child has said it all.
+    if (error instanceof ChildExited) return error.code;
     io.err(`tenure: ${messageOf(error)}\n`);
     return exitCodeOf(error);
   }

@@ -33,9 +33,14 @@ const SET_BY_GATEWAY = new Set([
   "x-forwarded-proto",
 ]);
 
-/** The header names a Connection header lists, lowercased: they are hop-by-hop too. */
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+/**
+ * The header names a Connection header lists, lowercased: they are hop-by-hop too. Almost every
+ * message names one (`keep-alive`, `close`): that one name is returned as it is, without the Set
+ * a list needs, as this runs twice a request.
+ */
+function connectionTokens(value: string | string[] | undefined): string | Set<string> | undefined {
   if (value === undefined) return undefined;
+  if (typeof value === "string" && value.indexOf(",") === -1) return value.trim().toLowerCase();
   const names = new Set<string>();
   for (const part of Array.isArray(value) ? value : [value]) {
     for (const token of part.split(",")) {
@@ -44,6 +49,10 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     }
   }
   return names;
+}
+
+function isNamed(named: string | Set<string> | undefined, name: string): boolean {
+  return typeof named === "string" ? named === name : named?.has(name) === true;
 }
 
 /**
@@ -55,7 +64,8 @@ export function forwardedRequestHeaders(headers: IncomingHttpHeaders): Record<st
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || SET_BY_GATEWAY.has(name) || named?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || SET_BY_GATEWAY.has(name) || isNamed(named, name))
+      continue;
     out[name] = value;
   }
   return out;
@@ -70,7 +80,7 @@ export function forwardedResponseHeaders(headers: IncomingHttpHeaders, into: str
   const named = connectionTokens(headers.connection);
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith("tenure-"))
+    if (value === undefined || HOP_BY_HOP.has(name) || isNamed(named, name) || name.startsWith("tenure-"))
       continue;
     if (Array.isArray(value)) for (const one of value) into.push(name, one);
     else into.push(name, value);

@@ -154,7 +154,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     const version = headers[this.settings.versionHeader];
     this.upstreamVersion = Array.isArray(version) ? version[0] : version;
     if (this.f.copyResponse) this.responseCopy = new BodyCopy(this.settings.shadowMaxBody);
-    const list = forwardedResponseHeaders(headers, [...upstream.stamp, ...extra]);
+    const list = forwardedResponseHeaders(headers, upstream.stamp.concat(extra));
     try {
       res.writeHead(statusCode, list);
     } catch (error) {
