@@ -69,7 +69,7 @@ export function gatewayCommand(program: Command, io: Io): void {
   ).action(async (flags: GatewayFlags) => {
     // V8 sizes the young generation only at start-up: the gateway runs as a child that has its own.
     const { GATEWAY_SEMI_SPACE_MB, rerunWithSemiSpace } = await import("./young-generation.js");
-    const code = await rerunWithSemiSpace(GATEWAY_SEMI_SPACE_MB);
+    const code = await rerunWithSemiSpace(GATEWAY_SEMI_SPACE_MB, io.env);
     if (code !== undefined) throw new ChildExited(code);
     const { SLUG_PATTERN } = await import("../registry/deployment-words.js");
     if (!SLUG_PATTERN.test(flags.environment)) {
@@ -264,7 +264,7 @@ async function serveGatewayUntilSignal(
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
-    onParentGone(stop);
+    onParentGone(stop, io.env);
   });
   await gateway.close();
   await stopMirror();

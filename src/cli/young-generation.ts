@@ -34,8 +34,8 @@ export function semiSpaceChosen(execArgv: readonly string[], nodeOptions: string
  * here: SIGINT and SIGTERM are passed on, SIGHUP as SIGTERM; if this process dies without passing
  * anything on (SIGKILL), the child sees its IPC channel close and stops as on SIGTERM.
  */
-export function rerunWithSemiSpace(mb: number): Promise<number | undefined> {
-  if (cluster.isWorker || semiSpaceChosen(process.execArgv, process.env.NODE_OPTIONS)) {
+export function rerunWithSemiSpace(mb: number, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (cluster.isWorker || semiSpaceChosen(process.execArgv, env.NODE_OPTIONS)) {
     return Promise.resolve(undefined);
   }
   const child = spawn(
@@ -44,7 +44,7 @@ export function rerunWithSemiSpace(mb: number): Promise<number | undefined> {
     {
       stdio: ["inherit", "inherit", "inherit", "ipc"],
       detached: true,
-      env: { ...process.env, [SUPERVISED]: "1" },
+      env: { ...env, [SUPERVISED]: "1" },
     },
   );
   const relay: Array<[NodeJS.Signals, () => void]> = [
@@ -66,8 +66,8 @@ export function rerunWithSemiSpace(mb: number): Promise<number | undefined> {
  * In the child `rerunWithSemiSpace` started, calls `stop` when the parent is gone; elsewhere does
  * nothing. The IPC channel does not keep the child alive once `stop` has let everything else go.
  */
-export function onParentGone(stop: () => void): void {
-  if (process.env[SUPERVISED] !== "1" || !process.channel) return;
+export function onParentGone(stop: () => void, env: NodeJS.ProcessEnv): void {
+  if (env[SUPERVISED] !== "1" || !process.channel) return;
   process.channel.unref();
   process.once("disconnect", stop);
 }

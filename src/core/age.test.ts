@@ -23,6 +23,14 @@ describe("computeAge", () => {
     expect(age.policy).toBe("default");
   });
 
+  it("never says a deployment held its target longer than it has served", () => {
+    // Its first judged window is aligned to the day and began 10 hours before it was deployed.
+    const input = { ...live(20), performance_ok_since: NOW - 20 * DAY_MS - 10 * 3_600_000 };
+    expect(computeAge(input, DEFAULT_POLICY, NOW).performance_age_seconds).toBe(20 * 86_400);
+    const later = { ...live(20), performance_ok_since: NOW - 5 * DAY_MS };
+    expect(computeAge(later, DEFAULT_POLICY, NOW).performance_age_seconds).toBe(5 * 86_400);
+  });
+
   it("is due from 80% of the TTL and expired from the TTL, to the second", () => {
     const dueAt = 0.8 * 90 * 86_400;
     expect(stageOf(dueAt - 1, 90 * 86_400, 0.8)).toBe("fresh");

@@ -80,11 +80,15 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
 
 /**
  * Seconds since the end of the last window below target; 0 while the latest judged window is
- * below, at any clock (it does not count up between sweeps); null without a judgement.
+ * below, at any clock (it does not count up between sweeps); null without a judgement. Never
+ * more than the deployment age: its first window may start before it was deployed (windows are
+ * aligned to the day), but it cannot have held its target longer than it has served.
  */
 function performanceAge(input: AgeInput, clock: number): number | null {
   const since = input.performance_ok_since;
-  if (since !== null && since !== undefined) return Math.max(0, Math.floor((clock - since) / 1000));
+  if (since !== null && since !== undefined) {
+    return Math.max(0, Math.floor((clock - Math.max(since, input.deployment_date)) / 1000));
+  }
   return input.performance_state === "degraded" ? 0 : null;
 }
 
