@@ -3,9 +3,18 @@ import { FINDING_KINDS } from "../../../src/core/finding";
 import { PERSON_CLOSES, ResolveAlertButton } from "../actions/resolve-alert-button";
 import { ReviewButton } from "../actions/review-button";
 import { api } from "../api";
-import { Badge, ErrorBox, Link, Loading, useData } from "../components";
+import { Badge, Link, useData } from "../components";
 import { setQuery, useLocation } from "../router";
-import { Empty, FilterSelect, Segmented, Tally, TimeAgo, usePagedList } from "./list-parts";
+import {
+  Empty,
+  FilterSelect,
+  ListStatus,
+  RefreshButton,
+  Segmented,
+  Tally,
+  TimeAgo,
+  usePagedList,
+} from "./list-parts";
 import "./alerts.css";
 
 /** An alert as GET /v1/alerts answers it (src/http/lifecycle-schemas.ts). */
@@ -110,21 +119,10 @@ export function AlertsPage() {
           onChange={(value) => setQuery({ team: value })}
         />
         <span class="spacer" />
-        <button type="button" onClick={list.reload} disabled={list.loading}>
-          {list.loading && list.items ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton list={list} />
       </div>
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
-      <ErrorBox error={list.error} />
-      {!list.items ? (
-        list.loading ? (
-          <Loading what="alerts" />
-        ) : null
-      ) : shown.length === 0 ? (
+      <ListStatus list={list} what="alerts" notice={notice} />
+      {!list.items ? null : shown.length === 0 ? (
         <Empty title={emptyTitle(state, kind, team)}>
           {kind || team ? (
             <Link href="/alerts">Show every open alert</Link>

@@ -3,9 +3,18 @@ import { useState } from "preact/hooks";
 import { ActionButton, explainRefusal } from "../actions/action-button";
 import { RetryDeliveryButton } from "../actions/retry-delivery-button";
 import { api } from "../api";
-import { Badge, Confirm, ErrorBox, Link, Loading, useData } from "../components";
+import { Badge, Confirm, Link, useData } from "../components";
 import { setQuery, useLocation } from "../router";
-import { durationMs, Empty, Segmented, Tally, TimeAgo, usePagedList } from "./list-parts";
+import {
+  durationMs,
+  Empty,
+  ListStatus,
+  RefreshButton,
+  Segmented,
+  Tally,
+  TimeAgo,
+  usePagedList,
+} from "./list-parts";
 import "./deliveries.css";
 
 /** A delivery as GET /v1/deliveries answers it (src/http/lifecycle-schemas.ts). */
@@ -107,21 +116,10 @@ export function DeliveriesPage() {
             }}
           />
         ) : null}
-        <button type="button" onClick={list.reload} disabled={list.loading}>
-          {list.loading && list.items ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton list={list} />
       </div>
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
-      <ErrorBox error={list.error} />
-      {!list.items ? (
-        list.loading ? (
-          <Loading what="deliveries" />
-        ) : null
-      ) : items.length === 0 ? (
+      <ListStatus list={list} what="deliveries" notice={notice} />
+      {!list.items ? null : items.length === 0 ? (
         <Empty
           title={
             state === "failed"

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api } from "../api";
-import { useData } from "../components";
+import { ErrorBox, Loading, useData } from "../components";
 import { relativeTime, shortTime } from "../format";
 import "./list-parts.css";
 
@@ -108,6 +108,41 @@ export function durationMs(ms: number | null | undefined): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
   return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+/** What a paged list shows of itself. */
+interface ListView {
+  items: unknown[] | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Reads the list again; says so while it does, once something is on screen. */
+export function RefreshButton({ list }: { list: ListView }) {
+  return (
+    <button type="button" onClick={list.reload} disabled={list.loading}>
+      {list.loading && list.items ? "Refreshing…" : "Refresh"}
+    </button>
+  );
+}
+
+/**
+ * What stands above a list's rows: the last action's notice, the list's error (what was shown
+ * stays), and its first load. The rows follow once `list.items` is there.
+ */
+export function ListStatus({ list, what, notice }: { list: ListView; what: string; notice?: string | null }) {
+  return (
+    <>
+      {notice ? (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
+      <ErrorBox error={list.error} />
+      {!list.items && list.loading ? <Loading what={what} /> : null}
+    </>
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
-import { Badge, ErrorBox, Loading } from "../components";
+import { Badge } from "../components";
 import { count, shortTime } from "../format";
-import { durationMs, Empty, Tally, TimeAgo, usePagedList } from "./list-parts";
+import { durationMs, Empty, ListStatus, RefreshButton, Tally, TimeAgo, usePagedList } from "./list-parts";
 import "./sweeps.css";
 
 /** A sweep as GET /v1/sweeps answers it (src/http/lifecycle-schemas.ts). */
@@ -65,16 +65,10 @@ export function SweepsPage() {
           {list.items ? `${items.length} sweep${items.length === 1 ? "" : "s"}, newest first` : ""}
         </span>
         <span class="spacer" />
-        <button type="button" onClick={list.reload} disabled={list.loading}>
-          {list.loading && list.items ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton list={list} />
       </div>
-      <ErrorBox error={list.error} />
-      {!list.items ? (
-        list.loading ? (
-          <Loading what="the sweep log" />
-        ) : null
-      ) : items.length === 0 ? (
+      <ListStatus list={list} what="the sweep log" />
+      {!list.items ? null : items.length === 0 ? (
         <Empty title="No sweep has run yet">
           A server sweeps on its schedule and at start-up; <code>tenure sweep</code> runs one now.
         </Empty>
