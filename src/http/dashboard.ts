@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -28,7 +29,7 @@ export interface DashboardOptions {
  */
 export async function registerDashboard(app: FastifyInstance, options: DashboardOptions): Promise<boolean> {
   const root = options.root ?? DASHBOARD_ROOT;
-  const built = existsSync(`${root}index.html`) || existsSync(`${root}/index.html`);
+  const built = existsSync(join(root, "index.html"));
   const links = {
     name: "tenure",
     version: options.version,

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api } from "./api";
+import { ApiError } from "./api";
 import { signIn, signOut, token } from "./auth";
 import { ErrorBox } from "./components";
 import { useShared } from "./store";
@@ -72,5 +72,3 @@ export function SignInButton({ onSignIn }: { onSignIn: () => void }) {
 export function useCanAct(): boolean {
   return useShared(token) !== null;
 }
-
-export { api };
