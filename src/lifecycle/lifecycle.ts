@@ -180,18 +180,32 @@ export class Lifecycle {
   }
 
   /** A liveness heartbeat from the serving endpoint; a deployment that is not live says so (409). */
+  /**
+   * Liveness from the serving endpoint. With `served_version`, the version the endpoint says it
+   * serves: one that differs from the registry's marks a version mismatch, as a gateway's report
+   * does, and the registered one clears a mismatch seen before.
+   */
   async heartbeat(
     id: number,
     actor: Actor,
     at?: number,
-  ): Promise<{ deployment_id: number; last_heartbeat_at: string }> {
+    servedVersion?: string,
+  ): Promise<{ deployment_id: number; last_heartbeat_at: string; version_mismatch: boolean }> {
     const now = at ?? this.options.clock();
     const row = await this.requireDeployment(id);
     this.options.registry.assertTeam(actor, row.owner_team);
     if (row.status !== "active") throw new ConflictError(`deployment ${id} is ${row.status}, not live`);
     await this.options.stores.metrics.recordHeartbeat(id, now);
+    const mismatch = servedVersion !== undefined && servedVersion !== row.model_version;
+    if (servedVersion !== undefined) {
+      await this.options.stores.traffic.markDeployments([
+        mismatch
+          ? { deployment_id: id, mismatch: { version: servedVersion, at: now } }
+          : { deployment_id: id, matched_at: now },
+      ]);
+    }
     const latest = Math.max(now, row.last_heartbeat_at ?? 0);
-    return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString() };
+    return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString(), version_mismatch: mismatch };
   }
 
   /**

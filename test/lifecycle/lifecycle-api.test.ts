@@ -189,9 +189,28 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     expect(beat.json()).toEqual({
       deployment_id: id,
       last_heartbeat_at: new Date(T0 + 3 * DAY + 1000).toISOString(),
+      version_mismatch: false,
     });
     expect(await sweep(T0 + 4 * DAY)).toMatchObject({ findings: {}, alerts_resolved: 1 });
     expect(await alerts()).toMatchObject([{ kind: "silent", resolution: "cleared" }]);
+  });
+
+  it("a heartbeat's served_version that differs from the registry's is a version mismatch until the registered one is served", async () => {
+    await start();
+    const { id } = await deploy({ model: "ping-svc", model_version: "3.2.0", training_data_cutoff: "2026-12-25" });
+    const beat = (served: string) =>
+      t.request({ method: "POST", url: `/v1/deployments/${id}/heartbeat`, body: { served_version: served } });
+    t.setNow(T0 + 1000);
+    expect((await beat("3.1.9")).json()).toMatchObject({ version_mismatch: true });
+    const shown = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+    expect(shown).toMatchObject({ reported_version: "3.1.9" });
+    t.setNow(T0 + 2000);
+    expect((await beat("3.2.0")).json()).toMatchObject({ version_mismatch: false });
+    const cleared = (await t.request({ method: "GET", url: `/v1/deployments/${id}` })).json();
+    expect(cleared).toMatchObject({ reported_version: null });
+    const bad = await beat("not a version!");
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].field).toBe("served_version");
   });
 
   it("data older than max_data_age is data_stale; an exempt policy raises no age findings but says so", async () => {
