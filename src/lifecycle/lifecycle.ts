@@ -205,7 +205,11 @@ export class Lifecycle {
       ]);
     }
     const latest = Math.max(now, row.last_heartbeat_at ?? 0);
-    return { deployment_id: id, last_heartbeat_at: new Date(latest).toISOString(), version_mismatch: mismatch };
+    return {
+      deployment_id: id,
+      last_heartbeat_at: new Date(latest).toISOString(),
+      version_mismatch: mismatch,
+    };
   }
 
   /**

@@ -197,7 +197,11 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
 
   it("a heartbeat's served_version that differs from the registry's is a version mismatch until the registered one is served", async () => {
     await start();
-    const { id } = await deploy({ model: "ping-svc", model_version: "3.2.0", training_data_cutoff: "2026-12-25" });
+    const { id } = await deploy({
+      model: "ping-svc",
+      model_version: "3.2.0",
+      training_data_cutoff: "2026-12-25",
+    });
     const beat = (served: string) =>
       t.request({ method: "POST", url: `/v1/deployments/${id}/heartbeat`, body: { served_version: served } });
     t.setNow(T0 + 1000);

@@ -20,7 +20,9 @@ export function heartbeatRoutes(app: FastifyInstance, lifecycle: Lifecycle): voi
         body: z.strictObject({
           served_version: modelVersion()
             .optional()
-            .describe("the version the endpoint serves; one that differs from the registry's is a version mismatch"),
+            .describe(
+              "the version the endpoint serves; one that differs from the registry's is a version mismatch",
+            ),
         }),
         response: {
           200: z.object({
