@@ -35,6 +35,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["drift", async () => (await import("./drift.js")).driftCommand],
   ["shadow", async () => (await import("./shadow.js")).shadowCommand],
   ["ghosts", async () => (await import("./ghosts.js")).ghostsCommand],
+  ["sync", async () => (await import("./sync.js")).syncCommand()],
   ["policy", async () => (await import("./policy.js")).policyCommand],
   ["token", async () => (await import("./token.js")).tokenCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],

@@ -1,0 +1,142 @@
+import type { Command } from "commander";
+import type { ServingObservation, SyncFinding, SyncSource } from "../core/sync-plan.js";
+import type { ApplyOptions, SyncReport } from "../integrations/sync-applier.js";
+import { clientFrom } from "./client.js";
+import type { Io } from "./io.js";
+import { type DatabaseFlag, databaseOption, durationFlag } from "./options.js";
+import { type Progress, progressBar } from "./progress.js";
+import { printSyncReport } from "./sync-report.js";
+
+type RegisterSource = (sync: Command, io: Io) => void;
+
+/** Each source's subcommand. */
+const SOURCES: ReadonlyArray<readonly [name: SyncSource, load: () => Promise<RegisterSource>]> = [
+  ["mlflow", async () => (await import("./sync-mlflow.js")).syncMlflowCommand],
+  ["sagemaker", async () => (await import("./sync-sagemaker.js")).syncSagemakerCommand],
+  ["kubernetes", async () => (await import("./sync-kubernetes.js")).syncKubernetesCommand],
+];
+
+/**
+ * `tenure sync SOURCE`: each source's module is loaded before commander parses; each loads its
+ * system's client only when it runs.
+ */
+export async function syncCommand(): Promise<(program: Command, io: Io) => void> {
+  const sources = await Promise.all(SOURCES.map(([, load]) => load()));
+  return (program, io) => {
+    const sync = program
+      .command("sync")
+      .summary("learn deployments from MLflow, SageMaker or Kubernetes; report what does not add up");
+    for (const register of sources) register(sync, io);
+  };
+}
+
+/** The flags every `tenure sync` source takes. */
+export interface SyncFlags extends DatabaseFlag {
+  dryRun?: boolean;
+  json?: boolean;
+  /** Seconds between syncs; once when absent. */
+  every?: number;
+}
+
+/** Adds the flags every source takes: --dry-run, --json, --every and --database. */
+export function syncOptions(command: Command): Command {
+  return databaseOption(
+    command
+      .option("--dry-run", "show what would change and change nothing")
+      .option("--json", "print the report as JSON")
+      .option(
+        "--every <duration>",
+        "sync again after each interval (5m, 1h) until stopped",
+        durationFlag("--every"),
+      ),
+  );
+}
+
+/** What a source read from its system, for one round. */
+export interface Observed {
+  observations: ServingObservation[];
+  /** Findings the source made itself: ghosts, version mismatches. */
+  findings?: SyncFinding[];
+  environments?: string[];
+  zombieScope?: ApplyOptions["zombieScope"];
+}
+
+export interface SyncRound {
+  signal: AbortSignal;
+  progress: Progress;
+}
+
+/**
+ * Runs a source's sync once, or every `--every` until SIGINT or SIGTERM: reads the system,
+ * registers what changed through the registry (the database, or the server at TENURE_URL) and
+ * prints the report. Once, a refused registration fails the command (exit 1) after the report; on
+ * a schedule, a round that fails is reported and the next one tries again, as the lost webhook
+ * deliveries it reconciles would want.
+ */
+export async function runSync(
+  io: Io,
+  source: SyncSource,
+  flags: SyncFlags,
+  observe: (round: SyncRound) => Promise<Observed>,
+): Promise<void> {
+  const client = await clientFrom(io.env, flags.database);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  if (flags.every !== undefined) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  try {
+    do {
+      const progress = await progressBar(io);
+      let report: SyncReport;
+      try {
+        const observed = await observe({ signal: stop.signal, progress });
+        const { applySync } = await import("../integrations/sync-applier.js");
+        report = await applySync(client, source, observed.observations, {
+          dryRun: flags.dryRun === true,
+          environments: observed.environments,
+          findings: observed.findings,
+          zombieScope: observed.zombieScope,
+          now: Date.now,
+          onRegistered: (done, total) => {
+            if (done === 1) progress.start("registering", total);
+            progress.update(done);
+          },
+        });
+      } catch (error) {
+        if (flags.every === undefined || stop.signal.aborted) throw error;
+        io.err(`tenure: ${source} sync failed, trying again in ${flags.every}s: ${messageOf(error)}\n`);
+        continue;
+      } finally {
+        progress.stop();
+      }
+      printSyncReport(io, report, flags.json === true);
+      if (flags.every === undefined && report.errors.length > 0) {
+        throw new Error(
+          `${report.errors.length} of ${report.errors.length + report.registered.length} registrations were refused`,
+        );
+      }
+    } while (flags.every !== undefined && (await pause(flags.every * 1000, stop.signal)));
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await client.close();
+  }
+}
+
+/** Waits `ms`; resolves false at once when stopped. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => resolve(true), ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
