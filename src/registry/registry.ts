@@ -1,10 +1,9 @@
 import type { AgeStage } from "../core/age.js";
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from "../core/errors.js";
+import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
 import { parseTags } from "../store/json-columns.js";
-import type { ModelStore } from "../store/model-store.js";
 import type { DeploymentFilter } from "../store/page-store.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -13,12 +12,12 @@ import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js"
 import {
   type DeploymentView,
   type EventView,
-  iso,
   type ModelView,
   toDeploymentView,
   toEventView,
   toModelView,
 } from "./deployment-view.js";
+import { Handovers } from "./handovers.js";
 import {
   hashRequest,
   type OnEnded,
@@ -27,8 +26,10 @@ import {
   registerRound,
   splitRounds,
 } from "./register-round.js";
+import { assertTeam, lockKeyOf, requireModel } from "./registry-rules.js";
 import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
+export type { RollbackOptions } from "./handovers.js";
 export type { Registration } from "./register-round.js";
 
 /** How far ahead of the server's clock a deployment_date may be: clocks drift, a little. */
@@ -45,18 +46,6 @@ export interface RegistryOptions {
    * rolled back): the lifecycle resolves their alerts there, so channels hear it at once.
    */
   onEnded?: OnEnded;
-}
-
-export interface RollbackOptions {
-  to_version?: string;
-  reason?: string;
-  at?: number;
-  /** Refuse (ConflictError) unless this deployment is still the live primary: a guardrail's check. */
-  expect_current?: number;
-  /** More of why, in the `rolled_back` event's data (a guardrail's figures). */
-  data?: Record<string, unknown>;
-  /** Runs in the rollback's transaction, told of the deployment rolled back and its replacement. */
-  within?: (tx: Stores, rolledBack: DeploymentRow | null, replacement: DeploymentRow) => Promise<void>;
 }
 
 export interface ListQuery {
@@ -88,6 +77,7 @@ export class Registry {
 
   private readonly registrations: WriteBatcher<PendingRegistration, Registration>;
   private readonly statistics: FreshStatistics;
+  private readonly handovers: Handovers;
 
   constructor(options: RegistryOptions) {
     this.stores = options.stores;
@@ -103,6 +93,12 @@ export class Registry {
       concurrency: options.stores.traits.singleWriter ? 1 : 2,
       // Fuller PostgreSQL batches while one is in flight: more registrations a second (see BENCHMARKS.md).
       minBatchWhileBusy: 8,
+    });
+    this.handovers = new Handovers({
+      stores: this.stores,
+      clock: this.clock,
+      onEnded: this.onEnded,
+      view: (row, now) => this.view(row, now),
     });
     this.statistics = new FreshStatistics({ analyze: () => this.stores.deployments.analyzeDeployments() });
   }
@@ -288,147 +284,6 @@ export class Registry {
     });
   }
 
-  /**
-   * Carries out a scheduled promotion at `at`: the deployment goes live (deployment_date = `at`)
-   * and, if it is a primary, supersedes the live primary, with the usual events. Undefined when
-   * it is no longer scheduled (cancelled, or another sweep promoted it first).
-   */
-  /**
-   * A live shadow or canary takes over from the live primary of its model and environment: the
-   * primary ends (`superseded`) and the successor becomes the primary, both recorded as events,
-   * in one transaction. Refused (ConflictError) when either changed since the caller looked.
-   */
-  async takeOver(
-    primaryId: number,
-    successorId: number,
-    actor: Actor,
-    reason: string,
-    at: number,
-    within?: (tx: Stores) => Promise<void>,
-  ): Promise<DeploymentView> {
-    return this.stores.transaction(async (tx) => {
-      const primary = await tx.deployments.findDeployment(primaryId);
-      if (!primary) throw new NotFoundError(`deployment ${primaryId} does not exist`);
-      await tx.lockKeys([lockKeyOf(primary.model, primary.environment)]);
-      const successor = await tx.deployments.findDeployment(successorId);
-      if (primary.status !== "active" || primary.role !== "primary") {
-        throw new ConflictError(`deployment ${primaryId} is no longer the live primary`);
-      }
-      if (
-        successor?.status !== "active" ||
-        successor.role === "primary" ||
-        successor.model !== primary.model ||
-        successor.environment !== primary.environment
-      ) {
-        throw new ConflictError(`deployment ${successorId} is no longer a live successor of ${primaryId}`);
-      }
-      await tx.deployments.endDeployment(primary.id, "superseded", at);
-      await this.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
-      if (!(await tx.deployments.makePrimary(successor.id))) {
-        throw new ConflictError(`deployment ${successorId} could not become the primary`);
-      }
-      const common = { model: primary.model, environment: primary.environment, actor: actor.name, at };
-      await tx.deployments.appendEvents([
-        {
-          ...common,
-          deployment_id: successor.id,
-          type: "promoted",
-          data: {
-            model_version: successor.model_version,
-            from_role: successor.role,
-            supersedes: primary.id,
-            reason,
-          },
-        },
-        {
-          ...common,
-          deployment_id: primary.id,
-          type: "superseded",
-          data: { model_version: primary.model_version, superseded_by: successor.id, reason },
-        },
-      ]);
-      await within?.(tx);
-      return this.view({ ...successor, role: "primary" }, at);
-    });
-  }
-
-  async promote(id: number, at: number, actor: Actor): Promise<DeploymentView | undefined> {
-    return this.stores.transaction(async (tx) => {
-      const row = await tx.deployments.findDeployment(id);
-      if (row?.status !== "scheduled") return undefined;
-      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
-      const current =
-        row.role === "primary" ? await tx.deployments.findLivePrimary(row.model, row.environment) : undefined;
-      if (current) {
-        await tx.deployments.endDeployment(current.id, "superseded", at);
-        await this.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
-      }
-      if (!(await tx.deployments.activateScheduled(id, at))) return undefined;
-      const common = { model: row.model, environment: row.environment, actor: actor.name, at };
-      await tx.deployments.appendEvent({
-        ...common,
-        deployment_id: id,
-        type: "deployed",
-        data: {
-          model_version: row.model_version,
-          role: row.role,
-          supersedes: current?.id ?? null,
-          promotion_scheduled_for: iso(row.deployment_date),
-        },
-      });
-      if (current) {
-        await tx.deployments.appendEvent({
-          ...common,
-          deployment_id: current.id,
-          type: "superseded",
-          data: { model_version: current.model_version, superseded_by: id },
-        });
-      }
-      return this.view({ ...row, status: "active", deployment_date: at }, at);
-    });
-  }
-
-  /**
-   * Rolls a live canary back: it ends as `rolled_back` and answers no more traffic (weight 0),
-   * with a `canary_rolled_back` event carrying `data`; `within` runs in the same transaction
-   * (the canary's state, its analysis, the alert). Refused (ConflictError) when it is no longer
-   * a live canary.
-   */
-  async rollBackCanary(
-    id: number,
-    actor: Actor,
-    options: {
-      at: number;
-      reason: string;
-      data: Record<string, unknown>;
-      within?: (tx: Stores, row: DeploymentRow) => Promise<void>;
-    },
-  ): Promise<DeploymentRow> {
-    const { at } = options;
-    return this.stores.transaction(async (tx) => {
-      const row = await tx.deployments.findDeployment(id);
-      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
-      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
-      if (row.role !== "canary" || !(await tx.deployments.endDeployment(id, "rolled_back", at))) {
-        throw new ConflictError(`deployment ${id} is no longer a live canary`);
-      }
-      const ended: DeploymentRow = { ...row, status: "rolled_back", ended_at: at, traffic_weight: 0 };
-      await tx.canaries.setTrafficWeight(id, 0);
-      await this.onEnded(tx, [ended], at);
-      await tx.deployments.appendEvent({
-        deployment_id: id,
-        model: row.model,
-        environment: row.environment,
-        type: "canary_rolled_back",
-        actor: actor.name,
-        at,
-        data: { model_version: row.model_version, reason: options.reason, ...options.data },
-      });
-      await options.within?.(tx, ended);
-      return ended;
-    });
-  }
-
   async setGolden(
     model: string,
     environment: string,
@@ -437,7 +292,7 @@ export class Registry {
   ): Promise<ModelView> {
     const now = this.clock();
     await this.stores.transaction(async (tx) => {
-      const owner = await this.requireModel(tx.models, model);
+      const owner = await requireModel(tx.models, model);
       assertTeam(actor, owner.owner_team);
       if (!(await tx.models.findVersion(model, modelVersion))) {
         throw new NotFoundError(`model ${model} has no version ${modelVersion}`);
@@ -462,97 +317,29 @@ export class Registry {
     return this.getModel(model);
   }
 
-  /**
-   * Makes the golden (or the named) version the live primary again: a new deployment of that
-   * version, with the training_data_cutoff it was registered with; the current primary ends as
-   * `rolled_back`.
-   */
-  async rollback(
-    model: string,
-    environment: string,
-    actor: Actor,
-    options: RollbackOptions = {},
-  ): Promise<{ deployment: DeploymentView; rolled_back: DeploymentView | null }> {
-    const now = options.at ?? this.clock();
-    return this.stores.transaction(async (tx) => {
-      const owner = await this.requireModel(tx.models, model);
-      assertTeam(actor, owner.owner_team);
-      await tx.lockKeys([lockKeyOf(model, environment)]);
-      const target = options.to_version ?? (await tx.models.findGolden(model, environment))?.model_version;
-      if (target === undefined) {
-        throw new ConflictError(
-          `model ${model} has no golden version in ${environment}: set one (tenure golden) or name the version to roll back to`,
-        );
-      }
-      const version = await tx.models.findVersion(model, target);
-      if (!version) throw new NotFoundError(`model ${model} has no version ${target}`);
-      const current = await tx.deployments.findLivePrimary(model, environment);
-      if (options.expect_current !== undefined && current?.id !== options.expect_current) {
-        throw new ConflictError(
-          `deployment ${options.expect_current} is no longer the live primary of ${model} in ${environment}`,
-        );
-      }
-      if (current?.model_version === target) {
-        throw new ConflictError(`${model} ${target} is already the live primary in ${environment}`);
-      }
-      // Traffic goes back to where the target version served, not to the current's endpoint,
-      // which serves the version being rolled back.
-      const endpoint =
-        (await tx.deployments.lastEndpoint(model, environment, target)) ?? current?.endpoint ?? null;
-      if (current) {
-        await tx.deployments.endDeployment(current.id, "rolled_back", now);
-        await this.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
-      }
-      const row = await tx.deployments.insertDeployment({
-        model,
-        model_version: target,
-        environment,
-        owner_team: owner.owner_team,
-        role: "primary",
-        status: "active",
-        deployment_date: now,
-        training_data_cutoff: version.training_data_cutoff,
-        ended_at: null,
-        endpoint,
-        tags: current?.tags ?? "{}",
-        ttl_extension_seconds: 0,
-        created_at: now,
-        created_by: actor.name,
-      });
-      const common = { model, environment, actor: actor.name, at: now };
-      const reason = options.reason ?? null;
-      await tx.deployments.appendEvent({
-        ...common,
-        deployment_id: row.id,
-        type: "deployed",
-        data: { model_version: target, role: "primary", rollback_of: current?.id ?? null, reason },
-      });
-      if (current) {
-        await tx.deployments.appendEvent({
-          ...common,
-          deployment_id: current.id,
-          type: "rolled_back",
-          data: {
-            model_version: current.model_version,
-            rolled_back_to: row.id,
-            to_version: target,
-            reason,
-            ...options.data,
-          },
-        });
-      }
-      const ended = current ? { ...current, status: "rolled_back" as const, ended_at: now } : null;
-      await options.within?.(tx, ended, row);
-      return {
-        deployment: this.view(row, now),
-        rolled_back: current ? this.view({ ...current, status: "rolled_back", ended_at: now }, now) : null,
-      };
-    });
+  /** A live shadow or canary takes over from the live primary (see Handovers.takeOver). */
+  takeOver(...args: Parameters<Handovers["takeOver"]>) {
+    return this.handovers.takeOver(...args);
+  }
+
+  /** Carries out a scheduled promotion (see Handovers.promote). */
+  promote(...args: Parameters<Handovers["promote"]>) {
+    return this.handovers.promote(...args);
+  }
+
+  /** Rolls a live canary back (see Handovers.rollBackCanary). */
+  rollBackCanary(...args: Parameters<Handovers["rollBackCanary"]>) {
+    return this.handovers.rollBackCanary(...args);
+  }
+
+  /** Makes the golden (or the named) version the live primary again (see Handovers.rollback). */
+  rollback(...args: Parameters<Handovers["rollback"]>) {
+    return this.handovers.rollback(...args);
   }
 
   /** A model's whole history: its deployments' events and its own, such as golden versions set. */
   async modelEvents(name: string): Promise<EventView[]> {
-    await this.requireModel(this.stores.models, name);
+    await requireModel(this.stores.models, name);
     return (await this.stores.deployments.listModelEvents(name)).map(toEventView);
   }
 
@@ -562,7 +349,7 @@ export class Registry {
   }
 
   async getModel(name: string): Promise<ModelView> {
-    const model = await this.requireModel(this.stores.models, name);
+    const model = await requireModel(this.stores.models, name);
     return this.modelView(name, model);
   }
 
@@ -582,17 +369,6 @@ export class Registry {
     if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
     return row;
   }
-
-  private async requireModel(models: ModelStore, name: string) {
-    const model = await models.findModel(name);
-    if (!model) throw new NotFoundError(`model ${name} does not exist`);
-    return model;
-  }
-}
-
-/** The lock that serializes changes to the primaries of a model in an environment. */
-function lockKeyOf(model: string, environment: string): string {
-  return `tenure:${model} ${environment}`;
 }
 
 /** The deployment date a registration asks for: its promotion time, its date, or now. */
@@ -650,14 +426,6 @@ function checkCanary(body: RegisterDeploymentBody, scheduled: boolean): void {
         message: "must not be given with canary settings: register the canary when it goes live",
       },
     ]);
-  }
-}
-
-function assertTeam(actor: Actor, team: string): void {
-  if (actor.team !== null && actor.team !== team) {
-    throw new ForbiddenError(
-      `this token belongs to team ${actor.team} and cannot change team ${team}'s models`,
-    );
   }
 }
 
