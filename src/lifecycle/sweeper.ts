@@ -1,17 +1,17 @@
 import type { Logger } from "pino";
-import type { AlertWrites, Incidents } from "../alerts/incidents.js";
-import type { AgeStage } from "../core/age.js";
+import type { Incidents } from "../alerts/incidents.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
-import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
+import { retireOnPolicy } from "./expiry-retirement.js";
+import { newPass, type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
 
 export interface SweepRequest {
   /**
@@ -63,9 +63,6 @@ export type SweepRecord =
   | (SweepRow & { dry_run: false })
   | (Omit<SweepRow, "id"> & { id: null; dry_run: true });
 
-/** The actor of what a sweep does on its own (promotions, retirements). */
-const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", team: null };
-
 /**
  * The heartbeat: one pass over every live deployment that computes its clocks, stage and
  * findings under its policy, turns findings into alerts (opened, repeated, resolved), carries
@@ -108,7 +105,7 @@ export class Sweeper {
       );
     }
     try {
-      const totals = await this.sweep(this.pass(at, false, request.onProgress));
+      const totals = await this.sweep(newPass(this.stores, at, false, request.onProgress));
       const finished = this.options.clock();
       const row = await this.stores.sweeps.finishSweep(claimed.id, {
         ...totals,
@@ -128,7 +125,7 @@ export class Sweeper {
 
   /** The same pass as a sweep, with every write left out and counted instead; nothing logged. */
   private async preview(request: SweepRequest, at: number, started: number): Promise<SweepRecord> {
-    const totals = await this.sweep(this.pass(at, true, request.onProgress));
+    const totals = await this.sweep(newPass(this.stores, at, true, request.onProgress));
     const finished = this.options.clock();
     return {
       id: null,
@@ -145,32 +142,6 @@ export class Sweeper {
       stages: JSON.stringify(totals.stages),
       findings: JSON.stringify(totals.findings),
       error: null,
-    };
-  }
-
-  private pass(at: number, dryRun: boolean, onProgress?: (read: number) => void): Pass {
-    let read = 0;
-    return {
-      at,
-      dryRun,
-      read: (rows) => {
-        read += rows;
-        onProgress?.(read);
-      },
-      totals: {
-        deployments: 0,
-        stages: { fresh: 0, due: 0, expired: 0 },
-        findings: {},
-        retirements: 0,
-        alerts_opened: 0,
-        alerts_resolved: 0,
-        notifications: 0,
-      },
-      tookOver: new Set(),
-      superseded: new Set(),
-      alertWrites: dryRun
-        ? (work) => work(countingWrites(this.stores))
-        : (work) => this.stores.transaction(work),
     };
   }
 
@@ -270,7 +241,7 @@ export class Sweeper {
       const { age, findings } = evaluateDeployment(row, policy, at);
       const expired = findings.find((f) => f.kind === "expired");
       if (expired && policy.expire_action === "retire") {
-        const outcome = await this.retireOnPolicy(row, policy, expired, pass);
+        const outcome = await retireOnPolicy(this.options, row, policy, expired, pass);
         if (outcome.ended) continue;
         for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
       }
@@ -384,78 +355,6 @@ export class Sweeper {
       after = alerts.at(-1)?.id ?? after;
     }
   }
-
-  /**
-   * `expire_action: retire` retires an expired deployment only when something can take over:
-   * a shadow or canary answers no one alone, so it simply ends; a primary gives way to the
-   * golden version of its model and environment (a rollback). Otherwise the deployment stays,
-   * and the expired finding says why. When it ends, its channels hear the expiry and, at once,
-   * its resolution (`retired` or `rolled_back`), so a retirement on policy never goes unnoticed.
-   */
-  private async retireOnPolicy(
-    row: DeploymentRow,
-    policy: Policy,
-    finding: Finding,
-    pass: Pass,
-  ): Promise<{ ended: true } | { ended: false; reason: string }> {
-    const { at, totals } = pass;
-    const reason = `expired under policy ${policy.name} (expire_action: retire)`;
-    const registry = this.options.registry;
-    // A primary makes way for a newer successor that has shown it works, else for the golden version.
-    const successor =
-      row.role === "primary"
-        ? await this.stores.deployments.findValidatedSuccessor(
-            row.model,
-            row.environment,
-            row.deployment_date,
-          )
-        : undefined;
-    const golden =
-      row.role === "primary" && !successor
-        ? await this.stores.models.findGolden(row.model, row.environment)
-        : undefined;
-    if (row.role === "primary" && !successor && (!golden || golden.model_version === row.model_version)) {
-      const noSuccessor = `no newer shadow or canary of ${row.model} in ${row.environment} has held its performance target`;
-      return {
-        ended: false,
-        reason: golden
-          ? `the golden version ${golden.model_version} is this deployment and ${noSuccessor}, so it stays for review`
-          : `no golden version of ${row.model} in ${row.environment} and ${noSuccessor}, so it stays for review`,
-      };
-    }
-    const action = successor
-      ? `replaced by the validated ${successor.role} ${successor.model_version} (deployment ${successor.id})`
-      : golden
-        ? `rolled back to the golden version ${golden.model_version}`
-        : "retired";
-    const announced = {
-      ...finding,
-      summary: `${finding.summary}; ${action}`,
-      detail: { ...finding.detail, expire_action_taken: action },
-    };
-    try {
-      await pass.alertWrites(async (tx) => {
-        const open = await tx.alerts.openAlertsFor([row.id]);
-        if (open.some((a) => a.kind === "expired")) return;
-        const change = await this.options.incidents.open(tx, [{ row, finding: announced }], at);
-        totals.alerts_opened += change.alerts;
-        totals.notifications += change.notifications;
-      });
-      if (pass.dryRun) {
-        if (successor) pass.tookOver.add(successor.id);
-      } else if (successor) {
-        await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, at);
-        pass.tookOver.add(successor.id);
-      } else if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
-      else await registry.retire(row.id, SWEEP_ACTOR, reason, at);
-      totals.retirements++;
-      return { ended: true };
-    } catch (error) {
-      // A concurrent change (someone retired it first) is not the sweep's failure.
-      if (error instanceof ConflictError) return { ended: false, reason: error.message };
-      throw error;
-    }
-  }
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
@@ -467,58 +366,4 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
     else groups.set(k, [item]);
   }
   return groups;
-}
-
-type Totals = {
-  deployments: number;
-  retirements: number;
-  stages: Record<AgeStage, number>;
-  findings: Record<string, number>;
-  alerts_opened: number;
-  alerts_resolved: number;
-  notifications: number;
-};
-
-/** What one pass keeps while it runs, its own: a preview may run beside a sweep. */
-interface Pass {
-  at: number;
-  dryRun: boolean;
-  /** Counts the live deployments read and judged, for the request's onProgress. */
-  read: (rows: number) => void;
-  totals: Totals;
-  /** Successors that took over from an expired primary during this pass. */
-  tookOver: Set<number>;
-  /** In a preview: the live primaries its promotions would have superseded. */
-  superseded: Set<number>;
-  /** Alert changes, in one transaction; in a preview, handed a writer that writes nothing. */
-  alertWrites: <T>(work: (tx: AlertWrites) => Promise<T>) => Promise<T>;
-}
-
-/**
- * The alert writes of a preview: reads go to the store, writes change nothing and return what
- * they would have, so Incidents counts the alerts and the notifications exactly as it would.
- */
-function countingWrites(stores: Stores): AlertWrites {
-  return {
-    alerts: {
-      openAlertsFor: (ids) => stores.alerts.openAlertsFor(ids),
-      insertAlerts: async (alerts) =>
-        alerts.map((a) => ({
-          ...a,
-          id: 0,
-          detail: JSON.stringify(a.detail),
-          state: "open",
-          last_notified_at: a.opened_at,
-          notifications: 1,
-          resolved_at: null,
-          resolution: null,
-        })),
-      markReminded: async () => {},
-      resolveAlerts: async (ids, at, resolution) =>
-        (await stores.alerts.findAlerts(ids))
-          .filter((a) => a.state === "open")
-          .map((a) => ({ ...a, state: "resolved", resolved_at: at, resolution })),
-    },
-    outbox: { insertDeliveries: async () => {} },
-  };
 }
