@@ -88,7 +88,7 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    return problem(status, fastifyErrorType(fastifyError), clientErrorDetail(fastifyError));
+    return problem(status, fastifyErrorType(fastifyError), clientErrorDetail(fastifyError, request));
   }
   request.log.error({ err: error }, "request failed");
   return problem(500, "internal", "the server failed to handle this request; the fault is logged");
@@ -149,10 +149,11 @@ function fastifyErrorType(error: Partial<FastifyError>): string {
   }
 }
 
-function clientErrorDetail(error: Partial<FastifyError>): string {
+function clientErrorDetail(error: Partial<FastifyError>, request: FastifyRequest): string {
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return "the request body is larger than 1 MiB";
+      // A route may take more than the app's 1 MiB (an AdmissionReview carries two objects).
+      return `the request body is larger than ${(request.routeOptions.bodyLimit ?? 1024 * 1024) / (1024 * 1024)} MiB`;
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return "send the body as application/json";
     default:

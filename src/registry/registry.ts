@@ -19,6 +19,7 @@ import {
   toEventView,
   toModelView,
 } from "./deployment-view.js";
+import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
 import {
   hashRequest,
   type OnEnded,
@@ -30,9 +31,6 @@ import {
 import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
 export type { Registration } from "./register-round.js";
-
-/** How far ahead of the server's clock a deployment_date may be: clocks drift, a little. */
-const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 export interface RegistryOptions {
   stores: Stores;
