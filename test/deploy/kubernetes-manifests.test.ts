@@ -1,12 +1,18 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { hasExternalTool } from "../support/external-tool.js";
 
 const DIR = resolve(import.meta.dirname, "../../deploy/kubernetes");
+const KUBECTL = "/usr/bin/kubectl";
+
+function hasKubectl(): boolean {
+  if (existsSync(KUBECTL)) return true;
+  process.stdout.write(`skipping the kubectl kustomize check: ${KUBECTL} is not installed\n`);
+  return false;
+}
 
 interface Manifest {
   apiVersion: string;
@@ -311,9 +317,11 @@ describe("deploy/kubernetes", () => {
     });
   });
 
-  describe.runIf(hasExternalTool("/usr/bin/kubectl", "apt-get install kubectl"))("built by kubectl", () => {
+  // Debian packages no kubectl, so CI does not install it: this check runs where one is installed
+  // (the structure above is checked everywhere), and says in one line when it is skipped.
+  describe.runIf(hasKubectl())("built by kubectl", () => {
     it("builds with `kubectl kustomize`, Helm-free, into every manifest with the image named", () => {
-      const built = execFileSync("/usr/bin/kubectl", ["kustomize", DIR], { encoding: "utf8" });
+      const built = execFileSync(KUBECTL, ["kustomize", DIR], { encoding: "utf8" });
       const kinds = parseAllDocuments(built)
         .map((document) => (document.toJS() as Manifest).kind)
         .sort();
