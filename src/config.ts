@@ -27,6 +27,12 @@ const onByDefault = () =>
     .default("1")
     .transform((value) => value === "1");
 
+const offByDefault = () =>
+  z
+    .enum(["0", "1"], { error: "must be 0 (off) or 1 (on)" })
+    .default("0")
+    .transform((value) => value === "1");
+
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 
 const EnvironmentSchema = z
@@ -47,6 +53,9 @@ const EnvironmentSchema = z
     TENURE_HEAP_GROWING_PERCENT: wholeNumber(1, 1_000).optional(),
     TENURE_BACKGROUND_CHECKPOINTS: onByDefault(),
     TENURE_PG_PREPARED_STATEMENTS: onByDefault(),
+    TENURE_K8S_ADMISSION: offByDefault(),
+    TENURE_TLS_CERT: z.string().optional(),
+    TENURE_TLS_KEY: z.string().optional(),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -64,6 +73,11 @@ const EnvironmentSchema = z
     heapGrowingPercent: env.TENURE_HEAP_GROWING_PERCENT,
     backgroundCheckpoints: env.TENURE_BACKGROUND_CHECKPOINTS,
     preparedStatements: env.TENURE_PG_PREPARED_STATEMENTS,
+    /** Serve Kubernetes' admission webhook (POST /k8s/admission). */
+    k8sAdmission: env.TENURE_K8S_ADMISSION,
+    /** The server's TLS certificate and key, PEM files; plain HTTP without them. */
+    tlsCert: env.TENURE_TLS_CERT,
+    tlsKey: env.TENURE_TLS_KEY,
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

@@ -17,6 +17,9 @@ describe("the environment, parsed once in config.ts", () => {
       heapGrowingPercent: undefined,
       backgroundCheckpoints: true,
       preparedStatements: true,
+      k8sAdmission: false,
+      tlsCert: undefined,
+      tlsKey: undefined,
     });
   });
 
@@ -34,6 +37,9 @@ describe("the environment, parsed once in config.ts", () => {
       TENURE_HEAP_GROWING_PERCENT: "50",
       TENURE_BACKGROUND_CHECKPOINTS: "0",
       TENURE_PG_PREPARED_STATEMENTS: "0",
+      TENURE_K8S_ADMISSION: "1",
+      TENURE_TLS_CERT: "/etc/tenure/tls/tls.crt",
+      TENURE_TLS_KEY: "/etc/tenure/tls/tls.key",
     });
     expect(config).toMatchObject({
       databaseUrl: "postgres://db/tenure",
@@ -43,6 +49,9 @@ describe("the environment, parsed once in config.ts", () => {
       heapGrowingPercent: 50,
       backgroundCheckpoints: false,
       preparedStatements: false,
+      k8sAdmission: true,
+      tlsCert: "/etc/tenure/tls/tls.crt",
+      tlsKey: "/etc/tenure/tls/tls.key",
     });
   });
 
@@ -71,6 +80,7 @@ describe("the environment, parsed once in config.ts", () => {
     ],
     ["TENURE_BACKGROUND_CHECKPOINTS", "no", "TENURE_BACKGROUND_CHECKPOINTS must be 0 (off) or 1 (on)"],
     ["TENURE_PG_PREPARED_STATEMENTS", "false", "TENURE_PG_PREPARED_STATEMENTS must be 0 (off) or 1 (on)"],
+    ["TENURE_K8S_ADMISSION", "yes", "TENURE_K8S_ADMISSION must be 0 (off) or 1 (on)"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import type { Command } from "commander";
 import type { Config } from "../config.js";
+import { InputError } from "../core/errors.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";
@@ -13,6 +14,9 @@ export interface ServeFlags extends DatabaseFlag {
   policies?: string;
   sweepCron?: string;
   publicUrl?: string;
+  k8sAdmission?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -31,9 +35,24 @@ export function serveCommand(program: Command, io: Io): void {
       .option(
         "--public-url <url>",
         "the URL people reach this server at, for links (default: $TENURE_PUBLIC_URL)",
-      ),
+      )
+      .option(
+        "--k8s-admission",
+        "serve Kubernetes' admission webhook at POST /k8s/admission, which takes no token: reach it only from the API server (default: $TENURE_K8S_ADMISSION=1)",
+      )
+      .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (default: $TENURE_TLS_CERT)")
+      .option("--tls-key <file>", "the PEM key of --tls-cert (default: $TENURE_TLS_KEY)"),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
+    const tlsCert = flags.tlsCert ?? config.tlsCert;
+    const tlsKey = flags.tlsKey ?? config.tlsKey;
+    if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+      throw new InputError(
+        tlsCert === undefined
+          ? "--tls-key needs --tls-cert (or TENURE_TLS_CERT): HTTPS takes both"
+          : "--tls-cert needs --tls-key (or TENURE_TLS_KEY): HTTPS takes both",
+      );
+    }
     await serveUntilSignal({
       ...processSettings(config),
       databaseUrl: flags.database ?? config.databaseUrl,
@@ -43,6 +62,10 @@ export function serveCommand(program: Command, io: Io): void {
       policies: flags.policies ?? config.policies,
       sweepCron: flags.sweepCron ?? config.sweepCron,
       publicUrl: flags.publicUrl ?? config.publicUrl,
+      k8sAdmission: flags.k8sAdmission ?? config.k8sAdmission,
+      ...(tlsCert !== undefined && tlsKey !== undefined
+        ? { tls: { certFile: tlsCert, keyFile: tlsKey } }
+        : {}),
       env: io.env,
     });
   });

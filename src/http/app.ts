@@ -4,12 +4,14 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerOptions,
   LogController,
 } from "fastify";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
+import type { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
@@ -20,6 +22,7 @@ import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { registerDashboard } from "./dashboard.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import type { PrometheusMetrics } from "./prometheus/prometheus-metrics.js";
+import { admissionRoutes } from "./routes/admission.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { calendarRoutes } from "./routes/calendar.js";
 import { canaryRoutes } from "./routes/canaries.js";
@@ -63,6 +66,10 @@ export interface AppOptions {
   /** The built dashboard's folder; dist/web by default. */
   dashboardRoot?: string;
   logger?: FastifyBaseLogger;
+  /** Kubernetes' admission webhook (`POST /k8s/admission`); the route is absent without it. */
+  admission?: AdmissionWebhook;
+  /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 /** 1 MiB: registrations are small; anything larger is a mistake or an attack (413). */
@@ -72,7 +79,7 @@ const BODY_LIMIT = 1024 * 1024;
  * Builds the HTTP API. Nothing here listens: `tenure serve` does, and tests use `app.inject`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  const fastifyOptions = {
     bodyLimit: BODY_LIMIT,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Clients may send ids and limits as strings in paths and queries; zod coerces them.
@@ -89,7 +96,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({
       disableRequestLogging: !options.logger || !["debug", "trace"].includes(options.logger.level),
     }),
-  });
+  } satisfies FastifyServerOptions;
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes use neither server's own API.
+  const app = options.tls
+    ? (Fastify({ ...fastifyOptions, https: options.tls }) as unknown as FastifyInstance)
+    : Fastify(fastifyOptions);
   // Fastify's JSON parser reports a `__proto__` key as "not valid JSON"; this one says what it
   // refuses and why. Fastify's text/plain parser would hand a JSON route a string to validate.
   app.removeContentTypeParser([JSON_TYPE, "text/plain"]);
@@ -179,6 +190,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       prometheusRoutes(scope, metrics);
     });
   }
+
+  // Outside the bearer scope: the Kubernetes API server sends no token (see routes/admission.ts).
+  if (options.admission) admissionRoutes(app, options.admission);
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));

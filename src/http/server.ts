@@ -1,12 +1,15 @@
+import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
+import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
+import { CertificateFiles } from "./certificate-files.js";
 import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
 import { TokenCache } from "./token-auth.js";
 
@@ -39,6 +42,12 @@ export interface ServeOptions {
   traffic?: (context: Context) => TrafficWindows | undefined;
   /** How often the canary analyzer looks for due analyses (5 s). */
   canaryPollMs?: number;
+  /** Serve Kubernetes' admission webhook, POST /k8s/admission (off by default: it takes no token). */
+  k8sAdmission?: boolean;
+  /** Serve HTTPS with this certificate and key (PEM files), read again when they change. */
+  tls?: { certFile: string; keyFile: string };
+  /** How often the TLS files are read again (60 s). */
+  tlsReloadMs?: number;
 }
 
 export interface RunningServer {
@@ -63,11 +72,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
   );
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
-  // A bad schedule is refused before anything opens.
+  // A bad schedule, or TLS files that cannot be used, are refused before anything opens.
   parseSweepCron(scheduleCron);
+  const certificates = options.tls
+    ? new CertificateFiles(options.tls.certFile, options.tls.keyFile)
+    : undefined;
+  const tls = certificates?.read();
   const publicUrl =
     options.publicUrl ??
-    `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+    `${tls ? "https" : "http"}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   // /metrics: a registry of this server's own, counting what this process does as it happens
   // (the telemetry) and reading the store at each scrape (readFrom, once the context is open).
   const metrics = new PrometheusMetrics({ version: VERSION });
@@ -99,6 +112,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     publicRead: options.publicRead,
     version: VERSION,
     logger,
+    admission: options.k8sAdmission
+      ? new AdmissionWebhook({
+          policies: context.policies,
+          models: context.stores.models,
+          clock: context.clock,
+        })
+      : undefined,
+    tls,
   });
   let url: string;
   try {
@@ -112,6 +133,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stores: context.stores,
     run: (request) => context.lifecycle.sweep(request),
     logger,
+  });
+  const certificateWatch = new AbortController();
+  certificates?.watch({
+    intervalMs: options.tlsReloadMs ?? 60_000,
+    signal: certificateWatch.signal,
+    // New connections get the new certificate; open ones keep the one they agreed on.
+    onChange: (pair) => {
+      (app.server as unknown as TlsServer).setSecureContext(pair);
+      logger.info({ cert: certificates.certFile }, "TLS certificate reloaded");
+    },
+    onError: (error) =>
+      logger.error({ err: error }, "the TLS files cannot be used; the certificate in use is kept"),
   });
   context.dispatcher.start();
   scheduler.start();
@@ -130,6 +163,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       policies: context.policies.path ?? "built-in defaults",
       sweep_cron: scheduleCron,
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
+      k8s_admission: options.k8sAdmission ?? false,
+      tls: tls !== undefined,
     },
     "tenure is serving",
   );
@@ -151,6 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     close() {
       closing ??= (async () => {
+        certificateWatch.abort();
         await scheduler.stop();
         // Long polls answer at once rather than hold the close for up to their wait.
         await routes.close();

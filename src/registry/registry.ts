@@ -18,6 +18,7 @@ import {
   toModelView,
 } from "./deployment-view.js";
 import { Handovers } from "./handovers.js";
+import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
 import {
   hashRequest,
   type OnEnded,
@@ -31,9 +32,6 @@ import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
 export type { RollbackOptions } from "./handovers.js";
 export type { Registration } from "./register-round.js";
-
-/** How far ahead of the server's clock a deployment_date may be: clocks drift, a little. */
-const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 export interface RegistryOptions {
   stores: Stores;

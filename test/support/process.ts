@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -127,6 +128,8 @@ export async function startServe(options: {
   extraArgs?: string[];
   /** How the free port is given: `--port` (default) or TENURE_PORT. */
   portVia?: "flag" | "environment";
+  /** The server serves HTTPS (its flags or environment say so) with a certificate this CA signed. */
+  tls?: { ca: Buffer };
 }): Promise<ServeProcess> {
   const port = await freePort();
   const viaEnvironment = options.portVia === "environment";
@@ -176,7 +179,7 @@ export async function startServe(options: {
       done({ code, signal });
     });
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
   const serve: ServeProcess = {
     url,
     port,
@@ -209,9 +212,7 @@ export async function startServe(options: {
         throw new Error(`tenure serve exited before it was healthy:\n${stderr}\n${stdout}`);
       }
       try {
-        const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-        await response.arrayBuffer();
-        return response.status === 200 ? true : undefined;
+        return (await healthStatus(`${url}/healthz`, options.tls?.ca)) === 200 ? true : undefined;
       } catch {
         return undefined;
       }
@@ -221,6 +222,23 @@ export async function startServe(options: {
     throw error;
   }
   return serve;
+}
+
+/** The status of one GET, over HTTPS trusting only `ca` when given one. */
+async function healthStatus(url: string, ca: Buffer | undefined): Promise<number> {
+  if (!ca) {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.status;
+  }
+  return new Promise((done, fail) => {
+    const request = https.get(url, { ca, agent: false, timeout: 1000 }, (response) => {
+      response.resume();
+      response.on("end", () => done(response.statusCode ?? 0));
+    });
+    request.on("timeout", () => request.destroy(new Error("timed out")));
+    request.on("error", fail);
+  });
 }
 
 /** How one request ended, as seen from the client. */

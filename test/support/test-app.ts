@@ -10,6 +10,7 @@ import { buildApp } from "../../src/http/app.js";
 import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.js";
 import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
+import { AdmissionWebhook } from "../../src/integrations/kubernetes/admission-webhook.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -47,6 +48,8 @@ export async function startTestApp(
     retry?: RetryPolicy;
     /** Serve GET /metrics, wired as `tenure serve` wires it. */
     metrics?: boolean;
+    /** Serve POST /k8s/admission, wired as `tenure serve --k8s-admission` wires it. */
+    admission?: boolean;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -96,6 +99,13 @@ export async function startTestApp(
     tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",
+    admission: options.admission
+      ? new AdmissionWebhook({
+          policies: context.policies,
+          models: context.stores.models,
+          clock: context.clock,
+        })
+      : undefined,
   });
   return {
     app,
