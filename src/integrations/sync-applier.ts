@@ -1,4 +1,3 @@
-import type { TenureClient } from "../cli/client.js";
 import { isoTime } from "../core/iso-time.js";
 import {
   type LivePrimary,
@@ -13,6 +12,23 @@ import {
 } from "../core/sync-plan.js";
 import { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
+import type { ListResult, Registration } from "../registry/registry.js";
+
+/**
+ * What a sync needs of the registry: its live primaries, and registrations. A TenureClient is
+ * one (the database, or a server through its API); so is the registry itself with an actor, as
+ * the MLflow webhook uses it. Declared here so that integrations need nothing of the CLI.
+ */
+export interface SyncClient {
+  list(query: {
+    environment: string;
+    role: "primary";
+    status: "active";
+    limit: number;
+    cursor?: string;
+  }): Promise<ListResult>;
+  register(body: RegisterDeploymentBody): Promise<Registration>;
+}
 
 /** What one sync did (or, with `dry_run`, would do): the answer of `tenure sync … --json`. */
 export interface SyncReport {
@@ -58,7 +74,7 @@ export interface ApplyOptions extends Omit<PlanOptions, "now"> {
  * registry refuses is reported and the rest go on: one bad version never stops a fleet's sync.
  */
 export async function applySync(
-  client: TenureClient,
+  client: SyncClient,
   source: SyncSource,
   observations: ServingObservation[],
   options: ApplyOptions,
@@ -103,7 +119,7 @@ export async function applySync(
 }
 
 /** Every live primary of the environments, page by page. */
-export async function livePrimaries(client: TenureClient, environments: string[]): Promise<LivePrimary[]> {
+export async function livePrimaries(client: SyncClient, environments: string[]): Promise<LivePrimary[]> {
   const live: LivePrimary[] = [];
   for (const environment of environments) {
     let cursor: string | undefined;
