@@ -13,6 +13,10 @@ export interface ServeFlags extends DatabaseFlag {
   policies?: string;
   sweepCron?: string;
   publicUrl?: string;
+  mlflowWebhookSecret?: string;
+  mlflowUrl?: string;
+  mlflowAlias?: string;
+  mlflowEnvironment?: string;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -31,6 +35,22 @@ export function serveCommand(program: Command, io: Io): void {
       .option(
         "--public-url <url>",
         "the URL people reach this server at, for links (default: $TENURE_PUBLIC_URL)",
+      )
+      .option(
+        "--mlflow-webhook-secret <secret>",
+        "take MLflow's webhooks signed with this secret at POST /v1/hooks/mlflow (default: $TENURE_MLFLOW_WEBHOOK_SECRET, better: ps shows flags)",
+      )
+      .option(
+        "--mlflow-url <url>",
+        "the MLflow tracking server the webhook reads versions' tags from (default: $TENURE_MLFLOW_URL; token: $TENURE_MLFLOW_TOKEN)",
+      )
+      .option(
+        "--mlflow-alias <alias>",
+        "the MLflow alias whose version serves (default: $TENURE_MLFLOW_ALIAS, else champion)",
+      )
+      .option(
+        "--mlflow-environment <env>",
+        "the environment that version serves in (default: $TENURE_MLFLOW_ENVIRONMENT, else production)",
       ),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
@@ -43,6 +63,13 @@ export function serveCommand(program: Command, io: Io): void {
       policies: flags.policies ?? config.policies,
       sweepCron: flags.sweepCron ?? config.sweepCron,
       publicUrl: flags.publicUrl ?? config.publicUrl,
+      mlflow: {
+        webhookSecret: flags.mlflowWebhookSecret ?? config.mlflowWebhookSecret,
+        url: flags.mlflowUrl ?? config.mlflowUrl,
+        token: config.mlflowToken,
+        alias: flags.mlflowAlias ?? config.mlflowAlias,
+        environment: flags.mlflowEnvironment ?? config.mlflowEnvironment,
+      },
       env: io.env,
     });
   });

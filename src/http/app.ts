@@ -10,6 +10,7 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fa
 import { z } from "zod";
 import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
+import type { MlflowWebhook } from "../integrations/mlflow-webhook.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
@@ -29,6 +30,7 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
+import { mlflowHookRoutes } from "./routes/mlflow-hook.js";
 import { modelHistoryRoutes } from "./routes/model-history.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
@@ -60,6 +62,8 @@ export interface AppOptions {
   version: string;
   /** What `GET /metrics` serves; the route is absent without it. */
   metrics?: PrometheusMetrics;
+  /** MLflow's webhooks (`POST /v1/hooks/mlflow`); the route answers 404 without it. */
+  mlflowHook?: MlflowWebhook;
   /** The built dashboard's folder; dist/web by default. */
   dashboardRoot?: string;
   logger?: FastifyBaseLogger;
@@ -179,6 +183,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       prometheusRoutes(scope, metrics);
     });
   }
+
+  // Signed webhooks authenticate by their signature, outside the bearer token's scope.
+  await app.register(async function hooks(scope) {
+    mlflowHookRoutes(scope, options.mlflowHook);
+  });
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));

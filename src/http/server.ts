@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
+import { checkMlflowSettings, type MlflowSettings, mlflowWebhookOf } from "../integrations/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
@@ -39,6 +40,8 @@ export interface ServeOptions {
   traffic?: (context: Context) => TrafficWindows | undefined;
   /** How often the canary analyzer looks for due analyses (5 s). */
   canaryPollMs?: number;
+  /** MLflow: with a webhook secret, POST /v1/hooks/mlflow takes MLflow's signed webhooks. */
+  mlflow?: MlflowSettings;
 }
 
 export interface RunningServer {
@@ -63,8 +66,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
   );
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
-  // A bad schedule is refused before anything opens.
+  // A bad schedule, or MLflow settings that cannot work, are refused before anything opens.
   parseSweepCron(scheduleCron);
+  checkMlflowSettings(options.mlflow);
   const publicUrl =
     options.publicUrl ??
     `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
@@ -85,7 +89,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   metrics.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
+  const mlflowHook = mlflowWebhookOf(options.mlflow, {
+    registry: context.registry,
+    receipts: context.stores.webhookReceipts,
+    clock: context.clock,
+    logger,
+  });
   const app = await buildApp({
+    mlflowHook,
     metrics,
     routes,
     publicHost: new URL(publicUrl).hostname,
@@ -129,6 +140,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       version: VERSION,
       policies: context.policies.path ?? "built-in defaults",
       sweep_cron: scheduleCron,
+      mlflow_webhook: mlflowHook ? "on" : "off",
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
     },
     "tenure is serving",

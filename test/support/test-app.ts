@@ -10,6 +10,7 @@ import { buildApp } from "../../src/http/app.js";
 import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.js";
 import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
+import { type MlflowSettings, mlflowWebhookOf } from "../../src/integrations/mlflow-webhook.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -47,6 +48,8 @@ export async function startTestApp(
     retry?: RetryPolicy;
     /** Serve GET /metrics, wired as `tenure serve` wires it. */
     metrics?: boolean;
+    /** Take MLflow's webhooks, as `tenure serve --mlflow-webhook-secret …` does. */
+    mlflow?: MlflowSettings;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -85,6 +88,11 @@ export async function startTestApp(
   metrics?.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: database.url, stores: context.stores });
   const app = await buildApp({
+    mlflowHook: mlflowWebhookOf(options.mlflow, {
+      registry: context.registry,
+      receipts: context.stores.webhookReceipts,
+      clock: () => now,
+    }),
     metrics,
     routes,
     registry: context.registry,
