@@ -14,6 +14,12 @@ export const DEFAULT_SWEEP_CRON = "0 0 * * *";
 /** The default database of the CLI and the server: a SQLite file in the working folder. */
 export const DEFAULT_DATABASE = "./tenure.db";
 
+/** The MLflow alias whose version serves, by default. */
+export const DEFAULT_MLFLOW_ALIAS = "champion";
+
+/** The environment the MLflow alias's version serves in, by default. */
+export const DEFAULT_MLFLOW_ENVIRONMENT = "production";
+
 const wholeNumber = (min: number, max: number) =>
   z
     .string()
@@ -56,6 +62,11 @@ const EnvironmentSchema = z
     TENURE_K8S_ADMISSION: offByDefault(),
     TENURE_TLS_CERT: z.string().optional(),
     TENURE_TLS_KEY: z.string().optional(),
+    TENURE_MLFLOW_URL: httpUrl.optional(),
+    TENURE_MLFLOW_TOKEN: z.string().optional(),
+    TENURE_MLFLOW_ALIAS: z.string().default(DEFAULT_MLFLOW_ALIAS),
+    TENURE_MLFLOW_ENVIRONMENT: z.string().default(DEFAULT_MLFLOW_ENVIRONMENT),
+    TENURE_MLFLOW_WEBHOOK_SECRET: z.string().optional(),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -78,6 +89,16 @@ const EnvironmentSchema = z
     /** The server's TLS certificate and key, PEM files; plain HTTP without them. */
     tlsCert: env.TENURE_TLS_CERT,
     tlsKey: env.TENURE_TLS_KEY,
+    /** The MLflow tracking server the MLflow sync and webhook read. */
+    mlflowUrl: env.TENURE_MLFLOW_URL,
+    /** Sent to MLflow as a bearer token; never logged. */
+    mlflowToken: env.TENURE_MLFLOW_TOKEN,
+    /** The alias whose version serves. */
+    mlflowAlias: env.TENURE_MLFLOW_ALIAS,
+    /** The environment that version serves in. */
+    mlflowEnvironment: env.TENURE_MLFLOW_ENVIRONMENT,
+    /** The secret MLflow signs webhook deliveries with; POST /v1/hooks/mlflow is off without it. */
+    mlflowWebhookSecret: env.TENURE_MLFLOW_WEBHOOK_SECRET,
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

@@ -20,6 +20,11 @@ describe("the environment, parsed once in config.ts", () => {
       k8sAdmission: false,
       tlsCert: undefined,
       tlsKey: undefined,
+      mlflowUrl: undefined,
+      mlflowToken: undefined,
+      mlflowAlias: "champion",
+      mlflowEnvironment: "production",
+      mlflowWebhookSecret: undefined,
     });
   });
 
@@ -67,6 +72,7 @@ describe("the environment, parsed once in config.ts", () => {
     ["TENURE_PORT", "abc", "TENURE_PORT must be a whole number from 1 to 65535"],
     ["TENURE_PORT", "70000", "TENURE_PORT must be a whole number from 1 to 65535"],
     ["TENURE_URL", "ftp://tenure.example.com", "TENURE_URL must be an http:// or https:// URL"],
+    ["TENURE_MLFLOW_URL", "mlflow.example.com", "TENURE_MLFLOW_URL must be an http:// or https:// URL"],
     ["TENURE_PUBLIC_URL", "tenure.example.com", "TENURE_PUBLIC_URL must be an http:// or https:// URL"],
     [
       "TENURE_LOG_LEVEL",

@@ -17,6 +17,10 @@ export interface ServeFlags extends DatabaseFlag {
   k8sAdmission?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  mlflowWebhookSecret?: string;
+  mlflowUrl?: string;
+  mlflowAlias?: string;
+  mlflowEnvironment?: string;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -41,7 +45,23 @@ export function serveCommand(program: Command, io: Io): void {
         "serve Kubernetes' admission webhook at POST /k8s/admission, which takes no token: reach it only from the API server (default: $TENURE_K8S_ADMISSION=1)",
       )
       .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (default: $TENURE_TLS_CERT)")
-      .option("--tls-key <file>", "the PEM key of --tls-cert (default: $TENURE_TLS_KEY)"),
+      .option("--tls-key <file>", "the PEM key of --tls-cert (default: $TENURE_TLS_KEY)")
+      .option(
+        "--mlflow-webhook-secret <secret>",
+        "take MLflow's webhooks signed with this secret at POST /v1/hooks/mlflow (default: $TENURE_MLFLOW_WEBHOOK_SECRET, better: ps shows flags)",
+      )
+      .option(
+        "--mlflow-url <url>",
+        "the MLflow tracking server the webhook reads versions' tags from (default: $TENURE_MLFLOW_URL; token: $TENURE_MLFLOW_TOKEN)",
+      )
+      .option(
+        "--mlflow-alias <alias>",
+        "the MLflow alias whose version serves (default: $TENURE_MLFLOW_ALIAS, else champion)",
+      )
+      .option(
+        "--mlflow-environment <env>",
+        "the environment that version serves in (default: $TENURE_MLFLOW_ENVIRONMENT, else production)",
+      ),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
     const tlsCert = flags.tlsCert ?? config.tlsCert;
@@ -66,6 +86,13 @@ export function serveCommand(program: Command, io: Io): void {
       ...(tlsCert !== undefined && tlsKey !== undefined
         ? { tls: { certFile: tlsCert, keyFile: tlsKey } }
         : {}),
+      mlflow: {
+        webhookSecret: flags.mlflowWebhookSecret ?? config.mlflowWebhookSecret,
+        url: flags.mlflowUrl ?? config.mlflowUrl,
+        token: config.mlflowToken,
+        alias: flags.mlflowAlias ?? config.mlflowAlias,
+        environment: flags.mlflowEnvironment ?? config.mlflowEnvironment,
+      },
       env: io.env,
     });
   });

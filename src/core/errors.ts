@@ -46,3 +46,8 @@ export class ForbiddenError extends Error {
 export class UnauthenticatedError extends Error {
   override name = "UnauthenticatedError";
 }
+
+/** A system this one depends on (MLflow, for its webhook) does not answer now: worth retrying. */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+}

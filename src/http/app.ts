@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
 import type { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
+import type { MlflowWebhook } from "../integrations/mlflow-webhook.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
@@ -32,6 +33,7 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
+import { mlflowHookRoutes } from "./routes/mlflow-hook.js";
 import { modelHistoryRoutes } from "./routes/model-history.js";
 import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
@@ -63,6 +65,8 @@ export interface AppOptions {
   version: string;
   /** What `GET /metrics` serves; the route is absent without it. */
   metrics?: PrometheusMetrics;
+  /** MLflow's webhooks (`POST /v1/hooks/mlflow`); the route answers 404 without it. */
+  mlflowHook?: MlflowWebhook;
   /** The built dashboard's folder; dist/web by default. */
   dashboardRoot?: string;
   logger?: FastifyBaseLogger;
@@ -193,6 +197,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Outside the bearer scope: the Kubernetes API server sends no token (see routes/admission.ts).
   if (options.admission) admissionRoutes(app, options.admission);
+  // Signed webhooks authenticate by their signature, outside the bearer token's scope.
+  await app.register(async function hooks(scope) {
+    mlflowHookRoutes(scope, options.mlflowHook);
+  });
 
   await app.register(async function v1(scope) {
     scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));

@@ -7,6 +7,7 @@ import {
   InputError,
   NotFoundError,
   UnauthenticatedError,
+  UnavailableError,
   UnprocessableError,
 } from "../core/errors.js";
 import { isDataError, isUnavailable } from "../store/database.js";
@@ -52,7 +53,10 @@ export function problem(status: number, type: string, detail: string, errors?: F
 }
 
 export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
-  if (body.status === 401) reply.header("www-authenticate", 'Bearer realm="tenure"');
+  // A route that authenticates otherwise (a signed webhook) names its own challenge.
+  if (body.status === 401 && !reply.hasHeader("www-authenticate")) {
+    reply.header("www-authenticate", 'Bearer realm="tenure"');
+  }
   // The pool replaces a lost connection at once; a database that restarts takes seconds.
   if (body.status === 503) reply.header("retry-after", "1");
   return reply.code(body.status).type("application/problem+json").send(body);
@@ -78,6 +82,7 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
   if (error instanceof MalformedBodyError) return problem(400, "malformed", error.message);
   if (error instanceof UnsupportedBodyTypeError) return problem(415, "unsupported-media-type", error.message);
+  if (error instanceof UnavailableError) return problem(503, "unavailable", error.message);
   if (isDataError(error)) {
     return problem(400, "validation", "the database cannot store a value of this request");
   }

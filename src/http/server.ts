@@ -5,6 +5,7 @@ import { type Context, openContext } from "../context.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
+import { checkMlflowSettings, type MlflowSettings, mlflowWebhookOf } from "../integrations/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";
@@ -48,6 +49,8 @@ export interface ServeOptions {
   tls?: { certFile: string; keyFile: string };
   /** How often the TLS files are read again (60 s). */
   tlsReloadMs?: number;
+  /** MLflow: with a webhook secret, POST /v1/hooks/mlflow takes MLflow's signed webhooks. */
+  mlflow?: MlflowSettings;
 }
 
 export interface RunningServer {
@@ -72,8 +75,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
   );
   const scheduleCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
-  // A bad schedule, or TLS files that cannot be used, are refused before anything opens.
+  // A bad schedule, TLS files that cannot be used, or MLflow settings that cannot work, are refused
+  // before anything opens.
   parseSweepCron(scheduleCron);
+  checkMlflowSettings(options.mlflow);
   const certificates = options.tls
     ? new CertificateFiles(options.tls.certFile, options.tls.keyFile)
     : undefined;
@@ -98,7 +103,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   metrics.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
+  const mlflowHook = mlflowWebhookOf(options.mlflow, {
+    registry: context.registry,
+    receipts: context.stores.webhookReceipts,
+    clock: context.clock,
+    logger,
+  });
   const app = await buildApp({
+    mlflowHook,
     metrics,
     routes,
     publicHost: new URL(publicUrl).hostname,
@@ -162,6 +174,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       version: VERSION,
       policies: context.policies.path ?? "built-in defaults",
       sweep_cron: scheduleCron,
+      mlflow_webhook: mlflowHook ? "on" : "off",
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
       k8s_admission: options.k8sAdmission ?? false,
       tls: tls !== undefined,

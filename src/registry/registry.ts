@@ -17,8 +17,8 @@ import {
   toEventView,
   toModelView,
 } from "./deployment-view.js";
-import { Handovers } from "./handovers.js";
 import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
+import { Handovers } from "./handovers.js";
 import {
   hashRequest,
   type OnEnded,

@@ -39,6 +39,7 @@ export interface Schema {
   canary_predictions: CanaryPredictionsTable;
   traffic_minutes: TrafficMinutesTable;
   ghosts: GhostsTable;
+  webhook_receipts: WebhookReceiptsTable;
 }
 
 export interface ModelsTable {
@@ -359,3 +360,11 @@ export interface GhostsTable {
 }
 
 export type GhostRow = Selectable<GhostsTable>;
+
+/** A signed webhook delivery received, by its sender and the sender's delivery id. */
+export interface WebhookReceiptsTable {
+  source: string;
+  delivery_id: string;
+  signed_at: number;
+  received_at: number;
+}

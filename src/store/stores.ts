@@ -22,6 +22,7 @@ import { type ShadowStore, SqlShadowStore } from "./shadow-store.js";
 import { SqlSweepStore, type SweepStore } from "./sweep-store.js";
 import { SqlTokenStore, type TokenStore } from "./token-store.js";
 import { SqlTrafficStore, type TrafficStore } from "./traffic-store.js";
+import { SqlWebhookReceiptStore, type WebhookReceiptStore } from "./webhook-receipt-store.js";
 
 /**
  * Every aggregate's store, bound to one executor: the database, or one transaction, so that work
@@ -49,6 +50,8 @@ export interface Stores {
   /** Each side's predictions while a model has a canary, for its labels. */
   readonly canaryPredictions: CanaryPredictionStore;
   readonly traffic: TrafficStore;
+  /** Signed webhook deliveries already taken, against replays. */
+  readonly webhookReceipts: WebhookReceiptStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -83,6 +86,7 @@ class SqlStores implements Stores {
   #shadows?: ShadowStore;
   #canaryPredictions?: CanaryPredictionStore;
   #traffic?: TrafficStore;
+  #webhookReceipts?: WebhookReceiptStore;
 
   constructor(
     private readonly database: Database,
@@ -170,6 +174,11 @@ class SqlStores implements Stores {
   get traffic(): TrafficStore {
     this.#traffic ??= new SqlTrafficStore(this.database, this.executor);
     return this.#traffic;
+  }
+
+  get webhookReceipts(): WebhookReceiptStore {
+    this.#webhookReceipts ??= new SqlWebhookReceiptStore(this.database, this.executor);
+    return this.#webhookReceipts;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

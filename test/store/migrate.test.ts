@@ -48,6 +48,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0008-shadow",
         "0009-canary",
         "0010-canary-labels",
+        "0011-webhook-receipts",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -138,6 +139,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0008-shadow",
         "0009-canary",
         "0010-canary-labels",
+        "0011-webhook-receipts",
       ]);
     } finally {
       await db.close();

@@ -11,6 +11,7 @@ import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.
 import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
 import { AdmissionWebhook } from "../../src/integrations/kubernetes/admission-webhook.js";
+import { type MlflowSettings, mlflowWebhookOf } from "../../src/integrations/mlflow-webhook.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -50,6 +51,8 @@ export async function startTestApp(
     metrics?: boolean;
     /** Serve POST /k8s/admission, wired as `tenure serve --k8s-admission` wires it. */
     admission?: boolean;
+    /** Take MLflow's webhooks, as `tenure serve --mlflow-webhook-secret …` does. */
+    mlflow?: MlflowSettings;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -88,6 +91,11 @@ export async function startTestApp(
   metrics?.readFrom(scrapeSourceOf(context));
   const routes = new RouteFeed({ url: database.url, stores: context.stores });
   const app = await buildApp({
+    mlflowHook: mlflowWebhookOf(options.mlflow, {
+      registry: context.registry,
+      receipts: context.stores.webhookReceipts,
+      clock: () => now,
+    }),
     metrics,
     routes,
     registry: context.registry,
