@@ -1,4 +1,3 @@
-import type { TenureClient } from "../cli/client.js";
 import { isoTime } from "../core/iso-time.js";
 import {
   type LivePrimary,
@@ -13,6 +12,16 @@ import {
 } from "../core/sync-plan.js";
 import { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
+import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
+
+/**
+ * What a sync needs of the registry: the CLI's TenureClient (the database, or a server through its
+ * API) is one. Named here, not imported from cli/, so integrations/ never depends on the CLI.
+ */
+export interface SyncClient {
+  register(body: RegisterDeploymentBody): Promise<Registration>;
+  list(query: Pick<ListQuery, "environment" | "role" | "status" | "limit" | "cursor">): Promise<ListResult>;
+}
 
 /** What one sync did (or, with `dry_run`, would do): the answer of `tenure sync … --json`. */
 export interface SyncReport {
@@ -58,7 +67,7 @@ export interface ApplyOptions extends Omit<PlanOptions, "now"> {
  * registry refuses is reported and the rest go on: one bad version never stops a fleet's sync.
  */
 export async function applySync(
-  client: TenureClient,
+  client: SyncClient,
   source: SyncSource,
   observations: ServingObservation[],
   options: ApplyOptions,
@@ -103,7 +112,7 @@ export async function applySync(
 }
 
 /** Every live primary of the environments, page by page. */
-export async function livePrimaries(client: TenureClient, environments: string[]): Promise<LivePrimary[]> {
+export async function livePrimaries(client: SyncClient, environments: string[]): Promise<LivePrimary[]> {
   const live: LivePrimary[] = [];
   for (const environment of environments) {
     let cursor: string | undefined;
