@@ -4,10 +4,11 @@ import type { Context } from "../context.js";
 import type { FieldIssue } from "../core/errors.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { CanaryView } from "../gateway/canaries.js";
+import type { TrafficReport } from "../gateway/traffic-report.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
-import type { GhostView } from "../monitoring/traffic-monitor.js";
+import type { GhostView, TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
@@ -87,6 +88,8 @@ export interface TenureClient {
   shadow(model: string, environment: string): Promise<ShadowView>;
   /** Requests for models the registry does not know (GET /v1/ghosts). */
   ghosts(query: { environment?: string; limit: number; cursor?: string }): Promise<Page<GhostView>>;
+  /** A traffic report as a gateway sends it (POST /v1/traffic): how a sync records its ghosts. */
+  reportTraffic(report: TrafficReport): Promise<TrafficReceipt>;
   close(): Promise<void>;
 }
 
@@ -196,6 +199,9 @@ export class LocalClient implements TenureClient {
   ghosts(query: { environment?: string; limit: number; cursor?: string }) {
     return this.context.traffic.ghosts(query);
   }
+  reportTraffic(report: TrafficReport) {
+    return this.context.traffic.record(report, this.actor);
+  }
   close() {
     return this.context.close();
   }
@@ -292,6 +298,9 @@ export class RemoteClient implements TenureClient {
 
   ghosts(query: Record<string, string | number | undefined>): Promise<Page<GhostView>> {
     return this.json("GET", `/v1/ghosts?${queryString(query)}`);
+  }
+  reportTraffic(report: TrafficReport): Promise<TrafficReceipt> {
+    return this.json("POST", "/v1/traffic", report);
   }
   async close(): Promise<void> {}
 

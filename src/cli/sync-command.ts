@@ -13,7 +13,8 @@ const SOURCES: ReadonlyArray<readonly [name: SyncSource, load: () => Promise<Reg
 
 /**
  * `tenure sync SOURCE`: each source's module is loaded before commander parses; each loads its
- * system's client only when it runs.
+ * system's client only when it runs. Kept apart from sync.ts, which every source imports
+ * (runSync, syncOptions): a source importing the file that loads it would be a cycle.
  */
 export async function syncCommand(): Promise<(program: Command, io: Io) => void> {
   const sources = await Promise.all(SOURCES.map(([, load]) => load()));

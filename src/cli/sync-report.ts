@@ -23,6 +23,7 @@ export function printSyncReport(io: Io, report: SyncReport, json: boolean): void
     `${report.observed} serving`,
     `${report.registered.length} ${verb}`,
     `${report.unchanged} unchanged`,
+    ...(report.pending.length > 0 ? [`${report.pending.length} pending`] : []),
     ...(report.errors.length > 0 ? [`${report.errors.length} refused`] : []),
     ...(report.findings.length > 0 ? [`${report.findings.length} to look at`] : []),
   ];
@@ -34,8 +35,13 @@ export function printSyncReport(io: Io, report: SyncReport, json: boolean): void
       `  + ${r.model} ${r.model_version} in ${r.environment}${id}${over}; since ${shortTime(r.deployment_date)} (${BASIS_WORDS[r.basis]}) [${r.ref}]\n`,
     );
   }
+  for (const p of report.pending) {
+    const version = p.model_version === null ? "" : ` ${p.model_version}`;
+    io.out(`  … ${p.model}${version} in ${p.environment} [${p.ref}]: ${p.detail}\n`);
+  }
   for (const e of report.errors) io.out(`  ✗ ${e.model} ${e.model_version} [${e.ref}]: ${e.message}\n`);
   for (const f of report.findings) io.out(`  ! ${findingLine(f)}\n`);
+  for (const note of report.notes) io.out(`  · ${note}\n`);
 }
 
 /** One finding in a sentence. */

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { ServingObservation, SyncFinding, SyncSource } from "../core/sync-plan.js";
-import type { ApplyOptions, SyncReport } from "../integrations/sync-applier.js";
+import type { ServingObservation, SyncSource } from "../core/sync-plan.js";
+import type { ApplyOptions, SyncPending, SyncReport } from "../integrations/sync-applier.js";
 import { clientFrom } from "./client.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, durationFlag } from "./options.js";
@@ -32,10 +32,13 @@ export function syncOptions(command: Command): Command {
 /** What a source read from its system, for one round. */
 export interface Observed {
   observations: ServingObservation[];
-  /** Findings the source made itself: ghosts, version mismatches. */
-  findings?: SyncFinding[];
+  /** Findings the source made itself: ghosts, version mismatches (given the live primaries to compare). */
+  findings?: ApplyOptions["findings"];
   environments?: string[];
   zombieScope?: ApplyOptions["zombieScope"];
+  /** Seen, not serving yet: rollouts in progress or stuck. */
+  pending?: SyncPending[];
+  notes?: string[];
 }
 
 export interface SyncRound {
@@ -44,22 +47,36 @@ export interface SyncRound {
 }
 
 /**
+ * When a source that follows its system (`tenure sync kubernetes --watch`) runs its next round:
+ * instead of every `--every`, when the system says something changed.
+ */
+export interface SyncLoop {
+  /** Resolves true when the next round is due, false once `signal` stops the sync. */
+  next(signal: AbortSignal, lastRoundFailed: boolean): Promise<boolean>;
+  /** When a failed round is tried again, for its message: `when the cluster changes`. */
+  retry: string;
+}
+
+/**
  * Runs a source's sync once, or every `--every` until SIGINT or SIGTERM: reads the system,
  * registers what changed through the registry (the database, or the server at TENURE_URL) and
  * prints the report. Once, a refused registration fails the command (exit 1) after the report; on
- * a schedule, a round that fails is reported and the next one tries again, as the lost webhook
- * deliveries it reconciles would want.
+ * a schedule (or following the system with `loop`), a round that fails is reported and the next
+ * one tries again, as the lost webhook deliveries it reconciles would want.
  */
 export async function runSync(
   io: Io,
   source: SyncSource,
   flags: SyncFlags,
   observe: (round: SyncRound) => Promise<Observed>,
+  loop?: SyncLoop,
 ): Promise<void> {
   const client = await clientFrom(io.env, flags.database);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
-  if (flags.every !== undefined) {
+  const repeats = flags.every !== undefined || loop !== undefined;
+  let failed = false;
+  if (repeats) {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   }
@@ -67,6 +84,7 @@ export async function runSync(
     do {
       const progress = await progressBar(io);
       let report: SyncReport;
+      failed = false;
       try {
         const observed = await observe({ signal: stop.signal, progress });
         const { applySync } = await import("../integrations/sync-applier.js");
@@ -75,6 +93,8 @@ export async function runSync(
           environments: observed.environments,
           findings: observed.findings,
           zombieScope: observed.zombieScope,
+          pending: observed.pending,
+          notes: observed.notes,
           now: Date.now,
           onRegistered: (done, total) => {
             if (done === 1) progress.start("registering", total);
@@ -82,24 +102,36 @@ export async function runSync(
           },
         });
       } catch (error) {
-        if (flags.every === undefined || stop.signal.aborted) throw error;
-        io.err(`tenure: ${source} sync failed, trying again in ${flags.every}s: ${messageOf(error)}\n`);
+        if (!repeats || stop.signal.aborted) throw error;
+        const when = loop ? loop.retry : `in ${flags.every}s`;
+        io.err(`tenure: ${source} sync failed, trying again ${when}: ${messageOf(error)}\n`);
+        failed = true;
         continue;
       } finally {
         progress.stop();
       }
       printSyncReport(io, report, flags.json === true);
-      if (flags.every === undefined && report.errors.length > 0) {
+      if (!repeats && report.errors.length > 0) {
         throw new Error(
           `${report.errors.length} of ${report.errors.length + report.registered.length} registrations were refused`,
         );
       }
-    } while (flags.every !== undefined && (await pause(flags.every * 1000, stop.signal)));
+    } while (repeats && (await nextRound(loop, flags.every, stop.signal, failed)));
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await client.close();
   }
+}
+
+function nextRound(
+  loop: SyncLoop | undefined,
+  everySeconds: number | undefined,
+  signal: AbortSignal,
+  failed: boolean,
+): Promise<boolean> {
+  if (loop) return loop.next(signal, failed);
+  return pause((everySeconds ?? 0) * 1000, signal);
 }
 
 /** Waits `ms`; resolves false at once when stopped. */

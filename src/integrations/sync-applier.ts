@@ -10,6 +10,8 @@ import {
   type SyncPlan,
   type SyncSource,
 } from "../core/sync-plan.js";
+import type { TrafficReport } from "../gateway/traffic-report.js";
+import type { TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registration } from "../registry/register-round.js";
@@ -24,6 +26,8 @@ export interface SyncTarget {
     query: Omit<ListQuery, "sort" | "limit"> & Partial<Pick<ListQuery, "sort" | "limit">>,
   ): Promise<ListResult>;
   register(body: RegisterDeploymentBody): Promise<Registration>;
+  /** Where a sync's ghosts join the gateways' (GET /v1/ghosts); without it they are only reported. */
+  reportTraffic?(report: TrafficReport): Promise<TrafficReceipt>;
 }
 
 /** What one sync did (or, with `dry_run`, would do): the answer of `tenure sync … --json`. */
@@ -37,8 +41,21 @@ export interface SyncReport {
   registered: SyncRegistration[];
   unchanged: number;
   findings: SyncFinding[];
+  /** Seen, not serving yet: a rollout in progress or stuck. Registered once it serves. */
+  pending: SyncPending[];
+  /** What the sync could not read or chose to skip, in a sentence each (an API the system lacks). */
+  notes: string[];
   /** Registrations the registry refused (bad metadata, another team's model), one per observation. */
   errors: { ref: string; model: string; model_version: string; message: string }[];
+}
+
+export interface SyncPending {
+  ref: string;
+  model: string;
+  model_version: string | null;
+  environment: string;
+  /** Where it stands, in the system's words: `2 of 3 replicas updated`, `rollout failed: …`. */
+  detail: string;
 }
 
 export interface SyncRegistration {
@@ -57,8 +74,13 @@ export interface ApplyOptions extends Omit<PlanOptions, "now"> {
   dryRun: boolean;
   /** Only these environments' live primaries are read; every environment observed when absent. */
   environments?: string[];
-  /** Findings the sync made itself (ghosts, version mismatches), reported with the plan's. */
-  findings?: SyncFinding[];
+  /**
+   * Findings the sync made itself (ghosts, version mismatches), reported with the plan's; a
+   * function is given the live primaries the plan was made against, for findings that compare.
+   */
+  findings?: SyncFinding[] | ((live: readonly LivePrimary[]) => SyncFinding[]);
+  pending?: SyncPending[];
+  notes?: string[];
   /** Told after each registration, for a progress bar. */
   onRegistered?: (done: number, total: number) => void;
   now: () => number;
@@ -87,7 +109,9 @@ export async function applySync(
     observed: observations.length,
     registered: [],
     unchanged: plan.unchanged.length,
-    findings: [...(options.findings ?? []), ...plan.findings],
+    findings: [...ownFindings(options.findings, live), ...plan.findings],
+    pending: options.pending ?? [],
+    notes: options.notes ?? [],
     errors: [],
   };
   for (const planned of plan.register) {
@@ -110,8 +134,41 @@ export async function applySync(
     }
     options.onRegistered?.(report.registered.length + report.errors.length, plan.register.length);
   }
+  if (!options.dryRun) await recordGhosts(client, report, started);
   report.finished_at = isoTime(options.now());
   return report;
+}
+
+function ownFindings(findings: ApplyOptions["findings"], live: readonly LivePrimary[]): SyncFinding[] {
+  return typeof findings === "function" ? findings(live) : (findings ?? []);
+}
+
+/**
+ * A sync's ghosts join the gateways' at GET /v1/ghosts (DESIGN: "from gateways and syncs"), as a
+ * report of no requests from `sync:<source>`: seen serving, not asked for. Ghosts that cannot be
+ * recorded are said in a note: the findings and the registrations stand.
+ */
+async function recordGhosts(client: SyncTarget, report: SyncReport, at: number): Promise<void> {
+  const ghosts = report.findings.filter((f) => f.kind === "ghost");
+  if (ghosts.length === 0 || !client.reportTraffic) return;
+  try {
+    await client.reportTraffic({
+      gateway: `sync:${report.source}`,
+      deployments: [],
+      ghosts: ghosts.map((g) => ({
+        model: g.model,
+        environment: g.environment,
+        requests: 0,
+        first_seen: at,
+        last_seen: at,
+      })),
+      pairs: [],
+      predictions: [],
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    report.notes.push(`the ghosts could not be recorded for GET /v1/ghosts: ${reason}`);
+  }
 }
 
 /** Every live primary of the environments, page by page. */

@@ -1,0 +1,402 @@
+import { existsSync } from "node:fs";
+import { delimiter } from "node:path";
+import {
+  ApiException,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+  Watch,
+} from "@kubernetes/client-node";
+import { retryAfterMs } from "../alerts/channels/send.js";
+import { backoffMs } from "../alerts/dispatcher.js";
+import { InputError } from "../core/errors.js";
+import { MODEL_LABEL, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-workload.js";
+import { abortableSleep, OUTBOUND_DEFAULTS } from "./outbound-http.js";
+
+/**
+ * The Kubernetes API as a sync reads it, through @kubernetes/client-node: it carries whatever the
+ * kubeconfig asks for (client certificates, a CA, exec plugins, a pod's service account), which
+ * a plain fetch cannot. Every kind is read through CustomObjectsApi's generic
+ * `/apis/{group}/{version}/{plural}` paths, as plain JSON: the shape a watch delivers, so lists and
+ * events are read by one schema. Calls follow the outbound policy of outbound-http.ts (a timeout
+ * per attempt; 408, 429, 5xx and network errors retried with backoff and jitter; Retry-After
+ * honoured) and no message carries a header, where the token is.
+ */
+
+export class KubernetesError extends Error {
+  override name = "KubernetesError";
+  constructor(
+    message: string,
+    /** The HTTP status, or null when no answer came. */
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** One kind's objects at one resourceVersion, every page of them. */
+export interface WorkloadList {
+  items: unknown[];
+  resourceVersion: string;
+}
+
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+  object: unknown;
+}
+
+/**
+ * How a watch ended without an error: the server closed it (open the next one from the last
+ * resourceVersion), or said the resourceVersion is too old (410 Gone: list again).
+ */
+export type WatchEnd = "closed" | "expired";
+
+export interface KubernetesApiOptions {
+  /** The one namespace to read; all of them when null. */
+  namespace: string | null;
+  /** Per attempt of a list page. */
+  timeoutMs?: number;
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Asked of the server: it ends a watch after this long and the sync opens the next. */
+  watchTimeoutSeconds?: number;
+  /** A watch that hears nothing this long (not even a bookmark) is taken for dead. */
+  watchIdleMs?: number;
+  onRetry?: (retry: { what: string; attempt: number; delay_ms: number; reason: string }) => void;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+const WATCH_TIMEOUT_SECONDS = 300;
+/** Lists are paged (`limit`/`continue`) so a large cluster never answers in one huge body. */
+const PAGE_SIZE = 500;
+
+/**
+ * Loads the kubeconfig as kubectl would: the files in KUBECONFIG (read from the command's
+ * environment, merged as client-node merges them), else ~/.kube/config, else the pod's service
+ * account; `context` picks one of its contexts. Refuses a missing context, and no configuration
+ * at all, where client-node would quietly fall back to http://localhost:8080.
+ */
+export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): KubeConfig {
+  const kubeconfig = new KubeConfig();
+  const files = (env.KUBECONFIG ?? "").split(delimiter).filter((f) => f !== "");
+  try {
+    if (files.length > 0) {
+      for (const [i, file] of files.entries()) {
+        if (!existsSync(file)) throw new Error(`${file} does not exist`);
+        if (i === 0) kubeconfig.loadFromFile(file);
+        else {
+          const more = new KubeConfig();
+          more.loadFromFile(file);
+          kubeconfig.mergeConfig(more);
+        }
+      }
+    } else {
+      kubeconfig.loadFromDefault();
+    }
+  } catch (error) {
+    throw new InputError(`the kubeconfig cannot be read: ${error instanceof Error ? error.message : error}`);
+  }
+  if (files.length === 0 && kubeconfig.getCurrentContext() === "loaded-context") {
+    throw new InputError(
+      "no kubeconfig: set KUBECONFIG, write ~/.kube/config, or run in a pod with a service account",
+    );
+  }
+  if (context !== undefined) {
+    if (!kubeconfig.getContextObject(context)) {
+      const known = kubeconfig.getContexts().map((c) => c.name);
+      throw new InputError(
+        `--context ${context} is not in the kubeconfig${known.length > 0 ? ` (its contexts: ${known.join(", ")})` : ""}`,
+      );
+    }
+    kubeconfig.setCurrentContext(context);
+  }
+  if (!kubeconfig.getCurrentCluster()) {
+    throw new InputError(`the kubeconfig's context ${kubeconfig.getCurrentContext()} names no cluster`);
+  }
+  return kubeconfig;
+}
+
+export class KubernetesApi {
+  private readonly objects: CustomObjectsApi;
+  private readonly watcher: Watch;
+  private readonly settings: Required<Omit<KubernetesApiOptions, "onRetry" | "namespace">>;
+
+  constructor(
+    kubeconfig: KubeConfig,
+    private readonly options: KubernetesApiOptions,
+  ) {
+    this.objects = kubeconfig.makeApiClient(CustomObjectsApi);
+    this.watcher = new Watch(kubeconfig);
+    this.settings = {
+      timeoutMs: options.timeoutMs ?? OUTBOUND_DEFAULTS.timeoutMs,
+      attempts: options.attempts ?? OUTBOUND_DEFAULTS.attempts,
+      baseDelayMs: options.baseDelayMs ?? OUTBOUND_DEFAULTS.baseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? OUTBOUND_DEFAULTS.maxDelayMs,
+      watchTimeoutSeconds: options.watchTimeoutSeconds ?? WATCH_TIMEOUT_SECONDS,
+      watchIdleMs:
+        options.watchIdleMs ?? ((options.watchTimeoutSeconds ?? WATCH_TIMEOUT_SECONDS) + 60) * 1000,
+      sleep: options.sleep ?? abortableSleep,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  /** The path of a kind's collection, in the namespace read or across all of them. */
+  pathOf(kind: WorkloadKind): string {
+    const { group, version, plural } = WORKLOAD_KINDS[kind];
+    const namespace = this.options.namespace;
+    return namespace === null
+      ? `/apis/${group}/${version}/${plural}`
+      : `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+  }
+
+  /**
+   * Every labelled object of a kind, page by page. Null when the API does not serve the kind
+   * (404 for a CRD that is not installed). A continue token that expired mid-way (410) starts
+   * the list again: a list is one snapshot, or a watch from its resourceVersion could miss events.
+   */
+  async list(kind: WorkloadKind, signal: AbortSignal): Promise<WorkloadList | null> {
+    const { group, version, plural, optional } = WORKLOAD_KINDS[kind];
+    const what = `GET ${this.pathOf(kind)}`;
+    const items: unknown[] = [];
+    let next: string | undefined;
+    for (let restarts = 0; ; ) {
+      let page: { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+      try {
+        const query = {
+          group,
+          version,
+          plural,
+          labelSelector: MODEL_LABEL,
+          limit: PAGE_SIZE,
+          _continue: next,
+        };
+        const namespace = this.options.namespace;
+        page = await this.call(what, signal, (options) =>
+          namespace === null
+            ? this.objects.listCustomObjectForAllNamespaces(query, options)
+            : this.objects.listNamespacedCustomObject({ ...query, namespace }, options),
+        );
+      } catch (error) {
+        const status = error instanceof KubernetesError ? error.status : null;
+        if (status === 404 && optional && next === undefined) return null;
+        if (status === 410 && next !== undefined && restarts < 3) {
+          restarts++;
+          items.length = 0;
+          next = undefined;
+          continue;
+        }
+        throw error;
+      }
+      items.push(...(page.items ?? []));
+      next = page.metadata?.continue || undefined;
+      if (next === undefined) return { items, resourceVersion: page.metadata?.resourceVersion ?? "" };
+    }
+  }
+
+  /**
+   * Watches a kind from `resourceVersion` (with bookmarks) and hands each event to `onEvent`
+   * until the server closes the stream, says the version expired (410 Gone, as an ERROR event
+   * or as the answer's status), or `signal` stops it. Any other failure rejects, to be retried.
+   */
+  watch(
+    kind: WorkloadKind,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<WatchEnd> {
+    const path = this.pathOf(kind);
+    const query = {
+      labelSelector: MODEL_LABEL,
+      resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.settings.watchTimeoutSeconds,
+    };
+    return new Promise((resolve, reject) => {
+      let controller: AbortController | undefined;
+      let outcome: { end: WatchEnd } | { error: Error } | undefined;
+      let settled = false;
+      let idle: NodeJS.Timeout | undefined;
+      const end = (result: { end: WatchEnd } | { error: Error }) => {
+        outcome ??= result;
+        controller?.abort();
+        if (settled) return;
+        settled = true;
+        clearTimeout(idle);
+        signal.removeEventListener("abort", onStop);
+        if ("error" in outcome) reject(outcome.error);
+        else resolve(outcome.end);
+      };
+      const onStop = () => end({ end: "closed" });
+      // Bookmarks come about every minute: silence far longer than the server's own timeout is a
+      // connection that died without closing (a NAT that dropped it), not a quiet cluster.
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          end({
+            error: new KubernetesError(
+              `watch ${path}: nothing heard for ${Math.round(this.settings.watchIdleMs / 1000)}s`,
+              null,
+            ),
+          });
+        }, this.settings.watchIdleMs);
+      };
+      if (signal.aborted) return resolve("closed");
+      signal.addEventListener("abort", onStop, { once: true });
+      arm();
+      this.watcher
+        .watch(
+          path,
+          query,
+          (type: string, object: unknown) => {
+            arm();
+            if (type === "ERROR") {
+              const status = statusOf(object);
+              end(
+                status.code === 410
+                  ? { end: "expired" }
+                  : { error: new KubernetesError(`watch ${path}: ${status.text}`, status.code) },
+              );
+            } else if (type === "ADDED" || type === "MODIFIED" || type === "DELETED" || type === "BOOKMARK") {
+              onEvent({ type, object });
+            }
+          },
+          (error: unknown) => {
+            if (error === null || error === undefined) return end({ end: "closed" });
+            const status = (error as { statusCode?: unknown }).statusCode;
+            if (status === 410) return end({ end: "expired" });
+            end({ error: watchError(path, error) });
+          },
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          (error: unknown) => end({ error: watchError(path, error) }),
+        );
+    });
+  }
+
+  /** One call, with a timeout per attempt and retries on what another attempt may fix. */
+  private async call<T>(
+    what: string,
+    signal: AbortSignal,
+    request: (options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    const s = this.settings;
+    for (let attempt = 1; ; attempt++) {
+      const timeout = AbortSignal.timeout(s.timeoutMs);
+      let failure: Failure;
+      try {
+        return await request(withSignal(AbortSignal.any([timeout, signal])));
+      } catch (error) {
+        if (signal.aborted) throw new KubernetesError(`${what}: stopped`, null);
+        failure = failureOf(error, timeout.aborted, s.timeoutMs);
+      }
+      const retryAfter = failure.retryAfterMs;
+      const last =
+        attempt >= s.attempts ||
+        !failure.retry ||
+        (retryAfter !== null && retryAfter > OUTBOUND_DEFAULTS.maxRetryAfterMs);
+      if (last) throw new KubernetesError(`${what} failed: ${failure.reason}`, failure.status);
+      const backoff = backoffMs(
+        attempt,
+        { max_attempts: s.attempts, base_delay_ms: s.baseDelayMs, max_delay_ms: s.maxDelayMs },
+        s.random(),
+      );
+      const delay = Math.max(backoff, retryAfter ?? 0);
+      this.options.onRetry?.({ what, attempt, delay_ms: delay, reason: failure.reason });
+      await s.sleep(delay, signal);
+    }
+  }
+}
+
+type RequestOptions = Parameters<CustomObjectsApi["listNamespacedCustomObject"]>[1];
+
+/**
+ * Per-call options that give the request an abort signal. client-node 1.x takes per-call
+ * middleware in its Observable form (its own small stub), hence the wrapping.
+ */
+function withSignal(signal: AbortSignal): RequestOptions {
+  return {
+    middleware: [
+      {
+        pre: (context: RequestContext) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
+      },
+    ],
+    middlewareMergeStrategy: "append",
+  };
+}
+
+interface Failure {
+  retry: boolean;
+  status: number | null;
+  reason: string;
+  retryAfterMs: number | null;
+}
+
+function failureOf(error: unknown, timedOut: boolean, timeoutMs: number): Failure {
+  if (error instanceof ApiException) {
+    const status = error.code;
+    const retry = status === 408 || status === 429 || status >= 500;
+    const header = (error.headers as Record<string, string | undefined>)["retry-after"] ?? null;
+    return {
+      retry,
+      status,
+      reason: `HTTP ${status}${detailOf(error.body)}`,
+      retryAfterMs: retry ? retryAfterMs(header, Date.now()) : null,
+    };
+  }
+  const name = error instanceof Error ? error.name : "";
+  if (name === "AbortError" && timedOut) {
+    return { retry: true, status: null, reason: `timed out after ${timeoutMs} ms`, retryAfterMs: null };
+  }
+  // node-fetch's FetchError: refused, reset, a name that does not resolve. Its message repeats
+  // the URL with its query; the call's name says where, so only the reason is kept. Anything
+  // else (a kubeconfig's exec plugin that failed, a TLS setting refused) would fail again.
+  if (name === "FetchError") {
+    const reason = /reason: (.*)$/s.exec(messageOf(error))?.[1] ?? messageOf(error);
+    return { retry: true, status: null, reason, retryAfterMs: null };
+  }
+  return { retry: false, status: null, reason: messageOf(error), retryAfterMs: null };
+}
+
+/** The server's own words: a Kubernetes Status's `message` (`deployments.apps is forbidden: …`). */
+function detailOf(body: unknown): string {
+  let value = body;
+  if (typeof body === "string") {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      const plain = body.replace(/\s+/g, " ").trim().slice(0, 300);
+      return plain ? `: ${plain}` : "";
+    }
+  }
+  const message = (value as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? `: ${message.slice(0, 300)}` : "";
+}
+
+function statusOf(object: unknown): { code: number | null; text: string } {
+  const s = (object ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
+  const code = typeof s.code === "number" ? s.code : null;
+  const words = [s.reason, s.message].filter((w): w is string => typeof w === "string").join(": ");
+  return { code, text: `${code ?? "error"}${words ? ` ${words}` : ""}` };
+}
+
+function watchError(path: string, error: unknown): KubernetesError {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  const code = typeof status === "number" ? status : null;
+  return new KubernetesError(`watch ${path}: ${code === null ? messageOf(error) : `HTTP ${code}`}`, code);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
