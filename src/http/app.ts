@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
+import type { PromotionGate } from "../lifecycle/promotion-gate.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
 import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
@@ -27,6 +28,7 @@ import { checkRoutes } from "./routes/check.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
+import { gateRoutes } from "./routes/gate.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { modelHistoryRoutes } from "./routes/model-history.js";
@@ -51,6 +53,7 @@ export interface AppOptions {
   canaries: Canaries;
   shadow: ShadowMonitor;
   traffic: TrafficMonitor;
+  gate: PromotionGate;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -195,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     calendarRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     fleetRoutes(scope, options.lifecycle);
     checkRoutes(scope, options.lifecycle);
+    gateRoutes(scope, options.gate);
     alertRoutes(scope, options.lifecycle);
     deliveryRoutes(scope, options.lifecycle);
     sampleRoutes(scope, options.drift);
