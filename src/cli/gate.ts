@@ -35,7 +35,7 @@ export function gateCommand(program: Command, io: Io): void {
     databaseOption(
       program
         .command("gate")
-        .summary("CI gate: may a candidate version replace the live primary? exit 0 promote, 1 block")
+        .summary("champion vs challenger: may a candidate version replace the live primary?")
         .argument("<model>", "the model")
         .requiredOption("--candidate <version>", "the candidate model version")
         .requiredOption(
@@ -168,7 +168,7 @@ function inFileTerms(error: unknown, path: string): unknown {
 const MARK = { pass: "✓", fail: "✗", skip: "–" } as const;
 
 /** One line on what was gated against what, one per check with its figures, and the decision. */
-export function report(d: GateDecision): string {
+function report(d: GateDecision): string {
   const against = d.primary
     ? `against the primary ${d.primary.model_version} (deployment ${d.primary.deployment_id})`
     : "with no live primary";
