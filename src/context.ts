@@ -6,6 +6,7 @@ import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
 import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
+import { PromotionGate } from "./lifecycle/promotion-gate.js";
 import { Sweeper, type SweeperOptions } from "./lifecycle/sweeper.js";
 import { CanaryLabels } from "./monitoring/canary-labels.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
@@ -37,6 +38,8 @@ export interface Context {
   dispatcher: Dispatcher;
   /** Reads canaries and their analyses (GET /v1/models/{name}/canary). */
   canaries: Canaries;
+  /** The champion-vs-challenger gate (POST /v1/models/{name}/gate, `tenure gate`). */
+  gate: PromotionGate;
   /**
    * A canary analyzer (with the policies' guardrails) on this database, reading traffic from
    * `traffic`: `tenure serve` runs one, and so may a gateway that opened the database itself.
@@ -159,6 +162,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   });
   const shadow = new ShadowMonitor({ stores, clock });
   const canaryLabels = new CanaryLabels({ stores, clock });
+  const canaries = new Canaries({ stores, registry });
   return {
     database,
     stores,
@@ -181,7 +185,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     incidents,
     sweeper,
     dispatcher,
-    canaries: new Canaries({ stores, registry }),
+    canaries,
+    gate: new PromotionGate({ stores, registry, shadow, canaries, clock }),
     canaryAnalyzer: (traffic, analyzerOptions = {}) =>
       new CanaryAnalyzer({
         stores,

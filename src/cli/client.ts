@@ -2,9 +2,11 @@ import { userInfo } from "node:os";
 import type { DrainResult } from "../alerts/dispatcher.js";
 import type { Context } from "../context.js";
 import type { FieldIssue } from "../core/errors.js";
+import type { GateDecision } from "../core/gate.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { CanaryView } from "../gateway/canaries.js";
 import type { TrafficReport } from "../gateway/traffic-report.js";
+import type { GateRequest } from "../lifecycle/gate-input.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
@@ -86,6 +88,8 @@ export interface TenureClient {
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
   /** Each live shadow of a model against its primary (GET /v1/models/{name}/shadow). */
   shadow(model: string, environment: string): Promise<ShadowView>;
+  /** May a candidate version replace the live primary? (POST /v1/models/{name}/gate; changes nothing.) */
+  gate(model: string, request: GateRequest): Promise<GateDecision>;
   /** Requests for models the registry does not know (GET /v1/ghosts). */
   ghosts(query: { environment?: string; limit: number; cursor?: string }): Promise<Page<GhostView>>;
   /** A traffic report as a gateway sends it (POST /v1/traffic): how a sync records its ghosts. */
@@ -195,6 +199,9 @@ export class LocalClient implements TenureClient {
   shadow(model: string, environment: string) {
     return this.context.shadow.compare(model, environment);
   }
+  gate(model: string, request: GateRequest) {
+    return this.context.gate.judge(model, request);
+  }
 
   ghosts(query: { environment?: string; limit: number; cursor?: string }) {
     return this.context.traffic.ghosts(query);
@@ -294,6 +301,9 @@ export class RemoteClient implements TenureClient {
   }
   shadow(model: string, environment: string): Promise<ShadowView> {
     return this.json("GET", `/v1/models/${encodeURIComponent(model)}/shadow?${queryString({ environment })}`);
+  }
+  gate(model: string, request: GateRequest): Promise<GateDecision> {
+    return this.json("POST", `/v1/models/${encodeURIComponent(model)}/gate`, request);
   }
 
   ghosts(query: Record<string, string | number | undefined>): Promise<Page<GhostView>> {

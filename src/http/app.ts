@@ -14,6 +14,7 @@ import type { RouteFeed } from "../gateway/route-feed.js";
 import type { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
 import type { MlflowWebhook } from "../integrations/mlflow-webhook.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
+import type { PromotionGate } from "../lifecycle/promotion-gate.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
 import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
@@ -31,6 +32,7 @@ import { checkRoutes } from "./routes/check.js";
 import { deliveryRoutes } from "./routes/deliveries.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { fleetRoutes } from "./routes/fleet.js";
+import { gateRoutes } from "./routes/gate.js";
 import { heartbeatRoutes } from "./routes/heartbeats.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { mlflowHookRoutes } from "./routes/mlflow-hook.js";
@@ -56,6 +58,7 @@ export interface AppOptions {
   canaries: Canaries;
   shadow: ShadowMonitor;
   traffic: TrafficMonitor;
+  gate: PromotionGate;
   tokens: TokenCache;
   /** The routes gateways read (`GET /v1/routes`); the route is absent without it. */
   routes?: RouteFeed;
@@ -217,6 +220,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     calendarRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     fleetRoutes(scope, options.lifecycle);
     checkRoutes(scope, options.lifecycle);
+    gateRoutes(scope, options.gate);
     alertRoutes(scope, options.lifecycle);
     deliveryRoutes(scope, options.lifecycle);
     sampleRoutes(scope, options.drift);

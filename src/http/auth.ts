@@ -20,11 +20,14 @@ const ANONYMOUS: Actor = { name: "anonymous", key_scope: "anonymous", team: null
 
 /**
  * Bearer-token authentication (RFC 6750; the scheme name is case-insensitive, RFC 9110 §11.1) for /v1: reads need `read`, everything else `write`.
+ * A POST that changes nothing (`config: { readOnly: true }`, the gate) is a read.
  * A token bound to a team is checked again by the registry against the model it changes.
  */
 export function bearerAuth(options: AuthOptions) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const needed: TokenScope = request.method === "GET" || request.method === "HEAD" ? "read" : "write";
+    const reads =
+      request.method === "GET" || request.method === "HEAD" || request.routeOptions.config.readOnly === true;
+    const needed: TokenScope = reads ? "read" : "write";
     const header = request.headers.authorization ?? queryToken(request);
     if (header === undefined && needed === "read" && options.publicRead) {
       request.actor = ANONYMOUS;
@@ -56,6 +59,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The route also takes its token as `?token=` (calendar subscriptions cannot send headers). */
     queryToken?: boolean;
+    /** A POST that changes nothing (its input is too large for a query string): `read` suffices. */
+    readOnly?: boolean;
   }
 }
 

@@ -120,6 +120,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     canaries: context.canaries,
     shadow: context.shadow,
     traffic: context.traffic,
+    gate: context.gate,
     tokens: new TokenCache(context.stores.tokens, context.clock),
     publicRead: options.publicRead,
     version: VERSION,

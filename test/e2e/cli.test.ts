@@ -44,6 +44,7 @@ const COMMANDS = [
   "alerts",
   "deliveries",
   "check",
+  "gate",
   "drift",
   "shadow",
   "ghosts",

@@ -104,6 +104,7 @@ export async function startTestApp(
     canaries: context.canaries,
     shadow: context.shadow,
     traffic: context.traffic,
+    gate: context.gate,
     tokens: new TokenCache(context.stores.tokens, Date.now, 0),
     publicRead: options.publicRead ?? false,
     version: "test",

@@ -24,18 +24,40 @@ export function welchTTest(x: ArrayLike<number>, y: ArrayLike<number>): WelchTTe
     throw new RangeError(`Welch's t-test needs two values or more a side, got ${x.length} and ${y.length}`);
   const a = moments(x);
   const b = moments(y);
-  const va = a.variance / x.length;
-  const vb = b.variance / y.length;
+  return welchTTestFromStats(
+    { mean: a.mean, variance: a.variance, n: x.length },
+    { mean: b.mean, variance: b.variance, n: y.length },
+  );
+}
+
+/** One sample as its size, mean and variance (ddof 1). */
+export interface SampleStats {
+  mean: number;
+  variance: number;
+  n: number;
+}
+
+/**
+ * Welch's t-test from each sample's mean, variance (ddof 1) and size, as
+ * `scipy.stats.ttest_ind_from_stats(..., equal_var=False)` (two-sided, with standard deviations
+ * √variance): for samples too large to hold, such as the 0/1 outcomes behind two rates, whose
+ * moments follow from their counts. Needs two values or more in each sample.
+ */
+export function welchTTestFromStats(a: SampleStats, b: SampleStats): WelchTTest {
+  if (a.n < 2 || b.n < 2)
+    throw new RangeError(`Welch's t-test needs two values or more a side, got ${a.n} and ${b.n}`);
+  const va = a.variance / a.n;
+  const vb = b.variance / b.n;
   const se2 = va + vb;
   const meanDifference = a.mean - b.mean;
   // Both constant: SciPy divides by zero. No difference at all is no evidence, so p = 1.
   if (se2 === 0) {
-    const df = x.length + y.length - 2;
+    const df = a.n + b.n - 2;
     if (meanDifference === 0) return { statistic: 0, df, p_value: 1, mean_difference: 0 };
     const statistic = meanDifference > 0 ? Infinity : -Infinity;
     return { statistic, df, p_value: 0, mean_difference: meanDifference };
   }
-  const df = (se2 * se2) / ((va * va) / (x.length - 1) + (vb * vb) / (y.length - 1));
+  const df = (se2 * se2) / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
   const statistic = meanDifference / Math.sqrt(se2);
   return {
     statistic,
