@@ -32,4 +32,5 @@ export {
   type TenureClientOptions,
   TenureRequestError,
 } from "./tenure-client.js";
-export { type SdkLogger, type SdkStats, TenureSdk, type TenureSdkOptions } from "./tenure-sdk.js";
+export { type SdkStats, TenureSdk } from "./tenure-sdk.js";
+export type { SdkLogger, TenureSdkOptions } from "./tenure-sdk-options.js";

@@ -35,6 +35,11 @@ export interface TenureClientOptions {
 export interface CallOptions {
   /** Ends the call, waits included, when it aborts. */
   signal?: AbortSignal;
+  /**
+   * The SDK's own calls: its waits between attempts do not keep the process open. A caller who
+   * awaits the call (the default) keeps it open until the answer, or the process would exit mid-call.
+   */
+  background?: boolean;
 }
 
 /** A field the server named as wrong, from a problem+json `errors` list. */
@@ -190,7 +195,7 @@ export class TenureClient {
       );
       // A server that asks for a longer pause than we would make gets it from our caller, not a stuck call.
       if (wait > this.maxDelayMs) throw failure;
-      await pause(wait, options.signal);
+      await pause(wait, options.signal, options.background !== true);
     }
   }
 

@@ -1,43 +1,10 @@
 import { deploymentAgeSeconds, metadataHeaders } from "../core/metadata-headers.js";
 import { pause } from "./backoff.js";
 import { type BatchCounts, Batcher, type BatchOutcome } from "./batcher.js";
-import { checkedFeedback, checkedPoint, checkedRow, MODEL_VERSION, type When } from "./record-checks.js";
+import { checkedFeedback, checkedPoint, checkedRow, type When } from "./record-checks.js";
 import type { DeploymentRecord, FeatureRow, FeedbackItem, MetricPoint } from "./routes.js";
-import { TenureClient, type TenureClientOptions, TenureRequestError } from "./tenure-client.js";
-
-/** Where the SDK says what it could not do. `console` fits, and so does a pino logger. */
-export interface SdkLogger {
-  warn(message: string): void;
-  info?(message: string): void;
-}
-
-export interface TenureSdkOptions extends TenureClientOptions {
-  /** This server's deployment, by id... */
-  deploymentId?: number;
-  /** ...or by model: the live deployment of the model in the environment with the role. */
-  model?: string;
-  /** Default `production`. */
-  environment?: string;
-  /** Default `primary`; a canary or shadow server says so. */
-  role?: DeploymentRecord["role"];
-  /**
-   * The version this server serves, from its own artifact: sent with every heartbeat (a version
-   * that differs from the registry's is a version mismatch) and stamped as Tenure-Model-Version.
-   */
-  servedVersion?: string;
-  /** Between liveness heartbeats, in ms (default 60,000); 0 sends none. */
-  heartbeatIntervalMs?: number;
-  /** Between sends of what is buffered, in ms (default 5,000). */
-  flushIntervalMs?: number;
-  /** Items a request carries at most, and the count that sends a batch at once (default 500, at most 10,000). */
-  batchSize?: number;
-  /** Items of each kind held while Tenure cannot take them (default 10,000); past it the oldest are dropped. */
-  maxBuffered?: number;
-  /** Default `console`; null says nothing. The SDK logs changes (unavailable, available again, dropped), not every failure. */
-  logger?: SdkLogger | null;
-  /** The clock the deployment age and the default timestamps read (default `Date.now`). */
-  clock?: () => number;
-}
+import { TenureClient, TenureRequestError } from "./tenure-client.js";
+import { type SdkLogger, type SdkSettings, settingsOf, type TenureSdkOptions } from "./tenure-sdk-options.js";
 
 /** What the SDK has done and holds, for a health page or a test. */
 export interface SdkStats {
@@ -56,7 +23,6 @@ interface TimedRow {
 }
 
 const DAY_MS = 86_400_000;
-const MAX_BATCH = 10_000;
 const MAX_PAUSE_MS = 10 * 60_000;
 
 /**
@@ -68,10 +34,9 @@ const MAX_PAUSE_MS = 10 * 60_000;
  */
 export class TenureSdk {
   readonly client: TenureClient;
-  private readonly options: TenureSdkOptions;
+  private readonly options: SdkSettings;
   private readonly logger: SdkLogger | null;
   private readonly clock: () => number;
-  private readonly maxBuffered: number;
   private readonly metrics: Batcher<MetricPoint>;
   private readonly samples: Batcher<TimedRow>;
   private readonly feedback: Batcher<FeedbackItem>;
@@ -97,21 +62,18 @@ export class TenureSdk {
   private readonly warned = new Set<string>();
 
   constructor(options: TenureSdkOptions) {
-    checkOptions(options);
-    this.options = options;
+    this.options = settingsOf(options);
     this.client = new TenureClient(options);
-    this.logger = options.logger === undefined ? console : options.logger;
-    this.clock = options.clock ?? Date.now;
-    this.maxBuffered = options.maxBuffered ?? 10_000;
-    const batchSize = options.batchSize ?? 500;
-    const capacity = this.maxBuffered;
+    this.logger = this.options.logger;
+    this.clock = this.options.clock;
+    const { batchSize, maxBuffered: capacity } = this.options;
     const known = () => this.deployment !== null && !this.paused();
     this.metrics = new Batcher({
       capacity,
       batchSize,
       ready: known,
       send: (points, signal) =>
-        this.sendTo("metric points", (id) => this.client.metrics(id, points, { signal })),
+        this.sendTo("metric points", (id) => this.client.metrics(id, points, { signal, background: true })),
     });
     this.samples = new Batcher<TimedRow>({
       capacity,
@@ -125,7 +87,7 @@ export class TenureSdk {
             id,
             rows.map((r) => r.row),
             new Date(rows[0]?.at ?? this.clock()).toISOString(),
-            { signal },
+            { signal, background: true },
           ),
         ),
     });
@@ -133,7 +95,8 @@ export class TenureSdk {
       capacity,
       batchSize,
       ready: () => !this.paused(),
-      send: (items, signal) => this.outcomeOf("feedback", () => this.client.feedback(items, { signal })),
+      send: (items, signal) =>
+        this.outcomeOf("feedback", () => this.client.feedback(items, { signal, background: true })),
     });
     this.stampList = metadataHeaders({ model: options.model, model_version: options.servedVersion });
   }
@@ -145,9 +108,9 @@ export class TenureSdk {
   start(): this {
     if (this.started || this.closing !== null) return this;
     this.started = true;
-    const heartbeatMs = this.options.heartbeatIntervalMs ?? 60_000;
+    const heartbeatMs = this.options.heartbeatIntervalMs;
     if (heartbeatMs > 0) this.every(heartbeatMs, () => this.beat());
-    this.every(this.options.flushIntervalMs ?? 5_000, () => this.tick());
+    this.every(this.options.flushIntervalMs, () => this.tick());
     void (heartbeatMs > 0 ? this.beat() : this.resolve());
     return this;
   }
@@ -295,7 +258,7 @@ export class TenureSdk {
       const result = await this.client.heartbeat(
         deployment.id,
         served === undefined ? {} : { served_version: served },
-        { signal: this.stopping.signal },
+        { signal: this.stopping.signal, background: true },
       );
       this.beats.sent++;
       this.beats.last_at = result.last_heartbeat_at;
@@ -323,15 +286,15 @@ export class TenureSdk {
     try {
       const found =
         deploymentId !== undefined
-          ? await this.client.deployment(deploymentId, { signal })
+          ? await this.client.deployment(deploymentId, { signal, background: true })
           : await this.client.findDeployment(
               { model: model ?? "", environment, role, served_version: servedVersion },
-              { signal },
+              { signal, background: true },
             );
       this.answered();
       if (found === null) {
         this.warnOnce(
-          `tenure: no live ${role ?? "primary"} of ${model} in ${environment ?? "production"} yet; looking again every interval`,
+          `tenure: no live ${role} of ${model} in ${environment} yet; looking again every interval`,
         );
         return null;
       }
@@ -421,7 +384,7 @@ export class TenureSdk {
   private unavailable(reason: string): void {
     if (this.available !== false) {
       this.logger?.warn(
-        `tenure: ${this.client.origin} is unavailable (${reason}); buffering up to ${this.maxBuffered} of each kind`,
+        `tenure: ${this.client.origin} is unavailable (${reason}); buffering up to ${this.options.maxBuffered} of each kind`,
       );
     }
     this.available = false;
@@ -453,36 +416,4 @@ export class TenureSdk {
 
 function describeCounts([metrics, rows, feedback]: number[]): string {
   return `${metrics ?? 0} metric points, ${rows ?? 0} feature rows and ${feedback ?? 0} feedback items`;
-}
-
-/** A misconfiguration is the one thing that throws, and it throws at start-up, not in a request. */
-function checkOptions(options: TenureSdkOptions): void {
-  const problem = (message: string) => new TypeError(`tenure: ${message}`);
-  if (options.deploymentId === undefined && options.model === undefined) {
-    throw problem("give deploymentId, or model (and environment) to find the live deployment");
-  }
-  if (
-    options.deploymentId !== undefined &&
-    !(Number.isInteger(options.deploymentId) && options.deploymentId >= 1)
-  ) {
-    throw problem("deploymentId must be a whole number ≥ 1");
-  }
-  if (options.servedVersion !== undefined && !MODEL_VERSION.test(options.servedVersion)) {
-    throw problem("servedVersion must be a version as the registry writes them (letters, digits, . _ + -)");
-  }
-  const positive = (name: string, value: number | undefined, zeroMeansOff = false) => {
-    if (value !== undefined && !(Number.isFinite(value) && (value > 0 || (zeroMeansOff && value === 0)))) {
-      throw problem(`${name} must be a positive number`);
-    }
-  };
-  positive("heartbeatIntervalMs", options.heartbeatIntervalMs, true);
-  positive("flushIntervalMs", options.flushIntervalMs);
-  positive("timeoutMs", options.timeoutMs);
-  const batchSize = options.batchSize ?? 500;
-  if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_BATCH)) {
-    throw problem(`batchSize must be a whole number from 1 to ${MAX_BATCH} (the API's limit a request)`);
-  }
-  const maxBuffered = options.maxBuffered ?? 10_000;
-  if (!(Number.isInteger(maxBuffered) && maxBuffered >= 1))
-    throw problem("maxBuffered must be a whole number ≥ 1");
 }

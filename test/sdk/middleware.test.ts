@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TenureSdk, type TenureSdkOptions } from "../../src/sdk/tenure-sdk.js";
+import { TenureSdk } from "../../src/sdk/tenure-sdk.js";
+import type { TenureSdkOptions } from "../../src/sdk/tenure-sdk-options.js";
 import { dialects } from "../support/databases.js";
 import { pollUntil } from "../support/process.js";
 import {

@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TenureSdk, type TenureSdkOptions } from "../../src/sdk/tenure-sdk.js";
+import { TenureSdk } from "../../src/sdk/tenure-sdk.js";
+import type { TenureSdkOptions } from "../../src/sdk/tenure-sdk-options.js";
 import { dialects } from "../support/databases.js";
 import { freePort, pollUntil } from "../support/process.js";
 import { deploymentBody, startScriptedTenure } from "../support/scripted-tenure.js";
@@ -162,6 +163,29 @@ describe("a process that uses the SDK", () => {
     });
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(JSON.parse(stdout)).toMatchObject({ buffered: 100, sent: 0 });
+  });
+});
+
+describe("a script that awaits the client", () => {
+  it("is kept open through the waits between attempts, and gets its answer", async () => {
+    const fake = await startScriptedTenure();
+    try {
+      fake.script("POST /v1/feedback", [{ status: 503 }, { status: 200, body: { accepted: 1 } }]);
+      const entry = resolve(import.meta.dirname, "../../dist/sdk/index.js");
+      const script = `
+        const { TenureClient } = await import(${JSON.stringify(entry)});
+        const client = new TenureClient({ url: ${JSON.stringify(fake.url)}, baseDelayMs: 400 });
+        console.log(JSON.stringify(await client.feedback([{ request_id: "nightly-1", label: 1 }])));
+      `;
+      // An unref'd wait, however short, would let the process exit mid-call (exit code 13, no answer).
+      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+        timeout: 20_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({ accepted: 1 });
+      expect(fake.arrivals).toHaveLength(2);
+    } finally {
+      await fake.close();
+    }
   });
 });
 
