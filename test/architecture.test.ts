@@ -167,6 +167,19 @@ describe("the architecture of src/", () => {
     expect(files.get("store/schema.ts")).toContain("core/words.ts");
   });
 
+  it("keeps the SDK light for model servers: it loads no package, only Node's own modules and pure code", () => {
+    const loaded = [...eagerPackages(join(SRC, "sdk/index.ts"))].filter((name) => !name.startsWith("node:"));
+    expect(loaded).toEqual([]);
+    const outside = [...files]
+      .filter(([file]) => file.startsWith("sdk/"))
+      .flatMap(([file, imports]) =>
+        imports
+          .filter((to) => !to.startsWith("sdk/") && !to.startsWith("core/") && to !== "version.ts")
+          .map((to) => `${file} imports ${to}`),
+      );
+    expect(outside).toEqual([]);
+  });
+
   it("starts the CLI without zod, the database drivers or the HTTP server: every command module loads them only when it runs", () => {
     // `tenure --help` and `--version` load every command's module; `tenure drift` is timed
     // against SciPy from its start (BENCHMARKS.md).

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Agent } from "undici";
+import { deploymentAgeSeconds } from "../core/metadata-headers.js";
 import { recordsPredictions } from "./canary-recorder.js";
 import type { Exchange, GatewayObserver, ModelRoutes } from "./exchange.js";
 import { forwardedRequestHeaders } from "./hop-by-hop.js";
@@ -171,7 +172,7 @@ class GatewayHandler {
       req.headers["x-forwarded-proto"],
       (socket as { encrypted?: boolean }).encrypted ? "https" : "http",
     );
-    const age = Math.max(0, Math.floor((now - upstream.target.deployment_date) / 1000));
+    const age = deploymentAgeSeconds(upstream.target.deployment_date, now);
     const copyBodies = entry.routes.shadows.length > 0 && (this.sample >= 1 || Math.random() < this.sample);
     const forCanary = this.options.keepCanaryAnswers === true && recordsPredictions(entry.routes);
     forward(this.settings, {

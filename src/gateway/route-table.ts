@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { isHeaderValue, metadataHeaders } from "../core/metadata-headers.js";
 import type { CanaryRoute, ModelRoutes, RouteTarget } from "./exchange.js";
 import type { RouteSnapshot, SnapshotTarget } from "./route-snapshot.js";
 
@@ -131,9 +132,6 @@ function plainTarget(t: SnapshotTarget): RouteTarget {
   };
 }
 
-/** What Node accepts in a header value: visible ASCII, spaces and tabs, obs-text. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /** The upstream of a target, or null when its endpoint is not an http(s) URL. */
 function upstreamOf(t: SnapshotTarget): Upstream | null {
   let url: URL;
@@ -145,24 +143,18 @@ function upstreamOf(t: SnapshotTarget): Upstream | null {
   if (url.protocol !== "http:" && url.protocol !== "https:") return null;
   const target = plainTarget(t);
   // A version or team that cannot be a header value cannot be stamped: not routed to.
-  if (!HEADER_VALUE.test(target.model_version) || !HEADER_VALUE.test(target.owner_team)) return null;
+  if (!isHeaderValue(target.model_version) || !isHeaderValue(target.owner_team)) return null;
   return {
     target,
     origin: url.origin,
     base_path: url.pathname.replace(/\/+$/, ""),
-    stamp: [
-      "tenure-model",
-      target.model,
-      "tenure-model-version",
-      target.model_version,
-      "tenure-deployment-id",
-      String(target.deployment_id),
-      "tenure-deployment-date",
-      new Date(target.deployment_date).toISOString(),
-      "tenure-training-data-cutoff",
-      new Date(target.training_data_cutoff).toISOString(),
-      "tenure-owner-team",
-      target.owner_team,
-    ],
+    stamp: metadataHeaders({
+      model: target.model,
+      model_version: target.model_version,
+      deployment_id: target.deployment_id,
+      deployment_date: target.deployment_date,
+      training_data_cutoff: target.training_data_cutoff,
+      owner_team: target.owner_team,
+    }),
   };
 }

@@ -97,4 +97,34 @@ describe("the packed tarball", { timeout: 60_000 }, () => {
       drifted: true,
     });
   });
+
+  it('imports the SDK with import("tenure/sdk"), its types beside it, and stamps headers from it', async () => {
+    expect(packed).toEqual(expect.arrayContaining(["dist/sdk/index.js", "dist/sdk/index.d.ts"]));
+    const script = `
+      const sdk = await import("tenure/sdk");
+      const tenure = new sdk.TenureSdk({ url: "http://127.0.0.1:9", model: "fraud-gbm", servedVersion: "3.2.0", logger: null });
+      console.log(JSON.stringify({
+        types: Object.fromEntries(
+          ["TenureClient", "TenureSdk", "withTenure", "tenureExpress", "tenureFastify", "TenureRequestError"]
+            .map((name) => [name, typeof sdk[name]]),
+        ),
+        headers: tenure.headers(),
+      }));
+    `;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: project.path,
+      env: cleanEnv(),
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      types: {
+        TenureClient: "function",
+        TenureSdk: "function",
+        withTenure: "function",
+        tenureExpress: "function",
+        tenureFastify: "function",
+        TenureRequestError: "function",
+      },
+      headers: { "tenure-model": "fraud-gbm", "tenure-model-version": "3.2.0" },
+    });
+  });
 });
