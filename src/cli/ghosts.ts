@@ -10,7 +10,7 @@ export function ghostsCommand(program: Command, io: Io): void {
   databaseOption(
     program
       .command("ghosts")
-      .summary("requests for models the registry does not know (from gateways)")
+      .summary("models the registry does not know, asked for at gateways or seen by syncs")
       .option("--env <environment>", "only ghosts asked for in this environment")
       .option("--limit <n>", "at most this many", positiveInt("--limit", 500), 100)
       .option("--json", "print {items} as JSON"),

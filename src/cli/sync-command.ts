@@ -21,7 +21,7 @@ export async function syncCommand(): Promise<(program: Command, io: Io) => void>
   return (program, io) => {
     const sync = program
       .command("sync")
-      .summary("learn deployments from MLflow, SageMaker or Kubernetes; report what does not add up");
+      .summary("learn deployments from MLflow, SageMaker or Kubernetes, and their ghosts");
     for (const register of sources) register(sync, io);
   };
 }

@@ -48,6 +48,7 @@ const COMMANDS = [
   "drift",
   "shadow",
   "ghosts",
+  "sync",
   "policy",
   "token",
   "demo",
