@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDuration } from "./core/duration.js";
 import { InputError } from "./core/errors.js";
 
 /**
@@ -41,6 +42,17 @@ const offByDefault = () =>
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 
+const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, "must be a duration such as 5m or 1h")
+  .transform((text) => parseDuration(text) ?? 0);
+
+// A URL is shown in logs and messages: credentials belong in the token, never in it.
+const mlflowUrl = httpUrl.refine(
+  (url) => !/^https?:\/\/[^/]*@/.test(url),
+  "must not carry credentials: set TENURE_MLFLOW_TOKEN, or MLflow's MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+);
+
 const EnvironmentSchema = z
   .object({
     TENURE_DATABASE_URL: z.string().default(DEFAULT_DATABASE),
@@ -62,11 +74,12 @@ const EnvironmentSchema = z
     TENURE_K8S_ADMISSION: offByDefault(),
     TENURE_TLS_CERT: z.string().optional(),
     TENURE_TLS_KEY: z.string().optional(),
-    TENURE_MLFLOW_URL: httpUrl.optional(),
+    TENURE_MLFLOW_URL: mlflowUrl.optional(),
     TENURE_MLFLOW_TOKEN: z.string().optional(),
     TENURE_MLFLOW_ALIAS: z.string().default(DEFAULT_MLFLOW_ALIAS),
     TENURE_MLFLOW_ENVIRONMENT: z.string().default(DEFAULT_MLFLOW_ENVIRONMENT),
     TENURE_MLFLOW_WEBHOOK_SECRET: z.string().optional(),
+    TENURE_MLFLOW_SYNC_EVERY: duration.optional(),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -99,6 +112,8 @@ const EnvironmentSchema = z
     mlflowEnvironment: env.TENURE_MLFLOW_ENVIRONMENT,
     /** The secret MLflow signs webhook deliveries with; POST /v1/hooks/mlflow is off without it. */
     mlflowWebhookSecret: env.TENURE_MLFLOW_WEBHOOK_SECRET,
+    /** Seconds between the server's MLflow syncs; 5 minutes when absent. */
+    mlflowSyncEvery: env.TENURE_MLFLOW_SYNC_EVERY,
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

@@ -5,7 +5,8 @@ import { InputError } from "../core/errors.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";
-import { type DatabaseFlag, databaseOption, positiveInt } from "./options.js";
+import { type DatabaseFlag, databaseOption, durationFlag, positiveInt } from "./options.js";
+import { assertMlflowUrl } from "./sync-mlflow.js";
 
 export interface ServeFlags extends DatabaseFlag {
   port?: number;
@@ -21,6 +22,7 @@ export interface ServeFlags extends DatabaseFlag {
   mlflowUrl?: string;
   mlflowAlias?: string;
   mlflowEnvironment?: string;
+  mlflowSyncEvery?: number;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -52,7 +54,7 @@ export function serveCommand(program: Command, io: Io): void {
       )
       .option(
         "--mlflow-url <url>",
-        "the MLflow tracking server the webhook reads versions' tags from (default: $TENURE_MLFLOW_URL; token: $TENURE_MLFLOW_TOKEN)",
+        "the MLflow tracking server: synced every --mlflow-sync-every, and where the webhook reads versions' tags (default: $TENURE_MLFLOW_URL; token: $TENURE_MLFLOW_TOKEN)",
       )
       .option(
         "--mlflow-alias <alias>",
@@ -61,6 +63,11 @@ export function serveCommand(program: Command, io: Io): void {
       .option(
         "--mlflow-environment <env>",
         "the environment that version serves in (default: $TENURE_MLFLOW_ENVIRONMENT, else production)",
+      )
+      .option(
+        "--mlflow-sync-every <duration>",
+        "time between MLflow syncs (default: $TENURE_MLFLOW_SYNC_EVERY, else 5m)",
+        durationFlag("--mlflow-sync-every"),
       ),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
@@ -93,9 +100,37 @@ export function serveCommand(program: Command, io: Io): void {
         alias: flags.mlflowAlias ?? config.mlflowAlias,
         environment: flags.mlflowEnvironment ?? config.mlflowEnvironment,
       },
+      mlflowSync: await mlflowSyncOf(flags, config, io.env),
       env: io.env,
     });
   });
+}
+
+/**
+ * The server's MLflow sync: on whenever MLflow's URL is set, with the webhook's alias and
+ * environment; MLflow's own credential variables count, as in `tenure sync mlflow`.
+ */
+async function mlflowSyncOf(flags: ServeFlags, config: Config, env: NodeJS.ProcessEnv) {
+  const url = flags.mlflowUrl ?? config.mlflowUrl;
+  if (!url) {
+    if (flags.mlflowSyncEvery !== undefined) {
+      throw new InputError("--mlflow-sync-every needs --mlflow-url (or TENURE_MLFLOW_URL)");
+    }
+    return undefined;
+  }
+  assertMlflowUrl("--mlflow-url", url);
+  const { mlflowCredentials } = await import("../integrations/mlflow/mlflow-client.js");
+  const environment = flags.mlflowEnvironment ?? config.mlflowEnvironment;
+  return {
+    url,
+    credentials: mlflowCredentials(config.mlflowToken, env),
+    everySeconds: flags.mlflowSyncEvery ?? config.mlflowSyncEvery ?? 300,
+    mapping: {
+      aliases: [{ alias: flags.mlflowAlias ?? config.mlflowAlias, environment }],
+      stageEnvironment: environment,
+      tags: { owner_team: "owner_team", training_data_cutoff: "training_data_cutoff" },
+    },
+  };
 }
 
 export interface ServeProcessOptions extends ServeOptions {

@@ -48,7 +48,7 @@ export function printSyncReport(io: Io, report: SyncReport, json: boolean): void
 export function findingLine(f: SyncFinding): string {
   switch (f.kind) {
     case "missing_metadata":
-      return `${f.model} ${f.model_version} [${f.ref}] lacks ${f.missing.join(" and ")}: not registered`;
+      return `${f.model} ${f.model_version} [${f.ref}] lacks ${(f.hints ?? f.missing).join(" and ")}: not registered`;
     case "conflict":
       return `${f.model} in ${f.environment}: ${f.ref} says ${f.model_version}, ${f.kept.ref} says ${f.kept.model_version} (kept)`;
     case "ghost":

@@ -86,6 +86,17 @@ describe("planSync", () => {
     ]);
   });
 
+  it("names what to set in the system's own terms when the observation says where each field is kept", () => {
+    const hinted = seen({
+      owner_team: null,
+      metadata_hints: { owner_team: "tag `team` (owner_team)" },
+    });
+    const plan = planSync([hinted], [], { now: NOW });
+    expect(plan.findings).toEqual([
+      expect.objectContaining({ missing: ["owner_team"], hints: ["tag `team` (owner_team)"] }),
+    ]);
+  });
+
   it("needs no metadata to see that the live version still serves", () => {
     const plan = planSync([seen({ owner_team: null, training_data_cutoff: null })], [live()], { now: NOW });
     expect(plan.findings).toEqual([]);

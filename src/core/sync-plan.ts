@@ -41,7 +41,15 @@ export interface ServingObservation {
   since: number;
   basis: DateBasis;
   endpoint?: string;
+  /**
+   * Where the system keeps each mandatory field, as a person must be told to set it
+   * ("tag `team` (owner_team)"): a missing_metadata finding names these rather than Tenure's fields.
+   */
+  metadata_hints?: Partial<Record<MetadataField, string>>;
 }
+
+/** The mandatory fields a system may not carry. */
+export type MetadataField = "owner_team" | "training_data_cutoff";
 
 /** The registry's live primary of a model in an environment, as the plan needs it. */
 export interface LivePrimary {
@@ -64,7 +72,15 @@ export interface PlannedRegistration {
 }
 
 export type SyncFinding =
-  | { kind: "missing_metadata"; ref: string; model: string; model_version: string; missing: string[] }
+  | {
+      kind: "missing_metadata";
+      ref: string;
+      model: string;
+      model_version: string;
+      missing: MetadataField[];
+      /** What to set for each missing field, in the system's terms, when the sync said so. */
+      hints?: string[];
+    }
   | {
       kind: "conflict";
       ref: string;
@@ -152,6 +168,9 @@ export function planSync(
         model: observation.model,
         model_version: observation.model_version,
         missing,
+        ...(observation.metadata_hints
+          ? { hints: missing.map((field) => observation.metadata_hints?.[field] ?? field) }
+          : {}),
       });
       continue;
     }
@@ -193,8 +212,8 @@ function registrationOf(
   return { observation, supersedes, deployment_date: date, basis };
 }
 
-function missingOf(observation: ServingObservation): string[] {
-  const missing: string[] = [];
+function missingOf(observation: ServingObservation): MetadataField[] {
+  const missing: MetadataField[] = [];
   if (observation.owner_team === null || observation.owner_team === "") missing.push("owner_team");
   if (observation.training_data_cutoff === null || observation.training_data_cutoff === "") {
     missing.push("training_data_cutoff");

@@ -5,6 +5,7 @@ import { type Context, openContext } from "../context.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
+import type { MlflowSyncSettings } from "../integrations/mlflow/mlflow-sync-loop.js";
 import { checkMlflowSettings, type MlflowSettings, mlflowWebhookOf } from "../integrations/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
@@ -51,6 +52,8 @@ export interface ServeOptions {
   tlsReloadMs?: number;
   /** MLflow: with a webhook secret, POST /v1/hooks/mlflow takes MLflow's signed webhooks. */
   mlflow?: MlflowSettings;
+  /** Sync from an MLflow registry on a schedule (`--mlflow-url`); off when absent. */
+  mlflowSync?: MlflowSyncSettings;
 }
 
 export interface RunningServer {
@@ -161,6 +164,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
+  const mlflowSync = options.mlflowSync
+    ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
+        ...options.mlflowSync,
+        registry: context.registry,
+        logger,
+        now: context.clock,
+      })
+    : undefined;
   const traffic = options.traffic ? options.traffic(context) : context.stores.traffic;
   const analysis = new AbortController();
   const analyzing = traffic
@@ -202,6 +213,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= (async () => {
         certificateWatch.abort();
         await scheduler.stop();
+        await mlflowSync?.stop();
         // Long polls answer at once rather than hold the close for up to their wait.
         await routes.close();
         analysis.abort();
