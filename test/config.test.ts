@@ -87,9 +87,26 @@ describe("the environment, parsed once in config.ts", () => {
     ["TENURE_BACKGROUND_CHECKPOINTS", "no", "TENURE_BACKGROUND_CHECKPOINTS must be 0 (off) or 1 (on)"],
     ["TENURE_PG_PREPARED_STATEMENTS", "false", "TENURE_PG_PREPARED_STATEMENTS must be 0 (off) or 1 (on)"],
     ["TENURE_K8S_ADMISSION", "yes", "TENURE_K8S_ADMISSION must be 0 (off) or 1 (on)"],
+    ["TENURE_MLFLOW_URL", "mlflow.example.com", "TENURE_MLFLOW_URL must be an http:// or https:// URL"],
+    [
+      "TENURE_MLFLOW_URL",
+      "https://ada:pw@mlflow.example.com",
+      "TENURE_MLFLOW_URL must not carry credentials",
+    ],
+    ["TENURE_MLFLOW_SYNC_EVERY", "often", "TENURE_MLFLOW_SYNC_EVERY must be a duration such as 5m or 1h"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);
+  });
+
+  it("reads the server's MLflow sync: its URL, token and interval in seconds", () => {
+    expect(
+      parseConfig({
+        TENURE_MLFLOW_URL: "https://mlflow.example.com",
+        TENURE_MLFLOW_TOKEN: "dapi-x",
+        TENURE_MLFLOW_SYNC_EVERY: "10m",
+      }),
+    ).toMatchObject({ mlflowUrl: "https://mlflow.example.com", mlflowToken: "dapi-x", mlflowSyncEvery: 600 });
   });
 
   it("parses one environment once: asked again, it gives the same configuration", () => {

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../core/errors.js";
 import type { MetadataField } from "../core/sync-plan.js";
 import type { MlflowMapping } from "../integrations/mlflow/mlflow-observations.js";
@@ -9,9 +9,10 @@ import { runSync, type SyncFlags, syncOptions } from "./sync.js";
 interface MlflowFlags extends SyncFlags {
   url?: string;
   token?: string;
-  alias: AliasFlag[];
+  alias?: AliasFlag[];
   environment: string;
-  mapTag: Partial<Record<MetadataField, string>>;
+  env?: string;
+  mapTag?: Partial<Record<MetadataField, string>>;
   model?: string[];
 }
 
@@ -42,14 +43,14 @@ export function syncMlflowCommand(sync: Command, io: Io): void {
       "--alias <alias[=environment]>",
       "an alias whose version serves, in --environment or the one named; repeat in order of preference (default: champion)",
       collectAlias,
-      [],
     )
     .option("--environment <name>", "where the versions serve", slugFlag("--environment"), "production")
+    // The other commands' name for it.
+    .addOption(new Option("--env <name>").argParser(slugFlag("--env")).hideHelp())
     .option(
       "--map-tag <field=tag,...>",
       "the MLflow tags that carry owner_team and training_data_cutoff (default: tags of those names)",
       collectMapTag,
-      {},
     )
     .option(
       "--model <name>",
@@ -82,13 +83,14 @@ export function syncMlflowCommand(sync: Command, io: Io): void {
 }
 
 function mappingOf(flags: MlflowFlags): MlflowMapping {
-  const aliases = flags.alias.length > 0 ? flags.alias : [{ alias: "champion" }];
+  const environment = flags.env ?? flags.environment;
+  const aliases = flags.alias ?? [{ alias: "champion" }];
   return {
-    aliases: aliases.map((a) => ({ alias: a.alias, environment: a.environment ?? flags.environment })),
-    stageEnvironment: flags.environment,
+    aliases: aliases.map((a) => ({ alias: a.alias, environment: a.environment ?? environment })),
+    stageEnvironment: environment,
     tags: {
-      owner_team: flags.mapTag.owner_team ?? "owner_team",
-      training_data_cutoff: flags.mapTag.training_data_cutoff ?? "training_data_cutoff",
+      owner_team: flags.mapTag?.owner_team ?? "owner_team",
+      training_data_cutoff: flags.mapTag?.training_data_cutoff ?? "training_data_cutoff",
     },
   };
 }
@@ -128,7 +130,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function collectAlias(value: string, previous: AliasFlag[]): AliasFlag[] {
+function collectAlias(value: string, previous: AliasFlag[] | undefined): AliasFlag[] {
   const [alias = "", environment] = value.split("=", 2);
   // MLflow's alias names: letters, digits, `_` and `-`.
   if (!/^[A-Za-z0-9_-]{1,255}$/.test(alias)) {
@@ -139,12 +141,12 @@ function collectAlias(value: string, previous: AliasFlag[]): AliasFlag[] {
   if (environment !== undefined && !SLUG_PATTERN.test(environment)) {
     throw new InvalidArgumentError(`--alias ${alias}=${environment}: the environment must be a slug`);
   }
-  return [...previous, { alias, environment }];
+  return [...(previous ?? []), { alias, environment }];
 }
 
 function collectMapTag(
   value: string,
-  previous: Partial<Record<MetadataField, string>>,
+  previous: Partial<Record<MetadataField, string>> | undefined,
 ): Partial<Record<MetadataField, string>> {
   const mapped = { ...previous };
   for (const pair of value.split(",")) {

@@ -385,6 +385,11 @@ describe.each(dialects())("an MLflow sync into the registry (%s)", (dialect) => 
       },
     ]);
     expect((await everything()).items).toEqual([]);
+    // A tag named as the field it carries is named once.
+    const unmapped = await sync(f, { models: ["churn"] });
+    expect(unmapped.findings).toEqual([
+      expect.objectContaining({ hints: ["tag `owner_team`", "tag `training_data_cutoff`"] }),
+    ]);
   });
 
   it("takes a tag from the version over the same tag on the registered model", async () => {
@@ -548,6 +553,7 @@ describe.each(dialects())("an MLflow sync into the registry (%s)", (dialect) => 
     const events = await target().events((await target().list({ limit: 10 })).items[0]?.id ?? 0);
     expect(events[0]?.actor).toBe("sync:mlflow");
     expect(JSON.stringify(logged)).not.toContain(TOKEN);
+    // Nothing to poll for: a stopped loop shows itself by doing nothing for three of its intervals.
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(rounds).toHaveLength(settled);
   });

@@ -153,10 +153,10 @@ function cutoffOf(value: string | undefined): string | null {
   return instant().safeParse(text).success ? text : null;
 }
 
-/** "tag `team` (owner_team)", or, when the tag is set to something unusable, what it must be instead. */
+/** "tag `team` (owner_team)" (the field left out when the tag is named as it), or, when the tag is set to something unusable, what it must be instead. */
 function hintOf(tag: string, field: MetadataField, shape: string, tags: Record<string, string>): string {
   const value = tags[tag];
-  const named = `tag \`${tag}\` (${field})`;
+  const named = tag === field ? `tag \`${tag}\`` : `tag \`${tag}\` (${field})`;
   if (value === undefined || value.trim() === "") return named;
   const shown = value.length > HINT_VALUE_MAX ? `${value.slice(0, HINT_VALUE_MAX)}…` : value;
   return `${named} as ${shape}, not ${JSON.stringify(shown)}`;
