@@ -6,6 +6,7 @@ import type { ServingObservation } from "../core/sync-plan.js";
 import type { Actor } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 import type { WebhookReceiptStore } from "../store/webhook-receipt-store.js";
+import { tenureModelName } from "./mlflow/mlflow-observations.js";
 import { DEFAULT_MLFLOW_TOLERANCE_MS, verifyMlflowDelivery } from "./mlflow-signature.js";
 import {
   lookUpMlflowVersion,
@@ -175,7 +176,9 @@ export class MlflowWebhook {
   private async aliasDeleted(data: z.output<typeof AliasDeleted>): Promise<Outcome> {
     if (data.alias !== this.options.alias) return otherAlias(data.alias, this.options.alias);
     const environment = this.options.environment;
-    const live = (await livePrimaries(this.client, [environment])).find((l) => l.model === data.name);
+    const live = (await livePrimaries(this.client, [environment])).find(
+      (l) => l.model === tenureModelName(data.name),
+    );
     const detail = live
       ? `the alias ${data.alias} of ${data.name} was deleted in MLflow; deployment ${live.id} (version ` +
         `${live.model_version}) stays live in ${environment}, since what serves now is unknown: ` +
@@ -231,7 +234,8 @@ export class MlflowWebhook {
     return {
       source: SOURCE,
       ref: `models:/${facts.name}@${alias}`,
-      model: facts.name,
+      // Named as the sync names it, so both see one deployment (`Fraud GBM` is `fraud-gbm`).
+      model: tenureModelName(facts.name),
       model_version: facts.version,
       environment: this.options.environment,
       owner_team: tag(this.tags.owner_team),

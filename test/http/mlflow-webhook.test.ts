@@ -106,6 +106,26 @@ describe.each(dialects())("POST /v1/hooks/mlflow on %s", (dialect) => {
     expect(mlflow.requests.every((r) => r.headers.authorization === "Bearer mlflow-token-1")).toBe(true);
   });
 
+  it("names a model as the MLflow sync does: `Fraud GBM` is the deployment `fraud-gbm`, its MLflow name in the ref", async () => {
+    const model = mlflow.models.get("fraud-gbm");
+    mlflow.models.delete("fraud-gbm");
+    if (model) mlflow.models.set("Fraud GBM", model);
+    const delivery = mlflowDelivery({
+      secret: SECRET,
+      event: "model_version_alias.created",
+      data: { name: "Fraud GBM", alias: "champion", version: "3" },
+      at: NOW - 2000,
+    });
+    const res = await send(delivery);
+    expect(res.json()).toMatchObject({ outcome: "recorded" });
+    expect(await live()).toEqual([
+      expect.objectContaining({
+        model_version: "3",
+        tags: expect.objectContaining({ "tenure.dev/source-ref": "models:/Fraud GBM@champion" }),
+      }),
+    ]);
+  });
+
   it("a later move supersedes the first, each dated by its own delivery", async () => {
     await send(aliasSet("3", NOW - 60_000));
     const model = mlflow.models.get("fraud-gbm");
