@@ -48,9 +48,11 @@ export function syncKubernetesCommand(sync: Command, io: Io): void {
       ),
   ).action(async (flags: KubernetesFlags) => {
     // Loaded when the command runs: @kubernetes/client-node is large, and every CLI start loads this file.
-    const { KubernetesApi, loadKubeConfig } = await import("../integrations/kubernetes-api.js");
-    const { fingerprintOf, observedOf } = await import("../integrations/kubernetes-reconcile.js");
-    const { listWorkloads, WorkloadWatcher } = await import("../integrations/kubernetes-watcher.js");
+    const { KubernetesApi, loadKubeConfig } = await import("../integrations/kubernetes/kubernetes-api.js");
+    const { fingerprintOf, observedOf } = await import("../integrations/kubernetes/kubernetes-reconcile.js");
+    const { listWorkloads, WorkloadWatcher } = await import(
+      "../integrations/kubernetes/kubernetes-watcher.js"
+    );
     const scope = { namespace: flags.namespace ?? null, environment: flags.environment };
     const log = (line: string) => io.err(`tenure: ${line}\n`);
     const api = new KubernetesApi(loadKubeConfig(io.env, flags.context), {

@@ -47,9 +47,9 @@ export function syncSagemakerCommand(sync: Command, io: Io): void {
     // reads the switch from the process's environment, which io.env is when the CLI runs.
     io.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const { readSagemaker, sagemakerClient, SAGEMAKER_MAX_ATTEMPTS } = await import(
-      "../integrations/sagemaker-reader.js"
+      "../integrations/sagemaker/sagemaker-reader.js"
     );
-    const { observeSnapshot } = await import("../integrations/sagemaker-observations.js");
+    const { observeSnapshot } = await import("../integrations/sagemaker/sagemaker-observations.js");
     const client = sagemakerClient({
       region: regionName,
       endpoint: flags.endpointUrl,

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { Canaries } from "../gateway/canaries.js";
 import type { RouteFeed } from "../gateway/route-feed.js";
 import type { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
-import type { MlflowWebhook } from "../integrations/mlflow-webhook.js";
+import type { MlflowWebhook } from "../integrations/mlflow/mlflow-webhook.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { PromotionGate } from "../lifecycle/promotion-gate.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";

@@ -6,7 +6,11 @@ import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
 import type { MlflowSyncSettings } from "../integrations/mlflow/mlflow-sync-loop.js";
-import { checkMlflowSettings, type MlflowSettings, mlflowWebhookOf } from "../integrations/mlflow-webhook.js";
+import {
+  checkMlflowSettings,
+  type MlflowSettings,
+  mlflowWebhookOf,
+} from "../integrations/mlflow/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import { VERSION } from "../version.js";

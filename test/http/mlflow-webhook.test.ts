@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isoTime } from "../../src/core/iso-time.js";
-import { checkMlflowSettings } from "../../src/integrations/mlflow-webhook.js";
+import { checkMlflowSettings } from "../../src/integrations/mlflow/mlflow-webhook.js";
 import { dialects } from "../support/databases.js";
 import { type MlflowDelivery, mlflowDelivery } from "../support/mlflow-deliveries.js";
 import { type MlflowVersions, startMlflowVersions } from "../support/mlflow-versions.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { reconcileWorkloads } from "../../src/integrations/kubernetes-reconcile.js";
-import { readWorkload, type Workload } from "../../src/integrations/kubernetes-workload.js";
+import { reconcileWorkloads } from "../../src/integrations/kubernetes/kubernetes-reconcile.js";
+import { readWorkload, type Workload } from "../../src/integrations/kubernetes/kubernetes-workload.js";
 import { deploymentOf, inferenceServiceOf, statefulSetOf } from "../support/fake-kubernetes.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");

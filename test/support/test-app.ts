@@ -11,7 +11,7 @@ import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.
 import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
 import { AdmissionWebhook } from "../../src/integrations/kubernetes/admission-webhook.js";
-import { type MlflowSettings, mlflowWebhookOf } from "../../src/integrations/mlflow-webhook.js";
+import { type MlflowSettings, mlflowWebhookOf } from "../../src/integrations/mlflow/mlflow-webhook.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { UnauthenticatedError } from "../../core/errors.js";
 import { DATE_BASES } from "../../core/sync-plan.js";
-import type { MlflowWebhook } from "../../integrations/mlflow-webhook.js";
+import type { MlflowWebhook } from "../../integrations/mlflow/mlflow-webhook.js";
 import { JSON_TYPE } from "../body-types.js";
 import { problem, sendProblem } from "../problem.js";
 import { problemResponses } from "../schemas.js";

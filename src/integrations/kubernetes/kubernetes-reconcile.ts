@@ -1,4 +1,10 @@
-import { type LivePrimary, type ServingObservation, SYNC_TAGS, type SyncFinding } from "../core/sync-plan.js";
+import {
+  type LivePrimary,
+  type ServingObservation,
+  SYNC_TAGS,
+  type SyncFinding,
+} from "../../core/sync-plan.js";
+import type { SyncPending } from "../sync-applier.js";
 import type { ClusterSnapshot } from "./kubernetes-watcher.js";
 import {
   missingAnnotations,
@@ -8,7 +14,6 @@ import {
   type Workload,
   type WorkloadKind,
 } from "./kubernetes-workload.js";
-import type { SyncPending } from "./sync-applier.js";
 
 /**
  * A snapshot of the cluster as one round's inputs (the shape `runSync` takes): its workloads

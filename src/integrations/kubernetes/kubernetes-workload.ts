@@ -1,6 +1,13 @@
 import { z } from "zod";
-import type { DateBasis } from "../core/sync-plan.js";
-import { SLUG_PATTERN } from "../registry/deployment-words.js";
+import type { DateBasis } from "../../core/sync-plan.js";
+import { SLUG_PATTERN } from "../../registry/deployment-words.js";
+import {
+  ENVIRONMENT_ANNOTATION,
+  MODEL_LABEL,
+  MODEL_VERSION_ANNOTATION,
+  OWNER_TEAM_ANNOTATION,
+  TRAINING_DATA_CUTOFF_ANNOTATION,
+} from "./workload-metadata.js";
 
 /**
  * What a labelled Kubernetes workload says of the model it serves, read from the object the API
@@ -18,18 +25,16 @@ export const WORKLOAD_KINDS = {
     optional: true,
   },
 } as const;
+export { MODEL_LABEL };
 export type WorkloadKind = keyof typeof WORKLOAD_KINDS;
 export const WORKLOAD_KIND_NAMES = Object.keys(WORKLOAD_KINDS) as WorkloadKind[];
 
-/** The label that marks a workload as serving a model (its value is the model's name). */
-export const MODEL_LABEL = "tenure.dev/model";
-
-/** The annotations that carry the rest of a deployment's metadata (DESIGN.md). */
+/** The annotations that carry the rest of a deployment's metadata (DESIGN.md), by field. */
 export const ANNOTATIONS = {
-  model_version: "tenure.dev/model-version",
-  training_data_cutoff: "tenure.dev/training-data-cutoff",
-  owner_team: "tenure.dev/owner-team",
-  environment: "tenure.dev/environment",
+  model_version: MODEL_VERSION_ANNOTATION,
+  training_data_cutoff: TRAINING_DATA_CUTOFF_ANNOTATION,
+  owner_team: OWNER_TEAM_ANNOTATION,
+  environment: ENVIRONMENT_ANNOTATION,
 } as const;
 
 /** Where a workload's rollout stands. */

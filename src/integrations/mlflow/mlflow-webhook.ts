@@ -1,20 +1,20 @@
 import type { Logger } from "pino";
 import { z } from "zod";
-import { InputError, UnauthenticatedError, UnavailableError } from "../core/errors.js";
-import { isoTime } from "../core/iso-time.js";
-import type { ServingObservation } from "../core/sync-plan.js";
-import type { Actor } from "../registry/actor.js";
-import type { Registry } from "../registry/registry.js";
-import type { WebhookReceiptStore } from "../store/webhook-receipt-store.js";
-import { tenureModelName } from "./mlflow/mlflow-observations.js";
+import { InputError, UnauthenticatedError, UnavailableError } from "../../core/errors.js";
+import { isoTime } from "../../core/iso-time.js";
+import type { ServingObservation } from "../../core/sync-plan.js";
+import type { Actor } from "../../registry/actor.js";
+import type { Registry } from "../../registry/registry.js";
+import type { WebhookReceiptStore } from "../../store/webhook-receipt-store.js";
+import { OutboundError } from "../outbound-http.js";
+import { applySync, livePrimaries, type SyncReport, type SyncTarget } from "../sync-applier.js";
+import { tenureModelName } from "./mlflow-observations.js";
 import { DEFAULT_MLFLOW_TOLERANCE_MS, verifyMlflowDelivery } from "./mlflow-signature.js";
 import {
   lookUpMlflowVersion,
   type MlflowConnection,
   type MlflowVersionFacts,
 } from "./mlflow-version-lookup.js";
-import { OutboundError } from "./outbound-http.js";
-import { applySync, livePrimaries, type SyncReport, type SyncTarget } from "./sync-applier.js";
 
 /** What the webhook did with a delivery: the answer of `POST /v1/hooks/mlflow`. */
 export interface MlflowHookAnswer {

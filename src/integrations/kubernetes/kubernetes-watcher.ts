@@ -1,7 +1,7 @@
-import { backoffMs } from "../alerts/dispatcher.js";
+import { backoffMs } from "../../alerts/dispatcher.js";
+import { abortableSleep } from "../outbound-http.js";
 import type { WatchEnd, WatchEvent, WorkloadList } from "./kubernetes-api.js";
 import { WORKLOAD_KIND_NAMES, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-workload.js";
-import { abortableSleep } from "./outbound-http.js";
 
 /** What the watcher needs of the API: KubernetesApi, or a test's stand-in. */
 export interface WorkloadSource {

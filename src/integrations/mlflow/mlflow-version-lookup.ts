@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OutboundError, type OutboundOptions, requestJson } from "./outbound-http.js";
+import { OutboundError, type OutboundOptions, requestJson } from "../outbound-http.js";
 
 /** Where MLflow's REST API is, and how to call it. */
 export interface MlflowConnection {

@@ -1,4 +1,9 @@
-import { type LivePrimary, type ServingObservation, SYNC_TAGS, type SyncFinding } from "../core/sync-plan.js";
+import {
+  type LivePrimary,
+  type ServingObservation,
+  SYNC_TAGS,
+  type SyncFinding,
+} from "../../core/sync-plan.js";
 
 /**
  * What `tenure sync sagemaker` read of one region: the Model Registry's versioned model packages

@@ -9,11 +9,11 @@ import {
   type ResponseContext,
   Watch,
 } from "@kubernetes/client-node";
-import { retryAfterMs } from "../alerts/channels/send.js";
-import { backoffMs } from "../alerts/dispatcher.js";
-import { InputError } from "../core/errors.js";
+import { retryAfterMs } from "../../alerts/channels/send.js";
+import { backoffMs } from "../../alerts/dispatcher.js";
+import { InputError } from "../../core/errors.js";
+import { abortableSleep, OUTBOUND_DEFAULTS } from "../outbound-http.js";
 import { MODEL_LABEL, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-workload.js";
-import { abortableSleep, OUTBOUND_DEFAULTS } from "./outbound-http.js";
 
 /**
  * The Kubernetes API as a sync reads it, through @kubernetes/client-node: it carries whatever the
