@@ -66,7 +66,10 @@ export interface RunningServer {
   /** The address it listens on, such as http://127.0.0.1:8080. */
   url: string;
   scheduler: SweepScheduler;
-  /** Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. */
+  /**
+   * Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. A reload
+   * that took is audited as `signal:SIGHUP`; one that was refused changed nothing and is only logged.
+   */
   reloadPolicies(): ReloadResult;
   /** Stops taking connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -122,6 +125,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     routes,
     publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
+    audit: context.audit,
     lifecycle: context.lifecycle,
     drift: context.drift,
     canaries: context.canaries,
@@ -204,9 +208,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     scheduler,
     reloadPolicies() {
+      const before = context.policies.digest();
       const result = context.policies.reload();
-      if (result.ok) logger.info({ ...result, path: context.policies.path }, "policies reloaded");
-      else
+      if (result.ok) {
+        logger.info({ ...result, path: context.policies.path }, "policies reloaded");
+        // A signal cannot wait for the row: it is written in the background, and a failure logged.
+        context.audit
+          .record(
+            {
+              actor: "signal:SIGHUP",
+              action: "policies.reload",
+              subject: { kind: "policies" },
+              origin: "signal",
+            },
+            before,
+            context.policies.digest(),
+          )
+          .catch((error: unknown) =>
+            logger.error({ err: error }, "the audit log could not record the policy reload"),
+          );
+      } else
         logger.error(
           { errors: result.errors, path: context.policies.path },
           "the policy file is not valid; the policies in force are kept",
