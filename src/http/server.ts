@@ -13,6 +13,7 @@ import {
 } from "../integrations/mlflow/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
+import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
@@ -155,7 +156,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
     stores: context.stores,
-    run: (request) => context.lifecycle.sweep(request),
+    run: async (request) => {
+      const sweep = await context.lifecycle.sweep(request);
+      await context.audit.record(
+        { actor: request.actor, action: "sweep.run", subject: null, origin: "system" },
+        null,
+        sweep,
+      );
+      return sweep;
+    },
     logger,
   });
   const certificateWatch = new AbortController();
@@ -175,7 +184,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
-        registry: context.registry,
+        registry: auditedRegistrations(context),
         logger,
         now: context.clock,
       })
@@ -249,6 +258,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })();
       return closing;
     },
+  };
+}
+
+/** The registry as the server's own syncs change it: each registration audited, from `system`. */
+function auditedRegistrations(context: Context): Pick<Registry, "list" | "register"> {
+  return {
+    list: (query) => context.registry.list(query),
+    register: (body, actor, key) =>
+      context.audit.around(
+        {
+          actor: actor.name,
+          action: "deployment.register",
+          subject: { kind: "model", name: body.model, environment: body.environment },
+          origin: "system",
+        },
+        () => context.registry.register(body, actor, key),
+        { skip: (registration) => registration.replayed },
+      ),
   };
 }
 

@@ -30,7 +30,9 @@ export const AuditEntry = z.object({
   target: z.string().nullable().describe("deployment:42, model:fraud-gbm/production, token:7, policies"),
   origin: z
     .enum(AUDIT_ORIGINS)
-    .describe("http: through the API; local: the CLI on the database; signal: SIGHUP"),
+    .describe(
+      "http: through the API; local: the CLI on the database; signal: SIGHUP; system: the server's own schedule",
+    ),
   client_ip: z.string().nullable(),
   user_agent: z.string().nullable(),
   method: z.string().nullable(),

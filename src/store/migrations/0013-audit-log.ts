@@ -21,7 +21,9 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn("action", "text", (c) => c.notNull())
     // `deployment:42`, `model:fraud-gbm/production`, `token:7`, `policies`; null for fleet-wide work.
     .addColumn("target", "text")
-    .addColumn("origin", "text", (c) => c.notNull().check(sql`origin in ('http', 'local', 'signal')`))
+    .addColumn("origin", "text", (c) =>
+      c.notNull().check(sql`origin in ('http', 'local', 'signal', 'system')`),
+    )
     .addColumn("client_ip", "text")
     .addColumn("user_agent", "text")
     .addColumn("method", "text")
