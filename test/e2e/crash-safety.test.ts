@@ -34,12 +34,14 @@ describe.each(dialects())("tenure serve killed with SIGKILL under write load on 
     let current: string | undefined = server.url;
     const ledger = new WriteLedger();
     const stop = new AbortController();
+    const halt = new AbortController();
     const load = runWriteLoad({
       target: () => current,
       token,
       clients: CLIENTS,
       ledger,
       signal: stop.signal,
+      halt: halt.signal,
     });
     const recoveries: number[] = [];
     try {
@@ -61,7 +63,8 @@ describe.each(dialects())("tenure serve killed with SIGKILL under write load on 
       stop.abort();
       await load;
     } finally {
-      stop.abort();
+      halt.abort();
+      await load;
       await server?.stop();
     }
 
@@ -75,6 +78,7 @@ describe.each(dialects())("tenure serve killed with SIGKILL under write load on 
         `recovery ${Math.min(...recoveries)}-${Math.max(...recoveries)} ms (kill to healthy)\n`,
     );
     expect(serverErrors, "no 5xx other than 503").toEqual([]);
+    expect(ledger.failures).toEqual([]);
     expect(check).toEqual({
       registrations_acknowledged: ledger.keysSent.size,
       missing_registrations: [],

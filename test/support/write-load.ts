@@ -44,6 +44,8 @@ export class WriteLedger {
   /** Reviews sent whose answer never came: each may or may not have been recorded, but once at most. */
   readonly unansweredReviews = new Map<string, number>();
   readonly answers: Answer[] = [];
+  /** Answers that were neither a 2xx nor a 503: the load goes on past them, the test fails on them. */
+  readonly failures: string[] = [];
 
   /** How many writes the server acknowledged. */
   acknowledged(): number {
@@ -58,6 +60,8 @@ export interface LoadOptions {
   ledger: WriteLedger;
   /** Once aborted, each client finishes what it has started (retrying until acknowledged) and stops. */
   signal: AbortSignal;
+  /** Once aborted, clients stop at once, retrying nothing: for a test that failed half-way. */
+  halt?: AbortSignal;
   /** Per request; an answer that does not come in time counts as no answer. */
   timeoutMs?: number;
 }
@@ -81,7 +85,7 @@ export async function runWriteLoad(options: LoadOptions): Promise<void> {
  */
 async function clientLoop(options: LoadOptions, c: number): Promise<void> {
   const { ledger } = options;
-  for (let step = 0; !options.signal.aborted; step++) {
+  for (let step = 0; !options.signal.aborted && !options.halt?.aborted; step++) {
     const model = `crash-c${c}-m${step % MODELS_PER_CLIENT}`;
     const environment = ENVIRONMENTS[Math.floor(step / MODELS_PER_CLIENT) % ENVIRONMENTS.length] as string;
     const key = `c${c}-s${step}`;
@@ -91,6 +95,7 @@ async function clientLoop(options: LoadOptions, c: number): Promise<void> {
       body: { model, model_version, environment, owner_team: "crash", training_data_cutoff: CUTOFF },
       headers: { "idempotency-key": key },
     });
+    if (registered === undefined) continue;
     const id = (registered as { id: number }).id;
     ledger.registrations.push({ key, id, model, environment, model_version });
 
@@ -99,7 +104,10 @@ async function clientLoop(options: LoadOptions, c: number): Promise<void> {
       value: Math.round(Math.random() * 1000) / 1000,
       timestamp: new Date(Date.UTC(2026, 0, 1) + (step * 3 + i) * 1000).toISOString(),
     }));
-    await untilAcknowledged(options, "metrics", `/v1/deployments/${id}/metrics`, { body: { points } });
+    const sent = await untilAcknowledged(options, "metrics", `/v1/deployments/${id}/metrics`, {
+      body: { points },
+    });
+    if (sent === undefined) continue;
     for (const p of points) {
       ledger.points.push({
         deployment_id: id,
@@ -115,11 +123,14 @@ async function clientLoop(options: LoadOptions, c: number): Promise<void> {
     });
     if (reviewed.status >= 200 && reviewed.status < 300) ledger.reviews.set(note, id);
     else if (reviewed.status === 0 || reviewed.status === 503) ledger.unansweredReviews.set(note, id);
-    else throw new Error(`review ${note} was refused with ${reviewed.status}: ${reviewed.text}`);
+    else ledger.failures.push(`review ${note} was answered ${reviewed.status}: ${reviewed.text}`);
   }
 }
 
-/** Sends until a 2xx comes; no answer and 503 are retried, any other status fails the load. */
+/**
+ * Sends until a 2xx comes, and resolves to its body; no answer and 503 are retried. Any other
+ * status is a failure, recorded in the ledger: resolves undefined.
+ */
 async function untilAcknowledged(
   options: LoadOptions,
   route: Answer["route"],
@@ -129,8 +140,10 @@ async function untilAcknowledged(
   for (;;) {
     const answer = await send(options, route, path, request);
     if (answer.status >= 200 && answer.status < 300) return JSON.parse(answer.text);
+    if (options.halt?.aborted) return undefined;
     if (answer.status !== 0 && answer.status !== 503) {
-      throw new Error(`${route} ${path} was answered ${answer.status}: ${answer.text}`);
+      options.ledger.failures.push(`${route} ${path} was answered ${answer.status}: ${answer.text}`);
+      return undefined;
     }
     await new Promise((next) => setTimeout(next, 10));
   }
@@ -144,6 +157,7 @@ async function send(
 ): Promise<{ status: number; text: string }> {
   let base = options.target();
   while (base === undefined) {
+    if (options.halt?.aborted) return { status: 0, text: "" };
     await new Promise((next) => setTimeout(next, 10));
     base = options.target();
   }
