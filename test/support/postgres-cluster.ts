@@ -52,7 +52,7 @@ export async function startPostgresCluster(bin = postgresBinDir()): Promise<Post
   const port = await freePort();
   const pgCtl = async (...args: string[]) => {
     const [program, argv] = asServerUser(join(bin, "pg_ctl"), ["-D", data, ...args]);
-    await run(program, argv, { timeout: 60_000 });
+    await run(program, argv, { cwd: dir.path, timeout: 60_000 });
   };
   const options = [
     "-o",
@@ -71,7 +71,8 @@ export async function startPostgresCluster(bin = postgresBinDir()): Promise<Post
     "UTF8",
     "--no-sync",
   ]);
-  await run(initdb, initArgs, { timeout: 60_000 });
+  // The postgres user may not enter the test's working directory: it works in its own.
+  await run(initdb, initArgs, { cwd: dir.path, timeout: 60_000 });
   await pgCtl("start", "-w", ...options);
   const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
   await admin.connect();
