@@ -44,6 +44,8 @@ export class WriteLedger {
   /** Reviews sent whose answer never came: each may or may not have been recorded, but once at most. */
   readonly unansweredReviews = new Map<string, number>();
   readonly answers: Answer[] = [];
+  /** Registrations answered with the first answer to their Idempotency-Key: committed before, unanswered then. */
+  replays = 0;
   /** Answers that were neither a 2xx nor a 503: the load goes on past them, the test fails on them. */
   readonly failures: string[] = [];
 
@@ -68,6 +70,8 @@ export interface LoadOptions {
 
 const ENVIRONMENTS = ["production", "staging"];
 const MODELS_PER_CLIENT = 2;
+/** Every this many steps, a client sends an acknowledged registration again. */
+const RESEND_EVERY = 5;
 /** A registration's own data cutoff: fixed, so a retried body hashes as the first. */
 const CUTOFF = "2026-01-01T00:00:00.000Z";
 
@@ -81,7 +85,7 @@ export async function runWriteLoad(options: LoadOptions): Promise<void> {
  * environment (each client owns its models, so no two clients race for one primary), sends
  * metric points for it and reviews it. Registrations carry an Idempotency-Key and metric points
  * their own timestamps, so both are retried until acknowledged; a review has no key and is sent
- * once.
+ * once. Every few steps it sends an earlier, acknowledged registration again (resendEarlier).
  */
 async function clientLoop(options: LoadOptions, c: number): Promise<void> {
   const { ledger } = options;
@@ -98,6 +102,7 @@ async function clientLoop(options: LoadOptions, c: number): Promise<void> {
     if (registered === undefined) continue;
     const id = (registered as { id: number }).id;
     ledger.registrations.push({ key, id, model, environment, model_version });
+    if (step % RESEND_EVERY === RESEND_EVERY - 1) await resendEarlier(options, c, step - (RESEND_EVERY - 1));
 
     const points = [0, 1, 2].map((i) => ({
       name: "accuracy",
@@ -124,6 +129,31 @@ async function clientLoop(options: LoadOptions, c: number): Promise<void> {
     if (reviewed.status >= 200 && reviewed.status < 300) ledger.reviews.set(note, id);
     else if (reviewed.status === 0 || reviewed.status === 503) ledger.unansweredReviews.set(note, id);
     else ledger.failures.push(`review ${note} was answered ${reviewed.status}: ${reviewed.text}`);
+  }
+}
+
+/**
+ * Sends an acknowledged registration again, as a client whose answer was lost would: the answer
+ * must be the first one, the same deployment, however many restarts came in between. A kill
+ * rarely lands between a commit and its answer, so the load makes these retries itself.
+ */
+async function resendEarlier(options: LoadOptions, c: number, step: number): Promise<void> {
+  const key = `c${c}-s${step}`;
+  const first = options.ledger.registrations.find((r) => r.key === key);
+  if (!first) return;
+  const again = await untilAcknowledged(options, "register", "/v1/deployments", {
+    body: {
+      model: first.model,
+      model_version: first.model_version,
+      environment: first.environment,
+      owner_team: "crash",
+      training_data_cutoff: CUTOFF,
+    },
+    headers: { "idempotency-key": key },
+  });
+  const id = (again as { id?: number } | undefined)?.id;
+  if (again !== undefined && id !== first.id) {
+    options.ledger.failures.push(`registration ${key} was deployment ${first.id}, sent again it is ${id}`);
   }
 }
 
@@ -174,6 +204,7 @@ async function send(
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
     const text = await response.text();
+    if (response.headers.get("idempotent-replayed") === "true") options.ledger.replays++;
     options.ledger.answers.push({
       route,
       status: response.status,
