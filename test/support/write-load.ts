@@ -252,6 +252,8 @@ const STATUS_AFTER: Record<string, string> = {
   retired: "retired",
 };
 
+const ENDED = new Set(["superseded", "rolled_back", "retired"]);
+
 /**
  * Reads the database (the server stopped or idle) and compares it with the ledger: every
  * acknowledged write present once, nothing duplicated, one live primary per model and
@@ -304,10 +306,19 @@ function compare(
 
   const reviewCount = new Map<string, number>();
   const derived = new Map<number, { status?: string; extension: number }>();
+  const outOfPlace: string[] = [];
   for (const event of events) {
     if (event.deployment_id === null) continue;
     const state = derived.get(event.deployment_id) ?? { extension: 0 };
     const status = STATUS_AFTER[event.type];
+    // A deployment's story starts with its registration, once, and its status never changes after it ended.
+    const first = state.status === undefined;
+    const starts = event.type === "deployed" || event.type === "scheduled";
+    const misplaced =
+      !byId.has(event.deployment_id) ||
+      first !== starts ||
+      (status !== undefined && ENDED.has(state.status ?? ""));
+    if (misplaced) outOfPlace.push(`event ${event.id} (${event.type}) of deployment ${event.deployment_id}`);
     if (status) state.status = status;
     if (event.type === "reviewed") {
       const data = JSON.parse(event.data) as { note: string; extend_seconds: number };
@@ -344,15 +355,18 @@ function compare(
     missing_reviews: [...ledger.reviews.keys()].filter((note) => reviewCount.get(note) !== 1),
     duplicated_reviews: [...reviewCount].filter(([, n]) => n > 1).map(([note]) => note),
     live_primaries_over_one: [...live].filter(([, n]) => n > 1).map(([pair]) => pair),
-    state_not_from_events: deployments
-      .filter((d) => {
-        const state = derived.get(d.id);
-        return state?.status !== d.status || state.extension !== d.ttl_extension_seconds;
-      })
-      .map(
-        (d) =>
-          `${d.id}: ${d.status}, ext ${d.ttl_extension_seconds}; events say ${JSON.stringify(derived.get(d.id))}`,
-      ),
+    state_not_from_events: [
+      ...outOfPlace,
+      ...deployments
+        .filter((d) => {
+          const state = derived.get(d.id);
+          return state?.status !== d.status || state.extension !== d.ttl_extension_seconds;
+        })
+        .map(
+          (d) =>
+            `${d.id}: ${d.status}, ext ${d.ttl_extension_seconds}; events say ${JSON.stringify(derived.get(d.id))}`,
+        ),
+    ],
   };
 }
 
