@@ -1,8 +1,10 @@
+import { createHmac } from "node:crypto";
 import fc, { type Arbitrary } from "fast-check";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseDump, dumpDatabase, dumpDifference } from "../support/database-dump.js";
 import { dialects } from "../support/databases.js";
+import { pythonJsonDumps } from "../support/mlflow-deliveries.js";
 import { type MlflowVersions, startMlflowVersions } from "../support/mlflow-versions.js";
 import {
   type JsonSchema,
@@ -379,6 +381,62 @@ async function fuzzOperations(
   return failures;
 }
 
+const MLFLOW_EVENTS = [
+  "model_version_alias.created",
+  "model_version_alias.deleted",
+  "model_version_tag.set",
+  "model_version.created",
+  "registered_model.created",
+  "model_version_tag.deleted",
+];
+
+/** MLflow's envelopes (mlflow/webhooks/types.py) for the events the webhook reads, as MLflow fills them. */
+const mlflowEnvelopes: Arbitrary<Record<string, unknown>> = fc
+  .record({
+    event: fc.constantFrom(...MLFLOW_EVENTS),
+    name: fc.constantFrom("fraud-gbm", "Fraud GBM", "unknown-model", "", "a/b", "\u0000"),
+    alias: fc.constantFrom("champion", "challenger", ""),
+    version: fc.oneof(fc.constantFrom("1", "2", "3", "99", "0", "-1", "", "1e3"), fc.integer()),
+    key: fc.constantFrom("owner_team", "training_data_cutoff", "other"),
+    value: fc.constantFrom("risk", "2026-09-01", "2026-13-45", "", "x".repeat(3000), "\u0000"),
+    timestamp: fc.constantFrom(
+      "2026-11-25T11:59:58.123417+00:00",
+      "not a time",
+      "",
+      "9999-12-31T23:59:59+00:00",
+    ),
+  })
+  .map(({ event, timestamp, ...data }) => {
+    const [entity, action] = event.split(".");
+    return { entity, action, timestamp, data };
+  });
+
+/** Deliveries signed as MLflow signs them, so the body parser and handler are what is fuzzed. */
+function signedDeliveries(): Arbitrary<DrawnRequest> {
+  let counter = 0;
+  const bodies = fc.oneof(
+    { weight: 3, arbitrary: mlflowEnvelopes.map((e) => pythonJsonDumps(e)) },
+    { weight: 5, arbitrary: mutated(mlflowEnvelopes).map((e) => JSON.stringify(e) ?? "null") },
+    { weight: 1, arbitrary: mangledText(mlflowEnvelopes.map((e) => pythonJsonDumps(e))) },
+    { weight: 1, arbitrary: NASTY_VALUES.map((v) => JSON.stringify(v) ?? "null") },
+  );
+  return bodies.map((body) => {
+    // One delivery id per request: a repeated id is a replay, answered without reading the body.
+    const id = `fuzz-${counter++}`;
+    const timestamp = String(Math.floor((NOW - 1000) / 1000));
+    const signature = createHmac("sha256", MLFLOW_SECRET)
+      .update(`${id}.${timestamp}.${body}`, "utf8")
+      .digest("base64");
+    const headers = {
+      "content-type": "application/json",
+      "x-mlflow-delivery-id": id,
+      "x-mlflow-timestamp": timestamp,
+      "x-mlflow-signature": `v1,${signature}`,
+    };
+    return { method: "POST", url: "/v1/hooks/mlflow", headers, payload: body, what: body.slice(0, 300) };
+  });
+}
+
 describe.each(dialects())("generated and mutated requests to every route on %s", (dialect) => {
   let t: TestApp;
   let mlflow: MlflowVersions;
@@ -392,6 +450,14 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
       admission: true,
       metrics: true,
       mlflow: { webhookSecret: MLFLOW_SECRET, url: mlflow.url, alias: "champion", environment: "production" },
+    });
+    mlflow.models.set("fraud-gbm", {
+      tags: { owner_team: "risk" },
+      aliases: { champion: "3" },
+      versions: {
+        "2": { creation_timestamp: NOW - 40 * DAY, tags: { training_data_cutoff: "2026-09-01" } },
+        "3": { creation_timestamp: NOW - 3 * DAY, tags: { training_data_cutoff: "2026-11-01" } },
+      },
     });
     const fleet = await seed(t);
     const document = (await t.request({ method: "GET", url: "/openapi.json" })).json() as JsonSchema;
@@ -424,6 +490,23 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
     expect(prober.refused).toBeGreaterThan(prober.sent / 4);
     expect(prober.refused).toBeLessThan(prober.sent);
   }, 120_000);
+
+  it("answers MLflow deliveries signed correctly but generated and mutated below 500, and a refused one changes no table", async () => {
+    const prober = new Prober(t);
+    const webhook: Operation = { method: "POST", path: "/v1/hooks/mlflow (signed)", parameters: [] };
+    const failures = await fuzzOperations(
+      prober,
+      [webhook],
+      () => signedDeliveries(),
+      () => (dialect === "sqlite" ? 200 : 40),
+    );
+    expect(failures).toEqual([]);
+    // The signature held, so the body was read: some deliveries were taken, others refused as bad input.
+    const statuses = [...prober.statuses.keys()].map((k) => k.split(" ").at(-1));
+    expect(statuses).toContain("200");
+    expect(statuses).toContain("400");
+    expect(statuses).not.toContain("401");
+  }, 60_000);
 
   it("fuzzes every operation the OpenAPI document lists", () => {
     expect(operations.length).toBeGreaterThan(40);
