@@ -113,7 +113,7 @@ type Outcome = { columns: string } | { refused: string };
 
 /** A read as comparable data: its columns and values, or the InputError's message. Anything else throws. */
 async function outcomeOf(
-  read: () => Promise<{ header: string[]; data: Map<string, unknown> }>,
+  read: () => Promise<{ header: string[]; data: ReadonlyMap<string, unknown> }>,
 ): Promise<Outcome> {
   try {
     const file = await read();
