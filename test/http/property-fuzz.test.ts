@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import fc, { type Arbitrary } from "fast-check";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admissionReview, annotate, label } from "../support/admission-reviews.js";
 import { type DatabaseDump, dumpDatabase, dumpDifference } from "../support/database-dump.js";
 import { dialects } from "../support/databases.js";
 import { pythonJsonDumps } from "../support/mlflow-deliveries.js";
@@ -327,7 +328,11 @@ class Prober {
   sent = 0;
   refused = 0;
   readonly statuses = new Map<string, number>();
-  constructor(private readonly t: TestApp) {}
+  /** `readOnly`: the route never writes, so even an accepted request must leave every table as it was. */
+  constructor(
+    private readonly t: TestApp,
+    private readonly readOnly = false,
+  ) {}
 
   async send(request: DrawnRequest): Promise<string | null> {
     this.dump ??= await dumpDatabase(this.t.context.database);
@@ -343,10 +348,10 @@ class Prober {
     const fault = answerFault(res);
     if (fault) return fault;
     const after = await dumpDatabase(this.t.context.database);
-    if (res.statusCode >= 400) {
-      this.refused++;
+    if (res.statusCode >= 400 || this.readOnly) {
+      if (res.statusCode >= 400) this.refused++;
       const changed = dumpDifference(this.dump, after);
-      if (changed.length > 0) return `refused with ${res.statusCode} but changed ${changed.join("; ")}`;
+      if (changed.length > 0) return `answered ${res.statusCode} but changed ${changed.join("; ")}`;
     }
     this.dump = after;
     return null;
@@ -437,6 +442,47 @@ function signedDeliveries(): Arbitrary<DrawnRequest> {
   });
 }
 
+/** AdmissionReviews as an API server sends them (the fixtures), with the model's metadata varied. */
+const admissionReviews: Arbitrary<unknown> = fc
+  .record({
+    fixture: fc.constantFrom(
+      "deployment-create" as const,
+      "statefulset-update" as const,
+      "inferenceservice-create" as const,
+    ),
+    model: fc.constantFrom("fraud-gbm", "recsys", "unknown", "Fraud", "", "x".repeat(200), undefined),
+    version: fc.constantFrom("3.3.0", "", " ", "1/0", undefined),
+    cutoff: fc.constantFrom("2026-09-01", "2026-13-40", "2999-01-01", "1970-01-01T00:00:00Z", "", undefined),
+    team: fc.constantFrom("risk", "growth", "RISK", "", undefined),
+    environment: fc.constantFrom("production", "staging", "Prod!", undefined),
+    operation: fc.constantFrom("CREATE", "UPDATE", "DELETE", "CONNECT"),
+  })
+  .map((r) => {
+    const review = annotate(label(admissionReview(r.fixture), { "tenure.dev/model": r.model }), {
+      "tenure.dev/model-version": r.version,
+      "tenure.dev/training-data-cutoff": r.cutoff,
+      "tenure.dev/owner-team": r.team,
+      "tenure.dev/environment": r.environment,
+    });
+    review.request.operation = r.operation;
+    return review;
+  });
+
+function admissionRequests(): Arbitrary<DrawnRequest> {
+  return fc
+    .oneof({ weight: 2, arbitrary: admissionReviews }, { weight: 5, arbitrary: mutated(admissionReviews) })
+    .map((review) => {
+      const payload = JSON.stringify(review) ?? "null";
+      return {
+        method: "POST",
+        url: "/k8s/admission",
+        headers: { "content-type": "application/json" },
+        payload,
+        what: payload.slice(0, 400),
+      };
+    });
+}
+
 describe.each(dialects())("generated and mutated requests to every route on %s", (dialect) => {
   let t: TestApp;
   let mlflow: MlflowVersions;
@@ -506,6 +552,20 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
     expect(statuses).toContain("200");
     expect(statuses).toContain("400");
     expect(statuses).not.toContain("401");
+  }, 60_000);
+
+  it("answers AdmissionReviews (real ones with varied metadata, then mutated) with a review or a problem, never a 5xx, and changes no table", async () => {
+    const prober = new Prober(t, true);
+    const admission: Operation = { method: "POST", path: "/k8s/admission (reviews)", parameters: [] };
+    const failures = await fuzzOperations(
+      prober,
+      [admission],
+      () => admissionRequests(),
+      () => (dialect === "sqlite" ? 200 : 40),
+    );
+    expect(failures).toEqual([]);
+    const statuses = [...prober.statuses.keys()].map((k) => k.split(" ").at(-1));
+    expect(statuses).toContain("200");
   }, 60_000);
 
   it("fuzzes every operation the OpenAPI document lists", () => {

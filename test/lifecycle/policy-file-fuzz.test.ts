@@ -217,7 +217,7 @@ describe("policy files, generated and mutated", () => {
         const fault = resultFault(text);
         if (fault) throw new Error(fault);
       }),
-      { numRuns: 300, seed: SEED },
+      { numRuns: 200, seed: SEED },
     );
   });
 
@@ -332,7 +332,7 @@ describe.each(dialects())("a policy file reloaded into a running server on %s", 
         expect(sweep.statusCode, sweep.body.slice(0, 300)).toBeLessThan(500);
         before = await dumpDatabase(t.context.database);
       }),
-      { numRuns: dialect === "sqlite" ? 60 : 20, seed: SEED, endOnFailure: true },
+      { numRuns: dialect === "sqlite" ? 40 : 15, seed: SEED, endOnFailure: true },
     );
   }, 60_000);
 });
