@@ -26,6 +26,7 @@ import { registration, startTestApp, type TestApp } from "../support/test-app.js
  * every kind, and checks each answer: never a 5xx, every 4xx a problem+json, and a refused request
  * leaves every table of the database exactly as it was. The seed is fixed and printed with any
  * failure, so a failure replays: `FUZZ_SEED=<seed> npx vitest run test/http/property-fuzz.test.ts`.
+ * FUZZ_STATS=1 prints how many answers each status got per route; FUZZ_STACK=1 adds stacks to failures.
  */
 
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
@@ -568,11 +569,10 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
     expect(statuses).toContain("200");
   }, 60_000);
 
-  it("fuzzes every operation the OpenAPI document lists", () => {
+  it("fuzzes every operation the OpenAPI document lists (on PostgreSQL, every one that writes)", () => {
     expect(operations.length).toBeGreaterThan(40);
-    const fuzzed = operations.filter((o) => runs(o) > 0 || dialect !== "sqlite");
-    expect(fuzzed.map((o) => `${o.method} ${o.path}`)).toEqual(
-      operations.map((o) => `${o.method} ${o.path}`),
-    );
+    const expected = operations.filter((o) => dialect === "sqlite" || mutating(o));
+    expect(expected.length).toBeGreaterThan(15);
+    expect(expected.filter((o) => runs(o) === 0).map((o) => `${o.method} ${o.path}`)).toEqual([]);
   });
 });
