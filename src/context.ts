@@ -143,6 +143,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     channels: () => policies.channels,
     retry: options.retry,
     onAttempt: options.telemetry?.onDeliveryAttempt,
+    // Without it a dead-lettered notification and a failing delivery loop left no log line.
+    logger: options.logger,
   });
   const sweeper = new Sweeper({
     stores,
