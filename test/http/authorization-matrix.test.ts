@@ -144,6 +144,8 @@ const RULES: Record<string, Rule> = {
   "POST /v1/policies/reload": { access: admin },
   "GET /v1/deliveries": { access: read },
   "POST /v1/deliveries/retry": { access: admin, request: () => ({ body: { ids: [] } }) },
+  // The log holds every team's before and after: admin tokens bound to no team only (docs/AUDIT.md).
+  "GET /v1/audit": { access: admin },
   "GET /v1/alerts": { access: read },
   "POST /v1/alerts/:id/resolve": {
     access: change,
