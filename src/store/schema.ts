@@ -40,6 +40,7 @@ export interface Schema {
   traffic_minutes: TrafficMinutesTable;
   ghosts: GhostsTable;
   webhook_receipts: WebhookReceiptsTable;
+  leases: LeasesTable;
 }
 
 export interface ModelsTable {
@@ -368,3 +369,14 @@ export interface WebhookReceiptsTable {
   signed_at: number;
   received_at: number;
 }
+
+/** A lease: who may do one thing (the sweep) until when, and the fencing token of that holding. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  fencing_token: number;
+  acquired_at: number;
+  expires_at: number;
+}
+
+export type LeaseRow = Selectable<LeasesTable>;

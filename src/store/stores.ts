@@ -13,6 +13,7 @@ import {
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
+import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
 import { type ModelStore, SqlModelStore } from "./model-store.js";
 import { type OutboxStore, SqlOutboxStore } from "./outbox-store.js";
@@ -52,6 +53,8 @@ export interface Stores {
   readonly traffic: TrafficStore;
   /** Signed webhook deliveries already taken, against replays. */
   readonly webhookReceipts: WebhookReceiptStore;
+  /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
+  readonly leases: LeaseStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -87,6 +90,7 @@ class SqlStores implements Stores {
   #canaryPredictions?: CanaryPredictionStore;
   #traffic?: TrafficStore;
   #webhookReceipts?: WebhookReceiptStore;
+  #leases?: LeaseStore;
 
   constructor(
     private readonly database: Database,
@@ -179,6 +183,11 @@ class SqlStores implements Stores {
   get webhookReceipts(): WebhookReceiptStore {
     this.#webhookReceipts ??= new SqlWebhookReceiptStore(this.database, this.executor);
     return this.#webhookReceipts;
+  }
+
+  get leases(): LeaseStore {
+    this.#leases ??= new SqlLeaseStore(this.database, this.executor);
+    return this.#leases;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
