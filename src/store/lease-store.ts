@@ -24,7 +24,8 @@ export interface LeaseStore {
   acquire(name: string, holder: string, now: number, ttlMs: number): Promise<Lease | undefined>;
   /**
    * Extends a lease held with this token to `now + ttlMs`; undefined when it was taken over
-   * meanwhile (its token moved on). An expired lease nobody took is extended: nothing was lost.
+   * meanwhile (its token moved on) or released. An expired lease nobody took is extended:
+   * nothing was lost.
    */
   renew(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined>;
   /** Gives the lease up at once, if still held with this token, so the next process need not wait. */
@@ -62,13 +63,17 @@ export class SqlLeaseStore extends BoundStore implements LeaseStore {
   }
 
   async renew(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
-    return this.executor
-      .updateTable("leases")
-      .set({ expires_at: now + ttlMs })
-      .where("name", "=", lease.name)
-      .where("fencing_token", "=", lease.fencing_token)
-      .returning(["name", "holder", "fencing_token", "expires_at"])
-      .executeTakeFirst();
+    return (
+      this.executor
+        .updateTable("leases")
+        .set({ expires_at: now + ttlMs })
+        .where("name", "=", lease.name)
+        .where("fencing_token", "=", lease.fencing_token)
+        // A renewal still in flight when its holder released the lease must not take it back.
+        .where("expires_at", ">", 0)
+        .returning(["name", "holder", "fencing_token", "expires_at"])
+        .executeTakeFirst()
+    );
   }
 
   async release(lease: Lease): Promise<void> {

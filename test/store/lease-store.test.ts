@@ -54,6 +54,8 @@ describe.each(dialects())("leases (%s)", (dialect) => {
     });
     expect(await stores.leases.acquire("sweep", "b", T0 + TTL + 5, TTL)).toBeUndefined();
     await stores.leases.release(lease);
+    // A renewal that was in flight as the holder released it does not take the lease back.
+    expect(await stores.leases.renew(lease, T0 + TTL + 5, TTL)).toBeUndefined();
     const next = await stores.leases.acquire("sweep", "b", T0 + TTL + 6, TTL);
     expect(next?.fencing_token).toBe(2);
     // Other names are other leases.
