@@ -63,6 +63,7 @@ const EnvironmentSchema = z
     TENURE_PORT: wholeNumber(1, 65_535).default(8080),
     TENURE_PUBLIC_URL: httpUrl.optional(),
     TENURE_SWEEP_CRON: z.string().default(DEFAULT_SWEEP_CRON),
+    TENURE_SWEEP_LEASE: duration.optional(),
     TENURE_LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
         error: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -92,6 +93,8 @@ const EnvironmentSchema = z
     port: env.TENURE_PORT,
     publicUrl: env.TENURE_PUBLIC_URL,
     sweepCron: env.TENURE_SWEEP_CRON,
+    /** Seconds a sweep's lease lasts unless renewed; the sweeper's default when absent. */
+    sweepLease: env.TENURE_SWEEP_LEASE,
     logLevel: env.TENURE_LOG_LEVEL,
     /** V8's --heap-growing-percent for a process that works on the whole fleet; its own default when absent. */
     heapGrowingPercent: env.TENURE_HEAP_GROWING_PERCENT,

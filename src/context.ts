@@ -95,6 +95,8 @@ export interface ContextOptions {
   mustExist?: boolean;
   /** Told of the work done in this process, for /metrics; nothing is counted without it. */
   telemetry?: Telemetry;
+  /** How long the sweep lease lasts unless renewed (see SweeperOptions.leaseMs). */
+  sweepLeaseMs?: number;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
@@ -154,6 +156,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     onNotifications: () => dispatcher.wake(),
     logger: options.logger,
     onEnded: options.telemetry?.onSweepEnded,
+    leaseMs: options.sweepLeaseMs,
   });
   const lifecycle = new Lifecycle({
     stores,

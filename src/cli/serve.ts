@@ -14,6 +14,7 @@ export interface ServeFlags extends DatabaseFlag {
   publicRead?: boolean;
   policies?: string;
   sweepCron?: string;
+  sweepLease?: number;
   publicUrl?: string;
   k8sAdmission?: boolean;
   tlsCert?: string;
@@ -37,6 +38,11 @@ export function serveCommand(program: Command, io: Io): void {
       .option(
         "--sweep-cron <expr>",
         "when the sweep runs, cron in UTC (default: $TENURE_SWEEP_CRON, else 0 0 * * *: daily)",
+      )
+      .option(
+        "--sweep-lease <duration>",
+        "how long a sweep's lease lasts unless renewed: a replica killed mid-sweep delays the next by at most this (default: $TENURE_SWEEP_LEASE, else 30s)",
+        durationFlag("--sweep-lease"),
       )
       .option(
         "--public-url <url>",
@@ -88,6 +94,7 @@ export function serveCommand(program: Command, io: Io): void {
       publicRead: flags.publicRead ?? false,
       policies: flags.policies ?? config.policies,
       sweepCron: flags.sweepCron ?? config.sweepCron,
+      sweepLeaseSeconds: flags.sweepLease ?? config.sweepLease,
       publicUrl: flags.publicUrl ?? config.publicUrl,
       k8sAdmission: flags.k8sAdmission ?? config.k8sAdmission,
       ...(tlsCert !== undefined && tlsKey !== undefined

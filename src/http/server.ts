@@ -38,6 +38,8 @@ export interface ServeOptions {
   policies?: string | null;
   /** When the sweep runs (cron, UTC); DEFAULT_SWEEP_CRON when absent. */
   sweepCron?: string;
+  /** How long a sweep's lease lasts unless renewed (30 s when absent). */
+  sweepLeaseSeconds?: number;
   /** The address people reach this server at, for links in notifications and calendars. */
   publicUrl?: string;
   /** Where `${VAR}` in the policy file is read; none are set when absent. */
@@ -112,6 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Off (TENURE_BACKGROUND_CHECKPOINTS=0), commits checkpoint in line, as a CLI command does (README).
     backgroundCheckpoints: options.backgroundCheckpoints ?? true,
     preparedStatements: options.preparedStatements,
+    ...(options.sweepLeaseSeconds === undefined ? {} : { sweepLeaseMs: options.sweepLeaseSeconds * 1000 }),
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });

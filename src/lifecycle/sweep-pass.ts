@@ -12,6 +12,8 @@ export function newPass(
   at: number,
   dryRun: boolean,
   onProgress?: (read: number) => void,
+  /** Run first in each transaction of alert writes; throws to refuse them (the sweep lease's fence). */
+  fence?: (tx: Stores) => Promise<void>,
 ): Pass {
   let read = 0;
   return {
@@ -32,7 +34,13 @@ export function newPass(
     },
     tookOver: new Set(),
     superseded: new Set(),
-    alertWrites: dryRun ? (work) => work(countingWrites(stores)) : (work) => stores.transaction(work),
+    alertWrites: dryRun
+      ? (work) => work(countingWrites(stores))
+      : (work) =>
+          stores.transaction(async (tx) => {
+            await fence?.(tx);
+            return work(tx);
+          }),
   };
 }
 

@@ -2,7 +2,7 @@ import { Cron } from "croner";
 import type { Logger } from "pino";
 import { ConflictError, InputError } from "../core/errors.js";
 import type { Stores } from "../store/stores.js";
-import type { SweepRequest } from "./sweeper.js";
+import { SweepLeaseHeldError, type SweepRequest } from "./sweeper.js";
 
 export { DEFAULT_SWEEP_CRON } from "../config.js";
 
@@ -39,6 +39,7 @@ export class SweepScheduler {
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: SweepSchedulerOptions) {
@@ -69,6 +70,7 @@ export class SweepScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.timer);
     await this.running;
   }
@@ -108,17 +110,57 @@ export class SweepScheduler {
   }
 
   private async sweep(request: Omit<SweepRequest, "actor">): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const sweep = await this.options.run({ ...request, actor: "tenure:scheduler" });
-      this.options.logger?.info({ trigger: request.trigger, sweep }, "sweep done");
-    } catch (error) {
-      // Another replica claimed the slot, or a manual sweep is running: not a fault.
-      if (error instanceof ConflictError) {
-        this.options.logger?.info({ reason: error.message }, "scheduled sweep skipped");
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        const sweep = await this.options.run({ ...request, actor: "tenure:scheduler" });
+        this.options.logger?.info({ trigger: request.trigger, sweep }, "sweep done");
+        return;
+      } catch (error) {
+        const retryAt = this.retryAt(request, error);
+        if (retryAt !== undefined) {
+          // Another replica holds the lease: sweeping this slot, or dead mid-sweep. Trying again
+          // when its lease runs out sweeps the slot then, unless the live holder swept it (the
+          // slot's claim refuses a second run); so a dead holder delays a slot by one lease.
+          this.options.logger?.debug(
+            { retry_at: new Date(retryAt).toISOString() },
+            "waiting for the sweep lease",
+          );
+          await abortableSleep(retryAt - this.clock(), this.stopping.signal);
+          continue;
+        }
+        // Another replica claimed the slot, or a manual sweep is running: not a fault.
+        if (error instanceof ConflictError) {
+          this.options.logger?.info({ reason: error.message }, "scheduled sweep skipped");
+          return;
+        }
+        this.options.logger?.error({ err: error }, "scheduled sweep failed; the next slot will try again");
         return;
       }
-      this.options.logger?.error({ err: error }, "scheduled sweep failed; the next slot will try again");
     }
   }
+
+  /** When to ask for the lease again for this slot: before the next slot only. */
+  private retryAt(request: Omit<SweepRequest, "actor">, error: unknown): number | undefined {
+    if (!(error instanceof SweepLeaseHeldError) || request.scheduled_for === undefined) return undefined;
+    const retryAt = Math.max(error.expires_at, this.clock()) + LEASE_RETRY_SLACK_MS;
+    const next = this.nextSlot(request.scheduled_for);
+    return next === undefined || retryAt < next ? retryAt : undefined;
+  }
+}
+
+/** Past a lease's expiry before asking again, so clocks a few milliseconds apart agree it ran out. */
+const LEASE_RETRY_SLACK_MS = 20;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal.aborted) return done();
+    const timer = setTimeout(finish, Math.max(0, ms));
+    function finish() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", finish);
+      done();
+    }
+    signal.addEventListener("abort", finish);
+  });
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Incidents } from "../alerts/incidents.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
@@ -6,6 +8,7 @@ import type { Finding } from "../core/finding.js";
 import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
 import type { Registry } from "../registry/registry.js";
+import type { Lease } from "../store/lease-store.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
@@ -49,6 +52,33 @@ export interface SweeperOptions {
   logger?: Pick<Logger, "warn">;
   /** Told when a sweep this process ran ends, done or failed (not previews): /metrics counts them. */
   onEnded?: (ended: SweepEnded) => void;
+  /**
+   * How long the sweep lease lasts unless renewed (30 s); renewed every third of that while a
+   * sweep runs. A process killed mid-sweep blocks others' sweeps for at most this long.
+   */
+  leaseMs?: number;
+  /** Who this process is in the lease table; host, process id and a random part when absent. */
+  holder?: string;
+}
+
+/** The lease every sweep holds while it runs, whichever process runs it. */
+export const SWEEP_LEASE = "sweep";
+
+/** Another process holds the sweep lease: it is sweeping, or died sweeping and its lease runs out at `expires_at`. */
+export class SweepLeaseHeldError extends ConflictError {
+  constructor(readonly expires_at: number) {
+    super(
+      `another sweep is running (its lease runs until ${new Date(expires_at).toISOString()}); try again when it ends`,
+    );
+  }
+}
+
+/** The sweep lease was taken over while this sweep ran: its remaining writes are refused. */
+export class SweepLeaseLostError extends Error {
+  override name = "SweepLeaseLostError";
+  constructor() {
+    super("the sweep lease was taken over by another process (this one stalled past its expiry)");
+  }
 }
 
 /** A sweep that ended in this process: how, when, and after how long (by the sweeper's clock). */
@@ -72,11 +102,15 @@ export class Sweeper {
   private readonly stores: Stores;
   private readonly pageSize: number;
   private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly holder: string;
 
   constructor(private readonly options: SweeperOptions) {
     this.stores = options.stores;
     this.pageSize = options.pageSize ?? 1000;
     this.batchSize = options.batchSize ?? 500;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   }
 
   /**
@@ -89,6 +123,45 @@ export class Sweeper {
     // A sweep dated after now would open alerts, send notifications and write events dated in
     // the future, out of order with what is written meanwhile: it can only be a preview.
     if (request.dry_run || at > started) return this.preview(request, at, started);
+    const lease = await this.stores.leases.acquire(SWEEP_LEASE, this.holder, started, this.leaseMs);
+    if (!lease) {
+      const current = await this.stores.leases.current(SWEEP_LEASE);
+      throw new SweepLeaseHeldError(current?.expires_at ?? started + this.leaseMs);
+    }
+    const renewal = this.keepRenewed(lease);
+    try {
+      return await this.runHolding(request, lease, at, started);
+    } finally {
+      clearInterval(renewal);
+      await this.stores.leases.release(lease).catch(() => {});
+    }
+  }
+
+  /** Renews the lease every third of its length, so a stalled renewal or two do not lose it. */
+  private keepRenewed(lease: Lease): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        this.stores.leases.renew(lease, this.options.clock(), this.leaseMs).then(
+          (renewed) => {
+            if (!renewed) this.options.logger?.warn({ lease }, "the sweep lease was taken over");
+          },
+          (error: unknown) =>
+            this.options.logger?.warn({ err: error }, "the sweep lease could not be renewed"),
+        );
+      },
+      Math.max(100, Math.floor(this.leaseMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  private async runHolding(
+    request: SweepRequest,
+    lease: Lease,
+    at: number,
+    started: number,
+  ): Promise<SweepRecord> {
+    // Holding the lease, any sweep still marked running is one whose process died or lost it.
     const claimed = await this.stores.sweeps.claimSweep({
       trigger: request.trigger,
       actor: request.actor,
@@ -97,20 +170,25 @@ export class Sweeper {
       started_at: started,
     });
     if (!claimed) {
-      const running = await this.stores.sweeps.runningSweep();
       throw new ConflictError(
-        running
-          ? `sweep ${running.id} is running since ${new Date(running.started_at).toISOString()}; try again when it ends`
-          : `the scheduled sweep for ${new Date(request.scheduled_for ?? at).toISOString()} has run already`,
+        `the scheduled sweep for ${new Date(request.scheduled_for ?? at).toISOString()} has run already`,
       );
     }
+    // Each transaction of alert writes checks the fencing token first: a process that stalled
+    // past its lease (a long GC pause, a frozen VM) cannot open or notify after its successor.
+    const fence = async (tx: Stores) => {
+      if (!(await tx.leases.holds(lease))) throw new SweepLeaseLostError();
+    };
     try {
-      const totals = await this.sweep(newPass(this.stores, at, false, request.onProgress));
+      const totals = await this.sweep(newPass(this.stores, at, false, request.onProgress, fence));
       const finished = this.options.clock();
-      const row = await this.stores.sweeps.finishSweep(claimed.id, {
-        ...totals,
-        finished_at: finished,
-        duration_ms: finished - started,
+      const row = await this.stores.transaction(async (tx) => {
+        await fence(tx);
+        return tx.sweeps.finishSweep(claimed.id, {
+          ...totals,
+          finished_at: finished,
+          duration_ms: finished - started,
+        });
       });
       if (totals.notifications > 0) this.options.onNotifications?.();
       this.options.onEnded?.({ state: "done", finished_at: finished, duration_ms: finished - started });

@@ -42,6 +42,7 @@ export interface Schema {
   ghosts: GhostsTable;
   webhook_receipts: WebhookReceiptsTable;
   audit_log: AuditLogTable;
+  leases: LeasesTable;
 }
 
 export interface ModelsTable {
@@ -391,3 +392,14 @@ export interface AuditLogTable {
 }
 
 export type AuditRow = Selectable<AuditLogTable>;
+
+/** A lease: who may do one thing (the sweep) until when, and the fencing token of that holding. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  fencing_token: number;
+  acquired_at: number;
+  expires_at: number;
+}
+
+export type LeaseRow = Selectable<LeasesTable>;

@@ -14,6 +14,7 @@ import {
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
+import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
 import { type ModelStore, SqlModelStore } from "./model-store.js";
 import { type OutboxStore, SqlOutboxStore } from "./outbox-store.js";
@@ -55,6 +56,8 @@ export interface Stores {
   readonly webhookReceipts: WebhookReceiptStore;
   /** Every change made, by whom and from where: append-only. */
   readonly audit: AuditStore;
+  /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
+  readonly leases: LeaseStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -91,6 +94,7 @@ class SqlStores implements Stores {
   #traffic?: TrafficStore;
   #webhookReceipts?: WebhookReceiptStore;
   #audit?: AuditStore;
+  #leases?: LeaseStore;
 
   constructor(
     private readonly database: Database,
@@ -188,6 +192,11 @@ class SqlStores implements Stores {
   get audit(): AuditStore {
     this.#audit ??= new SqlAuditStore(this.database, this.executor);
     return this.#audit;
+  }
+
+  get leases(): LeaseStore {
+    this.#leases ??= new SqlLeaseStore(this.database, this.executor);
+    return this.#leases;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

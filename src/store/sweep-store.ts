@@ -26,8 +26,9 @@ export interface SweepTotals {
 /** The sweep log: who may sweep now, and what each sweep found. */
 export interface SweepStore {
   /**
-   * Claims the right to sweep: an insert that the unique index on running sweeps (and on the
-   * scheduled slot) lets only one process win. Undefined when another sweep holds it.
+   * Logs a sweep as running, called by the holder of the sweep lease: any sweep still marked
+   * running is then one whose process died or lost the lease, and is marked failed. Undefined
+   * when the scheduled slot was claimed already (`scheduled_for` is unique).
    */
   claimSweep(sweep: NewSweep): Promise<SweepRow | undefined>;
   runningSweep(): Promise<SweepRow | undefined>;
@@ -41,16 +42,12 @@ export interface SweepStore {
   lastFinished(): Promise<{ last_run: number | null; last_success: number | null }>;
 }
 
-/** A running sweep older than this is taken for dead (its process crashed) and no longer blocks. */
-const ABANDONED_AFTER_MS = 30 * 60 * 1000;
-
 export class SqlSweepStore extends BoundStore implements SweepStore {
   async claimSweep(sweep: NewSweep): Promise<SweepRow | undefined> {
     await this.executor
       .updateTable("sweeps")
       .set({ state: "failed", error: "abandoned: the process running it stopped" })
       .where("state", "=", sql.lit("running"))
-      .where("started_at", "<", sweep.started_at - ABANDONED_AFTER_MS)
       .execute();
     return this.executor
       .insertInto("sweeps")
