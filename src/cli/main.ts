@@ -39,6 +39,8 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["sync", async () => (await import("./sync-command.js")).syncCommand()],
   ["policy", async () => (await import("./policy.js")).policyCommand],
   ["token", async () => (await import("./token.js")).tokenCommand],
+  ["backup", async () => (await import("./backup.js")).backupCommand],
+  ["restore", async () => (await import("./restore.js")).restoreCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],
 ];
 
