@@ -41,6 +41,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["token", async () => (await import("./token.js")).tokenCommand],
   ["backup", async () => (await import("./backup.js")).backupCommand],
   ["restore", async () => (await import("./restore.js")).restoreCommand],
+  ["prune", async () => (await import("./prune.js")).pruneCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],
 ];
 
