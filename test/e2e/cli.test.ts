@@ -51,6 +51,9 @@ const COMMANDS = [
   "sync",
   "policy",
   "token",
+  "backup",
+  "restore",
+  "prune",
   "demo",
 ];
 
