@@ -3,6 +3,7 @@ import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, runTenure, type ServeProcess, startServe, tempDir } from "../support/process.js";
+import { hasScript, runInTerminal, stripAnsi } from "../support/terminal.js";
 
 /** Every row of every table, each as one JSON line, by table name. */
 function contents(file: string): Map<string, string[]> {
@@ -122,6 +123,8 @@ describe("tenure backup and restore as processes", { timeout: 120_000 }, () => {
     const before = acknowledged.filter((a) => a.at < backupStarted);
     expect(before.length).toBeGreaterThan(0);
     expect(before.filter((a) => !ids.has(a.id))).toEqual([]);
+    // The server acknowledged writes while the backup ran: it was taken under writes.
+    expect(acknowledged.some((a) => a.at > backupStarted && a.at < backupEnded)).toBe(true);
     const after = acknowledged.filter((a) => a.at > backupEnded);
     expect(after.length).toBeGreaterThan(0);
     expect(after.filter((a) => ids.has(a.id))).toEqual([]);
@@ -164,6 +167,25 @@ describe("tenure backup and restore as processes", { timeout: 120_000 }, () => {
     expect(existsSync(`${target}-shm`)).toBe(false);
     expect(contents(target)).toEqual(contents(backupFile));
   });
+
+  it.runIf(hasScript())(
+    "backup and restore show their progress in pages on a terminal, and nothing of it in a pipe",
+    async () => {
+      const file = join(cwd.path, "on-terminal.db");
+      const shown = await runInTerminal(["backup", file, "--database", database], { cwd: cwd.path });
+      expect(shown.code).toBe(0);
+      const screen = stripAnsi(shown.stdout);
+      expect(screen).toMatch(/backup +█+ 100% (\d+)\/\1/);
+      expect(screen).toMatch(/backed up .* to .*on-terminal\.db/);
+      const piped = await runTenure(["backup", file, "--force", "--database", database], { cwd: cwd.path });
+      expect(piped.stderr).toBe("");
+      expect(piped.stdout).not.toMatch(/█|%/);
+      const target = join(cwd.path, "from-terminal.db");
+      const restored = await runInTerminal(["restore", file, "--database", target], { cwd: cwd.path });
+      expect(restored.code).toBe(0);
+      expect(stripAnsi(restored.stdout)).toMatch(/restore +█+ 100%/);
+    },
+  );
 
   it("restore refuses, with exit 2, a file that is not a Tenure database or has a newer schema", async () => {
     const notSqlite = join(cwd.path, "notes.txt");
