@@ -31,6 +31,8 @@ declare module "autocannon" {
       /** Total requests to send, split over the connections. */
       amount?: number;
       timeout?: number;
+      /** Requests per second from all connections together: a fixed rate rather than as fast as possible. */
+      overallRate?: number;
       method?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
@@ -49,6 +51,9 @@ declare module "autocannon" {
       errors: number;
       timeouts: number;
       non2xx: number;
+      /** Responses by status class. */
+      "4xx": number;
+      "5xx": number;
       "2xx": number;
       statusCodeStats: Record<string, { count: number }>;
       latency: Histogram;

@@ -40,6 +40,9 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["policy", async () => (await import("./policy.js")).policyCommand],
   ["token", async () => (await import("./token.js")).tokenCommand],
   ["audit", async () => (await import("./audit.js")).auditCommand],
+  ["backup", async () => (await import("./backup.js")).backupCommand],
+  ["restore", async () => (await import("./restore.js")).restoreCommand],
+  ["prune", async () => (await import("./prune.js")).pruneCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],
 ];
 

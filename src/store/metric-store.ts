@@ -53,9 +53,47 @@ export interface MetricStore {
   baselines(deploymentIds: number[], name: string): Promise<Map<number, number>>;
   /** Keeps what the sweep found of each deployment's performance on the deployment itself. */
   setPerformance(updates: { id: number; state: string | null; ok_since: number | null }[]): Promise<void>;
+  /**
+   * Deletes the metric points measured before `before` (ms since the epoch), a group of
+   * deployments at a time, each group its own statement; resolves with how many went.
+   */
+  prunePoints(before: number, onGroup?: (deleted: number) => void): Promise<number>;
 }
 
+/**
+ * Deployments whose old points one prune statement deletes: each statement walks the primary key
+ * (deployment_id, name, timestamp) of these deployments only, so no statement scans the table or
+ * holds SQLite's single write lock for long while a server writes.
+ */
+const PRUNE_GROUP = 200;
+
 export class SqlMetricStore extends BoundStore implements MetricStore {
+  async prunePoints(before: number, onGroup?: (deleted: number) => void): Promise<number> {
+    let deleted = 0;
+    for (let after = 0; ; ) {
+      const ids = (
+        await this.executor
+          .selectFrom("deployments")
+          .select("id")
+          .where("id", ">", after)
+          .orderBy("id")
+          .limit(PRUNE_GROUP)
+          .execute()
+      ).map((row) => row.id);
+      const last = ids.at(-1);
+      if (last === undefined) return deleted;
+      const result = await this.executor
+        .deleteFrom("metric_points")
+        .where("deployment_id", "in", ids)
+        .where("timestamp", "<", before)
+        .executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      deleted += n;
+      onGroup?.(n);
+      after = last;
+    }
+  }
+
   async recordHeartbeat(deploymentId: number, at: number): Promise<boolean> {
     const result = await this.executor
       .updateTable("deployments")

@@ -6,7 +6,7 @@ import {
   Migrator,
   sql,
 } from "kysely";
-import { type Database, driverOf } from "./database.js";
+import { type Database, type DialectName, driverOf } from "./database.js";
 import * as registry from "./migrations/0001-registry.js";
 import * as lifecycle from "./migrations/0002-lifecycle.js";
 import * as monitoring from "./migrations/0003-monitoring.js";
@@ -28,22 +28,27 @@ export class SchemaTooNewError extends Error {
 }
 
 /** Every migration this build knows, in order. Names sort in the order they apply. */
-function migrations(database: Database): Record<string, Migration> {
+function migrations(dialect: DialectName): Record<string, Migration> {
   return {
-    "0001-registry": { up: (db) => registry.up(db, database.dialect) },
-    "0002-lifecycle": { up: (db) => lifecycle.up(db, database.dialect) },
-    "0003-monitoring": { up: (db) => monitoring.up(db, database.dialect) },
+    "0001-registry": { up: (db) => registry.up(db, dialect) },
+    "0002-lifecycle": { up: (db) => lifecycle.up(db, dialect) },
+    "0003-monitoring": { up: (db) => monitoring.up(db, dialect) },
     "0004-model-events": { up: (db) => modelEvents.up(db) },
     "0005-model-live-index": { up: (db) => modelLive.up(db) },
-    "0006-gateway-routes": { up: (db) => gatewayRoutes.up(db, database.dialect) },
-    "0007-traffic": { up: (db) => traffic.up(db, database.dialect) },
-    "0008-shadow": { up: (db) => shadow.up(db, database.dialect) },
-    "0009-canary": { up: (db) => canary.up(db, database.dialect) },
-    "0010-canary-labels": { up: (db) => canaryLabels.up(db, database.dialect) },
-    "0011-webhook-receipts": { up: (db) => webhookReceipts.up(db, database.dialect) },
-    "0013-audit-log": { up: (db) => auditLog.up(db, database.dialect) },
-    "0014-leases": { up: (db) => leases.up(db, database.dialect) },
+    "0006-gateway-routes": { up: (db) => gatewayRoutes.up(db, dialect) },
+    "0007-traffic": { up: (db) => traffic.up(db, dialect) },
+    "0008-shadow": { up: (db) => shadow.up(db, dialect) },
+    "0009-canary": { up: (db) => canary.up(db, dialect) },
+    "0010-canary-labels": { up: (db) => canaryLabels.up(db, dialect) },
+    "0011-webhook-receipts": { up: (db) => webhookReceipts.up(db, dialect) },
+    "0013-audit-log": { up: (db) => auditLog.up(db, dialect) },
+    "0014-leases": { up: (db) => leases.up(db, dialect) },
   };
+}
+
+/** The names of every migration this build knows, in the order they apply (the same in both dialects). */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations("sqlite"));
 }
 
 export interface MigrationReport {
@@ -69,7 +74,7 @@ export async function migrateUpTo(database: Database, last?: string): Promise<Mi
 }
 
 async function migrate(database: Database, db: Kysely<Schema>, last?: string): Promise<MigrationReport> {
-  const known = migrations(database);
+  const known = migrations(database.dialect);
   const newest = Object.keys(known).at(-1);
   const unknown = (await appliedMigrations(db)).filter((name) => !(name in known));
   if (unknown.length > 0) {

@@ -52,6 +52,9 @@ const COMMANDS = [
   "policy",
   "token",
   "audit",
+  "backup",
+  "restore",
+  "prune",
   "demo",
 ];
 

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Context, openContext } from "../../src/context.js";
+import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { runTenure, tempDir } from "../support/process.js";
+
+const DAY_MS = 86_400_000;
+const actor = { name: "test", scope: "write", team: null, key_scope: "test" } as const;
+
+async function registerFleet(context: Context, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const view = await context.registry.register(
+      {
+        model: `model-${i}`,
+        model_version: "1.0.0",
+        environment: "production",
+        owner_team: "risk",
+        training_data_cutoff: "2026-01-01T00:00:00Z",
+        role: "primary",
+      },
+      actor,
+    );
+    ids.push(view.deployment.id);
+  }
+  return ids;
+}
+
+/** Points at each of `agesDays` before `now`, for every deployment. */
+async function plantPoints(context: Context, ids: number[], now: number, agesDays: number[]): Promise<void> {
+  for (const id of ids) {
+    await context.stores.metrics.upsertPoints(
+      id,
+      agesDays.map((age) => ({ name: "auc", value: 0.9, timestamp: now - age * DAY_MS, sample_size: 1 })),
+      now,
+    );
+  }
+}
+
+describe.each(dialects())("pruning metric points (%s)", (dialect) => {
+  let database: TestDatabase;
+  let context: Context;
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    context = await openContext(database.url);
+  });
+  afterAll(async () => {
+    await context.close();
+    await database.drop();
+  });
+
+  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest", async () => {
+    // More deployments than one prune group (200), so the walk over groups is exercised.
+    const ids = await registerFleet(context, 450);
+    const now = Date.now();
+    await plantPoints(context, ids, now, [500, 401, 399, 10, 0]);
+    const groups: number[] = [];
+    const deleted = await context.stores.metrics.prunePoints(now - 400 * DAY_MS, (n) => groups.push(n));
+    expect(deleted).toBe(ids.length * 2);
+    expect(groups).toHaveLength(3);
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(deleted);
+    const left = await context.database.db
+      .selectFrom("metric_points")
+      .select(["deployment_id", "timestamp"])
+      .execute();
+    expect(left).toHaveLength(ids.length * 3);
+    expect(left.every((p) => Number(p.timestamp) >= now - 400 * DAY_MS)).toBe(true);
+    // A second prune finds nothing more.
+    expect(await context.stores.metrics.prunePoints(now - 400 * DAY_MS)).toBe(0);
+  });
+});
+
+describe("tenure prune as a process", { timeout: 60_000 }, () => {
+  const cwd = tempDir();
+  afterAll(() => cwd.remove());
+
+  it("deletes metric points older than --metrics-older-than and says how many; refuses a missing or too short retention", async () => {
+    const database = `${cwd.path}/tenure.db`;
+    const context = await openContext(database);
+    const now = Date.now();
+    try {
+      const ids = await registerFleet(context, 3);
+      await plantPoints(context, ids, now, [800, 450, 30]);
+    } finally {
+      await context.close();
+    }
+    const pruned = await runTenure(
+      ["prune", "--metrics-older-than", "400d", "--database", database, "--json"],
+      {
+        cwd: cwd.path,
+      },
+    );
+    expect(pruned.stderr).toBe("");
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ metric_points_deleted: 6 });
+
+    const text = await runTenure(["prune", "--metrics-older-than", "20d", "--database", database], {
+      cwd: cwd.path,
+    });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^deleted 3 metric points measured before \d{4}-.*Z \(older than 20d\) from /,
+    );
+
+    const none = await runTenure(["prune", "--database", database], { cwd: cwd.path });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("tenure: say what to prune: --metrics-older-than 400d\n");
+    const short = await runTenure(["prune", "--metrics-older-than", "2h", "--database", database], {
+      cwd: cwd.path,
+    });
+    expect(short.code).toBe(2);
+    const missing = await runTenure(
+      ["prune", "--metrics-older-than", "400d", "--database", `${cwd.path}/nope.db`],
+      {
+        cwd: cwd.path,
+      },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+});
