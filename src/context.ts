@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { Dispatcher, type DispatcherOptions, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
+import type { EgressPolicy } from "./egress-policy.js";
 import { Canaries } from "./gateway/canaries.js";
 import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
 import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
@@ -92,6 +93,8 @@ export interface ContextOptions {
   mustExist?: boolean;
   /** Told of the work done in this process, for /metrics; nothing is counted without it. */
   telemetry?: Telemetry;
+  /** Where alert channels may connect; strict (no private address) when absent. */
+  egress?: EgressPolicy;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
@@ -140,6 +143,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     channels: () => policies.channels,
     retry: options.retry,
     onAttempt: options.telemetry?.onDeliveryAttempt,
+    ...(options.egress ? { egress: options.egress } : {}),
   });
   const sweeper = new Sweeper({
     stores,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { EgressPolicy } from "../egress-policy.js";
 import { parseStoredJson } from "../store/json-columns.js";
 import type { OutboxStore } from "../store/outbox-store.js";
 import type { DeliveryRow } from "../store/schema.js";
@@ -39,7 +40,12 @@ export interface DispatcherOptions {
   /** A claim's lease: a dispatcher that dies mid-send frees its deliveries after this long (default: 3× the slowest channel's timeout, at least 15 s). */
   lease_ms?: number;
   logger?: Logger;
-  send?: (request: OutboundRequest, options: { timeoutMs: number; now: () => number }) => Promise<SendResult>;
+  /** Where channels may connect (the default `send` only); strict when absent. */
+  egress?: EgressPolicy;
+  send?: (
+    request: OutboundRequest,
+    options: { timeoutMs: number; now: () => number; egress?: EgressPolicy },
+  ) => Promise<SendResult>;
   /**
    * Told of every attempt's outcome once recorded: `delivered`, `retry` (failed, tried again
    * later) or `failed` (dead-lettered). /metrics counts them per channel.
@@ -161,7 +167,11 @@ export class Dispatcher {
       result = undeliverable(notification.error);
     } else {
       const request = channelRequest(notification.value, config, delivery.id, at);
-      result = await this.send(request, { timeoutMs: channelTimeoutMs(config), now: this.clock });
+      result = await this.send(request, {
+        timeoutMs: channelTimeoutMs(config),
+        now: this.clock,
+        ...(this.options.egress ? { egress: this.options.egress } : {}),
+      });
     }
     const attempts = delivery.attempts + 1;
     const attempt = {

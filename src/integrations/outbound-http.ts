@@ -1,5 +1,7 @@
+import { fetch, type Response } from "undici";
 import { retryAfterMs } from "../alerts/channels/send.js";
 import { backoffMs } from "../alerts/dispatcher.js";
+import { defaultEgress, type EgressPolicy, isEgressRefused } from "../egress-policy.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -25,6 +27,11 @@ export interface OutboundOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /**
+   * Where calls may connect, redirects included (each hop opens its connection through the same
+   * dispatcher); strict (no private address) when absent.
+   */
+  egress?: EgressPolicy;
 }
 
 export interface OutboundRequest {
@@ -75,7 +82,7 @@ export async function requestJson<T = unknown>(
   const url = new URL(request.url);
   const shown = `${request.method ?? "GET"} ${url.origin}${url.pathname}`;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await attemptOnce(request, url, settings.timeoutMs, options.signal, now);
+    const outcome = await attemptOnce(request, url, settings, options.signal, now);
     if (outcome.ok) return outcome.body as T;
     const last = attempt >= settings.attempts || !outcome.retry || options.signal?.aborted === true;
     const retryAfter = outcome.retryAfterMs;
@@ -111,10 +118,11 @@ type Attempt =
 async function attemptOnce(
   request: OutboundRequest,
   url: URL,
-  timeoutMs: number,
+  settings: { timeoutMs: number; egress?: EgressPolicy },
   signal: AbortSignal | undefined,
   now: () => number,
 ): Promise<Attempt> {
+  const timeoutMs = settings.timeoutMs;
   const hasBody = request.body !== undefined;
   const timeout = AbortSignal.timeout(timeoutMs);
   let response: Response;
@@ -134,12 +142,14 @@ async function attemptOnce(
           ? request.body
           : JSON.stringify(request.body),
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      dispatcher: (settings.egress ?? defaultEgress()).dispatcher(),
     });
     text = await response.text();
   } catch (error) {
     return {
       ok: false,
-      retry: true,
+      // A refused address is configuration, which another attempt will not change.
+      retry: !isEgressRefused(error),
       status: null,
       body: null,
       reason: networkReason(error, timeoutMs),
