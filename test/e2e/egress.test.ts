@@ -1,7 +1,17 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeMlflow, startFakeMlflow } from "../support/fake-mlflow.js";
-import { expectOneLineFailure, lines, type RunResult, runTenure, tempDir } from "../support/process.js";
+import {
+  expectOneLineFailure,
+  lines,
+  pollUntil,
+  type RunResult,
+  runTenure,
+  startServe,
+  tempDir,
+} from "../support/process.js";
+import { startReceiver } from "../support/receivers.js";
 
 const DAY = 86_400_000;
 
@@ -65,6 +75,57 @@ describe("tenure's outbound calls refuse private addresses unless allowed (CLI a
     const listed = await tenure({}, "ls", "--json");
     const { items } = JSON.parse(listed.stdout) as { items: { model: string }[] };
     expect(items.map((i) => i.model)).toEqual(["fraud"]);
+  });
+
+  it("tenure serve with private egress off (the default) dead-letters an alert to a channel on 127.0.0.1, naming the refusal, and the channel hears nothing", async () => {
+    const receiver = await startReceiver("slack");
+    const dir = tempDir();
+    cleanups.push(
+      () => dir.remove(),
+      () => receiver.close(),
+    );
+    const policies = join(dir.path, "policies.yaml");
+    writeFileSync(
+      policies,
+      `channels:\n  slack: { type: slack, url: "${receiver.url}", timeout: 1s }\npolicies:\n  - name: short\n    max_age: 10d\n    notify: { due: [slack], expired: [slack] }\n`,
+    );
+    const database = join(dir.path, "tenure.db");
+    const env = { TENURE_ALLOW_PRIVATE_EGRESS: "0", TENURE_POLICIES: policies };
+    const tenure = (...args: string[]) =>
+      runTenure([...args, "--database", database], { cwd: dir.path, env });
+    expect((await tenure("init")).code).toBe(0);
+    const past = new Date(Date.now() - 40 * DAY).toISOString();
+    const deployed = await tenure(
+      "deploy",
+      "fraud",
+      "1",
+      "--team",
+      "risk",
+      "--trained-through",
+      past.slice(0, 10),
+      "--deployed-at",
+      past,
+    );
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const token = (await tenure("token", "create", "--scope", "admin")).stdout.trim();
+    const server = await startServe({ cwd: dir.path, database, env });
+    cleanups.push(async () => {
+      await server.stop();
+    });
+    // The server sweeps at start (a fresh database was never swept), and delivers what it found.
+    const failed = await pollUntil("the delivery to be dead-lettered", async () => {
+      const res = await fetch(`${server.url}/v1/deliveries?state=failed`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { items } = (await res.json()) as {
+        items: { attempts: number; attempt_log: { error: string }[] }[];
+      };
+      return items.length > 0 ? items : undefined;
+    });
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ attempts: 1 });
+    expect(failed[0]?.attempt_log[0]?.error).toContain("egress refused: 127.0.0.1 is loopback");
+    expect(receiver.received).toEqual([]);
   });
 
   it("a TENURE_EGRESS_ALLOW that is not a list of CIDRs is refused in one line with exit 2", async () => {
