@@ -132,8 +132,9 @@ export class EgressPolicy {
    */
   refusal(address: string): string | null {
     const ip = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-    const family = isIP(ip) === 6 ? "ipv6" : "ipv4";
-    if (isIP(ip) === 0) return "not an IP address";
+    const version = isIP(ip);
+    if (version === 0) return "not an IP address";
+    const family = version === 6 ? "ipv6" : "ipv4";
     if (this.allowed.check(ip, family)) return null;
     if (this.metadata.check(ip, family)) {
       return "a cloud metadata service: allowed only when listed in TENURE_EGRESS_ALLOW";
@@ -156,7 +157,9 @@ export class EgressPolicy {
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     this.resolve(hostname).then(
       (addresses) => {
-        const wanted = addresses.filter((a) => !options.family || a.family === options.family);
+        // Node passes 4 or 6, but its types also allow the names.
+        const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : options.family;
+        const wanted = addresses.filter((a) => !family || a.family === family);
         const kept = wanted.filter((a) => this.refusal(a.address) === null);
         const first = kept[0];
         if (first === undefined) {
