@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cidrItems, parseCidr } from "./cidr.js";
 import { parseDuration } from "./core/duration.js";
 import { InputError } from "./core/errors.js";
 
@@ -53,6 +54,14 @@ const mlflowUrl = httpUrl.refine(
   "must not carry credentials: set TENURE_MLFLOW_TOKEN, or MLflow's MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
 );
 
+const cidrList = z
+  .string()
+  .refine(
+    (text) => cidrItems(text).every((item) => parseCidr(item) !== undefined),
+    "must be a comma-separated list of CIDRs such as 10.0.0.0/8,127.0.0.1/32",
+  )
+  .transform(cidrItems);
+
 const EnvironmentSchema = z
   .object({
     TENURE_DATABASE_URL: z.string().default(DEFAULT_DATABASE),
@@ -81,6 +90,8 @@ const EnvironmentSchema = z
     TENURE_MLFLOW_ENVIRONMENT: z.string().default(DEFAULT_MLFLOW_ENVIRONMENT),
     TENURE_MLFLOW_WEBHOOK_SECRET: z.string().optional(),
     TENURE_MLFLOW_SYNC_EVERY: duration.optional(),
+    TENURE_ALLOW_PRIVATE_EGRESS: offByDefault(),
+    TENURE_EGRESS_ALLOW: cidrList.optional(),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -117,6 +128,10 @@ const EnvironmentSchema = z
     mlflowWebhookSecret: env.TENURE_MLFLOW_WEBHOOK_SECRET,
     /** Seconds between the server's MLflow syncs; 5 minutes when absent. */
     mlflowSyncEvery: env.TENURE_MLFLOW_SYNC_EVERY,
+    /** Let outbound calls reach loopback, private and link-local addresses (not metadata services). */
+    allowPrivateEgress: env.TENURE_ALLOW_PRIVATE_EGRESS,
+    /** CIDRs outbound calls may always reach, metadata services included when listed. */
+    egressAllow: env.TENURE_EGRESS_ALLOW ?? [],
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

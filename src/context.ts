@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { Dispatcher, type DispatcherOptions, type RetryPolicy } from "./alerts/dispatcher.js";
 import { Incidents } from "./alerts/incidents.js";
+import type { EgressPolicy } from "./egress-policy.js";
 import { Canaries } from "./gateway/canaries.js";
 import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
 import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
@@ -97,6 +98,8 @@ export interface ContextOptions {
   telemetry?: Telemetry;
   /** How long the sweep lease lasts unless renewed (see SweeperOptions.leaseMs). */
   sweepLeaseMs?: number;
+  /** Where alert channels may connect; strict (no private address) when absent. */
+  egress?: EgressPolicy;
 }
 
 /** Opens the database, brings its schema up to date and wires the registry to it. */
@@ -147,6 +150,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     onAttempt: options.telemetry?.onDeliveryAttempt,
     // Without it a dead-lettered notification and a failing delivery loop left no log line.
     logger: options.logger,
+    ...(options.egress ? { egress: options.egress } : {}),
   });
   const sweeper = new Sweeper({
     stores,

@@ -25,6 +25,8 @@ describe("the environment, parsed once in config.ts", () => {
       mlflowAlias: "champion",
       mlflowEnvironment: "production",
       mlflowWebhookSecret: undefined,
+      allowPrivateEgress: false,
+      egressAllow: [],
     });
   });
 
@@ -96,6 +98,13 @@ describe("the environment, parsed once in config.ts", () => {
       "TENURE_MLFLOW_URL must not carry credentials",
     ],
     ["TENURE_MLFLOW_SYNC_EVERY", "often", "TENURE_MLFLOW_SYNC_EVERY must be a duration such as 5m or 1h"],
+    ["TENURE_ALLOW_PRIVATE_EGRESS", "yes", "TENURE_ALLOW_PRIVATE_EGRESS must be 0 (off) or 1 (on)"],
+    [
+      "TENURE_EGRESS_ALLOW",
+      "10.0.0.0/8,intranet",
+      "TENURE_EGRESS_ALLOW must be a comma-separated list of CIDRs",
+    ],
+    ["TENURE_EGRESS_ALLOW", "10.0.0.0/33", "TENURE_EGRESS_ALLOW must be a comma-separated list of CIDRs"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);
@@ -109,6 +118,16 @@ describe("the environment, parsed once in config.ts", () => {
         TENURE_MLFLOW_SYNC_EVERY: "10m",
       }),
     ).toMatchObject({ mlflowUrl: "https://mlflow.example.com", mlflowToken: "dapi-x", mlflowSyncEvery: 600 });
+  });
+
+  it("refuses private egress unless TENURE_ALLOW_PRIVATE_EGRESS=1, and reads TENURE_EGRESS_ALLOW as a list of CIDRs", () => {
+    expect(parseConfig({})).toMatchObject({ allowPrivateEgress: false, egressAllow: [] });
+    expect(
+      parseConfig({
+        TENURE_ALLOW_PRIVATE_EGRESS: "1",
+        TENURE_EGRESS_ALLOW: " 10.0.0.0/8, 127.0.0.1/32,,fd00::/8 ",
+      }),
+    ).toMatchObject({ allowPrivateEgress: true, egressAllow: ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"] });
   });
 
   it("parses one environment once: asked again, it gives the same configuration", () => {

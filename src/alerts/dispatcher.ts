@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { redactSecrets } from "../core/redact-secrets.js";
+import type { EgressPolicy } from "../egress-policy.js";
 import { parseStoredJson } from "../store/json-columns.js";
 import type { OutboxStore } from "../store/outbox-store.js";
 import type { DeliveryRow } from "../store/schema.js";
@@ -40,7 +41,12 @@ export interface DispatcherOptions {
   /** A claim's lease: a dispatcher that dies mid-send frees its deliveries after this long (default: 3× the slowest channel's timeout, at least 15 s). */
   lease_ms?: number;
   logger?: Logger;
-  send?: (request: OutboundRequest, options: { timeoutMs: number; now: () => number }) => Promise<SendResult>;
+  /** Where channels may connect (the default `send` only); strict when absent. */
+  egress?: EgressPolicy;
+  send?: (
+    request: OutboundRequest,
+    options: { timeoutMs: number; now: () => number; egress?: EgressPolicy },
+  ) => Promise<SendResult>;
   /**
    * Told of every attempt's outcome once recorded: `delivered`, `retry` (failed, tried again
    * later) or `failed` (dead-lettered). /metrics counts them per channel.
@@ -162,7 +168,11 @@ export class Dispatcher {
       result = undeliverable(notification.error);
     } else {
       const request = channelRequest(notification.value, config, delivery.id, at);
-      result = await this.send(request, { timeoutMs: channelTimeoutMs(config), now: this.clock });
+      result = await this.send(request, {
+        timeoutMs: channelTimeoutMs(config),
+        now: this.clock,
+        ...(this.options.egress ? { egress: this.options.egress } : {}),
+      });
       // A receiver may quote the request in its error; the error is logged and shown by the API.
       if (result.error !== null)
         result = { ...result, error: redactSecrets(result.error, channelSecrets(config)) };

@@ -18,6 +18,7 @@ import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import { instantToMs } from "../registry/deployment-words.js";
 import type { ListQuery, ListResult, Registration } from "../registry/registry.js";
+import { egressPolicyOf } from "./egress-flag.js";
 import { RemoteError } from "./remote-error.js";
 
 export interface Page<T> {
@@ -433,6 +434,8 @@ export async function clientFrom(
       env,
       publicUrl: config.publicUrl,
       preparedStatements: config.preparedStatements,
+      // A sweep run here delivers its alerts from this process, under the same rule as a server's.
+      egress: await egressPolicyOf({}, config),
       // Only init, serve, demo and token create make a database: a typo must not pass a CI gate.
       mustExist: true,
     }),

@@ -3,12 +3,13 @@ import type { Command } from "commander";
 import type { Config } from "../config.js";
 import { InputError } from "../core/errors.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
+import { type EgressFlag, egressOption, egressPolicyOf } from "./egress-flag.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, durationFlag, positiveInt } from "./options.js";
 import { assertMlflowUrl } from "./sync-mlflow.js";
 
-export interface ServeFlags extends DatabaseFlag {
+export interface ServeFlags extends DatabaseFlag, EgressFlag {
   port?: number;
   host?: string;
   publicRead?: boolean;
@@ -28,8 +29,7 @@ export interface ServeFlags extends DatabaseFlag {
 
 export function serveCommand(program: Command, io: Io): void {
   databaseOption(
-    program
-      .command("serve")
+    egressOption(program.command("serve"))
       .summary("serve the API on http://127.0.0.1:8080")
       .option("--port <n>", "port (default: $TENURE_PORT, else 8080)", positiveInt("--port", 65_535))
       .option("--host <host>", "address to listen on (default: $TENURE_HOST, else 127.0.0.1)")
@@ -108,6 +108,7 @@ export function serveCommand(program: Command, io: Io): void {
         environment: flags.mlflowEnvironment ?? config.mlflowEnvironment,
       },
       mlflowSync: await mlflowSyncOf(flags, config, io.env),
+      egress: await egressPolicyOf(flags, config),
       env: io.env,
     });
   });

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
-import type { Io } from "./io.js";
+import { egressPolicyOf } from "./egress-flag.js";
+import { configOf, type Io } from "./io.js";
 import { runSync, type SyncFlags, type SyncLoop, syncOptions } from "./sync.js";
 
 interface KubernetesFlags extends SyncFlags {
@@ -57,6 +58,7 @@ export function syncKubernetesCommand(sync: Command, io: Io): void {
     const log = (line: string) => io.err(`tenure: ${line}\n`);
     const api = new KubernetesApi(loadKubeConfig(io.env, flags.context), {
       namespace: scope.namespace,
+      egress: await egressPolicyOf(flags, await configOf(io)),
       onRetry: (r) => log(`${r.what}: ${r.reason}; trying again in ${Math.ceil(r.delay_ms / 1000)}s`),
     });
     const watcher = flags.watch

@@ -3,6 +3,7 @@ import { InputError } from "../core/errors.js";
 import type { MetadataField } from "../core/sync-plan.js";
 import type { MlflowMapping } from "../integrations/mlflow/mlflow-observations.js";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
+import { egressPolicyOf } from "./egress-flag.js";
 import { configOf, type Io } from "./io.js";
 import { runSync, type SyncFlags, syncOptions } from "./sync.js";
 
@@ -70,8 +71,9 @@ export function syncMlflowCommand(sync: Command, io: Io): void {
     const { MlflowClient, mlflowCredentials } = await import("../integrations/mlflow/mlflow-client.js");
     const { observeMlflow } = await import("../integrations/mlflow/mlflow-source.js");
     const credentials = mlflowCredentials(flags.token ?? config.mlflowToken, io.env);
+    const egress = await egressPolicyOf(flags, config);
     await runSync(io, "mlflow", flags, ({ signal, progress }) =>
-      observeMlflow(new MlflowClient({ url, credentials, outbound: { signal } }), {
+      observeMlflow(new MlflowClient({ url, credentials, outbound: { signal, egress } }), {
         mapping,
         models: flags.model,
         now: Date.now,

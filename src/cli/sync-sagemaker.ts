@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { InputError } from "../core/errors.js";
 import { SLUG_PATTERN } from "../registry/deployment-words.js";
-import type { Io } from "./io.js";
+import { egressPolicyOf } from "./egress-flag.js";
+import { configOf, type Io } from "./io.js";
 import { runSync, type SyncFlags, syncOptions } from "./sync.js";
 
 interface SagemakerFlags extends SyncFlags {
@@ -54,6 +55,7 @@ export function syncSagemakerCommand(sync: Command, io: Io): void {
       region: regionName,
       endpoint: flags.endpointUrl,
       maxAttempts: maxAttemptsOf(io.env) ?? SAGEMAKER_MAX_ATTEMPTS,
+      egress: await egressPolicyOf(flags, await configOf(io)),
     });
     try {
       await runSync(io, "sagemaker", flags, async ({ signal, progress }) => {

@@ -2,13 +2,14 @@ import type { Command } from "commander";
 import type { ServingObservation, SyncSource } from "../core/sync-plan.js";
 import type { ApplyOptions, SyncPending, SyncReport } from "../integrations/sync-applier.js";
 import { clientFrom } from "./client.js";
+import { type EgressFlag, egressOption } from "./egress-flag.js";
 import type { Io } from "./io.js";
 import { type DatabaseFlag, databaseOption, durationFlag } from "./options.js";
 import { type Progress, progressBar } from "./progress.js";
 import { printSyncReport } from "./sync-report.js";
 
 /** The flags every `tenure sync` source takes. */
-export interface SyncFlags extends DatabaseFlag {
+export interface SyncFlags extends DatabaseFlag, EgressFlag {
   dryRun?: boolean;
   json?: boolean;
   /** Seconds between syncs; once when absent. */
@@ -18,7 +19,7 @@ export interface SyncFlags extends DatabaseFlag {
 /** Adds the flags every source takes: --dry-run, --json, --every and --database. */
 export function syncOptions(command: Command): Command {
   return databaseOption(
-    command
+    egressOption(command)
       .option("--dry-run", "show what would change and change nothing")
       .option("--json", "print the report as JSON")
       .option(

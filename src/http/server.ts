@@ -2,6 +2,7 @@ import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import { EgressPolicy } from "../egress-policy.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
@@ -62,6 +63,11 @@ export interface ServeOptions {
   mlflow?: MlflowSettings;
   /** Sync from an MLflow registry on a schedule (`--mlflow-url`); off when absent. */
   mlflowSync?: MlflowSyncSettings;
+  /**
+   * Where outbound calls (alert channels, MLflow) may connect: strict when absent, so a server
+   * started without a word reaches no loopback, private or link-local address (docs/egress.md).
+   */
+  egress?: EgressPolicy;
 }
 
 export interface RunningServer {
@@ -105,7 +111,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // /metrics: a registry of this server's own, counting what this process does as it happens
   // (the telemetry) and reading the store at each scrape (readFrom, once the context is open).
   const metrics = new PrometheusMetrics({ version: VERSION });
+  const egress = options.egress ?? EgressPolicy.strict();
   const context = await openContext(options.databaseUrl, {
+    egress,
     telemetry: metrics.telemetry,
     policies: options.policies ?? null,
     env: options.env ?? {},
@@ -125,6 +133,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     receipts: context.stores.webhookReceipts,
     clock: context.clock,
     logger,
+    egress,
   });
   const app = await buildApp({
     mlflowHook,
@@ -190,6 +199,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
+        outbound: { egress },
         registry: auditedRegistrations(context),
         logger,
         now: context.clock,

@@ -1,6 +1,10 @@
+// undici's own fetch, not Node 20's global one (undici 6): the egress dispatcher is undici 7's,
+// and a dispatcher is only sure to work with the fetch of its own version.
+import { fetch, type Response } from "undici";
 import { retryAfterMs } from "../alerts/channels/send.js";
 import { backoffMs } from "../alerts/dispatcher.js";
 import { headerSecrets, redactSecrets } from "../core/redact-secrets.js";
+import { defaultEgress, type EgressPolicy, isEgressRefused } from "../egress-policy.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -26,6 +30,11 @@ export interface OutboundOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /**
+   * Where calls may connect, redirects included (each hop opens its connection through the same
+   * dispatcher); strict (no private address) when absent.
+   */
+  egress?: EgressPolicy;
 }
 
 export interface OutboundRequest {
@@ -76,7 +85,7 @@ export async function requestJson<T = unknown>(
   const url = new URL(request.url);
   const shown = `${request.method ?? "GET"} ${url.origin}${url.pathname}`;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await attemptOnce(request, url, settings.timeoutMs, options.signal, now);
+    const outcome = await attemptOnce(request, url, settings, options.signal, now);
     if (outcome.ok) return outcome.body as T;
     const last = attempt >= settings.attempts || !outcome.retry || options.signal?.aborted === true;
     const retryAfter = outcome.retryAfterMs;
@@ -112,10 +121,11 @@ type Attempt =
 async function attemptOnce(
   request: OutboundRequest,
   url: URL,
-  timeoutMs: number,
+  settings: { timeoutMs: number; egress?: EgressPolicy },
   signal: AbortSignal | undefined,
   now: () => number,
 ): Promise<Attempt> {
+  const timeoutMs = settings.timeoutMs;
   const hasBody = request.body !== undefined;
   const timeout = AbortSignal.timeout(timeoutMs);
   let response: Response;
@@ -135,6 +145,7 @@ async function attemptOnce(
           ? request.body
           : JSON.stringify(request.body),
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      dispatcher: (settings.egress ?? defaultEgress()).dispatcher(),
     });
     // A server may echo the request, its Authorization header included, in what it answers; the
     // answer becomes error messages, logs and API problems, so the credentials go first.
@@ -142,7 +153,8 @@ async function attemptOnce(
   } catch (error) {
     return {
       ok: false,
-      retry: true,
+      // A refused address is configuration, which another attempt will not change.
+      retry: !isEgressRefused(error),
       status: null,
       body: null,
       reason: networkReason(error, timeoutMs),

@@ -10,7 +10,11 @@ import type {
   OutboundRequest,
   Severity,
 } from "../../src/alerts/notification.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import { type Receiver, type ReceiverKind, startReceiver } from "../support/receivers.js";
+
+/** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
+const egress = EgressPolicy.allowPrivate();
 
 const DAY = 86_400;
 const ACTIONS: NotificationAction[] = ["trigger", "remind", "resolve"];
@@ -73,7 +77,7 @@ async function receiver(kind: ReceiverKind, options: { secret?: string } = {}): 
 }
 
 function send(request: OutboundRequest, timeoutMs = 5000) {
-  return sendRequest(request, { timeoutMs, now: Date.now });
+  return sendRequest(request, { timeoutMs, now: Date.now, egress });
 }
 
 function json(request: OutboundRequest): Record<string, unknown> {

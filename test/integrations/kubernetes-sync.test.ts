@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Io } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { type Context, openContext } from "../../src/context.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import { KubernetesApi, loadKubeConfig } from "../../src/integrations/kubernetes/kubernetes-api.js";
 import { fingerprintOf } from "../../src/integrations/kubernetes/kubernetes-reconcile.js";
 import { WorkloadWatcher } from "../../src/integrations/kubernetes/kubernetes-watcher.js";
@@ -62,7 +63,7 @@ describe.each(dialects())(
         err: (text) => {
           stderr += text;
         },
-        env: { KUBECONFIG: cluster.writeKubeconfig(dir) },
+        env: { KUBECONFIG: cluster.writeKubeconfig(dir), TENURE_ALLOW_PRIVATE_EGRESS: "1" },
       };
       const code = await main(
         ["node", "tenure", "sync", "kubernetes", ...args, "--database", database.url],
@@ -574,7 +575,10 @@ describe.each(dialects())(
         err: (text) => {
           stderr += text;
         },
-        env: { KUBECONFIG: cluster.writeKubeconfig(dir, { token: "wrong-token-123" }) },
+        env: {
+          KUBECONFIG: cluster.writeKubeconfig(dir, { token: "wrong-token-123" }),
+          TENURE_ALLOW_PRIVATE_EGRESS: "1",
+        },
       };
       const code = await main(["node", "tenure", "sync", "kubernetes", "--database", database.url], io);
       expect(code).toBe(1);
@@ -604,6 +608,7 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
 
   function follow(): { watcher: WorkloadWatcher; versions: () => Promise<string[]> } {
     const api = new KubernetesApi(loadKubeConfig({ KUBECONFIG: cluster.writeKubeconfig(dir) }), {
+      egress: EgressPolicy.allowPrivate(),
       namespace: null,
     });
     const watcher = new WorkloadWatcher(api, {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalClient } from "../../src/cli/client.js";
 import { InputError } from "../../src/core/errors.js";
 import { SYNC_TAGS } from "../../src/core/sync-plan.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import {
   MlflowClient,
   type MlflowClientOptions,
@@ -21,6 +22,9 @@ import { dialects } from "../support/databases.js";
 import { type FakeMlflow, type FakeMlflowOptions, startFakeMlflow } from "../support/fake-mlflow.js";
 import { freePort, pollUntil } from "../support/process.js";
 import { startTestApp, type TestApp } from "../support/test-app.js";
+
+/** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
+const egress = EgressPolicy.allowPrivate();
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2027-03-01T12:00:00.000Z");
@@ -44,7 +48,7 @@ afterEach(async () => {
 
 function clientOf(f: FakeMlflow, options: Partial<MlflowClientOptions> = {}): MlflowClient {
   const { sleep } = recordedSleep();
-  return new MlflowClient({ url: f.url, outbound: { sleep, attempts: 3 }, ...options });
+  return new MlflowClient({ url: f.url, outbound: { sleep, attempts: 3, egress }, ...options });
 }
 
 /** A model with a version under the alias `champion` and both tags on the version. */
@@ -158,7 +162,10 @@ describe("the MLflow client against MLflow's REST API", () => {
     });
     f.fail({ status: 500, error_code: "INTERNAL_ERROR", message: "boom" });
     const { waits, sleep } = recordedSleep();
-    const client = new MlflowClient({ url: f.url, outbound: { sleep, random: () => 0.5, baseDelayMs: 200 } });
+    const client = new MlflowClient({
+      url: f.url,
+      outbound: { sleep, random: () => 0.5, baseDelayMs: 200, egress },
+    });
     const names: string[] = [];
     for await (const model of client.registeredModels()) names.push(model.name);
     expect(names).toEqual(["a"]);
@@ -231,14 +238,17 @@ describe("the MLflow client against MLflow's REST API", () => {
 
   it("says plainly when the URL is no MLflow server, or nothing answers there", async () => {
     const f = await fake();
-    const wrongPath = new MlflowClient({ url: `${f.url}/not-mlflow/` });
+    const wrongPath = new MlflowClient({ url: `${f.url}/not-mlflow/`, outbound: { egress } });
     const notFound = await wrongPath.modelVersions("a").catch((e: unknown) => e);
     expect((notFound as Error).message).toBe(
       `no MLflow model registry at ${f.url}/not-mlflow (HTTP 404 for model-versions/search): is --url the tracking server's address?`,
     );
     const port = await freePort();
     const { sleep } = recordedSleep();
-    const down = new MlflowClient({ url: `http://127.0.0.1:${port}`, outbound: { sleep, attempts: 2 } });
+    const down = new MlflowClient({
+      url: `http://127.0.0.1:${port}`,
+      outbound: { sleep, attempts: 2, egress },
+    });
     const unreachable = await down.modelVersions("a").catch((e: unknown) => e);
     expect((unreachable as Error).message).toMatch(
       new RegExp(
@@ -538,7 +548,7 @@ describe.each(dialects())("an MLflow sync into the registry (%s)", (dialect) => 
         error: (fields, message) => logged.push({ level: "error", fields, message }),
       },
       now: () => now,
-      outbound: { attempts: 1 },
+      outbound: { attempts: 1, egress },
       onRound: (round) => rounds.push(round),
     });
     await pollUntil("two rounds after the failed one", () => (rounds.length >= 3 ? true : undefined));

@@ -1,7 +1,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import { OutboundError, requestJson } from "../../src/integrations/outbound-http.js";
+
+/** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
+const egress = EgressPolicy.allowPrivate();
 
 type Answer = { status: number; body?: string; headers?: Record<string, string>; hang?: boolean };
 
@@ -51,7 +55,7 @@ describe("requestJson", () => {
     const { waits, sleep } = recordedSleep();
     const body = await requestJson(
       { url: `${url}/api/2.0/x` },
-      { sleep, random: () => 0.5, baseDelayMs: 100 },
+      { egress, sleep, random: () => 0.5, baseDelayMs: 100 },
     );
     expect(body).toEqual({ registered_models: [] });
     expect(seen).toHaveLength(3);
@@ -66,7 +70,7 @@ describe("requestJson", () => {
         body: '{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=x not found"}',
       },
     ]);
-    const error = await requestJson({ url }, { sleep: async () => {} }).catch((e: unknown) => e);
+    const error = await requestJson({ url }, { egress, sleep: async () => {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutboundError);
     expect(error).toMatchObject({
       status: 404,
@@ -81,7 +85,7 @@ describe("requestJson", () => {
     const { url, seen } = await scripted([{ status: 500, body: "boom" }]);
     const error = await requestJson(
       { url: `${url}/search?token=secret-in-query`, headers: { authorization: "Bearer secret-token-123" } },
-      { attempts: 3, sleep: async () => {} },
+      { egress, attempts: 3, sleep: async () => {} },
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 500, attempts: 3 });
     expect(seen.map((s) => s.authorization)).toEqual(Array(3).fill("Bearer secret-token-123"));
@@ -95,22 +99,23 @@ describe("requestJson", () => {
       { status: 200, hang: true },
       { status: 200, body: "{}" },
     ]);
-    expect(await requestJson({ url }, { timeoutMs: 200, sleep: async () => {} })).toEqual({});
+    expect(await requestJson({ url }, { egress, timeoutMs: 200, sleep: async () => {} })).toEqual({});
     expect(seen).toHaveLength(2);
   });
 
   it("fails at once rather than wait a Retry-After longer than it allows", async () => {
     const { url, seen } = await scripted([{ status: 429, headers: { "retry-after": "3600" } }]);
-    const error = await requestJson({ url }, { sleep: async () => {} }).catch((e: unknown) => e);
+    const error = await requestJson({ url }, { egress, sleep: async () => {} }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 429, attempts: 1 });
     expect(seen).toHaveLength(1);
   });
 
   it("refuses a success whose body is not JSON, and sends a JSON body as JSON", async () => {
     const { url, seen } = await scripted([{ status: 200, body: "<html>login</html>" }]);
-    const error = await requestJson({ method: "POST", url, body: { a: 1 } }, { sleep: async () => {} }).catch(
-      (e: unknown) => e,
-    );
+    const error = await requestJson(
+      { method: "POST", url, body: { a: 1 } },
+      { egress, sleep: async () => {} },
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/not JSON/);
     expect(seen[0]?.body).toBe('{"a":1}');
   });
@@ -118,7 +123,9 @@ describe("requestJson", () => {
   it("reports a server that is not there as a network failure after its attempts", async () => {
     const { url } = await scripted([{ status: 200 }]);
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-    const error = await requestJson({ url }, { attempts: 2, sleep: async () => {} }).catch((e: unknown) => e);
+    const error = await requestJson({ url }, { egress, attempts: 2, sleep: async () => {} }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ status: null, attempts: 2 });
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
   });

@@ -6,12 +6,16 @@ import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalClient } from "../../src/cli/client.js";
 import { SYNC_TAGS } from "../../src/core/sync-plan.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import { observeSnapshot } from "../../src/integrations/sagemaker/sagemaker-observations.js";
 import { readSagemaker, sagemakerClient } from "../../src/integrations/sagemaker/sagemaker-reader.js";
 import { applySync, type SyncReport } from "../../src/integrations/sync-applier.js";
 import { dialects } from "../support/databases.js";
 import { FAKE_CREDENTIALS, type FakeSagemaker, startFakeSagemaker } from "../support/fake-sagemaker.js";
 import { startTestApp, type TestApp } from "../support/test-app.js";
+
+/** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
+const egress = EgressPolicy.allowPrivate();
 
 const NOW = Date.parse("2026-12-01T00:00:00Z");
 const DAY = 86_400_000;
@@ -41,6 +45,7 @@ describe.each(dialects())("tenure sync sagemaker on %s", (dialect) => {
       endpoint: fake.url,
       credentials: FAKE_CREDENTIALS,
       maxAttempts,
+      egress,
     });
   }
 

@@ -30,10 +30,11 @@ const OUTPUT_SETTINGS = new Set(["NO_COLOR", "FORCE_COLOR"]);
 
 /**
  * The test process's environment without TENURE_* variables, NO_COLOR or FORCE_COLOR, so a
- * developer's settings never leak in.
+ * developer's settings never leak in. Private egress is allowed (every fake receiver listens on
+ * 127.0.0.1) unless `extra` sets TENURE_ALLOW_PRIVATE_EGRESS itself.
  */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { TENURE_ALLOW_PRIVATE_EGRESS: "1" };
   for (const [key, value] of Object.entries(process.env))
     if (!key.startsWith("TENURE_") && !OUTPUT_SETTINGS.has(key)) env[key] = value;
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;

@@ -5,6 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
 import type { TokenScope } from "../../src/core/words.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import { RouteFeed } from "../../src/gateway/route-feed.js";
 import { buildApp } from "../../src/http/app.js";
 import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.js";
@@ -53,6 +54,11 @@ export async function startTestApp(
     admission?: boolean;
     /** Take MLflow's webhooks, as `tenure serve --mlflow-webhook-secret …` does. */
     mlflow?: MlflowSettings;
+    /**
+     * Where channels and MLflow look-ups may connect. Private addresses are allowed by default
+     * here, unlike a server's default: every fake receiver listens on 127.0.0.1.
+     */
+    egress?: EgressPolicy;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -63,7 +69,9 @@ export async function startTestApp(
     writeFileSync(policies, options.policies);
   }
   const metrics = options.metrics ? new PrometheusMetrics({ version: "test" }) : undefined;
+  const egress = options.egress ?? EgressPolicy.allowPrivate();
   const context = await openContext(database.url, {
+    egress,
     telemetry: metrics?.telemetry,
     clock: () => now,
     policies,
@@ -95,6 +103,7 @@ export async function startTestApp(
       registry: context.registry,
       receipts: context.stores.webhookReceipts,
       clock: () => now,
+      egress,
     }),
     metrics,
     routes,

@@ -1,3 +1,7 @@
+// undici's own fetch, not Node 20's global one (undici 6): the egress dispatcher is undici 7's,
+// and a dispatcher is only sure to work with the fetch of its own version.
+import { fetch, type Response } from "undici";
+import { defaultEgress, type EgressPolicy, isEgressRefused } from "../../egress-policy.js";
 import { VERSION } from "../../version.js";
 import type { OutboundRequest } from "../notification.js";
 
@@ -18,6 +22,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Epoch milliseconds: times the attempt and turns a Retry-After date into a delay. */
   now: () => number;
+  /** Where the request may connect; strict (no private address) when absent. */
+  egress?: EgressPolicy;
 }
 
 const ERROR_TEXT_MAX = 500;
@@ -44,10 +50,13 @@ export async function sendRequest(request: OutboundRequest, options: SendOptions
       // a moved endpoint is a configuration error to report, not to guess through.
       redirect: "manual",
       signal: AbortSignal.timeout(options.timeoutMs),
+      dispatcher: (options.egress ?? defaultEgress()).dispatcher(),
     });
   } catch (error) {
     const message = failureMessage(error, options.timeoutMs);
-    return finish({ ok: false, status: null, error: message, retry: true, retry_after_ms: null });
+    // A refused address is the channel's configuration, which another attempt will not change.
+    const retry = !isEgressRefused(error);
+    return finish({ ok: false, status: null, error: message, retry, retry_after_ms: null });
   }
   const text = await readCapped(response);
   const status = response.status;

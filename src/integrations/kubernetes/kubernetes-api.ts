@@ -12,6 +12,7 @@ import {
 import { retryAfterMs } from "../../alerts/channels/send.js";
 import { backoffMs } from "../../alerts/dispatcher.js";
 import { InputError } from "../../core/errors.js";
+import { defaultEgress, type EgressPolicy, isEgressRefused } from "../../egress-policy.js";
 import { abortableSleep, OUTBOUND_DEFAULTS } from "../outbound-http.js";
 import { MODEL_LABEL, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-workload.js";
 
@@ -68,6 +69,8 @@ export interface KubernetesApiOptions {
   onRetry?: (retry: { what: string; attempt: number; delay_ms: number; reason: string }) => void;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Where the client may connect; strict (no private address) when absent. */
+  egress?: EgressPolicy;
 }
 
 const WATCH_TIMEOUT_SECONDS = 300;
@@ -123,12 +126,13 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): KubeCo
 export class KubernetesApi {
   private readonly objects: CustomObjectsApi;
   private readonly watcher: Watch;
-  private readonly settings: Required<Omit<KubernetesApiOptions, "onRetry" | "namespace">>;
+  private readonly settings: Required<Omit<KubernetesApiOptions, "onRetry" | "namespace" | "egress">>;
 
   constructor(
     kubeconfig: KubeConfig,
     private readonly options: KubernetesApiOptions,
   ) {
+    guardKubeConfig(kubeconfig, options.egress ?? defaultEgress());
     this.objects = kubeconfig.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kubeconfig);
     this.settings = {
@@ -348,6 +352,19 @@ function pageOf(
   };
 }
 
+/**
+ * Puts the egress policy on every agent the kubeconfig makes: client-node builds one per call
+ * and per watch in `createAgent` (with the cluster's CA, client certificate and TLS settings), so
+ * wrapping it there covers lists and watches alike. Through a kubeconfig's `proxy-url` the proxy
+ * makes the connection: only a cluster address written as an IP is checked then (docs/egress.md).
+ */
+function guardKubeConfig(kubeconfig: KubeConfig, egress: EgressPolicy): void {
+  type CreateAgent = (cluster: unknown, options: unknown) => import("node:http").Agent;
+  const target = kubeconfig as unknown as { createAgent: CreateAgent };
+  const create = target.createAgent.bind(kubeconfig);
+  target.createAgent = (cluster, options) => egress.guardAgent(create(cluster, options));
+}
+
 type RequestOptions = Parameters<CustomObjectsApi["listNamespacedCustomObject"]>[1];
 
 /**
@@ -395,6 +412,11 @@ function failureOf(error: unknown, timedOut: boolean, timeoutMs: number): Failur
   // node-fetch's FetchError: refused, reset, a name that does not resolve. Its message repeats
   // the URL with its query; the call's name says where, so only the reason is kept. Anything
   // else (a kubeconfig's exec plugin that failed, a TLS setting refused) would fail again.
+  if (name === "FetchError" && isEgressRefused(error)) {
+    // The cluster's address is configuration, which another attempt will not change.
+    const reason = /reason: (.*)$/s.exec(messageOf(error))?.[1] ?? messageOf(error);
+    return { retry: false, status: null, reason, retryAfterMs: null };
+  }
   if (name === "FetchError") {
     const reason = /reason: (.*)$/s.exec(messageOf(error))?.[1] ?? messageOf(error);
     return { retry: true, status: null, reason, retryAfterMs: null };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { InputError, UnauthenticatedError, UnavailableError } from "../../core/errors.js";
 import { isoTime } from "../../core/iso-time.js";
 import type { ServingObservation } from "../../core/sync-plan.js";
+import type { EgressPolicy } from "../../egress-policy.js";
 import type { Actor } from "../../registry/actor.js";
 import type { Registry } from "../../registry/registry.js";
 import type { WebhookReceiptStore } from "../../store/webhook-receipt-store.js";
@@ -342,18 +343,25 @@ function isHttpUrl(text: string): boolean {
 /** The webhook of a server's settings: none without a secret. */
 export function mlflowWebhookOf(
   settings: MlflowSettings | undefined,
-  deps: Pick<MlflowWebhookOptions, "registry" | "receipts" | "clock" | "logger">,
+  deps: Pick<MlflowWebhookOptions, "registry" | "receipts" | "clock" | "logger"> & { egress?: EgressPolicy },
 ): MlflowWebhook | undefined {
   checkMlflowSettings(settings);
   if (!settings?.webhookSecret || !settings.url) return undefined;
+  const { egress, ...rest } = deps;
   return new MlflowWebhook({
-    ...deps,
+    ...rest,
     secret: settings.webhookSecret,
     mlflow: {
       url: settings.url,
       token: settings.token,
       // MLflow waits 30 s for an answer and retries a 5xx itself: a short look-up, two tries.
-      outbound: { timeoutMs: 5_000, attempts: 2, maxDelayMs: 1_000, maxRetryAfterMs: 2_000 },
+      outbound: {
+        timeoutMs: 5_000,
+        attempts: 2,
+        maxDelayMs: 1_000,
+        maxRetryAfterMs: 2_000,
+        ...(egress ? { egress } : {}),
+      },
     },
     alias: settings.alias,
     environment: settings.environment,

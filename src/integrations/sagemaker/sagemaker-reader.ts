@@ -9,6 +9,7 @@ import {
   ListModelPackagesCommand,
   SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
+import { defaultEgress, type EgressPolicy } from "../../egress-policy.js";
 import {
   type ConfigFacts,
   type EndpointFacts,
@@ -33,9 +34,16 @@ export interface SagemakerClientOptions {
   /** Static credentials; the SDK's default chain (environment, profile, SSO, instance role) when absent. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   maxAttempts?: number;
+  /** Where the client may connect; strict (no private address) when absent. */
+  egress?: EgressPolicy;
 }
 
-/** A SageMaker client with timeouts and the retries above. */
+/**
+ * A SageMaker client with timeouts and the retries above, whose connections go through the
+ * egress policy's agents. The SDK's credential providers (the instance metadata service among
+ * them) make their own requests, outside these agents: they reach only the addresses the SDK
+ * itself knows, never one taken from input.
+ */
 export function sagemakerClient(options: SagemakerClientOptions): SageMakerClient {
   return new SageMakerClient({
     region: options.region,
@@ -43,7 +51,11 @@ export function sagemakerClient(options: SagemakerClientOptions): SageMakerClien
     ...(options.credentials ? { credentials: options.credentials } : {}),
     retryMode: "standard",
     maxAttempts: options.maxAttempts ?? SAGEMAKER_MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      ...(options.egress ?? defaultEgress()).agents(),
+    },
   });
 }
 
