@@ -1,22 +1,8 @@
-import type { AuditOrigin } from "../core/words.js";
 import { BoundStore } from "./bound-store.js";
 import type { AuditRow } from "./schema.js";
 
 /** One change, as it is appended: the snapshots are already JSON text with every secret left out. */
-export interface NewAuditEntry {
-  at: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  origin: AuditOrigin;
-  client_ip: string | null;
-  user_agent: string | null;
-  method: string | null;
-  path: string | null;
-  status: number | null;
-  before: string | null;
-  after: string | null;
-}
+export type NewAuditEntry = Omit<AuditRow, "id">;
 
 export interface AuditQuery {
   actor?: string;
