@@ -18,6 +18,7 @@ import * as shadow from "./migrations/0008-shadow.js";
 import * as canary from "./migrations/0009-canary.js";
 import * as canaryLabels from "./migrations/0010-canary-labels.js";
 import * as webhookReceipts from "./migrations/0011-webhook-receipts.js";
+import * as tokenExpiry from "./migrations/0012-token-expiry.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -39,6 +40,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0009-canary": { up: (db) => canary.up(db, database.dialect) },
     "0010-canary-labels": { up: (db) => canaryLabels.up(db, database.dialect) },
     "0011-webhook-receipts": { up: (db) => webhookReceipts.up(db, database.dialect) },
+    "0012-token-expiry": { up: (db) => tokenExpiry.up(db) },
   };
 }
 

@@ -49,6 +49,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0009-canary",
         "0010-canary-labels",
         "0011-webhook-receipts",
+        "0012-token-expiry",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -140,6 +141,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0009-canary",
         "0010-canary-labels",
         "0011-webhook-receipts",
+        "0012-token-expiry",
       ]);
     } finally {
       await db.close();
