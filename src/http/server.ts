@@ -17,6 +17,16 @@ import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
 import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_ANONYMOUS_RATE,
+  DEFAULT_CONNECTION_LIMITS,
+  DEFAULT_TOKEN_RATE,
+  formatRate,
+  parseRate,
+  type Rate,
+  RateLimits,
+} from "./rate-limit.js";
 import { TokenCache } from "./token-auth.js";
 
 export interface ServeOptions {
@@ -58,6 +68,12 @@ export interface ServeOptions {
   mlflow?: MlflowSettings;
   /** Sync from an MLflow registry on a schedule (`--mlflow-url`); off when absent. */
   mlflowSync?: MlflowSyncSettings;
+  /** Requests per token (`--rate-limit`); null: no limit; DEFAULT_TOKEN_RATE when absent. */
+  tokenRate?: Rate | null;
+  /** Requests per client address without a valid token; null: no limit; DEFAULT_ANONYMOUS_RATE when absent. */
+  anonymousRate?: Rate | null;
+  /** Head size and slow-client timeouts; each DEFAULT_CONNECTION_LIMITS' when absent. */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -116,7 +132,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     clock: context.clock,
     logger,
   });
+  const tokenRate = options.tokenRate === undefined ? parseRate(DEFAULT_TOKEN_RATE) : options.tokenRate;
+  const anonymousRate =
+    options.anonymousRate === undefined ? parseRate(DEFAULT_ANONYMOUS_RATE) : options.anonymousRate;
   const app = await buildApp({
+    rateLimits: new RateLimits({ token: tokenRate ?? null, anonymous: anonymousRate ?? null }),
+    connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     mlflowHook,
     metrics,
     routes,
@@ -194,6 +215,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
       k8s_admission: options.k8sAdmission ?? false,
       tls: tls !== undefined,
+      rate_limit: formatRate(tokenRate),
+      anonymous_rate_limit: formatRate(anonymousRate),
     },
     "tenure is serving",
   );
