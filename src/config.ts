@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "./core/duration.js";
 import { InputError } from "./core/errors.js";
-import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, parseRate } from "./http/rate-limit.js";
+import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, parseRate } from "./core/rate.js";
 
 /**
  * The environment, parsed once with one schema: every TENURE_* variable that the CLI and the

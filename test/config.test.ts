@@ -25,6 +25,9 @@ describe("the environment, parsed once in config.ts", () => {
       mlflowAlias: "champion",
       mlflowEnvironment: "production",
       mlflowWebhookSecret: undefined,
+      mlflowSyncEvery: undefined,
+      tokenRate: { count: 10_000, perMs: 1_000 },
+      anonymousRate: { count: 1_000, perMs: 1_000 },
     });
   });
 
@@ -94,6 +97,12 @@ describe("the environment, parsed once in config.ts", () => {
       "TENURE_MLFLOW_URL must not carry credentials",
     ],
     ["TENURE_MLFLOW_SYNC_EVERY", "often", "TENURE_MLFLOW_SYNC_EVERY must be a duration such as 5m or 1h"],
+    [
+      "TENURE_RATE_LIMIT",
+      "50/d",
+      "TENURE_RATE_LIMIT must be a rate such as 50/s, 3000/m or 100000/h, or off",
+    ],
+    ["TENURE_ANONYMOUS_RATE_LIMIT", "lots", "TENURE_ANONYMOUS_RATE_LIMIT must be a rate such as 50/s"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);
@@ -107,6 +116,13 @@ describe("the environment, parsed once in config.ts", () => {
         TENURE_MLFLOW_SYNC_EVERY: "10m",
       }),
     ).toMatchObject({ mlflowUrl: "https://mlflow.example.com", mlflowToken: "dapi-x", mlflowSyncEvery: 600 });
+  });
+
+  it("reads the rate limits: per minute or hour as well as per second, and off as no limit", () => {
+    expect(parseConfig({ TENURE_RATE_LIMIT: "3000/m", TENURE_ANONYMOUS_RATE_LIMIT: "off" })).toMatchObject({
+      tokenRate: { count: 3_000, perMs: 60_000 },
+      anonymousRate: null,
+    });
   });
 
   it("parses one environment once: asked again, it gives the same configuration", () => {

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { parseDuration } from "../core/duration.js";
-import { parseRate, type Rate } from "../http/rate-limit.js";
+import { parseRate, type Rate } from "../core/rate.js";
 
 export interface DatabaseFlag {
   database?: string;

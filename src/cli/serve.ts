@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import type { Command } from "commander";
 import type { Config } from "../config.js";
 import { InputError } from "../core/errors.js";
-import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, type Rate } from "../http/rate-limit.js";
+import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, type Rate } from "../core/rate.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";

@@ -2,6 +2,13 @@ import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import {
+  DEFAULT_ANONYMOUS_RATE,
+  DEFAULT_TOKEN_RATE,
+  formatRate,
+  parseRate,
+  type Rate,
+} from "../core/rate.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
 import { AdmissionWebhook } from "../integrations/kubernetes/admission-webhook.js";
@@ -17,16 +24,7 @@ import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
 import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
-import {
-  type ConnectionLimits,
-  DEFAULT_ANONYMOUS_RATE,
-  DEFAULT_CONNECTION_LIMITS,
-  DEFAULT_TOKEN_RATE,
-  formatRate,
-  parseRate,
-  type Rate,
-  RateLimits,
-} from "./rate-limit.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RateLimits } from "./rate-limit.js";
 import { TokenCache } from "./token-auth.js";
 
 export interface ServeOptions {

@@ -4,31 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  clientKey,
-  DEFAULT_CONNECTION_LIMITS,
-  parseRate,
-  RateLimits,
-  TokenBuckets,
-} from "../../src/http/rate-limit.js";
+import { clientKey, DEFAULT_CONNECTION_LIMITS, RateLimits, TokenBuckets } from "../../src/http/rate-limit.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { generateToken } from "../../src/registry/tokens.js";
 import { dialects } from "../support/databases.js";
 import { pollUntil } from "../support/process.js";
 import { startTestApp, type TestApp } from "../support/test-app.js";
-
-describe("rates", () => {
-  it("parses N/s, N/m, N/min and N/h, and off as no limit; refuses anything else", () => {
-    expect(parseRate("50/s")).toEqual({ count: 50, perMs: 1_000 });
-    expect(parseRate(" 3000/M ")).toEqual({ count: 3_000, perMs: 60_000 });
-    expect(parseRate("3000/min")).toEqual({ count: 3_000, perMs: 60_000 });
-    expect(parseRate("100000/h")).toEqual({ count: 100_000, perMs: 3_600_000 });
-    expect(parseRate("off")).toBeNull();
-    for (const bad of ["", "50", "0/s", "-1/s", "1.5/s", "50/d", "50 per second", "1/s/s", "9999999999/s"]) {
-      expect(parseRate(bad), bad).toBeUndefined();
-    }
-  });
-});
 
 describe("token buckets", () => {
   it("let a full bucket's worth through at once, then one request per refill interval, and say how long to wait", () => {
