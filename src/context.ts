@@ -12,6 +12,7 @@ import { CanaryLabels } from "./monitoring/canary-labels.js";
 import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
 import { TrafficMonitor, type TrafficMonitorOptions } from "./monitoring/traffic-monitor.js";
+import { AuditTrail } from "./registry/audit-trail.js";
 import { Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -33,6 +34,8 @@ export interface Context {
   traffic: TrafficMonitor;
   policies: PolicyBook;
   registry: Registry;
+  /** Every change, by whom, from where, before and after (GET /v1/audit, `tenure audit`). */
+  audit: AuditTrail;
   incidents: Incidents;
   sweeper: Sweeper;
   dispatcher: Dispatcher;
@@ -140,6 +143,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     channels: () => policies.channels,
     retry: options.retry,
     onAttempt: options.telemetry?.onDeliveryAttempt,
+    // Without it a dead-lettered notification and a failing delivery loop left no log line.
+    logger: options.logger,
   });
   const sweeper = new Sweeper({
     stores,
@@ -182,6 +187,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     }),
     policies,
     registry,
+    audit: new AuditTrail({ stores, clock, policies }),
     incidents,
     sweeper,
     dispatcher,

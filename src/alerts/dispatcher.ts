@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
+import { redactSecrets } from "../core/redact-secrets.js";
 import { parseStoredJson } from "../store/json-columns.js";
 import type { OutboxStore } from "../store/outbox-store.js";
 import type { DeliveryRow } from "../store/schema.js";
 import type { ChannelConfig } from "./channels/channel-config.js";
-import { channelRequest, channelTimeoutMs } from "./channels/index.js";
+import { channelRequest, channelSecrets, channelTimeoutMs } from "./channels/index.js";
 import { type SendResult, sendRequest } from "./channels/send.js";
 import { Notification, type OutboundRequest } from "./notification.js";
 
@@ -162,6 +163,9 @@ export class Dispatcher {
     } else {
       const request = channelRequest(notification.value, config, delivery.id, at);
       result = await this.send(request, { timeoutMs: channelTimeoutMs(config), now: this.clock });
+      // A receiver may quote the request in its error; the error is logged and shown by the API.
+      if (result.error !== null)
+        result = { ...result, error: redactSecrets(result.error, channelSecrets(config)) };
     }
     const attempts = delivery.attempts + 1;
     const attempt = {

@@ -12,6 +12,8 @@ import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
 import type { GhostView, TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
+import type { AuditListQuery } from "../registry/audit-input.js";
+import type { AuditChange, AuditSubject, AuditView } from "../registry/audit-trail.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import { instantToMs } from "../registry/deployment-words.js";
@@ -94,6 +96,8 @@ export interface TenureClient {
   ghosts(query: { environment?: string; limit: number; cursor?: string }): Promise<Page<GhostView>>;
   /** A traffic report as a gateway sends it (POST /v1/traffic): how a sync records its ghosts. */
   reportTraffic(report: TrafficReport): Promise<TrafficReceipt>;
+  /** The audit log, newest first (GET /v1/audit; an unbound admin token on a server). */
+  audit(query: AuditListQuery): Promise<Page<AuditView>>;
   close(): Promise<void>;
 }
 
@@ -113,7 +117,12 @@ export class LocalClient implements TenureClient {
   constructor(private readonly context: Context) {}
 
   register(body: RegisterDeploymentBody, idempotencyKey?: string) {
-    return this.context.registry.register(body, this.actor, idempotencyKey);
+    return this.audited(
+      "deployment.register",
+      { kind: "model", name: body.model, environment: body.environment ?? "production" },
+      () => this.context.registry.register(body, this.actor, idempotencyKey),
+      { skip: (r) => r.replayed },
+    );
   }
   list(options: ListOptions) {
     const query: ListQuery = { ...options, sort: options.sort ?? "-age", limit: options.limit ?? 100 };
@@ -129,13 +138,19 @@ export class LocalClient implements TenureClient {
     return this.context.registry.events(id);
   }
   retire(id: number, reason?: string) {
-    return this.context.registry.retire(id, this.actor, reason);
+    return this.audited("deployment.retire", { kind: "deployment", id }, () =>
+      this.context.registry.retire(id, this.actor, reason),
+    );
   }
   setGolden(model: string, environment: string, version: string) {
-    return this.context.registry.setGolden(model, environment, version, this.actor);
+    return this.audited("model.golden", { kind: "model", name: model, environment }, () =>
+      this.context.registry.setGolden(model, environment, version, this.actor),
+    );
   }
   rollback(model: string, environment: string, toVersion?: string, reason?: string) {
-    return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
+    return this.audited("model.rollback", { kind: "model", name: model, environment }, () =>
+      this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason }),
+    );
   }
   async sweep(options: SweepOptions): Promise<SweepOutcome> {
     const at = options.at === undefined ? undefined : instantToMs(options.at);
@@ -146,6 +161,8 @@ export class LocalClient implements TenureClient {
       actor: this.actor.name,
       onProgress: options.onProgress,
     });
+    // As the API does, the sweep's outcome is its `after`: it changes many records, or none.
+    await this.context.audit.record(this.change("sweep.run", null), null, sweep);
     // Without a server, this process is the only one that can deliver what the sweep queued; a
     // preview sends nothing, not even what other commands queued.
     const delivery =
@@ -158,7 +175,9 @@ export class LocalClient implements TenureClient {
     return this.context.lifecycle.sweeps(limit);
   }
   review(id: number, note: string, extendSeconds?: number) {
-    return this.context.lifecycle.review(id, this.actor, { note, extend_seconds: extendSeconds });
+    return this.audited("deployment.review", { kind: "deployment", id }, () =>
+      this.context.lifecycle.review(id, this.actor, { note, extend_seconds: extendSeconds }),
+    );
   }
   alerts(query: {
     state?: AlertState;
@@ -173,7 +192,9 @@ export class LocalClient implements TenureClient {
     });
   }
   resolveAlert(id: number, note: string) {
-    return this.context.lifecycle.resolveAlert(id, this.actor, note);
+    return this.audited("alert.resolve", { kind: "alert", id }, () =>
+      this.context.lifecycle.resolveAlert(id, this.actor, note),
+    );
   }
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }) {
     return this.context.lifecycle.deliveries({
@@ -181,8 +202,10 @@ export class LocalClient implements TenureClient {
       cursor: query.cursor === undefined ? undefined : Number(query.cursor),
     });
   }
-  retryDeliveries(ids?: number[]) {
-    return this.context.lifecycle.retryDeliveries(ids);
+  async retryDeliveries(ids?: number[]) {
+    const result = await this.context.lifecycle.retryDeliveries(ids);
+    await this.context.audit.record(this.change("deliveries.retry", null), null, result);
+    return result;
   }
   check(query: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
     return this.context.lifecycle.check(query);
@@ -207,10 +230,36 @@ export class LocalClient implements TenureClient {
     return this.context.traffic.ghosts(query);
   }
   reportTraffic(report: TrafficReport) {
+    // Telemetry, as POST /v1/traffic: not audited (see UNAUDITED_WRITES).
     return this.context.traffic.record(report, this.actor);
+  }
+  audit(query: AuditListQuery) {
+    const { since, cursor, ...filters } = query;
+    return this.context.audit.list({
+      ...filters,
+      ...(since === undefined ? {} : { since: instantToMs(since) }),
+      ...(cursor === undefined ? {} : { before_id: cursor }),
+    });
   }
   close() {
     return this.context.close();
+  }
+
+  /**
+   * The CLI's changes on the database are audited as the API's are, from `local`: the subject
+   * read before and after the change, and nothing recorded when the change is refused.
+   */
+  private audited<T>(
+    action: string,
+    subject: AuditSubject,
+    work: () => Promise<T>,
+    outcome: { skip?: (result: T) => boolean } = {},
+  ): Promise<T> {
+    return this.context.audit.around(this.change(action, subject), work, outcome);
+  }
+
+  private change(action: string, subject: AuditSubject | null): AuditChange {
+    return { actor: this.actor.name, action, subject, origin: "local" };
   }
 }
 
@@ -311,6 +360,9 @@ export class RemoteClient implements TenureClient {
   }
   reportTraffic(report: TrafficReport): Promise<TrafficReceipt> {
     return this.json("POST", "/v1/traffic", report);
+  }
+  audit(query: AuditListQuery): Promise<Page<AuditView>> {
+    return this.json("GET", `/v1/audit?${queryString(query)}`);
   }
   async close(): Promise<void> {}
 

@@ -39,6 +39,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["sync", async () => (await import("./sync-command.js")).syncCommand()],
   ["policy", async () => (await import("./policy.js")).policyCommand],
   ["token", async () => (await import("./token.js")).tokenCommand],
+  ["audit", async () => (await import("./audit.js")).auditCommand],
   ["demo", async () => (await import("./demo.js")).demoCommand],
 ];
 

@@ -6,7 +6,7 @@ import { type Io, printJson } from "./io.js";
 const BASIS_WORDS = {
   exact: "exact",
   discovered: "discovered by this sync",
-  version_created: "the version's creation: no record of when it started",
+  version_created: "its creation: no record says when it started serving",
 } as const;
 
 /**

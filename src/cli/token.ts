@@ -37,14 +37,26 @@ export function tokenCommand(program: Command, io: Io): void {
     }
     await withTokens(io, flags.database, { create: true }, async (context) => {
       const secret = generateToken();
+      const { localActor } = await import("./client.js");
       const now = context.clock();
-      await context.stores.tokens.insert({
-        name: flags.name ?? null,
-        token_hash: hashToken(secret),
-        scope: flags.scope,
-        owner_team: flags.team ?? null,
-        created_at: now,
-        expires_at: flags.expires === undefined ? null : now + flags.expires * 1000,
+      // The token and its audit row commit together: no token exists that the log does not show.
+      await context.stores.transaction(async (tx) => {
+        const row = await tx.tokens.insert({
+          name: flags.name ?? null,
+          token_hash: hashToken(secret),
+          scope: flags.scope,
+          owner_team: flags.team ?? null,
+          created_at: now,
+          expires_at: flags.expires === undefined ? null : now + flags.expires * 1000,
+        });
+        const subject = { kind: "token", id: row.id } as const;
+        const change = {
+          actor: localActor().name,
+          action: "token.create",
+          subject,
+          origin: "local",
+        } as const;
+        await context.audit.record(change, null, await context.audit.snapshot(subject, tx), tx);
       });
       io.out(`${secret}\n`);
     });
@@ -95,9 +107,21 @@ export function tokenCommand(program: Command, io: Io): void {
       .argument("<id>", "the token id", positiveInt("ID")),
   ).action(async (id: number, flags: DatabaseFlag) => {
     await withTokens(io, flags.database, { create: false }, async (context) => {
-      if (!(await context.stores.tokens.revoke(id, context.clock()))) {
-        throw new NotFoundError(`no live token has id ${id}`);
-      }
+      const { localActor } = await import("./client.js");
+      await context.stores.transaction(async (tx) => {
+        const subject = { kind: "token", id } as const;
+        const before = await context.audit.snapshot(subject, tx);
+        if (!(await tx.tokens.revoke(id, context.clock()))) {
+          throw new NotFoundError(`no live token has id ${id}`);
+        }
+        const change = {
+          actor: localActor().name,
+          action: "token.revoke",
+          subject,
+          origin: "local",
+        } as const;
+        await context.audit.record(change, before, await context.audit.snapshot(subject, tx), tx);
+      });
       io.out(`revoked token ${id}\n`);
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "./duration.js";
+import { formatDuration, MAX_DURATION_SECONDS, parseDuration } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -31,5 +31,14 @@ describe("formatDuration", () => {
     [412 * 86_400, "412d"],
   ])("writes %i seconds as %s", (seconds, text) => {
     expect(formatDuration(seconds)).toBe(text);
+  });
+});
+
+describe("parseDuration's upper bound", () => {
+  it("takes 1000 years and refuses longer, so that no duration added to an instant leaves the range of a date", () => {
+    expect(parseDuration("365000d")).toBe(MAX_DURATION_SECONDS);
+    expect(parseDuration("365001d")).toBeUndefined();
+    expect(parseDuration(`${"9".repeat(20)}d`)).toBeUndefined();
+    expect(parseDuration(`${"9".repeat(300)}w`)).toBeUndefined();
   });
 });

@@ -4,15 +4,23 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)([smhdw])$/;
 
 /**
- * Parses a duration such as `90d`, `36h` or `1.5w` into whole seconds.
- * Returns `undefined` for anything else, so callers can name the bad field.
+ * The longest duration taken: 1000 years. Durations are added to instants, and a JavaScript Date
+ * ends 275,000 years after 1970, so a longer one (`99999999999999999999d` is finite as a number)
+ * would make a due date no clock can write, and every answer that shows it fail.
+ */
+export const MAX_DURATION_SECONDS = 1000 * 365 * 86_400;
+
+/**
+ * Parses a duration such as `90d`, `36h` or `1.5w` into whole seconds, at most
+ * MAX_DURATION_SECONDS. Returns `undefined` for anything else, so callers can name the bad field.
  */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION_PATTERN.exec(text.trim());
   if (!match) return undefined;
   const [, amount, unit] = match;
   const seconds = Number(amount) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
-  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : undefined;
+  const whole = Math.round(seconds);
+  return whole > 0 && whole <= MAX_DURATION_SECONDS ? whole : undefined;
 }
 
 /**

@@ -16,6 +16,13 @@ export type DeploymentStatus = (typeof STATUSES)[number];
 export const TOKEN_SCOPES = ["read", "write", "admin"] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
+/**
+ * Where an audited change came from: an HTTP request, the CLI on the database itself, a signal to
+ * the server, or the server's own schedule (sweeps, MLflow syncs).
+ */
+export const AUDIT_ORIGINS = ["http", "local", "signal", "system"] as const;
+export type AuditOrigin = (typeof AUDIT_ORIGINS)[number];
+
 export const SWEEP_STATES = ["running", "done", "failed"] as const;
 export type SweepState = (typeof SWEEP_STATES)[number];
 

@@ -18,7 +18,9 @@ import type { PromotionGate } from "../lifecycle/promotion-gate.js";
 import type { DriftMonitor } from "../monitoring/drift-monitor.js";
 import type { ShadowMonitor } from "../monitoring/shadow-monitor.js";
 import type { TrafficMonitor } from "../monitoring/traffic-monitor.js";
+import type { AuditTrail } from "../registry/audit-trail.js";
 import type { Registry } from "../registry/registry.js";
+import { auditHooks } from "./audit-hook.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { registerDashboard } from "./dashboard.js";
@@ -33,6 +35,7 @@ import {
 } from "./rate-limit.js";
 import { admissionRoutes } from "./routes/admission.js";
 import { alertRoutes } from "./routes/alerts.js";
+import { auditRoutes } from "./routes/audit.js";
 import { calendarRoutes } from "./routes/calendar.js";
 import { canaryRoutes } from "./routes/canaries.js";
 import { checkRoutes } from "./routes/check.js";
@@ -60,6 +63,8 @@ import type { TokenCache } from "./token-auth.js";
 
 export interface AppOptions {
   registry: Registry;
+  /** Where every change made through the API is recorded (GET /v1/audit). */
+  audit: AuditTrail;
   lifecycle: Lifecycle;
   drift: DriftMonitor;
   canaries: Canaries;
@@ -154,6 +159,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (request.method === "POST" && request.body === undefined) request.body = {};
   });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
+  // On the root, so that every scope below (the API, the signed webhooks) is audited alike.
+  auditHooks(app, options.audit);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,
@@ -250,6 +257,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (options.routes) routeRoutes(scope, options.routes);
     shadowRoutes(scope, options.shadow);
     trafficRoutes(scope, options.traffic);
+    auditRoutes(scope, options.audit);
   });
 
   return app;

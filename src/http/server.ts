@@ -20,11 +20,13 @@ import {
 } from "../integrations/mlflow/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
+import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
 import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RateLimits } from "./rate-limit.js";
+import { requestLogValue } from "./request-log.js";
 import { TokenCache } from "./token-auth.js";
 
 export interface ServeOptions {
@@ -80,7 +82,10 @@ export interface RunningServer {
   /** The address it listens on, such as http://127.0.0.1:8080. */
   url: string;
   scheduler: SweepScheduler;
-  /** Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. */
+  /**
+   * Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. A reload
+   * that took is audited as `signal:SIGHUP`; one that was refused changed nothing and is only logged.
+   */
   reloadPolicies(): ReloadResult;
   /** Stops taking connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -91,6 +96,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     {
       level: options.logLevel ?? "info",
       redact: ["req.headers.authorization", "headers.authorization"],
+      // Replaces fastify's own `req` serializer: a calendar's `?token=` stays out of access logs.
+      serializers: { req: requestLogValue },
     },
     // Synchronous, so the last lines reach the file when the process exits.
     options.logFile ? pino.destination({ dest: options.logFile, mkdir: true, sync: true }) : undefined,
@@ -141,6 +148,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     routes,
     publicHost: new URL(publicUrl).hostname,
     registry: context.registry,
+    audit: context.audit,
     lifecycle: context.lifecycle,
     drift: context.drift,
     canaries: context.canaries,
@@ -170,7 +178,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
     stores: context.stores,
-    run: (request) => context.lifecycle.sweep(request),
+    run: async (request) => {
+      const sweep = await context.lifecycle.sweep(request);
+      await context.audit.record(
+        { actor: request.actor, action: "sweep.run", subject: null, origin: "system" },
+        null,
+        sweep,
+      );
+      return sweep;
+    },
     logger,
   });
   const certificateWatch = new AbortController();
@@ -190,7 +206,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
-        registry: context.registry,
+        registry: auditedRegistrations(context),
         logger,
         now: context.clock,
       })
@@ -225,9 +241,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     scheduler,
     reloadPolicies() {
+      const before = context.policies.digest();
       const result = context.policies.reload();
-      if (result.ok) logger.info({ ...result, path: context.policies.path }, "policies reloaded");
-      else
+      if (result.ok) {
+        logger.info({ ...result, path: context.policies.path }, "policies reloaded");
+        // A signal cannot wait for the row: it is written in the background, and a failure logged.
+        context.audit
+          .record(
+            {
+              actor: "signal:SIGHUP",
+              action: "policies.reload",
+              subject: { kind: "policies" },
+              origin: "signal",
+            },
+            before,
+            context.policies.digest(),
+          )
+          .catch((error: unknown) =>
+            logger.error({ err: error }, "the audit log could not record the policy reload"),
+          );
+      } else
         logger.error(
           { errors: result.errors, path: context.policies.path },
           "the policy file is not valid; the policies in force are kept",
@@ -249,6 +282,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })();
       return closing;
     },
+  };
+}
+
+/** The registry as the server's own syncs change it: each registration audited, from `system`. */
+function auditedRegistrations(context: Context): Pick<Registry, "list" | "register"> {
+  return {
+    list: (query) => context.registry.list(query),
+    register: (body, actor, key) =>
+      context.audit.around(
+        {
+          actor: actor.name,
+          action: "deployment.register",
+          subject: { kind: "model", name: body.model, environment: body.environment },
+          origin: "system",
+        },
+        () => context.registry.register(body, actor, key),
+        { skip: (registration) => registration.replayed },
+      ),
   };
 }
 

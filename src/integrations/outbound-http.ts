@@ -1,12 +1,13 @@
 import { retryAfterMs } from "../alerts/channels/send.js";
 import { backoffMs } from "../alerts/dispatcher.js";
+import { headerSecrets, redactSecrets } from "../core/redact-secrets.js";
 import { VERSION } from "../version.js";
 
 /**
  * The one way the syncs call the systems they read (MLflow, SageMaker's endpoint when given,
  * Kubernetes): every call has a timeout, 408, 429, 5xx and network errors are retried with
  * exponential backoff and full jitter, a Retry-After is honoured, and no message ever carries the
- * request's headers, where the token is.
+ * request's headers, where the token is, even where a server echoes them in its answer.
  */
 export interface OutboundOptions {
   /** Per attempt, the response body included. */
@@ -135,7 +136,9 @@ async function attemptOnce(
           : JSON.stringify(request.body),
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
-    text = await response.text();
+    // A server may echo the request, its Authorization header included, in what it answers; the
+    // answer becomes error messages, logs and API problems, so the credentials go first.
+    text = redactSecrets(await response.text(), response.ok ? [] : headerSecrets(request.headers ?? {}));
   } catch (error) {
     return {
       ok: false,

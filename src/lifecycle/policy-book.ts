@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ChannelConfig } from "../alerts/channels/channel-config.js";
 import { InputError } from "../core/errors.js";
@@ -29,6 +30,8 @@ export type ReloadResult =
  */
 export class PolicyBook implements PolicySource {
   private file: PolicyFile;
+  /** SHA-256 (hex) of the file text in force, before `${VAR}`s are filled in; null for the defaults. */
+  private fileSha256: string | null = null;
   private choose: (subject: PolicySubject) => Policy;
 
   constructor(
@@ -81,12 +84,21 @@ export class PolicyBook implements PolicySource {
     const result = parsePolicyFile(text, this.env);
     if (!result.ok) return result;
     this.file = result.file;
+    this.fileSha256 = createHash("sha256").update(text).digest("hex");
     this.choose = compilePolicies(result.file.policies, result.file.defaults);
     return {
       ok: true,
       policies: result.file.policies.length,
       channels: Object.keys(result.file.channels).length,
     };
+  }
+
+  /**
+   * What identifies the policies in force, for the audit log: the file, its text's hash and its
+   * policies' names. Never the text: channels' URLs and secrets may be written in it.
+   */
+  digest(): { path: string | null; sha256: string | null; policies: string[] } {
+    return { path: this.path, sha256: this.fileSha256, policies: this.file.policies.map((p) => p.name) };
   }
 
   policyFor(subject: PolicySubject): Policy {

@@ -22,7 +22,7 @@ export interface PolicyFile {
 export type PolicyFileResult = { ok: true; file: PolicyFile } | { ok: false; errors: PolicyFileError[] };
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, {
-  message: "must be a duration such as 90d, 36h, 2w (units s m h d w)",
+  message: "must be a duration such as 90d, 36h, 2w (units s m h d w), of at most 1000 years",
 });
 const fraction = z.number().gt(0, "must be above 0").lte(1, "must be at most 1");
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be a slug");
@@ -103,6 +103,8 @@ export function defaultPolicyFile(): PolicyFile {
  * only the first; `${VAR}` in a string reads `env`, and a missing variable is one of them.
  */
 export function parsePolicyFile(text: string, env: Record<string, string | undefined>): PolicyFileResult {
+  const tooDeep = tooDeepAt(text);
+  if (tooDeep) return { ok: false, errors: [tooDeep] };
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const at = (offset: number | undefined) => {
@@ -130,7 +132,9 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
   });
   if (errors.length > 0) return { ok: false, errors };
 
-  const parsed = PolicyFileSchema.safeParse(document.toJS() ?? {});
+  const data = dataOf(document);
+  if (!data.ok) return { ok: false, errors: [{ line: 1, column: 1, message: data.message }] };
+  const parsed = PolicyFileSchema.safeParse(data.value ?? {});
   if (!parsed.success) {
     return {
       ok: false,
@@ -183,6 +187,84 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
       policies: config.policies.map((p) => toPolicy(p.name, p.match, p, defaults, p.exempt, p.reason)),
     },
   };
+}
+
+/** Policy files nest a few levels; this many is far beyond any, and far within the stack. */
+const MAX_NESTING = 100;
+
+/**
+ * Where the text nests deeper than MAX_NESTING, or null. The yaml library parses recursively: a
+ * few KB of `- - - …` or `[[[…` overflow the stack, and V8 compiling a regular expression on a
+ * nearly exhausted stack aborts the whole process ("RegExpCompiler Allocation failed"), which no
+ * catch can stop. So depth is bounded before the library sees the text: block nesting by a line's
+ * indentation plus its leading `- `, `? ` and `: ` indicators, flow nesting by open brackets
+ * outside quotes. Both overestimate, which only refuses files no one writes.
+ */
+function tooDeepAt(text: string): PolicyFileError | null {
+  const tooDeep = (line: number, column: number) => ({
+    line,
+    column,
+    message: `the file nests deeper than ${MAX_NESTING} levels`,
+  });
+  let flow = 0;
+  let quote: string | null = null;
+  let line = 1;
+  let lineStart = 0;
+  let block = 0;
+  let indenting = true;
+  let previous = "\n";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === "\n") {
+      line++;
+      lineStart = i + 1;
+      block = 0;
+      indenting = true;
+      previous = c;
+      continue;
+    }
+    if (indenting && quote === null) {
+      const indicator = (c === "-" || c === "?" || c === ":") && /\s/.test(text[i + 1] ?? " ");
+      if (c === " " || c === "\t" || indicator) {
+        if (++block > MAX_NESTING) return tooDeep(line, i - lineStart + 1);
+        continue;
+      }
+      indenting = false;
+    }
+    if (quote !== null) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = null;
+    } else if ((c === '"' || c === "'") && /[\s:\-[{,?]/.test(previous)) {
+      // A quote opens a quoted scalar only where a scalar starts; `don't` in plain text is text.
+      quote = c;
+    } else if (c === "#" && /\s/.test(previous)) {
+      const end = text.indexOf("\n", i);
+      if (end < 0) break;
+      i = end - 1;
+    } else if (c === "[" || c === "{") {
+      if (++flow > MAX_NESTING) return tooDeep(line, i - lineStart + 1);
+    } else if ((c === "]" || c === "}") && flow > 0) {
+      flow--;
+    }
+    previous = c;
+  }
+  return null;
+}
+
+/**
+ * The document as plain data. A few aliases that refer to each other expand exponentially (the
+ * "billion laughs"): the yaml library refuses past its alias count and throws, as it does for
+ * nesting deeper than the stack, and either is a file to refuse, not a fault of the reader.
+ */
+function dataOf(
+  document: ReturnType<typeof parseDocument>,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: document.toJS({ maxAliasCount: 100 }) };
+  } catch (error) {
+    const reason = error instanceof RangeError ? "it is nested too deeply" : (error as Error).message;
+    return { ok: false, message: `the file cannot be read as data: ${reason}` };
+  }
 }
 
 function toPolicy(

@@ -19,6 +19,7 @@ import * as canary from "./migrations/0009-canary.js";
 import * as canaryLabels from "./migrations/0010-canary-labels.js";
 import * as webhookReceipts from "./migrations/0011-webhook-receipts.js";
 import * as tokenExpiry from "./migrations/0012-token-expiry.js";
+import * as auditLog from "./migrations/0013-audit-log.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -41,6 +42,7 @@ function migrations(database: Database): Record<string, Migration> {
     "0010-canary-labels": { up: (db) => canaryLabels.up(db, database.dialect) },
     "0011-webhook-receipts": { up: (db) => webhookReceipts.up(db, database.dialect) },
     "0012-token-expiry": { up: (db) => tokenExpiry.up(db) },
+    "0013-audit-log": { up: (db) => auditLog.up(db, database.dialect) },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Generated, Insertable, Selectable } from "kysely";
 import type {
   AlertState,
+  AuditOrigin,
   BaselineSource,
   CanaryState,
   CanaryVerdict,
@@ -40,6 +41,7 @@ export interface Schema {
   traffic_minutes: TrafficMinutesTable;
   ghosts: GhostsTable;
   webhook_receipts: WebhookReceiptsTable;
+  audit_log: AuditLogTable;
 }
 
 export interface ModelsTable {
@@ -370,3 +372,24 @@ export interface WebhookReceiptsTable {
   signed_at: number;
   received_at: number;
 }
+
+/** One change to the registry, as the audit log keeps it (append-only; see migration 0013). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  origin: AuditOrigin;
+  client_ip: string | null;
+  user_agent: string | null;
+  method: string | null;
+  path: string | null;
+  status: number | null;
+  /** JSON of the changed record before the change; null when there was none (a creation). */
+  before: string | null;
+  /** JSON of the changed record after the change. */
+  after: string | null;
+}
+
+export type AuditRow = Selectable<AuditLogTable>;

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { type AlertStore, SqlAlertStore } from "./alert-store.js";
+import { type AuditStore, SqlAuditStore } from "./audit-store.js";
 import { type CanaryPredictionStore, SqlCanaryPredictionStore } from "./canary-prediction-store.js";
 import { type CanaryStore, SqlCanaryStore } from "./canary-store.js";
 import {
@@ -52,6 +53,8 @@ export interface Stores {
   readonly traffic: TrafficStore;
   /** Signed webhook deliveries already taken, against replays. */
   readonly webhookReceipts: WebhookReceiptStore;
+  /** Every change made, by whom and from where: append-only. */
+  readonly audit: AuditStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -87,6 +90,7 @@ class SqlStores implements Stores {
   #canaryPredictions?: CanaryPredictionStore;
   #traffic?: TrafficStore;
   #webhookReceipts?: WebhookReceiptStore;
+  #audit?: AuditStore;
 
   constructor(
     private readonly database: Database,
@@ -179,6 +183,11 @@ class SqlStores implements Stores {
   get webhookReceipts(): WebhookReceiptStore {
     this.#webhookReceipts ??= new SqlWebhookReceiptStore(this.database, this.executor);
     return this.#webhookReceipts;
+  }
+
+  get audit(): AuditStore {
+    this.#audit ??= new SqlAuditStore(this.database, this.executor);
+    return this.#audit;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

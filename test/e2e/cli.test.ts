@@ -51,6 +51,7 @@ const COMMANDS = [
   "sync",
   "policy",
   "token",
+  "audit",
   "demo",
 ];
 

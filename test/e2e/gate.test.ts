@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext } from "../../src/context.js";
@@ -104,6 +104,8 @@ describe.each(dialects())("`tenure gate` as a process on %s", { timeout: 120_000
     expect(out[3]).toMatch(/^ {2}✓ data age [45]d, within the 60d max_data_age of policy fraud$/);
     expect(out[4]).toBe("promote fraud-gbm 3.3.0 in production: it beats 3.2.0 on every check");
     expect(out).toHaveLength(5);
+    if (dialect === "sqlite")
+      capture("gate-promote.txt", "--candidate 3.3.0 --metrics candidate.json", result);
   });
 
   it("--json prints {decision, checks} and exits as the decision says", async () => {
@@ -152,6 +154,7 @@ describe.each(dialects())("`tenure gate` as a process on %s", { timeout: 120_000
       "block fraud-gbm 3.3.0 in production: 1 of 3 checks failed (accuracy)",
     );
     expect(result.stderr).toBe("tenure: blocked: the checks marked ✗ failed\n");
+    if (dialect === "sqlite") capture("gate-block.txt", "--candidate 3.3.0 --metrics close.json", result);
   });
 
   it("blocks a candidate better by the margin on too few observations to be significant", async () => {
@@ -348,3 +351,15 @@ describe.each(dialects())("`tenure gate` as a process on %s", { timeout: 120_000
     });
   });
 });
+
+/** Keeps what a person sees of `tenure gate` under test-results/terminal, to look at. */
+function capture(
+  name: string,
+  args: string,
+  result: { code: number | null; stdout: string; stderr: string },
+) {
+  const folder = join(import.meta.dirname, "../../test-results/terminal");
+  mkdirSync(folder, { recursive: true });
+  const shown = `$ tenure gate fraud-gbm ${args}\n${result.stdout}${result.stderr}(exit ${result.code})\n`;
+  writeFileSync(join(folder, name), shown);
+}

@@ -95,7 +95,7 @@ describe("tenure sync mlflow as a process", { timeout: 60_000 }, () => {
     expect(summary).toBe("mlflow: 3 serving, 3 registered, 0 unchanged");
     expect(rest).toHaveLength(3);
     expect(rest[1]).toMatch(
-      /^ {2}\+ fraud 1 in production as #\d+; since .* \(the version's creation: no record of when it started\) \[models:\/fraud@champion\]$/,
+      /^ {2}\+ fraud 1 in production as #\d+; since .* \(its creation: no record says when it started serving\) \[models:\/fraud@champion\]$/,
     );
     expect(setup.mlflow.requests.filter((r) => r.path === "registered-models/search")).toHaveLength(3);
     const before = await registry(setup);

@@ -97,4 +97,48 @@ describe.runIf(dialects().includes("postgres"))("a lost database connection on p
       await t.close();
     }
   });
+  // Regression: the rollback after a lost connection fails too ("Client was closed and is not
+  // queryable"), and that failure used to replace the lost connection's own error: a 500.
+  it("answers a review whose transaction lost its connection 503 with Retry-After, not 500", async () => {
+    const t = await startTestApp("postgres");
+    const admin = new pg.Client({ connectionString: t.database.url });
+    await admin.connect();
+    try {
+      const registered = await t.request({ method: "POST", url: "/v1/deployments", body: registration() });
+      expect(registered.statusCode).toBe(201);
+      const id = registered.json().id as number;
+      await admin.query("begin");
+      await admin.query("lock table deployments in access exclusive mode");
+      const review = Promise.resolve(
+        t.request({ method: "POST", url: `/v1/deployments/${id}/review`, body: { note: "still fine" } }),
+      );
+      await pollUntil("the review's backend waiting for the lock", async () => {
+        await admin.query("select pg_stat_clear_snapshot()");
+        const { rows } = await admin.query<{ pid: number }>(
+          `select pid from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and wait_event_type = 'Lock'`,
+        );
+        const pid = rows[0]?.pid;
+        if (pid === undefined) return undefined;
+        await admin.query("select pg_terminate_backend($1)", [pid]);
+        return pid;
+      });
+      await admin.query("rollback");
+      const lost = await review;
+      expect({ status: lost.statusCode, retry_after: lost.headers["retry-after"] }).toEqual({
+        status: 503,
+        retry_after: "1",
+      });
+      expect(lost.json()).toMatchObject({ type: "https://tenure.dev/problems/unavailable", status: 503 });
+      const again = await t.request({
+        method: "POST",
+        url: `/v1/deployments/${id}/review`,
+        body: { note: "still fine" },
+      });
+      expect(again.statusCode).toBe(200);
+    } finally {
+      await admin.end();
+      await t.close();
+    }
+  });
 });

@@ -74,6 +74,7 @@ const ROUTES = [
   ["post", "/v1/traffic"],
   ["get", "/v1/ghosts"],
   ["post", "/v1/hooks/mlflow"],
+  ["get", "/v1/audit"],
   ["get", "/healthz"],
   ["get", "/metrics"],
 ] as const;

@@ -50,6 +50,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0010-canary-labels",
         "0011-webhook-receipts",
         "0012-token-expiry",
+        "0013-audit-log",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -142,6 +143,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0010-canary-labels",
         "0011-webhook-receipts",
         "0012-token-expiry",
+        "0013-audit-log",
       ]);
     } finally {
       await db.close();

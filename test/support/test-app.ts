@@ -102,6 +102,7 @@ export async function startTestApp(
     metrics,
     routes,
     registry: context.registry,
+    audit: context.audit,
     lifecycle: context.lifecycle,
     drift: context.drift,
     canaries: context.canaries,

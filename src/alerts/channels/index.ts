@@ -1,4 +1,5 @@
 import { parseDuration } from "../../core/duration.js";
+import { headerSecrets } from "../../core/redact-secrets.js";
 import type { Notification, OutboundRequest } from "../notification.js";
 import type { ChannelConfig } from "./channel-config.js";
 import { pagerDutyRequest } from "./pagerduty.js";
@@ -32,4 +33,31 @@ export function channelRequest(
 export function channelTimeoutMs(config: ChannelConfig): number {
   // The policy file has already checked the duration; the fallback only keeps this total.
   return (parseDuration(config.timeout ?? DEFAULT_TIMEOUT) ?? 10) * 1000;
+}
+
+/**
+ * What of a channel's configuration is a credential, to be kept out of delivery errors, logs and
+ * the API: a Slack incoming webhook's URL is itself the credential (its path is the token), as a
+ * webhook target's URL may be; a PagerDuty routing key; a webhook's signing secret and headers.
+ */
+export function channelSecrets(config: ChannelConfig): string[] {
+  switch (config.type) {
+    case "slack":
+      return urlSecrets(config.url);
+    case "pagerduty":
+      return [config.routing_key];
+    case "webhook":
+      return [
+        ...urlSecrets(config.url),
+        ...(config.secret ? [config.secret] : []),
+        ...headerSecrets(config.headers ?? {}),
+      ];
+  }
+}
+
+/** The URL whole and its path and query, which a receiver's error may quote without the host. */
+function urlSecrets(url: string): string[] {
+  if (!URL.canParse(url)) return [url];
+  const parsed = new URL(url);
+  return [url, `${parsed.pathname}${parsed.search}`];
 }

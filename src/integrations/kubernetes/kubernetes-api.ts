@@ -163,8 +163,9 @@ export class KubernetesApi {
     const what = `GET ${this.pathOf(kind)}`;
     const items: unknown[] = [];
     let next: string | undefined;
+    const continues = new Set<string>();
     for (let restarts = 0; ; ) {
-      let page: { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+      let page: unknown;
       try {
         const query = {
           group,
@@ -187,13 +188,21 @@ export class KubernetesApi {
           restarts++;
           items.length = 0;
           next = undefined;
+          continues.clear();
           continue;
         }
         throw error;
       }
-      items.push(...(page.items ?? []));
-      next = page.metadata?.continue || undefined;
-      if (next === undefined) return { items, resourceVersion: page.metadata?.resourceVersion ?? "" };
+      const { items: pageItems, metadata } = pageOf(page, what);
+      items.push(...pageItems);
+      next = metadata.continue || undefined;
+      if (next === undefined) return { items, resourceVersion: metadata.resourceVersion ?? "" };
+      // The API server never hands back a continue token twice in one list; an answer that does
+      // (a broken proxy, a cache) would have the list page forever.
+      if (continues.has(next)) {
+        throw new KubernetesError(`${what}: the API answered a continue token it had given before`, null);
+      }
+      continues.add(next);
     }
   }
 
@@ -313,6 +322,30 @@ export class KubernetesApi {
       await s.sleep(delay, signal);
     }
   }
+}
+
+/**
+ * A list answer's items and paging, checked: the API server's answer is trusted to be JSON, not to
+ * be a list (a proxy's error page, another API at that path), and `items` that is not an array
+ * would otherwise throw a TypeError from deep in the sync.
+ */
+function pageOf(
+  page: unknown,
+  what: string,
+): { items: unknown[]; metadata: { continue?: string; resourceVersion?: string } } {
+  const { items, metadata } = (page ?? {}) as { items?: unknown; metadata?: unknown };
+  if (items !== undefined && items !== null && !Array.isArray(items)) {
+    throw new KubernetesError(
+      `${what}: the answer's items are not a list: is this a Kubernetes API server?`,
+      null,
+    );
+  }
+  const meta = (metadata !== null && typeof metadata === "object" ? metadata : {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return {
+    items: items ?? [],
+    metadata: { continue: text(meta.continue), resourceVersion: text(meta.resourceVersion) },
+  };
 }
 
 type RequestOptions = Parameters<CustomObjectsApi["listNamespacedCustomObject"]>[1];

@@ -138,6 +138,7 @@ export class MlflowClient {
   /** Every registered model, ordered by name, page by page (registered-models/search). */
   async *registeredModels(): AsyncGenerator<MlflowRegisteredModel> {
     const pageSize = this.options.pageSize?.models ?? MLFLOW_PAGE_LIMITS.models;
+    const tokens = this.pageTokens("registered-models/search");
     let pageToken: string | undefined;
     do {
       const page = await this.get(
@@ -146,7 +147,7 @@ export class MlflowClient {
         SearchRegisteredModelsWire,
       );
       for (const model of page.registered_models ?? []) yield registeredModelOf(model);
-      pageToken = page.next_page_token || undefined;
+      pageToken = tokens.next(page.next_page_token);
     } while (pageToken);
   }
 
@@ -165,6 +166,7 @@ export class MlflowClient {
   async modelVersions(name: string): Promise<MlflowModelVersion[]> {
     const pageSize = this.options.pageSize?.versions ?? MLFLOW_PAGE_LIMITS.versions;
     const versions: MlflowModelVersion[] = [];
+    const tokens = this.pageTokens("model-versions/search");
     let pageToken: string | undefined;
     do {
       const page = await this.get(
@@ -173,9 +175,31 @@ export class MlflowClient {
         SearchModelVersionsWire,
       );
       versions.push(...(page.model_versions ?? []).map(modelVersionOf));
-      pageToken = page.next_page_token || undefined;
+      pageToken = tokens.next(page.next_page_token);
     } while (pageToken);
     return versions;
+  }
+
+  /**
+   * The page tokens of one search, each taken once: a server (or a proxy caching the answer) that
+   * hands back a token already followed would have the sync page forever, so it is refused.
+   */
+  private pageTokens(path: string): { next(token: string | undefined): string | undefined } {
+    const seen = new Set<string>();
+    return {
+      next: (token) => {
+        if (!token) return undefined;
+        if (seen.has(token)) {
+          throw new MlflowError(
+            `${this.origin} answered ${path} with a page token it had given before: its pages never end`,
+            null,
+            200,
+          );
+        }
+        seen.add(token);
+        return token;
+      },
+    };
   }
 
   private async get<T extends z.ZodType>(

@@ -70,7 +70,12 @@ export function pipelinedTransactions(
         return result;
       } catch (error) {
         ended = true;
-        if (await begun) await driver.rollbackTransaction(connection);
+        // A rollback on a lost connection fails too ("Client was closed and is not queryable"):
+        // the failure that ended the work is what the caller must see (a lost connection is a
+        // 503, its rollback's own message would be a 500). PostgreSQL rolls back a transaction
+        // whose connection is gone, and the driver marks a connection whose rollback failed to be
+        // discarded on release.
+        if (await begun) await driver.rollbackTransaction(connection).catch(() => {});
         throw error;
       }
     } finally {

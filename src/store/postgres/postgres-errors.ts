@@ -21,7 +21,8 @@ export function classifyPostgresError(error: unknown): DatabaseErrorKind | undef
     const lost =
       typeof message === "string" &&
       (message.startsWith("Connection terminated") ||
-        message === "Client has encountered a connection error and is not queryable");
+        message === "Client has encountered a connection error and is not queryable" ||
+        message === "Client was closed and is not queryable");
     return lost ? "unavailable" : undefined;
   }
   if (code === "23505") return "unique-violation";
