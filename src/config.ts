@@ -2,6 +2,7 @@ import { z } from "zod";
 import { cidrItems, parseCidr } from "./cidr.js";
 import { parseDuration } from "./core/duration.js";
 import { InputError } from "./core/errors.js";
+import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, parseRate } from "./core/rate.js";
 
 /**
  * The environment, parsed once with one schema: every TENURE_* variable that the CLI and the
@@ -48,6 +49,11 @@ const duration = z
   .refine((text) => parseDuration(text) !== undefined, "must be a duration such as 5m or 1h")
   .transform((text) => parseDuration(text) ?? 0);
 
+const rate = z
+  .string()
+  .refine((text) => parseRate(text) !== undefined, "must be a rate such as 50/s, 3000/m or 100000/h, or off")
+  .transform((text) => parseRate(text) ?? null);
+
 // A URL is shown in logs and messages: credentials belong in the token, never in it.
 const mlflowUrl = httpUrl.refine(
   (url) => !/^https?:\/\/[^/]*@/.test(url),
@@ -92,6 +98,8 @@ const EnvironmentSchema = z
     TENURE_MLFLOW_SYNC_EVERY: duration.optional(),
     TENURE_ALLOW_PRIVATE_EGRESS: offByDefault(),
     TENURE_EGRESS_ALLOW: cidrList.optional(),
+    TENURE_RATE_LIMIT: rate.prefault(DEFAULT_TOKEN_RATE),
+    TENURE_ANONYMOUS_RATE_LIMIT: rate.prefault(DEFAULT_ANONYMOUS_RATE),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -132,6 +140,10 @@ const EnvironmentSchema = z
     allowPrivateEgress: env.TENURE_ALLOW_PRIVATE_EGRESS,
     /** CIDRs outbound calls may always reach, metadata services included when listed. */
     egressAllow: env.TENURE_EGRESS_ALLOW ?? [],
+    /** Requests per token that `serve` takes; null: no limit. */
+    tokenRate: env.TENURE_RATE_LIMIT,
+    /** Requests per client address without a valid token that `serve` takes; null: no limit. */
+    anonymousRate: env.TENURE_ANONYMOUS_RATE_LIMIT,
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

@@ -27,6 +27,8 @@ describe("the environment, parsed once in config.ts", () => {
       mlflowWebhookSecret: undefined,
       allowPrivateEgress: false,
       egressAllow: [],
+      tokenRate: { count: 10_000, perMs: 1_000 },
+      anonymousRate: { count: 1_000, perMs: 1_000 },
     });
   });
 
@@ -105,6 +107,12 @@ describe("the environment, parsed once in config.ts", () => {
       "TENURE_EGRESS_ALLOW must be a comma-separated list of CIDRs",
     ],
     ["TENURE_EGRESS_ALLOW", "10.0.0.0/33", "TENURE_EGRESS_ALLOW must be a comma-separated list of CIDRs"],
+    [
+      "TENURE_RATE_LIMIT",
+      "50/d",
+      "TENURE_RATE_LIMIT must be a rate such as 50/s, 3000/m or 100000/h, or off",
+    ],
+    ["TENURE_ANONYMOUS_RATE_LIMIT", "lots", "TENURE_ANONYMOUS_RATE_LIMIT must be a rate such as 50/s"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);
@@ -128,6 +136,13 @@ describe("the environment, parsed once in config.ts", () => {
         TENURE_EGRESS_ALLOW: " 10.0.0.0/8, 127.0.0.1/32,,fd00::/8 ",
       }),
     ).toMatchObject({ allowPrivateEgress: true, egressAllow: ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"] });
+  });
+
+  it("reads the rate limits: per minute or hour as well as per second, and off as no limit", () => {
+    expect(parseConfig({ TENURE_RATE_LIMIT: "3000/m", TENURE_ANONYMOUS_RATE_LIMIT: "off" })).toMatchObject({
+      tokenRate: { count: 3_000, perMs: 60_000 },
+      anonymousRate: null,
+    });
   });
 
   it("parses one environment once: asked again, it gives the same configuration", () => {

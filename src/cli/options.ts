@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { parseDuration } from "../core/duration.js";
+import { parseRate, type Rate } from "../core/rate.js";
 
 export interface DatabaseFlag {
   database?: string;
@@ -56,6 +57,17 @@ export function durationFlag(name: string) {
     if (seconds === undefined)
       throw new InvalidArgumentError(`${name} must be a duration such as 30d, 36h, 2w`);
     return seconds;
+  };
+}
+
+/** Parses a rate flag such as `--rate-limit 50/s` (or `3000/m`, `100000/h`); `off` is null. */
+export function rateFlag(name: string) {
+  return (value: string): Rate | null => {
+    const rate = parseRate(value);
+    if (rate === undefined) {
+      throw new InvalidArgumentError(`${name} must be a rate such as 50/s, 3000/m or 100000/h, or off`);
+    }
+    return rate;
   };
 }
 

@@ -2,11 +2,12 @@ import { createServer } from "node:net";
 import type { Command } from "commander";
 import type { Config } from "../config.js";
 import { InputError } from "../core/errors.js";
+import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, type Rate } from "../core/rate.js";
 import type { RunningServer, ServeOptions } from "../http/server.js";
 import { type EgressFlag, egressOption, egressPolicyOf } from "./egress-flag.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";
-import { type DatabaseFlag, databaseOption, durationFlag, positiveInt } from "./options.js";
+import { type DatabaseFlag, databaseOption, durationFlag, positiveInt, rateFlag } from "./options.js";
 import { assertMlflowUrl } from "./sync-mlflow.js";
 
 export interface ServeFlags extends DatabaseFlag, EgressFlag {
@@ -25,6 +26,8 @@ export interface ServeFlags extends DatabaseFlag, EgressFlag {
   mlflowAlias?: string;
   mlflowEnvironment?: string;
   mlflowSyncEvery?: number;
+  rateLimit?: Rate | null;
+  anonymousRateLimit?: Rate | null;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -74,6 +77,16 @@ export function serveCommand(program: Command, io: Io): void {
         "--mlflow-sync-every <duration>",
         "time between MLflow syncs (default: $TENURE_MLFLOW_SYNC_EVERY, else 5m)",
         durationFlag("--mlflow-sync-every"),
+      )
+      .option(
+        "--rate-limit <rate>",
+        `requests each token may make, such as 50/s or 3000/m, or off; over it, 429 with Retry-After (default: $TENURE_RATE_LIMIT, else ${DEFAULT_TOKEN_RATE})`,
+        rateFlag("--rate-limit"),
+      )
+      .option(
+        "--anonymous-rate-limit <rate>",
+        `requests each client address may make without a valid token (default: $TENURE_ANONYMOUS_RATE_LIMIT, else ${DEFAULT_ANONYMOUS_RATE})`,
+        rateFlag("--anonymous-rate-limit"),
       ),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
@@ -109,6 +122,8 @@ export function serveCommand(program: Command, io: Io): void {
       },
       mlflowSync: await mlflowSyncOf(flags, config, io.env),
       egress: await egressPolicyOf(flags, config),
+      tokenRate: flags.rateLimit === undefined ? config.tokenRate : flags.rateLimit,
+      anonymousRate: flags.anonymousRateLimit === undefined ? config.anonymousRate : flags.anonymousRateLimit,
       env: io.env,
     });
   });

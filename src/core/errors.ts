@@ -47,6 +47,19 @@ export class UnauthenticatedError extends Error {
   override name = "UnauthenticatedError";
 }
 
+/**
+ * A token that was valid and has passed its expiry: worth telling its holder, who needs a new
+ * one rather than a corrected one.
+ */
+export class TokenExpiredError extends UnauthenticatedError {
+  override name = "TokenExpiredError";
+}
+
+/** A caller over its share of requests: worth retrying once its share refills. */
+export class RateLimitedError extends Error {
+  override name = "RateLimitedError";
+}
+
 /** A system this one depends on (MLflow, for its webhook) does not answer now: worth retrying. */
 export class UnavailableError extends Error {
   override name = "UnavailableError";

@@ -24,8 +24,15 @@ import { auditHooks } from "./audit-hook.js";
 import { bearerAuth } from "./auth.js";
 import { assertBodyType, JSON_TYPE, parseJsonBody } from "./body-types.js";
 import { registerDashboard } from "./dashboard.js";
-import { problem, sendProblem, toProblem } from "./problem.js";
+import { answerClientError, problem, sendProblem, toProblem } from "./problem.js";
 import type { PrometheusMetrics } from "./prometheus/prometheus-metrics.js";
+import {
+  type ConnectionLimits,
+  connectionOptions,
+  DEFAULT_CONNECTION_LIMITS,
+  nodeServerOptions,
+  type RateLimits,
+} from "./rate-limit.js";
 import { admissionRoutes } from "./routes/admission.js";
 import { alertRoutes } from "./routes/alerts.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -82,6 +89,10 @@ export interface AppOptions {
   admission?: AdmissionWebhook;
   /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
   tls?: { key: Buffer; cert: Buffer };
+  /** Request rates per token and per client address (429); no limit without. */
+  rateLimits?: RateLimits;
+  /** The listening server's head size limit and slow-client timeouts; DEFAULT_CONNECTION_LIMITS without. */
+  connectionLimits?: ConnectionLimits;
 }
 
 /** 1 MiB: registrations are small; anything larger is a mistake or an attack (413). */
@@ -91,8 +102,11 @@ const BODY_LIMIT = 1024 * 1024;
  * Builds the HTTP API. Nothing here listens: `tenure serve` does, and tests use `app.inject`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const limits = options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
   const fastifyOptions = {
     bodyLimit: BODY_LIMIT,
+    ...connectionOptions(limits),
+    clientErrorHandler: answerClientError,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Clients may send ids and limits as strings in paths and queries; zod coerces them.
     routerOptions: { maxParamLength: 256 },
@@ -111,7 +125,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   } satisfies FastifyServerOptions;
   // Fastify types an HTTPS instance apart from an HTTP one; the routes use neither server's own API.
   const app = options.tls
-    ? (Fastify({ ...fastifyOptions, https: options.tls }) as unknown as FastifyInstance)
+    ? (Fastify({
+        ...fastifyOptions,
+        https: { ...options.tls, ...nodeServerOptions(limits) },
+      }) as unknown as FastifyInstance)
     : Fastify(fastifyOptions);
   // Fastify's JSON parser reports a `__proto__` key as "not valid JSON"; this one says what it
   // refuses and why. Fastify's text/plain parser would hand a JSON route a string to validate.
@@ -123,6 +140,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(error as Error, undefined);
     }
   });
+  // Before the body is read, so a client over its limit costs no parsing. Requests with a token
+  // were counted by their authentication (onRequest, earlier); this counts the rest.
+  if (options.rateLimits) app.addHook("preParsing", options.rateLimits.unauthenticated());
   // A callback hook: it runs on every request, and an async one costs a promise each time.
   app.addHook("preParsing", function acceptedBodyType(request, _reply, payload, done) {
     try {
@@ -197,10 +217,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.dashboardRoot ? { root: options.dashboardRoot } : {}),
   });
 
+  const bearer = bearerAuth({ tokens: options.tokens, publicRead: options.publicRead });
+  const authenticate = options.rateLimits ? options.rateLimits.guard(bearer) : bearer;
   const metrics = options.metrics;
   if (metrics) {
     await app.register(async function prometheus(scope) {
-      scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+      scope.addHook("onRequest", authenticate);
       prometheusRoutes(scope, metrics);
     });
   }
@@ -213,7 +235,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(async function v1(scope) {
-    scope.addHook("onRequest", bearerAuth({ tokens: options.tokens, publicRead: options.publicRead }));
+    scope.addHook("onRequest", authenticate);
     deploymentRoutes(scope, options.registry);
     modelRoutes(scope, options.registry);
     canaryRoutes(scope, options.canaries);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ForbiddenError, UnauthenticatedError } from "../core/errors.js";
+import { ForbiddenError, TokenExpiredError, UnauthenticatedError } from "../core/errors.js";
 import type { TokenScope } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import { scopeAllows, type TokenCache } from "./token-auth.js";
@@ -24,7 +24,7 @@ const ANONYMOUS: Actor = { name: "anonymous", key_scope: "anonymous", team: null
  * A token bound to a team is checked again by the registry against the model it changes.
  */
 export function bearerAuth(options: AuthOptions) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const reads =
       request.method === "GET" || request.method === "HEAD" || request.routeOptions.config.readOnly === true;
     const needed: TokenScope = reads ? "read" : "write";
@@ -41,8 +41,21 @@ export function bearerAuth(options: AuthOptions) {
           : "the Authorization header must be `Bearer <token>`",
       );
     }
-    const token = await options.tokens.find(match[1]);
-    if (!token) throw new UnauthenticatedError("the bearer token is not valid or has been revoked");
+    const checked = await options.tokens.check(match[1]);
+    if (checked.kind === "expired") {
+      // RFC 6750 §3.1: a token that expired is an invalid_token, which the challenge names.
+      reply.header(
+        "www-authenticate",
+        'Bearer realm="tenure", error="invalid_token", error_description="expired"',
+      );
+      throw new TokenExpiredError(
+        "the bearer token has expired: create a new one with `tenure token create`",
+      );
+    }
+    if (checked.kind === "unknown") {
+      throw new UnauthenticatedError("the bearer token is not valid or has been revoked");
+    }
+    const token = checked.token;
     if (!scopeAllows(token.scope, needed)) {
       throw new ForbiddenError(`this token has scope ${token.scope}; this request needs ${needed}`);
     }

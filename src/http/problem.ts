@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import {
@@ -6,6 +7,8 @@ import {
   ForbiddenError,
   InputError,
   NotFoundError,
+  RateLimitedError,
+  TokenExpiredError,
   UnauthenticatedError,
   UnavailableError,
   UnprocessableError,
@@ -32,12 +35,14 @@ const TITLES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   406: "Not Acceptable",
+  408: "Request Timeout",
   409: "Conflict",
   413: "Content Too Large",
   414: "URI Too Long",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
@@ -79,10 +84,13 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof NotFoundError) return problem(404, "not-found", error.message);
   if (error instanceof ConflictError) return problem(409, "conflict", error.message);
   if (error instanceof ForbiddenError) return problem(403, "forbidden", error.message);
+  if (error instanceof TokenExpiredError) return problem(401, "token-expired", error.message);
   if (error instanceof UnauthenticatedError) return problem(401, "unauthenticated", error.message);
   if (error instanceof MalformedBodyError) return problem(400, "malformed", error.message);
   if (error instanceof UnsupportedBodyTypeError) return problem(415, "unsupported-media-type", error.message);
   if (error instanceof UnavailableError) return problem(503, "unavailable", error.message);
+  // The limiter that threw has set Retry-After.
+  if (error instanceof RateLimitedError) return problem(429, "rate-limited", error.message);
   if (isDataError(error)) {
     return problem(400, "validation", "the database cannot store a value of this request");
   }
@@ -175,4 +183,27 @@ function mebibytes(bytes: number): string {
 /** The route's path as the API documents it: `/v1/deployments/{id}/samples`. */
 function routePath(request: FastifyRequest): string {
   return (request.routeOptions.url ?? request.url.split("?")[0] ?? "").replace(/:(\w+)/g, "{$1}");
+}
+
+/**
+ * What a client whose request never reached the router hears, as problem+json like every other
+ * error: a head over the limit (431), a head or body not sent in time (408), or bytes that are
+ * not HTTP (400). The connection is closed after it, since its stream is no longer in step.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const body =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? problem(431, "header-too-large", "the request line and headers are larger than the server takes")
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? problem(408, "request-timeout", "the request was not sent in time")
+        : problem(400, "malformed", "the request is not valid HTTP");
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${body.status} ${body.title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -2,6 +2,13 @@ import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Context, openContext } from "../context.js";
+import {
+  DEFAULT_ANONYMOUS_RATE,
+  DEFAULT_TOKEN_RATE,
+  formatRate,
+  parseRate,
+  type Rate,
+} from "../core/rate.js";
 import { EgressPolicy } from "../egress-policy.js";
 import { RouteFeed } from "../gateway/route-feed.js";
 import type { TrafficWindows } from "../gateway/traffic-windows.js";
@@ -19,6 +26,7 @@ import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
 import { PrometheusMetrics, type ScrapeSource } from "./prometheus/prometheus-metrics.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RateLimits } from "./rate-limit.js";
 import { requestLogValue } from "./request-log.js";
 import { TokenCache } from "./token-auth.js";
 
@@ -68,6 +76,12 @@ export interface ServeOptions {
    * started without a word reaches no loopback, private or link-local address (docs/egress.md).
    */
   egress?: EgressPolicy;
+  /** Requests per token (`--rate-limit`); null: no limit; DEFAULT_TOKEN_RATE when absent. */
+  tokenRate?: Rate | null;
+  /** Requests per client address without a valid token; null: no limit; DEFAULT_ANONYMOUS_RATE when absent. */
+  anonymousRate?: Rate | null;
+  /** Head size and slow-client timeouts; each DEFAULT_CONNECTION_LIMITS' when absent. */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -135,7 +149,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
     egress,
   });
+  const tokenRate = options.tokenRate === undefined ? parseRate(DEFAULT_TOKEN_RATE) : options.tokenRate;
+  const anonymousRate =
+    options.anonymousRate === undefined ? parseRate(DEFAULT_ANONYMOUS_RATE) : options.anonymousRate;
   const app = await buildApp({
+    rateLimits: new RateLimits({ token: tokenRate ?? null, anonymous: anonymousRate ?? null }),
+    connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     mlflowHook,
     metrics,
     routes,
@@ -223,6 +242,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
       k8s_admission: options.k8sAdmission ?? false,
       tls: tls !== undefined,
+      rate_limit: formatRate(tokenRate),
+      anonymous_rate_limit: formatRate(anonymousRate),
     },
     "tenure is serving",
   );

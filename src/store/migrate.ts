@@ -18,6 +18,7 @@ import * as shadow from "./migrations/0008-shadow.js";
 import * as canary from "./migrations/0009-canary.js";
 import * as canaryLabels from "./migrations/0010-canary-labels.js";
 import * as webhookReceipts from "./migrations/0011-webhook-receipts.js";
+import * as tokenExpiry from "./migrations/0012-token-expiry.js";
 import * as auditLog from "./migrations/0013-audit-log.js";
 import * as leases from "./migrations/0014-leases.js";
 import type { Schema } from "./schema.js";
@@ -41,6 +42,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     "0009-canary": { up: (db) => canary.up(db, dialect) },
     "0010-canary-labels": { up: (db) => canaryLabels.up(db, dialect) },
     "0011-webhook-receipts": { up: (db) => webhookReceipts.up(db, dialect) },
+    "0012-token-expiry": { up: (db) => tokenExpiry.up(db) },
     "0013-audit-log": { up: (db) => auditLog.up(db, dialect) },
     "0014-leases": { up: (db) => leases.up(db, dialect) },
   };

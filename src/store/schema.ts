@@ -127,6 +127,8 @@ export interface TokensTable {
   owner_team: string | null;
   created_at: number;
   revoked_at: number | null;
+  /** When the token stops working (epoch ms); null: never. */
+  expires_at: number | null;
 }
 
 export interface IdempotencyKeysTable {

@@ -8,12 +8,17 @@ export interface NewToken {
   scope: TokenScope;
   owner_team: string | null;
   created_at: number;
+  /** When it stops working (epoch ms); null or absent: never. */
+  expires_at?: number | null;
 }
 
 /** API tokens, stored by hash. */
 export interface TokenStore {
   insert(token: NewToken): Promise<TokenRow>;
-  /** The token with this hash, if it exists and is not revoked. */
+  /**
+   * The token with this hash, if it exists and is not revoked; an expired one too, so that the
+   * caller, which holds the clock, can say it expired.
+   */
   findActiveByHash(hash: string): Promise<TokenRow | undefined>;
   /** Every token, revoked ones too, oldest first. */
   list(): Promise<TokenRow[]>;

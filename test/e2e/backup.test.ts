@@ -101,9 +101,7 @@ describe("tenure backup and restore as processes", { timeout: 120_000 }, () => {
     const restore = await tenure("restore", backupFile, "--database", restored);
     expect(restore.stderr).toBe("");
     expect(restore.code).toBe(0);
-    expect(restore.stdout).toMatch(
-      /^restored .*backup\.db into .*tenure\.db \(schema \d{4}-[a-z-]+, /,
-    );
+    expect(restore.stdout).toMatch(/^restored .*backup\.db into .*tenure\.db \(schema \d{4}-[a-z-]+, /);
 
     await server.stop();
     const live = contents(database);

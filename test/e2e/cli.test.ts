@@ -849,10 +849,10 @@ describe.concurrent("tenure CLI as a process", { timeout: 60_000 }, () => {
       expect(listed.stdout).not.toContain(secret);
       expect(listed.stdout).not.toContain(secret.slice(4, 20));
       const [header, row, ...more] = cells(listed.stdout);
-      expect(header).toEqual(["ID", "NAME", "SCOPE", "TEAM", "CREATED", "REVOKED"]);
+      expect(header).toEqual(["ID", "NAME", "SCOPE", "TEAM", "STATE", "CREATED", "EXPIRES", "REVOKED"]);
       expect(more).toEqual([]);
-      expect(row?.slice(2, 4)).toEqual(["write", "risk"]);
-      expect(row?.[5]).toBe("-");
+      expect(row?.slice(2, 5)).toEqual(["write", "risk", "active"]);
+      expect(row?.slice(6)).toEqual(["never", "-"]);
       const id = row?.[0] ?? "";
 
       const revoked = await tenure("token", "revoke", id);

@@ -31,15 +31,9 @@ type Access =
   | { kind: "bearer"; scope: "read" | "write" | "admin"; team: "checked" | "unbound-only" | "ignored" };
 
 /** The credentials each route is tried with. */
-const CREDENTIALS = ["none", "revoked", "read", "other-team", "write", "admin"] as const;
+const CREDENTIALS = ["none", "revoked", "expired", "read", "other-team", "write", "admin"] as const;
 type Credential = (typeof CREDENTIALS)[number];
 
-/**
- * TODO(issue 19, point 3: `--expires`): tokens have no expiry on this branch (no `expires_at`
- * column yet, migration 0012 adds it). When a token can be made expired, add "expired" to
- * CREDENTIALS, make one in `beforeAll`, and expect it to be treated like "revoked" (401) below.
- * Until then no expired column is tried and nothing here fails for its absence.
- */
 /** What a request with a credential must get: "allowed" means neither 401 nor 403 (400, 404, 409 are fine). */
 type Expected = "allowed" | 401 | 403;
 
@@ -57,6 +51,7 @@ function expected(access: Access, credential: Credential): Expected {
   switch (credential) {
     case "none":
     case "revoked":
+    case "expired":
       return 401;
     case "read":
       return access.scope === "read" ? "allowed" : 403;
@@ -237,7 +232,7 @@ describe.each(dialects())("the authorization matrix on %s", (dialect) => {
     ]);
     if (!alert) throw new Error("no alert was seeded");
     seed = { live: liveId, alert: alert.id };
-    const insert = async (scope: "write" | "admin", team: string | null) => {
+    const insert = async (scope: "write" | "admin", team: string | null, expiresAt: number | null = null) => {
       const token = generateToken();
       const row = await t.context.stores.tokens.insert({
         name: `matrix-${scope}`,
@@ -245,6 +240,7 @@ describe.each(dialects())("the authorization matrix on %s", (dialect) => {
         scope,
         owner_team: team,
         created_at: NOW,
+        expires_at: expiresAt,
       });
       return { token, id: row.id };
     };
@@ -253,6 +249,8 @@ describe.each(dialects())("the authorization matrix on %s", (dialect) => {
     tokens = {
       none: null,
       revoked: revoked.token,
+      // An admin token whose expiry has passed: refused whatever it once allowed.
+      expired: (await insert("admin", null, NOW)).token,
       read: t.tokens.read,
       // Bound to growth; fraud-gbm belongs to risk.
       "other-team": (await insert("write", "growth")).token,

@@ -49,6 +49,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0009-canary",
         "0010-canary-labels",
         "0011-webhook-receipts",
+        "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
       ]);
@@ -142,6 +143,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0009-canary",
         "0010-canary-labels",
         "0011-webhook-receipts",
+        "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
       ]);

@@ -9,6 +9,7 @@ import { EgressPolicy } from "../../src/egress-policy.js";
 import { RouteFeed } from "../../src/gateway/route-feed.js";
 import { buildApp } from "../../src/http/app.js";
 import { PrometheusMetrics } from "../../src/http/prometheus/prometheus-metrics.js";
+import type { RateLimits } from "../../src/http/rate-limit.js";
 import { scrapeSourceOf } from "../../src/http/server.js";
 import { TokenCache } from "../../src/http/token-auth.js";
 import { AdmissionWebhook } from "../../src/integrations/kubernetes/admission-webhook.js";
@@ -59,6 +60,8 @@ export async function startTestApp(
      * here, unlike a server's default: every fake receiver listens on 127.0.0.1.
      */
     egress?: EgressPolicy;
+    /** Limit request rates, as `tenure serve` does; no limit when absent. */
+    rateLimits?: RateLimits;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -115,7 +118,9 @@ export async function startTestApp(
     shadow: context.shadow,
     traffic: context.traffic,
     gate: context.gate,
-    tokens: new TokenCache(context.stores.tokens, Date.now, 0),
+    // The test's clock, so that moving it expires tokens; no cache, so a revocation counts at once.
+    tokens: new TokenCache(context.stores.tokens, () => now, 0),
+    rateLimits: options.rateLimits,
     publicRead: options.publicRead ?? false,
     version: "test",
     admission: options.admission
