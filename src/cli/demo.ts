@@ -131,6 +131,9 @@ export function demoCommand(program: Command, io: Io): void {
         port: flags.port,
         publicRead: true,
         policies,
+        // The demo's channels are receivers on this machine: a demo reaches them, a server does not
+        // unless allowed (docs/egress.md).
+        egress: (await import("../egress-policy.js")).EgressPolicy.allowPrivate(),
         ...(flags.log ? { logFile: resolve(flags.log) } : { logLevel: "silent" }),
       });
     });
