@@ -91,7 +91,7 @@ describe("tenure sync sagemaker as a process", { timeout: 120_000 }, () => {
     expect(summary).toBe("sagemaker: 2 serving, 2 registered, 0 unchanged");
     expect(rest).toEqual([
       expect.stringMatching(
-        /^ {2}\+ churn-xgb 1 in production as #\d+; since .* \(the version's creation.*\) \[arn:aws:sagemaker:us-east-1:123456789012:endpoint\/churn-prod\/AllTraffic\]$/,
+        /^ {2}\+ churn-xgb 1 in production as #\d+; since .* \(its creation.*\) \[arn:aws:sagemaker:us-east-1:123456789012:endpoint\/churn-prod\/AllTraffic\]$/,
       ),
       expect.stringMatching(/^ {2}\+ fraud-gbm 1 in production as #\d+; since /),
     ]);

@@ -60,7 +60,13 @@ describe.runIf(dialects().includes("postgres"))("a lost database connection on p
       expect(lost.headers["retry-after"]).toBe("1");
       expect(lost.headers["content-type"]).toMatch(/problem\+json/);
       expect(lost.json()).toMatchObject({ type: "https://tenure.dev/problems/unavailable", status: 503 });
+      await admin.query("rollback");
 
+      // A registration's audit entry reads the model's live deployments before the registration
+      // runs; its batch then writes the deployment's events. Only those are locked now, so the
+      // connection lost is the batch's own.
+      await admin.query("begin");
+      await admin.query("lock table deployment_events in access exclusive mode");
       const registered = Promise.resolve(
         t.request({
           method: "POST",

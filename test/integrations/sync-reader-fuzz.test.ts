@@ -6,6 +6,7 @@ import { join } from "node:path";
 import fc, { type Arbitrary } from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
+import { EgressPolicy } from "../../src/egress-policy.js";
 import {
   KubernetesApi,
   KubernetesError,
@@ -19,6 +20,9 @@ import { observeMlflow } from "../../src/integrations/mlflow/mlflow-source.js";
 import { OutboundError } from "../../src/integrations/outbound-http.js";
 import { deploymentOf, inferenceServiceOf } from "../support/fake-kubernetes.js";
 import { mangledText, mutated, NASTY_VALUES } from "../support/schema-arbitrary.js";
+
+/** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
+const egress = EgressPolicy.allowPrivate();
 
 /*
  * What MLflow's REST API and Kubernetes' list API answer, generated and broken, fed to the sync
@@ -186,7 +190,7 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
   });
 
   it("end the MLflow read with observations or an MlflowError, never a crash or an endless read", async () => {
-    const client = new MlflowClient({ url: server.url, outbound: { attempts: 1, timeoutMs: 1000 } });
+    const client = new MlflowClient({ url: server.url, outbound: { attempts: 1, timeoutMs: 1000, egress } });
     await fc.assert(
       fc.asyncProperty(mlflowAnswers, async ({ models, versions, status }) => {
         server.answer = (path) => ({ status, body: path.includes("model-versions") ? versions : models });
@@ -223,6 +227,7 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
       ].join("\n"),
     );
     return new KubernetesApi(loadKubeConfig({ KUBECONFIG: kubeconfig }), {
+      egress,
       namespace: null,
       attempts: 1,
       timeoutMs: 1000,
@@ -253,7 +258,7 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
         ? "{}"
         : JSON.stringify({ registered_models: [], next_page_token: "again" }),
     });
-    const client = new MlflowClient({ url: server.url, outbound: { attempts: 1 } });
+    const client = new MlflowClient({ url: server.url, outbound: { attempts: 1, egress } });
     await expect(observeMlflow(client, { mapping: defaultMlflowMapping(), now: () => NOW })).rejects.toThrow(
       /page token it had given before/,
     );
