@@ -207,6 +207,9 @@ const work = mkdtempSync(join(tmpdir(), "tenure-fraud-replay-"));
 const env = cleanEnv({
   TENURE_DATABASE_URL: join(work, "tenure.db"),
   TENURE_POLICIES: POLICIES,
+  // The channels' stand-ins listen on 127.0.0.1, which Tenure refuses to call unless allowed
+  // (docs/egress.md); real Slack and PagerDuty need no such setting.
+  TENURE_ALLOW_PRIVATE_EGRESS: "1",
   RISK_SLACK_WEBHOOK: slackUrl,
   PD_ROUTING_KEY: ROUTING_KEY,
   PD_EVENTS_URL: pagerdutyUrl,
