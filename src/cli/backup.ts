@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
-import type { CopyProgress } from "../store/sqlite/sqlite-backup.js";
+import type { CopyProgress } from "../store/file-backup.js";
 import { formatBytes } from "./format.js";
 import { configOf, type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption } from "./options.js";
@@ -37,11 +37,12 @@ export function backupCommand(program: Command, io: Io): void {
   ).action(async (file: string, flags: BackupFlags) => {
     const config = await configOf(io);
     const url = flags.database ?? config.databaseUrl;
-    const [{ driverFor, redactUrl }, { MissingDatabaseError, missingDatabase }] = await Promise.all([
+    const [{ redactUrl }, { MissingDatabaseError, missingDatabase, isFileDatabase }] = await Promise.all([
       import("../store/database.js"),
       import("../store/missing-database.js"),
     ]);
-    if (driverFor(url).name === "postgres") throw new InputError(postgresBackupAdvice(redactUrl(url), file));
+    // A database that is not a file of its own is a server's (PostgreSQL): its own tools copy it.
+    if (!isFileDatabase(url)) throw new InputError(postgresBackupAdvice(redactUrl(url), file));
     const missing = missingDatabase(url);
     if (missing !== undefined) throw new MissingDatabaseError(missing);
     const source = resolve(url);
@@ -51,10 +52,10 @@ export function backupCommand(program: Command, io: Io): void {
     if (existsSync(target) && !flags.force) {
       throw new InputError(`${file} exists; --force replaces it`);
     }
-    const { copySqlite } = await import("../store/sqlite/sqlite-backup.js");
+    const { copyDatabaseFile } = await import("../store/file-backup.js");
     const progress = await progressBar(io);
     const started = performance.now();
-    const copied = await copySqlite(source, target, pagesProgress(progress, "backup  ")).finally(() =>
+    const copied = await copyDatabaseFile(source, target, pagesProgress(progress, "backup  ")).finally(() =>
       progress.stop(),
     );
     const result: BackupResult = {

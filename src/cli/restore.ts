@@ -37,12 +37,14 @@ export function restoreCommand(program: Command, io: Io): void {
   ).action(async (file: string, flags: RestoreFlags) => {
     const config = await configOf(io);
     const url = flags.database ?? config.databaseUrl;
-    const [{ driverFor, redactUrl }, { knownMigrations }, sqlite] = await Promise.all([
+    const [{ redactUrl }, { knownMigrations }, files, { isFileDatabase }] = await Promise.all([
       import("../store/database.js"),
       import("../store/migrate.js"),
-      import("../store/sqlite/sqlite-backup.js"),
+      import("../store/file-backup.js"),
+      import("../store/missing-database.js"),
     ]);
-    if (driverFor(url).name === "postgres") {
+    // A database that is not a file of its own is a server's (PostgreSQL): its own tools restore it.
+    if (!isFileDatabase(url)) {
       throw new InputError(
         `tenure restore writes SQLite files; restore PostgreSQL with its own tools: ` +
           `pg_restore --clean --if-exists --dbname '${redactUrl(url)}' ${file} (a pg_dump --format=custom file), ` +
@@ -51,10 +53,10 @@ export function restoreCommand(program: Command, io: Io): void {
     }
     const backup = resolve(file);
     if (!existsSync(backup)) throw new InputError(`${file} does not exist`);
-    const schema = checkedSchema(file, sqlite.inspectSqlite(backup), knownMigrations());
+    const schema = checkedSchema(file, files.inspectDatabaseFile(backup), knownMigrations());
     const target = resolve(url);
     if (target === backup) throw new InputError("the backup and the database are the same file");
-    const inUse = sqlite.sqliteInUse(target);
+    const inUse = files.databaseFileInUse(target);
     if (existsSync(target) && !flags.force) {
       throw new InputError(
         inUse
@@ -68,8 +70,8 @@ export function restoreCommand(program: Command, io: Io): void {
       );
     }
     const progress = await progressBar(io);
-    const copied = await sqlite
-      .copySqlite(backup, target, pagesProgress(progress, "restore "))
+    const copied = await files
+      .copyDatabaseFile(backup, target, pagesProgress(progress, "restore "))
       .finally(() => progress.stop());
     const result: RestoreResult = {
       backup,
@@ -85,7 +87,7 @@ export function restoreCommand(program: Command, io: Io): void {
   });
 }
 
-type Inspection = ReturnType<typeof import("../store/sqlite/sqlite-backup.js").inspectSqlite>;
+type Inspection = import("../store/file-backup.js").DatabaseFileKind;
 
 /** The backup's schema version, or bad input naming why it cannot be restored. */
 function checkedSchema(file: string, inspection: Inspection, known: string[]): string {
