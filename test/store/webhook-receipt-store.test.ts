@@ -1,25 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/store/database.js";
-import { migrateToLatest } from "../../src/store/migrate.js";
-import { type Stores, storesOf } from "../../src/store/stores.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { describe, expect, it } from "vitest";
+import { dialects, freshStoresEach } from "../support/databases.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00.000Z");
 
 describe.each(dialects())("webhook receipts (%s)", (dialect) => {
-  let test: TestDatabase;
-  let database: Database;
-  let stores: Stores;
-  beforeEach(async () => {
-    test = await createTestDatabase(dialect);
-    database = openDatabase(test.url);
-    await migrateToLatest(database);
-    stores = storesOf(database);
-  });
-  afterEach(async () => {
-    await database.close();
-    await test.drop();
-  });
+  const fresh = freshStoresEach(dialect);
 
   const receipt = (delivery_id: string, signed_at = T0, source = "mlflow") => ({
     source,
@@ -30,27 +15,28 @@ describe.each(dialects())("webhook receipts (%s)", (dialect) => {
 
   it("takes a delivery id once: of two copies claimed at the same moment, exactly one wins", async () => {
     const claims = await Promise.all([
-      stores.webhookReceipts.claim(receipt("d-1"), T0 - 300_000),
-      stores.webhookReceipts.claim(receipt("d-1"), T0 - 300_000),
+      fresh.stores().webhookReceipts.claim(receipt("d-1"), T0 - 300_000),
+      fresh.stores().webhookReceipts.claim(receipt("d-1"), T0 - 300_000),
     ]);
     expect(claims.sort()).toEqual([false, true]);
-    expect(await stores.webhookReceipts.claim(receipt("d-1"), T0 - 300_000)).toBe(false);
+    expect(await fresh.stores().webhookReceipts.claim(receipt("d-1"), T0 - 300_000)).toBe(false);
     // Another sender's id space is its own.
-    expect(await stores.webhookReceipts.claim(receipt("d-1", T0, "other"), T0 - 300_000)).toBe(true);
+    expect(await fresh.stores().webhookReceipts.claim(receipt("d-1", T0, "other"), T0 - 300_000)).toBe(true);
   });
 
   it("takes a released delivery again: the sender's retry of work that failed", async () => {
-    expect(await stores.webhookReceipts.claim(receipt("d-2"), T0 - 300_000)).toBe(true);
-    await stores.webhookReceipts.release("mlflow", "d-2");
-    expect(await stores.webhookReceipts.claim(receipt("d-2"), T0 - 300_000)).toBe(true);
+    expect(await fresh.stores().webhookReceipts.claim(receipt("d-2"), T0 - 300_000)).toBe(true);
+    await fresh.stores().webhookReceipts.release("mlflow", "d-2");
+    expect(await fresh.stores().webhookReceipts.claim(receipt("d-2"), T0 - 300_000)).toBe(true);
   });
 
   it("deletes, on each claim, the receipts signed before the tolerance, and keeps the others", async () => {
-    await stores.webhookReceipts.claim(receipt("old", T0 - 400_000), T0 - 600_000);
-    await stores.webhookReceipts.claim(receipt("recent", T0 - 100_000), T0 - 600_000);
-    await stores.webhookReceipts.claim(receipt("new"), T0 - 300_000);
-    const left = await database.db
-      .selectFrom("webhook_receipts")
+    await fresh.stores().webhookReceipts.claim(receipt("old", T0 - 400_000), T0 - 600_000);
+    await fresh.stores().webhookReceipts.claim(receipt("recent", T0 - 100_000), T0 - 600_000);
+    await fresh.stores().webhookReceipts.claim(receipt("new"), T0 - 300_000);
+    const left = await fresh
+      .database()
+      .db.selectFrom("webhook_receipts")
       .select("delivery_id")
       .orderBy("delivery_id")
       .execute();

@@ -3,8 +3,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { inject } from "vitest";
+import { afterEach, beforeEach, inject } from "vitest";
 import type { DialectName } from "../../src/store/database.js";
+import { type Database, openDatabase } from "../../src/store/database.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
+import { type Stores, storesOf } from "../../src/store/stores.js";
 import { POSTGRES_URL } from "./postgres-url.js";
 
 /** A database made for one test (or suite) and dropped after it. */
@@ -84,4 +87,29 @@ async function adminQuery(text: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A fresh, migrated database of the dialect for each test of the suite, dropped after it: call at
+ * the top of a `describe`, and read its stores (or the database itself) inside each test.
+ */
+export function freshStoresEach(dialect: DialectName): { stores(): Stores; database(): Database } {
+  let test: TestDatabase | undefined;
+  let database: Database | undefined;
+  let stores: Stores | undefined;
+  beforeEach(async () => {
+    test = await createTestDatabase(dialect);
+    database = openDatabase(test.url);
+    await migrateToLatest(database);
+    stores = storesOf(database);
+  });
+  afterEach(async () => {
+    await database?.close();
+    await test?.drop();
+  });
+  const made = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the database is made before each test");
+    return value;
+  };
+  return { stores: () => made(stores), database: () => made(database) };
 }
