@@ -3,6 +3,7 @@ import type { DrainResult } from "../alerts/dispatcher.js";
 import type { Context } from "../context.js";
 import type { FieldIssue } from "../core/errors.js";
 import type { GateDecision } from "../core/gate.js";
+import type { RotReport } from "../core/rot-report.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { CanaryView } from "../gateway/canaries.js";
 import type { TrafficReport } from "../gateway/traffic-report.js";
@@ -86,6 +87,8 @@ export interface TenureClient {
     fail_on: "due" | "expired" | "stale";
   }): Promise<CheckResult>;
   explain(id: number): Promise<ExplainView>;
+  /** The rot report of a team or of every team, over the last `since` (a duration, such as 7d). */
+  report(query: { owner_team?: string; since: string }): Promise<RotReport>;
   timeline(id: number): Promise<TimelineView>;
   /** A model's newest canary in an environment, with its newest `limit` analyses. */
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
@@ -214,6 +217,10 @@ export class LocalClient implements TenureClient {
   explain(id: number) {
     return this.context.lifecycle.explain(id);
   }
+  async report(query: { owner_team?: string; since: string }) {
+    const { ReportQuery } = await import("../lifecycle/lifecycle-input.js");
+    return this.context.lifecycle.report(ReportQuery.parse(query));
+  }
   timeline(id: number) {
     return this.context.lifecycle.timeline(id);
   }
@@ -339,6 +346,9 @@ export class RemoteClient implements TenureClient {
   }
   explain(id: number): Promise<ExplainView> {
     return this.json("GET", `/v1/deployments/${id}/policy`);
+  }
+  report(query: { owner_team?: string; since: string }): Promise<RotReport> {
+    return this.json("GET", `/v1/report?${queryString(query)}`);
   }
   timeline(id: number): Promise<TimelineView> {
     return this.json("GET", `/v1/deployments/${id}/timeline`);

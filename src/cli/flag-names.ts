@@ -27,6 +27,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   reason: "--reason",
   to_version: "--to",
   fail_on: "--fail-on",
+  since: "--since",
   limit: "--limit",
   cursor: "--cursor",
   ids: "ID",

@@ -32,6 +32,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ["alerts", async () => (await import("./alerts.js")).alertsCommand],
   ["deliveries", async () => (await import("./deliveries.js")).deliveriesCommand],
   ["check", async () => (await import("./check.js")).checkCommand],
+  ["report", async () => (await import("./report.js")).reportCommand],
   ["gate", async () => (await import("./gate.js")).gateCommand],
   ["drift", async () => (await import("./drift.js")).driftCommand],
   ["shadow", async () => (await import("./shadow.js")).shadowCommand],

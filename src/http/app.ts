@@ -51,6 +51,7 @@ import { modelRoutes } from "./routes/models.js";
 import { policyRoutes } from "./routes/policies.js";
 import { prometheusRoutes } from "./routes/prometheus.js";
 import { referenceRoutes } from "./routes/references.js";
+import { reportRoutes } from "./routes/report.js";
 import { reviewRoutes } from "./routes/reviews.js";
 import { routeRoutes } from "./routes/routes.js";
 import { sampleRoutes } from "./routes/samples.js";
@@ -249,6 +250,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     calendarRoutes(scope, options.lifecycle, options.publicHost ?? "tenure.local");
     fleetRoutes(scope, options.lifecycle);
     checkRoutes(scope, options.lifecycle);
+    reportRoutes(scope, options.lifecycle);
     gateRoutes(scope, options.gate);
     alertRoutes(scope, options.lifecycle);
     deliveryRoutes(scope, options.lifecycle);

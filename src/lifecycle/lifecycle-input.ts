@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
 import { ALERT_STATES, DELIVERY_STATES } from "../core/words.js";
 import { decimalInt, freeText, slug } from "../registry/deployment-input.js";
 
@@ -56,3 +57,15 @@ export const CheckQuery = Scope.extend({ fail_on: z.enum(["due", "expired", "sta
 
 /** Which live deployments the fleet rows cover: a team's, an environment's, a model's, or all. */
 export const FleetRowsQuery = Scope.extend({ model: slug().optional() });
+
+/** The rot report's scope and period: a team's or the whole fleet's, over the last `since` (7d). */
+export const ReportQuery = z.strictObject({
+  owner_team: slug().optional(),
+  since: z
+    .string()
+    .refine((text) => parseDuration(text) !== undefined, {
+      message: "must be a duration such as 7d, 36h, 2w (units s m h d w), of at most 1000 years",
+    })
+    .default("7d")
+    .transform((text) => parseDuration(text) as number),
+});

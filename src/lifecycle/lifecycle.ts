@@ -5,6 +5,7 @@ import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
 import { ACTION_KINDS } from "../core/finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
+import type { RotReport } from "../core/rot-report.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
@@ -25,6 +26,7 @@ import {
 import { buildModelDrift, type ModelDriftView } from "./model-drift.js";
 import { buildModelPerformance, type ModelPerformanceView } from "./model-performance.js";
 import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
+import { readRotReport } from "./rot-report-source.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
 
@@ -396,6 +398,16 @@ export class Lifecycle {
     return readFleetRows(
       { stores, policyOf: (row) => registry.policyOf(row) },
       { ...scopeOf(filter), model: filter.model || undefined },
+      this.options.clock(),
+    );
+  }
+
+  /** The rot report of a team (or every team) over the last `since` seconds (see readRotReport). */
+  async report(query: { owner_team?: string; since: number }): Promise<RotReport> {
+    const { stores, registry } = this.options;
+    return readRotReport(
+      { stores, policyOf: (row) => registry.policyOf(row) },
+      { owner_team: query.owner_team, since_seconds: query.since },
       this.options.clock(),
     );
   }

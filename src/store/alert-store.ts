@@ -79,6 +79,20 @@ export interface AlertStore {
   resolveAlerts(ids: number[], at: number, resolution: string): Promise<AlertRow[]>;
   /** Alerts, newest first. */
   listAlerts(query: AlertQuery): Promise<AlertRow[]>;
+  /**
+   * What a rot report reads of alerts, newest first: those of `kinds` opened at or after
+   * `opened_since` (open or resolved since), and the open ones of `open_kinds` whenever they
+   * opened; of one team or all, at most `limit`.
+   */
+  reportAlerts(query: ReportAlertQuery): Promise<AlertRow[]>;
+}
+
+export interface ReportAlertQuery {
+  opened_since: number;
+  kinds: string[];
+  open_kinds: string[];
+  owner_team?: string;
+  limit: number;
 }
 
 export class SqlAlertStore extends BoundStore implements AlertStore {
@@ -247,6 +261,22 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
     if (query.deployment_id !== undefined) q = q.where("deployment_id", "=", query.deployment_id);
     if (query.owner_team) q = q.where("owner_team", "=", query.owner_team);
     if (query.beforeId !== undefined) q = q.where("id", "<", query.beforeId);
+    return q.orderBy("id", "desc").limit(query.limit).execute();
+  }
+
+  async reportAlerts(query: ReportAlertQuery): Promise<AlertRow[]> {
+    let q = this.executor
+      .selectFrom("alerts")
+      .selectAll()
+      .where((eb) => {
+        const either = [];
+        if (query.kinds.length > 0)
+          either.push(eb.and([eb("kind", "in", query.kinds), eb("opened_at", ">=", query.opened_since)]));
+        if (query.open_kinds.length > 0)
+          either.push(eb.and([eb("kind", "in", query.open_kinds), eb("state", "=", sql.lit("open"))]));
+        return either.length > 0 ? eb.or(either) : eb.lit(false);
+      });
+    if (query.owner_team) q = q.where("owner_team", "=", query.owner_team);
     return q.orderBy("id", "desc").limit(query.limit).execute();
   }
 }
