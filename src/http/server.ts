@@ -19,6 +19,7 @@ import {
   type MlflowSettings,
   mlflowWebhookOf,
 } from "../integrations/mlflow/mlflow-webhook.js";
+import { DigestScheduler } from "../lifecycle/digest-scheduler.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
 import type { Registry } from "../registry/registry.js";
@@ -82,6 +83,8 @@ export interface ServeOptions {
   anonymousRate?: Rate | null;
   /** Head size and slow-client timeouts; each DEFAULT_CONNECTION_LIMITS' when absent. */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** The clock of the registry, sweeps and digests (epoch ms); the system's when absent. For tests. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -90,6 +93,8 @@ export interface RunningServer {
   /** The address it listens on, such as http://127.0.0.1:8080. */
   url: string;
   scheduler: SweepScheduler;
+  /** Sends each team's rot report on the policy file's `report` schedule. */
+  digests: DigestScheduler;
   /**
    * Reads the policy file again (SIGHUP); keeps the policies in force when it is invalid. A reload
    * that took is audited as `signal:SIGHUP`; one that was refused changed nothing and is only logged.
@@ -129,6 +134,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const context = await openContext(options.databaseUrl, {
     egress,
     telemetry: metrics.telemetry,
+    ...(options.clock ? { clock: options.clock } : {}),
     policies: options.policies ?? null,
     env: options.env ?? {},
     publicUrl,
@@ -200,6 +206,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return sweep;
     },
     logger,
+    clock: context.clock,
+  });
+  const digests = new DigestScheduler({
+    stores: context.stores,
+    schedule: () => context.policies.report,
+    channels: () => context.policies.channels,
+    report: (since) => context.lifecycle.report({ since }),
+    publicUrl,
+    clock: context.clock,
+    egress,
+    logger,
   });
   const certificateWatch = new AbortController();
   certificates?.watch({
@@ -215,6 +232,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
+  digests.start();
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
@@ -253,6 +271,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     context,
     url,
     scheduler,
+    digests,
     reloadPolicies() {
       const before = context.policies.digest();
       const result = context.policies.reload();
@@ -284,6 +303,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= (async () => {
         certificateWatch.abort();
         await scheduler.stop();
+        await digests.stop();
         await mlflowSync?.stop();
         // Long polls answer at once rather than hold the close for up to their wait.
         await routes.close();

@@ -9,6 +9,7 @@ import {
   type PolicySource,
   type PolicySubject,
 } from "../core/policy.js";
+import type { DigestSchedule } from "./digest-schedule.js";
 import { defaultPolicyFile, type PolicyFile, type PolicyFileError, parsePolicyFile } from "./policy-file.js";
 
 export interface PolicyExplanation {
@@ -57,6 +58,11 @@ export class PolicyBook implements PolicySource {
 
   get channels(): Record<string, ChannelConfig> {
     return this.file.channels;
+  }
+
+  /** The rot report's digest schedule, or null when the file schedules none. */
+  get report(): DigestSchedule | null {
+    return this.file.report;
   }
 
   get policies(): readonly Policy[] {

@@ -5,6 +5,7 @@ import { parseDuration } from "../core/duration.js";
 import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
 import { DEFAULT_DRIFT_POLICY, DEFAULT_MAX_FEATURES, type Policy } from "../core/policy.js";
+import { type DigestSchedule, digestCron, isTimeZone } from "./digest-schedule.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
@@ -15,6 +16,8 @@ export interface PolicyFileError {
 
 export interface PolicyFile {
   channels: Record<string, ChannelConfig>;
+  /** The rot report's digest per team, when the file schedules one. */
+  report: DigestSchedule | null;
   defaults: Policy;
   policies: Policy[];
 }
@@ -83,8 +86,26 @@ const PolicyEntry = z
   })
   .refine((p) => !p.exempt || p.reason, { message: "an exempt policy needs a reason", path: ["reason"] });
 
+const Report = z
+  .strictObject({
+    every: z.string(),
+    timezone: z
+      .string()
+      .refine(isTimeZone, { message: "must be an IANA time zone, such as Europe/Paris" })
+      .default("UTC"),
+    notify: z.array(name).min(1, "must name at least one channel"),
+    teams: z.record(z.string().min(1).max(128), z.array(name).min(1)).default({}),
+    since: duration.optional(),
+  })
+  .superRefine((report, context) => {
+    if (!isTimeZone(report.timezone)) return;
+    const cron = digestCron(report.every, report.timezone);
+    if ("error" in cron) context.addIssue({ code: "custom", path: ["every"], message: cron.error });
+  });
+
 const PolicyFileSchema = z.strictObject({
   channels: z.record(name, ChannelConfigSchema).default({}),
+  report: Report.optional(),
   defaults: z.strictObject(Ages).default({}),
   policies: z.array(PolicyEntry).default([]),
 });
@@ -168,6 +189,7 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
       });
     }
   });
+  crossChecks.push(...reportChannelChecks(config, document, at));
   const seen = new Set<string>();
   config.policies.forEach((policy, i) => {
     if (seen.has(policy.name)) {
@@ -183,10 +205,55 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
     ok: true,
     file: {
       channels: config.channels,
+      report: config.report
+        ? {
+            every: config.report.every.trim(),
+            timezone: config.report.timezone,
+            notify: config.report.notify,
+            teams: config.report.teams,
+            since_seconds:
+              config.report.since === undefined ? null : (parseDuration(config.report.since) ?? null),
+          }
+        : null,
       defaults,
       policies: config.policies.map((p) => toPolicy(p.name, p.match, p, defaults, p.exempt, p.reason)),
     },
   };
+}
+
+/**
+ * Each channel a digest names must be defined, and be one a digest can go to: Slack or a webhook.
+ * PagerDuty pages someone about an incident; a weekly report is not one.
+ */
+function reportChannelChecks(
+  config: z.infer<typeof PolicyFileSchema>,
+  document: ReturnType<typeof parseDocument>,
+  at: (offset: number | undefined) => { line: number; column: number },
+): PolicyFileError[] {
+  const report = config.report;
+  if (!report) return [];
+  const lists: [Array<string | number>, string[]][] = [
+    [["report", "notify"], report.notify],
+    ...Object.entries(report.teams).map(([team, channels]): [Array<string | number>, string[]] => [
+      ["report", "teams", team],
+      channels,
+    ]),
+  ];
+  const errors: PolicyFileError[] = [];
+  for (const [path, channels] of lists) {
+    channels.forEach((channel, k) => {
+      const node = document.getIn([...path, k], true) as { range?: number[] } | undefined;
+      const type = config.channels[channel]?.type;
+      const message =
+        type === undefined
+          ? `channel ${channel} is not defined under channels`
+          : type === "pagerduty"
+            ? `channel ${channel} is a PagerDuty channel: a digest goes to Slack or a webhook, it pages no one`
+            : undefined;
+      if (message) errors.push({ ...at(node?.range?.[0]), message: `${path.join(".")}: ${message}` });
+    });
+  }
+  return errors;
 }
 
 /** Policy files nest a few levels; this many is far beyond any, and far within the stack. */

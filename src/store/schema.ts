@@ -43,6 +43,7 @@ export interface Schema {
   webhook_receipts: WebhookReceiptsTable;
   audit_log: AuditLogTable;
   leases: LeasesTable;
+  report_digests: ReportDigestsTable;
 }
 
 export interface ModelsTable {
@@ -405,3 +406,17 @@ export interface LeasesTable {
 }
 
 export type LeaseRow = Selectable<LeasesTable>;
+
+export interface ReportDigestsTable {
+  owner_team: string;
+  channel: string;
+  slot: number;
+  state: "sent" | "pending" | "failed";
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+export type ReportDigestRow = Selectable<ReportDigestsTable>;

@@ -12,6 +12,7 @@ import {
   lockKeys,
 } from "./database.js";
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
+import { type DigestStore, SqlDigestStore } from "./digest-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
 import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
@@ -58,6 +59,8 @@ export interface Stores {
   readonly audit: AuditStore;
   /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
   readonly leases: LeaseStore;
+  /** The rot report's digests as sent, per team, channel and schedule slot. */
+  readonly digests: DigestStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -95,6 +98,7 @@ class SqlStores implements Stores {
   #webhookReceipts?: WebhookReceiptStore;
   #audit?: AuditStore;
   #leases?: LeaseStore;
+  #digests?: DigestStore;
 
   constructor(
     private readonly database: Database,
@@ -197,6 +201,11 @@ class SqlStores implements Stores {
   get leases(): LeaseStore {
     this.#leases ??= new SqlLeaseStore(this.database, this.executor);
     return this.#leases;
+  }
+
+  get digests(): DigestStore {
+    this.#digests ??= new SqlDigestStore(this.database, this.executor);
+    return this.#digests;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -66,9 +66,12 @@ function isJson(contentType: string): boolean {
   return essence === "application/json" || /^application\/[^/]+\+json$/.test(essence);
 }
 
-// Stripe's scheme: the time is signed with the body, so a captured delivery cannot be replayed
-// later with a fresh header, and `v1=` leaves room for another algorithm beside it.
-function signature(secret: string, nowSeconds: number, body: string): string {
+/**
+ * The Tenure-Signature header of a body sent at `nowSeconds`. Stripe's scheme: the time is signed
+ * with the body, so a captured delivery cannot be replayed later with a fresh header, and `v1=`
+ * leaves room for another algorithm beside it.
+ */
+export function signature(secret: string, nowSeconds: number, body: string): string {
   const t = Math.floor(nowSeconds);
   return `t=${t},v1=${hmacHex(secret, t, body)}`;
 }
