@@ -151,6 +151,7 @@ const RULES: Record<string, Rule> = {
   "GET /v1/check": { access: read },
   "GET /v1/fleet": { access: read },
   "GET /v1/fleet/deployments": { access: read },
+  "GET /v1/report": { access: read },
   "GET /v1/routes": { access: read },
   "GET /v1/ghosts": { access: read },
   // Labels name requests, not models: any write token may send them (docs/SECURITY.md, "Known gaps").
