@@ -34,6 +34,11 @@ export interface DigestSchedulerOptions {
   /** The base of the digest's link back to the report. */
   publicUrl: string;
   clock?: () => number;
+  /**
+   * Real time, for what the receiver checks against its own clock (a webhook's signed time) and
+   * for timing attempts: Date.now unless a test says otherwise; `clock` may be a replay's or a test's.
+   */
+  wallClock?: () => number;
   egress?: EgressPolicy;
   send?: (request: OutboundRequest, options: SendOptions) => Promise<SendResult>;
   retry?: RetryPolicy;
@@ -188,8 +193,8 @@ export class DigestScheduler {
 
   private async deliver(digest: Digest, channel: string, slot: number, attempts: number): Promise<boolean> {
     const config = this.options.channels()[channel];
-    const now = this.clock();
-    const request = config ? digestRequest(digest, config, Math.floor(now / 1000)) : undefined;
+    const wall = this.options.wallClock ?? Date.now;
+    const request = config ? digestRequest(digest, config, Math.floor(wall() / 1000)) : undefined;
     let result: SendResult;
     if (!config || !request) {
       const why = config
@@ -199,7 +204,7 @@ export class DigestScheduler {
     } else {
       result = await (this.options.send ?? sendRequest)(request, {
         timeoutMs: channelTimeoutMs(config),
-        now: this.clock,
+        now: wall,
         ...(this.options.egress ? { egress: this.options.egress } : {}),
       });
     }

@@ -125,7 +125,12 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
         opened_at: T0 + 6 * DAY,
       },
     ]);
-    return { gbm: gbm.id as number, rules: rules.id as number, xgb: xgb.id as number, recs: recs.id as number };
+    return {
+      gbm: gbm.id as number,
+      rules: rules.id as number,
+      xgb: xgb.id as number,
+      recs: recs.id as number,
+    };
   };
 
   const report = async (query = "", token?: string) => {
@@ -195,9 +200,17 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
     expect(risk?.drifted).toEqual([
       expect.objectContaining({ deployment_id: gbm, current: true, share: expect.any(Number) }),
     ]);
-    expect((risk?.oldest as { deployment_id: number }[]).map((o) => o.deployment_id)).toEqual([rules, xgb, gbm]);
+    expect(((risk?.oldest ?? []) as { deployment_id: number }[]).map((o) => o.deployment_id)).toEqual([
+      rules,
+      xgb,
+      gbm,
+    ]);
     expect(risk?.stalest_data).toEqual([
-      expect.objectContaining({ deployment_id: rules, data_age_seconds: 220 * 86_400, max_data_age_seconds: 60 * 86_400 }),
+      expect.objectContaining({
+        deployment_id: rules,
+        data_age_seconds: 220 * 86_400,
+        max_data_age_seconds: 60 * 86_400,
+      }),
       expect.objectContaining({ deployment_id: xgb }),
       expect.objectContaining({ deployment_id: gbm }),
     ]);
@@ -210,7 +223,9 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
     expect(body.teams.map((team) => team.owner_team)).toEqual(["risk"]);
     const [risk] = body.teams;
     // Still degraded now (no sweep since), but its alert opened before the period.
-    expect(risk?.degraded).toEqual([expect.objectContaining({ current: true, in_period: false, opened_at: null })]);
+    expect(risk?.degraded).toEqual([
+      expect.objectContaining({ current: true, in_period: false, opened_at: null }),
+    ]);
     expect(risk?.expired).toEqual([
       expect.objectContaining({ model: "fraud-rules", in_period: false, overdue_seconds: 17 * 86_400 }),
       expect.objectContaining({ model: "fraud-xgb", in_period: true, overdue_seconds: 10 * 86_400 }),
@@ -221,7 +236,14 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
 
   it("refuses a bad period or team with problem+json naming the field, never a 5xx", async () => {
     t = await startTestApp(dialect, { now: T0 });
-    for (const query of ["?since=7", "?since=-1d", "?since=0d", "?since=abc", "?owner_team=Not%20A%20Slug", "?bogus=1"]) {
+    for (const query of [
+      "?since=7",
+      "?since=-1d",
+      "?since=0d",
+      "?since=abc",
+      "?owner_team=Not%20A%20Slug",
+      "?bogus=1",
+    ]) {
       const res = await t.request({ method: "GET", url: `/v1/report${query}` });
       expect(res.statusCode, query).toBe(400);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { RotReport, TeamReport } from "../../core/rot-report.js";
 import {
   renderReportMarkdown,
@@ -22,7 +23,7 @@ export interface Digest {
   team: TeamReport;
   /** `GET /v1/report?owner_team=…` on this server. */
   link: string;
-  /** The digest's key, as a delivery id: `team/channel/slot`. */
+  /** The digest's key: `team/channel/slot`, the same at every attempt. */
   id: string;
 }
 
@@ -56,13 +57,26 @@ export function digestRequest(
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(config.headers ?? {})) headers[name.toLowerCase()] = value;
       headers["content-type"] = "application/json";
-      headers[DELIVERY_HEADER] = digest.id;
+      headers[DELIVERY_HEADER] = deliveryNumber(digest.id);
+      headers[DIGEST_HEADER] = digest.id;
       if (config.secret !== undefined) headers[SIGNATURE_HEADER] = signature(config.secret, nowSeconds, body);
       return { url: config.url, headers, body };
     }
     case "pagerduty":
       return undefined;
   }
+}
+
+/** The digest's own key, readable: `risk/risk-slack/2027-01-04T09:00:00.000Z`. */
+export const DIGEST_HEADER = "tenure-digest";
+
+/**
+ * Tenure-Delivery is a number, which receivers drop repeats by: for a digest, 52 bits of the
+ * SHA-256 of its key, so every attempt of one team's digest of one slot to one channel carries
+ * the same one, and two digests' numbers meet with odds of about one in 2^52.
+ */
+export function deliveryNumber(key: string): string {
+  return String(Number.parseInt(createHash("sha256").update(key).digest("hex").slice(0, 13), 16));
 }
 
 function fallbackText(digest: Digest): string {
