@@ -187,7 +187,12 @@ const OLDEST: Section<AgeItem> = {
     ...SUBJECT,
     { header: "AGE", cell: (i) => d(i.deployment_age_seconds), right: true },
     { header: "TTL", cell: (i) => d(i.ttl_seconds), right: true },
-    { header: "OF TTL", cell: (i) => percent(i.ttl_fraction), right: true },
+    {
+      header: "OF TTL",
+      cell: (i) => percent(i.ttl_fraction),
+      right: true,
+      paint: (t, i, p) => (i.ttl_fraction >= 1 ? p.stage(t, "expired") : t),
+    },
   ],
   line: (i) =>
     `${who(i)}: ${d(i.deployment_age_seconds)} of ${d(i.ttl_seconds)} (${percent(i.ttl_fraction)})`,
@@ -271,6 +276,8 @@ function alignedTable<T>(columns: Column<T>[], items: T[], paint: ReportPaint): 
     Math.max(c.header.length, ...cells.map((row) => (row[k] ?? "").length)),
   );
   const pad = (text: string, k: number, right: boolean | undefined) => {
+    // The last column, left-aligned, takes no padding: a line ends where its text does.
+    if (k === columns.length - 1 && !right) return text;
     const space = " ".repeat(Math.max(0, (widths[k] ?? 0) - text.length));
     return right ? `${space}${text}` : `${text}${space}`;
   };
