@@ -42,6 +42,10 @@ export type BaselineSource = (typeof BASELINE_SOURCES)[number];
 export const DELIVERY_STATES = ["pending", "delivered", "failed"] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
+/** A rot report digest to one channel for one slot: sent, waiting to be tried again, or given up. */
+export const DIGEST_STATES = ["sent", "pending", "failed"] as const;
+export type DigestState = (typeof DIGEST_STATES)[number];
+
 /** A canary's state: analysed (`running`), `paused` after inconclusive analyses, or done. */
 export const CANARY_STATES = ["running", "paused", "rolled_back", "promoted", "ended"] as const;
 export type CanaryState = (typeof CANARY_STATES)[number];

@@ -8,6 +8,7 @@ import type {
   DeliveryState,
   DeploymentRole,
   DeploymentStatus,
+  DigestState,
   FeatureKind,
   SweepState,
   TokenScope,
@@ -411,7 +412,7 @@ export interface ReportDigestsTable {
   owner_team: string;
   channel: string;
   slot: number;
-  state: "sent" | "pending" | "failed";
+  state: DigestState;
   attempts: number;
   next_attempt_at: number | null;
   last_error: string | null;

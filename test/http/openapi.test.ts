@@ -70,6 +70,7 @@ const ROUTES = [
   ["post", "/v1/deliveries/retry"],
   ["post", "/v1/feedback"],
   ["get", "/v1/models/{name}/shadow"],
+  ["get", "/v1/report"],
   ["post", "/v1/models/{name}/gate"],
   ["post", "/v1/traffic"],
   ["get", "/v1/ghosts"],
