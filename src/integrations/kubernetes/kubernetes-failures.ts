@@ -1,5 +1,5 @@
 import { ApiException } from "@kubernetes/client-node";
-import { retryAfterMs } from "../../alerts/channels/send.js";
+import { retryAfterMs } from "../../core/retry-after.js";
 import { isEgressRefused } from "../../egress-policy.js";
 
 /**
