@@ -141,7 +141,11 @@ describe("the environment, parsed once in config.ts", () => {
         TENURE_PG_QUERY_TIMEOUT: "2m",
         TENURE_TRUST_PROXY: "10.0.0.0/8, ::1",
       }),
-    ).toMatchObject({ pgConnectTimeoutMs: 500, pgQueryTimeoutMs: 120_000, trustProxy: ["10.0.0.0/8", "::1"] });
+    ).toMatchObject({
+      pgConnectTimeoutMs: 500,
+      pgQueryTimeoutMs: 120_000,
+      trustProxy: ["10.0.0.0/8", "::1"],
+    });
     expect(parseConfig({ TENURE_PG_QUERY_TIMEOUT: "off" })).toMatchObject({ pgQueryTimeoutMs: null });
   });
 
