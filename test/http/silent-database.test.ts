@@ -101,31 +101,41 @@ describe.runIf(dialects().includes("postgres"))("a PostgreSQL that goes silent",
       return rows.length > 0 ? true : undefined;
     });
     network.silence();
+    const silencedAt = performance.now();
     await admin.query("rollback");
     await expectUnavailable(await list, "a list whose answer was lost");
+    const midQueryMs = performance.now() - silencedAt;
 
     // While silent: idle connections' statements go unanswered, new connections are never
     // answered; reads, writes and the health check all fail fast, none with 500.
     const acceptedBefore = network.accepted;
+    const answerMs: number[] = [];
+    const timed = async (send: () => Promise<Response>) => {
+      const start = performance.now();
+      const response = await send();
+      answerMs.push(performance.now() - start);
+      return response;
+    };
     for (let i = 0; i < 3; i++) {
-      await expectUnavailable(await call("GET", "/v1/deployments"), `list ${i} while silent`);
+      await expectUnavailable(await timed(() => call("GET", "/v1/deployments")), `list ${i} while silent`);
       await expectUnavailable(
-        await call("POST", "/v1/deployments", registration({ model_version: `silent-${i}` })),
+        await timed(() => call("POST", "/v1/deployments", registration({ model_version: `silent-${i}` }))),
         `registration ${i} while silent`,
       );
-      const health = await call("GET", "/healthz");
-      await expectUnavailable(health, `health ${i} while silent`);
+      await expectUnavailable(await timed(() => call("GET", "/healthz")), `health ${i} while silent`);
     }
     // Some of those met the connect timeout on connections the silence never answered.
     expect(network.accepted).toBeGreaterThan(acceptedBefore);
 
     network.restore();
+    const restoredAt = performance.now();
     await pollUntil(
       "the health check to answer 200 again",
       async () => ((await call("GET", "/healthz")).status === 200 ? true : undefined),
       30_000,
       100,
     );
+    const recoveredMs = performance.now() - restoredAt;
     const again = await call("POST", "/v1/deployments", registration({ model_version: "3.3.0" }));
     expect(again.status).toBe(201);
     const { id } = (await again.json()) as { id: number };
@@ -135,6 +145,13 @@ describe.runIf(dialects().includes("postgres"))("a PostgreSQL that goes silent",
       "select model_version from deployments order by id",
     );
     expect(rows.map((row) => row.model_version)).toEqual(["3.2.0", "3.3.0"]);
+    const round = (ms: number) => Math.round(ms);
+    process.stdout.write(
+      `silent PostgreSQL (connect timeout ${CONNECT_TIMEOUT_MS} ms, query timeout ${QUERY_TIMEOUT_MS} ms): ` +
+        `the list whose answer was lost answered 503 ${round(midQueryMs)} ms after the silence; ` +
+        `${answerMs.length} requests while silent answered 503 in ${round(Math.min(...answerMs))}–${round(Math.max(...answerMs))} ms; ` +
+        `${network.accepted - acceptedBefore} connections tried while silent; healthy again ${round(recoveredMs)} ms after the network came back\n`,
+    );
   });
 
   it("refuses to start on a server that takes connections and never answers, within the connect timeout", async () => {
