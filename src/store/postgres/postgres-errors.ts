@@ -1,4 +1,5 @@
 import type { DatabaseErrorKind } from "../dialect-driver.js";
+import { QUERY_TIMEOUT_MESSAGE } from "./query-patches.js";
 
 /** What the socket reports when the server cannot be reached or the connection is lost. */
 const NETWORK_CODES = ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"];
@@ -23,7 +24,7 @@ export function classifyPostgresError(error: unknown): DatabaseErrorKind | undef
       typeof message === "string" &&
       (message.startsWith("Connection terminated") ||
         // The query timeout (a statement unanswered) and pg-pool's connect timeout.
-        message === "Query read timeout" ||
+        message === QUERY_TIMEOUT_MESSAGE ||
         message === "timeout exceeded when trying to connect" ||
         message === "Client has encountered a connection error and is not queryable" ||
         message === "Client was closed and is not queryable");
