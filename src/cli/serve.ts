@@ -197,7 +197,7 @@ export function processSettings(config: Config) {
     logLevel: config.logLevel,
     backgroundCheckpoints: config.backgroundCheckpoints,
     preparedStatements: config.preparedStatements,
-    pgConnectTimeoutMs: config.pgConnectTimeoutMs ?? undefined,
+    pgConnectTimeoutMs: config.pgConnectTimeoutMs,
     pgQueryTimeoutMs: config.pgQueryTimeoutMs,
     heapGrowingPercent: config.heapGrowingPercent,
   } satisfies Partial<ServeProcessOptions>;
