@@ -1,5 +1,5 @@
 /**
- * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|scaling|sweep [options]`. Each benchmark measures
+ * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|scaling|sweep|ttl [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
 import { driftBench } from "./drift.js";
@@ -10,9 +10,10 @@ import { loadBench } from "./load.js";
 import { registryBench } from "./registry.js";
 import { scalingBench } from "./scaling.js";
 import { sweepBench } from "./sweep.js";
+import { ttlBench } from "./ttl.js";
 
 const BENCHMARKS: Record<string, Bench> = Object.fromEntries(
-  [driftBench, gatewayBench, loadBench, registryBench, scalingBench, sweepBench].map((bench) => [
+  [driftBench, gatewayBench, loadBench, registryBench, scalingBench, sweepBench, ttlBench].map((bench) => [
     bench.name,
     bench,
   ]),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cidrItems, parseCidr } from "./cidr.js";
-import { parseDuration } from "./core/duration.js";
+import { parseDuration, parseMilliseconds } from "./core/duration.js";
 import { InputError } from "./core/errors.js";
 import { DEFAULT_ANONYMOUS_RATE, DEFAULT_TOKEN_RATE, parseRate } from "./core/rate.js";
 
@@ -60,6 +60,18 @@ const mlflowUrl = httpUrl.refine(
   "must not carry credentials: set TENURE_MLFLOW_TOKEN, or MLflow's MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
 );
 
+/** A timeout up to an hour, such as 30s, 500ms or 2m; with `off`, null when `off` is allowed. */
+const timeout = (offAllowed: boolean) =>
+  z
+    .string()
+    .refine(
+      (text) =>
+        (offAllowed && text.trim() === "off") ||
+        (parseMilliseconds(text) ?? Number.POSITIVE_INFINITY) <= 3_600_000,
+      `must be a duration such as 30s, 500ms or 2m, at most 60m${offAllowed ? ", or off" : ""}`,
+    )
+    .transform((text) => parseMilliseconds(text) ?? null);
+
 const cidrList = z
   .string()
   .refine(
@@ -87,6 +99,8 @@ const EnvironmentSchema = z
     TENURE_HEAP_GROWING_PERCENT: wholeNumber(1, 1_000).optional(),
     TENURE_BACKGROUND_CHECKPOINTS: onByDefault(),
     TENURE_PG_PREPARED_STATEMENTS: onByDefault(),
+    TENURE_PG_CONNECT_TIMEOUT: timeout(false).optional(),
+    TENURE_PG_QUERY_TIMEOUT: timeout(true).optional(),
     TENURE_K8S_ADMISSION: offByDefault(),
     TENURE_TLS_CERT: z.string().optional(),
     TENURE_TLS_KEY: z.string().optional(),
@@ -100,6 +114,7 @@ const EnvironmentSchema = z
     TENURE_EGRESS_ALLOW: cidrList.optional(),
     TENURE_RATE_LIMIT: rate.prefault(DEFAULT_TOKEN_RATE),
     TENURE_ANONYMOUS_RATE_LIMIT: rate.prefault(DEFAULT_ANONYMOUS_RATE),
+    TENURE_TRUST_PROXY: cidrList.optional(),
   })
   .transform((env) => ({
     databaseUrl: env.TENURE_DATABASE_URL,
@@ -119,6 +134,10 @@ const EnvironmentSchema = z
     heapGrowingPercent: env.TENURE_HEAP_GROWING_PERCENT,
     backgroundCheckpoints: env.TENURE_BACKGROUND_CHECKPOINTS,
     preparedStatements: env.TENURE_PG_PREPARED_STATEMENTS,
+    /** PostgreSQL: ms to connect before a request is refused 503; the driver's default (5 s) when absent. */
+    pgConnectTimeoutMs: env.TENURE_PG_CONNECT_TIMEOUT ?? undefined,
+    /** PostgreSQL: ms a statement may wait for its answer; null: no limit; the driver's default (30 s) when absent. */
+    pgQueryTimeoutMs: env.TENURE_PG_QUERY_TIMEOUT,
     /** Serve Kubernetes' admission webhook (POST /k8s/admission). */
     k8sAdmission: env.TENURE_K8S_ADMISSION,
     /** The server's TLS certificate and key, PEM files; plain HTTP without them. */
@@ -144,6 +163,8 @@ const EnvironmentSchema = z
     tokenRate: env.TENURE_RATE_LIMIT,
     /** Requests per client address without a valid token that `serve` takes; null: no limit. */
     anonymousRate: env.TENURE_ANONYMOUS_RATE_LIMIT,
+    /** CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the socket's address. */
+    trustProxy: env.TENURE_TRUST_PROXY ?? [],
   }));
 
 export type Config = z.output<typeof EnvironmentSchema>;

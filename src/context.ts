@@ -79,6 +79,10 @@ export interface ContextOptions {
    * cannot carry them (TENURE_PG_PREPARED_STATEMENTS=0).
    */
   preparedStatements?: boolean;
+  /** PostgreSQL: ms to wait for a connection (OpenOptions.connectTimeoutMs; 5 s when absent). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL: ms a statement may wait for its answer; null: no limit (OpenOptions.queryTimeoutMs; 30 s when absent). */
+  queryTimeoutMs?: number | null;
   /** The policy file; the built-in defaults when absent. */
   policies?: string | null;
   /** Where `${VAR}` in the policy file is read; none are set when absent. */
@@ -113,6 +117,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     backgroundCheckpoints: options.backgroundCheckpoints,
     onCheckpointFailure: options.onCheckpointFailure,
     preparedStatements: options.preparedStatements ?? true,
+    connectTimeoutMs: options.connectTimeoutMs,
+    queryTimeoutMs: options.queryTimeoutMs,
   });
   try {
     await migrateToLatest(database);

@@ -29,6 +29,7 @@ describe("the environment, parsed once in config.ts", () => {
       egressAllow: [],
       tokenRate: { count: 10_000, perMs: 1_000 },
       anonymousRate: { count: 1_000, perMs: 1_000 },
+      trustProxy: [],
     });
   });
 
@@ -113,6 +114,10 @@ describe("the environment, parsed once in config.ts", () => {
       "TENURE_RATE_LIMIT must be a rate such as 50/s, 3000/m or 100000/h, or off",
     ],
     ["TENURE_ANONYMOUS_RATE_LIMIT", "lots", "TENURE_ANONYMOUS_RATE_LIMIT must be a rate such as 50/s"],
+    ["TENURE_TRUST_PROXY", "10.0.0.0/8,proxy", "TENURE_TRUST_PROXY must be a comma-separated list of CIDRs"],
+    ["TENURE_PG_CONNECT_TIMEOUT", "off", "TENURE_PG_CONNECT_TIMEOUT must be a duration such as 30s"],
+    ["TENURE_PG_CONNECT_TIMEOUT", "2h", "TENURE_PG_CONNECT_TIMEOUT must be a duration such as 30s"],
+    ["TENURE_PG_QUERY_TIMEOUT", "30", "TENURE_PG_QUERY_TIMEOUT must be a duration such as 30s, 500ms or 2m"],
   ])("refuses %s=%s with an InputError naming the variable", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
     expect(() => parseConfig({ [name]: value })).toThrow(InputError);
@@ -126,6 +131,22 @@ describe("the environment, parsed once in config.ts", () => {
         TENURE_MLFLOW_SYNC_EVERY: "10m",
       }),
     ).toMatchObject({ mlflowUrl: "https://mlflow.example.com", mlflowToken: "dapi-x", mlflowSyncEvery: 600 });
+  });
+
+  it("reads PostgreSQL's timeouts in milliseconds (the query's may be off), and TENURE_TRUST_PROXY as a list of CIDRs", () => {
+    expect(parseConfig({})).toMatchObject({ pgConnectTimeoutMs: undefined, pgQueryTimeoutMs: undefined });
+    expect(
+      parseConfig({
+        TENURE_PG_CONNECT_TIMEOUT: "500ms",
+        TENURE_PG_QUERY_TIMEOUT: "2m",
+        TENURE_TRUST_PROXY: "10.0.0.0/8, ::1",
+      }),
+    ).toMatchObject({
+      pgConnectTimeoutMs: 500,
+      pgQueryTimeoutMs: 120_000,
+      trustProxy: ["10.0.0.0/8", "::1"],
+    });
+    expect(parseConfig({ TENURE_PG_QUERY_TIMEOUT: "off" })).toMatchObject({ pgQueryTimeoutMs: null });
   });
 
   it("refuses private egress unless TENURE_ALLOW_PRIVATE_EGRESS=1, and reads TENURE_EGRESS_ALLOW as a list of CIDRs", () => {

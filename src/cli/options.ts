@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { parseDuration } from "../core/duration.js";
+import { cidrItems, parseCidr } from "../cidr.js";
+import { parseDuration, parseMilliseconds } from "../core/duration.js";
 import { parseRate, type Rate } from "../core/rate.js";
 
 export interface DatabaseFlag {
@@ -71,21 +72,44 @@ export function rateFlag(name: string) {
   };
 }
 
-const TIME_UNITS_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
-
 /** Parses a timeout flag such as `--upstream-timeout 30s` (or `500ms`, `2m`) into milliseconds. */
 export function millisecondsFlag(name: string, maxMs = 3_600_000) {
   return (value: string): number => {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
-    const ms = match
-      ? Math.round(Number(match[1]) * TIME_UNITS_MS[match[2] as keyof typeof TIME_UNITS_MS])
-      : NaN;
-    if (!(ms >= 1 && ms <= maxMs)) {
+    const ms = parseMilliseconds(value);
+    if (ms === undefined || ms > maxMs) {
       throw new InvalidArgumentError(
         `${name} must be a duration such as 30s, 500ms or 2m, at most ${maxMs / 60_000}m`,
       );
     }
     return ms;
+  };
+}
+
+/** Parses a timeout flag that may be turned off (`off`: null), as millisecondsFlag otherwise. */
+export function timeoutFlag(name: string, maxMs = 3_600_000) {
+  const parse = millisecondsFlag(name, maxMs);
+  return (value: string): number | null => {
+    if (value.trim() === "off") return null;
+    try {
+      return parse(value);
+    } catch {
+      throw new InvalidArgumentError(
+        `${name} must be a duration such as 30s, 500ms or 2m, at most ${maxMs / 60_000}m, or off`,
+      );
+    }
+  };
+}
+
+/** Parses a list of CIDRs such as `--trust-proxy 10.0.0.0/8,127.0.0.1`. */
+export function cidrListFlag(name: string) {
+  return (value: string): string[] => {
+    const items = cidrItems(value);
+    if (items.length === 0 || !items.every((item) => parseCidr(item) !== undefined)) {
+      throw new InvalidArgumentError(
+        `${name} must be a comma-separated list of CIDRs such as 10.0.0.0/8,127.0.0.1/32`,
+      );
+    }
+    return items;
   };
 }
 

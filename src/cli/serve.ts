@@ -7,7 +7,16 @@ import type { RunningServer, ServeOptions } from "../http/server.js";
 import { type EgressFlag, egressOption, egressPolicyOf } from "./egress-flag.js";
 import { boundHeapGrowth } from "./heap.js";
 import { configOf, type Io } from "./io.js";
-import { type DatabaseFlag, databaseOption, durationFlag, positiveInt, rateFlag } from "./options.js";
+import {
+  cidrListFlag,
+  type DatabaseFlag,
+  databaseOption,
+  durationFlag,
+  millisecondsFlag,
+  positiveInt,
+  rateFlag,
+  timeoutFlag,
+} from "./options.js";
 import { assertMlflowUrl } from "./sync-mlflow.js";
 
 export interface ServeFlags extends DatabaseFlag, EgressFlag {
@@ -28,6 +37,9 @@ export interface ServeFlags extends DatabaseFlag, EgressFlag {
   mlflowSyncEvery?: number;
   rateLimit?: Rate | null;
   anonymousRateLimit?: Rate | null;
+  trustProxy?: string[];
+  pgConnectTimeout?: number;
+  pgQueryTimeout?: number | null;
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -87,6 +99,21 @@ export function serveCommand(program: Command, io: Io): void {
         "--anonymous-rate-limit <rate>",
         `requests each client address may make without a valid token (default: $TENURE_ANONYMOUS_RATE_LIMIT, else ${DEFAULT_ANONYMOUS_RATE})`,
         rateFlag("--anonymous-rate-limit"),
+      )
+      .option(
+        "--trust-proxy <cidrs>",
+        "reverse proxies (comma-separated CIDRs) whose X-Forwarded-For names the client's address, for the audit log and the per-address rate limit (default: $TENURE_TRUST_PROXY, else none: the socket's address)",
+        cidrListFlag("--trust-proxy"),
+      )
+      .option(
+        "--pg-connect-timeout <duration>",
+        "PostgreSQL: how long to wait for a connection before a request is answered 503 (default: $TENURE_PG_CONNECT_TIMEOUT, else 5s)",
+        millisecondsFlag("--pg-connect-timeout"),
+      )
+      .option(
+        "--pg-query-timeout <duration>",
+        "PostgreSQL: how long a statement may wait for its answer before a request is answered 503, or off (default: $TENURE_PG_QUERY_TIMEOUT, else 30s)",
+        timeoutFlag("--pg-query-timeout"),
       ),
   ).action(async (flags: ServeFlags) => {
     const config = await configOf(io);
@@ -124,6 +151,9 @@ export function serveCommand(program: Command, io: Io): void {
       egress: await egressPolicyOf(flags, config),
       tokenRate: flags.rateLimit === undefined ? config.tokenRate : flags.rateLimit,
       anonymousRate: flags.anonymousRateLimit === undefined ? config.anonymousRate : flags.anonymousRateLimit,
+      trustProxy: flags.trustProxy ?? config.trustProxy,
+      ...(flags.pgConnectTimeout === undefined ? {} : { pgConnectTimeoutMs: flags.pgConnectTimeout }),
+      ...(flags.pgQueryTimeout === undefined ? {} : { pgQueryTimeoutMs: flags.pgQueryTimeout }),
       env: io.env,
     });
   });
@@ -167,6 +197,8 @@ export function processSettings(config: Config) {
     logLevel: config.logLevel,
     backgroundCheckpoints: config.backgroundCheckpoints,
     preparedStatements: config.preparedStatements,
+    pgConnectTimeoutMs: config.pgConnectTimeoutMs,
+    pgQueryTimeoutMs: config.pgQueryTimeoutMs,
     heapGrowingPercent: config.heapGrowingPercent,
   } satisfies Partial<ServeProcessOptions>;
 }

@@ -49,7 +49,8 @@ export function syncKubernetesCommand(sync: Command, io: Io): void {
       ),
   ).action(async (flags: KubernetesFlags) => {
     // Loaded when the command runs: @kubernetes/client-node is large, and every CLI start loads this file.
-    const { KubernetesApi, loadKubeConfig } = await import("../integrations/kubernetes/kubernetes-api.js");
+    const { KubernetesApi } = await import("../integrations/kubernetes/kubernetes-api.js");
+    const { loadKubeConfig } = await import("../integrations/kubernetes/kube-config.js");
     const { fingerprintOf, observedOf } = await import("../integrations/kubernetes/kubernetes-reconcile.js");
     const { listWorkloads, WorkloadWatcher } = await import(
       "../integrations/kubernetes/kubernetes-watcher.js"

@@ -23,6 +23,19 @@ export function parseDuration(text: string): number | undefined {
   return whole > 0 && whole <= MAX_DURATION_SECONDS ? whole : undefined;
 }
 
+const TIMEOUT_UNIT_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
+
+/**
+ * Parses a timeout such as `30s`, `500ms` or `2m` into whole milliseconds, at least 1. Returns
+ * `undefined` for anything else, so callers can name the bad flag or variable.
+ */
+export function parseMilliseconds(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Math.round(Number(match[1]) * TIMEOUT_UNIT_MS[match[2] as keyof typeof TIMEOUT_UNIT_MS]);
+  return ms >= 1 && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
 /**
  * Formats seconds in the largest unit that keeps the number readable: `41d`, `5h`, `12m`, `30s`.
  * Ages of a year or more stay in days (`412d`) because TTLs are written in days.

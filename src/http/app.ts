@@ -61,6 +61,7 @@ import { timelineRoutes } from "./routes/timelines.js";
 import { trafficRoutes } from "./routes/traffic.js";
 import { problemResponses } from "./schemas.js";
 import type { TokenCache } from "./token-auth.js";
+import { trustedProxies } from "./trusted-proxies.js";
 
 export interface AppOptions {
   registry: Registry;
@@ -94,6 +95,11 @@ export interface AppOptions {
   rateLimits?: RateLimits;
   /** The listening server's head size limit and slow-client timeouts; DEFAULT_CONNECTION_LIMITS without. */
   connectionLimits?: ConnectionLimits;
+  /**
+   * CIDRs of the reverse proxies whose X-Forwarded-For gives the client's address (`request.ip`,
+   * which the audit log and the per-address rate limit read); none without: the socket's peer.
+   */
+  trustProxy?: readonly string[];
 }
 
 /** 1 MiB: registrations are small; anything larger is a mistake or an attack (413). */
@@ -104,8 +110,10 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const limits = options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
+  const trustProxy = trustedProxies(options.trustProxy ?? []);
   const fastifyOptions = {
     bodyLimit: BODY_LIMIT,
+    ...(trustProxy ? { trustProxy } : {}),
     ...connectionOptions(limits),
     clientErrorHandler: answerClientError,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),

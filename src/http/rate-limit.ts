@@ -68,9 +68,10 @@ export class TokenBuckets {
 
 /**
  * The address a request counts against: its IPv4 address, or its IPv6 /64, since one host
- * usually holds a whole /64 and could otherwise take a fresh bucket per address. The socket's
- * address, not X-Forwarded-For, which any client can write: behind a proxy every request without
- * a token shares the proxy's bucket, which is why that bucket is for probes and webhooks only.
+ * usually holds a whole /64 and could otherwise take a fresh bucket per address. The address is
+ * `request.ip`: the socket's, or, from a proxy listed in `--trust-proxy`, the one X-Forwarded-For
+ * names (src/http/trusted-proxies.ts). Without that list every request without a token behind a
+ * proxy shares the proxy's bucket.
  */
 export function clientKey(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -96,7 +97,12 @@ export interface RateLimitOptions {
   anonymous: Rate | null;
   /** The clock buckets refill by; monotonic by default. */
   now?: () => number;
+  /** Told of each request refused with 429, by the limit it was over (for /metrics). */
+  onRefused?: (limit: RateLimitKind) => void;
 }
+
+/** Which limit a request counted against: its token's, or its client address's. */
+export type RateLimitKind = "token" | "address";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -166,6 +172,7 @@ export class RateLimits {
     if (waitMs === 0) return;
     // Whole seconds (delay-seconds), rounded up so that a client that waits as told gets in.
     const seconds = Math.max(1, Math.ceil(waitMs / 1_000));
+    this.options.onRefused?.(forToken ? "token" : "address");
     reply.header("retry-after", String(seconds));
     throw new RateLimitedError(
       `more than ${rateWords(rate)} ${forToken ? "with this token" : "from this address without a valid token"}; retry after ${seconds} s`,

@@ -42,6 +42,10 @@ export interface ServeOptions {
   backgroundCheckpoints?: boolean;
   /** PostgreSQL: prepared statements (default on). */
   preparedStatements?: boolean;
+  /** PostgreSQL: ms to wait for a connection before a request is answered 503 (5 s when absent). */
+  pgConnectTimeoutMs?: number;
+  /** PostgreSQL: ms a statement may wait for its answer before 503; null: no limit (30 s when absent). */
+  pgQueryTimeoutMs?: number | null;
   /** Where the JSON log goes; stdout when absent. */
   logFile?: string;
   /** The policy file; the built-in defaults when null. */
@@ -83,6 +87,8 @@ export interface ServeOptions {
   anonymousRate?: Rate | null;
   /** Head size and slow-client timeouts; each DEFAULT_CONNECTION_LIMITS' when absent. */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** CIDRs of reverse proxies whose X-Forwarded-For names the client (`--trust-proxy`); none when absent. */
+  trustProxy?: readonly string[];
   /** The clock of the registry, sweeps and digests (epoch ms); the system's when absent. For tests. */
   clock?: () => number;
 }
@@ -142,6 +148,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Off (TENURE_BACKGROUND_CHECKPOINTS=0), commits checkpoint in line, as a CLI command does (README).
     backgroundCheckpoints: options.backgroundCheckpoints ?? true,
     preparedStatements: options.preparedStatements,
+    connectTimeoutMs: options.pgConnectTimeoutMs,
+    queryTimeoutMs: options.pgQueryTimeoutMs,
     ...(options.sweepLeaseSeconds === undefined ? {} : { sweepLeaseMs: options.sweepLeaseSeconds * 1000 }),
     onCheckpointFailure: (message) =>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
@@ -159,7 +167,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const anonymousRate =
     options.anonymousRate === undefined ? parseRate(DEFAULT_ANONYMOUS_RATE) : options.anonymousRate;
   const app = await buildApp({
-    rateLimits: new RateLimits({ token: tokenRate ?? null, anonymous: anonymousRate ?? null }),
+    rateLimits: new RateLimits({
+      token: tokenRate ?? null,
+      anonymous: anonymousRate ?? null,
+      onRefused: (limit) => metrics.onRateLimited(limit),
+    }),
+    trustProxy: options.trustProxy ?? [],
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     mlflowHook,
     metrics,
@@ -262,6 +275,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tls: tls !== undefined,
       rate_limit: formatRate(tokenRate),
       anonymous_rate_limit: formatRate(anonymousRate),
+      trust_proxy: options.trustProxy ?? [],
     },
     "tenure is serving",
   );

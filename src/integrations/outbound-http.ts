@@ -1,9 +1,9 @@
 // undici's own fetch, not Node 20's global one (undici 6): the egress dispatcher is undici 7's,
 // and a dispatcher is only sure to work with the fetch of its own version.
 import { fetch, type Response } from "undici";
-import { retryAfterMs } from "../alerts/channels/send.js";
 import { backoffMs } from "../alerts/dispatcher.js";
 import { headerSecrets, redactSecrets } from "../core/redact-secrets.js";
+import { retryAfterMs } from "../core/retry-after.js";
 import { defaultEgress, type EgressPolicy, isEgressRefused } from "../egress-policy.js";
 import { VERSION } from "../version.js";
 

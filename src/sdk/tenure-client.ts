@@ -1,5 +1,6 @@
+import { retryAfterMs } from "../core/retry-after.js";
 import { VERSION } from "../version.js";
-import { backoffDelay, pause, retryAfterMs } from "./backoff.js";
+import { backoffDelay, pause } from "./backoff.js";
 import {
   type DeploymentPage,
   type DeploymentRecord,

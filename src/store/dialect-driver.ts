@@ -19,6 +19,12 @@ export interface Database {
    * immediate (src/store/sqlite/).
    */
   transaction: <T>(work: (trx: Transaction<Schema>) => Promise<T>) => Promise<T>;
+  /**
+   * Runs `work` on a connection of its own that no query timeout bounds, for work that may
+   * rightly take long (migrations: an index built on a large table, another replica's migration
+   * waited for). Absent when the dialect sets no query timeout.
+   */
+  unbounded?: <T>(work: (db: Kysely<Schema>) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -33,6 +39,17 @@ export interface OpenOptions {
    * them, such as PgBouncer before 1.21 in transaction mode.
    */
   preparedStatements?: boolean;
+  /**
+   * PostgreSQL: how long to wait for a connection, the pool's queue included, before the
+   * statement fails as "unavailable" (5 s): a server that takes the TCP connection and never
+   * answers must not hold a request for the operating system's TCP timeouts.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * PostgreSQL: how long a statement may wait for its answer before it fails as "unavailable"
+   * and its connection is dropped (30 s); null: no limit. Migrations are not bound by it.
+   */
+  queryTimeoutMs?: number | null;
   /**
    * SQLite: copy the WAL back into the database on a thread of its own rather than in the middle
    * of commits (src/store/sqlite/checkpointer.ts). For a long-running server; a short CLI command

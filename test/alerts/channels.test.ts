@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { channelRequest, channelTimeoutMs } from "../../src/alerts/channels/index.js";
 import { pagerDutyRequest } from "../../src/alerts/channels/pagerduty.js";
-import { retryAfterMs, sendRequest } from "../../src/alerts/channels/send.js";
+import { sendRequest } from "../../src/alerts/channels/send.js";
 import { slackRequest } from "../../src/alerts/channels/slack.js";
 import { renderTemplate, verifySignature, webhookRequest } from "../../src/alerts/channels/webhook.js";
 import type {
@@ -10,6 +10,7 @@ import type {
   OutboundRequest,
   Severity,
 } from "../../src/alerts/notification.js";
+import { retryAfterMs } from "../../src/core/retry-after.js";
 import { EgressPolicy } from "../../src/egress-policy.js";
 import { type Receiver, type ReceiverKind, startReceiver } from "../support/receivers.js";
 

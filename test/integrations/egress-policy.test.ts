@@ -7,7 +7,8 @@ import { ListEndpointsCommand } from "@aws-sdk/client-sagemaker";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendRequest } from "../../src/alerts/channels/send.js";
 import { EgressPolicy, type EgressSettings, isEgressRefused } from "../../src/egress-policy.js";
-import { KubernetesApi, loadKubeConfig } from "../../src/integrations/kubernetes/kubernetes-api.js";
+import { loadKubeConfig } from "../../src/integrations/kubernetes/kube-config.js";
+import { KubernetesApi } from "../../src/integrations/kubernetes/kubernetes-api.js";
 import { OutboundError, requestJson } from "../../src/integrations/outbound-http.js";
 import { sagemakerClient } from "../../src/integrations/sagemaker/sagemaker-reader.js";
 

@@ -7,11 +7,9 @@ import fc, { type Arbitrary } from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { EgressPolicy } from "../../src/egress-policy.js";
-import {
-  KubernetesApi,
-  KubernetesError,
-  loadKubeConfig,
-} from "../../src/integrations/kubernetes/kubernetes-api.js";
+import { loadKubeConfig } from "../../src/integrations/kubernetes/kube-config.js";
+import { KubernetesApi } from "../../src/integrations/kubernetes/kubernetes-api.js";
+import { KubernetesError } from "../../src/integrations/kubernetes/kubernetes-failures.js";
 import { observedOf } from "../../src/integrations/kubernetes/kubernetes-reconcile.js";
 import { listWorkloads } from "../../src/integrations/kubernetes/kubernetes-watcher.js";
 import { MlflowClient, MlflowError } from "../../src/integrations/mlflow/mlflow-client.js";

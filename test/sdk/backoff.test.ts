@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, pause, retryAfterMs } from "../../src/sdk/backoff.js";
+import { retryAfterMs } from "../../src/core/retry-after.js";
+import { backoffDelay, pause } from "../../src/sdk/backoff.js";
 
 describe("retryAfterMs", () => {
   const now = Date.parse("2026-11-01T12:00:00Z");

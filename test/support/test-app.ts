@@ -62,6 +62,8 @@ export async function startTestApp(
     egress?: EgressPolicy;
     /** Limit request rates, as `tenure serve` does; no limit when absent. */
     rateLimits?: RateLimits;
+    /** Reverse proxies whose X-Forwarded-For names the client, as `tenure serve --trust-proxy`. */
+    trustProxy?: string[];
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -121,6 +123,7 @@ export async function startTestApp(
     // The test's clock, so that moving it expires tokens; no cache, so a revocation counts at once.
     tokens: new TokenCache(context.stores.tokens, () => now, 0),
     rateLimits: options.rateLimits,
+    trustProxy: options.trustProxy,
     publicRead: options.publicRead ?? false,
     version: "test",
     admission: options.admission

@@ -1,6 +1,7 @@
 // undici's own fetch, not Node 20's global one (undici 6): the egress dispatcher is undici 7's,
 // and a dispatcher is only sure to work with the fetch of its own version.
 import { fetch, type Response } from "undici";
+import { retryAfterMs } from "../../core/retry-after.js";
 import { defaultEgress, type EgressPolicy, isEgressRefused } from "../../egress-policy.js";
 import { VERSION } from "../../version.js";
 import type { OutboundRequest } from "../notification.js";
@@ -68,24 +69,6 @@ export async function sendRequest(request: OutboundRequest, options: SendOptions
   const retry = status === 408 || status === 429 || status >= 500;
   const retryAfter = retry ? retryAfterMs(response.headers.get("retry-after"), options.now()) : null;
   return finish({ ok: false, status, error: errorText(response, text), retry, retry_after_ms: retryAfter });
-}
-
-/**
- * Reads Retry-After (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date turned into the delay
- * from `nowMs` (a date already past is 0). Anything else is ignored, as the RFC allows.
- */
-export function retryAfterMs(value: string | null, nowMs: number): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) {
-    const ms = Number(text) * 1000;
-    return Number.isSafeInteger(ms) ? ms : null;
-  }
-  // Every HTTP-date form starts with a day name; without that check Date.parse would read "1.5"
-  // as a date in 2001. The asctime form has no zone but means GMT (RFC 9110 §5.6.7).
-  if (!/^[A-Za-z]{3,9},? /.test(text)) return null;
-  const date = Date.parse(/GMT$/.test(text) ? text : `${text} GMT`);
-  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
 
 async function readCapped(response: Response): Promise<string> {

@@ -3,6 +3,7 @@ import type { AttemptOutcome } from "../../alerts/dispatcher.js";
 import type { Telemetry } from "../../context.js";
 import { LATENCY_BOUNDS_MS } from "../../gateway/traffic-report.js";
 import type { SweepEnded } from "../../lifecycle/sweeper.js";
+import type { RateLimitKind } from "../rate-limit.js";
 import { BucketHistogram, keyOf } from "./bucket-histogram.js";
 import {
   DEPLOYMENT_LABELS,
@@ -51,6 +52,7 @@ export class PrometheusMetrics {
   private readonly gatewayTimeouts: Counter;
   private readonly gatewayLatency: BucketHistogram;
   private readonly ghostRequests: Counter;
+  private readonly rateLimited: Counter;
   /** The label sets of the gateway series, by key, to drop those of deployments no longer live. */
   private readonly gatewaySeries = new Map<string, DeploymentLabels>();
 
@@ -130,6 +132,18 @@ export class PrometheusMetrics {
       help: "Requests gateways reported for models the registry does not know (ghosts); no model label, as clients choose the names.",
       registers,
     });
+    this.rateLimited = new Counter({
+      name: "tenure_http_rate_limited_total",
+      help: "Requests this process refused with 429 over a rate limit, by limit (token: a token's own; address: a client address's, for requests without a valid token).",
+      labelNames: ["limit"],
+      registers,
+    });
+    for (const limit of ["token", "address"] satisfies RateLimitKind[]) this.rateLimited.inc({ limit }, 0);
+  }
+
+  /** Counts a request the rate limiter refused (RateLimitOptions.onRefused). */
+  onRateLimited(limit: RateLimitKind): void {
+    this.rateLimited.inc({ limit });
   }
 
   /** The callbacks the context calls as work is done in this process. */

@@ -1,19 +1,16 @@
-import { existsSync } from "node:fs";
-import { delimiter } from "node:path";
 import {
-  ApiException,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   Observable,
   type RequestContext,
   type ResponseContext,
   Watch,
 } from "@kubernetes/client-node";
-import { retryAfterMs } from "../../alerts/channels/send.js";
 import { backoffMs } from "../../alerts/dispatcher.js";
-import { InputError } from "../../core/errors.js";
-import { defaultEgress, type EgressPolicy, isEgressRefused } from "../../egress-policy.js";
+import { defaultEgress, type EgressPolicy } from "../../egress-policy.js";
 import { abortableSleep, OUTBOUND_DEFAULTS } from "../outbound-http.js";
+import { guardKubeConfig } from "./kube-config.js";
+import { type Failure, failureOf, KubernetesError, statusOf, watchError } from "./kubernetes-failures.js";
 import { MODEL_LABEL, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-workload.js";
 
 /**
@@ -25,17 +22,6 @@ import { MODEL_LABEL, WORKLOAD_KINDS, type WorkloadKind } from "./kubernetes-wor
  * per attempt; 408, 429, 5xx and network errors retried with backoff and jitter; Retry-After
  * honoured) and no message carries a header, where the token is.
  */
-
-export class KubernetesError extends Error {
-  override name = "KubernetesError";
-  constructor(
-    message: string,
-    /** The HTTP status, or null when no answer came. */
-    readonly status: number | null,
-  ) {
-    super(message);
-  }
-}
 
 /** One kind's objects at one resourceVersion, every page of them. */
 export interface WorkloadList {
@@ -76,52 +62,6 @@ export interface KubernetesApiOptions {
 const WATCH_TIMEOUT_SECONDS = 300;
 /** Lists are paged (`limit`/`continue`) so a large cluster never answers in one huge body. */
 const PAGE_SIZE = 500;
-
-/**
- * Loads the kubeconfig as kubectl would: the files in KUBECONFIG (read from the command's
- * environment, merged as client-node merges them), else ~/.kube/config, else the pod's service
- * account; `context` picks one of its contexts. Refuses a missing context, and no configuration
- * at all, where client-node would quietly fall back to http://localhost:8080.
- */
-export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): KubeConfig {
-  const kubeconfig = new KubeConfig();
-  const files = (env.KUBECONFIG ?? "").split(delimiter).filter((f) => f !== "");
-  try {
-    if (files.length > 0) {
-      for (const [i, file] of files.entries()) {
-        if (!existsSync(file)) throw new Error(`${file} does not exist`);
-        if (i === 0) kubeconfig.loadFromFile(file);
-        else {
-          const more = new KubeConfig();
-          more.loadFromFile(file);
-          kubeconfig.mergeConfig(more);
-        }
-      }
-    } else {
-      kubeconfig.loadFromDefault();
-    }
-  } catch (error) {
-    throw new InputError(`the kubeconfig cannot be read: ${error instanceof Error ? error.message : error}`);
-  }
-  if (files.length === 0 && kubeconfig.getCurrentContext() === "loaded-context") {
-    throw new InputError(
-      "no kubeconfig: set KUBECONFIG, write ~/.kube/config, or run in a pod with a service account",
-    );
-  }
-  if (context !== undefined) {
-    if (!kubeconfig.getContextObject(context)) {
-      const known = kubeconfig.getContexts().map((c) => c.name);
-      throw new InputError(
-        `--context ${context} is not in the kubeconfig${known.length > 0 ? ` (its contexts: ${known.join(", ")})` : ""}`,
-      );
-    }
-    kubeconfig.setCurrentContext(context);
-  }
-  if (!kubeconfig.getCurrentCluster()) {
-    throw new InputError(`the kubeconfig's context ${kubeconfig.getCurrentContext()} names no cluster`);
-  }
-  return kubeconfig;
-}
 
 export class KubernetesApi {
   private readonly objects: CustomObjectsApi;
@@ -352,19 +292,6 @@ function pageOf(
   };
 }
 
-/**
- * Puts the egress policy on every agent the kubeconfig makes: client-node builds one per call
- * and per watch in `createAgent` (with the cluster's CA, client certificate and TLS settings), so
- * wrapping it there covers lists and watches alike. Through a kubeconfig's `proxy-url` the proxy
- * makes the connection: only a cluster address written as an IP is checked then (docs/egress.md).
- */
-function guardKubeConfig(kubeconfig: KubeConfig, egress: EgressPolicy): void {
-  type CreateAgent = (cluster: unknown, options: unknown) => import("node:http").Agent;
-  const target = kubeconfig as unknown as { createAgent: CreateAgent };
-  const create = target.createAgent.bind(kubeconfig);
-  target.createAgent = (cluster, options) => egress.guardAgent(create(cluster, options));
-}
-
 type RequestOptions = Parameters<CustomObjectsApi["listNamespacedCustomObject"]>[1];
 
 /**
@@ -384,74 +311,4 @@ function withSignal(signal: AbortSignal): RequestOptions {
     ],
     middlewareMergeStrategy: "append",
   };
-}
-
-interface Failure {
-  retry: boolean;
-  status: number | null;
-  reason: string;
-  retryAfterMs: number | null;
-}
-
-function failureOf(error: unknown, timedOut: boolean, timeoutMs: number): Failure {
-  if (error instanceof ApiException) {
-    const status = error.code;
-    const retry = status === 408 || status === 429 || status >= 500;
-    const header = (error.headers as Record<string, string | undefined>)["retry-after"] ?? null;
-    return {
-      retry,
-      status,
-      reason: `HTTP ${status}${detailOf(error.body)}`,
-      retryAfterMs: retry ? retryAfterMs(header, Date.now()) : null,
-    };
-  }
-  const name = error instanceof Error ? error.name : "";
-  if (name === "AbortError" && timedOut) {
-    return { retry: true, status: null, reason: `timed out after ${timeoutMs} ms`, retryAfterMs: null };
-  }
-  // node-fetch's FetchError: refused, reset, a name that does not resolve. Its message repeats
-  // the URL with its query; the call's name says where, so only the reason is kept. Anything
-  // else (a kubeconfig's exec plugin that failed, a TLS setting refused) would fail again.
-  if (name === "FetchError" && isEgressRefused(error)) {
-    // The cluster's address is configuration, which another attempt will not change.
-    const reason = /reason: (.*)$/s.exec(messageOf(error))?.[1] ?? messageOf(error);
-    return { retry: false, status: null, reason, retryAfterMs: null };
-  }
-  if (name === "FetchError") {
-    const reason = /reason: (.*)$/s.exec(messageOf(error))?.[1] ?? messageOf(error);
-    return { retry: true, status: null, reason, retryAfterMs: null };
-  }
-  return { retry: false, status: null, reason: messageOf(error), retryAfterMs: null };
-}
-
-/** The server's own words: a Kubernetes Status's `message` (`deployments.apps is forbidden: …`). */
-function detailOf(body: unknown): string {
-  let value = body;
-  if (typeof body === "string") {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      const plain = body.replace(/\s+/g, " ").trim().slice(0, 300);
-      return plain ? `: ${plain}` : "";
-    }
-  }
-  const message = (value as { message?: unknown } | null)?.message;
-  return typeof message === "string" ? `: ${message.slice(0, 300)}` : "";
-}
-
-function statusOf(object: unknown): { code: number | null; text: string } {
-  const s = (object ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
-  const code = typeof s.code === "number" ? s.code : null;
-  const words = [s.reason, s.message].filter((w): w is string => typeof w === "string").join(": ");
-  return { code, text: `${code ?? "error"}${words ? ` ${words}` : ""}` };
-}
-
-function watchError(path: string, error: unknown): KubernetesError {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  const code = typeof status === "number" ? status : null;
-  return new KubernetesError(`watch ${path}: ${code === null ? messageOf(error) : `HTTP ${code}`}`, code);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

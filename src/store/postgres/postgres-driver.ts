@@ -4,7 +4,7 @@ import type { Schema } from "../schema.js";
 import { createPostgresDatabase } from "./create-database.js";
 import { pipelinedTransactions } from "./pipelined-transactions.js";
 import { classifyPostgresError } from "./postgres-errors.js";
-import { createPool } from "./postgres-pool.js";
+import { createPool, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from "./postgres-pool.js";
 import { redactUrl } from "./redact-url.js";
 
 /** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
@@ -38,7 +38,7 @@ export const postgresDriver: DialectDriver = {
           "Tenure needs PostgreSQL 13 or later",
       );
     }
-    return work(database.db);
+    return database.unbounded ? database.unbounded(work) : work(database.db);
   },
   classifyError: classifyPostgresError,
   // Only the server can tell that a database is not there: connecting answers 3D000.
@@ -47,11 +47,14 @@ export const postgresDriver: DialectDriver = {
 };
 
 function openPostgres(url: string, options: OpenOptions): Database {
-  const pool = createPool({
+  const settings = {
     connectionString: url,
-    max: options.poolSize ?? 10,
     preparedStatements: options.preparedStatements ?? true,
-  });
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs:
+      options.queryTimeoutMs === undefined ? DEFAULT_QUERY_TIMEOUT_MS : (options.queryTimeoutMs ?? 0),
+  };
+  const pool = createPool({ ...settings, max: options.poolSize ?? 10 });
   const dialect = new PostgresDialect({ pool });
   const db = new Kysely<Schema>({ dialect });
   return {
@@ -60,6 +63,20 @@ function openPostgres(url: string, options: OpenOptions): Database {
     traits: postgresDriver.traits,
     location: redactUrl(url),
     transaction: pipelinedTransactions(db, dialect, pool),
+    // One connection, opened for the work and closed after it, still bound by the connect timeout.
+    unbounded:
+      settings.queryTimeoutMs === 0
+        ? undefined
+        : async (work) => {
+            const own = new Kysely<Schema>({
+              dialect: new PostgresDialect({ pool: createPool({ ...settings, max: 1, queryTimeoutMs: 0 }) }),
+            });
+            try {
+              return await work(own);
+            } finally {
+              await own.destroy();
+            }
+          },
     close: () => db.destroy(),
   };
 }

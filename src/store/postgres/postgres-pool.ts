@@ -10,7 +10,16 @@ export interface PoolOptions {
   max: number;
   /** Prepare the statements a connection repeats (see preparePlans). */
   preparedStatements: boolean;
+  /** Ms to wait for a connection (the pool's queue included); 0: no limit. */
+  connectTimeoutMs: number;
+  /** Ms a statement may wait for its answer; 0: no limit. */
+  queryTimeoutMs: number;
 }
+
+/** A server that accepts TCP and never answers is given up on after this long. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** A statement unanswered after this long has met a silent server, or is a runaway. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**
  * pg's pool as Tenure uses it: in pipeline mode, int8 read as numbers, each connection given
@@ -20,6 +29,17 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max,
+    // pg's connect timeout, and pg-pool's for a caller waiting for a connection. Without them a
+    // server that takes the TCP connection and never answers (a black-holed network, a hung
+    // host) holds each request until the operating system gives up on TCP, for minutes.
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    // A statement's answer that does not come (the server went silent mid-query) fails the
+    // statement with "Query read timeout"; in pipeline mode pg then destroys the connection, and
+    // the pool drops it. It counts from when the statement is issued, so it also bounds a
+    // statement that merely runs long, or waits long for a lock: well beyond what a request's
+    // statements take (BENCHMARKS.md). Server-side statement_timeout would not do: a silent
+    // server sends no error.
+    query_timeout: options.queryTimeoutMs,
     // A connection sends a statement at once, without waiting for the answer to the one before
     // (pg's pipeline mode): see pipelinedTransactions. A connection still runs one statement at
     // a time, in the order they were sent, each with its own result or error.

@@ -8,9 +8,11 @@ import type pg from "pg";
 
 /**
  * A statement that PostgreSQL answered with a FATAL error (its backend is gone: terminated by
- * an administrator, a restart, a crash) ends the client at once. The connection's end comes in
- * a moment later; until it does, the client would go back to the pool as usable and fail the
- * next statement it is lent for. An ending client is dropped by the pool instead.
+ * an administrator, a restart, a crash), or whose answer never came within the query timeout
+ * (pg destroys the connection, src/store/postgres/postgres-pool.ts), ends the client at once.
+ * The connection's end comes in a moment later; until it does, the client would go back to the
+ * pool as usable and fail the next statement it is lent for. An ending client is dropped by the
+ * pool instead.
  */
 export function endWhenFatal(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -18,12 +20,17 @@ export function endWhenFatal(client: pg.PoolClient): void {
     const result = query(...args);
     if (!(result instanceof Promise)) return result;
     return result.catch((error: unknown) => {
-      const severity = (error as { severity?: unknown } | null)?.severity;
-      if (severity === "FATAL" || severity === "PANIC") client.end().catch(() => {});
+      const { severity, message } = (error ?? {}) as { severity?: unknown; message?: unknown };
+      if (severity === "FATAL" || severity === "PANIC" || message === QUERY_TIMEOUT_MESSAGE) {
+        client.end().catch(() => {});
+      }
       throw error;
     });
   }) as typeof client.query;
 }
+
+/** pg's error for a statement whose answer did not come within `query_timeout`. */
+export const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
 
 /**
  * Statements a connection is given in one turn of the event loop leave in one write. pg writes
