@@ -269,6 +269,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       version: VERSION,
       policies: context.policies.path ?? "built-in defaults",
       sweep_cron: scheduleCron,
+      report_digest: context.policies.report
+        ? `${context.policies.report.every} (${context.policies.report.timezone})`
+        : "off",
       mlflow_webhook: mlflowHook ? "on" : "off",
       next_sweep: new Date(scheduler.nextSlot() ?? 0).toISOString(),
       k8s_admission: options.k8sAdmission ?? false,

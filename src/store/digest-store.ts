@@ -13,8 +13,6 @@ export interface DigestStore {
   slotDigests(slot: number): Promise<ReportDigestRow[]>;
   /** Records an attempt's outcome, creating the row or replacing its state. */
   record(key: { owner_team: string; channel: string; slot: number }, record: DigestRecord): Promise<void>;
-  /** The newest digest sent to each team (any channel), for `GET /v1/report` readers and the log. */
-  lastSent(owner_team: string): Promise<ReportDigestRow | undefined>;
 }
 
 export class SqlDigestStore extends BoundStore implements DigestStore {
@@ -31,16 +29,5 @@ export class SqlDigestStore extends BoundStore implements DigestStore {
       .values({ ...key, ...record })
       .onConflict((oc) => oc.columns(["owner_team", "channel", "slot"]).doUpdateSet(record))
       .execute();
-  }
-
-  async lastSent(owner_team: string): Promise<ReportDigestRow | undefined> {
-    return this.executor
-      .selectFrom("report_digests")
-      .selectAll()
-      .where("owner_team", "=", owner_team)
-      .where("state", "=", "sent")
-      .orderBy("slot", "desc")
-      .limit(1)
-      .executeTakeFirst();
   }
 }
