@@ -337,7 +337,15 @@ export function teamLines(report: RotReport, team: TeamReport): { title: string;
 
 export { periodLine as reportPeriodLine };
 
-const titleCase = (header: string) => header.charAt(0) + header.slice(1).toLowerCase();
+/** `EXPIRES IN` → `Expires in`, acronyms kept: `OF TTL` → `Of TTL`, `ID` → `ID`. */
+const ACRONYMS = new Set(["ID", "TTL"]);
+const titleCase = (header: string) =>
+  header
+    .split(" ")
+    .map((word, i) =>
+      ACRONYMS.has(word) ? word : i === 0 ? word.charAt(0) + word.slice(1).toLowerCase() : word.toLowerCase(),
+    )
+    .join(" ");
 
 // A `|` would end the cell; a newline the row. Backslash-escaped pipes are GitHub's and GitLab's rule.
 function escapeCell(text: string): string {

@@ -231,7 +231,7 @@ describe("the rot report's renderings", () => {
   it("markdown: headings and pipe tables a ticket renders, a `|` in a name escaped", () => {
     const markdown = renderReportMarkdown(report);
     expect(markdown).toContain("## risk\n");
-    expect(markdown).toContain("### Expired (1)\n\n| Id | Model | Version | Env | Age | Ttl | Overdue |");
+    expect(markdown).toContain("### Expired (1)\n\n| ID | Model | Version | Env | Age | TTL | Overdue |");
     expect(markdown).toContain("|---:|---|---|---|---:|---:|---:|---|---|");
     expect(markdown).toContain("| 12 | fraud\\|gbm | 1.0.0 | production | 41d | 30d | 11d |");
     expect(markdown).toContain("### Degraded (0)\n\n_None._");

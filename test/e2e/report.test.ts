@@ -72,7 +72,7 @@ describe("tenure report as a process: text, markdown and JSON, local and remote"
     expect(result.stdout.startsWith("# Rot report\n\n_generated ")).toBe(true);
     expect(result.stdout).toContain("\n## growth\n\n**5 live;");
     expect(result.stdout).toMatch(
-      /\n### Degraded \(1\)\n\n\| Id \| Model \| Version \| Env \| Metric \| Value \| Target \| Drop \| State \|\n\|---:\|---\|---\|---\|---\|---:\|---:\|---:\|---\|\n\| \d+ \| ltv-regressor \| 2\.3\.1 \| production \| auc \| /,
+      /\n### Degraded \(1\)\n\n\| ID \| Model \| Version \| Env \| Metric \| Value \| Target \| Drop \| State \|\n\|---:\|---\|---\|---\|---\|---:\|---:\|---:\|---\|\n\| \d+ \| ltv-regressor \| 2\.3\.1 \| production \| auc \| /,
     );
     expect(result.stdout).not.toContain("## ads");
   });
