@@ -75,6 +75,34 @@ describe("the rot report's composition", () => {
     expect(team?.expired[1]?.expired_at).toBe("2026-12-04T09:00:00.000Z");
   });
 
+  it("lists what expired in the period and has ended since, from its expired alert, after what is still live", () => {
+    const report = composeRotReport({
+      now: NOW,
+      since_seconds: 7 * DAY,
+      deployments: [
+        deployment({ id: 1, deployment_age_seconds: 33 * DAY, ttl_seconds: 30 * DAY, stage: "expired" }),
+      ],
+      alerts: [
+        alert({
+          deployment_id: 7,
+          kind: "expired",
+          state: "resolved",
+          resolution: "retired",
+          opened_at: NOW - 2 * DAY * 1000,
+          resolved_at: NOW - DAY * 1000,
+        }),
+        // Opened before the period: not listed.
+        alert({ deployment_id: 8, kind: "expired", state: "resolved", opened_at: NOW - 9 * DAY * 1000 }),
+      ],
+    });
+    expect(
+      report.teams[0]?.expired.map((e) => [e.deployment_id, e.current, e.in_period, e.resolution]),
+    ).toEqual([
+      [1, true, true, null],
+      [7, false, true, "retired"],
+    ]);
+  });
+
   it("lists as due what is due now or expires within 14 days, soonest first, and not what expires later", () => {
     const report = composeRotReport({
       now: NOW,
