@@ -48,7 +48,7 @@ describe.each(dialects())("pruning metric points (%s)", (dialect) => {
     await database.drop();
   });
 
-  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest", async () => {
+  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest and every day's roll-up", async () => {
     // More deployments than one prune group (200), so the walk over groups is exercised.
     const ids = await registerFleet(context, 450);
     const now = Date.now();
@@ -66,6 +66,11 @@ describe.each(dialects())("pruning metric points (%s)", (dialect) => {
     expect(left.every((p) => Number(p.timestamp) >= now - 400 * DAY_MS)).toBe(true);
     // A second prune finds nothing more.
     expect(await context.stores.metrics.prunePoints(now - 400 * DAY_MS)).toBe(0);
+    // The days the pruned points fell in keep their roll-ups: daily windows still see all five.
+    const windows = await context.stores.metrics.windowAggregates(ids.slice(0, 2), "auc", DAY_MS, now + 1);
+    for (const id of ids.slice(0, 2)) {
+      expect(windows.get(id)?.map((w) => w.samples)).toEqual([1, 1, 1, 1, 1]);
+    }
   });
 });
 
