@@ -68,7 +68,9 @@ async function sqliteTriggers(db: Kysely<unknown>): Promise<void> {
 
 /**
  * PostgreSQL: statement triggers over transition tables, so a batch of 10,000 points makes one
- * grouped upsert of the few days it touches rather than 10,000 updates of the same rows.
+ * grouped upsert of the few days it touches rather than 10,000 updates of the same rows. Days are
+ * upserted in key order, so two batches that touch the same days lock them in the same order and
+ * cannot deadlock on them.
  */
 async function postgresTriggers(db: Kysely<unknown>): Promise<void> {
   const statements = [
@@ -82,6 +84,7 @@ async function postgresTriggers(db: Kysely<unknown>): Promise<void> {
        select deployment_id, name, timestamp / ${ROLLUP_DAY_MS}, sum(sample_size), sum(value * sample_size)
        from inserted where timestamp >= 0
        group by deployment_id, name, timestamp / ${ROLLUP_DAY_MS}
+       order by deployment_id, name, timestamp / ${ROLLUP_DAY_MS}
        ${ADD_TO_DAY};
        return null;
      end $$`,
@@ -96,6 +99,7 @@ async function postgresTriggers(db: Kysely<unknown>): Promise<void> {
        join updated_old o using (deployment_id, name, timestamp)
        where n.timestamp >= 0
        group by n.deployment_id, n.name, n.timestamp / ${ROLLUP_DAY_MS}
+       order by n.deployment_id, n.name, n.timestamp / ${ROLLUP_DAY_MS}
        ${ADD_TO_DAY};
        return null;
      end $$`,
