@@ -1,5 +1,5 @@
 /**
- * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|scaling|sweep|ttl [options]`. Each benchmark measures
+ * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|rollup|scaling|sweep|ttl [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
 import { driftBench } from "./drift.js";
@@ -8,15 +8,15 @@ import { UsageError } from "./lib/bench-options.js";
 import type { Bench } from "./lib/bench-run.js";
 import { loadBench } from "./load.js";
 import { registryBench } from "./registry.js";
+import { rollupBench } from "./rollup.js";
 import { scalingBench } from "./scaling.js";
 import { sweepBench } from "./sweep.js";
 import { ttlBench } from "./ttl.js";
 
 const BENCHMARKS: Record<string, Bench> = Object.fromEntries(
-  [driftBench, gatewayBench, loadBench, registryBench, scalingBench, sweepBench, ttlBench].map((bench) => [
-    bench.name,
-    bench,
-  ]),
+  [driftBench, gatewayBench, loadBench, registryBench, rollupBench, scalingBench, sweepBench, ttlBench].map(
+    (bench) => [bench.name, bench],
+  ),
 );
 
 const [name, ...argv] = process.argv.slice(2);

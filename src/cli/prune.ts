@@ -17,15 +17,16 @@ export interface PruneResult {
 }
 
 /**
- * `tenure prune --metrics-older-than 400d`: the retention of metric points, which nothing else
- * deletes. Every sweep reads each live deployment's whole metric history, so what is kept bounds
- * both the table and the sweep (docs/SCALING.md). Events, the registry's record, are never pruned.
+ * `tenure prune --metrics-older-than 400d`: the retention of raw metric points, which nothing
+ * else deletes. Their daily roll-ups stay, so windows of whole days stay judgeable over the whole
+ * history; windows of hours are read from the raw points, so for them what is kept bounds what a
+ * sweep reads and judges (docs/SCALING.md). Events, the registry's record, are never pruned.
  */
 export function pruneCommand(program: Command, io: Io): void {
   databaseOption(
     program
       .command("prune")
-      .summary("delete metric points older than a retention (events are never deleted)")
+      .summary("delete raw metric points older than a retention (daily roll-ups and events stay)")
       .option(
         "--metrics-older-than <duration>",
         "delete metric points measured longer ago than this, e.g. 400d",

@@ -58,7 +58,7 @@ export interface PerformanceEvaluation {
  * Judges a metric's windows against the policy at `at`. Windows are fixed, aligned to the epoch
  * (a 1d window is a UTC day), each one's value the sample-weighted mean of its points. A window
  * ends `pending` while younger than the label delay (late labels still arrive: the store sums
- * the points again at every sweep), `insufficient_data` below `min_samples`, else `below` or
+ * the window again at every sweep), `insufficient_data` below `min_samples`, else `below` or
  * `ok` against the threshold: the target, or where none is set the mean ∓ 3σ of the first
  * `reference_windows` judged windows, as NannyML derives thresholds from reference chunks.
  * The deployment is `degraded` while any of its last `clear_after` judged windows is below, so

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { WindowAggregate } from "../core/performance.js";
 import { BoundStore } from "./bound-store.js";
+import { readWindowAggregates } from "./metric-windows.js";
 
 export interface NewMetricPoint {
   name: string;
@@ -29,12 +30,15 @@ export interface MetricStore {
   recordHeartbeat(deploymentId: number, at: number): Promise<boolean>;
   /**
    * Stores points; a point with the key of a stored one (deployment, name, timestamp) replaces
-   * it, so a retried batch changes nothing and a corrected late label wins.
+   * it, so a retried batch changes nothing and a corrected late label wins. Each point's UTC day
+   * roll-up follows in the same statement (triggers of migration 0015).
    */
   upsertPoints(deploymentId: number, points: NewMetricPoint[], receivedAt: number): Promise<void>;
   /**
    * Each deployment's windows of one metric in [`since`, `before`) (since the epoch by default):
-   * sample count and Σ value × samples per window, windows aligned to the epoch.
+   * sample count and Σ value × samples per window, windows aligned to the epoch. Windows of whole
+   * days are summed from the daily roll-ups (and the raw points of partial days at the ends), so
+   * they include days whose raw points were pruned; other windows from the raw points.
    */
   windowAggregates(
     deploymentIds: number[],
@@ -43,7 +47,7 @@ export interface MetricStore {
     before: number,
     since?: number,
   ): Promise<Map<number, WindowAggregate[]>>;
-  /** The names of the metrics a deployment has points of. */
+  /** The names of the metrics a deployment has points of (pruned ones included: their roll-ups stay). */
   metricNames(deploymentId: number): Promise<string[]>;
   /** The names of the metrics any of these deployments has points of, in order. */
   metricNamesOf(deploymentIds: number[]): Promise<string[]>;
@@ -55,7 +59,8 @@ export interface MetricStore {
   setPerformance(updates: { id: number; state: string | null; ok_since: number | null }[]): Promise<void>;
   /**
    * Deletes the metric points measured before `before` (ms since the epoch), a group of
-   * deployments at a time, each group its own statement; resolves with how many went.
+   * deployments at a time, each group its own statement; resolves with how many went. Their
+   * daily roll-ups stay, so windows of whole days stay judgeable over the whole history.
    */
   prunePoints(before: number, onGroup?: (deleted: number) => void): Promise<number>;
 }
@@ -125,7 +130,6 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
     }
   }
 
-  /** Integer division floors the non-negative timestamps alike on both databases. */
   async windowAggregates(
     deploymentIds: number[],
     name: string,
@@ -133,38 +137,12 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
     before: number,
     since = 0,
   ): Promise<Map<number, WindowAggregate[]>> {
-    const result = new Map<number, WindowAggregate[]>();
-    if (deploymentIds.length === 0) return result;
-    const index = sql<number>`${sql.ref("timestamp")} / ${sql.lit(windowMs)}`;
-    const rows = await this.executor
-      .selectFrom("metric_points")
-      .select([
-        "deployment_id",
-        index.as("window_index"),
-        (eb) => eb.fn.sum<number>("sample_size").as("samples"),
-        sql<number>`sum(${sql.ref("value")} * ${sql.ref("sample_size")})`.as("weighted_sum"),
-      ])
-      .where("deployment_id", "in", deploymentIds)
-      .where("name", "=", name)
-      .where("timestamp", ">=", Math.max(0, since))
-      .where("timestamp", "<", before)
-      .groupBy(["deployment_id", index])
-      .execute();
-    for (const row of rows) {
-      const list = result.get(row.deployment_id) ?? [];
-      list.push({
-        index: Number(row.window_index),
-        samples: Number(row.samples),
-        weighted_sum: Number(row.weighted_sum),
-      });
-      result.set(row.deployment_id, list);
-    }
-    return result;
+    return readWindowAggregates(this.executor, { deploymentIds, name, windowMs, before, since });
   }
 
   async metricNames(deploymentId: number): Promise<string[]> {
     const rows = await this.executor
-      .selectFrom("metric_points")
+      .selectFrom("metric_rollups")
       .select("name")
       .distinct()
       .where("deployment_id", "=", deploymentId)
@@ -176,7 +154,7 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
   async metricNamesOf(deploymentIds: number[]): Promise<string[]> {
     if (deploymentIds.length === 0) return [];
     const rows = await this.executor
-      .selectFrom("metric_points")
+      .selectFrom("metric_rollups")
       .select("name")
       .distinct()
       .where("deployment_id", "in", deploymentIds)

@@ -32,6 +32,7 @@ export interface Schema {
   delivery_attempts: DeliveryAttemptsTable;
   metric_points: MetricPointsTable;
   metric_baselines: MetricBaselinesTable;
+  metric_rollups: MetricRollupsTable;
   drift_references: DriftReferencesTable;
   drift_samples: DriftSamplesTable;
   canaries: CanariesTable;
@@ -229,6 +230,17 @@ export interface MetricPointsTable {
   value: number;
   sample_size: number;
   received_at: number;
+}
+
+/** Per deployment, metric and UTC day, what its points sum to; kept by triggers (migration 0015). */
+export interface MetricRollupsTable {
+  deployment_id: number;
+  name: string;
+  /** Days since the epoch. */
+  day: number;
+  samples: number;
+  /** Σ value × sample_size. */
+  weighted_sum: number;
 }
 
 export interface MetricBaselinesTable {

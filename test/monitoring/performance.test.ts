@@ -147,6 +147,11 @@ describe.each(dialects())("performance on %s", (dialect) => {
     expect(swept.findings).toEqual({});
     const rows = await t.context.database.db.selectFrom("metric_points").selectAll().execute();
     expect(rows).toHaveLength(4);
+    // The day's roll-up, which the sweep read, counted the retry once and the correction in place of the first values.
+    const rollups = await t.context.database.db.selectFrom("metric_rollups").selectAll().execute();
+    expect(rollups.map((r) => [Number(r.day), Number(r.samples), Number(r.weighted_sum)])).toEqual([
+      [T0 / DAY, 1000, 970],
+    ]);
   });
 
   it("refuses bad points, naming the field, and stores none of the batch", async () => {

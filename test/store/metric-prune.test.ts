@@ -48,7 +48,7 @@ describe.each(dialects())("pruning metric points (%s)", (dialect) => {
     await database.drop();
   });
 
-  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest", async () => {
+  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest and every day's roll-up", async () => {
     // More deployments than one prune group (200), so the walk over groups is exercised.
     const ids = await registerFleet(context, 450);
     const now = Date.now();
@@ -66,6 +66,11 @@ describe.each(dialects())("pruning metric points (%s)", (dialect) => {
     expect(left.every((p) => Number(p.timestamp) >= now - 400 * DAY_MS)).toBe(true);
     // A second prune finds nothing more.
     expect(await context.stores.metrics.prunePoints(now - 400 * DAY_MS)).toBe(0);
+    // The days the pruned points fell in keep their roll-ups: daily windows still see all five.
+    const windows = await context.stores.metrics.windowAggregates(ids.slice(0, 2), "auc", DAY_MS, now + 1);
+    for (const id of ids.slice(0, 2)) {
+      expect(windows.get(id)?.map((w) => w.samples)).toEqual([1, 1, 1, 1, 1]);
+    }
   });
 });
 
@@ -73,12 +78,13 @@ describe("tenure prune as a process", { timeout: 60_000 }, () => {
   const cwd = tempDir();
   afterAll(() => cwd.remove());
 
-  it("deletes metric points older than --metrics-older-than and says how many; refuses a missing or too short retention", async () => {
+  it("deletes metric points older than --metrics-older-than and says how many, keeping their days on the timeline; refuses a missing or too short retention", async () => {
     const database = `${cwd.path}/tenure.db`;
     const context = await openContext(database);
     const now = Date.now();
+    let ids: number[];
     try {
-      const ids = await registerFleet(context, 3);
+      ids = await registerFleet(context, 3);
       await plantPoints(context, ids, now, [800, 450, 30]);
     } finally {
       await context.close();
@@ -100,6 +106,16 @@ describe("tenure prune as a process", { timeout: 60_000 }, () => {
     expect(text.stdout).toMatch(
       /^deleted 3 metric points measured before \d{4}-.*Z \(older than 20d\) from /,
     );
+
+    // Every raw point is gone; the timeline still draws the three days from their roll-ups.
+    const after = await openContext(database);
+    try {
+      const [auc] = (await after.lifecycle.timeline(ids[0] as number)).metrics;
+      expect(auc?.name).toBe("auc");
+      expect(auc?.windows.map((w) => w.samples)).toEqual([1, 1, 1]);
+    } finally {
+      await after.close();
+    }
 
     const none = await runTenure(["prune", "--database", database], { cwd: cwd.path });
     expect(none.code).toBe(2);

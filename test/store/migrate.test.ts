@@ -52,6 +52,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
+        "0015-metric-rollups",
         "0018-report-digests",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
@@ -147,6 +148,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
+        "0015-metric-rollups",
         "0018-report-digests",
       ]);
     } finally {

@@ -1,0 +1,346 @@
+import fc, { type Arbitrary } from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Context, openContext } from "../../src/context.js";
+import type { WindowAggregate } from "../../src/core/performance.js";
+import { openDatabase } from "../../src/store/database.js";
+import type { NewMetricPoint } from "../../src/store/metric-store.js";
+import { rawWindowAggregates, rollupPlan } from "../../src/store/metric-windows.js";
+import { migrateToLatest, migrateUpTo } from "../../src/store/migrate.js";
+import { storesOf } from "../../src/store/stores.js";
+import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+
+/*
+ * Windows of whole days are read from daily roll-ups the database keeps on ingest; every other
+ * window, and the partial days at a range's ends, from the raw points. These tests hold the
+ * roll-up answer to the raw one — today's computation, a SQL scan of every point — for random
+ * points delivered in random batches (late labels for old days, retries, corrections, points
+ * before the epoch), random window lengths and random ranges. Counts must match exactly; sums
+ * to the rounding of adding the same terms in another order. FUZZ_SEED replays another seed.
+ */
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x0015);
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const START_DAY = Date.parse("2026-01-01T00:00:00.000Z") / DAY;
+const SPAN_DAYS = 30;
+const actor = { name: "test", scope: "write", team: null, key_scope: "test" } as const;
+
+/** Few distinct instants a day, so that later batches often hit a stored point's key. */
+const instant = fc.oneof(
+  {
+    weight: 20,
+    arbitrary: fc.tuple(fc.integer({ min: 0, max: SPAN_DAYS - 1 }), fc.constantFrom(0, 1, 7, 12, 23)),
+  },
+  // Points before the epoch are stored, and never summed.
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.integer({ min: -START_DAY - 2, max: -START_DAY - 1 }), fc.constant(3)),
+  },
+);
+const point = fc.record({
+  deployment: fc.integer({ min: 0, max: 1 }),
+  name: fc.constantFrom("auc", "loss"),
+  at: instant.map(([day, hour]) => (START_DAY + day) * DAY + hour * HOUR),
+  value: fc.oneof(
+    fc.double({ min: -1000, max: 1000, noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom(0, 0.9, 0.1, 1),
+  ),
+  sample_size: fc.integer({ min: 1, max: 10_000 }),
+});
+const batches = fc.array(fc.array(point, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 });
+const windowMs = fc.constantFrom(DAY, 2 * DAY, 7 * DAY, 30 * DAY, HOUR, 6 * HOUR, 36 * HOUR, 5 * 60_000);
+/** An instant within the span or around it: on a day's edge or inside one. */
+const edge = fc
+  .tuple(fc.integer({ min: -2, max: SPAN_DAYS + 2 }), fc.constantFrom(0, 0, 1, 11.5, 23.99))
+  .map(([day, hours]) => (START_DAY + day) * DAY + Math.round(hours * HOUR));
+const range = fc.oneof(
+  fc.tuple(fc.constant(0), edge),
+  fc.tuple(edge, edge).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
+);
+const query = fc.record({ name: fc.constantFrom("auc", "loss"), windowMs, range });
+
+type Generated<A> = A extends Arbitrary<infer T> ? T : never;
+
+/** The error bound of summing `terms` in any order: n · ε · Σ|term|. */
+function tolerance(terms: number[]): number {
+  const magnitude = terms.reduce((sum, t) => sum + Math.abs(t), 0);
+  return terms.length * Number.EPSILON * magnitude + Number.MIN_VALUE;
+}
+
+function sorted(windows: WindowAggregate[] | undefined): WindowAggregate[] {
+  return [...(windows ?? [])].sort((a, b) => a.index - b.index);
+}
+
+/** Each batch keeps the last of any points that share a key, as a client would send them. */
+function deduplicated(
+  batch: { name: string; at: number; value: number; sample_size: number }[],
+): NewMetricPoint[] {
+  const byKey = new Map(batch.map((p) => [`${p.name} ${p.at}`, p]));
+  return [...byKey.values()].map((p) => ({
+    name: p.name,
+    value: p.value,
+    timestamp: p.at,
+    sample_size: p.sample_size,
+  }));
+}
+
+describe.each(dialects())("metric roll-ups on %s", (dialect) => {
+  let database: TestDatabase;
+  let context: Context;
+  let run = 0;
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    context = await openContext(database.url);
+  });
+  afterAll(async () => {
+    await context.close();
+    await database.drop();
+  });
+
+  /** Two new deployments of their own for each generated case. */
+  async function deployments(): Promise<[number, number]> {
+    run++;
+    const ids: number[] = [];
+    for (const model of [`rollup-a-${run}`, `rollup-b-${run}`]) {
+      const view = await context.registry.register(
+        {
+          model,
+          model_version: "1.0.0",
+          environment: "production",
+          owner_team: "risk",
+          training_data_cutoff: "2025-12-01T00:00:00Z",
+          role: "primary",
+        },
+        actor,
+      );
+      ids.push(view.deployment.id);
+    }
+    return ids as [number, number];
+  }
+
+  async function deliver(ids: number[], written: number[], delivery: Generated<typeof batches>) {
+    for (const batch of delivery) {
+      for (const [i, id] of ids.entries()) {
+        const points = deduplicated(batch.filter((p) => p.deployment === i));
+        written.push(...points.map((p) => p.value * p.sample_size));
+        if (points.length > 0) await context.stores.metrics.upsertPoints(id, points, Date.now());
+      }
+    }
+  }
+
+  async function expectSameAnswers(
+    ids: number[],
+    queries: Generated<typeof query>[],
+    written: number[],
+    answer = (q: Generated<typeof query>) =>
+      rawWindowAggregates(context.database.db, {
+        deploymentIds: ids,
+        name: q.name,
+        windowMs: q.windowMs,
+        since: q.range[0],
+        before: q.range[1],
+      }),
+  ) {
+    const bound = tolerance(written);
+    for (const q of queries) {
+      const [since, before] = q.range;
+      const rolled = await context.stores.metrics.windowAggregates(ids, q.name, q.windowMs, before, since);
+      const raw = await answer(q);
+      for (const id of ids) {
+        const a = sorted(rolled.get(id));
+        const b = sorted(raw.get(id));
+        expect(a.map((w) => [w.index, w.samples])).toEqual(b.map((w) => [w.index, w.samples]));
+        for (const [i, w] of a.entries()) {
+          expect(Math.abs(w.weighted_sum - (b[i] as WindowAggregate).weighted_sum)).toBeLessThanOrEqual(
+            bound,
+          );
+        }
+      }
+    }
+  }
+
+  it("answers every window as the raw points do, for points arriving late, retried and corrected", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        batches,
+        fc.array(query, { minLength: 1, maxLength: 6 }),
+        async (delivery, queries) => {
+          const ids = await deployments();
+          const written: number[] = [];
+          await deliver(ids, written, delivery);
+          await expectSameAnswers(ids, queries, written);
+        },
+      ),
+      { numRuns: 60, seed: SEED },
+    );
+  });
+
+  it("keeps answering whole days as before when their raw points are pruned", async () => {
+    const prunable = query.filter((q) => q.windowMs % DAY === 0);
+    await fc.assert(
+      fc.asyncProperty(
+        batches,
+        fc.array(prunable, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: SPAN_DAYS }),
+        async (delivery, queries, cutoffDay) => {
+          const ids = await deployments();
+          const written: number[] = [];
+          await deliver(ids, written, delivery);
+          // Ranges from the epoch to days the prune leaves whole: no partial day to read from points.
+          const kept = queries.map((q) => ({
+            ...q,
+            range: [0, (START_DAY + cutoffDay + (q.range[1] % 3)) * DAY + (q.range[1] % HOUR)] as [
+              number,
+              number,
+            ],
+          }));
+          const before = new Map<string, Map<number, WindowAggregate[]>>();
+          for (const q of kept) {
+            before.set(
+              JSON.stringify(q),
+              await context.stores.metrics.windowAggregates(ids, q.name, q.windowMs, q.range[1], 0),
+            );
+          }
+          // Every deployment's points before the cutoff go, these two's among them.
+          await context.stores.metrics.prunePoints((START_DAY + cutoffDay) * DAY);
+          await expectSameAnswers(
+            ids,
+            kept,
+            written,
+            async (q) => before.get(JSON.stringify(q)) ?? new Map(),
+          );
+        },
+      ),
+      { numRuns: 25, seed: SEED },
+    );
+  });
+
+  it("refuses to move a point to another key, which would leave its day's roll-up behind", async () => {
+    const [id] = await deployments();
+    await context.stores.metrics.upsertPoints(
+      id,
+      [{ name: "auc", value: 0.9, timestamp: START_DAY * DAY, sample_size: 3 }],
+      0,
+    );
+    await expect(
+      context.database.db
+        .updateTable("metric_points")
+        .set({ timestamp: START_DAY * DAY - DAY })
+        .where("deployment_id", "=", id)
+        .execute(),
+    ).rejects.toThrow(/never change/);
+    const rollups = await context.database.db
+      .selectFrom("metric_rollups")
+      .select(["day", "samples"])
+      .where("deployment_id", "=", id)
+      .execute();
+    expect(rollups.map((r) => [Number(r.day), Number(r.samples)])).toEqual([[START_DAY, 3]]);
+  });
+});
+
+describe.each(dialects())("the roll-up migration on %s", (dialect) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it("backfills the roll-ups of the points an older Tenure stored, day by day", async () => {
+    const db = openDatabase(database.url);
+    try {
+      await migrateUpTo(db, "0014-leases");
+      const T = START_DAY * DAY;
+      await db.db
+        .insertInto("models")
+        .values({ name: "fraud-gbm", owner_team: "risk", created_at: T })
+        .execute();
+      const [{ id }] = (await db.db
+        .insertInto("deployments")
+        .values({
+          model: "fraud-gbm",
+          model_version: "1.0.0",
+          environment: "production",
+          owner_team: "risk",
+          role: "primary",
+          status: "active",
+          deployment_date: T,
+          training_data_cutoff: T,
+          ended_at: null,
+          endpoint: null,
+          tags: "{}",
+          ttl_extension_seconds: 0,
+          created_at: T,
+          created_by: "old-tenure",
+        })
+        .returning("id")
+        .execute()) as [{ id: number }];
+      const points = [
+        { at: T, value: 0.5, n: 2 },
+        { at: T + 23 * HOUR, value: 1, n: 1 },
+        { at: T + DAY, value: 0.25, n: 4 },
+        { at: -DAY, value: 7, n: 1 },
+      ];
+      await db.db
+        .insertInto("metric_points")
+        .values(
+          points.map((p) => ({
+            deployment_id: id,
+            name: "auc",
+            timestamp: p.at,
+            value: p.value,
+            sample_size: p.n,
+            received_at: T,
+          })),
+        )
+        .execute();
+      expect((await migrateToLatest(db)).applied).toContain("0015-metric-rollups");
+      const rollups = await db.db
+        .selectFrom("metric_rollups")
+        .select(["day", "samples", "weighted_sum"])
+        .where("deployment_id", "=", id)
+        .orderBy("day")
+        .execute();
+      expect(rollups.map((r) => [Number(r.day), Number(r.samples), Number(r.weighted_sum)])).toEqual([
+        [START_DAY, 3, 2],
+        [START_DAY + 1, 4, 1],
+      ]);
+      // From now on the triggers keep them: a late label for the first day adds to it.
+      await storesOf(db).metrics.upsertPoints(
+        id,
+        [{ name: "auc", value: 1, timestamp: T + HOUR, sample_size: 5 }],
+        T,
+      );
+      const first = await db.db
+        .selectFrom("metric_rollups")
+        .select(["samples", "weighted_sum"])
+        .where("deployment_id", "=", id)
+        .where("day", "=", START_DAY)
+        .executeTakeFirstOrThrow();
+      expect([Number(first.samples), Number(first.weighted_sum)]).toEqual([8, 7]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("the roll-up plan", () => {
+  it("reads whole days from roll-ups and the partial days at the ends from points", () => {
+    const at = 10 * DAY + 5 * HOUR;
+    expect(rollupPlan(DAY, 0, at)).toEqual({ firstDay: 0, endDay: 10, raw: [{ from: 10 * DAY, to: at }] });
+    expect(rollupPlan(7 * DAY, 2 * DAY + 1, at)).toEqual({
+      firstDay: 3,
+      endDay: 10,
+      raw: [
+        { from: 2 * DAY + 1, to: 3 * DAY },
+        { from: 10 * DAY, to: at },
+      ],
+    });
+    expect(rollupPlan(DAY, -5 * DAY, 3 * DAY)).toEqual({ firstDay: 0, endDay: 3, raw: [] });
+    // Not a whole number of days, or no whole day in the range: the points alone.
+    expect(rollupPlan(HOUR, 0, at)).toBeNull();
+    expect(rollupPlan(36 * HOUR, 0, at)).toBeNull();
+    expect(rollupPlan(DAY, DAY + 1, 2 * DAY + 5)).toBeNull();
+  });
+});
