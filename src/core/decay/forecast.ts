@@ -152,11 +152,22 @@ export function forecastAt(crossing: ForecastCrossing, now: number): Forecast {
   };
 }
 
+/**
+ * The level at age 0: the baseline, else the mean of the first judged windows taken back along
+ * the curve from their mean age to the deployment date (their mean stands at that age, not at 0:
+ * three daily windows would otherwise start the forecast a day and a half late).
+ */
 function startLevel(input: ForecastInput): number | null {
   if (input.baseline !== null && Number.isFinite(input.baseline)) return input.baseline;
   const first = input.windows.slice(0, BASELINE_WINDOWS).filter((w) => Number.isFinite(w.mean));
   if (first.length === 0) return null;
-  return first.reduce((sum, w) => sum + w.mean, 0) / first.length;
+  const mean = first.reduce((sum, w) => sum + w.mean, 0) / first.length;
+  const ageDays =
+    first.reduce((sum, w) => sum + Math.max(0, (w.start + w.end) / 2 - input.deployment_date), 0) /
+    first.length /
+    DAY_MS;
+  const level = mean - input.curve.slope_per_day * ageDays;
+  return Number.isFinite(level) ? level : mean;
 }
 
 /** A slope per day in a few significant digits, signed: "−0.0021", "+0.0004". */
