@@ -53,6 +53,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0013-audit-log",
         "0014-leases",
         "0015-metric-rollups",
+        "0016-forecasts",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -148,6 +149,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0013-audit-log",
         "0014-leases",
         "0015-metric-rollups",
+        "0016-forecasts",
       ]);
     } finally {
       await db.close();
