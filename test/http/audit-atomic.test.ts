@@ -1,35 +1,9 @@
-import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
+import { refuseInserts } from "../support/refuse-inserts.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");
-
-/**
- * Installs, in this test's own database, a trigger that refuses every insert into `table`: a
- * stand-in for a write that fails half-way through a change's transaction.
- */
-async function refuseInserts(t: TestApp, table: "audit_log" | "deployment_events"): Promise<void> {
-  const db = t.context.database.db;
-  if (t.context.database.dialect === "sqlite") {
-    await sql
-      .raw(
-        `create trigger test_refuse_${table} before insert on ${table} begin select raise(abort, 'refused by the test'); end`,
-      )
-      .execute(db);
-    return;
-  }
-  await sql
-    .raw(
-      `create function test_refuse_${table}() returns trigger language plpgsql as $$ begin raise exception 'refused by the test'; end $$`,
-    )
-    .execute(db);
-  await sql
-    .raw(
-      `create trigger test_refuse_${table} before insert on ${table} for each statement execute function test_refuse_${table}()`,
-    )
-    .execute(db);
-}
 
 describe.each(dialects())("a change and its audit row commit together or not at all (%s)", (dialect) => {
   let t: TestApp;
@@ -53,9 +27,9 @@ describe.each(dialects())("a change and its audit row commit together or not at 
     const shadow = (
       await post("/v1/deployments", registration({ model_version: "2.0.0", role: "shadow" }))
     ).json();
-    expect(
-      (await post("/v1/models/fraud-gbm/golden", { model_version: "1.0.0" }, "PUT")).statusCode,
-    ).toBe(200);
+    expect((await post("/v1/models/fraud-gbm/golden", { model_version: "1.0.0" }, "PUT")).statusCode).toBe(
+      200,
+    );
     return { first: first.id as number, shadow: shadow.id as number };
   }
 
