@@ -5,9 +5,9 @@ import type { AuditChange, AuditSubject, AuditTrail } from "../registry/audit-tr
 /**
  * How one mutating route is audited. Most changes write their audit row themselves, inside their
  * own transaction (the registry and the lifecycle, told where the change comes from by
- * `Actor.via`); `edge` marks the few recorded here, after the answer, because they are no
- * database transaction of their own (a policy reload) or their work spans several (a reference
- * upload's, an MLflow delivery's).
+ * `Actor.via`); `edge` marks the two recorded here, after the answer: a policy reload changes no
+ * database, and an MLflow delivery's outcome spans the transactions of the registrations it made
+ * (each of which has its own row).
  */
 interface AuditedRoute {
   action: string;
@@ -23,11 +23,6 @@ interface AuditedRoute {
   };
 }
 
-const deployment = (request: FastifyRequest): AuditSubject => ({
-  kind: "deployment",
-  id: Number((request.params as { id: unknown }).id),
-});
-
 /**
  * Every route that changes something, by `METHOD url` as fastify names it. A test holds this
  * table and UNAUDITED_WRITES to every mutating route the app serves, so a new route without a
@@ -37,7 +32,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   "POST /v1/deployments": { action: "deployment.register", status: 201 },
   "POST /v1/deployments/:id/retire": { action: "deployment.retire" },
   "POST /v1/deployments/:id/review": { action: "deployment.review" },
-  "POST /v1/deployments/:id/reference": { action: "deployment.reference", edge: { subject: deployment } },
+  "POST /v1/deployments/:id/reference": { action: "deployment.reference" },
   "PUT /v1/models/:name/golden": { action: "model.golden" },
   "POST /v1/models/:name/rollback": { action: "model.rollback" },
   "POST /v1/alerts/:id/resolve": { action: "alert.resolve" },

@@ -81,6 +81,32 @@ describe.each(dialects())("the audit log through the API on %s", (dialect) => {
     expect(await entries()).toEqual(before);
   });
 
+  it("records a reference upload with the features it holds, in the upload's transaction", async () => {
+    const { id } = await register();
+    const row = await onlyRowOf(() =>
+      t.request({
+        method: "POST",
+        url: `/v1/deployments/${id}/reference`,
+        body: {
+          rows: [
+            { amount: 1.5, country: "NL" },
+            { amount: 2.5, country: "DE" },
+          ],
+        },
+      }),
+    );
+    expect(row).toMatchObject({
+      action: "deployment.reference",
+      target: `deployment:${id}`,
+      origin: "http",
+      method: "POST",
+      path: `/v1/deployments/${id}/reference`,
+      status: 200,
+      before: null,
+      after: { deployment_id: id, source: "upload", features: ["amount", "country"] },
+    });
+  });
+
   it("records a retirement with the deployment row before (active) and after (retired)", async () => {
     const { id } = await register();
     const row = await onlyRowOf(() =>
