@@ -58,7 +58,9 @@ const MAX_USER_AGENT = 256;
 
 /**
  * The audit log's one writer and reader: every change made through the API, the CLI on the
- * database, or a signal, with who made it, from where, and the changed record before and after.
+ * database, a signal or by Tenure on its own, with who made it, from where, and the changed record
+ * before and after. The registry and the lifecycle write through `recordIn`, in the transaction of
+ * the change itself (see docs/AUDIT.md).
  * Secrets never enter it: a token's hash is left out of its snapshot, and the policies are named by
  * their file's hash, not their text (which may hold channel URLs and secrets).
  */
@@ -159,7 +161,7 @@ export function changeBy(actor: Actor, action: string, subject: AuditSubject | n
   return { actor: actor.name, action, subject, origin, ...request };
 }
 
-/** A deployment's row as the log holds it (times as ISO 8601, JSON columns as objects). */
+/** A stored row (a deployment's, an alert's) as the log holds it: times as ISO 8601, JSON columns as objects. */
 export function snapshotOf(row: object | undefined): Record<string, unknown> | null {
   return readable(row);
 }
