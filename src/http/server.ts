@@ -21,7 +21,6 @@ import {
 } from "../integrations/mlflow/mlflow-webhook.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
-import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
@@ -203,15 +202,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
     stores: context.stores,
-    run: async (request) => {
-      const sweep = await context.lifecycle.sweep(request);
-      await context.audit.record(
-        { actor: request.actor, action: "sweep.run", subject: null, origin: "system" },
-        null,
-        sweep,
-      );
-      return sweep;
-    },
+    // Audited as `system` in the sweep's own closing transaction.
+    run: (request) => context.lifecycle.sweep(request),
     logger,
   });
   const certificateWatch = new AbortController();
@@ -232,7 +224,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
         outbound: { egress },
-        registry: auditedRegistrations(context),
+        // Each registration is audited in its own transaction, as `system` (its actor has no `via`).
+        registry: context.registry,
         logger,
         now: context.clock,
       })
@@ -309,24 +302,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })();
       return closing;
     },
-  };
-}
-
-/** The registry as the server's own syncs change it: each registration audited, from `system`. */
-function auditedRegistrations(context: Context): Pick<Registry, "list" | "register"> {
-  return {
-    list: (query) => context.registry.list(query),
-    register: (body, actor, key) =>
-      context.audit.around(
-        {
-          actor: actor.name,
-          action: "deployment.register",
-          subject: { kind: "model", name: body.model, environment: body.environment },
-          origin: "system",
-        },
-        () => context.registry.register(body, actor, key),
-        { skip: (registration) => registration.replayed },
-      ),
   };
 }
 
