@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
@@ -72,7 +73,7 @@ describe.runIf(dialects().includes("postgres"))("tenure processes on a PostgreSQ
     expect(deployed.code, deployed.stderr).toBe(0);
   }
 
-  it("a gateway whose route listener went silent connects again and picks up the route changes it missed, without a restart", async () => {
+  it("a gateway whose route listener went silent connects again and picks up the route changes it missed, without a restart; stopped while silent, it exits 0", async () => {
     const { database, network, proxied } = await silentDatabase();
     await deploy(database, "fraud-gbm");
     const gateway = await startGatewayProcess({
@@ -130,7 +131,18 @@ describe.runIf(dialects().includes("postgres"))("tenure processes on a PostgreSQ
     expect(log).toContain("did not answer the route listener's check");
     expect(log).toContain("the registry is lost; the gateway keeps serving its last routes");
     expect(log).toContain("the registry is back");
-  }, 90_000);
+
+    // Stopped while silent, it sends its last traffic report (bounded by the query timeout) and
+    // cuts what does not say goodbye: it exits rather than wait for TCP's timeouts.
+    network.silence();
+    const exited = once(gateway.child, "exit");
+    gateway.child.kill("SIGTERM");
+    const exit = await Promise.race([
+      exited.then(([code, signal]) => ({ code, signal })),
+      new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 20_000)),
+    ]);
+    expect(exit, gateway.stderr()).toEqual({ code: 0, signal: null });
+  }, 120_000);
 
   it("tenure serve stops on SIGTERM, exit 0, while PostgreSQL is silent, without waiting for TCP's timeouts", async () => {
     const { network, proxied } = await silentDatabase();
