@@ -148,7 +148,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });
   metrics.readFrom(scrapeSourceOf(context));
-  const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
+  const routes = new RouteFeed({
+    url: options.databaseUrl,
+    stores: context.stores,
+    connectTimeoutMs: options.pgConnectTimeoutMs,
+  });
   const mlflowHook = mlflowWebhookOf(options.mlflow, {
     registry: context.registry,
     receipts: context.stores.webhookReceipts,
