@@ -147,6 +147,26 @@ describe("filtering and sorting the fleet in memory", () => {
     expect(sortFleet(withDrift, { key: "drift", descending: false }).map((d) => d.id)).toEqual([11, 12, 10]);
   });
 
+  it("sorts by breach in soonest first from its first click, deployments without a forecast (or from before forecasts) last", () => {
+    const forecast = (days: number) => ({
+      breach_at: "2027-01-01T00:00:00.000Z",
+      breach_in_seconds: days * DAY,
+      interval_seconds: [days * DAY, null] as [number, number | null],
+    });
+    const base = item(23, {});
+    const rows = [
+      item(20, { age: { ...base.age, forecast: forecast(40) } }),
+      item(21, { age: { ...base.age, forecast: null, forecast_reason: "no curve" } }),
+      item(22, { age: { ...base.age, forecast: forecast(3) } }),
+      base,
+    ];
+    const first = nextSort(DEFAULT_SORT, "breach");
+    expect(first).toEqual({ key: "breach", descending: false });
+    expect(sortFleet(rows, first).map((d) => d.id)).toEqual([22, 20, 21, 23]);
+    expect(sortFleet(rows, nextSort(first, "breach")).map((d) => d.id)).toEqual([21, 23, 20, 22]);
+    expect(parseSort("breach")).toEqual(first);
+  });
+
   it("sorts and filters 10,000 rows without changing the input", () => {
     const big = Array.from({ length: 10_000 }, (_, i) =>
       item(i + 1, { days: (i * 7919) % 500, owner_team: i % 3 === 0 ? "risk" : "ads" }),

@@ -140,3 +140,25 @@ export function Alerts({ d }: { d: FleetItem }) {
     </span>
   );
 }
+
+/** How long until the deployment crosses its threshold by its model's decay curve: "~26d", or "—" with why not. */
+export function BreachIn({ d }: { d: FleetItem }) {
+  const f = d.age.forecast;
+  if (!f) {
+    return (
+      <span class="muted" title={d.age.forecast_reason ?? "no forecast"}>
+        —
+      </span>
+    );
+  }
+  const [soonest, latest] = f.interval_seconds;
+  const title =
+    `${f.metric ?? "its metric"} crosses its threshold ${f.breach_at.slice(0, 10)}; ` +
+    `between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`}`;
+  const soon = f.breach_in_seconds <= d.review_at_seconds - d.age.deployment_age_seconds;
+  return (
+    <span class={soon ? "breach-soon" : undefined} title={title}>
+      {f.breach_in_seconds === 0 ? "now" : `~${formatDuration(f.breach_in_seconds)}`}
+    </span>
+  );
+}

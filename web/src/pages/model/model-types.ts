@@ -73,12 +73,50 @@ export interface DeploymentPerformance {
   windows: PerformanceWindow[];
 }
 
+/** A forecast crossing, as a deployment's age block and the model's decay give it. */
+export interface Forecast {
+  metric: string;
+  breach_at: string;
+  breach_in_seconds: number;
+  /** At the slope interval's steep end and its gentle end (null: never). */
+  interval_seconds: [number, number | null];
+  slope_per_day: number;
+  based_on_deployments: number;
+  based_on_windows: number;
+}
+
+/** The model's decay in one environment: its learned curve, the TTL it suggests, the live forecast. */
+export interface ModelDecay {
+  metric: string | null;
+  direction: "higher" | "lower" | null;
+  curve: {
+    slope_per_day: number;
+    interval_per_day: [number, number];
+    intercept: number;
+    spread_per_day: [number, number];
+    consistent: boolean;
+    based_on_deployments: number;
+    based_on_windows: number;
+  } | null;
+  reason: string | null;
+  suggestion: {
+    current_max_age_seconds: number;
+    suggested_max_age_seconds: number;
+    reason: string;
+    evidence: { threshold: number; crossing_age_seconds: [number | null, number | null, number | null] };
+  } | null;
+  suggestion_reason: string | null;
+  forecast: (Forecast & { deployment_id: number; model_version: string; threshold: number }) | null;
+  forecast_reason: string | null;
+}
+
 export interface ModelPerformance {
   model: string;
   environment: string;
   metric: { name: string; direction: "higher" | "lower"; target: number | null } | null;
   metrics: string[];
   deployments: DeploymentPerformance[];
+  decay: ModelDecay;
 }
 
 export interface FeatureCheck {
