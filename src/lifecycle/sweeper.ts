@@ -14,6 +14,7 @@ import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
 import { retireOnPolicy } from "./expiry-retirement.js";
+import { judgeForecasts } from "./forecast-evidence.js";
 import { newPass, type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
 
 export interface SweepRequest {
@@ -331,9 +332,16 @@ export class Sweeper {
     await judgePerformance(this.stores.metrics, evaluated, at, !pass.dryRun);
     for (const error of await judgeDrift(this.stores, evaluated, at, !pass.dryRun))
       this.options.logger?.warn(error, "drift could not be judged");
+    const { registry } = this.options;
+    await judgeForecasts(
+      { stores: this.stores, policyOf: (row) => registry.policyOf(row) },
+      evaluated,
+      at,
+      !pass.dryRun,
+    );
     for (const e of evaluated) {
       for (const f of e.findings) {
-        if (f.kind === "degraded" || f.kind === "drifted")
+        if (f.kind === "degraded" || f.kind === "drifted" || f.kind === "forecast_breach")
           totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
       }
     }

@@ -13,6 +13,7 @@ import {
 } from "./database.js";
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
+import { type ForecastStore, SqlForecastStore } from "./forecast-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
 import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
@@ -58,6 +59,8 @@ export interface Stores {
   readonly audit: AuditStore;
   /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
   readonly leases: LeaseStore;
+  /** The history decay curves learn from, and the forecasts sweeps keep on live deployments. */
+  readonly forecasts: ForecastStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -95,6 +98,7 @@ class SqlStores implements Stores {
   #webhookReceipts?: WebhookReceiptStore;
   #audit?: AuditStore;
   #leases?: LeaseStore;
+  #forecasts?: ForecastStore;
 
   constructor(
     private readonly database: Database,
@@ -107,6 +111,11 @@ class SqlStores implements Stores {
 
   get traits(): DialectTraits {
     return this.database.traits;
+  }
+
+  get forecasts(): ForecastStore {
+    this.#forecasts ??= new SqlForecastStore(this.database, this.executor);
+    return this.#forecasts;
   }
 
   get models(): ModelStore {

@@ -11,6 +11,20 @@ export interface AgeBlock {
   verdict: string | null;
   policy: string;
   exempt: boolean;
+  /** When its model's decay curve crosses its performance threshold; null with forecast_reason. */
+  forecast: Forecast | null;
+  forecast_reason: string | null;
+}
+
+export interface Forecast {
+  metric: string;
+  breach_at: string;
+  breach_in_seconds: number;
+  /** Seconds from now at the slope interval's steep and gentle ends (null: never). */
+  interval_seconds: [number, number | null];
+  slope_per_day: number;
+  based_on_deployments: number;
+  based_on_windows: number;
 }
 
 export interface Deployment {
