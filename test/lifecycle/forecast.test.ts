@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
+import { runTenure, tempDir } from "../support/process.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
@@ -177,6 +178,25 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     expect(alert.detail.reason).toMatch(/crosses 0\.9 in ~1\dd/);
     expect(alert.summary).toMatch(/fraud-gbm 3\.0 in production is forecast to cross its auc threshold 0\.9/);
     sane(alert.detail);
+
+    // tenure show prints it for people and keeps it whole in --json (its clock is the machine's).
+    const dir = tempDir();
+    try {
+      const options = { cwd: dir.path, env: { TENURE_DATABASE_URL: t.database.url } };
+      const policiesFlag = ["--policies", t.policiesPath ?? ""];
+      const shown = await runTenure(["show", String(fraudLive), ...policiesFlag], options);
+      expect(shown.stderr).toBe("");
+      expect(shown.stdout).toMatch(
+        /\n {2}forecast {9}auc breach in ~\d+d \(\d+d–\d+d\), −0\.002 a day over 3 deployments\n/,
+      );
+      const json = await runTenure(["show", String(fraudLive), "--json", ...policiesFlag], options);
+      expect(JSON.parse(json.stdout).deployment.age.forecast).toMatchObject({
+        metric: "auc",
+        breach_at: (await view(fraudLive)).forecast.breach_at,
+      });
+    } finally {
+      dir.remove();
+    }
 
     // The forecast is kept, not refitted: read later, it counts down from the same crossing.
     const before = (await view(fraudLive)).forecast;
