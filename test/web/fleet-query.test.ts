@@ -38,6 +38,8 @@ function item(
       verdict,
       policy: "default",
       exempt: false,
+      forecast: null,
+      forecast_reason: "no sweep has forecast it yet",
     },
     review_at_seconds: 72 * DAY,
     max_data_age_seconds: null,
@@ -147,11 +149,15 @@ describe("filtering and sorting the fleet in memory", () => {
     expect(sortFleet(withDrift, { key: "drift", descending: false }).map((d) => d.id)).toEqual([11, 12, 10]);
   });
 
-  it("sorts by breach in soonest first from its first click, deployments without a forecast (or from before forecasts) last", () => {
+  it("sorts by breach in soonest first from its first click, deployments without a forecast last", () => {
     const forecast = (days: number) => ({
+      metric: "auc",
       breach_at: "2027-01-01T00:00:00.000Z",
       breach_in_seconds: days * DAY,
       interval_seconds: [days * DAY, null] as [number, number | null],
+      slope_per_day: -0.001,
+      based_on_deployments: 2,
+      based_on_windows: 30,
     });
     const base = item(23, {});
     const rows = [

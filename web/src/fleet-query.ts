@@ -29,17 +29,17 @@ export interface FleetItem {
     verdict: string | null;
     policy: string;
     exempt: boolean;
-    /** When the deployment will cross its threshold by its model's decay curve (issue 20); absent before. */
-    forecast?: {
+    /** When the deployment will cross its performance threshold by its model's decay curve; null with the reason. */
+    forecast: {
+      metric: string;
       breach_at: string;
       breach_in_seconds: number;
       interval_seconds: [number, number | null];
-      metric?: string;
-      slope_per_day?: number;
-      based_on_deployments?: number;
-      based_on_windows?: number;
+      slope_per_day: number;
+      based_on_deployments: number;
+      based_on_windows: number;
     } | null;
-    forecast_reason?: string | null;
+    forecast_reason: string | null;
   };
   review_at_seconds: number;
   max_data_age_seconds: number | null;

@@ -152,12 +152,20 @@ export function BreachIn({ d }: { d: FleetItem }) {
     );
   }
   const [soonest, latest] = f.interval_seconds;
+  // Marked when its sweep raised forecast_breach (the crossing may come before the next review), or it is due now.
+  const alerted = d.open_alert_kinds.includes("forecast_breach");
+  const soon = alerted || f.breach_in_seconds === 0;
   const title =
-    `${f.metric ?? "its metric"} crosses its threshold ${f.breach_at.slice(0, 10)}; ` +
-    `between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`}`;
-  const soon = f.breach_in_seconds <= d.review_at_seconds - d.age.deployment_age_seconds;
+    `${f.metric} crosses its threshold ${f.breach_at.slice(0, 10)}; ` +
+    `between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`}` +
+    (alerted ? "; forecast_breach alert open" : "");
   return (
     <span class={soon ? "breach-soon" : undefined} title={title}>
+      {soon ? (
+        <span class="over-mark" role="img" aria-label="soon:">
+          ⚠
+        </span>
+      ) : null}
       {f.breach_in_seconds === 0 ? "now" : `~${formatDuration(f.breach_in_seconds)}`}
     </span>
   );

@@ -72,7 +72,7 @@ export function decayChartData(perf: ModelPerformance, nowMs: number): DecayChar
   const today = live && live.status === "active" ? (nowMs - bornOf(live)) / DAY_MS : null;
   const ttl = decay.suggestion ? decay.suggestion.current_max_age_seconds / DAY_S : null;
   const suggested = decay.suggestion ? decay.suggestion.suggested_max_age_seconds / DAY_S : null;
-  const crossing = crossingOf(decay, live ? bornOf(live) : null, today, nowMs);
+  const crossing = crossingOf(decay, live ? bornOf(live) : null, today);
   const base = Math.max(7, today ?? 0, ttl ?? 0, suggested ?? 0, ...points.map((p) => p.age));
   if (crossing) crossing.shown = crossing.age <= base * FAR;
   const max = Math.ceil(Math.max(base, crossing?.shown ? crossing.age : 0) * 1.06);
@@ -116,29 +116,27 @@ export function decayChartData(perf: ModelPerformance, nowMs: number): DecayChar
         ? crossing.level + curve.slope_per_day * (age - crossing.age)
         : null,
     );
-    series.push({ kind: "forecast", label: `forecast (${version})`, values });
+    if (values.some((v) => v !== null))
+      series.push({ kind: "forecast", label: `forecast (${version})`, values });
   }
   return { x, series, threshold, crossing, ttl, suggested, today, max };
 }
 
-function crossingOf(
-  decay: ModelDecay,
-  born: number | null,
-  today: number | null,
-  nowMs: number,
-): Crossing | null {
+function crossingOf(decay: ModelDecay, born: number | null, today: number | null): Crossing | null {
   const forecast = decay.forecast;
   if (forecast && born !== null && today !== null) {
     const age = (Date.parse(forecast.breach_at) - born) / DAY_MS;
     const [soonest, latest] = forecast.interval_seconds;
-    const when = new Date(nowMs + forecast.breach_in_seconds * 1000).toISOString().slice(0, 10);
-    const inText =
-      forecast.breach_in_seconds === 0 ? "now" : `in ~${formatDuration(forecast.breach_in_seconds)}`;
+    const when = forecast.breach_at.slice(0, 10);
+    const label =
+      forecast.breach_in_seconds === 0
+        ? `${forecast.model_version} is past its crossing by the curve (${when})`
+        : `${forecast.model_version} crosses ${when} (in ~${formatDuration(forecast.breach_in_seconds)})`;
     return {
       of: "forecast",
       age,
       level: forecast.threshold,
-      label: `${forecast.model_version} crosses ${when} (${inText})`,
+      label,
       interval: [today + soonest / DAY_S, latest === null ? null : today + latest / DAY_S],
       shown: true,
     };

@@ -71,9 +71,11 @@ function Facts({ decay, data }: { decay: ModelDecay; data: DecayChartData }) {
       </p>
       <p class="decay-forecast">
         <span class="key key-crossing" />
-        {f
-          ? `${f.model_version} crosses in ~${formatDuration(f.breach_in_seconds)} (${f.breach_at.slice(0, 10)}; between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`})`
-          : `No forecast: ${decay.forecast_reason ?? "none"}.`}
+        {!f
+          ? `No forecast: ${decay.forecast_reason ?? "none"}.`
+          : f.breach_in_seconds === 0
+            ? `${f.model_version} is past its crossing by the curve (${f.breach_at.slice(0, 10)}), though its judged windows have not shown it yet`
+            : `${f.model_version} crosses in ~${formatDuration(f.breach_in_seconds)} (${f.breach_at.slice(0, 10)}; between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`})`}
       </p>
     </div>
   );

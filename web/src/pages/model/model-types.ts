@@ -87,18 +87,6 @@ export interface DeploymentPerformance {
   windows: PerformanceWindow[];
 }
 
-/** A forecast crossing, as a deployment's age block and the model's decay give it. */
-export interface Forecast {
-  metric: string;
-  breach_at: string;
-  breach_in_seconds: number;
-  /** At the slope interval's steep end and its gentle end (null: never). */
-  interval_seconds: [number, number | null];
-  slope_per_day: number;
-  based_on_deployments: number;
-  based_on_windows: number;
-}
-
 /** The model's decay in one environment: its learned curve, the TTL it suggests, the live forecast. */
 export interface ModelDecay {
   metric: string | null;
