@@ -248,7 +248,7 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     });
   });
 
-  it("says why there is no forecast: too little history, no target, an improving metric, a start already below target", async () => {
+  it("says why there is no forecast: too little history, no target, an improving metric (either direction), a start already below target", async () => {
     t = await startTestApp(dialect, { now: T0, policies: policies() });
     // One version only: its windows are not a model's history.
     const [young] = await seedModel("fraud-young", "auc", (age) => 0.95 - 0.002 * age, {
@@ -260,6 +260,8 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     });
     // A metric that gets better with age never crosses.
     const steady = await seedModel("steady-rank", "auc", (age) => 0.91 + 0.001 * age);
+    // An error rate (lower is better) that falls with age is improving too.
+    const calm = await seedModel("spam-calm", "error_rate", (age) => 0.08 - 0.0005 * age);
     // A start already below target: the baseline says so, whatever the curve.
     const below = await seedModel("fraud-below", "auc", (age) => 0.95 - 0.002 * age, { baseline: 0.89 });
 
@@ -269,6 +271,7 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
       young: await view(young as number),
       plain: await view(plain as number),
       steady: await view(steady.at(-1) as number),
+      calm: await view(calm.at(-1) as number),
       below: await view(below.at(-1) as number),
     };
     for (const age of Object.values(reasons)) {
@@ -281,6 +284,7 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     );
     expect(reasons.plain.forecast_reason).toBe("its policy untargeted sets no performance target");
     expect(reasons.steady.forecast_reason).toMatch(/^auc does not decay with age \(\+0\.001 a day\)/);
+    expect(reasons.calm.forecast_reason).toMatch(/^error_rate does not decay with age \(−0\.0005 a day\)/);
     expect(reasons.below.forecast_reason).toBe("its starting auc 0.89 is already below the threshold 0.9");
     expect((await request("GET", "/v1/alerts?state=open")).items).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ForecastCrossing } from "./forecast.js";
-import { forecastBlock } from "./forecast-block.js";
+import { type ForecastBlockInput, forecastBlock } from "./forecast-block.js";
 import { forecastBreachFinding, nextReviewPoint } from "./forecast-finding.js";
 
 const DAY = 86_400_000;
@@ -84,7 +84,7 @@ describe("forecastBlock", () => {
     const reason = (
       status: string,
       s: typeof stored | { reason: string; computed_at: number } | null,
-      p = policy,
+      p: ForecastBlockInput["policy"] = policy,
     ) => forecastBlock({ status, stored: s, policy: p }, T0).forecast_reason;
     expect(reason("retired", stored)).toBe("it has ended: only a live deployment is forecast");
     expect(reason("scheduled", stored)).toBe("it has not started: only a live deployment is forecast");
