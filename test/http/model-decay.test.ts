@@ -16,6 +16,10 @@ policies:
     max_age: 30d
     review_at: 0.8
     performance: { metric: auc, target: 0.9, window: 1d, min_samples: 100, label_delay: 1d }
+  - name: errors
+    match: { model: "errors-*" }
+    max_age: 90d
+    performance: { metric: error_rate, target: 0.08, direction: lower, window: 1d, min_samples: 100 }
   - name: plain
     match: { model: "plain-*" }
     max_age: 60d
@@ -109,6 +113,33 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
     const [soonest, latest] = forecast.interval_seconds;
     expect(soonest).toBeLessThanOrEqual(forecast.breach_in_seconds);
     expect(latest).toBeGreaterThanOrEqual(forecast.breach_in_seconds);
+  });
+
+  it("a metric where lower is better: a rising error rate gets a positive slope, a shorter TTL and its crossing", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const rising = (from: number, days: number) =>
+      Array.from({ length: days }, (_, i) => ({
+        name: "error_rate",
+        value: 0.05 + 0.001 * (i + 0.5) + (i % 2 === 0 ? 0.0002 : -0.0002),
+        timestamp: iso(from + i * DAY + DAY / 2),
+        sample_size: 500,
+      }));
+    const first = await post("/v1/deployments", registration({ model: "errors-lr", model_version: "1.0" }));
+    t.setNow(T0 + 20 * DAY);
+    const second = await post("/v1/deployments", registration({ model: "errors-lr", model_version: "1.1" }));
+    t.setNow(T0 + 30 * DAY);
+    await post(`/v1/deployments/${first.id}/metrics`, { points: rising(T0, 20) });
+    await post(`/v1/deployments/${second.id}/metrics`, { points: rising(T0 + 20 * DAY, 10) });
+
+    const { decay } = await get("/v1/models/errors-lr/performance?environment=production");
+    expect(decay).toMatchObject({ metric: "error_rate", direction: "lower", reason: null });
+    expect(decay.curve.slope_per_day).toBeCloseTo(0.001, 4);
+    // From 0.05 at age 0 it reaches 0.08 at ~30 days; 1.1 is 10 days old, so ~20 days remain.
+    expect(decay.suggestion.current_max_age_seconds).toBe(90 * DAY_S);
+    expect(decay.suggestion.suggested_max_age_seconds).toBeLessThan(30 * DAY_S);
+    expect(decay.suggestion.suggested_max_age_seconds).toBeGreaterThanOrEqual(20 * DAY_S);
+    expect(decay.forecast).toMatchObject({ model_version: "1.1", threshold: 0.08 });
+    expect(Math.abs(decay.forecast.breach_in_seconds - 20 * DAY_S)).toBeLessThan(DAY_S);
   });
 
   it("a model with too little history has no curve and says why; so does a policy without a performance target", async () => {
