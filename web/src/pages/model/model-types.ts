@@ -87,12 +87,38 @@ export interface DeploymentPerformance {
   windows: PerformanceWindow[];
 }
 
+/** The model's decay in one environment: its learned curve, the TTL it suggests, the live forecast. */
+export interface ModelDecay {
+  metric: string | null;
+  direction: "higher" | "lower" | null;
+  curve: {
+    slope_per_day: number;
+    interval_per_day: [number, number];
+    intercept: number;
+    spread_per_day: [number, number];
+    consistent: boolean;
+    based_on_deployments: number;
+    based_on_windows: number;
+  } | null;
+  reason: string | null;
+  suggestion: {
+    current_max_age_seconds: number;
+    suggested_max_age_seconds: number;
+    reason: string;
+    evidence: { threshold: number; crossing_age_seconds: [number | null, number | null, number | null] };
+  } | null;
+  suggestion_reason: string | null;
+  forecast: (Forecast & { deployment_id: number; model_version: string; threshold: number }) | null;
+  forecast_reason: string | null;
+}
+
 export interface ModelPerformance {
   model: string;
   environment: string;
   metric: { name: string; direction: "higher" | "lower"; target: number | null } | null;
   metrics: string[];
   deployments: DeploymentPerformance[];
+  decay: ModelDecay;
 }
 
 export interface FeatureCheck {
