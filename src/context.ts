@@ -133,10 +133,14 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   // incidents are built just below, before any registration can run.
   let incidents: Incidents | undefined;
   const wake = () => {};
+  // One writer of the audit log: the registry and the lifecycle append through it in each
+  // change's own transaction; the API's few remaining edge records and `tenure audit` read it.
+  const audit = new AuditTrail({ stores, clock, policies });
   const registry = new Registry({
     stores,
     clock,
     policies,
+    audit,
     onEnded: async (tx, ended, at) => {
       const change = await incidents?.resolveEnded(tx, ended, at);
       if (change?.notifications) setImmediate(wake);
@@ -200,7 +204,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     }),
     policies,
     registry,
-    audit: new AuditTrail({ stores, clock, policies }),
+    audit,
     incidents,
     sweeper,
     dispatcher,

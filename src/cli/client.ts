@@ -14,7 +14,7 @@ import type { ShadowView } from "../monitoring/shadow-monitor.js";
 import type { GhostView, TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
 import type { AuditListQuery } from "../registry/audit-input.js";
-import type { AuditChange, AuditSubject, AuditView } from "../registry/audit-trail.js";
+import type { AuditView } from "../registry/audit-trail.js";
 import type { RegisterDeploymentBody } from "../registry/deployment-input.js";
 import type { DeploymentView, EventView, ModelView } from "../registry/deployment-view.js";
 import { instantToMs } from "../registry/deployment-words.js";
@@ -113,7 +113,8 @@ export function localActor(): Actor {
   } catch {
     // A container user without a passwd entry has no name; events still say it was the CLI.
   }
-  return { name: `cli:${user}`, key_scope: `cli:${user}`, team: null };
+  // Its changes are audited as `local`, in their own transactions, as the API's are as `http`.
+  return { name: `cli:${user}`, key_scope: `cli:${user}`, team: null, via: { origin: "local" } };
 }
 
 export class LocalClient implements TenureClient {
@@ -121,12 +122,7 @@ export class LocalClient implements TenureClient {
   constructor(private readonly context: Context) {}
 
   register(body: RegisterDeploymentBody, idempotencyKey?: string) {
-    return this.audited(
-      "deployment.register",
-      { kind: "model", name: body.model, environment: body.environment ?? "production" },
-      () => this.context.registry.register(body, this.actor, idempotencyKey),
-      { skip: (r) => r.replayed },
-    );
+    return this.context.registry.register(body, this.actor, idempotencyKey);
   }
   list(options: ListOptions) {
     const query: ListQuery = { ...options, sort: options.sort ?? "-age", limit: options.limit ?? 100 };
@@ -142,19 +138,13 @@ export class LocalClient implements TenureClient {
     return this.context.registry.events(id);
   }
   retire(id: number, reason?: string) {
-    return this.audited("deployment.retire", { kind: "deployment", id }, () =>
-      this.context.registry.retire(id, this.actor, reason),
-    );
+    return this.context.registry.retire(id, this.actor, reason);
   }
   setGolden(model: string, environment: string, version: string) {
-    return this.audited("model.golden", { kind: "model", name: model, environment }, () =>
-      this.context.registry.setGolden(model, environment, version, this.actor),
-    );
+    return this.context.registry.setGolden(model, environment, version, this.actor);
   }
   rollback(model: string, environment: string, toVersion?: string, reason?: string) {
-    return this.audited("model.rollback", { kind: "model", name: model, environment }, () =>
-      this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason }),
-    );
+    return this.context.registry.rollback(model, environment, this.actor, { to_version: toVersion, reason });
   }
   async sweep(options: SweepOptions): Promise<SweepOutcome> {
     const at = options.at === undefined ? undefined : instantToMs(options.at);
@@ -163,10 +153,9 @@ export class LocalClient implements TenureClient {
       dry_run: options.dry_run,
       trigger: "manual",
       actor: this.actor.name,
+      via: this.actor.via,
       onProgress: options.onProgress,
     });
-    // As the API does, the sweep's outcome is its `after`: it changes many records, or none.
-    await this.context.audit.record(this.change("sweep.run", null), null, sweep);
     // Without a server, this process is the only one that can deliver what the sweep queued; a
     // preview sends nothing, not even what other commands queued.
     const delivery =
@@ -179,9 +168,7 @@ export class LocalClient implements TenureClient {
     return this.context.lifecycle.sweeps(limit);
   }
   review(id: number, note: string, extendSeconds?: number) {
-    return this.audited("deployment.review", { kind: "deployment", id }, () =>
-      this.context.lifecycle.review(id, this.actor, { note, extend_seconds: extendSeconds }),
-    );
+    return this.context.lifecycle.review(id, this.actor, { note, extend_seconds: extendSeconds });
   }
   alerts(query: {
     state?: AlertState;
@@ -196,9 +183,7 @@ export class LocalClient implements TenureClient {
     });
   }
   resolveAlert(id: number, note: string) {
-    return this.audited("alert.resolve", { kind: "alert", id }, () =>
-      this.context.lifecycle.resolveAlert(id, this.actor, note),
-    );
+    return this.context.lifecycle.resolveAlert(id, this.actor, note);
   }
   deliveries(query: { state?: DeliveryState; limit: number; cursor?: string }) {
     return this.context.lifecycle.deliveries({
@@ -206,10 +191,8 @@ export class LocalClient implements TenureClient {
       cursor: query.cursor === undefined ? undefined : Number(query.cursor),
     });
   }
-  async retryDeliveries(ids?: number[]) {
-    const result = await this.context.lifecycle.retryDeliveries(ids);
-    await this.context.audit.record(this.change("deliveries.retry", null), null, result);
-    return result;
+  retryDeliveries(ids?: number[]) {
+    return this.context.lifecycle.retryDeliveries(this.actor, ids);
   }
   check(query: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
     return this.context.lifecycle.check(query);
@@ -251,23 +234,6 @@ export class LocalClient implements TenureClient {
   }
   close() {
     return this.context.close();
-  }
-
-  /**
-   * The CLI's changes on the database are audited as the API's are, from `local`: the subject
-   * read before and after the change, and nothing recorded when the change is refused.
-   */
-  private audited<T>(
-    action: string,
-    subject: AuditSubject,
-    work: () => Promise<T>,
-    outcome: { skip?: (result: T) => boolean } = {},
-  ): Promise<T> {
-    return this.context.audit.around(this.change(action, subject), work, outcome);
-  }
-
-  private change(action: string, subject: AuditSubject | null): AuditChange {
-    return { actor: this.actor.name, action, subject, origin: "local" };
   }
 }
 

@@ -150,6 +150,9 @@ async function openRoutes(
   const context = await openContext(url, {
     env: io.env,
     preparedStatements: config.preparedStatements,
+    // TENURE_PG_CONNECT_TIMEOUT and TENURE_PG_QUERY_TIMEOUT, as `tenure serve` reads them.
+    connectTimeoutMs: config.pgConnectTimeoutMs,
+    queryTimeoutMs: config.pgQueryTimeoutMs,
     logger: log,
     // A gateway routes an existing registry: a typo in --database must not serve an empty one.
     mustExist: true,
@@ -158,6 +161,7 @@ async function openRoutes(
   const { LocalTrafficSink } = await import("../gateway/traffic-sinks.js");
   const source = new LocalRouteSource({
     url,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
     stores: context.stores,
     environment: flags.environment,
     events,

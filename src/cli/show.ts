@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { describeAge } from "../core/age.js";
+import { formatSlope } from "../core/decay/forecast.js";
 import { formatDuration } from "../core/duration.js";
 import type { TimelineView } from "../lifecycle/lifecycle.js";
 import type { DeploymentView, EventView } from "../registry/deployment-view.js";
@@ -51,6 +52,7 @@ export function showCommand(program: Command, io: Io): void {
         `  performance age  ${d.age.performance_age_seconds === null ? "no metrics" : formatDuration(d.age.performance_age_seconds)}`,
         `  stage            ${c.stage(stageLabel(d), stageKey)}`,
       ];
+      if (d.status === "active") lines.push(`  forecast         ${forecastLine(d.age)}`);
       if (d.age.health_score !== null)
         lines.push(
           `  health           ${d.age.health_score} (${c.verdict(String(d.age.verdict), d.age.verdict)})`,
@@ -76,6 +78,18 @@ export function showCommand(program: Command, io: Io): void {
       await client.close();
     }
   });
+}
+
+/** The forecast for people: "auc breach in ~26d (18d–41d), −0.0021 a day over 3 deployments". */
+export function forecastLine(age: Pick<DeploymentView["age"], "forecast" | "forecast_reason">): string {
+  const f = age.forecast;
+  if (!f) return `none: ${age.forecast_reason ?? "no sweep has forecast it yet"}`;
+  const [low, high] = f.interval_seconds;
+  const when =
+    f.breach_in_seconds === 0
+      ? "breach now by the curve"
+      : `breach in ~${formatDuration(f.breach_in_seconds)}`;
+  return `${f.metric} ${when} (${formatDuration(low)}–${high === null ? "never" : formatDuration(high)}), ${formatSlope(f.slope_per_day)} a day over ${f.based_on_deployments} deployments`;
 }
 
 /** When it last showed life, and how: gateway traffic, a heartbeat, or neither. */

@@ -1,3 +1,4 @@
+import type { Forecast } from "./decay/forecast.js";
 import { formatDuration } from "./duration.js";
 
 /** The part of a policy that decides deployment age stages. */
@@ -53,6 +54,12 @@ export interface AgeBlock {
   verdict: "keep" | "review" | "retrain" | "retire" | null;
   policy: string;
   exempt: boolean;
+  /**
+   * When its model's decay curve says it crosses its performance threshold, as the last sweep
+   * forecast it (see core/decay/forecast-block.ts); null with `forecast_reason` saying why.
+   */
+  forecast: Forecast | null;
+  forecast_reason: string | null;
 }
 
 /**
@@ -75,6 +82,8 @@ export function computeAge(input: AgeInput, policy: AgePolicy, now: number): Age
     verdict: null,
     policy: policy.name,
     exempt: policy.exempt ?? false,
+    forecast: null,
+    forecast_reason: null,
   };
 }
 

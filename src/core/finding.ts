@@ -11,6 +11,7 @@ export const FINDING_KINDS = [
   "silent",
   "degraded",
   "drifted",
+  "forecast_breach",
   "canary_failed",
   "canary_paused",
   "guardrail",

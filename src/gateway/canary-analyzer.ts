@@ -257,6 +257,20 @@ export class CanaryAnalyzer {
     } else {
       await stores.transaction(async (tx) => {
         await this.record(tx, a, step.action === "pause" ? "paused" : "running");
+        // A step up or a pause changes who answers users, so the log has it; a hold changes nothing.
+        if (step.action === "advance" || step.action === "pause") {
+          await registry.audit.recordIn(
+            tx,
+            CANARY_ACTOR,
+            step.action === "advance" ? "canary.advance" : "canary.pause",
+            { kind: "deployment", id: row.id },
+            { traffic_weight: row.traffic_weight },
+            {
+              traffic_weight: step.action === "advance" ? step.progress.weight : row.traffic_weight,
+              ...(step.action === "pause" ? { state: "paused" } : {}),
+            },
+          );
+        }
         if (step.action === "advance") {
           await tx.canaries.setTrafficWeight(row.id, step.progress.weight);
           await tx.deployments.appendEvent({

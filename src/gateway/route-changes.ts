@@ -7,6 +7,8 @@ import { RouteTable } from "./route-table.js";
 export interface LocalRouteSourceOptions {
   /** The database URL, for the watch (PostgreSQL LISTENs on a connection of its own). */
   url: string;
+  /** PostgreSQL: bounds the watch's connecting and its liveness checks (5 s when absent). */
+  connectTimeoutMs?: number;
   stores: Stores;
   environment: string;
   events?: RouteSourceEvents;
@@ -42,19 +44,23 @@ export class LocalRouteSource implements RouteSource {
 
   async start(): Promise<void> {
     await this.read();
-    this.watch = watchRouteChanges(this.options.url, {
-      changed: (environment) => {
-        if (environment === null || environment === this.options.environment) this.reload();
+    this.watch = watchRouteChanges(
+      this.options.url,
+      {
+        changed: (environment) => {
+          if (environment === null || environment === this.options.environment) this.reload();
+        },
+        lost: (error) => {
+          this.watchLost = true;
+          this.markLost(error);
+        },
+        restored: () => {
+          this.watchLost = false;
+          this.reload();
+        },
       },
-      lost: (error) => {
-        this.watchLost = true;
-        this.markLost(error);
-      },
-      restored: () => {
-        this.watchLost = false;
-        this.reload();
-      },
-    });
+      { connectTimeoutMs: this.options.connectTimeoutMs },
+    );
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ export class RouteFeed {
   private closed = false;
   private watchLost = false;
 
-  constructor(private readonly options: { url: string; stores: Stores }) {}
+  constructor(private readonly options: { url: string; stores: Stores; connectTimeoutMs?: number }) {}
 
   /** The routes of `environment` now. */
   snapshot(environment: string): Promise<RouteSnapshot> {
@@ -83,18 +83,22 @@ export class RouteFeed {
 
   private startWatching(): void {
     if (this.watch || this.closed) return;
-    this.watch = watchRouteChanges(this.options.url, {
-      changed: (environment) => this.changed(environment),
-      // While the watch is lost, nothing read can be trusted to stay current: read every time.
-      lost: () => {
-        this.watchLost = true;
-        this.changed(null);
+    this.watch = watchRouteChanges(
+      this.options.url,
+      {
+        changed: (environment) => this.changed(environment),
+        // While the watch is lost, nothing read can be trusted to stay current: read every time.
+        lost: () => {
+          this.watchLost = true;
+          this.changed(null);
+        },
+        restored: () => {
+          this.watchLost = false;
+          this.changed(null);
+        },
       },
-      restored: () => {
-        this.watchLost = false;
-        this.changed(null);
-      },
-    });
+      { connectTimeoutMs: this.options.connectTimeoutMs },
+    );
   }
 
   private async read(environment: string): Promise<RouteSnapshot> {

@@ -1,30 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AuditSubject, AuditTrail } from "../registry/audit-trail.js";
+import type { AuditVia } from "../registry/actor.js";
+import type { AuditChange, AuditSubject, AuditTrail } from "../registry/audit-trail.js";
 
-/** How one mutating route is audited: its action's name and what it changes. */
+/**
+ * How one mutating route is audited. Most changes write their audit row themselves, inside their
+ * own transaction (the registry and the lifecycle, told where the change comes from by
+ * `Actor.via`); `edge` marks the two recorded here, after the answer: a policy reload changes no
+ * database, and an MLflow delivery's outcome spans the transactions of the registrations it made
+ * (each of which has its own row).
+ */
 interface AuditedRoute {
   action: string;
-  /** What the route changes, read before the handler runs and again after it answered. */
-  subject?: (request: FastifyRequest) => AuditSubject;
-  /** For work with no record to read (a sweep, a retry): the answer is the `after`. */
-  outcome?: true;
-  /** Who acts when the route takes no bearer token (a signed webhook). */
-  actor?: string;
+  /** The status a success answers with, recorded before the answer is sent (200 when absent). */
+  status?: number;
+  /** Recorded here, after the answer: what the route changes, read before the handler and after. */
+  edge?: {
+    subject?: (request: FastifyRequest) => AuditSubject;
+    /** For work with no record to read: the answer is the `after`. */
+    outcome?: true;
+    /** Who acts when the route takes no bearer token (a signed webhook). */
+    actor?: string;
+  };
 }
-
-const deployment = (request: FastifyRequest): AuditSubject => ({
-  kind: "deployment",
-  id: Number((request.params as { id: unknown }).id),
-});
-
-/** A model in the environment its body names (the routes' schemas default it to production). */
-const modelIn =
-  (name: (request: FastifyRequest) => unknown) =>
-  (request: FastifyRequest): AuditSubject => ({
-    kind: "model",
-    name: String(name(request)),
-    environment: String((request.body as { environment?: unknown }).environment ?? "production"),
-  });
 
 /**
  * Every route that changes something, by `METHOD url` as fastify names it. A test holds this
@@ -32,29 +29,20 @@ const modelIn =
  * decision fails it.
  */
 export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
-  "POST /v1/deployments": {
-    action: "deployment.register",
-    subject: modelIn((request) => (request.body as { model?: unknown }).model),
+  "POST /v1/deployments": { action: "deployment.register", status: 201 },
+  "POST /v1/deployments/:id/retire": { action: "deployment.retire" },
+  "POST /v1/deployments/:id/review": { action: "deployment.review" },
+  "POST /v1/deployments/:id/reference": { action: "deployment.reference" },
+  "PUT /v1/models/:name/golden": { action: "model.golden" },
+  "POST /v1/models/:name/rollback": { action: "model.rollback" },
+  "POST /v1/alerts/:id/resolve": { action: "alert.resolve" },
+  "POST /v1/deliveries/retry": { action: "deliveries.retry" },
+  "POST /v1/sweeps": { action: "sweep.run", status: 201 },
+  "POST /v1/policies/reload": { action: "policies.reload", edge: { subject: () => ({ kind: "policies" }) } },
+  "POST /v1/hooks/mlflow": {
+    action: "mlflow.webhook",
+    edge: { outcome: true, actor: "webhook:mlflow" },
   },
-  "POST /v1/deployments/:id/retire": { action: "deployment.retire", subject: deployment },
-  "POST /v1/deployments/:id/review": { action: "deployment.review", subject: deployment },
-  "POST /v1/deployments/:id/reference": { action: "deployment.reference", subject: deployment },
-  "PUT /v1/models/:name/golden": {
-    action: "model.golden",
-    subject: modelIn((request) => (request.params as { name: unknown }).name),
-  },
-  "POST /v1/models/:name/rollback": {
-    action: "model.rollback",
-    subject: modelIn((request) => (request.params as { name: unknown }).name),
-  },
-  "POST /v1/alerts/:id/resolve": {
-    action: "alert.resolve",
-    subject: (request) => ({ kind: "alert", id: Number((request.params as { id: unknown }).id) }),
-  },
-  "POST /v1/deliveries/retry": { action: "deliveries.retry", outcome: true },
-  "POST /v1/sweeps": { action: "sweep.run", outcome: true },
-  "POST /v1/policies/reload": { action: "policies.reload", subject: () => ({ kind: "policies" }) },
-  "POST /v1/hooks/mlflow": { action: "mlflow.webhook", outcome: true, actor: "webhook:mlflow" },
 };
 
 /**
@@ -73,7 +61,8 @@ export const UNAUDITED_WRITES: Readonly<Record<string, string>> = {
 };
 
 interface PendingAudit {
-  route: AuditedRoute;
+  action: string;
+  edge: NonNullable<AuditedRoute["edge"]>;
   subject: AuditSubject | null;
   before: unknown;
 }
@@ -85,30 +74,35 @@ declare module "fastify" {
 }
 
 /**
- * Records each successful change made through the API in the audit log, with the record it
- * changed read before the handler and after it answered. Refused and failed requests record
- * nothing: they changed nothing, and the log (with the access log at debug) says who was refused.
+ * Tells each audited change where it comes from: the request's actor gains `via` (origin `http`,
+ * the socket's address, the user agent, the request line and the status a success answers
+ * with), and the registry or the lifecycle appends the row in the change's own transaction, so
+ * a change commits with its row or neither is written. A refused or failed request writes
+ * nothing: its transaction rolls back, row and all. A replayed registration writes nothing either.
  *
- * The trade-off: the row is written after the change commits, not in its transaction, so a crash
- * between the two loses the row (the change itself is kept, with its events), and a concurrent
- * change between the reads can show in `before` or `after`. In exchange one hook audits every
- * route, with no change to the domain's transactions. The answer waits for the row, so an
- * acknowledged change has its audit row unless the row's own write failed, which is logged.
+ * The few `edge` routes are recorded here after the answer, with the record read before the
+ * handler and after it: a crash between the two loses their row, and a concurrent change between
+ * the reads can show in it (see docs/AUDIT.md).
  */
 export function auditHooks(app: FastifyInstance, audit: AuditTrail): void {
   app.addHook("preHandler", async function auditBefore(request) {
     const route = AUDITED_ROUTES[`${request.method} ${request.routeOptions.url}`];
     if (!route) return;
-    const subject = route.subject?.(request) ?? null;
-    request.pendingAudit = { route, subject, before: await audit.snapshot(subject) };
+    if (request.actor) request.actor = { ...request.actor, via: viaOf(request, route.status ?? 200) };
+    if (!route.edge) return;
+    const subject = route.edge.subject?.(request) ?? null;
+    request.pendingAudit = {
+      action: route.action,
+      edge: route.edge,
+      subject,
+      before: await audit.snapshot(subject),
+    };
   });
   app.addHook("onSend", async function auditAfter(request, reply, payload) {
     const pending = request.pendingAudit;
-    if (!pending || reply.statusCode >= 300 || reply.getHeader("idempotent-replayed") === "true") {
-      return payload;
-    }
+    if (!pending || reply.statusCode >= 300) return payload;
     try {
-      const after = pending.route.outcome ? answerOf(payload) : await audit.snapshot(pending.subject);
+      const after = pending.edge.outcome ? answerOf(payload) : await audit.snapshot(pending.subject);
       await audit.record(changeOf(request, reply, pending), pending.before, after);
     } catch (error) {
       request.log.error({ err: error }, "the audit log could not record a change");
@@ -117,18 +111,25 @@ export function auditHooks(app: FastifyInstance, audit: AuditTrail): void {
   });
 }
 
-function changeOf(request: FastifyRequest, reply: FastifyReply, pending: PendingAudit) {
+function viaOf(request: FastifyRequest, status: number): AuditVia {
   return {
-    actor: request.actor?.name ?? pending.route.actor ?? "anonymous",
-    action: pending.route.action,
-    subject: pending.subject,
-    origin: "http" as const,
+    origin: "http",
     client_ip: request.ip,
     user_agent: request.headers["user-agent"] ?? null,
     method: request.method,
     // Without the query string, where a calendar's token may ride.
     path: request.url.split("?")[0] ?? request.url,
-    status: reply.statusCode,
+    status,
+  };
+}
+
+function changeOf(request: FastifyRequest, reply: FastifyReply, pending: PendingAudit): AuditChange {
+  return {
+    ...viaOf(request, reply.statusCode),
+    actor: request.actor?.name ?? pending.edge.actor ?? "anonymous",
+    action: pending.action,
+    subject: pending.subject,
+    origin: "http",
   };
 }
 

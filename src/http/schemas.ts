@@ -23,6 +23,26 @@ export const AgeBlock = z.object({
   verdict: z.enum(["keep", "review", "retrain", "retire"]).nullable(),
   policy: z.string().describe("the name of the policy that governs it"),
   exempt: z.boolean().describe("true when its policy exempts it from age findings (see the policy's reason)"),
+  forecast: z
+    .object({
+      metric: z.string(),
+      breach_at: timestamp.describe("when its model's decay curve crosses its performance threshold"),
+      breach_in_seconds: z.number().int().describe("from now; 0 once the crossing is past by the curve"),
+      interval_seconds: z
+        .tuple([z.number().int(), z.number().int().nullable()])
+        .describe("the crossing at the slope interval's steep end and gentle end (null: never)"),
+      slope_per_day: z.number().describe("the model's metric change per day of deployment age"),
+      based_on_deployments: z.number().int(),
+      based_on_windows: z.number().int(),
+    })
+    .nullable()
+    .describe("when it will cross its performance threshold, as the last sweep forecast it"),
+  forecast_reason: z
+    .string()
+    .nullable()
+    .describe(
+      "why forecast is null: too little history, no target, not decaying, already past the threshold, …",
+    ),
 });
 
 export const Deployment = z.object({

@@ -22,7 +22,6 @@ import {
 import { DigestScheduler } from "../lifecycle/digest-scheduler.js";
 import type { ReloadResult } from "../lifecycle/policy-book.js";
 import { DEFAULT_SWEEP_CRON, parseSweepCron, SweepScheduler } from "../lifecycle/sweep-scheduler.js";
-import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
 import { buildApp } from "./app.js";
 import { CertificateFiles } from "./certificate-files.js";
@@ -155,7 +154,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       logger.error({ error: message }, "background WAL checkpoints failed; commits checkpoint in line again"),
   });
   metrics.readFrom(scrapeSourceOf(context));
-  const routes = new RouteFeed({ url: options.databaseUrl, stores: context.stores });
+  const routes = new RouteFeed({
+    url: options.databaseUrl,
+    stores: context.stores,
+    connectTimeoutMs: options.pgConnectTimeoutMs,
+  });
   const mlflowHook = mlflowWebhookOf(options.mlflow, {
     registry: context.registry,
     receipts: context.stores.webhookReceipts,
@@ -209,15 +212,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const scheduler = new SweepScheduler({
     cron: scheduleCron,
     stores: context.stores,
-    run: async (request) => {
-      const sweep = await context.lifecycle.sweep(request);
-      await context.audit.record(
-        { actor: request.actor, action: "sweep.run", subject: null, origin: "system" },
-        null,
-        sweep,
-      );
-      return sweep;
-    },
+    // Audited as `system` in the sweep's own closing transaction.
+    run: (request) => context.lifecycle.sweep(request),
     logger,
     clock: context.clock,
   });
@@ -250,7 +246,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
         outbound: { egress },
-        registry: auditedRegistrations(context),
+        // Each registration is audited in its own transaction, as `system` (its actor has no `via`).
+        registry: context.registry,
         logger,
         now: context.clock,
       })
@@ -332,24 +329,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })();
       return closing;
     },
-  };
-}
-
-/** The registry as the server's own syncs change it: each registration audited, from `system`. */
-function auditedRegistrations(context: Context): Pick<Registry, "list" | "register"> {
-  return {
-    list: (query) => context.registry.list(query),
-    register: (body, actor, key) =>
-      context.audit.around(
-        {
-          actor: actor.name,
-          action: "deployment.register",
-          subject: { kind: "model", name: body.model, environment: body.environment },
-          origin: "system",
-        },
-        () => context.registry.register(body, actor, key),
-        { skip: (registration) => registration.replayed },
-      ),
   };
 }
 

@@ -12,7 +12,7 @@ import {
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { startedDeployments } from "./model-performance.js";
+import { MODEL_HISTORY_DEPLOYMENTS, startedDeployments } from "./model-performance.js";
 
 /**
  * What a model's decay curve is learned from: the judged windows of its deployments in one
@@ -105,17 +105,12 @@ export async function decayOf(
   now: number,
   options: Partial<DecayOptions> = {},
 ): Promise<ModelDecay> {
-  const lead = rows.findLast((r) => r.status === "active" && r.role === "primary") ?? rows.at(-1) ?? null;
-  const policy = lead ? policyOf(lead) : null;
-  const performance = policy?.performance ?? null;
-  const base = { ...input, lead, policy, performance };
-  if (!lead || !policy) {
-    return { ...base, fit: { curve: null, reason: "no deployment has started" }, histories: new Map() };
-  }
-  if (!performance) {
+  const base = leading(input, rows, policyOf);
+  const { performance } = base;
+  if (base.reason !== null || !performance) {
     return {
-      ...base,
-      fit: { curve: null, reason: `its policy ${policy.name} sets no performance target` },
+      ...base.decay,
+      fit: { curve: null, reason: base.reason ?? "no performance target" },
       histories: new Map(),
     };
   }
@@ -126,5 +121,100 @@ export async function decayOf(
     [...histories.values()].map((h) => h.history),
     options,
   );
-  return { ...base, fit, histories };
+  return { ...base.decay, fit, histories };
+}
+
+/**
+ * The deployment whose policy judges a model's curve (the live primary, else the newest), its
+ * policy and performance target; the reason there is no curve to learn when it has none.
+ */
+function leading(
+  input: { model: string; environment: string },
+  rows: readonly DeploymentRow[],
+  policyOf: (row: DeploymentRow) => Policy,
+): {
+  decay: Omit<ModelDecay, "fit" | "histories">;
+  performance: PerformancePolicy | null;
+  reason: string | null;
+} {
+  const lead = rows.findLast((r) => r.status === "active" && r.role === "primary") ?? rows.at(-1) ?? null;
+  const policy = lead ? policyOf(lead) : null;
+  const performance = policy?.performance ?? null;
+  const decay = { model: input.model, environment: input.environment, lead, policy, performance };
+  const reason =
+    !lead || !policy
+      ? "no deployment has started"
+      : !performance
+        ? `its policy ${policy.name} sets no performance target`
+        : null;
+  return { decay, performance, reason };
+}
+
+/** The key of a model in an environment in `learnModelDecays`' answer. */
+export function decayKey(input: { model: string; environment: string }): string {
+  return `${input.model}\u0000${input.environment}`;
+}
+
+/** Deployments whose windows one metric query reads at most, so its parameters stay bounded. */
+const DEPLOYMENTS_PER_QUERY = 1000;
+
+/**
+ * The curves of many models, each in one environment, learned together as `decayOf` learns one:
+ * their started deployments in one query (per 500 models), and their judged windows and
+ * baselines in one query each per leading performance policy (per 1,000 deployments), not one
+ * per model. A sweep learns the curves of a page's models this way.
+ */
+export async function learnModelDecays(
+  stores: Pick<Stores, "forecasts" | "metrics">,
+  policyOf: (row: DeploymentRow) => Policy,
+  groups: readonly { model: string; environment: string }[],
+  now: number,
+  options: Partial<DecayOptions> = {},
+): Promise<Map<string, ModelDecay>> {
+  const out = new Map<string, ModelDecay>();
+  if (groups.length === 0) return out;
+  const rows = await stores.forecasts.startedDeploymentsOf(groups, now + 1, MODEL_HISTORY_DEPLOYMENTS);
+  const rowsOf = new Map<string, DeploymentRow[]>(groups.map((g) => [decayKey(g), []]));
+  for (const row of rows) rowsOf.get(decayKey(row))?.push(row);
+  // The models whose curves are judged by one performance policy are read together.
+  const byPerformance = new Map<string, { performance: PerformancePolicy; keys: string[] }>();
+  for (const [key, group] of rowsOf) {
+    const base = leading(splitKey(key), group, policyOf);
+    out.set(key, { ...base.decay, fit: { curve: null, reason: base.reason ?? "" }, histories: new Map() });
+    if (base.reason !== null || !base.performance) continue;
+    const performanceKey = JSON.stringify(base.performance);
+    const bucket = byPerformance.get(performanceKey) ?? { performance: base.performance, keys: [] };
+    bucket.keys.push(key);
+    byPerformance.set(performanceKey, bucket);
+  }
+  for (const { performance, keys } of byPerformance.values()) {
+    const bucketRows = keys.flatMap((key) => rowsOf.get(key) ?? []);
+    const histories = new Map<number, JudgedHistory>();
+    for (let i = 0; i < bucketRows.length; i += DEPLOYMENTS_PER_QUERY) {
+      const chunk = bucketRows.slice(i, i + DEPLOYMENTS_PER_QUERY);
+      for (const [id, h] of await judgedHistories(stores.metrics, chunk, performance, now))
+        histories.set(id, h);
+    }
+    for (const key of keys) {
+      const decay = out.get(key) as ModelDecay;
+      const own = new Map<number, JudgedHistory>();
+      for (const row of rowsOf.get(key) ?? []) {
+        const h = histories.get(row.id);
+        if (h) own.set(row.id, h);
+      }
+      const fit = fitDecayCurve(
+        performance.metric,
+        performance.direction,
+        [...own.values()].map((h) => h.history),
+        options,
+      );
+      out.set(key, { ...decay, fit, histories: own });
+    }
+  }
+  return out;
+}
+
+function splitKey(key: string): { model: string; environment: string } {
+  const [model = "", environment = ""] = key.split("\u0000");
+  return { model, environment };
 }

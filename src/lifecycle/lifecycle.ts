@@ -8,6 +8,7 @@ import { isoTime as iso } from "../core/iso-time.js";
 import type { RotReport } from "../core/rot-report.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
+import { snapshotOf } from "../registry/audit-trail.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
 import type { LiveScope } from "../store/deployment-store.js";
@@ -138,6 +139,14 @@ export class Lifecycle {
         now,
         "reviewed",
       );
+      await registry.audit.recordIn(
+        tx,
+        actor,
+        "deployment.review",
+        { kind: "deployment", id },
+        snapshotOf(row),
+        snapshotOf(reviewed),
+      );
       if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
       return reviewed;
     });
@@ -175,8 +184,17 @@ export class Lifecycle {
         at: now,
         data: { alert_id: id, kind: alert.kind, model_version: row.model_version, note },
       });
+      const resolved = { ...alert, state: "resolved" as const, resolved_at: now, resolution: "acknowledged" };
+      await registry.audit.recordIn(
+        tx,
+        actor,
+        "alert.resolve",
+        { kind: "alert", id },
+        snapshotOf(alert),
+        snapshotOf(resolved),
+      );
       if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
-      return { ...alert, state: "resolved" as const, resolved_at: now, resolution: "acknowledged" };
+      return resolved;
     });
     return toAlertView(alert);
   }
@@ -308,9 +326,13 @@ export class Lifecycle {
     } satisfies { items: DeliveryView[]; next_cursor: string | null };
   }
 
-  /** Puts dead-lettered deliveries back in the queue (all, or those named). */
-  async retryDeliveries(ids?: number[]): Promise<{ retried: number }> {
-    const retried = await this.options.stores.outbox.retryFailed(Date.now(), ids);
+  /** Puts dead-lettered deliveries back in the queue (all, or those named), with its audit row. */
+  async retryDeliveries(actor: Actor, ids?: number[]): Promise<{ retried: number }> {
+    const retried = await this.options.stores.transaction(async (tx) => {
+      const retried = await tx.outbox.retryFailed(Date.now(), ids);
+      await this.options.registry.audit.recordIn(tx, actor, "deliveries.retry", null, null, { retried });
+      return retried;
+    });
     if (retried > 0) this.options.onNotifications?.();
     return { retried };
   }

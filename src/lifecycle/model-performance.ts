@@ -6,6 +6,7 @@ import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import type { Registry } from "../registry/registry.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { buildModelDecay, type ModelDecayView } from "./model-decay-view.js";
 import { defaultPerformance } from "./timeline.js";
 
 /** A model's history in one environment reads its newest deployments, no more. */
@@ -35,6 +36,8 @@ export interface ModelPerformanceView {
     state: string | null;
     windows: { start: string; end: string; samples: number; mean: number; state: string }[];
   }[];
+  /** The model's decay in this environment, for the leading policy's metric (see buildModelDecay). */
+  decay: ModelDecayView;
 }
 
 /**
@@ -98,6 +101,13 @@ export async function buildModelPerformance(
       aggregates.set(seconds, await stores.metrics.windowAggregates(group, name, seconds * 1000, now + 1));
   }
   const leadPerformance = leadPolicy ? judging(leadPolicy) : null;
+  const decay = await buildModelDecay(
+    stores.metrics,
+    (row) => policies.get(row.id) ?? registry.policyOf(row),
+    { model: input.model, environment: input.environment },
+    rows,
+    now,
+  );
   return {
     model: input.model,
     environment: input.environment,
@@ -134,5 +144,6 @@ export async function buildModelPerformance(
         windows: evaluation.windows.map((w) => ({ ...w, start: iso(w.start), end: iso(w.end) })),
       };
     }),
+    decay,
   };
 }

@@ -7,6 +7,7 @@ import { ConflictError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
+import type { AuditVia } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 import type { Lease } from "../store/lease-store.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
@@ -14,6 +15,8 @@ import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
 import { retireOnPolicy } from "./expiry-retirement.js";
+import { judgeForecasts } from "./forecast-evidence.js";
+import { toSweepView } from "./lifecycle-view.js";
 import { newPass, type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
 
 export interface SweepRequest {
@@ -26,6 +29,8 @@ export interface SweepRequest {
   dry_run?: boolean;
   trigger: "schedule" | "startup" | "manual" | "promotion";
   actor: string;
+  /** Where the sweep was asked for, for its audit row; Tenure's own schedule (`system`) when absent. */
+  via?: AuditVia;
   /** The cron slot a scheduled sweep stands for: claimed once, across replicas and restarts. */
   scheduled_for?: number;
   /** Told after each batch how many live deployments the pass has read so far (a progress bar). */
@@ -184,11 +189,17 @@ export class Sweeper {
       const finished = this.options.clock();
       const row = await this.stores.transaction(async (tx) => {
         await fence(tx);
-        return tx.sweeps.finishSweep(claimed.id, {
+        const row = await tx.sweeps.finishSweep(claimed.id, {
           ...totals,
           finished_at: finished,
           duration_ms: finished - started,
         });
+        // The pass as a whole, with its outcome as `after`; what it changed on its own (promotions,
+        // retirements) has a row each, written in that change's transaction.
+        const actor = { name: request.actor, key_scope: request.actor, team: null, via: request.via };
+        const after = toSweepView(row);
+        await this.options.registry.audit.recordIn(tx, actor, "sweep.run", null, null, after);
+        return row;
       });
       if (totals.notifications > 0) this.options.onNotifications?.();
       this.options.onEnded?.({ state: "done", finished_at: finished, duration_ms: finished - started });
@@ -331,9 +342,16 @@ export class Sweeper {
     await judgePerformance(this.stores.metrics, evaluated, at, !pass.dryRun);
     for (const error of await judgeDrift(this.stores, evaluated, at, !pass.dryRun))
       this.options.logger?.warn(error, "drift could not be judged");
+    const { registry } = this.options;
+    await judgeForecasts(
+      { stores: this.stores, policyOf: (row) => registry.policyOf(row) },
+      evaluated,
+      at,
+      !pass.dryRun,
+    );
     for (const e of evaluated) {
       for (const f of e.findings) {
-        if (f.kind === "degraded" || f.kind === "drifted")
+        if (f.kind === "degraded" || f.kind === "drifted" || f.kind === "forecast_breach")
           totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
       }
     }

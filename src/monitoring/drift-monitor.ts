@@ -90,7 +90,7 @@ export class DriftMonitor {
     const features = [...columns].map(([feature, column]) =>
       merge(undefined, feature, column, REFERENCE_CAPACITY, `reference:${row.id}`),
     );
-    await this.replaceReference(row, features, "rows", now);
+    await this.replaceReference(row, features, { field: "rows", at: now, actor });
     return referenceView(id, features, "upload");
   }
 
@@ -118,15 +118,20 @@ export class DriftMonitor {
     }
     const usable = features.filter((f) => f.seen > 0);
     if (usable.length === 0) throw new InputError("the reference holds no values");
-    await this.replaceReference(row, usable, "body", now);
+    await this.replaceReference(row, usable, { field: "body", at: now, actor });
     return referenceView(id, usable, "upload");
   }
 
   /**
    * Replaces the reference in one transaction, refused whole when it would take the deployment
-   * past its policy's `max_features` with the features its samples already name.
+   * past its policy's `max_features` with the features its samples already name. Its audit row
+   * (the features it holds now) is written in the same transaction.
    */
-  private async replaceReference(row: DeploymentRow, features: StoredSummary[], field: string, at: number) {
+  private async replaceReference(
+    row: DeploymentRow,
+    features: StoredSummary[],
+    { field, at, actor }: { field: string; at: number; actor: Actor },
+  ) {
     const limit = this.options.registry.policyOf(row).drift.max_features;
     const names = features.map((f) => f.feature);
     refuseBeyond(limit, names, new Set(), row.id, field);
@@ -135,6 +140,14 @@ export class DriftMonitor {
       const drift = tx.drift;
       refuseBeyond(limit, names, await drift.featureNames(row.id, { reference: false }), row.id, field);
       await drift.putReference(row.id, features, "upload", at);
+      await this.options.registry.audit.recordIn(
+        tx,
+        actor,
+        "deployment.reference",
+        { kind: "deployment", id: row.id },
+        null,
+        { deployment_id: row.id, source: "upload", features: names },
+      );
     });
   }
 

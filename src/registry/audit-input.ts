@@ -31,7 +31,7 @@ export const AuditEntry = z.object({
   origin: z
     .enum(AUDIT_ORIGINS)
     .describe(
-      "http: through the API; local: the CLI on the database; signal: SIGHUP; system: the server's own schedule",
+      "http: through the API; local: the CLI on the database; signal: SIGHUP; system: Tenure on its own (sweeps, canary analysis, guardrails, syncs)",
     ),
   client_ip: z.string().nullable(),
   user_agent: z.string().nullable(),

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { isoTime } from "../core/iso-time.js";
 import type { AuditOrigin } from "../core/words.js";
-import type { AuditQuery } from "../store/audit-store.js";
+import type { AuditQuery, NewAuditEntry } from "../store/audit-store.js";
 import { parseStoredJson } from "../store/json-columns.js";
 import type { AuditRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import type { Actor } from "./actor.js";
 
 /** What a change touched, so that the trail can read it before and after. */
 export type AuditSubject =
@@ -57,7 +58,9 @@ const MAX_USER_AGENT = 256;
 
 /**
  * The audit log's one writer and reader: every change made through the API, the CLI on the
- * database, or a signal, with who made it, from where, and the changed record before and after.
+ * database, a signal or by Tenure on its own, with who made it, from where, and the changed record
+ * before and after. The registry and the lifecycle write through `recordIn`, in the transaction of
+ * the change itself (see docs/AUDIT.md).
  * Secrets never enter it: a token's hash is left out of its snapshot, and the policies are named by
  * their file's hash, not their text (which may hold channel URLs and secrets).
  */
@@ -103,8 +106,30 @@ export class AuditTrail {
     after: unknown,
     stores = this.options.stores,
   ): Promise<AuditView> {
-    const row = await stores.audit.append({
-      at: this.options.clock(),
+    return toAuditView(await stores.audit.append(this.entryOf(change, before, after)));
+  }
+
+  /**
+   * Appends, in the transaction `tx` of the change itself, the row of a change `actor` made:
+   * the change and its row commit together or not at all. From where comes with the actor
+   * (`Actor.via`); without it the change is Tenure's own (`system`).
+   */
+  async recordIn(
+    tx: Stores,
+    actor: Actor,
+    action: string,
+    subject: AuditSubject | null,
+    before: unknown,
+    after: unknown,
+    at?: number,
+  ): Promise<void> {
+    await tx.audit.append(this.entryOf(changeBy(actor, action, subject), before, after, at));
+  }
+
+  /** The row of one change, ready to append: snapshots as JSON text, the user agent bounded. */
+  entryOf(change: AuditChange, before: unknown, after: unknown, at = this.options.clock()): NewAuditEntry {
+    return {
+      at,
       actor: change.actor,
       action: change.action,
       target: targetOf(change.subject),
@@ -116,25 +141,7 @@ export class AuditTrail {
       status: change.status ?? null,
       before: before === null || before === undefined ? null : JSON.stringify(before),
       after: after === null || after === undefined ? null : JSON.stringify(after),
-    });
-    return toAuditView(row);
-  }
-
-  /**
-   * Runs a change and records it with the subject read before and after: how the CLI's changes on
-   * the database are audited. `subjectAfter` names a subject known only once the change is made.
-   */
-  async around<T>(
-    change: AuditChange,
-    work: () => Promise<T>,
-    outcome: { subjectAfter?: (result: T) => AuditSubject | null; skip?: (result: T) => boolean } = {},
-  ): Promise<T> {
-    const before = await this.snapshot(change.subject);
-    const result = await work();
-    if (outcome.skip?.(result)) return result;
-    const subject = outcome.subjectAfter?.(result) ?? change.subject;
-    await this.record({ ...change, subject }, before, await this.snapshot(subject));
-    return result;
+    };
   }
 
   /** A page of changes, newest first. */
@@ -146,6 +153,17 @@ export class AuditTrail {
       next_cursor: rows.length > query.limit ? String(page.at(-1)?.id) : null,
     };
   }
+}
+
+/** Who made a change and from where, as `Actor.via` tells it; Tenure's own work is `system`. */
+export function changeBy(actor: Actor, action: string, subject: AuditSubject | null): AuditChange {
+  const { origin, ...request } = actor.via ?? { origin: "system" as const };
+  return { actor: actor.name, action, subject, origin, ...request };
+}
+
+/** A stored row (a deployment's, an alert's) as the log holds it: times as ISO 8601, JSON columns as objects. */
+export function snapshotOf(row: object | undefined): Record<string, unknown> | null {
+  return readable(row);
 }
 
 /** How the log names a subject: `deployment:42`, `model:fraud-gbm/production`, `policies`. */

@@ -1,4 +1,5 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
+import { forecastBlock, type StoredForecast } from "../core/decay/forecast-block.js";
 import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
@@ -75,6 +76,10 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
 function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
   // computeAge returns a fresh block: it is completed in place rather than copied.
   const age = computeAge(row, policy, now);
+  const stored = row.forecast ? (parseJsonColumn("forecast", row.forecast) as StoredForecast) : null;
+  const forecast = forecastBlock({ status: row.status, stored, policy }, now);
+  age.forecast = forecast.forecast;
+  age.forecast_reason = forecast.forecast_reason;
   if (row.status !== "active") {
     age.stage = null;
     return age;
@@ -97,7 +102,11 @@ function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
 }
 
 /** What a view needs of the policy that governs the deployment. */
-export type ViewPolicy = AgePolicy & { max_data_age_seconds?: number | null };
+export type ViewPolicy = AgePolicy & {
+  max_data_age_seconds?: number | null;
+  /** The metric it targets; null without a target (no forecast); absent: as the last sweep found. */
+  performance?: { metric: string } | null;
+};
 
 export function toEventView(row: EventRow): EventView {
   return { ...row, at: iso(row.at), data: parseJsonColumn("event_data", row.data) };

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from "../core/errors.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
+import { type AuditSubject, type AuditTrail, snapshotOf } from "./audit-trail.js";
 import { type DeploymentView, iso } from "./deployment-view.js";
 import type { OnEnded } from "./register-round.js";
 import { assertTeam, lockKeyOf, requireModel } from "./registry-rules.js";
@@ -22,6 +23,8 @@ export interface HandoverOptions {
   stores: Stores;
   clock: () => number;
   onEnded: OnEnded;
+  /** Each handover appends its audit row in its own transaction. */
+  audit: AuditTrail;
   view: (row: DeploymentRow, now: number) => DeploymentView;
 }
 
@@ -63,6 +66,8 @@ export class Handovers {
       ) {
         throw new ConflictError(`deployment ${successorId} is no longer a live successor of ${primaryId}`);
       }
+      const subject = modelOf(primary);
+      const before = await this.deps.audit.snapshot(subject, tx);
       await tx.deployments.endDeployment(primary.id, "superseded", at);
       await this.deps.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
       if (!(await tx.deployments.makePrimary(successor.id))) {
@@ -89,6 +94,8 @@ export class Handovers {
         },
       ]);
       await within?.(tx);
+      const after = await this.deps.audit.snapshot(subject, tx);
+      await this.deps.audit.recordIn(tx, actor, "deployment.take_over", subject, before, after);
       return this.deps.view({ ...successor, role: "primary" }, at);
     });
   }
@@ -110,6 +117,15 @@ export class Handovers {
         await this.deps.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
       }
       if (!(await tx.deployments.activateScheduled(id, at))) return undefined;
+      const promoted: DeploymentRow = { ...row, status: "active", deployment_date: at };
+      await this.deps.audit.recordIn(
+        tx,
+        actor,
+        "deployment.promote",
+        { kind: "deployment", id },
+        snapshotOf(row),
+        { ...snapshotOf(promoted), superseded: current?.id ?? null },
+      );
       const common = { model: row.model, environment: row.environment, actor: actor.name, at };
       await tx.deployments.appendEvent({
         ...common,
@@ -130,7 +146,7 @@ export class Handovers {
           data: { model_version: current.model_version, superseded_by: id },
         });
       }
-      return this.deps.view({ ...row, status: "active", deployment_date: at }, at);
+      return this.deps.view(promoted, at);
     });
   }
 
@@ -171,6 +187,14 @@ export class Handovers {
         data: { model_version: row.model_version, reason: options.reason, ...options.data },
       });
       await options.within?.(tx, ended);
+      await this.deps.audit.recordIn(
+        tx,
+        actor,
+        "canary.rollback",
+        { kind: "deployment", id },
+        snapshotOf(row),
+        snapshotOf(ended),
+      );
       return ended;
     });
   }
@@ -199,6 +223,8 @@ export class Handovers {
       }
       const version = await tx.models.findVersion(model, target);
       if (!version) throw new NotFoundError(`model ${model} has no version ${target}`);
+      const subject: AuditSubject = { kind: "model", name: model, environment };
+      const before = await this.deps.audit.snapshot(subject, tx);
       const current = await tx.deployments.findLivePrimary(model, environment);
       if (options.expect_current !== undefined && current?.id !== options.expect_current) {
         throw new ConflictError(
@@ -256,6 +282,8 @@ export class Handovers {
       }
       const ended = current ? { ...current, status: "rolled_back" as const, ended_at: now } : null;
       await options.within?.(tx, ended, row);
+      const after = await this.deps.audit.snapshot(subject, tx);
+      await this.deps.audit.recordIn(tx, actor, "model.rollback", subject, before, after);
       return {
         deployment: this.deps.view(row, now),
         rolled_back: current
@@ -264,4 +292,8 @@ export class Handovers {
       };
     });
   }
+}
+
+function modelOf(row: DeploymentRow): AuditSubject {
+  return { kind: "model", name: row.model, environment: row.environment };
 }

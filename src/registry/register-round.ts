@@ -7,6 +7,7 @@ import { parseStoredJson } from "../store/json-columns.js";
 import type { DeploymentRow, NewCanaryRow, NewDeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
+import { type AuditTrail, changeBy, snapshotOf } from "./audit-trail.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
 import { type DeploymentView, iso } from "./deployment-view.js";
 import type { Outcome } from "./write-batcher.js";
@@ -88,6 +89,7 @@ export async function registerRound(
   items: PendingRegistration[],
   viewOf: ViewOf,
   onEnded?: OnEnded,
+  audit?: AuditTrail,
 ): Promise<Outcome<Registration>[]> {
   const models = [...new Set(items.map((i) => i.body.model))];
   const scopeKeys = items.flatMap((i) => (i.scope_key ? [i.scope_key] : []));
@@ -147,7 +149,12 @@ export async function registerRound(
     }
   });
 
-  const registrations = await write(tx, accepted, modelBy, versionBy, ids, viewOf, onEnded, primaryBy);
+  const registrations = await write(tx, accepted, modelBy, versionBy, ids, {
+    viewOf,
+    onEnded,
+    primaryBy,
+    audit,
+  });
   registrations.forEach((registration, i) => {
     outcomes[acceptedAt[i] as number] = { ok: true, value: registration };
   });
@@ -224,9 +231,7 @@ async function write(
   modelBy: Map<string, unknown>,
   versionBy: Map<string, unknown>,
   ids: number[] | undefined,
-  viewOf: ViewOf,
-  onEnded: OnEnded | undefined,
-  primaryBy: Map<string, DeploymentRow>,
+  { viewOf, onEnded, primaryBy, audit }: WriteOptions,
 ): Promise<Registration[]> {
   if (accepted.length === 0) return [];
   const supersessions = accepted.flatMap(({ item, superseded }) =>
@@ -274,6 +279,8 @@ async function write(
     replayed: false,
   }));
   const rest = inTurn(together, [
+    // First, so that any later statement's failure visibly takes the rows with it.
+    () => tx.audit.appendAll(audit ? auditEntriesOf(audit, accepted, rows) : []),
     () => tx.deployments.appendEvents(eventsOf(accepted, rows)),
     () => tx.metrics.insertBaselines(baselinesOf(accepted, rows)),
     () => tx.canaries.insertCanaries(canariesOf(accepted, rows, primaryBy)),
@@ -301,6 +308,33 @@ async function write(
     throw new Error(`expected to supersede ${supersessions.length} deployments, superseded ${ended}`);
   }
   return registrations;
+}
+
+interface WriteOptions {
+  viewOf: ViewOf;
+  onEnded: OnEnded | undefined;
+  primaryBy: Map<string, DeploymentRow>;
+  audit: AuditTrail | undefined;
+}
+
+/**
+ * The audit rows of a round, from what the round itself read and wrote (no read of its own):
+ * `before` is the live primary a registration supersedes as it stood (null when none), `after`
+ * the deployment it made.
+ */
+function auditEntriesOf(audit: AuditTrail, accepted: Accepted[], rows: DeploymentRow[]) {
+  return accepted.map(({ item, superseded }, i) =>
+    audit.entryOf(
+      changeBy(item.actor, "deployment.register", {
+        kind: "model",
+        name: item.body.model,
+        environment: item.body.environment,
+      }),
+      snapshotOf(superseded),
+      snapshotOf(rows[i]),
+      item.now,
+    ),
+  );
 }
 
 /**

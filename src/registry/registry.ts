@@ -8,6 +8,7 @@ import type { DeploymentFilter } from "../store/page-store.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
+import { AuditTrail, snapshotOf } from "./audit-trail.js";
 import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js";
 import {
   type DeploymentView,
@@ -44,6 +45,11 @@ export interface RegistryOptions {
    * rolled back): the lifecycle resolves their alerts there, so channels hear it at once.
    */
   onEnded?: OnEnded;
+  /**
+   * Writes each change's audit row in the change's transaction; one that names no policies
+   * (their digest null) when absent.
+   */
+  audit?: AuditTrail;
 }
 
 export interface ListQuery {
@@ -72,6 +78,8 @@ export class Registry {
   private readonly clock: () => number;
   private readonly policies: PolicySource;
   private readonly onEnded: OnEnded;
+  /** The audit log's writer: every change here appends its row inside its own transaction. */
+  readonly audit: AuditTrail;
 
   private readonly registrations: WriteBatcher<PendingRegistration, Registration>;
   private readonly statistics: FreshStatistics;
@@ -82,6 +90,9 @@ export class Registry {
     this.clock = options.clock;
     this.policies = options.policies ?? singlePolicy();
     this.onEnded = options.onEnded ?? (async () => {});
+    this.audit =
+      options.audit ??
+      new AuditTrail({ stores: this.stores, clock: this.clock, policies: { digest: () => null } });
     this.registrations = new WriteBatcher({
       runBatch: (items) => this.registerBatch(items),
       runOne: (item) => this.registerOne(item),
@@ -96,6 +107,7 @@ export class Registry {
       stores: this.stores,
       clock: this.clock,
       onEnded: this.onEnded,
+      audit: this.audit,
       view: (row, now) => this.view(row, now),
     });
     this.statistics = new FreshStatistics({ analyze: () => this.stores.deployments.analyzeDeployments() });
@@ -146,6 +158,7 @@ export class Registry {
             round.map((i) => items[i] as PendingRegistration),
             (row, now) => this.view(row, now),
             this.onEnded,
+            this.audit,
           ),
           // Settled after the first round: awaiting it again costs nothing.
           locked,
@@ -264,7 +277,16 @@ export class Registry {
           ? await tx.deployments.cancelScheduled(id, now)
           : await tx.deployments.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
-      await this.onEnded(tx, [{ ...row, status: "retired", ended_at: now }], now);
+      const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
+      await this.onEnded(tx, [retired], now);
+      await this.audit.recordIn(
+        tx,
+        actor,
+        "deployment.retire",
+        { kind: "deployment", id },
+        snapshotOf(row),
+        snapshotOf(retired),
+      );
       await tx.deployments.appendEvent({
         deployment_id: id,
         model: row.model,
@@ -278,7 +300,7 @@ export class Registry {
           ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
         },
       });
-      return this.view({ ...row, status: "retired", ended_at: now }, now);
+      return this.view(retired, now);
     });
   }
 
@@ -295,6 +317,8 @@ export class Registry {
       if (!(await tx.models.findVersion(model, modelVersion))) {
         throw new NotFoundError(`model ${model} has no version ${modelVersion}`);
       }
+      const subject = { kind: "model" as const, name: model, environment };
+      const before = await this.audit.snapshot(subject, tx);
       await tx.models.upsertGolden({
         model,
         environment,
@@ -311,6 +335,8 @@ export class Registry {
         at: now,
         data: { model_version: modelVersion },
       });
+      const after = await this.audit.snapshot(subject, tx);
+      await this.audit.recordIn(tx, actor, "model.golden", subject, before, after, now);
     });
     return this.getModel(model);
   }

@@ -21,6 +21,8 @@ export interface AuditQuery {
 export interface AuditStore {
   /** Appends one change and returns it with its id. */
   append(entry: NewAuditEntry): Promise<AuditRow>;
+  /** Appends several changes in one statement (a registration round's); nothing when none. */
+  appendAll(entries: NewAuditEntry[]): Promise<void>;
   /** Changes newest first, filtered, at most `limit`, below the cursor's id. */
   list(query: AuditQuery): Promise<AuditRow[]>;
 }
@@ -28,6 +30,11 @@ export interface AuditStore {
 export class SqlAuditStore extends BoundStore implements AuditStore {
   async append(entry: NewAuditEntry): Promise<AuditRow> {
     return this.executor.insertInto("audit_log").values(entry).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async appendAll(entries: NewAuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.executor.insertInto("audit_log").values(entries).execute();
   }
 
   async list(query: AuditQuery): Promise<AuditRow[]> {

@@ -437,5 +437,6 @@ function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentR
     last_traffic_at: row.last_traffic_at ?? null,
     reported_version: row.reported_version ?? null,
     version_mismatch_at: row.version_mismatch_at ?? null,
+    forecast: row.forecast ?? null,
   };
 }

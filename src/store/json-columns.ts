@@ -18,6 +18,23 @@ export const JsonColumns = {
   numeric_summary: z.array(z.number()),
   /** The same of a categorical feature: counts by category. */
   categorical_summary: z.record(z.string(), z.number()),
+  /**
+   * deployments.forecast: the crossing the last sweep forecast (absolute times, epoch ms), or
+   * why it forecast none; `computed_at` last (see the sweep's forecastColumn).
+   */
+  forecast: z.union([
+    z.strictObject({
+      metric: z.string(),
+      breach_at: z.number(),
+      low_at: z.number(),
+      high_at: z.number().nullable(),
+      slope_per_day: z.number(),
+      based_on_deployments: z.number().int().nonnegative(),
+      based_on_windows: z.number().int().nonnegative(),
+      computed_at: z.number(),
+    }),
+    z.strictObject({ reason: z.string(), computed_at: z.number() }),
+  ]),
 } as const;
 
 /** Parses a JSON column with its schema; a value that does not fit is an error that names the column. */

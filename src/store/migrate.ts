@@ -22,6 +22,7 @@ import * as tokenExpiry from "./migrations/0012-token-expiry.js";
 import * as auditLog from "./migrations/0013-audit-log.js";
 import * as leases from "./migrations/0014-leases.js";
 import * as metricRollups from "./migrations/0015-metric-rollups.js";
+import * as forecasts from "./migrations/0016-forecasts.js";
 import * as reportDigests from "./migrations/0018-report-digests.js";
 import type { Schema } from "./schema.js";
 
@@ -48,6 +49,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     "0013-audit-log": { up: (db) => auditLog.up(db, dialect) },
     "0014-leases": { up: (db) => leases.up(db, dialect) },
     "0015-metric-rollups": { up: (db) => metricRollups.up(db, dialect) },
+    "0016-forecasts": { up: (db) => forecasts.up(db) },
     "0018-report-digests": { up: (db) => reportDigests.up(db, dialect) },
   };
 }

@@ -29,6 +29,7 @@ export const DEPLOYMENT_COLUMNS = [
   "last_traffic_at",
   "reported_version",
   "version_mismatch_at",
+  "forecast",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 
 /**
@@ -100,6 +101,7 @@ const PG_TEXT_COLUMNS = [
   "drift_state",
   "sticky_header",
   "reported_version",
+  "forecast",
 ] as const satisfies readonly (keyof DeploymentRow)[];
 const PG_INTEGER_COLUMNS = [
   "id",
@@ -152,6 +154,7 @@ function deploymentFromColumns(t: unknown[], n: unknown[], performanceDrop: unkn
     last_traffic_at: n[9],
     reported_version: t[12],
     version_mismatch_at: n[10],
+    forecast: t[13],
   } as DeploymentRow;
 }
 
@@ -183,5 +186,6 @@ function deploymentFromArray(a: unknown[]): DeploymentRow {
     last_traffic_at: a[22],
     reported_version: a[23],
     version_mismatch_at: a[24],
+    forecast: a[25],
   } as DeploymentRow;
 }

@@ -98,6 +98,11 @@ export interface DeploymentsTable {
   reported_version: Generated<string | null>;
   /** When a gateway last saw that mismatch; null once a report shows the right version again. */
   version_mismatch_at: Generated<number | null>;
+  /**
+   * JSON (JsonColumns.forecast): the last sweep's forecast of when it crosses its performance
+   * threshold, or why there is none; null until a sweep forecasts it.
+   */
+  forecast: Generated<string | null>;
 }
 
 export interface DeploymentEventsTable {

@@ -14,6 +14,7 @@ import {
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DigestStore, SqlDigestStore } from "./digest-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
+import { type ForecastStore, SqlForecastStore } from "./forecast-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
 import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
@@ -59,6 +60,8 @@ export interface Stores {
   readonly audit: AuditStore;
   /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
   readonly leases: LeaseStore;
+  /** The history decay curves learn from, and the forecasts sweeps keep on live deployments. */
+  readonly forecasts: ForecastStore;
   /** The rot report's digests as sent, per team, channel and schedule slot. */
   readonly digests: DigestStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
@@ -98,6 +101,7 @@ class SqlStores implements Stores {
   #webhookReceipts?: WebhookReceiptStore;
   #audit?: AuditStore;
   #leases?: LeaseStore;
+  #forecasts?: ForecastStore;
   #digests?: DigestStore;
 
   constructor(
@@ -111,6 +115,11 @@ class SqlStores implements Stores {
 
   get traits(): DialectTraits {
     return this.database.traits;
+  }
+
+  get forecasts(): ForecastStore {
+    this.#forecasts ??= new SqlForecastStore(this.database, this.executor);
+    return this.#forecasts;
   }
 
   get models(): ModelStore {

@@ -1,5 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatDuration } from "../../src/core/duration.js";
 import type { FleetItem, FleetRows } from "../../web/src/fleet-query.js";
 import {
   type DemoServer,
@@ -85,7 +86,7 @@ describe.skipIf(!hasChromium())("the fleet view", { timeout: 180_000 }, () => {
     expect(await page.getAttribute('th[aria-sort="descending"]', "class")).toContain("c-age");
     // A table to assistive technology too, though laid out as blocks for its virtual rows.
     expect(await page.getByRole("table", { name: "Live deployments" }).count()).toBe(1);
-    expect(await page.getByRole("columnheader").count()).toBe(13);
+    expect(await page.getByRole("columnheader").count()).toBe(14);
     expect(await page.getByRole("columnheader", { name: "Age / TTL" }).getAttribute("aria-sort")).toBe(
       "descending",
     );
@@ -118,6 +119,51 @@ describe.skipIf(!hasChromium())("the fleet view", { timeout: 180_000 }, () => {
     await page.waitForURL(/[?&]sort=model(&|$)/);
     const names = (await renderedIds(page)).map((id) => byId.get(id)?.model ?? "");
     expect(names).toEqual([...names].sort());
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("the Breach in column shows each deployment's forecast crossing (— without one, with why as its tooltip) and sorts soonest first", async () => {
+    const { context, page, errors } = await openPage(browser, "light");
+    await page.goto(`${demo.url}/`);
+    await firstRowsShown(page);
+    // Marked ⚠ (in word for a screen reader, and in colour) when due now or its forecast_breach alert is open.
+    const expected = (d: FleetItem) => {
+      const f = d.age.forecast;
+      if (!f) return "—";
+      const soon = f.breach_in_seconds === 0 || d.open_alert_kinds.includes("forecast_breach");
+      return `${soon ? "⚠" : ""}${f.breach_in_seconds === 0 ? "now" : `~${formatDuration(f.breach_in_seconds)}`}`;
+    };
+    const cells = async () =>
+      page.$$eval("tbody tr[data-id]", (rows) =>
+        rows.map((r) => ({
+          id: Number(r.getAttribute("data-id")),
+          text: r.querySelector("td.c-breach")?.textContent ?? null,
+          title: r.querySelector("td.c-breach > span")?.getAttribute("title") ?? null,
+        })),
+      );
+    const shown = await cells();
+    expect(shown.length).toBeGreaterThan(5);
+    // The demo's sweep forecasts the decaying models that have a curve; the rest say why not.
+    expect(items.some((d) => d.age.forecast !== null)).toBe(true);
+    expect(items.some((d) => d.age.forecast === null)).toBe(true);
+    for (const cell of shown) {
+      const d = byId.get(cell.id) as FleetItem;
+      expect(cell.text, `row ${cell.id}`).toBe(expected(d));
+      // Without a forecast the tooltip says why (the API's reason), or that there is none.
+      if (!d.age.forecast) expect(cell.title).toBe(d.age.forecast_reason ?? "no forecast");
+      else expect(cell.title).toContain(d.age.forecast.breach_at.slice(0, 10));
+    }
+    await page.getByRole("button", { name: "Breach in" }).click();
+    await page.waitForURL(/[?&]sort=breach(&|$)/);
+    expect(await page.getAttribute("th.c-breach", "aria-sort")).toBe("ascending");
+    const soonest = (await allRowIds(page)).map(
+      (id) => byId.get(id)?.age.forecast?.breach_in_seconds ?? Number.POSITIVE_INFINITY,
+    );
+    expect(soonest).toHaveLength(items.length);
+    expect(soonest).toEqual([...soonest].sort((a, b) => a - b));
+    await page.$eval(".fleet-scroll", (el) => el.scrollTo(0, 0));
+    await screenshot(page, "fleet-breach-in-light");
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -1,10 +1,12 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatDuration } from "../../src/core/duration.js";
 import {
   type DemoServer,
   hasChromium,
   launchChromium,
   openPage,
+  SCREENSHOTS,
   screenshot,
   startDemo,
 } from "./support/dashboard.js";
@@ -34,6 +36,60 @@ function expectedSeries(perf: Perf): number {
     (primaries.some((d) => d.baseline !== null) ? 1 : 0) +
     1 +
     others.length
+  );
+}
+
+interface Decay {
+  curve: { slope_per_day: number } | null;
+  reason: string | null;
+  suggestion: { current_max_age_seconds: number; suggested_max_age_seconds: number; reason: string } | null;
+  forecast: { model_version: string; breach_in_seconds: number } | null;
+}
+
+interface Mark {
+  kind: string;
+  x: number;
+  y: number;
+}
+
+/**
+ * Whether the decay chart's canvas holds `variable`'s colour (a theme variable) near each mark: some
+ * pixel within a few pixels of it of that colour, at least as opaque as `alpha` (a band is translucent).
+ */
+function markColours(page: Page, checks: { kind: string; variable: string; alpha: number }[]) {
+  return page.$eval(
+    ".decay-chart",
+    (chart, checks) => {
+      // The root tsconfig has no DOM library: the few browser objects read here, typed by hand.
+      type Canvas = {
+        getContext(kind: "2d"): { getImageData(...box: number[]): { data: ArrayLike<number> } };
+      };
+      type Window = {
+        getComputedStyle(element: unknown): { getPropertyValue(name: string): string };
+        document: { documentElement: unknown };
+      };
+      const element = chart as unknown as {
+        dataset: Record<string, string | undefined>;
+        querySelector(selector: string): unknown;
+      };
+      const ctx = (element.querySelector("canvas") as Canvas).getContext("2d");
+      const marks = JSON.parse(element.dataset.marks ?? "[]") as Mark[];
+      const window = globalThis as unknown as Window;
+      const style = window.getComputedStyle(window.document.documentElement);
+      return checks.map(({ kind, variable, alpha }) => {
+        const mark = marks.find((m) => m.kind === kind);
+        if (!mark) return `${kind}: not drawn`;
+        const hex = style.getPropertyValue(variable).trim();
+        const want = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+        const { data } = ctx.getImageData(mark.x - 3, mark.y - 6, 7, 13);
+        for (let i = 0; i < data.length; i += 4) {
+          const close = want.every((c, k) => Math.abs((data[i + k] as number) - c) <= 24);
+          if (close && (data[i + 3] as number) >= alpha) return `${kind}: drawn`;
+        }
+        return `${kind}: not ${variable} at (${mark.x}, ${mark.y})`;
+      });
+    },
+    checks,
   );
 }
 
@@ -114,6 +170,76 @@ describe.skipIf(!hasChromium())("the model page", { timeout: 180_000 }, () => {
       expect(errors).toEqual([]);
       await context.close();
     }
+  });
+
+  it("fraud-gbm's decay: the fitted curve over deployment age with its band, the live version's crossing on the threshold, and the suggested TTL beside the current one; light and dark", async () => {
+    const { decay } = await api<{ decay: Decay }>("/v1/models/fraud-gbm/performance?environment=production");
+    // The demo's fraud-gbm versions each decay with age: enough history for a curve and a forecast.
+    expect(decay.curve?.slope_per_day).toBeLessThan(0);
+    const suggestion = decay.suggestion as NonNullable<Decay["suggestion"]>;
+    const forecast = decay.forecast as NonNullable<Decay["forecast"]>;
+    expect(suggestion.suggested_max_age_seconds).not.toBe(suggestion.current_max_age_seconds);
+    for (const theme of ["light", "dark"] as const) {
+      const { context, page, errors } = await openPage(browser, theme);
+      await page.goto(`${demo.url}/models/fraud-gbm?environment=production`);
+      const chart = page.locator(".decay-chart[data-marks]");
+      await chart.waitFor();
+      const ttl = page.locator(".decay-ttl");
+      expect(await ttl.textContent()).toBe(
+        `TTL ${formatDuration(suggestion.current_max_age_seconds)} · suggested ${formatDuration(suggestion.suggested_max_age_seconds)}`,
+      );
+      expect(await ttl.getAttribute("title")).toBe(suggestion.reason);
+      expect(await page.locator(".decay-reason").textContent()).toBe(suggestion.reason);
+      expect(await page.locator(".decay-chart .u-legend .u-label").allTextContents()).toEqual([
+        "age",
+        `${forecast.model_version} (live)`,
+        "earlier versions",
+        "decay curve",
+        "steep end",
+        "gentle end",
+        "threshold",
+        `forecast (${forecast.model_version})`,
+      ]);
+      expect(await page.locator(".decay-forecast").textContent()).toContain(
+        `${forecast.model_version} crosses in ~${formatDuration(forecast.breach_in_seconds)}`,
+      );
+      // Each mark is on the canvas in its colour: read back from the pixels, not from the DOM.
+      expect(
+        await markColours(page, [
+          { kind: "curve", variable: "--accent", alpha: 200 },
+          { kind: "band", variable: "--accent", alpha: 20 },
+          { kind: "crossing", variable: "--bad", alpha: 250 },
+          { kind: "ttl", variable: "--fg", alpha: 100 },
+          { kind: "suggested", variable: "--ok", alpha: 100 },
+        ]),
+      ).toEqual(["curve: drawn", "band: drawn", "crossing: drawn", "ttl: drawn", "suggested: drawn"]);
+      // The whole page with the decay is model-light.png and model-dark.png: this is the panel close up.
+      await page.locator(".decay").screenshot({ path: `${SCREENSHOTS}/model-decay-${theme}.png` });
+      expect(errors).toEqual([]);
+      await context.close();
+    }
+  });
+
+  it("a model without a curve gets a short note saying why, and its TTL with no suggestion, not an empty chart", async () => {
+    const { decay } = await api<{ decay: Decay }>(
+      "/v1/models/spell-correct/performance?environment=production",
+    );
+    expect(decay.curve).toBeNull();
+    const { context, page, errors } = await openPage(browser, "light");
+    await page.goto(`${demo.url}/models/spell-correct?environment=production`);
+    const note = page.locator('.decay[data-decay="none"] .decay-note');
+    await note.waitFor();
+    const reason = decay.reason as string;
+    expect(await note.textContent()).toBe(
+      `No decay curve yet. ${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`,
+    );
+    expect(await page.locator(".decay-chart").count()).toBe(0);
+    expect(await page.locator(".decay-ttl").textContent()).toMatch(/^TTL \d+d · no suggestion$/);
+    await page
+      .locator(".panel:has(#age-performance)")
+      .screenshot({ path: `${SCREENSHOTS}/model-decay-none-light.png` });
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it("the environment lives in the URL: a tab switches to staging, back returns to production, a reload keeps the view", async () => {

@@ -92,6 +92,17 @@ describe.each(dialects())("a new primary's guardrail on %s", (dialect) => {
         guardrail: { cause: "error_rate", error_rate: 0.05, bake_seconds: 3600, requests: 400, errors: 40 },
       },
     });
+    // Audited as Tenure's own change, in the rollback's transaction.
+    const audit = (await t.context.audit.list({ limit: 100, actor: "tenure:guardrail" })).items;
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: "model.rollback",
+        origin: "system",
+        target: "model:fraud-gbm/production",
+        before: expect.objectContaining({ live: [expect.objectContaining({ id: fresh, status: "active" })] }),
+        after: expect.objectContaining({ live: [expect.objectContaining({ model_version: "1.0.0" })] }),
+      }),
+    ]);
     const alerts = (await t.request({ method: "GET", url: `/v1/alerts?deployment_id=${fresh}` })).json()
       .items;
     expect(alerts).toEqual([expect.objectContaining({ kind: "guardrail", state: "open" })]);

@@ -35,7 +35,7 @@ describe.each(dialects())("the audit log of MLflow's signed webhooks on %s", (di
     await mlflow.close();
   });
 
-  it("records a delivery that changed the registry as webhook:mlflow with its answer, and nothing for a forged one", async () => {
+  it("records a delivery that changed the registry as webhook:mlflow with its answer, the registration it made in its own transaction, and nothing for a forged one", async () => {
     const delivery = mlflowDelivery({
       secret: SECRET,
       event: "model_version_alias.created",
@@ -58,6 +58,15 @@ describe.each(dialects())("the audit log of MLflow's signed webhooks on %s", (di
         path: "/v1/hooks/mlflow",
         status: 200,
         after: expect.objectContaining({ delivery_id: delivery.delivery_id }),
+      }),
+      expect.objectContaining({
+        actor: "mlflow-webhook",
+        action: "deployment.register",
+        target: "model:fraud-gbm/production",
+        origin: "http",
+        path: "/v1/hooks/mlflow",
+        before: null,
+        after: expect.objectContaining({ model: "fraud-gbm", model_version: "3", status: "active" }),
       }),
     ]);
     const text = JSON.stringify(items);

@@ -36,7 +36,7 @@ describe.each(dialects())("the audit log through the API on %s", (dialect) => {
     return added[0] as NonNullable<(typeof added)[number]>;
   };
 
-  it("records a registration once: who, from where, and the model's live deployments before and after", async () => {
+  it("records a registration once, in its own transaction: who, from where, the primary it supersedes before and the deployment it made after", async () => {
     const first = await register({ model_version: "3.1.0" });
     const row = await onlyRowOf(() =>
       t.request({
@@ -59,9 +59,17 @@ describe.each(dialects())("the audit log through the API on %s", (dialect) => {
       path: "/v1/deployments",
       status: 201,
       at: new Date(NOW).toISOString(),
-      before: { golden_version: null, live: [{ id: first.id, model_version: "3.1.0", role: "primary" }] },
-      after: { golden_version: null, live: [{ id: second, model_version: "3.2.0", role: "primary" }] },
+      before: { id: first.id, model_version: "3.1.0", role: "primary", status: "active", ended_at: null },
+      after: {
+        id: second,
+        model_version: "3.2.0",
+        role: "primary",
+        status: "active",
+        deployment_date: new Date(NOW).toISOString(),
+      },
     });
+    const firstRow = (await entries()).find((e) => e.id !== row.id);
+    expect(firstRow).toMatchObject({ action: "deployment.register", before: null });
   });
 
   it("records nothing for a retried registration answered from its Idempotency-Key", async () => {
@@ -71,6 +79,32 @@ describe.each(dialects())("the audit log through the API on %s", (dialect) => {
     const replay = await t.request({ method: "POST", url: "/v1/deployments", body: registration(), headers });
     expect(replay.headers["idempotent-replayed"]).toBe("true");
     expect(await entries()).toEqual(before);
+  });
+
+  it("records a reference upload with the features it holds, in the upload's transaction", async () => {
+    const { id } = await register();
+    const row = await onlyRowOf(() =>
+      t.request({
+        method: "POST",
+        url: `/v1/deployments/${id}/reference`,
+        body: {
+          rows: [
+            { amount: 1.5, country: "NL" },
+            { amount: 2.5, country: "DE" },
+          ],
+        },
+      }),
+    );
+    expect(row).toMatchObject({
+      action: "deployment.reference",
+      target: `deployment:${id}`,
+      origin: "http",
+      method: "POST",
+      path: `/v1/deployments/${id}/reference`,
+      status: 200,
+      before: null,
+      after: { deployment_id: id, source: "upload", features: ["amount", "country"] },
+    });
   });
 
   it("records a retirement with the deployment row before (active) and after (retired)", async () => {

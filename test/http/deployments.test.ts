@@ -45,6 +45,8 @@ describe.each(dialects())("deployments API on %s", (dialect) => {
       verdict: "keep",
       policy: "default",
       exempt: false,
+      forecast: null,
+      forecast_reason: "its policy default sets no performance target",
     });
   });
 

@@ -62,9 +62,8 @@ describe.runIf(dialects().includes("postgres"))("a lost database connection on p
       expect(lost.json()).toMatchObject({ type: "https://tenure.dev/problems/unavailable", status: 503 });
       await admin.query("rollback");
 
-      // A registration's audit entry reads the model's live deployments before the registration
-      // runs; its batch then writes the deployment's events. Only those are locked now, so the
-      // connection lost is the batch's own.
+      // A registration's batch writes the deployment's events (and its audit row, in the same
+      // transaction). Only the events are locked now, so the connection lost is the batch's own.
       await admin.query("begin");
       await admin.query("lock table deployment_events in access exclusive mode");
       const registered = Promise.resolve(

@@ -22,9 +22,9 @@ const entry = (overrides: Partial<NewAuditEntry> = {}): NewAuditEntry => ({
 });
 
 describe("the audit store's interface", () => {
-  it("offers no way to change or remove an entry: append and list only", () => {
+  it("offers no way to change or remove an entry: append (one or several) and list only", () => {
     const methods = Object.getOwnPropertyNames(SqlAuditStore.prototype).filter((m) => m !== "constructor");
-    expect(methods.sort()).toEqual(["append", "list"]);
+    expect(methods.sort()).toEqual(["append", "appendAll", "list"]);
   });
 });
 

@@ -53,6 +53,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0013-audit-log",
         "0014-leases",
         "0015-metric-rollups",
+        "0016-forecasts",
         "0018-report-digests",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
@@ -149,6 +150,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0013-audit-log",
         "0014-leases",
         "0015-metric-rollups",
+        "0016-forecasts",
         "0018-report-digests",
       ]);
     } finally {

@@ -21,7 +21,9 @@ export async function startSilentNetwork(target: { host: string; port: number })
   let silent = false;
   let accepted = 0;
   const pairs = new Set<{ client: Socket; upstream?: Socket; dropped: boolean }>();
-  const server = createServer((client) => {
+  // Half-open allowed: otherwise Node answers a client's FIN with its own by itself, and a
+  // client's goodbye on a silent connection would be answered, which silence never does.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
     accepted++;
     const pair: { client: Socket; upstream?: Socket; dropped: boolean } = { client, dropped: silent };
     pairs.add(pair);

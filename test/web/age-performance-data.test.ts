@@ -45,6 +45,16 @@ const perf = (deployments: DeploymentPerformance[]): ModelPerformance => ({
   metric: { name: "auc", direction: "higher", target: 0.9 },
   metrics: ["auc"],
   deployments,
+  decay: {
+    metric: "auc",
+    direction: "higher",
+    curve: null,
+    reason: "too little history",
+    suggestion: null,
+    suggestion_reason: "too little history",
+    forecast: null,
+    forecast_reason: "too little history",
+  },
 });
 
 describe("the Age vs Performance chart's data", () => {

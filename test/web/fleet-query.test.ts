@@ -38,6 +38,8 @@ function item(
       verdict,
       policy: "default",
       exempt: false,
+      forecast: null,
+      forecast_reason: "no sweep has forecast it yet",
     },
     review_at_seconds: 72 * DAY,
     max_data_age_seconds: null,
@@ -145,6 +147,30 @@ describe("filtering and sorting the fleet in memory", () => {
       item(12, { drift: { state: "stable", share: 0 } }),
     ];
     expect(sortFleet(withDrift, { key: "drift", descending: false }).map((d) => d.id)).toEqual([11, 12, 10]);
+  });
+
+  it("sorts by breach in soonest first from its first click, deployments without a forecast last", () => {
+    const forecast = (days: number) => ({
+      metric: "auc",
+      breach_at: "2027-01-01T00:00:00.000Z",
+      breach_in_seconds: days * DAY,
+      interval_seconds: [days * DAY, null] as [number, number | null],
+      slope_per_day: -0.001,
+      based_on_deployments: 2,
+      based_on_windows: 30,
+    });
+    const base = item(23, {});
+    const rows = [
+      item(20, { age: { ...base.age, forecast: forecast(40) } }),
+      item(21, { age: { ...base.age, forecast: null, forecast_reason: "no curve" } }),
+      item(22, { age: { ...base.age, forecast: forecast(3) } }),
+      base,
+    ];
+    const first = nextSort(DEFAULT_SORT, "breach");
+    expect(first).toEqual({ key: "breach", descending: false });
+    expect(sortFleet(rows, first).map((d) => d.id)).toEqual([22, 20, 21, 23]);
+    expect(sortFleet(rows, nextSort(first, "breach")).map((d) => d.id)).toEqual([21, 23, 20, 22]);
+    expect(parseSort("breach")).toEqual(first);
   });
 
   it("sorts and filters 10,000 rows without changing the input", () => {

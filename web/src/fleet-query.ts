@@ -29,6 +29,17 @@ export interface FleetItem {
     verdict: string | null;
     policy: string;
     exempt: boolean;
+    /** When the deployment will cross its performance threshold by its model's decay curve; null with the reason. */
+    forecast: {
+      metric: string;
+      breach_at: string;
+      breach_in_seconds: number;
+      interval_seconds: [number, number | null];
+      slope_per_day: number;
+      based_on_deployments: number;
+      based_on_windows: number;
+    } | null;
+    forecast_reason: string | null;
   };
   review_at_seconds: number;
   max_data_age_seconds: number | null;
@@ -86,6 +97,8 @@ export const SORT_KEYS = {
   drift: (d: FleetItem) => rank(DRIFT_ORDER, d.drift?.state) + (d.drift?.share ?? 0) / 10,
   traffic: (d: FleetItem) => (d.last_traffic_at ? Date.parse(d.last_traffic_at) : -1),
   alerts: (d: FleetItem) => d.open_alerts,
+  // Soonest first; a deployment with no forecast sorts as never breaching.
+  breach: (d: FleetItem) => d.age.forecast?.breach_in_seconds ?? Number.POSITIVE_INFINITY,
 } satisfies Record<string, (d: FleetItem) => number | string>;
 
 export type SortKey = keyof typeof SORT_KEYS;
@@ -134,7 +147,7 @@ export function parseFleetQuery(query: URLSearchParams): FleetQuery {
 
 /** The direction a column sorts in when first clicked: worst first for clocks and findings. */
 export function firstDirection(key: SortKey): boolean {
-  return !["model", "version", "environment", "team", "role", "health"].includes(key);
+  return !["model", "version", "environment", "team", "role", "health", "breach"].includes(key);
 }
 
 /** A header click: the same column flips, another starts in its first direction. */

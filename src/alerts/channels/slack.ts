@@ -18,6 +18,7 @@ const KIND_LABELS: Record<Notification["alert"]["kind"], string> = {
   silent: "silent",
   degraded: "degraded",
   drifted: "drifted",
+  forecast_breach: "forecast to cross its target before its next review",
   canary_failed: "canary rolled back",
   canary_paused: "canary paused",
   guardrail: "rolled back by its guardrail",

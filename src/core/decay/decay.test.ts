@@ -143,12 +143,14 @@ describe("forecastBreach", () => {
     expect(f.based_on_windows).toBe(120);
   });
 
-  it("starts from the first judged windows without a baseline", () => {
+  it("starts from the first judged windows without a baseline, taken back along the curve to age 0", () => {
     const deployment_date = T0;
-    const windows = [0.93, 0.93, 0.93].map((mean, i) => ({
+    // Windows on the curve from 0.93 at age 0: their mean is 0.93 at their mean age, 1.5 days,
+    // less 1.5 days of decay; taken back to age 0 it is 0.93 again.
+    const windows = [0, 1, 2].map((i) => ({
       start: T0 + i * DAY,
       end: T0 + (i + 1) * DAY,
-      mean,
+      mean: 0.93 + curve.slope_per_day * (i + 0.5),
     }));
     const f = forecastBreach({
       curve,

@@ -29,7 +29,7 @@ export function alertRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
       schema: {
         summary: "Close an alert that no sweep closes (a canary rolled back or paused, a guardrail)",
         description:
-          "Alerts a sweep concludes (due, expired, data_stale, silent, degraded, drifted, version_mismatch) " +
+          "Alerts a sweep concludes (due, expired, data_stale, silent, degraded, drifted, forecast_breach, version_mismatch) " +
           "close when their condition ends, an age alert with a review: closing one by hand is 409.",
         tags: ["alerts"],
         params: IdParams,

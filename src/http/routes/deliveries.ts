@@ -34,8 +34,7 @@ export function deliveryRoutes(app: FastifyInstance, lifecycle: Lifecycle): void
       },
     },
     async (request) => {
-      requireAdmin(request);
-      return lifecycle.retryDeliveries(request.body.ids);
+      return lifecycle.retryDeliveries(requireAdmin(request), request.body.ids);
     },
   );
 }

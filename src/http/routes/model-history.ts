@@ -16,6 +16,66 @@ const PerformanceQuery = z.strictObject({
   metric: metricName().optional().describe("default: the metric the live primary's policy judges"),
 });
 
+const seconds = z.number().int().nonnegative();
+const DecayView = z
+  .object({
+    metric: z.string().nullable().describe("the metric the leading deployment's policy judges"),
+    direction: z.enum(["higher", "lower"]).nullable(),
+    curve: z
+      .object({
+        slope_per_day: z.number().describe("the metric's change per day of deployment age"),
+        interval_per_day: z.tuple([z.number(), z.number()]),
+        intercept: z.number().describe("the fitted metric at age 0"),
+        spread_per_day: z.tuple([z.number(), z.number()]).describe("the least and greatest versions' slopes"),
+        consistent: z.boolean(),
+        based_on_deployments: z.number().int(),
+        based_on_windows: z.number().int(),
+      })
+      .nullable(),
+    reason: z.string().nullable().describe("why there is no curve"),
+    suggestion: z
+      .object({
+        current_max_age_seconds: seconds,
+        suggested_max_age_seconds: seconds,
+        reason: z.string(),
+        evidence: z.object({
+          metric: z.string(),
+          direction: z.enum(["higher", "lower"]),
+          threshold: z.number(),
+          level_at_zero: z.number(),
+          slope_per_day: z.number(),
+          interval_per_day: z.tuple([z.number(), z.number()]),
+          spread_per_day: z.tuple([z.number(), z.number()]),
+          consistent: z.boolean(),
+          crossing_age_seconds: z.tuple([seconds.nullable(), seconds.nullable(), seconds.nullable()]),
+          label_delay_seconds: seconds,
+          lead_time_seconds: seconds,
+          based_on_deployments: z.number().int(),
+          based_on_windows: z.number().int(),
+        }),
+      })
+      .nullable(),
+    suggestion_reason: z.string().nullable(),
+    forecast: z
+      .object({
+        deployment_id: z.number().int(),
+        model_version: z.string(),
+        metric: z.string(),
+        threshold: z.number(),
+        breach_at: timestamp,
+        breach_in_seconds: seconds,
+        interval_seconds: z.tuple([seconds, seconds.nullable()]),
+        slope_per_day: z.number(),
+        based_on_deployments: z.number().int(),
+        based_on_windows: z.number().int(),
+      })
+      .nullable(),
+    forecast_reason: z.string().nullable(),
+  })
+  .describe(
+    "the model's decay curve learned from its deployments' judged windows, the TTL it suggests and the live deployment's forecast crossing",
+  );
+
 const ModelPerformance = z.object({
   model: z.string(),
   environment: z.string(),
@@ -51,6 +111,7 @@ const ModelPerformance = z.object({
       ),
     }),
   ),
+  decay: DecayView,
 });
 
 const DriftQuery = z.strictObject({

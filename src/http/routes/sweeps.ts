@@ -36,6 +36,7 @@ export function sweepRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
         dry_run: request.body.dry_run,
         trigger: "manual",
         actor: actor.name,
+        via: actor.via,
       });
       return reply.code(sweep.dry_run ? 200 : 201).send(sweep);
     },

@@ -54,7 +54,14 @@ export interface MlflowWebhookOptions {
 }
 
 /** How the events name who registered a deployment from a delivery. */
-const ACTOR: Actor = { name: "mlflow-webhook", key_scope: "mlflow-webhook", team: null, scope: "write" };
+/** Its registrations are audited as arriving through the API (the delivery itself has a row of its own). */
+const ACTOR: Actor = {
+  name: "mlflow-webhook",
+  key_scope: "mlflow-webhook",
+  team: null,
+  scope: "write",
+  via: { origin: "http", method: "POST", path: "/v1/hooks/mlflow", status: 200 },
+};
 
 const SOURCE = "mlflow";
 

@@ -4,7 +4,12 @@ import type { Schema } from "../schema.js";
 import { createPostgresDatabase } from "./create-database.js";
 import { pipelinedTransactions } from "./pipelined-transactions.js";
 import { classifyPostgresError } from "./postgres-errors.js";
-import { createPool, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from "./postgres-pool.js";
+import {
+  createPool,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_QUERY_TIMEOUT_MS,
+  endPoolWithin,
+} from "./postgres-pool.js";
 import { redactUrl } from "./redact-url.js";
 
 /** PostgreSQL 13 brought pg_current_snapshot(), which list pages are checked against. */
@@ -77,6 +82,7 @@ function openPostgres(url: string, options: OpenOptions): Database {
               await own.destroy();
             }
           },
-    close: () => db.destroy(),
+    // Bounded: a silent network must not hold a stopping process (docs/RELIABILITY.md).
+    close: () => endPoolWithin(pool, () => db.destroy()),
   };
 }

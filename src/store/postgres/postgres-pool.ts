@@ -1,4 +1,5 @@
 import pg from "pg";
+import { destroyConnection, END_GRACE_MS, settledWithin } from "./bounded-end.js";
 import { endWhenFatal, preparePlans, sendPerTick } from "./query-patches.js";
 
 /** PostgreSQL's int8 (bigint) type id: our epoch-millisecond columns, safe as JS numbers. */
@@ -53,7 +54,11 @@ export function createPool(options: PoolOptions): pg.Pool {
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
+  const open = new Set<pg.Client>();
+  openClients.set(pool, open);
   pool.on("connect", (client) => {
+    open.add(client);
+    client.once("end", () => open.delete(client));
     // The pool listens for a client's errors only while it is idle. A connection lost while a
     // client is lent out (the server restarted, a failover, an administrator's
     // pg_terminate_backend) fails the client's queries, and the pool drops the client when it
@@ -81,4 +86,35 @@ function applySessionSettings(client: pg.PoolClient): void {
       "select set_config('random_page_cost', '1.1', false) where current_setting('random_page_cost') = '4'",
     )
     .catch(() => {});
+}
+
+/** Each pool's connected clients, until each ends: what a bounded end may have to cut. */
+const openClients = new WeakMap<pg.Pool, Set<pg.Client>>();
+
+/**
+ * Ends a pool made by createPool through `end` (Kysely's destroy, which ends the pool), and
+ * waits for its connections' goodbyes, for at most `graceMs`; the sockets of the connections
+ * still open then are cut. pg-pool's end sends each idle connection's goodbye without waiting
+ * for it, and waits for lent-out ones to come back; a connection that went silent answers
+ * neither, and its open socket would keep the process from exiting until the operating
+ * system's TCP timeouts (minutes). Nothing acknowledged is at stake: a stop ends the pool only
+ * after the requests were answered.
+ */
+export async function endPoolWithin(
+  pool: pg.Pool,
+  end: () => Promise<void>,
+  graceMs = END_GRACE_MS,
+): Promise<void> {
+  const open = openClients.get(pool) ?? new Set<pg.Client>();
+  let failure: { error: unknown } | undefined;
+  const ended = (async () => {
+    await end();
+    await Promise.all([...open].map((client) => new Promise((resolve) => client.once("end", resolve))));
+  })().catch((error: unknown) => {
+    failure = { error };
+  });
+  await settledWithin(ended, graceMs);
+  for (const client of open) destroyConnection(client);
+  // The end's own failure, when it came in time, is the caller's to hear, as before.
+  if (failure) throw failure.error;
 }

@@ -140,3 +140,33 @@ export function Alerts({ d }: { d: FleetItem }) {
     </span>
   );
 }
+
+/** How long until the deployment crosses its threshold by its model's decay curve: "~26d", or "—" with why not. */
+export function BreachIn({ d }: { d: FleetItem }) {
+  const f = d.age.forecast;
+  if (!f) {
+    return (
+      <span class="muted" title={d.age.forecast_reason ?? "no forecast"}>
+        —
+      </span>
+    );
+  }
+  const [soonest, latest] = f.interval_seconds;
+  // Marked when its sweep raised forecast_breach (the crossing may come before the next review), or it is due now.
+  const alerted = d.open_alert_kinds.includes("forecast_breach");
+  const soon = alerted || f.breach_in_seconds === 0;
+  const title =
+    `${f.metric} crosses its threshold ${f.breach_at.slice(0, 10)}; ` +
+    `between ~${formatDuration(soonest)} and ${latest === null ? "never" : `~${formatDuration(latest)}`}` +
+    (alerted ? "; forecast_breach alert open" : "");
+  return (
+    <span class={soon ? "breach-soon" : undefined} title={title}>
+      {soon ? (
+        <span class="over-mark" role="img" aria-label="soon:">
+          ⚠
+        </span>
+      ) : null}
+      {f.breach_in_seconds === 0 ? "now" : `~${formatDuration(f.breach_in_seconds)}`}
+    </span>
+  );
+}

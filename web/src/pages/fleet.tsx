@@ -15,7 +15,17 @@ import {
 import { shortTime } from "../format";
 import { onLinkClick, setQuery, useLocation } from "../router";
 import { useVirtualRows } from "../use-virtual-rows";
-import { AgeBar, Alerts, DataAge, Drift, Health, LastTraffic, Performance, Stage } from "./fleet-cells";
+import {
+  AgeBar,
+  Alerts,
+  BreachIn,
+  DataAge,
+  Drift,
+  Health,
+  LastTraffic,
+  Performance,
+  Stage,
+} from "./fleet-cells";
 import { exact, Filters, StageCounts } from "./fleet-filters";
 import "./fleet.css";
 
@@ -64,6 +74,13 @@ const COLUMNS: Column[] = [
     cell: (d) => <span class={d.role === "primary" ? "muted" : "role-other"}>{d.role}</span>,
   },
   { key: "age", label: "Age / TTL", cell: (d) => <AgeBar d={d} /> },
+  {
+    key: "breach",
+    label: "Breach in",
+    what: "forecast breach of the performance target",
+    num: true,
+    cell: (d) => <BreachIn d={d} />,
+  },
   { key: "data_age", label: "Data age", num: true, cell: (d) => <DataAge d={d} /> },
   { key: "stage", label: "Stage", cell: (d) => <Stage d={d} /> },
   { key: "health", label: "Health", cell: (d) => <Health d={d} /> },

@@ -7,6 +7,7 @@ import { setQuery, useLocation } from "../router";
 import "./model.css";
 import { AgePerformanceChart, type PlotFrame } from "./model/age-performance";
 import { CanaryPanel, ShadowPanel } from "./model/comparisons";
+import { DecayPanel } from "./model/decay-panel";
 import { DeploymentTimeline } from "./model/deployment-timeline";
 import { DriftPanel } from "./model/drift-panel";
 import { EventHistory } from "./model/event-history";
@@ -239,6 +240,7 @@ function EnvironmentView({
             <>
               <AgePerformanceChart perf={perf.data} golden={golden} now={now} onFrame={setFrame} />
               <ChartKey perf={perf.data} />
+              <DecayPanel perf={perf.data} now={now} />
             </>
           ) : (
             <NoMetrics live={env?.live ?? []} environment={environment} />

@@ -10,7 +10,7 @@ import type { ModelPerformance } from "./model-types";
 const HEIGHT = 340;
 
 /** The theme's colours, read from its CSS variables so the canvas follows light and dark. */
-function palette() {
+export function palette() {
   const style = getComputedStyle(document.documentElement);
   const v = (name: string) => style.getPropertyValue(name).trim();
   return {
@@ -28,7 +28,7 @@ function palette() {
     info: v("--info"),
   };
 }
-type Palette = ReturnType<typeof palette>;
+export type Palette = ReturnType<typeof palette>;
 
 function seriesOptions(s: ChartSeries, p: Palette): uPlot.Series {
   const base = { label: s.label, spanGaps: false, points: { show: false } };

@@ -11,6 +11,20 @@ export interface AgeBlock {
   verdict: string | null;
   policy: string;
   exempt: boolean;
+  /** When its model's decay curve crosses its performance threshold; null with forecast_reason. */
+  forecast: Forecast | null;
+  forecast_reason: string | null;
+}
+
+export interface Forecast {
+  metric: string;
+  breach_at: string;
+  breach_in_seconds: number;
+  /** Seconds from now at the slope interval's steep and gentle ends (null: never). */
+  interval_seconds: [number, number | null];
+  slope_per_day: number;
+  based_on_deployments: number;
+  based_on_windows: number;
 }
 
 export interface Deployment {
@@ -73,12 +87,38 @@ export interface DeploymentPerformance {
   windows: PerformanceWindow[];
 }
 
+/** The model's decay in one environment: its learned curve, the TTL it suggests, the live forecast. */
+export interface ModelDecay {
+  metric: string | null;
+  direction: "higher" | "lower" | null;
+  curve: {
+    slope_per_day: number;
+    interval_per_day: [number, number];
+    intercept: number;
+    spread_per_day: [number, number];
+    consistent: boolean;
+    based_on_deployments: number;
+    based_on_windows: number;
+  } | null;
+  reason: string | null;
+  suggestion: {
+    current_max_age_seconds: number;
+    suggested_max_age_seconds: number;
+    reason: string;
+    evidence: { threshold: number; crossing_age_seconds: [number | null, number | null, number | null] };
+  } | null;
+  suggestion_reason: string | null;
+  forecast: (Forecast & { deployment_id: number; model_version: string; threshold: number }) | null;
+  forecast_reason: string | null;
+}
+
 export interface ModelPerformance {
   model: string;
   environment: string;
   metric: { name: string; direction: "higher" | "lower"; target: number | null } | null;
   metrics: string[];
   deployments: DeploymentPerformance[];
+  decay: ModelDecay;
 }
 
 export interface FeatureCheck {
