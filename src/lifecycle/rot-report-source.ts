@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { AgeBlock } from "../core/age.js";
 import {
   composeRotReport,
   type ReportAlert,
@@ -85,28 +85,12 @@ function toReportDeployment(row: FleetRow): ReportDeployment {
 }
 
 /**
- * The forecast in a deployment's age block (issue 20, point 2), as the forecasting code writes it:
- * `age.forecast` with `metric`, `breach_at`, `breach_in_seconds`, `interval_seconds`,
- * `slope_per_day`, and `age.forecast_reason`. Read by shape rather than by type, so that a build
- * without forecasts, or a forecast that is null, reads as none.
+ * The forecast of a deployment's age block (issue 20: `age.forecast`, or null with
+ * `age.forecast_reason`), as the report lists it.
  */
-const AgeForecast = z.object({
-  forecast: z
-    .object({
-      metric: z.string(),
-      breach_at: z.string(),
-      breach_in_seconds: z.number().finite(),
-      interval_seconds: z.tuple([z.number().finite(), z.number().finite().nullable()]),
-      slope_per_day: z.number().finite(),
-    })
-    .nullish(),
-  forecast_reason: z.string().nullish(),
-});
-
-export function forecastOf(age: unknown): ReportForecast | null {
-  const parsed = AgeForecast.safeParse(age);
-  if (!parsed.success || !parsed.data.forecast) return null;
-  const f = parsed.data.forecast;
+export function forecastOf(age: Pick<AgeBlock, "forecast" | "forecast_reason">): ReportForecast | null {
+  const f = age.forecast;
+  if (!f) return null;
   return {
     metric: f.metric,
     breach_at: f.breach_at,
@@ -114,7 +98,7 @@ export function forecastOf(age: unknown): ReportForecast | null {
     interval_seconds: f.interval_seconds,
     slope_per_day: f.slope_per_day,
     source: "forecast",
-    reason: parsed.data.forecast_reason ?? null,
+    reason: age.forecast_reason,
   };
 }
 

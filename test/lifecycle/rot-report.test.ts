@@ -125,6 +125,23 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
         opened_at: T0 + 6 * DAY,
       },
     ]);
+    // And the forecasts a sweep keeps on deployments (issue 20), as it stores them: fraud-gbm
+    // crosses its target in 5 days; fraud-rules in 60, beyond the report's 14.
+    const crossing = (metric: string, inDays: number) =>
+      JSON.stringify({
+        metric,
+        breach_at: T0 + (6 + inDays) * DAY,
+        low_at: T0 + (6 + inDays - 2) * DAY,
+        high_at: null,
+        slope_per_day: -0.005,
+        based_on_deployments: 3,
+        based_on_windows: 40,
+        computed_at: T0 + 6 * DAY,
+      });
+    await t.context.stores.forecasts.setForecasts([
+      { id: gbm.id, forecast: crossing("auc", 5) },
+      { id: rules.id, forecast: crossing("auc", 60) },
+    ]);
     return {
       gbm: gbm.id as number,
       rules: rules.id as number,
@@ -177,6 +194,15 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
       }),
     ]);
     expect(risk?.forecast_breaches).toEqual([
+      expect.objectContaining({
+        deployment_id: gbm,
+        metric: "auc",
+        breach_at: new Date(T0 + 11 * DAY).toISOString(),
+        breach_in_seconds: 5 * 86_400,
+        interval_seconds: [3 * 86_400, null],
+        slope_per_day: -0.005,
+        source: "forecast",
+      }),
       expect.objectContaining({
         deployment_id: xgb,
         metric: "auc",
