@@ -116,24 +116,33 @@ const DUE: Section<DueItem> = {
     `${who(i)}: expires in ${d(i.expires_in_seconds)} (${day(i.expires_at)}), ${d(i.deployment_age_seconds)} of ${d(i.ttl_seconds)}`,
 };
 
+/** A time until a breach: `now` once the curve says it is past (but no window has shown it yet). */
+const until = (seconds: number) => (seconds <= 0 ? "now" : formatDuration(seconds));
 const interval = (i: ForecastItem) =>
-  `${d(i.interval_seconds[0])}–${i.interval_seconds[1] === null ? "∞" : d(i.interval_seconds[1])}`;
+  `${until(i.interval_seconds[0])}–${i.interval_seconds[1] === null ? "∞" : until(i.interval_seconds[1])}`;
 
 const FORECAST: Section<ForecastItem> = {
   key: "forecast_breaches",
-  title: (r) => `Forecast to breach within ${formatDuration(r.horizon_seconds)}`,
+  // Within the horizon by the deployment's own forecast, or flagged by a sweep's finding (which
+  // fires when the earliest crossing comes before the next review point, however far the breach).
+  title: () => "Forecast breaches",
   attention: true,
   columns: [
     ...SUBJECT,
     { header: "METRIC", cell: (i) => i.metric },
-    { header: "BREACH IN", cell: (i) => d(i.breach_in_seconds), right: true, paint: (t, _i, p) => p.bad(t) },
+    {
+      header: "BREACH IN",
+      cell: (i) => until(i.breach_in_seconds),
+      right: true,
+      paint: (t, _i, p) => p.bad(t),
+    },
     { header: "INTERVAL", cell: interval, right: true },
     { header: "SLOPE/DAY", cell: (i) => num(i.slope_per_day), right: true },
     { header: "BREACH AT", cell: (i) => day(i.breach_at) },
     { header: "FROM", cell: (i) => i.source },
   ],
   line: (i) =>
-    `${who(i)}: ${i.metric} crosses its target in ${d(i.breach_in_seconds)} (${interval(i)}, ${num(i.slope_per_day)}/day)`,
+    `${who(i)}: ${i.metric} crosses its target ${i.breach_in_seconds <= 0 ? "now" : `in ${d(i.breach_in_seconds)}`} (${interval(i)}, ${num(i.slope_per_day)}/day)`,
 };
 
 const stateNote = (i: StateItem, word: string) =>
