@@ -3,10 +3,17 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SyncReport } from "../../src/integrations/sync-applier.js";
 import { createTestDatabase, type TestDatabase } from "../support/databases.js";
-import { deploymentOf, type FakeKubernetes, startFakeKubernetes } from "../support/fake-kubernetes.js";
+import {
+  daysAgo,
+  type FakeKubernetes,
+  kubeTime,
+  registrable,
+  startFakeKubernetes,
+} from "../support/fake-kubernetes.js";
 import {
   cleanEnv,
   expectOneLineFailure,
+  initDatabase,
   lines,
   pollUntil,
   runTenure,
@@ -16,11 +23,6 @@ import {
   tempDir,
 } from "../support/process.js";
 
-const DAY = 86_400_000;
-const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-const CUTOFF = iso(Date.now() - 90 * DAY).slice(0, 10);
-const complete = (version: string) => ({ version, cutoff: CUTOFF, team: "risk" });
-
 describe("tenure sync kubernetes, the CLI as a process against a cluster's API", { timeout: 60_000 }, () => {
   let cluster: FakeKubernetes;
   const dir = tempDir();
@@ -29,10 +31,8 @@ describe("tenure sync kubernetes, the CLI as a process against a cluster's API",
 
   beforeEach(async () => {
     cluster = await startFakeKubernetes();
-    kubeconfig = cluster.writeKubeconfig(dir.path);
-    database = join(dir.path, `tenure-${Date.now()}.db`);
-    const init = await runTenure(["init", "--database", database], { cwd: dir.path });
-    expect(init.code, init.stderr).toBe(0);
+    kubeconfig = cluster.writeKubeconfig();
+    database = await initDatabase(dir.path);
   });
   afterEach(async () => {
     await cluster.close();
@@ -46,20 +46,9 @@ describe("tenure sync kubernetes, the CLI as a process against a cluster's API",
     });
 
   it("registers a rolled-out Deployment at its rollout's exact time and says so; a second sync changes nothing", async () => {
-    const rolledOut = iso(Date.now() - 2 * DAY);
-    cluster.apply(
-      "Deployment",
-      deploymentOf({
-        name: "fraud-gbm",
-        model: "fraud-gbm",
-        ...complete("3.2.0"),
-        rollout: { available: rolledOut },
-      }),
-    );
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "ranker", model: "ranker", ...complete("8"), rollout: "progressing" }),
-    );
+    const rolledOut = daysAgo(2);
+    cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: rolledOut }));
+    cluster.deploy(registrable("ranker", "8", "progressing"));
 
     const first = await sync([]);
 
@@ -83,15 +72,7 @@ describe("tenure sync kubernetes, the CLI as a process against a cluster's API",
 
   it("prints the report as JSON with --json, and registers nothing with --dry-run", async () => {
     cluster.serveInferenceServices = false;
-    cluster.apply(
-      "Deployment",
-      deploymentOf({
-        name: "fraud-gbm",
-        model: "fraud-gbm",
-        ...complete("3.2.0"),
-        rollout: { available: iso(Date.now() - DAY) },
-      }),
-    );
+    cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(1) }));
 
     const run = await sync(["--json", "--dry-run"]);
 
@@ -112,16 +93,8 @@ describe("tenure sync kubernetes, the CLI as a process against a cluster's API",
   });
 
   it("uses the kubeconfig context --context names, and refuses an unknown context or a namespace that is no name (exit 2)", async () => {
-    kubeconfig = cluster.writeKubeconfig(dir.path, { current: "elsewhere" });
-    cluster.apply(
-      "Deployment",
-      deploymentOf({
-        name: "fraud-gbm",
-        model: "fraud-gbm",
-        ...complete("3.2.0"),
-        rollout: { available: iso(Date.now() - DAY) },
-      }),
-    );
+    kubeconfig = cluster.writeKubeconfig({ current: "elsewhere" });
+    cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(1) }));
 
     const picked = await sync(["--context", "fake", "--json"]);
     expect(picked.code, picked.stderr).toBe(0);
@@ -170,14 +143,11 @@ describe("tenure sync kubernetes --watch through a server (TENURE_URL)", { timeo
   }
 
   it("registers a rollout that becomes available while it watches, at the rollout's time, records a ghost, and stops on SIGTERM", async () => {
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "fraud-gbm", model: "fraud-gbm", ...complete("3.3.0"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("fraud-gbm", "3.3.0", "progressing"));
     const child = spawn(process.execPath, [TENURE_BIN, "sync", "kubernetes", "--watch"], {
       cwd: dir.path,
       env: cleanEnv({
-        KUBECONFIG: cluster.writeKubeconfig(dir.path),
+        KUBECONFIG: cluster.writeKubeconfig(),
         TENURE_URL: server.url,
         TENURE_TOKEN: token,
       }),
@@ -203,25 +173,14 @@ describe("tenure sync kubernetes --watch through a server (TENURE_URL)", { timeo
       await pollUntil("the watches to open", () => (cluster.watching() === 3 ? true : undefined));
       expect((await api<{ items: unknown[] }>("/v1/deployments?model=fraud-gbm")).items).toEqual([]);
 
-      const rolledOut = iso(Date.now() - 1000);
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.3.0"),
-          rollout: { available: rolledOut },
-        }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "upsell",
-          model: "upsell",
-          version: "1.0.0",
-          rollout: { available: rolledOut },
-        }),
-      );
+      const rolledOut = kubeTime(Date.now() - 1000);
+      cluster.deploy(registrable("fraud-gbm", "3.3.0", { available: rolledOut }));
+      cluster.deploy({
+        name: "upsell",
+        model: "upsell",
+        version: "1.0.0",
+        rollout: { available: rolledOut },
+      });
 
       const registered = await pollUntil("the deployment registered from the watch", async () => {
         const page = await api<{

@@ -151,7 +151,7 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
 
     const tiny = (await get("/v1/models/fraud-tiny/performance?environment=production")).decay;
     expect(tiny).toMatchObject({ metric: "auc", curve: null, suggestion: null, forecast: null });
-    expect(tiny.reason).toBe("5 judged auc windows across 1 deployments; a curve needs at least 14");
+    expect(tiny.reason).toBe("5 judged auc windows across 1 deployment; a curve needs at least 14");
     expect(tiny.forecast_reason).toBe(tiny.reason);
 
     const plain = (await get("/v1/models/plain-rules/performance?environment=production")).decay;

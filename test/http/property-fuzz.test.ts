@@ -541,6 +541,7 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
   it("answers MLflow deliveries signed correctly but generated and mutated below 500, and a refused one changes no table", async () => {
     const prober = new Prober(t);
     const webhook: Operation = { method: "POST", path: "/v1/hooks/mlflow (signed)", parameters: [] };
+    const asked = mlflow.requests.length;
     const failures = await fuzzOperations(
       prober,
       [webhook],
@@ -553,6 +554,8 @@ describe.each(dialects())("generated and mutated requests to every route on %s",
     expect(statuses).toContain("200");
     expect(statuses).toContain("400");
     expect(statuses).not.toContain("401");
+    // Deliveries that named a version were looked up in the fake MLflow: egress to it was not refused.
+    expect(mlflow.requests.length).toBeGreaterThan(asked);
   }, 60_000);
 
   it("answers AdmissionReviews (real ones with varied metadata, then mutated) with a review or a problem, never a 5xx, and changes no table", async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Io } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
@@ -14,22 +11,19 @@ import type { SyncReport } from "../../src/integrations/sync-applier.js";
 import type { Actor } from "../../src/registry/actor.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
 import {
+  daysAgo,
   deploymentOf,
   type FakeKubernetes,
   inferenceServiceOf,
+  kubeTime,
+  registrable,
   startFakeKubernetes,
   statefulSetOf,
+  TRAINING_CUTOFF,
 } from "../support/fake-kubernetes.js";
 import { pollUntil } from "../support/process.js";
 
-const DAY = 86_400_000;
-/** Whole seconds, as Kubernetes writes times. */
-const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-const CUTOFF = iso(Date.now() - 90 * DAY).slice(0, 10);
 const ACTOR: Actor = { name: "test", key_scope: "test", team: null };
-
-/** The three annotations a workload needs to be registered. */
-const complete = (version: string) => ({ version, cutoff: CUTOFF, team: "risk" });
 
 describe.each(dialects())(
   "tenure sync kubernetes against a cluster's API, on %s",
@@ -38,23 +32,28 @@ describe.each(dialects())(
     let database: TestDatabase;
     let context: Context;
     let cluster: FakeKubernetes;
-    let dir: string;
 
     beforeEach(async () => {
       database = await createTestDatabase(dialect);
       context = await openContext(database.url);
       cluster = await startFakeKubernetes();
-      dir = mkdtempSync(join(tmpdir(), "tenure-k8s-"));
     });
     afterEach(async () => {
       await cluster.close();
       await context.close();
       await database.drop();
-      rmSync(dir, { recursive: true, force: true });
     });
 
     /** The CLI in this process, on the test's database, with KUBECONFIG pointing at the fake cluster. */
     async function sync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      return syncWithKubeconfig({}, args);
+    }
+
+    /** `sync`, with the kubeconfig's token or current context changed. */
+    async function syncWithKubeconfig(
+      kubeconfig: { token?: string; current?: string },
+      args: string[],
+    ): Promise<{ code: number; stdout: string; stderr: string }> {
       let stdout = "";
       let stderr = "";
       const io: Io = {
@@ -64,7 +63,7 @@ describe.each(dialects())(
         err: (text) => {
           stderr += text;
         },
-        env: { KUBECONFIG: cluster.writeKubeconfig(dir), TENURE_ALLOW_PRIVATE_EGRESS: "1" },
+        env: { KUBECONFIG: cluster.writeKubeconfig(kubeconfig), TENURE_ALLOW_PRIVATE_EGRESS: "1" },
       };
       const code = await main(
         ["node", "tenure", "sync", "kubernetes", ...args, "--database", database.url],
@@ -91,16 +90,8 @@ describe.each(dialects())(
     }
 
     it("registers a Deployment when its rollout is available, at the time its Progressing condition says (exact), tagged with where it came from", async () => {
-      const rolledOut = iso(Date.now() - 3 * DAY);
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: rolledOut },
-        }),
-      );
+      const rolledOut = daysAgo(3);
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: rolledOut }));
 
       const report = await syncReport();
 
@@ -137,10 +128,7 @@ describe.each(dialects())(
     });
 
     it("does not register a rollout still in progress: it is reported pending, and registered at its own time once available", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({ name: "fraud-gbm", model: "fraud-gbm", ...complete("3.2.0"), rollout: "progressing" }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", "progressing"));
 
       const first = await syncReport();
       expect(first.registered).toEqual([]);
@@ -156,16 +144,8 @@ describe.each(dialects())(
       ]);
       expect(await live("fraud-gbm")).toEqual([]);
 
-      const rolledOut = iso(Date.now() - 60_000);
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: rolledOut },
-        }),
-      );
+      const rolledOut = kubeTime(Date.now() - 60_000);
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: rolledOut }));
       const second = await syncReport();
       expect(second.pending).toEqual([]);
       expect(second.registered).toEqual([
@@ -178,15 +158,7 @@ describe.each(dialects())(
     });
 
     it("changes nothing on a second sync of the same cluster", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: iso(Date.now() - DAY) },
-        }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(1) }));
       await syncReport();
       const events = await context.registry.events((await live("fraud-gbm"))[0]?.id ?? 0);
 
@@ -198,30 +170,13 @@ describe.each(dialects())(
     });
 
     it("registers a new version rolled out as superseding the one before it, at the new rollout's time", async () => {
-      const first = iso(Date.now() - 10 * DAY);
-      const second = iso(Date.now() - DAY);
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: first },
-        }),
-      );
+      const first = daysAgo(10);
+      const second = daysAgo(1);
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: first }));
       await syncReport();
       const [old] = await live("fraud-gbm");
 
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.3.0"),
-          generation: 3,
-          rollout: { available: second },
-        }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.3.0", { available: second }, { generation: 3 }));
       const report = await syncReport();
 
       expect(report.registered).toEqual([
@@ -237,21 +192,18 @@ describe.each(dialects())(
     });
 
     it("reads StatefulSets (dated by the sync that sees them rolled out) and InferenceServices (dated by Ready, with their URL), in the environment their annotation names", async () => {
-      const ready = iso(Date.now() - 2 * DAY);
-      cluster.apply(
-        "StatefulSet",
-        statefulSetOf({ name: "ranker", model: "ranker", ...complete("7"), rollout: { available: "" } }),
-      );
+      const ready = daysAgo(2);
+      cluster.apply("StatefulSet", statefulSetOf(registrable("ranker", "7", { available: "" })));
       cluster.apply(
         "InferenceService",
-        inferenceServiceOf({
-          name: "churn",
-          namespace: "serving",
-          model: "churn",
-          ...complete("1.4.0"),
-          environment: "staging",
-          rollout: { available: ready },
-        }),
+        inferenceServiceOf(
+          registrable(
+            "churn",
+            "1.4.0",
+            { available: ready },
+            { namespace: "serving", environment: "staging" },
+          ),
+        ),
       );
       const before = Date.now();
 
@@ -277,15 +229,12 @@ describe.each(dialects())(
     });
 
     it("reports a labelled workload that serves without its annotations as a ghost naming what is missing, and records it where GET /v1/ghosts shows it", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "upsell",
-          model: "upsell",
-          version: "0.9.0",
-          rollout: { available: iso(Date.now() - DAY) },
-        }),
-      );
+      cluster.deploy({
+        name: "upsell",
+        model: "upsell",
+        version: "0.9.0",
+        rollout: { available: daysAgo(1) },
+      });
 
       const report = await syncReport();
 
@@ -316,24 +265,21 @@ describe.each(dialects())(
         {
           model: "fraud-gbm",
           model_version: "3.2.0",
-          training_data_cutoff: CUTOFF,
+          training_data_cutoff: TRAINING_CUTOFF,
           owner_team: "risk",
           environment: "production",
           role: "primary",
-          deployment_date: iso(Date.now() - 20 * DAY),
+          deployment_date: daysAgo(20),
         },
         ACTOR,
       );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          version: "3.3.0",
-          team: "risk",
-          rollout: { available: iso(Date.now() - DAY) },
-        }),
-      );
+      cluster.deploy({
+        name: "fraud-gbm",
+        model: "fraud-gbm",
+        version: "3.3.0",
+        team: "risk",
+        rollout: { available: daysAgo(1) },
+      });
 
       const report = await syncReport();
 
@@ -357,35 +303,13 @@ describe.each(dialects())(
     });
 
     it("reports a failed rollout of another version than the live primary's as a version mismatch, and one in progress as pending only", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "ranker",
-          model: "ranker",
-          ...complete("7"),
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(5) }));
+      cluster.deploy(registrable("ranker", "7", { available: daysAgo(5) }));
       await syncReport();
       const [fraud] = await live("fraud-gbm");
 
-      cluster.apply(
-        "Deployment",
-        deploymentOf({ name: "fraud-gbm", model: "fraud-gbm", ...complete("3.3.0"), rollout: "failed" }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({ name: "ranker", model: "ranker", ...complete("8"), rollout: "progressing" }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.3.0", "failed"));
+      cluster.deploy(registrable("ranker", "8", "progressing"));
       const report = await syncReport();
 
       expect(report.registered).toEqual([]);
@@ -408,40 +332,15 @@ describe.each(dialects())(
     });
 
     it("reports a live primary registered from the cluster whose workload is gone (or scaled to zero) as a zombie, and not one registered by hand or outside --namespace", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "ranker",
-          model: "ranker",
-          ...complete("7"),
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "churn",
-          namespace: "other",
-          model: "churn",
-          ...complete("2"),
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(5) }));
+      cluster.deploy(registrable("ranker", "7", { available: daysAgo(5) }));
+      cluster.deploy(registrable("churn", "2", { available: daysAgo(5) }, { namespace: "other" }));
       await syncReport();
       await context.registry.register(
         {
           model: "by-hand",
           model_version: "1",
-          training_data_cutoff: CUTOFF,
+          training_data_cutoff: TRAINING_CUTOFF,
           owner_team: "risk",
           environment: "production",
           role: "primary",
@@ -452,16 +351,7 @@ describe.each(dialects())(
       const [ranker] = await live("ranker");
 
       cluster.remove("Deployment", "ml", "fraud-gbm");
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "ranker",
-          model: "ranker",
-          ...complete("7"),
-          replicas: 0,
-          rollout: { available: iso(Date.now() - 5 * DAY) },
-        }),
-      );
+      cluster.deploy(registrable("ranker", "7", { available: daysAgo(5) }, { replicas: 0 }));
       cluster.remove("Deployment", "other", "churn");
       const report = await syncReport("--namespace", "ml");
 
@@ -491,15 +381,7 @@ describe.each(dialects())(
 
     it("skips InferenceServices with a note when the cluster lacks KServe's CRD, and syncs the rest", async () => {
       cluster.serveInferenceServices = false;
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: iso(Date.now() - DAY) },
-        }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(1) }));
 
       const report = await syncReport();
 
@@ -510,19 +392,8 @@ describe.each(dialects())(
     });
 
     it("registers nothing and records no ghost in a dry run, and says what it would do", async () => {
-      cluster.apply(
-        "Deployment",
-        deploymentOf({
-          name: "fraud-gbm",
-          model: "fraud-gbm",
-          ...complete("3.2.0"),
-          rollout: { available: iso(Date.now() - DAY) },
-        }),
-      );
-      cluster.apply(
-        "Deployment",
-        deploymentOf({ name: "upsell", model: "upsell", rollout: { available: iso(Date.now() - DAY) } }),
-      );
+      cluster.deploy(registrable("fraud-gbm", "3.2.0", { available: daysAgo(1) }));
+      cluster.deploy({ name: "upsell", model: "upsell", rollout: { available: daysAgo(1) } });
 
       const run = await sync("--dry-run");
 
@@ -542,14 +413,8 @@ describe.each(dialects())(
 
     it("reads every page of a large list and rides out a throttled (429, Retry-After) and a failing (500) API", async () => {
       for (let i = 0; i < 520; i++) {
-        cluster.apply(
-          "Deployment",
-          deploymentOf({
-            name: `model-${String(i).padStart(3, "0")}`,
-            model: `model-${i}`,
-            ...complete("1"),
-            rollout: "progressing",
-          }),
+        cluster.deploy(
+          registrable(`model-${i}`, "1", "progressing", { name: `model-${String(i).padStart(3, "0")}` }),
         );
       }
       cluster.failLists(1, 429, { "retry-after": "1" });
@@ -570,18 +435,7 @@ describe.each(dialects())(
     });
 
     it("fails with the API's own words when it refuses the token, and never prints the token", async () => {
-      let stderr = "";
-      const io: Io = {
-        out: () => {},
-        err: (text) => {
-          stderr += text;
-        },
-        env: {
-          KUBECONFIG: cluster.writeKubeconfig(dir, { token: "wrong-token-123" }),
-          TENURE_ALLOW_PRIVATE_EGRESS: "1",
-        },
-      };
-      const code = await main(["node", "tenure", "sync", "kubernetes", "--database", database.url], io);
+      const { code, stderr } = await syncWithKubeconfig({ token: "wrong-token-123" }, []);
       expect(code).toBe(1);
       expect(stderr).toBe("tenure: GET /apis/apps/v1/deployments failed: HTTP 401\n");
       expect(stderr).not.toContain("wrong-token-123");
@@ -591,24 +445,21 @@ describe.each(dialects())(
 
 describe("following a cluster: list, then watch from the list's resourceVersion", { timeout: 30_000 }, () => {
   let cluster: FakeKubernetes;
-  let dir: string;
   let stop: AbortController;
   const logged: string[] = [];
 
   beforeEach(async () => {
     cluster = await startFakeKubernetes();
-    dir = mkdtempSync(join(tmpdir(), "tenure-k8s-"));
     stop = new AbortController();
     logged.length = 0;
   });
   afterEach(async () => {
     stop.abort();
     await cluster.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   function follow(): { watcher: WorkloadWatcher; versions: () => Promise<string[]> } {
-    const api = new KubernetesApi(loadKubeConfig({ KUBECONFIG: cluster.writeKubeconfig(dir) }), {
+    const api = new KubernetesApi(loadKubeConfig({ KUBECONFIG: cluster.writeKubeconfig() }), {
       egress: EgressPolicy.allowPrivate(),
       namespace: null,
     });
@@ -632,10 +483,7 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
   }
 
   it("wakes for a rollout that becomes available, not for a status update that changes nothing a sync reads", async () => {
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "fraud-gbm", model: "fraud-gbm", ...complete("3.3.0"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("fraud-gbm", "3.3.0", "progressing"));
     const { watcher, versions } = follow();
     expect(await versions()).toEqual(["fraud-gbm@3.3.0"]);
     await pollUntil("the watches to open", () => (cluster.watching() === 3 ? true : undefined));
@@ -651,12 +499,7 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
       woke = due;
     });
     // Churn: another replica becomes ready, the rollout still in progress.
-    const churn = deploymentOf({
-      name: "fraud-gbm",
-      model: "fraud-gbm",
-      ...complete("3.3.0"),
-      rollout: "progressing",
-    });
+    const churn = deploymentOf(registrable("fraud-gbm", "3.3.0", "progressing"));
     churn.status.readyReplicas = 2;
     cluster.apply("Deployment", churn);
     cluster.bookmark();
@@ -664,28 +507,14 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
     await new Promise((r) => setTimeout(r, 300));
     expect(woke).toBe(false);
 
-    cluster.apply(
-      "Deployment",
-      deploymentOf({
-        name: "fraud-gbm",
-        model: "fraud-gbm",
-        ...complete("3.3.0"),
-        rollout: { available: iso(Date.now()) },
-      }),
-    );
+    cluster.deploy(registrable("fraud-gbm", "3.3.0", { available: kubeTime(Date.now()) }));
     await next;
     expect(woke).toBe(true);
   });
 
   it("lists again when its resourceVersion has expired (410 Gone), so what changed meanwhile, deletions included, is seen", async () => {
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "a", model: "a", ...complete("1"), rollout: "progressing" }),
-    );
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "b", model: "b", ...complete("1"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("a", "1", "progressing"));
+    cluster.deploy(registrable("b", "1", "progressing"));
     const { versions } = follow();
     expect(await versions()).toEqual(["a@1", "b@1"]);
     await pollUntil("the watches to open", () => (cluster.watching() === 3 ? true : undefined));
@@ -693,10 +522,7 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
     // The connection drops; meanwhile b is deleted and the server forgets that history.
     cluster.dropWatches();
     cluster.remove("Deployment", "ml", "b");
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "c", model: "c", ...complete("1"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("c", "1", "progressing"));
     cluster.compact();
 
     await pollUntil("the list after 410 Gone", async () => {
@@ -708,26 +534,17 @@ describe("following a cluster: list, then watch from the list's resourceVersion"
   });
 
   it("opens a dropped watch again from the last resourceVersion it saw, missing nothing", async () => {
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "a", model: "a", ...complete("1"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("a", "1", "progressing"));
     const { versions } = follow();
     await versions();
     await pollUntil("the watches to open", () => (cluster.watching() === 3 ? true : undefined));
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "a", model: "a", ...complete("2"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("a", "2", "progressing"));
     await pollUntil("the change to arrive", async () =>
       (await versions()).join() === "a@2" ? true : undefined,
     );
 
     cluster.dropWatches();
-    cluster.apply(
-      "Deployment",
-      deploymentOf({ name: "a", model: "a", ...complete("3"), rollout: "progressing" }),
-    );
+    cluster.deploy(registrable("a", "3", "progressing"));
 
     await pollUntil("the change made while disconnected", async () =>
       (await versions()).join() === "a@3" ? true : undefined,

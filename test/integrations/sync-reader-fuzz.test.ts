@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { MlflowClient, MlflowError } from "../../src/integrations/mlflow/mlflow-
 import { defaultMlflowMapping } from "../../src/integrations/mlflow/mlflow-observations.js";
 import { observeMlflow } from "../../src/integrations/mlflow/mlflow-source.js";
 import { OutboundError } from "../../src/integrations/outbound-http.js";
-import { deploymentOf, inferenceServiceOf } from "../support/fake-kubernetes.js";
+import { deploymentOf, inferenceServiceOf, kubeconfigFile } from "../support/fake-kubernetes.js";
 import { mangledText, mutated, NASTY_VALUES } from "../support/schema-arbitrary.js";
 
 /** The fakes listen on 127.0.0.1: private egress is allowed here, as a test opts in. */
@@ -37,6 +37,8 @@ const DEADLINE_MS = 3000;
 interface Answering {
   url: string;
   answer: (path: string) => { status: number; body: string };
+  /** Requests answered so far: a read refused before it left (egress policy) adds none. */
+  answered: number;
   close(): Promise<void>;
 }
 
@@ -44,9 +46,11 @@ async function startAnswering(): Promise<Answering> {
   const self: Answering = {
     url: "",
     answer: () => ({ status: 200, body: "{}" }),
+    answered: 0,
     close: () => new Promise((done) => server.close(() => done())),
   };
   const server = http.createServer((request, response) => {
+    self.answered++;
     const { status, body } = self.answer(request.url ?? "/");
     response.writeHead(status, { "content-type": "application/json" });
     response.end(body);
@@ -192,38 +196,21 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
     await fc.assert(
       fc.asyncProperty(mlflowAnswers, async ({ models, versions, status }) => {
         server.answer = (path) => ({ status, body: path.includes("model-versions") ? versions : models });
+        const before = server.answered;
         await settle(
           () => observeMlflow(client, { mapping: defaultMlflowMapping(), now: () => NOW }),
           (error) =>
             error instanceof MlflowError || error instanceof OutboundError || error instanceof InputError,
         );
+        // The read reached the server: an error from a request refused before it left is no answer fuzzed.
+        expect(server.answered).toBeGreaterThan(before);
       }),
       { numRuns: 200, seed: SEED, endOnFailure: true },
     );
   }, 60_000);
 
   function kubernetesApi(): KubernetesApi {
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- name: fuzz",
-        "  cluster:",
-        `    server: ${server.url}`,
-        "    insecure-skip-tls-verify: true",
-        "users:",
-        "- name: sync",
-        "  user:",
-        "    token: fuzz-token",
-        "contexts:",
-        "- name: fuzz",
-        "  context: { cluster: fuzz, user: sync }",
-        "current-context: fuzz",
-      ].join("\n"),
-    );
+    const kubeconfig = kubeconfigFile(dir, { server: server.url, token: "fuzz-token" });
     return new KubernetesApi(loadKubeConfig({ KUBECONFIG: kubeconfig }), {
       egress,
       namespace: null,
@@ -237,6 +224,7 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
     await fc.assert(
       fc.asyncProperty(kubernetesAnswers, async (body) => {
         server.answer = () => ({ status: 200, body });
+        const before = server.answered;
         await settle(
           async () => {
             const snapshot = await listWorkloads(api, new AbortController().signal);
@@ -244,6 +232,8 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
           },
           (error) => error instanceof KubernetesError || error instanceof InputError,
         );
+        // The list reached the server: an error from a request refused before it left is no answer fuzzed.
+        expect(server.answered).toBeGreaterThan(before);
       }),
       { numRuns: 150, seed: SEED, endOnFailure: true },
     );
@@ -275,10 +265,13 @@ describe("answers of MLflow's REST API and Kubernetes' list API, generated and m
   it("refuse a Kubernetes list whose items are not a list with a KubernetesError", async () => {
     for (const items of [5, { a: 1 }, "ab", true]) {
       server.answer = () => ({ status: 200, body: JSON.stringify({ items, metadata: {} }) });
+      const before = server.answered;
       await expect(
         listWorkloads(kubernetesApi(), new AbortController().signal),
         JSON.stringify(items),
       ).rejects.toThrow(KubernetesError);
+      // Refused for what the server answered, not for a request that never reached it.
+      expect(server.answered, JSON.stringify(items)).toBeGreaterThan(before);
     }
   });
 });

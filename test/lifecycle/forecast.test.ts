@@ -280,7 +280,7 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
       expect(typeof age.forecast_reason).toBe("string");
     }
     expect(reasons.young.forecast_reason).toMatch(
-      /^fraud-young in production has no decay curve yet: 10 judged auc windows across 1 deployments; a curve needs at least 14/,
+      /^fraud-young in production has no decay curve yet: 10 judged auc windows across 1 deployment; a curve needs at least 14/,
     );
     expect(reasons.plain.forecast_reason).toBe("its policy untargeted sets no performance target");
     expect(reasons.steady.forecast_reason).toMatch(/^auc does not decay with age \(\+0\.001 a day\)/);

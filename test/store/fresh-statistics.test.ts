@@ -1,8 +1,8 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Context, openContext } from "../../src/context.js";
+import { describe, expect, it } from "vitest";
 import { FreshStatistics } from "../../src/store/fresh-statistics.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { dialects } from "../support/databases.js";
+import { contextForSuite, registerFleet } from "../support/seeding.js";
 
 describe("FreshStatistics", () => {
   it("refreshes after minRows, then after each growth by the fraction, one at a time", async () => {
@@ -61,39 +61,15 @@ describe("FreshStatistics", () => {
 });
 
 describe.each(dialects())("registrations keep the planner's statistics fresh (%s)", (dialect) => {
-  let database: TestDatabase;
-  let context: Context;
-  beforeAll(async () => {
-    database = await createTestDatabase(dialect);
-    context = await openContext(database.url);
-  });
-  afterAll(async () => {
-    await context.close();
-    await database.drop();
-  });
+  const context = contextForSuite(dialect);
 
   it("analyzes the deployments table once a fleet of 1,000 is registered in one go", async () => {
-    const actor = { name: "import", scope: "write", team: null, key_scope: "import" } as const;
-    await Promise.all(
-      Array.from({ length: 1_000 }, (_, i) =>
-        context.registry.register(
-          {
-            model: `model-${i}`,
-            model_version: "1.0.0",
-            environment: "production",
-            owner_team: "risk",
-            training_data_cutoff: "2026-01-01T00:00:00Z",
-            role: "primary",
-          },
-          actor,
-        ),
-      ),
-    );
-    await context.registry.idle();
+    await registerFleet(context(), 1_000, { concurrently: true });
+    await context().registry.idle();
     if (dialect === "sqlite") {
       // SQLite plans from shapes and indexes alone: no statistics table is made behind its back.
       const { rows } = await sql`select name from sqlite_master where name = 'sqlite_stat1'`.execute(
-        context.database.db,
+        context().database.db,
       );
       expect(rows).toEqual([]);
       return;
@@ -101,7 +77,7 @@ describe.each(dialects())("registrations keep the planner's statistics fresh (%s
     const { rows } = await sql<{ reltuples: number; analyzed: boolean }>`
       select c.reltuples::bigint as reltuples, s.last_analyze is not null as analyzed
       from pg_class c join pg_stat_user_tables s on s.relid = c.oid
-      where c.relname = 'deployments'`.execute(context.database.db);
+      where c.relname = 'deployments'`.execute(context().database.db);
     expect(rows[0]?.analyzed).toBe(true);
     expect(Number(rows[0]?.reltuples)).toBeGreaterThanOrEqual(1_000);
   });

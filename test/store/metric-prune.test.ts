@@ -1,73 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Context, openContext } from "../../src/context.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { openContext } from "../../src/context.js";
+import { dialects } from "../support/databases.js";
 import { runTenure, tempDir } from "../support/process.js";
+import { contextForSuite, plantPoints, registerFleet } from "../support/seeding.js";
 
 const DAY_MS = 86_400_000;
-const actor = { name: "test", scope: "write", team: null, key_scope: "test" } as const;
-
-async function registerFleet(context: Context, count: number): Promise<number[]> {
-  const ids: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const view = await context.registry.register(
-      {
-        model: `model-${i}`,
-        model_version: "1.0.0",
-        environment: "production",
-        owner_team: "risk",
-        training_data_cutoff: "2026-01-01T00:00:00Z",
-        role: "primary",
-      },
-      actor,
-    );
-    ids.push(view.deployment.id);
-  }
-  return ids;
-}
-
-/** Points at each of `agesDays` before `now`, for every deployment. */
-async function plantPoints(context: Context, ids: number[], now: number, agesDays: number[]): Promise<void> {
-  for (const id of ids) {
-    await context.stores.metrics.upsertPoints(
-      id,
-      agesDays.map((age) => ({ name: "auc", value: 0.9, timestamp: now - age * DAY_MS, sample_size: 1 })),
-      now,
-    );
-  }
-}
-
 describe.each(dialects())("pruning metric points (%s)", (dialect) => {
-  let database: TestDatabase;
-  let context: Context;
-  beforeAll(async () => {
-    database = await createTestDatabase(dialect);
-    context = await openContext(database.url);
-  });
-  afterAll(async () => {
-    await context.close();
-    await database.drop();
-  });
+  const context = contextForSuite(dialect);
 
   it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest and every day's roll-up", async () => {
     // More deployments than one prune group (200), so the walk over groups is exercised.
-    const ids = await registerFleet(context, 450);
+    const ids = await registerFleet(context(), 450);
     const now = Date.now();
-    await plantPoints(context, ids, now, [500, 401, 399, 10, 0]);
+    await plantPoints(context(), ids, now, [500, 401, 399, 10, 0]);
     const groups: number[] = [];
-    const deleted = await context.stores.metrics.prunePoints(now - 400 * DAY_MS, (n) => groups.push(n));
+    const deleted = await context().stores.metrics.prunePoints(now - 400 * DAY_MS, (n) => groups.push(n));
     expect(deleted).toBe(ids.length * 2);
     expect(groups).toHaveLength(3);
     expect(groups.reduce((a, b) => a + b, 0)).toBe(deleted);
-    const left = await context.database.db
-      .selectFrom("metric_points")
-      .select(["deployment_id", "timestamp"])
-      .execute();
+    const { db } = context().database;
+    const left = await db.selectFrom("metric_points").select(["deployment_id", "timestamp"]).execute();
     expect(left).toHaveLength(ids.length * 3);
     expect(left.every((p) => Number(p.timestamp) >= now - 400 * DAY_MS)).toBe(true);
     // A second prune finds nothing more.
-    expect(await context.stores.metrics.prunePoints(now - 400 * DAY_MS)).toBe(0);
+    expect(await context().stores.metrics.prunePoints(now - 400 * DAY_MS)).toBe(0);
     // The days the pruned points fell in keep their roll-ups: daily windows still see all five.
-    const windows = await context.stores.metrics.windowAggregates(ids.slice(0, 2), "auc", DAY_MS, now + 1);
+    const windows = await context().stores.metrics.windowAggregates(ids.slice(0, 2), "auc", DAY_MS, now + 1);
     for (const id of ids.slice(0, 2)) {
       expect(windows.get(id)?.map((w) => w.samples)).toEqual([1, 1, 1, 1, 1]);
     }

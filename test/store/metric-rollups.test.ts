@@ -1,6 +1,5 @@
 import fc, { type Arbitrary } from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Context, openContext } from "../../src/context.js";
 import type { WindowAggregate } from "../../src/core/performance.js";
 import { openDatabase } from "../../src/store/database.js";
 import type { NewMetricPoint } from "../../src/store/metric-store.js";
@@ -8,6 +7,7 @@ import { rawWindowAggregates, rollupPlan } from "../../src/store/metric-windows.
 import { migrateToLatest, migrateUpTo } from "../../src/store/migrate.js";
 import { storesOf } from "../../src/store/stores.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { contextForSuite, registerFleet } from "../support/seeding.js";
 
 /*
  * Windows of whole days are read from daily roll-ups the database keeps on ingest; every other
@@ -23,7 +23,6 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const START_DAY = Date.parse("2026-01-01T00:00:00.000Z") / DAY;
 const SPAN_DAYS = 30;
-const actor = { name: "test", scope: "write", team: null, key_scope: "test" } as const;
 
 /** Few distinct instants a day, so that later batches often hit a stored point's key. */
 const instant = fc.oneof(
@@ -85,37 +84,13 @@ function deduplicated(
 }
 
 describe.each(dialects())("metric roll-ups on %s", (dialect) => {
-  let database: TestDatabase;
-  let context: Context;
+  const context = contextForSuite(dialect);
   let run = 0;
-  beforeAll(async () => {
-    database = await createTestDatabase(dialect);
-    context = await openContext(database.url);
-  });
-  afterAll(async () => {
-    await context.close();
-    await database.drop();
-  });
 
   /** Two new deployments of their own for each generated case. */
   async function deployments(): Promise<[number, number]> {
     run++;
-    const ids: number[] = [];
-    for (const model of [`rollup-a-${run}`, `rollup-b-${run}`]) {
-      const view = await context.registry.register(
-        {
-          model,
-          model_version: "1.0.0",
-          environment: "production",
-          owner_team: "risk",
-          training_data_cutoff: "2025-12-01T00:00:00Z",
-          role: "primary",
-        },
-        actor,
-      );
-      ids.push(view.deployment.id);
-    }
-    return ids as [number, number];
+    return (await registerFleet(context(), 2, { prefix: `rollup-${run}-` })) as [number, number];
   }
 
   async function deliver(ids: number[], written: number[], delivery: Generated<typeof batches>) {
@@ -123,7 +98,7 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
       for (const [i, id] of ids.entries()) {
         const points = deduplicated(batch.filter((p) => p.deployment === i));
         written.push(...points.map((p) => p.value * p.sample_size));
-        if (points.length > 0) await context.stores.metrics.upsertPoints(id, points, Date.now());
+        if (points.length > 0) await context().stores.metrics.upsertPoints(id, points, Date.now());
       }
     }
   }
@@ -133,7 +108,7 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
     queries: Generated<typeof query>[],
     written: number[],
     answer = (q: Generated<typeof query>) =>
-      rawWindowAggregates(context.database.db, {
+      rawWindowAggregates(context().database.db, {
         deploymentIds: ids,
         name: q.name,
         windowMs: q.windowMs,
@@ -144,7 +119,7 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
     const bound = tolerance(written);
     for (const q of queries) {
       const [since, before] = q.range;
-      const rolled = await context.stores.metrics.windowAggregates(ids, q.name, q.windowMs, before, since);
+      const rolled = await context().stores.metrics.windowAggregates(ids, q.name, q.windowMs, before, since);
       const raw = await answer(q);
       for (const id of ids) {
         const a = sorted(rolled.get(id));
@@ -198,11 +173,11 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
           for (const q of kept) {
             before.set(
               JSON.stringify(q),
-              await context.stores.metrics.windowAggregates(ids, q.name, q.windowMs, q.range[1], 0),
+              await context().stores.metrics.windowAggregates(ids, q.name, q.windowMs, q.range[1], 0),
             );
           }
           // Every deployment's points before the cutoff go, these two's among them.
-          await context.stores.metrics.prunePoints((START_DAY + cutoffDay) * DAY);
+          await context().stores.metrics.prunePoints((START_DAY + cutoffDay) * DAY);
           await expectSameAnswers(
             ids,
             kept,
@@ -217,19 +192,20 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
 
   it("refuses to move a point to another key, which would leave its day's roll-up behind", async () => {
     const [id] = await deployments();
-    await context.stores.metrics.upsertPoints(
+    await context().stores.metrics.upsertPoints(
       id,
       [{ name: "auc", value: 0.9, timestamp: START_DAY * DAY, sample_size: 3 }],
       0,
     );
+    const { db } = context().database;
     await expect(
-      context.database.db
+      db
         .updateTable("metric_points")
         .set({ timestamp: START_DAY * DAY - DAY })
         .where("deployment_id", "=", id)
         .execute(),
     ).rejects.toThrow(/never change/);
-    const rollups = await context.database.db
+    const rollups = await db
       .selectFrom("metric_rollups")
       .select(["day", "samples"])
       .where("deployment_id", "=", id)

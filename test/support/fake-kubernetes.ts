@@ -1,7 +1,22 @@
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deploymentOf, type FakeWorkload, type KubeObject } from "./fake-workloads.js";
+
+/** The workloads the fake serves, built in fake-workloads.ts, importable from here with it. */
+export {
+  daysAgo,
+  deploymentOf,
+  type FakeRollout,
+  type FakeWorkload,
+  inferenceServiceOf,
+  kubeTime,
+  registrable,
+  statefulSetOf,
+  TRAINING_CUTOFF,
+} from "./fake-workloads.js";
 
 /**
  * A local server that answers the Kubernetes list and watch APIs as documented
@@ -21,9 +36,6 @@ const KINDS: Record<FakeKind, { group: string; version: string; plural: string }
   StatefulSet: { group: "apps", version: "v1", plural: "statefulsets" },
   InferenceService: { group: "serving.kserve.io", version: "v1beta1", plural: "inferenceservices" },
 };
-
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are free-form JSON here.
-type KubeObject = Record<string, any>;
 
 interface HistoryEvent {
   rv: number;
@@ -57,6 +69,8 @@ export interface FakeKubernetes {
   serveInferenceServices: boolean;
   /** Creates or replaces an object; watchers get ADDED or MODIFIED (DELETED when it leaves their selector). */
   apply(kind: FakeKind, object: KubeObject): void;
+  /** Applies the Deployment `deploymentOf(workload)` describes. */
+  deploy(workload: FakeWorkload): void;
   remove(kind: FakeKind, namespace: string, name: string): void;
   /** Forgets the history so far: a watch from an older resourceVersion gets 410 Expired. */
   compact(): void;
@@ -68,8 +82,13 @@ export interface FakeKubernetes {
   failLists(count: number, status: number, headers?: Record<string, string>): void;
   /** Open watch streams now. */
   watching(): number;
-  /** A kubeconfig naming this server as context `fake` (current, unless `current` names another). */
-  writeKubeconfig(dir: string, options?: { current?: string; token?: string }): string;
+  /**
+   * A kubeconfig naming this server as context `fake` (current, unless `current` names another),
+   * with this server's token unless `token` gives another; written in a folder of the fake's own,
+   * removed on close. Returns its path.
+   */
+  writeKubeconfig(options?: { current?: string; token?: string }): string;
+  /** Closes the server and every watch, and removes the kubeconfig's folder. */
   close(): Promise<void>;
 }
 
@@ -79,6 +98,7 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
   const history: HistoryEvent[] = [];
   const watchers = new Set<Watcher>();
   const requests: RecordedRequest[] = [];
+  const folder = mkdtempSync(join(tmpdir(), "tenure-k8s-"));
   let rv = 100;
   let compactedAt = 0;
   let failures: { count: number; status: number; headers: Record<string, string> } = {
@@ -123,6 +143,9 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
       history.push(event);
       send(event);
     },
+    deploy(workload) {
+      fake.apply("Deployment", deploymentOf(workload));
+    },
     remove(kind, namespace, name) {
       const key = keyOf(kind, namespace, name);
       const before = objects.get(key);
@@ -158,48 +181,17 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
       failures = { count, status, headers };
     },
     watching: () => watchers.size,
-    writeKubeconfig(dir, options = {}) {
-      const file = join(dir, "kubeconfig");
-      writeFileSync(
-        file,
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          "clusters:",
-          "- name: fake",
-          "  cluster:",
-          `    server: ${fake.url}`,
-          // client-node refuses plain http unless told TLS checks are off, as kubectl's flag says.
-          "    insecure-skip-tls-verify: true",
-          "- name: nowhere",
-          "  cluster:",
-          "    server: http://127.0.0.1:9",
-          "    insecure-skip-tls-verify: true",
-          "users:",
-          "- name: tenure-sync",
-          "  user:",
-          `    token: ${options.token ?? token}`,
-          "contexts:",
-          "- name: fake",
-          "  context:",
-          "    cluster: fake",
-          "    user: tenure-sync",
-          "- name: elsewhere",
-          "  context:",
-          "    cluster: nowhere",
-          "    user: tenure-sync",
-          `current-context: ${options.current ?? "fake"}`,
-          "",
-        ].join("\n"),
-      );
-      return file;
-    },
+    writeKubeconfig: (options = {}) =>
+      kubeconfigFile(folder, { server: fake.url, token: options.token ?? token, current: options.current }),
     close: () =>
       new Promise((done) => {
         for (const w of watchers) w.response.destroy();
         watchers.clear();
         server.closeAllConnections();
-        server.close(() => done());
+        server.close(() => {
+          rmSync(folder, { recursive: true, force: true });
+          done();
+        });
       }),
   };
 
@@ -330,6 +322,51 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
   return fake;
 }
 
+/**
+ * A kubeconfig file in `dir` naming `server` as context `fake`, reached with `token`, and a context
+ * `elsewhere` on a server that answers nothing; `fake` is current unless `current` names another.
+ * Returns its path.
+ */
+export function kubeconfigFile(
+  dir: string,
+  options: { server: string; token: string; current?: string },
+): string {
+  const file = join(dir, "kubeconfig");
+  writeFileSync(
+    file,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: fake",
+      "  cluster:",
+      `    server: ${options.server}`,
+      // client-node refuses plain http unless told TLS checks are off, as kubectl's flag says.
+      "    insecure-skip-tls-verify: true",
+      "- name: nowhere",
+      "  cluster:",
+      "    server: http://127.0.0.1:9",
+      "    insecure-skip-tls-verify: true",
+      "users:",
+      "- name: tenure-sync",
+      "  user:",
+      `    token: ${options.token}`,
+      "contexts:",
+      "- name: fake",
+      "  context:",
+      "    cluster: fake",
+      "    user: tenure-sync",
+      "- name: elsewhere",
+      "  context:",
+      "    cluster: nowhere",
+      "    user: tenure-sync",
+      `current-context: ${options.current ?? "fake"}`,
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
 function routeOf(path: string): { kind: FakeKind; namespace: string | null } | null {
   for (const [kind, { group, version, plural }] of Object.entries(KINDS) as [
     FakeKind,
@@ -392,178 +429,4 @@ function status(response: http.ServerResponse, code: number, reason: string, mes
       code,
     }),
   );
-}
-
-/** Rollout states a test can put a workload in. */
-export type FakeRollout =
-  /** Rolled out: the rollout's condition says when. */
-  { available: string } | "progressing" | "failed";
-
-export interface FakeWorkload {
-  name: string;
-  namespace?: string;
-  model?: string;
-  /** Annotations besides the model label; absent keys are left out. */
-  version?: string;
-  cutoff?: string;
-  team?: string;
-  environment?: string;
-  replicas?: number;
-  generation?: number;
-  rollout: FakeRollout;
-}
-
-function metadataOf(w: FakeWorkload): KubeObject {
-  const annotations: Record<string, string> = {};
-  if (w.version !== undefined) annotations["tenure.dev/model-version"] = w.version;
-  if (w.cutoff !== undefined) annotations["tenure.dev/training-data-cutoff"] = w.cutoff;
-  if (w.team !== undefined) annotations["tenure.dev/owner-team"] = w.team;
-  if (w.environment !== undefined) annotations["tenure.dev/environment"] = w.environment;
-  return {
-    name: w.name,
-    namespace: w.namespace ?? "ml",
-    generation: w.generation ?? 2,
-    labels: { app: w.name, ...(w.model === undefined ? {} : { "tenure.dev/model": w.model }) },
-    annotations,
-  };
-}
-
-/** A Deployment as the controller reports it at that point of its rollout. */
-export function deploymentOf(w: FakeWorkload): KubeObject {
-  const replicas = w.replicas ?? 3;
-  const generation = w.generation ?? 2;
-  const created = "2026-01-05T09:00:00Z";
-  const rollout = w.rollout;
-  const status =
-    typeof rollout === "object"
-      ? {
-          observedGeneration: generation,
-          replicas,
-          updatedReplicas: replicas,
-          readyReplicas: replicas,
-          availableReplicas: replicas,
-          conditions: [
-            {
-              type: "Available",
-              status: "True",
-              lastUpdateTime: created,
-              lastTransitionTime: created,
-              reason: "MinimumReplicasAvailable",
-              message: "Deployment has minimum availability.",
-            },
-            {
-              type: "Progressing",
-              status: "True",
-              lastUpdateTime: rollout.available,
-              lastTransitionTime: created,
-              reason: "NewReplicaSetAvailable",
-              message: `ReplicaSet "${w.name}-7d9f8b6c5d" has successfully progressed.`,
-            },
-          ],
-        }
-      : {
-          observedGeneration: generation,
-          replicas: replicas + 1,
-          updatedReplicas: 1,
-          readyReplicas: replicas,
-          availableReplicas: replicas,
-          unavailableReplicas: 1,
-          conditions: [
-            {
-              type: "Available",
-              status: "True",
-              lastUpdateTime: created,
-              lastTransitionTime: created,
-              reason: "MinimumReplicasAvailable",
-              message: "Deployment has minimum availability.",
-            },
-            rollout === "failed"
-              ? {
-                  type: "Progressing",
-                  status: "False",
-                  lastUpdateTime: "2026-03-01T10:10:00Z",
-                  lastTransitionTime: "2026-03-01T10:10:00Z",
-                  reason: "ProgressDeadlineExceeded",
-                  message: `ReplicaSet "${w.name}-5f6d7c8b9a" has timed out progressing.`,
-                }
-              : {
-                  type: "Progressing",
-                  status: "True",
-                  lastUpdateTime: "2026-03-01T10:00:00Z",
-                  lastTransitionTime: created,
-                  reason: "ReplicaSetUpdated",
-                  message: `ReplicaSet "${w.name}-5f6d7c8b9a" is progressing.`,
-                },
-          ],
-        };
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: metadataOf(w),
-    spec: {
-      replicas,
-      progressDeadlineSeconds: 600,
-      selector: { matchLabels: { app: w.name } },
-      template: {
-        metadata: { labels: { app: w.name } },
-        spec: {
-          containers: [{ name: "server", image: `registry.example/${w.name}:${w.version ?? "latest"}` }],
-        },
-      },
-    },
-    status,
-  };
-}
-
-/** A StatefulSet: rolled out when its update revision is current and every replica is ready. */
-export function statefulSetOf(w: FakeWorkload): KubeObject {
-  const replicas = w.replicas ?? 2;
-  const rolledOut = typeof w.rollout === "object";
-  return {
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: metadataOf(w),
-    spec: { replicas, serviceName: w.name, selector: { matchLabels: { app: w.name } } },
-    status: {
-      observedGeneration: w.generation ?? 2,
-      replicas,
-      readyReplicas: rolledOut ? replicas : replicas - 1,
-      currentReplicas: rolledOut ? replicas : replicas - 1,
-      updatedReplicas: rolledOut ? replicas : 1,
-      currentRevision: `${w.name}-6c9b7d5f4`,
-      updateRevision: rolledOut ? `${w.name}-6c9b7d5f4` : `${w.name}-84f7c9d6b`,
-      collisionCount: 0,
-    },
-  };
-}
-
-/** A KServe InferenceService: Ready True since the rollout, with its URL. */
-export function inferenceServiceOf(w: FakeWorkload): KubeObject {
-  const rollout = w.rollout;
-  const ready =
-    typeof rollout === "object"
-      ? { type: "Ready", status: "True", lastTransitionTime: rollout.available }
-      : {
-          type: "Ready",
-          status: rollout === "failed" ? "False" : "Unknown",
-          reason: "RevisionMissing",
-          message: "Revision is not ready yet",
-          lastTransitionTime: "2026-03-01T10:00:00Z",
-        };
-  const namespace = w.namespace ?? "ml";
-  return {
-    apiVersion: "serving.kserve.io/v1beta1",
-    kind: "InferenceService",
-    metadata: metadataOf(w),
-    spec: { predictor: { model: { modelFormat: { name: "sklearn" }, storageUri: "gs://models/x" } } },
-    status: {
-      observedGeneration: w.generation ?? 2,
-      url: `http://${w.name}.${namespace}.example.com`,
-      conditions: [
-        { type: "IngressReady", status: "True", lastTransitionTime: "2026-01-05T09:00:00Z" },
-        { type: "PredictorReady", status: ready.status, lastTransitionTime: ready.lastTransitionTime },
-        ready,
-      ],
-    },
-  };
 }

@@ -70,6 +70,16 @@ export function tempDir(): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+let databasesMade = 0;
+
+/** A new SQLite database in `cwd`, made by `tenure init` as a user makes one; its path. */
+export async function initDatabase(cwd: string): Promise<string> {
+  const file = join(cwd, `tenure-${Date.now()}-${++databasesMade}.db`);
+  const init = await runTenure(["init", "--database", file], { cwd });
+  expect(init.code, init.stderr).toBe(0);
+  return file;
+}
+
 /** A port that was free a moment ago: listen on port 0, read the port the OS chose, close. */
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {

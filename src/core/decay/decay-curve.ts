@@ -128,13 +128,13 @@ export function fitDecayCurve(
   if (windows < o.min_history) {
     return {
       curve: null,
-      reason: `${windows} judged ${metric} windows across ${histories.length} deployments; a curve needs at least ${o.min_history}${skewNote}`,
+      reason: `${windows} judged ${metric} window${windows === 1 ? "" : "s"} across ${histories.length} deployment${histories.length === 1 ? "" : "s"}; a curve needs at least ${o.min_history}${skewNote}`,
     };
   }
   if (slopes.length < o.min_deployments) {
     return {
       curve: null,
-      reason: `${slopes.length} deployment${slopes.length === 1 ? "" : "s"} with a ${metric} slope (two judged windows at different ages); a curve needs at least ${o.min_deployments}${skewNote}`,
+      reason: `${slopes.length} deployment${slopes.length === 1 ? "" : "s"} with a slope of ${metric} (two judged windows at different ages); a curve needs at least ${o.min_deployments}${skewNote}`,
     };
   }
   const weights = slopes.map((s) => s.windows);

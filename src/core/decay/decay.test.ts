@@ -70,7 +70,7 @@ describe("fitDecayCurve", () => {
     expect(short.reason).toBe("10 judged auc windows across 2 deployments; a curve needs at least 14");
     const one = fitDecayCurve("auc", "higher", [history(1, 0, 60, 0.9, -0.01)]);
     expect(one.curve).toBeNull();
-    expect(one.reason).toMatch(/^1 deployment with a auc slope .* needs at least 2$/);
+    expect(one.reason).toMatch(/^1 deployment with a slope of auc .* needs at least 2$/);
     expect(fitDecayCurve("auc", "higher", []).reason).toMatch(/^0 judged auc windows across 0 deployments/);
   });
 
