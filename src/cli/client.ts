@@ -9,6 +9,7 @@ import type { TrafficReport } from "../gateway/traffic-report.js";
 import type { GateRequest } from "../lifecycle/gate-input.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
+import type { TtlSuggestionView } from "../lifecycle/ttl-suggestions.js";
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
 import type { GhostView, TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
@@ -86,6 +87,8 @@ export interface TenureClient {
     fail_on: "due" | "expired" | "stale";
   }): Promise<CheckResult>;
   explain(id: number): Promise<ExplainView>;
+  /** The TTL each model's decay suggests (GET /v1/policy/suggestions). */
+  suggestions(query: { model?: string; environment?: string }): Promise<{ items: TtlSuggestionView[] }>;
   timeline(id: number): Promise<TimelineView>;
   /** A model's newest canary in an environment, with its newest `limit` analyses. */
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
@@ -214,6 +217,9 @@ export class LocalClient implements TenureClient {
   explain(id: number) {
     return this.context.lifecycle.explain(id);
   }
+  suggestions(query: { model?: string; environment?: string }) {
+    return this.context.lifecycle.suggestions(query);
+  }
   timeline(id: number) {
     return this.context.lifecycle.timeline(id);
   }
@@ -339,6 +345,9 @@ export class RemoteClient implements TenureClient {
   }
   explain(id: number): Promise<ExplainView> {
     return this.json("GET", `/v1/deployments/${id}/policy`);
+  }
+  suggestions(query: { model?: string; environment?: string }): Promise<{ items: TtlSuggestionView[] }> {
+    return this.json("GET", `/v1/policy/suggestions?${queryString(query)}`);
   }
   timeline(id: number): Promise<TimelineView> {
     return this.json("GET", `/v1/deployments/${id}/timeline`);

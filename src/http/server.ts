@@ -82,6 +82,11 @@ export interface ServeOptions {
   anonymousRate?: Rate | null;
   /** Head size and slow-client timeouts; each DEFAULT_CONNECTION_LIMITS' when absent. */
   connectionLimits?: Partial<ConnectionLimits>;
+  /**
+   * How often the learned TTLs (`max_age: auto`) are read again from the database (30 s): how far
+   * behind a replica that did not sweep may judge by the TTLs before the last sweep.
+   */
+  learnedTtlRefreshMs?: number;
 }
 
 export interface RunningServer {
@@ -215,6 +220,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   context.dispatcher.start();
   scheduler.start();
+  // Another replica's sweep may have learned new TTLs: read them again, only while a policy is `auto`.
+  const ttlRefresh = setInterval(() => {
+    if (!context.policies.learnsTtls) return;
+    context.learnedTtls
+      .refresh()
+      .catch((error: unknown) => logger.warn({ err: error }, "the learned TTLs could not be read again"));
+  }, options.learnedTtlRefreshMs ?? 30_000);
+  ttlRefresh.unref();
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
@@ -283,6 +296,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         certificateWatch.abort();
+        clearInterval(ttlRefresh);
         await scheduler.stop();
         await mlflowSync?.stop();
         // Long polls answer at once rather than hold the close for up to their wait.

@@ -105,26 +105,64 @@ export async function decayOf(
   now: number,
   options: Partial<DecayOptions> = {},
 ): Promise<ModelDecay> {
-  const lead = rows.findLast((r) => r.status === "active" && r.role === "primary") ?? rows.at(-1) ?? null;
-  const policy = lead ? policyOf(lead) : null;
-  const performance = policy?.performance ?? null;
-  const base = { ...input, lead, policy, performance };
-  if (!lead || !policy) {
-    return { ...base, fit: { curve: null, reason: "no deployment has started" }, histories: new Map() };
+  const [decay] = await decaysOf(metrics, policyOf, [{ ...input, rows }], now, options);
+  return decay as ModelDecay;
+}
+
+/**
+ * The curves of many models (each in one environment, from its started deployments): the models
+ * whose leads share a performance policy are judged together, one windows query and one
+ * baselines query per performance policy rather than per model.
+ */
+export async function decaysOf(
+  metrics: Stores["metrics"],
+  policyOf: (row: DeploymentRow) => Policy,
+  groups: readonly { model: string; environment: string; rows: readonly DeploymentRow[] }[],
+  now: number,
+  options: Partial<DecayOptions> = {},
+): Promise<ModelDecay[]> {
+  const bases = groups.map(({ model, environment, rows }) => {
+    const lead = rows.findLast((r) => r.status === "active" && r.role === "primary") ?? rows.at(-1) ?? null;
+    const policy = lead ? policyOf(lead) : null;
+    return { model, environment, rows, lead, policy, performance: policy?.performance ?? null };
+  });
+  const byPerformance = new Map<PerformancePolicy, DeploymentRow[]>();
+  for (const b of bases) {
+    if (!b.lead || !b.performance) continue;
+    const rows = byPerformance.get(b.performance) ?? [];
+    rows.push(...b.rows);
+    byPerformance.set(b.performance, rows);
   }
-  if (!performance) {
-    return {
-      ...base,
-      fit: { curve: null, reason: `its policy ${policy.name} sets no performance target` },
-      histories: new Map(),
-    };
-  }
-  const histories = await judgedHistories(metrics, rows, performance, now);
-  const fit = fitDecayCurve(
-    performance.metric,
-    performance.direction,
-    [...histories.values()].map((h) => h.history),
-    options,
+  const judged = new Map<PerformancePolicy, Map<number, JudgedHistory>>();
+  await Promise.all(
+    [...byPerformance].map(async ([performance, rows]) =>
+      judged.set(performance, await judgedHistories(metrics, rows, performance, now)),
+    ),
   );
-  return { ...base, fit, histories };
+  return bases.map(({ rows, ...base }) => {
+    const { lead, policy, performance } = base;
+    if (!lead || !policy) {
+      return { ...base, fit: { curve: null, reason: "no deployment has started" }, histories: new Map() };
+    }
+    if (!performance) {
+      return {
+        ...base,
+        fit: { curve: null, reason: `its policy ${policy.name} sets no performance target` },
+        histories: new Map(),
+      };
+    }
+    const all = judged.get(performance) ?? new Map<number, JudgedHistory>();
+    const histories = new Map<number, JudgedHistory>();
+    for (const row of rows) {
+      const h = all.get(row.id);
+      if (h) histories.set(row.id, h);
+    }
+    const fit = fitDecayCurve(
+      performance.metric,
+      performance.direction,
+      [...histories.values()].map((h) => h.history),
+      options,
+    );
+    return { ...base, fit, histories };
+  });
 }

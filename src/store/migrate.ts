@@ -21,6 +21,7 @@ import * as webhookReceipts from "./migrations/0011-webhook-receipts.js";
 import * as tokenExpiry from "./migrations/0012-token-expiry.js";
 import * as auditLog from "./migrations/0013-audit-log.js";
 import * as leases from "./migrations/0014-leases.js";
+import * as learnedTtls from "./migrations/0019-learned-ttls.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -45,6 +46,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     "0012-token-expiry": { up: (db) => tokenExpiry.up(db) },
     "0013-audit-log": { up: (db) => auditLog.up(db, dialect) },
     "0014-leases": { up: (db) => leases.up(db, dialect) },
+    "0019-learned-ttls": { up: (db) => learnedTtls.up(db, dialect) },
   };
 }
 

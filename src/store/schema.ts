@@ -43,6 +43,7 @@ export interface Schema {
   webhook_receipts: WebhookReceiptsTable;
   audit_log: AuditLogTable;
   leases: LeasesTable;
+  learned_ttls: LearnedTtlsTable;
 }
 
 export interface ModelsTable {
@@ -405,3 +406,15 @@ export interface LeasesTable {
 }
 
 export type LeaseRow = Selectable<LeasesTable>;
+
+export interface LearnedTtlsTable {
+  model: string;
+  environment: string;
+  policy: string;
+  ttl_seconds: number | null;
+  reason: string;
+  evidence: string | null;
+  learned_at: number;
+}
+
+export type LearnedTtlRow = Selectable<LearnedTtlsTable>;

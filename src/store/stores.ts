@@ -14,6 +14,7 @@ import {
 import { type DeploymentStore, SqlDeploymentStore } from "./deployment-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
+import { type LearnedTtlStore, SqlLearnedTtlStore } from "./learned-ttl-store.js";
 import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
 import { type ModelStore, SqlModelStore } from "./model-store.js";
@@ -58,6 +59,8 @@ export interface Stores {
   readonly audit: AuditStore;
   /** Who may sweep now, across processes: a lease with an expiry and a fencing token. */
   readonly leases: LeaseStore;
+  /** The TTLs sweeps learned for `max_age: auto` policies, and what they are learned from. */
+  readonly learnedTtls: LearnedTtlStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -95,6 +98,7 @@ class SqlStores implements Stores {
   #webhookReceipts?: WebhookReceiptStore;
   #audit?: AuditStore;
   #leases?: LeaseStore;
+  #learnedTtls?: LearnedTtlStore;
 
   constructor(
     private readonly database: Database,
@@ -197,6 +201,11 @@ class SqlStores implements Stores {
   get leases(): LeaseStore {
     this.#leases ??= new SqlLeaseStore(this.database, this.executor);
     return this.#leases;
+  }
+
+  get learnedTtls(): LearnedTtlStore {
+    this.#learnedTtls ??= new SqlLearnedTtlStore(this.database, this.executor);
+    return this.#learnedTtls;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -52,6 +52,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
+        "0019-learned-ttls",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -146,6 +147,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0012-token-expiry",
         "0013-audit-log",
         "0014-leases",
+        "0019-learned-ttls",
       ]);
     } finally {
       await db.close();

@@ -128,7 +128,7 @@ export function fitDecayCurve(
   if (windows < o.min_history) {
     return {
       curve: null,
-      reason: `${windows} judged ${metric} windows across ${histories.length} deployments; a curve needs at least ${o.min_history}${skewNote}`,
+      reason: `${windows} judged ${metric} window${windows === 1 ? "" : "s"} across ${histories.length} deployment${histories.length === 1 ? "" : "s"}; a curve needs at least ${o.min_history}${skewNote}`,
     };
   }
   if (slopes.length < o.min_deployments) {
