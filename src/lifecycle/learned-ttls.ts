@@ -65,7 +65,9 @@ export class TtlLearner {
     const previous = await this.refresh();
     const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
     const pairs = await stores.learnedTtls.liveModelEnvironments();
-    const decays = await decaysOfPairs(stores, policyOf, pairs, at);
+    const isGoverned = (row: DeploymentRow) =>
+      row.status === "active" && row.deployment_date <= at && policyOf(row).max_age_auto !== null;
+    const decays = await decaysOfPairs(stores, policyOf, pairs, at, (rows) => rows.some(isGoverned));
     const rows: LearnedTtlRow[] = [];
     const events: NewEvent[] = [];
     for (const { decay, rows: started } of decays) {
@@ -73,9 +75,8 @@ export class TtlLearner {
       // lead time) from the model's one curve.
       const live = new Map<string, { policy: Policy; rows: DeploymentRow[] }>();
       for (const row of started) {
-        if (row.status !== "active" || row.deployment_date > at) continue;
+        if (!isGoverned(row)) continue;
         const policy = policyOf(row);
-        if (!policy.max_age_auto) continue;
         const group = live.get(policy.name) ?? { policy, rows: [] };
         group.rows.push(row);
         live.set(policy.name, group);

@@ -56,12 +56,17 @@ export function suggestionFor(decay: ModelDecay, policy: Policy | null = decay.p
   return { ...base, ...suggestion };
 }
 
-/** The started deployments read for `pairs` at once, grouped by model and environment. */
+/**
+ * The decay of each model and environment in `pairs`, from their started deployments read at
+ * once; only of those whose deployments `keep` accepts (all by default), so no metric is read for
+ * the others.
+ */
 export async function decaysOfPairs(
   stores: Pick<Stores, "learnedTtls" | "metrics">,
   policyOf: (row: DeploymentRow) => Policy,
   pairs: readonly { model: string; environment: string }[],
   now: number,
+  keep: (rows: readonly DeploymentRow[]) => boolean = () => true,
 ): Promise<{ decay: ModelDecay; rows: DeploymentRow[] }[]> {
   const rows = await stores.learnedTtls.startedDeploymentsOf([...pairs], now, MODEL_HISTORY_DEPLOYMENTS);
   const byPair = new Map<string, DeploymentRow[]>();
@@ -71,7 +76,9 @@ export async function decaysOfPairs(
     group.push(row);
     byPair.set(key, group);
   }
-  const groups = pairs.map((p) => ({ ...p, rows: byPair.get(`${p.model}\u0000${p.environment}`) ?? [] }));
+  const groups = pairs
+    .map((p) => ({ ...p, rows: byPair.get(`${p.model}\u0000${p.environment}`) ?? [] }))
+    .filter((g) => keep(g.rows));
   const decays = await decaysOf(stores.metrics, policyOf, groups, now);
   return decays.map((decay, i) => ({ decay, rows: groups[i]?.rows ?? [] }));
 }
