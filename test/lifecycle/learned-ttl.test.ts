@@ -191,6 +191,35 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     });
   });
 
+  it("a learned TTL that changes again is one more event, from the old learned TTL to the new one", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // A stricter target: the curve crosses 0.92 after ~20d, less 7d of lead time is 13d, held at the 14d minimum.
+    await writeAndReload(t, POLICIES.replace("target: 0.9,", "target: 0.92,"));
+    t.setNow(T0 + 50 * DAY + 3_600_000);
+    await post("/v1/sweeps", {});
+    expect((await get(`/v1/deployments/${ids.second}`)).age).toMatchObject({
+      ttl_seconds: 14 * 86_400,
+      stage: "expired",
+    });
+    const events = (await get(`/v1/deployments/${ids.second}/events`)).items.filter(
+      (e: { type: string }) => e.type === "learned_ttl_changed",
+    );
+    expect(
+      events.map((e: { data: { from_seconds: number; to_seconds: number } }) => [
+        e.data.from_seconds,
+        e.data.to_seconds,
+      ]),
+    ).toEqual([
+      [60 * 86_400, 23 * 86_400],
+      [23 * 86_400, 14 * 86_400],
+    ]);
+    expect(events[1].data).toMatchObject({
+      suggested_max_age_seconds: 13 * 86_400,
+      evidence: { threshold: 0.92 },
+    });
+  });
+
   it("clamps the learned TTL to the policy's bounds", async () => {
     const ids = await seedFleet();
     await writeAndReload(t, POLICIES.replace("min: 14d", "min: 30d"));
