@@ -7,7 +7,8 @@ import { table } from "./format.js";
 import { type Io, printJson } from "./io.js";
 import { type DatabaseFlag, databaseOption, type PoliciesFlag, policiesOption } from "./options.js";
 
-type SuggestFlags = DatabaseFlag & PoliciesFlag & { model?: string; environment?: string; json?: boolean };
+type SuggestFlags = DatabaseFlag &
+  PoliciesFlag & { model?: string; env?: string; environment?: string; json?: boolean };
 
 /** `tenure policy suggest`: the TTL each model's own decay suggests, against the one in force. */
 export function suggestCommand(policy: Command, io: Io): void {
@@ -17,16 +18,20 @@ export function suggestCommand(policy: Command, io: Io): void {
         .command("suggest")
         .summary("the TTL each model's decay suggests, against the TTL in force, with the evidence")
         .option("--model <model>", "only this model")
-        .option("--environment <environment>", "only this environment")
+        .option("--env <environment>", "only this environment")
+        .option("--environment <environment>", "the same as --env")
         .option("--json", "print {items} as JSON"),
     ),
   ).action(async (flags: SuggestFlags) => {
     const { SuggestionsQuery } = await import("../registry/registry-input.js");
     const query = parseFlags(
       SuggestionsQuery,
-      { model: flags.model, environment: flags.environment },
+      { model: flags.model, environment: flags.env ?? flags.environment },
       "the suggestion's filters are not valid",
-      { model: "--model", environment: "--environment" },
+      {
+        model: "--model",
+        environment: flags.env === undefined && flags.environment !== undefined ? "--environment" : "--env",
+      },
     );
     const client = await clientFrom(io.env, flags.database, flags.policies);
     try {

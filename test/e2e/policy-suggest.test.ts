@@ -111,7 +111,7 @@ describe.each(dialects())("tenure policy suggest on %s", (dialect) => {
         suggested_max_age_seconds: 23 * 86_400,
         evidence: { metric: "auc", threshold: 0.9, based_on_deployments: 2, based_on_windows: 50 },
       });
-      const staging = await run("--environment", "staging");
+      const staging = await run("--env", "staging");
       expect(staging.stdout).toBe("no live deployments of environment staging: nothing to suggest\n");
     }
   });
