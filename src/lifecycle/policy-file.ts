@@ -1,17 +1,17 @@
 import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { type ChannelConfig, ChannelConfigSchema } from "../alerts/channels/channel-config.js";
-import { formatDuration, parseDuration } from "../core/duration.js";
+import { parseDuration } from "../core/duration.js";
 import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
 import {
-  type AutoMaxAge,
   DEFAULT_DRIFT_POLICY,
   DEFAULT_MAX_FEATURES,
   DEFAULT_TTL_SUGGESTION,
   type Policy,
   type TtlSuggestionPolicy,
 } from "../core/policy.js";
+import { autoOf, boundsErrors } from "./policy-file-ttl.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
@@ -226,29 +226,6 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
   return { ok: true, file: { channels: config.channels, defaults, policies } };
 }
 
-/** A policy whose bounds contradict each other (min above max), where each is written. */
-function boundsErrors(
-  policy: Policy,
-  at: (string | number)[],
-): { path: (string | number)[]; message: string }[] {
-  const errors: { path: (string | number)[]; message: string }[] = [];
-  const { min_suggested_seconds: min, max_suggested_seconds: max } = policy.ttl_suggestion;
-  if (min > max) {
-    errors.push({
-      path: [...at, "min_suggested"],
-      message: `min_suggested (${formatDuration(min)}) must be at most max_suggested (${formatDuration(max)})`,
-    });
-  }
-  const auto = policy.max_age_auto;
-  if (auto && auto.min_seconds > auto.max_seconds) {
-    errors.push({
-      path: [...at, "max_age", "auto", "min"],
-      message: `max_age auto: min (${formatDuration(auto.min_seconds)}) must be at most max (${formatDuration(auto.max_seconds)})`,
-    });
-  }
-  return errors;
-}
-
 /** Policy files nest a few levels; this many is far beyond any, and far within the stack. */
 const MAX_NESTING = 100;
 
@@ -379,25 +356,6 @@ function toPolicy(
         }
       : (defaults?.guardrail ?? null),
     notify: ages.notify ?? defaults?.notify ?? {},
-  };
-}
-
-/**
- * The bounds of `max_age: auto`: those written, else the suggestion's own; the fallback written,
- * else the defaults' TTL (90d when the defaults are `auto` too).
- */
-function autoOf(
-  maxAge: z.infer<typeof MaxAge>,
-  suggestion: TtlSuggestionPolicy,
-  defaults: Policy | undefined,
-): AutoMaxAge | null {
-  if (typeof maxAge === "string" && maxAge !== "auto") return null;
-  const written = typeof maxAge === "string" ? {} : maxAge.auto;
-  const seconds = (text: string | undefined) => (text === undefined ? undefined : parseDuration(text));
-  return {
-    min_seconds: seconds(written.min) ?? suggestion.min_suggested_seconds,
-    max_seconds: seconds(written.max) ?? suggestion.max_suggested_seconds,
-    fallback_seconds: seconds(written.fallback) ?? defaults?.max_age_seconds ?? 90 * 86_400,
   };
 }
 
