@@ -5,6 +5,7 @@ import type { EgressPolicy } from "./egress-policy.js";
 import { Canaries } from "./gateway/canaries.js";
 import { CanaryAnalyzer } from "./gateway/canary-analyzer.js";
 import type { LabelWindows, TrafficWindows } from "./gateway/traffic-windows.js";
+import { TtlLearner } from "./lifecycle/learned-ttls.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { PolicyBook } from "./lifecycle/policy-book.js";
 import { PromotionGate } from "./lifecycle/promotion-gate.js";
@@ -34,6 +35,8 @@ export interface Context {
   /** What gateways report: traffic per deployment, liveness, version mismatches, ghosts. */
   traffic: TrafficMonitor;
   policies: PolicyBook;
+  /** Learns `max_age: auto` TTLs in each sweep; `refresh` reads the stored ones into `policies`. */
+  learnedTtls: TtlLearner;
   registry: Registry;
   /** Every change, by whom, from where, before and after (GET /v1/audit, `tenure audit`). */
   audit: AuditTrail;
@@ -146,6 +149,14 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
       if (change?.notifications) setImmediate(wake);
     },
   });
+  // Every process judges by the TTLs stored by the last sweep, whichever replica ran it.
+  const learnedTtls = new TtlLearner({ stores, policies, policyOf: (row) => registry.policyOf(row) });
+  try {
+    await learnedTtls.refresh();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   incidents = new Incidents({
     channels: {
       policyFor: (row) => registry.policyOf(row),
@@ -171,6 +182,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     logger: options.logger,
     onEnded: options.telemetry?.onSweepEnded,
     leaseMs: options.sweepLeaseMs,
+    learner: learnedTtls,
   });
   const lifecycle = new Lifecycle({
     stores,
@@ -203,6 +215,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
       predictions: canaryLabels,
     }),
     policies,
+    learnedTtls,
     registry,
     audit,
     incidents,

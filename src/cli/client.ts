@@ -10,6 +10,7 @@ import type { TrafficReport } from "../gateway/traffic-report.js";
 import type { GateRequest } from "../lifecycle/gate-input.js";
 import type { ExplainView, FleetView, TimelineView } from "../lifecycle/lifecycle.js";
 import type { AlertView, DeliveryView, SweepView } from "../lifecycle/lifecycle-view.js";
+import type { TtlSuggestionView } from "../lifecycle/ttl-suggestions.js";
 import type { ShadowView } from "../monitoring/shadow-monitor.js";
 import type { GhostView, TrafficReceipt } from "../monitoring/traffic-monitor.js";
 import type { Actor } from "../registry/actor.js";
@@ -89,6 +90,8 @@ export interface TenureClient {
   explain(id: number): Promise<ExplainView>;
   /** The rot report of a team or of every team, over the last `since` (a duration, such as 7d). */
   report(query: { owner_team?: string; since: string }): Promise<RotReport>;
+  /** The TTL each model's decay suggests (GET /v1/policy/suggestions). */
+  suggestions(query: { model?: string; environment?: string }): Promise<{ items: TtlSuggestionView[] }>;
   timeline(id: number): Promise<TimelineView>;
   /** A model's newest canary in an environment, with its newest `limit` analyses. */
   canary(model: string, environment: string, limit: number): Promise<CanaryView>;
@@ -204,6 +207,10 @@ export class LocalClient implements TenureClient {
     const { ReportQuery } = await import("../lifecycle/lifecycle-input.js");
     return this.context.lifecycle.report(ReportQuery.parse(query));
   }
+
+  suggestions(query: { model?: string; environment?: string }) {
+    return this.context.lifecycle.suggestions(query);
+  }
   timeline(id: number) {
     return this.context.lifecycle.timeline(id);
   }
@@ -315,6 +322,10 @@ export class RemoteClient implements TenureClient {
   }
   report(query: { owner_team?: string; since: string }): Promise<RotReport> {
     return this.json("GET", `/v1/report?${queryString(query)}`);
+  }
+
+  suggestions(query: { model?: string; environment?: string }): Promise<{ items: TtlSuggestionView[] }> {
+    return this.json("GET", `/v1/policy/suggestions?${queryString(query)}`);
   }
   timeline(id: number): Promise<TimelineView> {
     return this.json("GET", `/v1/deployments/${id}/timeline`);

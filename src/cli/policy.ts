@@ -5,6 +5,7 @@ import { InputError } from "../core/errors.js";
 import { clientFrom } from "./client.js";
 import { shortTime } from "./format.js";
 import { type Io, printJson } from "./io.js";
+import { learnedTtlLines } from "./learned-ttl-lines.js";
 import {
   type DatabaseFlag,
   databaseOption,
@@ -12,11 +13,12 @@ import {
   type PoliciesFlag,
   policiesOption,
 } from "./options.js";
+import { suggestCommand } from "./policy-suggest.js";
 
 export function policyCommand(program: Command, io: Io): void {
   const policy = program
     .command("policy")
-    .summary("check a policy file; explain which policy governs a deployment");
+    .summary("check a policy file; explain which policy governs a deployment; suggest TTLs");
   policy
     .command("check")
     .summary("check a policy file: every error with its line and column")
@@ -45,6 +47,7 @@ export function policyCommand(program: Command, io: Io): void {
       );
     });
   explainCommand(policy, io);
+  suggestCommand(policy, io);
 }
 
 function explainCommand(policy: Command, io: Io): void {
@@ -77,6 +80,7 @@ function explainCommand(policy: Command, io: Io): void {
           ? undefined
           : `  silent after     ${formatDuration(e.silence_after_seconds)} without traffic or a heartbeat`,
         `  notify           ${notify || "nobody"}`,
+        ...learnedTtlLines(e.learned_ttl),
         `  candidates       ${e.candidates.map((c) => `${c.name} (${c.matched ? `score ${c.score}` : "no match"})`).join(", ") || "none: no policy file, or no policies in it"}`,
       ];
       io.out(`${lines.filter((l) => l !== undefined).join("\n")}\n`);

@@ -3,10 +3,12 @@ import {
   choosePolicy,
   compilePolicies,
   DEFAULT_DRIFT_POLICY,
+  DEFAULT_TTL_SUGGESTION,
   globMatches,
   matchScore,
   type Policy,
   StoredSubject,
+  withLearnedTtl,
 } from "./policy.js";
 
 const policy = (name: string, match: Policy["match"]): Policy => ({
@@ -24,6 +26,8 @@ const policy = (name: string, match: Policy["match"]): Policy => ({
   drift: DEFAULT_DRIFT_POLICY,
   guardrail: null,
   notify: {},
+  max_age_auto: null,
+  ttl_suggestion: DEFAULT_TTL_SUGGESTION,
 });
 
 const subject = { model: "fraud-gbm", environment: "production", owner_team: "risk", tags: { tier: "1" } };
@@ -128,5 +132,33 @@ describe("StoredSubject", () => {
     const byTag = compilePolicies([policy("by-tag", { tags: { tier: "1" } })], policy("defaults", {}));
     expect(byTag(new StoredSubject({ ...row, tags: '{"tier":"1"}' }, readTags)).name).toBe("by-tag");
     expect(byTag(new StoredSubject({ ...row, tags: "{}" }, readTags)).name).toBe("defaults");
+  });
+});
+
+describe("withLearnedTtl", () => {
+  const DAY = 86_400;
+  const auto: Policy = {
+    ...policy("auto", {}),
+    max_age_seconds: 90 * DAY,
+    max_age_auto: { min_seconds: 14 * DAY, max_seconds: 180 * DAY, fallback_seconds: 90 * DAY },
+  };
+
+  it("takes the learned TTL within the policy's bounds", () => {
+    expect(withLearnedTtl(auto, 40 * DAY)).toMatchObject({
+      max_age_seconds: 40 * DAY,
+      ttl_source: "learned",
+    });
+    expect(withLearnedTtl(auto, 3 * DAY).max_age_seconds).toBe(14 * DAY);
+    expect(withLearnedTtl(auto, 365 * DAY).max_age_seconds).toBe(180 * DAY);
+  });
+
+  it("falls back without a learned TTL, and never yields NaN", () => {
+    expect(withLearnedTtl(auto, null)).toMatchObject({ max_age_seconds: 90 * DAY, ttl_source: "fallback" });
+    expect(withLearnedTtl(auto, Number.NaN).max_age_seconds).toBe(90 * DAY);
+  });
+
+  it("leaves a policy with a fixed max_age as it is", () => {
+    const fixed = policy("fixed", {});
+    expect(withLearnedTtl(fixed, 5 * DAY)).toBe(fixed);
   });
 });

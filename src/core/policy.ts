@@ -38,6 +38,30 @@ export interface GuardrailPolicy {
   min_requests: number;
 }
 
+/**
+ * `max_age: auto`: the TTL is learned from the model's own decay (see src/lifecycle/learned-ttls.ts),
+ * held within [min, max]; a model without a learned curve gets `fallback_seconds`.
+ */
+export interface AutoMaxAge {
+  min_seconds: number;
+  max_seconds: number;
+  fallback_seconds: number;
+}
+
+/** How a policy's TTL is suggested from a decay curve (see core/decay/suggest-ttl.ts). */
+export interface TtlSuggestionPolicy {
+  /** How long a retrain takes: the suggested TTL ends this long before the expected breach. */
+  lead_time_seconds: number;
+  min_suggested_seconds: number;
+  max_suggested_seconds: number;
+}
+
+export const DEFAULT_TTL_SUGGESTION: TtlSuggestionPolicy = {
+  lead_time_seconds: 7 * 86_400,
+  min_suggested_seconds: 7 * 86_400,
+  max_suggested_seconds: 365 * 86_400,
+};
+
 /** What a policy matches on; `model`, `environment` and `owner_team` may use `*` wildcards. */
 export interface PolicyMatch {
   model?: string;
@@ -62,6 +86,30 @@ export interface Policy extends AgePolicy {
   /** Rolls a new primary back while it bakes; null (the default) for none. */
   guardrail: GuardrailPolicy | null;
   notify: Partial<Record<FindingKind, string[]>>;
+  /**
+   * Set when the policy's `max_age` is `auto`; its `max_age_seconds` is then the fallback until
+   * `withLearnedTtl` resolves it for one model and environment.
+   */
+  max_age_auto: AutoMaxAge | null;
+  /** How a TTL is suggested for the models it governs (`tenure policy suggest`, `max_age: auto`). */
+  ttl_suggestion: TtlSuggestionPolicy;
+  /** Where a resolved `auto` TTL came from; absent on a policy with a fixed `max_age`. */
+  ttl_source?: "learned" | "fallback";
+}
+
+/**
+ * The policy as it governs one model in one environment: an `auto` policy takes the learned TTL
+ * (`learnedSeconds`, the suggestion a sweep stored) held within its bounds, or its fallback when
+ * the model has none (null or undefined). A policy with a fixed `max_age` is returned as it is.
+ */
+export function withLearnedTtl(policy: Policy, learnedSeconds: number | null | undefined): Policy {
+  const auto = policy.max_age_auto;
+  if (!auto) return policy;
+  if (learnedSeconds === null || learnedSeconds === undefined || !Number.isFinite(learnedSeconds)) {
+    return { ...policy, max_age_seconds: auto.fallback_seconds, ttl_source: "fallback" };
+  }
+  const clamped = Math.min(auto.max_seconds, Math.max(auto.min_seconds, Math.round(learnedSeconds)));
+  return { ...policy, max_age_seconds: clamped, ttl_source: "learned" };
 }
 
 /** What matching needs of a deployment. */
@@ -276,6 +324,8 @@ export function defaultPolicy(): Policy {
     drift: DEFAULT_DRIFT_POLICY,
     guardrail: null,
     notify: {},
+    max_age_auto: null,
+    ttl_suggestion: DEFAULT_TTL_SUGGESTION,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ALERT_STATES, DELIVERY_STATES, ROLES, SWEEP_STATES } from "../core/words.js";
+import { TtlEvidenceSchema } from "../lifecycle/learned-ttl-view.js";
 import { AgeBlock } from "./schemas.js";
 
 const timestamp = z.string().describe("ISO 8601 UTC with milliseconds");
@@ -93,6 +94,44 @@ export const Explain = z.object({
   expires_at: timestamp,
   notify: z.record(z.string(), z.array(z.string())),
   candidates: z.array(z.object({ name: z.string(), score: z.number().int(), matched: z.boolean() })),
+  learned_ttl: z
+    .object({
+      source: z.enum(["learned", "fallback"]),
+      ttl_seconds: z.number().int(),
+      suggested_max_age_seconds: z.number().int().nullable(),
+      min_seconds: z.number().int(),
+      max_seconds: z.number().int(),
+      fallback_seconds: z.number().int(),
+      learned_at: timestamp.nullable(),
+      reason: z.string().nullable(),
+      evidence: TtlEvidenceSchema.nullable(),
+      changes: z.array(
+        z.object({
+          at: timestamp,
+          from_seconds: z.number().int(),
+          to_seconds: z.number().int(),
+          source: z.string(),
+          reason: z.string().nullable(),
+          evidence: z.record(z.string(), z.unknown()).nullable(),
+        }),
+      ),
+    })
+    .nullable()
+    .describe("how a `max_age: auto` TTL was set, and its changes; null for a fixed max_age"),
+});
+
+export const TtlSuggestions = z.object({
+  items: z.array(
+    z.object({
+      model: z.string(),
+      environment: z.string(),
+      policy: z.string().nullable(),
+      current_max_age_seconds: z.number().int().nullable(),
+      suggested_max_age_seconds: z.number().int().nullable(),
+      reason: z.string(),
+      evidence: TtlEvidenceSchema.nullable(),
+    }),
+  ),
 });
 
 export const LifecycleList = z.object({

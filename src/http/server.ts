@@ -90,6 +90,11 @@ export interface ServeOptions {
   trustProxy?: readonly string[];
   /** The clock of the registry, sweeps and digests (epoch ms); the system's when absent. For tests. */
   clock?: () => number;
+  /**
+   * How often the learned TTLs (`max_age: auto`) are read again from the database (30 s): how far
+   * behind a replica that did not sweep may judge by the TTLs before the last sweep.
+   */
+  learnedTtlRefreshMs?: number;
 }
 
 export interface RunningServer {
@@ -242,6 +247,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   context.dispatcher.start();
   scheduler.start();
   digests.start();
+  // Another replica's sweep may have learned new TTLs: read them again, only while a policy is `auto`.
+  const ttlRefresh = setInterval(() => {
+    if (!context.policies.learnsTtls) return;
+    context.learnedTtls
+      .refresh()
+      .catch((error: unknown) => logger.warn({ err: error }, "the learned TTLs could not be read again"));
+  }, options.learnedTtlRefreshMs ?? 30_000);
+  ttlRefresh.unref();
   const mlflowSync = options.mlflowSync
     ? (await import("../integrations/mlflow/mlflow-sync-loop.js")).startMlflowSyncLoop({
         ...options.mlflowSync,
@@ -316,6 +329,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         certificateWatch.abort();
+        clearInterval(ttlRefresh);
         await scheduler.stop();
         await digests.stop();
         await mlflowSync?.stop();

@@ -12,7 +12,7 @@ import {
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { MODEL_HISTORY_DEPLOYMENTS, startedDeployments } from "./model-performance.js";
+import { MODEL_HISTORY_DEPLOYMENTS, startedDeployments } from "./started-deployments.js";
 
 /**
  * What a model's decay curve is learned from: the judged windows of its deployments in one
@@ -105,23 +105,8 @@ export async function decayOf(
   now: number,
   options: Partial<DecayOptions> = {},
 ): Promise<ModelDecay> {
-  const base = leading(input, rows, policyOf);
-  const { performance } = base;
-  if (base.reason !== null || !performance) {
-    return {
-      ...base.decay,
-      fit: { curve: null, reason: base.reason ?? "no performance target" },
-      histories: new Map(),
-    };
-  }
-  const histories = await judgedHistories(metrics, rows, performance, now);
-  const fit = fitDecayCurve(
-    performance.metric,
-    performance.direction,
-    [...histories.values()].map((h) => h.history),
-    options,
-  );
-  return { ...base.decay, fit, histories };
+  const [decay] = await decaysOf(metrics, policyOf, [{ ...input, rows }], now, options);
+  return decay as ModelDecay;
 }
 
 /**
@@ -160,9 +145,8 @@ const DEPLOYMENTS_PER_QUERY = 1000;
 
 /**
  * The curves of many models, each in one environment, learned together as `decayOf` learns one:
- * their started deployments in one query (per 500 models), and their judged windows and
- * baselines in one query each per leading performance policy (per 1,000 deployments), not one
- * per model. A sweep learns the curves of a page's models this way.
+ * their started deployments in one query (per 500 models), then `decaysOf`. A sweep learns the
+ * curves of a page's models this way.
  */
 export async function learnModelDecays(
   stores: Pick<Stores, "forecasts" | "metrics">,
@@ -176,42 +160,72 @@ export async function learnModelDecays(
   const rows = await stores.forecasts.startedDeploymentsOf(groups, now + 1, MODEL_HISTORY_DEPLOYMENTS);
   const rowsOf = new Map<string, DeploymentRow[]>(groups.map((g) => [decayKey(g), []]));
   for (const row of rows) rowsOf.get(decayKey(row))?.push(row);
-  // The models whose curves are judged by one performance policy are read together.
-  const byPerformance = new Map<string, { performance: PerformancePolicy; keys: string[] }>();
-  for (const [key, group] of rowsOf) {
-    const base = leading(splitKey(key), group, policyOf);
-    out.set(key, { ...base.decay, fit: { curve: null, reason: base.reason ?? "" }, histories: new Map() });
-    if (base.reason !== null || !base.performance) continue;
-    const performanceKey = JSON.stringify(base.performance);
-    const bucket = byPerformance.get(performanceKey) ?? { performance: base.performance, keys: [] };
-    bucket.keys.push(key);
-    byPerformance.set(performanceKey, bucket);
-  }
-  for (const { performance, keys } of byPerformance.values()) {
-    const bucketRows = keys.flatMap((key) => rowsOf.get(key) ?? []);
-    const histories = new Map<number, JudgedHistory>();
-    for (let i = 0; i < bucketRows.length; i += DEPLOYMENTS_PER_QUERY) {
-      const chunk = bucketRows.slice(i, i + DEPLOYMENTS_PER_QUERY);
-      for (const [id, h] of await judgedHistories(stores.metrics, chunk, performance, now))
-        histories.set(id, h);
-    }
-    for (const key of keys) {
-      const decay = out.get(key) as ModelDecay;
-      const own = new Map<number, JudgedHistory>();
-      for (const row of rowsOf.get(key) ?? []) {
-        const h = histories.get(row.id);
-        if (h) own.set(row.id, h);
-      }
-      const fit = fitDecayCurve(
-        performance.metric,
-        performance.direction,
-        [...own.values()].map((h) => h.history),
-        options,
-      );
-      out.set(key, { ...decay, fit, histories: own });
-    }
-  }
+  const decays = await decaysOf(
+    stores.metrics,
+    policyOf,
+    [...rowsOf].map(([key, group]) => ({ ...splitKey(key), rows: group })),
+    now,
+    options,
+  );
+  for (const decay of decays) out.set(decayKey(decay), decay);
   return out;
+}
+
+/**
+ * The curves of many models (each in one environment, from its started deployments): the models
+ * whose leads share a performance policy are judged together, one windows query and one
+ * baselines query per performance policy (per 1,000 deployments) rather than per model.
+ */
+export async function decaysOf(
+  metrics: Stores["metrics"],
+  policyOf: (row: DeploymentRow) => Policy,
+  groups: readonly { model: string; environment: string; rows: readonly DeploymentRow[] }[],
+  now: number,
+  options: Partial<DecayOptions> = {},
+): Promise<ModelDecay[]> {
+  const bases = groups.map(({ model, environment, rows }) => ({
+    rows,
+    ...leading({ model, environment }, rows, policyOf),
+  }));
+  const byPerformance = new Map<string, { performance: PerformancePolicy; rows: DeploymentRow[] }>();
+  for (const b of bases) {
+    if (b.reason !== null || !b.performance) continue;
+    const key = JSON.stringify(b.performance);
+    const bucket = byPerformance.get(key) ?? { performance: b.performance, rows: [] };
+    bucket.rows.push(...b.rows);
+    byPerformance.set(key, bucket);
+  }
+  const judged = new Map<string, Map<number, JudgedHistory>>();
+  for (const [key, { performance, rows }] of byPerformance) {
+    const histories = new Map<number, JudgedHistory>();
+    for (let i = 0; i < rows.length; i += DEPLOYMENTS_PER_QUERY) {
+      const chunk = rows.slice(i, i + DEPLOYMENTS_PER_QUERY);
+      for (const [id, h] of await judgedHistories(metrics, chunk, performance, now)) histories.set(id, h);
+    }
+    judged.set(key, histories);
+  }
+  return bases.map(({ rows, decay, performance, reason }) => {
+    if (reason !== null || !performance) {
+      return {
+        ...decay,
+        fit: { curve: null, reason: reason ?? "no performance target" },
+        histories: new Map(),
+      };
+    }
+    const all = judged.get(JSON.stringify(performance)) ?? new Map<number, JudgedHistory>();
+    const histories = new Map<number, JudgedHistory>();
+    for (const row of rows) {
+      const h = all.get(row.id);
+      if (h) histories.set(row.id, h);
+    }
+    const fit = fitDecayCurve(
+      performance.metric,
+      performance.direction,
+      [...histories.values()].map((h) => h.history),
+      options,
+    );
+    return { ...decay, fit, histories };
+  });
 }
 
 function splitKey(key: string): { model: string; environment: string } {

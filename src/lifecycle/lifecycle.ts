@@ -16,6 +16,7 @@ import { parseTags } from "../store/json-columns.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { type FleetRows, readFleetRows } from "./fleet-rows.js";
+import { explainLearnedTtl, type LearnedTtlExplanation } from "./learned-ttl-view.js";
 import {
   type AlertView,
   type DeliveryView,
@@ -30,6 +31,7 @@ import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.
 import { readRotReport } from "./rot-report-source.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
+import { listTtlSuggestions, type TtlSuggestionView } from "./ttl-suggestions.js";
 
 export type { TimelineView } from "./timeline.js";
 
@@ -64,6 +66,8 @@ export interface ExplainView {
   expires_at: string;
   notify: Record<string, string[]>;
   candidates: PolicyExplanation["candidates"];
+  /** How a `max_age: auto` TTL was set, with its changes and their evidence; null for a fixed `max_age`. */
+  learned_ttl: LearnedTtlExplanation | null;
 }
 
 /**
@@ -362,7 +366,23 @@ export class Lifecycle {
       expires_at: iso(dates.expires_at),
       notify: policy.notify as Record<string, string[]>,
       candidates,
+      learned_ttl: await explainLearnedTtl(this.options.stores, row, policy),
     };
+  }
+
+  /** The TTL each model's decay suggests, per environment with live deployments (`tenure policy suggest`). */
+  async suggestions(filter: {
+    model?: string;
+    environment?: string;
+  }): Promise<{ items: TtlSuggestionView[] }> {
+    const { stores, registry } = this.options;
+    const items = await listTtlSuggestions(
+      stores,
+      (row) => registry.policyOf(row),
+      filter,
+      this.options.clock(),
+    );
+    return { items };
   }
 
   /** Every live deployment's review and expiry dates, soonest expiry first; optionally one team's. */

@@ -8,7 +8,7 @@ import type { Registry } from "../registry/registry.js";
 import type { DaySample, StoredSummary } from "../store/drift-store.js";
 import type { Stores } from "../store/stores.js";
 import { compareInputs } from "./evidence.js";
-import { startedDeployments } from "./model-performance.js";
+import { startedDeployments } from "./started-deployments.js";
 
 const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;

@@ -7,10 +7,8 @@ import type { Registry } from "../registry/registry.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { buildModelDecay, type ModelDecayView } from "./model-decay-view.js";
+import { startedDeployments } from "./started-deployments.js";
 import { defaultPerformance } from "./timeline.js";
-
-/** A model's history in one environment reads its newest deployments, no more. */
-export const MODEL_HISTORY_DEPLOYMENTS = 500;
 
 export interface ModelPerformanceView {
   model: string;
@@ -38,24 +36,6 @@ export interface ModelPerformanceView {
   }[];
   /** The model's decay in this environment, for the leading policy's metric (see buildModelDecay). */
   decay: ModelDecayView;
-}
-
-/**
- * The deployments of a model in an environment that have started, oldest first: the newest
- * `MODEL_HISTORY_DEPLOYMENTS` of them.
- */
-export async function startedDeployments(
-  stores: Pick<Stores, "pages">,
-  model: string,
-  environment: string,
-  now: number,
-): Promise<DeploymentRow[]> {
-  const rows = await stores.pages.listDeployments({
-    filter: { model, environment, deployed_before: now + 1 },
-    order: "desc",
-    limit: MODEL_HISTORY_DEPLOYMENTS,
-  });
-  return rows.filter((r) => r.status !== "scheduled").reverse();
 }
 
 /** The deployment whose policy chooses the metric: the live primary, else the newest. */

@@ -8,6 +8,7 @@ import {
   type Policy,
   type PolicySource,
   type PolicySubject,
+  withLearnedTtl,
 } from "../core/policy.js";
 import type { DigestSchedule } from "./digest-schedule.js";
 import { defaultPolicyFile, type PolicyFile, type PolicyFileError, parsePolicyFile } from "./policy-file.js";
@@ -34,6 +35,10 @@ export class PolicyBook implements PolicySource {
   /** SHA-256 (hex) of the file text in force, before `${VAR}`s are filled in; null for the defaults. */
   private fileSha256: string | null = null;
   private choose: (subject: PolicySubject) => Policy;
+  /** The TTLs sweeps learned, by policy, model and environment (see learnedKey). */
+  private learned = new Map<string, number | null>();
+  /** `auto` policies resolved per model and environment: the sweep asks for every live deployment. */
+  private resolved = new Map<string, Policy>();
 
   constructor(
     readonly path: string | null,
@@ -90,6 +95,7 @@ export class PolicyBook implements PolicySource {
     const result = parsePolicyFile(text, this.env);
     if (!result.ok) return result;
     this.file = result.file;
+    this.resolved.clear();
     this.fileSha256 = createHash("sha256").update(text).digest("hex");
     this.choose = compilePolicies(result.file.policies, result.file.defaults);
     return {
@@ -107,8 +113,37 @@ export class PolicyBook implements PolicySource {
     return { path: this.path, sha256: this.fileSha256, policies: this.file.policies.map((p) => p.name) };
   }
 
+  /** The policy that governs a subject; an `auto` one with the TTL learned for its model and environment. */
   policyFor(subject: PolicySubject): Policy {
-    return this.choose(subject);
+    const policy = this.choose(subject);
+    if (!policy.max_age_auto) return policy;
+    const key = learnedKey(policy.name, subject.model, subject.environment);
+    const cached = this.resolved.get(key);
+    if (cached && cached.match === policy.match) return cached;
+    const resolved = withLearnedTtl(policy, this.learned.get(key));
+    if (this.resolved.size >= 10_000) this.resolved.clear();
+    this.resolved.set(key, resolved);
+    return resolved;
+  }
+
+  /** True when a policy in force (or the defaults) has `max_age: auto`: only then do sweeps learn TTLs. */
+  get learnsTtls(): boolean {
+    return (
+      this.file.defaults.max_age_auto !== null || this.file.policies.some((p) => p.max_age_auto !== null)
+    );
+  }
+
+  /** The TTL learned for a policy, model and environment: null without a curve, undefined when never learned. */
+  learnedTtl(policy: string, model: string, environment: string): number | null | undefined {
+    return this.learned.get(learnedKey(policy, model, environment));
+  }
+
+  /** Puts the learned TTLs in force (all of them, as the database has them). */
+  setLearnedTtls(
+    rows: readonly { policy: string; model: string; environment: string; ttl_seconds: number | null }[],
+  ) {
+    this.learned = new Map(rows.map((r) => [learnedKey(r.policy, r.model, r.environment), r.ttl_seconds]));
+    this.resolved.clear();
   }
 
   explain(subject: PolicySubject): PolicyExplanation {
@@ -126,4 +161,8 @@ export class PolicyBook implements PolicySource {
         : `it is the most specific match (score ${winner.score}: exact field 2, wildcard 1, tag 2)`;
     return { policy, candidates, reason };
   }
+}
+
+function learnedKey(policy: string, model: string, environment: string): string {
+  return `${policy}\u0000${model}\u0000${environment}`;
 }

@@ -4,8 +4,15 @@ import { type ChannelConfig, ChannelConfigSchema } from "../alerts/channels/chan
 import { parseDuration } from "../core/duration.js";
 import { FINDING_KINDS } from "../core/finding.js";
 import type { PerformancePolicy } from "../core/performance.js";
-import { DEFAULT_DRIFT_POLICY, DEFAULT_MAX_FEATURES, type Policy } from "../core/policy.js";
+import {
+  DEFAULT_DRIFT_POLICY,
+  DEFAULT_MAX_FEATURES,
+  DEFAULT_TTL_SUGGESTION,
+  type Policy,
+  type TtlSuggestionPolicy,
+} from "../core/policy.js";
 import { type DigestSchedule, digestCron, isTimeZone } from "./digest-schedule.js";
+import { autoOf, boundsErrors } from "./policy-file-ttl.js";
 
 /** One problem in a policy file, where it is. */
 export interface PolicyFileError {
@@ -56,8 +63,31 @@ const Guardrail = z.strictObject({
   min_requests: z.number().int().min(1).default(100),
 });
 
+const durationMessage = "must be a duration such as 90d, 36h, 2w (units s m h d w), of at most 1000 years";
+
+/**
+ * `max_age`: a duration, `auto` (the learned TTL within the suggestion's bounds, the defaults'
+ * TTL elsewhere), or `{auto: {min, max, fallback}}` with bounds and a fallback of its own.
+ */
+const MaxAge = z.union(
+  [
+    z.string().refine((text) => text === "auto" || parseDuration(text) !== undefined, {
+      message: `${durationMessage}, or auto`,
+    }),
+    z.strictObject({
+      auto: z
+        .strictObject({ min: duration.optional(), max: duration.optional(), fallback: duration.optional() })
+        .default({}),
+    }),
+  ],
+  { error: "must be a duration such as 90d, auto, or {auto: {min: 14d, max: 180d, fallback: 90d}}" },
+);
+
 const Ages = {
-  max_age: duration.optional(),
+  max_age: MaxAge.optional(),
+  lead_time: duration.optional(),
+  min_suggested: duration.optional(),
+  max_suggested: duration.optional(),
   review_at: fraction.optional(),
   max_data_age: duration.optional(),
   silence_after: duration.optional(),
@@ -201,6 +231,20 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
   if (crossChecks.length > 0) return { ok: false, errors: crossChecks };
 
   const defaults = toPolicy("default", {}, { ...DEFAULTS, ...config.defaults }, undefined);
+  const policies = config.policies.map((p) => toPolicy(p.name, p.match, p, defaults, p.exempt, p.reason));
+  const boundErrors = [
+    ...boundsErrors(defaults, ["defaults"]),
+    ...policies.flatMap((policy, i) => boundsErrors(policy, ["policies", i])),
+  ].map(({ path, message }) => {
+    let node: unknown;
+    for (let depth = path.length; depth >= 0 && !node; depth--)
+      node = document.getIn(path.slice(0, depth), true);
+    return {
+      ...at((node as { range?: number[] } | undefined)?.range?.[0]),
+      message: `${path.join(".")}: ${message}`,
+    };
+  });
+  if (boundErrors.length > 0) return { ok: false, errors: boundErrors };
   return {
     ok: true,
     file: {
@@ -216,7 +260,7 @@ export function parsePolicyFile(text: string, env: Record<string, string | undef
           }
         : null,
       defaults,
-      policies: config.policies.map((p) => toPolicy(p.name, p.match, p, defaults, p.exempt, p.reason)),
+      policies,
     },
   };
 }
@@ -343,10 +387,24 @@ function toPolicy(
   reason?: string,
 ): Policy {
   const seconds = (text: string | undefined) => (text === undefined ? undefined : parseDuration(text));
+  const inherited = defaults?.ttl_suggestion ?? DEFAULT_TTL_SUGGESTION;
+  const ttl_suggestion: TtlSuggestionPolicy = {
+    lead_time_seconds: seconds(ages.lead_time) ?? inherited.lead_time_seconds,
+    min_suggested_seconds: seconds(ages.min_suggested) ?? inherited.min_suggested_seconds,
+    max_suggested_seconds: seconds(ages.max_suggested) ?? inherited.max_suggested_seconds,
+  };
+  const fixed =
+    typeof ages.max_age === "string" && ages.max_age !== "auto" ? seconds(ages.max_age) : undefined;
+  const max_age_auto =
+    ages.max_age === undefined
+      ? (defaults?.max_age_auto ?? null)
+      : autoOf(ages.max_age, ttl_suggestion, defaults);
   return {
     name,
     match,
-    max_age_seconds: seconds(ages.max_age) ?? defaults?.max_age_seconds ?? 90 * 86_400,
+    max_age_seconds: max_age_auto?.fallback_seconds ?? fixed ?? defaults?.max_age_seconds ?? 90 * 86_400,
+    max_age_auto,
+    ttl_suggestion,
     review_at: ages.review_at ?? defaults?.review_at ?? 0.8,
     max_data_age_seconds: seconds(ages.max_data_age) ?? defaults?.max_data_age_seconds ?? null,
     silence_after_seconds: seconds(ages.silence_after) ?? defaults?.silence_after_seconds ?? null,

@@ -34,6 +34,7 @@ export function newPass(
     },
     tookOver: new Set(),
     superseded: new Set(),
+    fence,
     alertWrites: dryRun
       ? (work) => work(countingWrites(stores))
       : (work) =>
@@ -65,6 +66,8 @@ export interface Pass {
   tookOver: Set<number>;
   /** In a preview: the live primaries its promotions would have superseded. */
   superseded: Set<number>;
+  /** Run first in each transaction a sweep writes (the sweep lease's check); none in a preview. */
+  fence?: (tx: Stores) => Promise<void>;
   /** Alert changes, in one transaction; in a preview, handed a writer that writes nothing. */
   alertWrites: <T>(work: (tx: AlertWrites) => Promise<T>) => Promise<T>;
 }

@@ -16,6 +16,7 @@ import type { SweepTotals } from "../store/sweep-store.js";
 import { judgeDrift, judgePerformance } from "./evidence.js";
 import { retireOnPolicy } from "./expiry-retirement.js";
 import { judgeForecasts } from "./forecast-evidence.js";
+import type { TtlLearner } from "./learned-ttls.js";
 import { toSweepView } from "./lifecycle-view.js";
 import { newPass, type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
 
@@ -64,6 +65,8 @@ export interface SweeperOptions {
   leaseMs?: number;
   /** Who this process is in the lease table; host, process id and a random part when absent. */
   holder?: string;
+  /** Learns the TTLs of `max_age: auto` policies before the deployments are judged by them. */
+  learner?: Pick<TtlLearner, "learn">;
 }
 
 /** The lease every sweep holds while it runs, whichever process runs it. */
@@ -238,6 +241,8 @@ export class Sweeper {
     const { at, totals } = pass;
     const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
     const promotions = pass.dryRun ? promoted.count : await this.promote(at);
+    // Learned first, so this pass judges every deployment by the TTL it just learned.
+    await this.options.learner?.learn(at, pass.dryRun, pass.fence);
     // A first sweep opens an alert for most deployments and writes several times the page's
     // size in alerts and notifications. Judged and written a page at a time, a page outlived
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,

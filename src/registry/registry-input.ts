@@ -26,6 +26,12 @@ export const ListDeploymentsQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+/** GET /v1/policy/suggestions, `tenure policy suggest`. */
+export const SuggestionsQuery = z.strictObject({
+  model: slug().optional().describe("one model's suggestions; 404 when it does not exist"),
+  environment: slug().optional(),
+});
+
 export const RetireBody = z.strictObject({ reason: freeText(2000).optional() });
 
 export const GoldenBody = z.strictObject({

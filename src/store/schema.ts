@@ -46,6 +46,7 @@ export interface Schema {
   audit_log: AuditLogTable;
   leases: LeasesTable;
   report_digests: ReportDigestsTable;
+  learned_ttls: LearnedTtlsTable;
 }
 
 export interface ModelsTable {
@@ -438,3 +439,15 @@ export interface ReportDigestsTable {
 }
 
 export type ReportDigestRow = Selectable<ReportDigestsTable>;
+
+export interface LearnedTtlsTable {
+  model: string;
+  environment: string;
+  policy: string;
+  ttl_seconds: number | null;
+  reason: string;
+  evidence: string | null;
+  learned_at: number;
+}
+
+export type LearnedTtlRow = Selectable<LearnedTtlsTable>;

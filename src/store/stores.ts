@@ -16,6 +16,7 @@ import { type DigestStore, SqlDigestStore } from "./digest-store.js";
 import { type DriftStore, SqlDriftStore } from "./drift-store.js";
 import { type ForecastStore, SqlForecastStore } from "./forecast-store.js";
 import { type IdempotencyStore, SqlIdempotencyStore } from "./idempotency-store.js";
+import { type LearnedTtlStore, SqlLearnedTtlStore } from "./learned-ttl-store.js";
 import { type LeaseStore, SqlLeaseStore } from "./lease-store.js";
 import { type MetricStore, SqlMetricStore } from "./metric-store.js";
 import { type ModelStore, SqlModelStore } from "./model-store.js";
@@ -64,6 +65,8 @@ export interface Stores {
   readonly forecasts: ForecastStore;
   /** The rot report's digests as sent, per team, channel and schedule slot. */
   readonly digests: DigestStore;
+  /** The TTLs sweeps learned for `max_age: auto` policies, and what they are learned from. */
+  readonly learnedTtls: LearnedTtlStore;
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
@@ -103,6 +106,7 @@ class SqlStores implements Stores {
   #leases?: LeaseStore;
   #forecasts?: ForecastStore;
   #digests?: DigestStore;
+  #learnedTtls?: LearnedTtlStore;
 
   constructor(
     private readonly database: Database,
@@ -215,6 +219,11 @@ class SqlStores implements Stores {
   get digests(): DigestStore {
     this.#digests ??= new SqlDigestStore(this.database, this.executor);
     return this.#digests;
+  }
+
+  get learnedTtls(): LearnedTtlStore {
+    this.#learnedTtls ??= new SqlLearnedTtlStore(this.database, this.executor);
+    return this.#learnedTtls;
   }
 
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -23,6 +23,8 @@ const BAD_INPUTS: ReadonlyArray<readonly [args: string[], message: RegExp]> = [
   [["ls", "--env", "BAD ENV"], /^--env must be a slug/],
   [["ls", "--team", "Risk"], /^--team must be a slug/],
   [["ls", "--model", "Fraud"], /^--model must be a slug/],
+  [["policy", "suggest", "--model", "Fraud"], /^--model must be a slug/],
+  [["policy", "suggest", "--env", "BAD ENV"], /^--env must be a slug/],
   [["ls", "--cursor", "x".repeat(201)], /^--cursor /],
   [["ls", "--role", "boss"], /--role must be one of primary, shadow, canary/],
   [["ls", "--stage", "old"], /--stage must be one of fresh, due, expired/],

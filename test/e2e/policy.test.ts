@@ -32,7 +32,7 @@ describe("tenure policy check", () => {
     expect(result.code).toBe(1);
     const errors = result.stderr.split("\n").filter((line) => line.startsWith("bad.yaml:"));
     expect(errors).toEqual([
-      "bad.yaml:3:14: policies.0.max_age: must be a duration such as 90d, 36h, 2w (units s m h d w), of at most 1000 years",
+      "bad.yaml:3:14: policies.0.max_age: must be a duration such as 90d, 36h, 2w (units s m h d w), of at most 1000 years, or auto",
       "bad.yaml:4:16: policies.0.review_at: must be at most 1",
     ]);
   });

@@ -137,6 +137,7 @@ const RULES: Record<string, Rule> = {
     request: () => ({ body: { dry_run: true } }),
   },
   "POST /v1/policies/reload": { access: admin },
+  "GET /v1/policy/suggestions": { access: read },
   "GET /v1/deliveries": { access: read },
   "POST /v1/deliveries/retry": { access: admin, request: () => ({ body: { ids: [] } }) },
   // The log holds every team's before and after: admin tokens bound to no team only (docs/AUDIT.md).

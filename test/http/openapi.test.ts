@@ -58,6 +58,7 @@ const ROUTES = [
   ["post", "/v1/deployments/{id}/samples"],
   ["get", "/v1/deployments/{id}/policy"],
   ["post", "/v1/policies/reload"],
+  ["get", "/v1/policy/suggestions"],
   ["get", "/v1/lifecycle"],
   ["get", "/v1/calendar.ics"],
   ["get", "/v1/check"],

@@ -55,6 +55,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0015-metric-rollups",
         "0016-forecasts",
         "0018-report-digests",
+        "0019-learned-ttls",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -152,6 +153,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0015-metric-rollups",
         "0016-forecasts",
         "0018-report-digests",
+        "0019-learned-ttls",
       ]);
     } finally {
       await db.close();

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ROLES, STATUSES } from "../../core/words.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
-import { MODEL_HISTORY_DEPLOYMENTS } from "../../lifecycle/model-performance.js";
+import { MODEL_HISTORY_DEPLOYMENTS } from "../../lifecycle/started-deployments.js";
 import { decimalInt, metricName, slug } from "../../registry/deployment-input.js";
 import { ModelNameParams } from "../../registry/registry-input.js";
 import { problemResponses } from "../schemas.js";

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { UnprocessableError } from "../../core/errors.js";
 import type { Lifecycle } from "../../lifecycle/lifecycle.js";
-import { IdParams } from "../../registry/registry-input.js";
+import { IdParams, SuggestionsQuery } from "../../registry/registry-input.js";
 import { requireAdmin } from "../auth.js";
-import { Explain } from "../lifecycle-schemas.js";
+import { Explain, TtlSuggestions } from "../lifecycle-schemas.js";
 import { problemResponses } from "../schemas.js";
 
 export function policyRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
@@ -22,6 +22,19 @@ export function policyRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
       },
     },
     async (request) => lifecycle.explain(request.params.id),
+  );
+
+  r.get(
+    "/v1/policy/suggestions",
+    {
+      schema: {
+        summary: "The TTL each model's own decay suggests, against the TTL in force, with its evidence",
+        tags: ["lifecycle"],
+        querystring: SuggestionsQuery,
+        response: { 200: TtlSuggestions, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => lifecycle.suggestions(request.query),
   );
 
   r.post(

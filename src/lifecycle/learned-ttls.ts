@@ -1,0 +1,150 @@
+import type { TtlEvidence } from "../core/decay/suggest-ttl.js";
+import { type Policy, withLearnedTtl } from "../core/policy.js";
+import type { NewEvent } from "../store/deployment-store.js";
+import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
+import type { PolicyBook } from "./policy-book.js";
+import { SWEEP_ACTOR } from "./sweep-pass.js";
+import { decaysOfPairs, suggestionFor } from "./ttl-suggestions.js";
+
+/**
+ * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
+ * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
+ * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
+ * changes. Every view reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at
+ * start, after each sweep by the process that swept, and every `refreshMs` by each server, so
+ * replicas sharing a database judge by the same TTL (within one refresh of a sweep).
+ */
+
+export const LEARNED_TTL_CHANGED = "learned_ttl_changed";
+
+/** What a sweep's learning did. */
+export interface LearningOutcome {
+  /** Models, environments and `auto` policies learned. */
+  learned: number;
+  /** Those whose TTL in force changed. */
+  changed: number;
+  /** Events written (0 in a preview). */
+  events: number;
+}
+
+/** The part of an evidence an event keeps: enough to read the change on its own. */
+export interface EvidenceSummary {
+  metric: string;
+  threshold: number;
+  slope_per_day: number;
+  interval_per_day: [number, number];
+  based_on_deployments: number;
+  based_on_windows: number;
+}
+
+export interface TtlLearnerOptions {
+  stores: Stores;
+  policies: PolicyBook;
+  policyOf: (row: DeploymentRow) => Policy;
+}
+
+export class TtlLearner {
+  constructor(private readonly options: TtlLearnerOptions) {}
+
+  /** Reads the stored TTLs into the policies in force; returns them. */
+  async refresh(stores: Pick<Stores, "learnedTtls"> = this.options.stores): Promise<LearnedTtlRow[]> {
+    const rows = await stores.learnedTtls.listLearnedTtls();
+    this.options.policies.setLearnedTtls(rows);
+    return rows;
+  }
+
+  /**
+   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing;
+   * `fence` runs first in the transaction that writes (the sweep lease's check).
+   */
+  async learn(at: number, dryRun: boolean, fence?: (tx: Stores) => Promise<void>): Promise<LearningOutcome> {
+    const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0 };
+    const { stores, policies, policyOf } = this.options;
+    if (!policies.learnsTtls) return outcome;
+    const previous = await this.refresh();
+    const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
+    const pairs = await stores.learnedTtls.liveModelEnvironments();
+    const isGoverned = (row: DeploymentRow) =>
+      row.status === "active" && row.deployment_date <= at && policyOf(row).max_age_auto !== null;
+    const decays = await decaysOfPairs(stores, policyOf, pairs, at, (rows) => rows.some(isGoverned));
+    const rows: LearnedTtlRow[] = [];
+    const events: NewEvent[] = [];
+    for (const { decay, rows: started } of decays) {
+      // The live deployments under each `auto` policy: each policy learns its own TTL (its bounds,
+      // lead time) from the model's one curve.
+      const live = new Map<string, { policy: Policy; rows: DeploymentRow[] }>();
+      for (const row of started) {
+        if (!isGoverned(row)) continue;
+        const policy = policyOf(row);
+        const group = live.get(policy.name) ?? { policy, rows: [] };
+        group.rows.push(row);
+        live.set(policy.name, group);
+      }
+      for (const { policy, rows: governed } of live.values()) {
+        const suggestion = suggestionFor(decay, policy);
+        const row: LearnedTtlRow = {
+          model: decay.model,
+          environment: decay.environment,
+          policy: policy.name,
+          ttl_seconds: suggestion.suggested_max_age_seconds,
+          reason: suggestion.reason,
+          evidence: suggestion.evidence ? JSON.stringify(suggestion.evidence) : null,
+          learned_at: at,
+        };
+        rows.push(row);
+        const old = before.get(keyOf(policy.name, decay.model, decay.environment));
+        const from = withLearnedTtl(policy, old?.ttl_seconds);
+        const to = withLearnedTtl(policy, row.ttl_seconds);
+        if (from.max_age_seconds === to.max_age_seconds) continue;
+        outcome.changed++;
+        for (const deployment of governed) {
+          events.push({
+            deployment_id: deployment.id,
+            model: deployment.model,
+            environment: deployment.environment,
+            type: LEARNED_TTL_CHANGED,
+            actor: SWEEP_ACTOR.name,
+            at,
+            data: {
+              policy: policy.name,
+              from_seconds: from.max_age_seconds,
+              to_seconds: to.max_age_seconds,
+              source: to.ttl_source ?? "learned",
+              suggested_max_age_seconds: row.ttl_seconds,
+              reason: row.reason,
+              evidence: summaryOf(suggestion.evidence),
+            },
+          });
+        }
+      }
+    }
+    outcome.learned = rows.length;
+    if (dryRun || rows.length === 0) return outcome;
+    await stores.transaction(async (tx) => {
+      await fence?.(tx);
+      await tx.learnedTtls.upsertLearnedTtls(rows);
+      if (events.length > 0) await tx.deployments.appendEvents(events);
+    });
+    outcome.events = events.length;
+    await this.refresh();
+    return outcome;
+  }
+}
+
+/** What an event keeps of a suggestion's evidence; null without a curve. */
+export function summaryOf(evidence: TtlEvidence | null): EvidenceSummary | null {
+  if (!evidence) return null;
+  return {
+    metric: evidence.metric,
+    threshold: evidence.threshold,
+    slope_per_day: evidence.slope_per_day,
+    interval_per_day: evidence.interval_per_day,
+    based_on_deployments: evidence.based_on_deployments,
+    based_on_windows: evidence.based_on_windows,
+  };
+}
+
+function keyOf(policy: string, model: string, environment: string): string {
+  return `${policy}\u0000${model}\u0000${environment}`;
+}

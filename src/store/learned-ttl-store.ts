@@ -1,0 +1,73 @@
+import { sql } from "kysely";
+import { BoundStore } from "./bound-store.js";
+import type { LearnedTtlRow } from "./schema.js";
+import { chunks } from "./write-chunks.js";
+
+/** A model in an environment. */
+export interface ModelEnvironment {
+  model: string;
+  environment: string;
+}
+
+/**
+ * What a model's learned TTL is learned for and kept in: the models with live deployments, and the
+ * TTL each sweep learned (one row per model, environment and `auto` policy). Their started
+ * deployments are read by ForecastStore.startedDeploymentsOf.
+ */
+export interface LearnedTtlStore {
+  /** Every model and environment with a live deployment, sorted; optionally one model's or one environment's. */
+  liveModelEnvironments(filter?: Partial<ModelEnvironment>): Promise<ModelEnvironment[]>;
+  listLearnedTtls(): Promise<LearnedTtlRow[]>;
+  findLearnedTtl(key: ModelEnvironment & { policy: string }): Promise<LearnedTtlRow | undefined>;
+  /** Writes each row over the one of its model, environment and policy. */
+  upsertLearnedTtls(rows: LearnedTtlRow[]): Promise<void>;
+}
+
+export class SqlLearnedTtlStore extends BoundStore implements LearnedTtlStore {
+  async liveModelEnvironments(filter: Partial<ModelEnvironment> = {}): Promise<ModelEnvironment[]> {
+    let query = this.executor
+      .selectFrom("deployments")
+      .select(["model", "environment"])
+      .distinct()
+      .where("status", "=", sql.lit("active"));
+    if (filter.model !== undefined) query = query.where("model", "=", filter.model);
+    if (filter.environment !== undefined) query = query.where("environment", "=", filter.environment);
+    return query.orderBy("model").orderBy("environment").execute();
+  }
+
+  async listLearnedTtls(): Promise<LearnedTtlRow[]> {
+    return this.executor
+      .selectFrom("learned_ttls")
+      .selectAll()
+      .orderBy("model")
+      .orderBy("environment")
+      .execute();
+  }
+
+  async findLearnedTtl(key: ModelEnvironment & { policy: string }): Promise<LearnedTtlRow | undefined> {
+    return this.executor
+      .selectFrom("learned_ttls")
+      .selectAll()
+      .where("model", "=", key.model)
+      .where("environment", "=", key.environment)
+      .where("policy", "=", key.policy)
+      .executeTakeFirst();
+  }
+
+  async upsertLearnedTtls(rows: LearnedTtlRow[]): Promise<void> {
+    for (const [start, end] of chunks(rows.length)) {
+      await this.executor
+        .insertInto("learned_ttls")
+        .values(rows.slice(start, end))
+        .onConflict((oc) =>
+          oc.columns(["model", "environment", "policy"]).doUpdateSet((eb) => ({
+            ttl_seconds: eb.ref("excluded.ttl_seconds"),
+            reason: eb.ref("excluded.reason"),
+            evidence: eb.ref("excluded.evidence"),
+            learned_at: eb.ref("excluded.learned_at"),
+          })),
+        )
+        .execute();
+    }
+  }
+}

@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { dialects } from "../support/databases.js";
+import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+
+const DAY = 86_400_000;
+const T0 = Date.parse("2027-01-01T00:00:00Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Every model here is `auto`: fraud-gbm within 14d..180d, the rest (churn-xgb) 60d as its
+ * fallback. Both judge AUC against a target of 0.9 with a day's windows.
+ */
+const POLICIES = `
+defaults:
+  max_age: 60d
+policies:
+  - name: learned
+    match: { model: "*" }
+    max_age: { auto: { min: 14d, max: 180d, fallback: 60d } }
+    review_at: 0.8
+    performance: { metric: auc, target: 0.9, window: 1d, min_samples: 100 }
+`;
+
+/** AUC that starts at 0.96 on a deployment's first day and loses 0.002 a day: it crosses 0.9 at ~30d. */
+const decaying = (from: number, days: number) =>
+  Array.from({ length: days }, (_, i) => ({
+    name: "auc",
+    value: Number((0.96 - 0.002 * i).toFixed(4)),
+    timestamp: iso(from + i * DAY + DAY / 2),
+    sample_size: 500,
+  }));
+
+describe.each(dialects())("learned TTLs on %s", (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  const get = async (url: string) => {
+    const res = await t.request({ method: "GET", url });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+  const post = async (url: string, body: unknown) => {
+    const res = await t.request({ method: "POST", url, body });
+    expect(res.statusCode, res.body).toBeLessThan(300);
+    return res.json();
+  };
+
+  /**
+   * fraud-gbm: 3.1.0 served 30 days, 3.2.0 the 20 since, both decaying alike (50 judged windows
+   * across 2 deployments). churn-xgb: one deployment with 9 judged windows.
+   */
+  async function seedFleet() {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const first = await post("/v1/deployments", registration({ model_version: "3.1.0" }));
+    t.setNow(T0 + 30 * DAY);
+    const second = await post("/v1/deployments", registration({ model_version: "3.2.0" }));
+    t.setNow(T0 + 41 * DAY);
+    const churn = await post(
+      "/v1/deployments",
+      registration({ model: "churn-xgb", model_version: "1.0.0", owner_team: "growth" }),
+    );
+    t.setNow(T0 + 50 * DAY);
+    await post(`/v1/deployments/${first.id}/metrics`, { points: decaying(T0, 30) });
+    await post(`/v1/deployments/${second.id}/metrics`, { points: decaying(T0 + 30 * DAY, 20) });
+    await post(`/v1/deployments/${churn.id}/metrics`, { points: decaying(T0 + 41 * DAY, 9) });
+    return { first: first.id as number, second: second.id as number, churn: churn.id as number };
+  }
+
+  it("suggests a TTL from a model's decay across versions, and says why a model without a curve has none", async () => {
+    await seedFleet();
+    const body = await get("/v1/policy/suggestions");
+    expect(body.items.map((s: { model: string }) => s.model)).toEqual(["churn-xgb", "fraud-gbm"]);
+    const [churn, fraud] = body.items;
+    expect(churn).toEqual({
+      model: "churn-xgb",
+      environment: "production",
+      policy: "learned",
+      current_max_age_seconds: 60 * 86_400,
+      suggested_max_age_seconds: null,
+      reason: "9 judged auc windows across 1 deployment; a curve needs at least 14",
+      evidence: null,
+    });
+    // Crosses 0.9 after ~30d; less the 7d lead time, rounded down to days: 23d.
+    expect(fraud).toMatchObject({
+      model: "fraud-gbm",
+      environment: "production",
+      policy: "learned",
+      current_max_age_seconds: 60 * 86_400,
+      suggested_max_age_seconds: 23 * 86_400,
+      evidence: {
+        metric: "auc",
+        threshold: 0.9,
+        based_on_deployments: 2,
+        based_on_windows: 50,
+        lead_time_seconds: 7 * 86_400,
+        label_delay_seconds: 0,
+      },
+    });
+    expect(fraud.evidence.slope_per_day).toBeCloseTo(-0.002, 6);
+    expect(fraud.reason).toMatch(
+      /^loses 0\.014 auc a week; crosses 0\.9 after ~30d .*suggest 23d instead of 60d$/,
+    );
+  });
+
+  it("filters by model and environment, and refuses an unknown model and a bad query", async () => {
+    await seedFleet();
+    const one = await get("/v1/policy/suggestions?model=fraud-gbm&environment=production");
+    expect(one.items.map((s: { model: string }) => s.model)).toEqual(["fraud-gbm"]);
+    expect((await get("/v1/policy/suggestions?environment=staging")).items).toEqual([]);
+    const unknown = await t.request({ method: "GET", url: "/v1/policy/suggestions?model=nope" });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().detail).toBe("model nope does not exist");
+    for (const url of ["/v1/policy/suggestions?model=Not%20A%20Slug", "/v1/policy/suggestions?limit=3"]) {
+      const bad = await t.request({ method: "GET", url });
+      expect(bad.statusCode, url).toBe(400);
+      expect(bad.headers["content-type"]).toContain("application/problem+json");
+    }
+  });
+
+  it("a sweep adopts the learned TTL: age, stage, dates and calendar follow, with one event on the change", async () => {
+    const ids = await seedFleet();
+    const before = await get(`/v1/deployments/${ids.second}`);
+    expect(before.age).toMatchObject({ ttl_seconds: 60 * 86_400, stage: "fresh" });
+
+    await post("/v1/sweeps", {});
+    // 3.2.0 is 20 days old: under a 23d TTL it is past the review point (80%).
+    const after = await get(`/v1/deployments/${ids.second}`);
+    expect(after.age).toMatchObject({ ttl_seconds: 23 * 86_400, stage: "due", policy: "learned" });
+    const churn = await get(`/v1/deployments/${ids.churn}`);
+    expect(churn.age).toMatchObject({ ttl_seconds: 60 * 86_400, stage: "fresh" });
+    const calendar = await get("/v1/lifecycle");
+    const entry = calendar.items.find((e: { deployment_id: number }) => e.deployment_id === ids.second);
+    expect(entry.expires_at).toBe(iso(T0 + 30 * DAY + 23 * DAY));
+    const suggestion = (await get("/v1/policy/suggestions?model=fraud-gbm")).items[0];
+    expect(suggestion.current_max_age_seconds).toBe(23 * 86_400);
+
+    const changes = async (id: number) =>
+      (await get(`/v1/deployments/${id}/events`)).items.filter(
+        (e: { type: string }) => e.type === "learned_ttl_changed",
+      );
+    const [event, ...more] = await changes(ids.second);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({
+      actor: "tenure:sweep",
+      data: {
+        policy: "learned",
+        from_seconds: 60 * 86_400,
+        to_seconds: 23 * 86_400,
+        source: "learned",
+        suggested_max_age_seconds: 23 * 86_400,
+        evidence: { metric: "auc", threshold: 0.9, based_on_deployments: 2, based_on_windows: 50 },
+      },
+    });
+    // Unchanged (churn-xgb keeps its fallback; the ended 3.1.0 is not affected).
+    expect(await changes(ids.churn)).toEqual([]);
+    expect(await changes(ids.first)).toEqual([]);
+
+    // A second sweep learns the same TTL: no new event.
+    t.setNow(T0 + 50 * DAY + 3_600_000);
+    await post("/v1/sweeps", {});
+    expect(await changes(ids.second)).toHaveLength(1);
+
+    const explain = await get(`/v1/deployments/${ids.second}/policy`);
+    expect(explain).toMatchObject({
+      policy: "learned",
+      max_age_seconds: 23 * 86_400,
+      expires_at: iso(T0 + 53 * DAY),
+      learned_ttl: {
+        source: "learned",
+        ttl_seconds: 23 * 86_400,
+        suggested_max_age_seconds: 23 * 86_400,
+        min_seconds: 14 * 86_400,
+        max_seconds: 180 * 86_400,
+        fallback_seconds: 60 * 86_400,
+        learned_at: iso(T0 + 50 * DAY + 3_600_000),
+        evidence: { metric: "auc", based_on_deployments: 2, based_on_windows: 50 },
+        changes: [{ at: iso(T0 + 50 * DAY), from_seconds: 60 * 86_400, to_seconds: 23 * 86_400 }],
+      },
+    });
+    expect(explain.learned_ttl.reason).toMatch(/; keep 23d$/);
+    const fallback = await get(`/v1/deployments/${ids.churn}/policy`);
+    expect(fallback.learned_ttl).toMatchObject({
+      source: "fallback",
+      ttl_seconds: 60 * 86_400,
+      suggested_max_age_seconds: null,
+      reason: "9 judged auc windows across 1 deployment; a curve needs at least 14",
+      evidence: null,
+      changes: [],
+    });
+  });
+
+  it("a learned TTL that changes again is one more event, from the old learned TTL to the new one", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // A stricter target: the curve crosses 0.92 after ~20d, less 7d of lead time is 13d, held at the 14d minimum.
+    await writeAndReload(t, POLICIES.replace("target: 0.9,", "target: 0.92,"));
+    t.setNow(T0 + 50 * DAY + 3_600_000);
+    await post("/v1/sweeps", {});
+    expect((await get(`/v1/deployments/${ids.second}`)).age).toMatchObject({
+      ttl_seconds: 14 * 86_400,
+      stage: "expired",
+    });
+    const events = (await get(`/v1/deployments/${ids.second}/events`)).items.filter(
+      (e: { type: string }) => e.type === "learned_ttl_changed",
+    );
+    expect(
+      events.map((e: { data: { from_seconds: number; to_seconds: number } }) => [
+        e.data.from_seconds,
+        e.data.to_seconds,
+      ]),
+    ).toEqual([
+      [60 * 86_400, 23 * 86_400],
+      [23 * 86_400, 14 * 86_400],
+    ]);
+    expect(events[1].data).toMatchObject({
+      suggested_max_age_seconds: 13 * 86_400,
+      evidence: { threshold: 0.92 },
+    });
+  });
+
+  it("clamps the learned TTL to the policy's bounds", async () => {
+    const ids = await seedFleet();
+    await writeAndReload(t, POLICIES.replace("min: 14d", "min: 30d"));
+    await post("/v1/sweeps", {});
+    const after = await get(`/v1/deployments/${ids.second}`);
+    expect(after.age).toMatchObject({ ttl_seconds: 30 * 86_400, stage: "fresh" });
+  });
+
+  it("a preview learns nothing: no stored TTL, no event, the TTL in force unchanged", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", { dry_run: true });
+    expect((await get(`/v1/deployments/${ids.second}`)).age.ttl_seconds).toBe(60 * 86_400);
+    expect((await get(`/v1/deployments/${ids.second}/policy`)).learned_ttl).toMatchObject({
+      learned_at: null,
+      changes: [],
+    });
+    expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual([]);
+  });
+
+  it("another replica on the same database judges by the TTL the sweeping one learned once it refreshes", async () => {
+    const ids = await seedFleet();
+    const { openContext } = await import("../../src/context.js");
+    const replica = await openContext(t.database.url, {
+      clock: () => T0 + 50 * DAY,
+      policies: t.policiesPath,
+    });
+    try {
+      const row = await replica.registry.get(ids.second);
+      expect(row.age.ttl_seconds).toBe(60 * 86_400);
+      await post("/v1/sweeps", {});
+      await replica.learnedTtls.refresh();
+      expect((await replica.registry.get(ids.second)).age).toMatchObject({
+        ttl_seconds: 23 * 86_400,
+        stage: "due",
+      });
+    } finally {
+      await replica.close();
+    }
+  });
+});
+
+async function writeAndReload(t: TestApp, text: string): Promise<void> {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(t.policiesPath as string, text);
+  const res = await t.request({ method: "POST", url: "/v1/policies/reload", body: {} });
+  expect(res.statusCode, res.body).toBe(200);
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { dialects } from "../support/databases.js";
+import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
+
+describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
+  const registry = registryFor(dialect, ["fraud-gbm", "churn-xgb"]);
+
+  it("reads the newest started deployments of many models at once, oldest first, without scheduled ones or other pairs", async () => {
+    const { stores } = registry;
+    const rows = await stores.deployments.insertDeployments([
+      newRow("fraud-gbm", { deployment_date: T0, status: "superseded", ended_at: T0 + 1 }),
+      newRow("fraud-gbm", { deployment_date: T0 + 2, status: "superseded", ended_at: T0 + 3 }),
+      newRow("fraud-gbm", { deployment_date: T0 + 4 }),
+      newRow("fraud-gbm", { deployment_date: T0 + 5, status: "scheduled" }),
+      newRow("fraud-gbm", { deployment_date: T0 + 9 }),
+      newRow("fraud-gbm", { deployment_date: T0 + 1, environment: "staging" }),
+      newRow("churn-xgb", { deployment_date: T0 + 3 }),
+    ]);
+    const id = (i: number) => rows[i]?.id;
+    expect(await stores.learnedTtls.liveModelEnvironments()).toEqual([
+      { model: "churn-xgb", environment: "production" },
+      { model: "fraud-gbm", environment: "production" },
+      { model: "fraud-gbm", environment: "staging" },
+    ]);
+    expect(await stores.learnedTtls.liveModelEnvironments({ environment: "staging" })).toEqual([
+      { model: "fraud-gbm", environment: "staging" },
+    ]);
+  });
+
+  it("keeps one learned TTL per model, environment and policy, written over by the next sweep", async () => {
+    const { stores } = registry;
+    const row = {
+      model: "fraud-gbm",
+      environment: "production",
+      policy: "learned",
+      ttl_seconds: 23 * 86_400,
+      reason: "first",
+      evidence: '{"metric":"auc"}',
+      learned_at: T0,
+    };
+    await stores.learnedTtls.upsertLearnedTtls([row, { ...row, policy: "other", ttl_seconds: null }]);
+    await stores.learnedTtls.upsertLearnedTtls([
+      { ...row, ttl_seconds: 30 * 86_400, reason: "second", learned_at: T0 + 1 },
+    ]);
+    expect(await stores.learnedTtls.listLearnedTtls()).toEqual(
+      expect.arrayContaining([
+        { ...row, ttl_seconds: 30 * 86_400, reason: "second", learned_at: T0 + 1 },
+        { ...row, policy: "other", ttl_seconds: null },
+      ]),
+    );
+    expect(
+      await stores.learnedTtls.findLearnedTtl({
+        model: "fraud-gbm",
+        environment: "production",
+        policy: "other",
+      }),
+    ).toMatchObject({ ttl_seconds: null });
+    expect(
+      await stores.learnedTtls.findLearnedTtl({ model: "nope", environment: "production", policy: "other" }),
+    ).toBeUndefined();
+  });
+});
