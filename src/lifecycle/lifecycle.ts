@@ -1,20 +1,18 @@
 import type { Incidents } from "../alerts/incidents.js";
-import type { AgeStage } from "../core/age.js";
 import type { LifecycleEntry } from "../core/calendar.js";
 import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
-import { ACTION_KINDS } from "../core/finding.js";
 import { lifecycleDates } from "../core/findings.js";
 import { isoTime as iso } from "../core/iso-time.js";
 import type { RotReport } from "../core/rot-report.js";
 import type { AlertState, DeliveryState } from "../core/words.js";
 import type { Actor } from "../registry/actor.js";
-import { snapshotOf } from "../registry/audit-trail.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
 import type { Registry } from "../registry/registry.js";
-import type { LiveScope } from "../store/deployment-store.js";
 import { parseTags } from "../store/json-columns.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { resolveAlertByHand, reviewDeployment } from "./acknowledgements.js";
+import { checkFleet, type FleetView, fleetCounts, lifecycleEntries, scopeOf } from "./fleet-queries.js";
 import { type FleetRows, readFleetRows } from "./fleet-rows.js";
 import { explainLearnedTtl, type LearnedTtlExplanation } from "./learned-ttl-view.js";
 import {
@@ -33,6 +31,7 @@ import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
 import { listTtlSuggestions, type TtlSuggestionView } from "./ttl-suggestions.js";
 
+export type { FleetView } from "./fleet-queries.js";
 export type { TimelineView } from "./timeline.js";
 
 export interface LifecycleOptions {
@@ -93,114 +92,14 @@ export class Lifecycle {
     };
   }
 
-  /**
-   * A review: acknowledges the deployment's age, optionally extends its TTL, records who and
-   * when, and resolves its open age alerts when the extension takes it back below its review
-   * point (or expiry), telling their channels, all in one transaction.
-   */
-  async review(
-    id: number,
-    actor: Actor,
-    body: { note: string; extend_seconds?: number },
-  ): Promise<DeploymentView> {
-    const now = this.options.clock();
-    const { registry, incidents } = this.options;
-    const row = await this.options.stores.transaction(async (tx) => {
-      const row = await tx.deployments.findDeployment(id);
-      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
-      registry.assertTeam(actor, row.owner_team);
-      if (row.status !== "active")
-        throw new ConflictError(`deployment ${id} is ${row.status}, not live: nothing to review`);
-      const extend = body.extend_seconds ?? 0;
-      if (extend > 0) await tx.deployments.extendTtl(id, extend);
-      const reviewed = { ...row, ttl_extension_seconds: row.ttl_extension_seconds + extend };
-      const policy = registry.policyOf(row);
-      const dates = lifecycleDates(reviewed, policy);
-      await tx.deployments.appendEvent({
-        deployment_id: id,
-        model: row.model,
-        environment: row.environment,
-        type: "reviewed",
-        actor: actor.name,
-        at: now,
-        data: {
-          model_version: row.model_version,
-          note: body.note,
-          extend_seconds: extend,
-          ttl_seconds: policy.max_age_seconds + reviewed.ttl_extension_seconds,
-          due_at: iso(dates.due_at),
-          expires_at: iso(dates.expires_at),
-        },
-      });
-      // The review is the acknowledgement: its open age alerts end here. If the deployment is
-      // still past its (extended) review point, the next sweep raises a new one.
-      const open = (await tx.alerts.openAlertsFor([id])).filter(
-        (a) => a.kind === "due" || a.kind === "expired",
-      );
-      const change = await incidents.resolve(
-        tx,
-        open.map((alert) => ({ alert, row: reviewed })),
-        now,
-        "reviewed",
-      );
-      await registry.audit.recordIn(
-        tx,
-        actor,
-        "deployment.review",
-        { kind: "deployment", id },
-        snapshotOf(row),
-        snapshotOf(reviewed),
-      );
-      if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
-      return reviewed;
-    });
-    return registry.view(row, now);
+  /** A person's review of a live deployment (see reviewDeployment in acknowledgements.ts). */
+  review(id: number, actor: Actor, body: { note: string; extend_seconds?: number }): Promise<DeploymentView> {
+    return reviewDeployment(this.options, id, actor, body);
   }
 
-  /**
-   * A person closes an alert that no sweep closes (a canary rolled back or paused, a guardrail's
-   * rollback) once they have dealt with it: recorded as an event with who, when and what was
-   * done, and its channels told, in one transaction. An alert a sweep concludes closes when its
-   * condition ends (an age alert with a review), so closing one by hand is refused rather than
-   * reopened by the next sweep.
-   */
-  async resolveAlert(id: number, actor: Actor, note: string): Promise<AlertView> {
-    const now = this.options.clock();
-    const { registry, incidents } = this.options;
-    const alert = await this.options.stores.transaction(async (tx) => {
-      const [alert] = await tx.alerts.findAlerts([id]);
-      if (!alert) throw new NotFoundError(`alert ${id} does not exist`);
-      registry.assertTeam(actor, alert.owner_team);
-      if (alert.state !== "open") {
-        throw new ConflictError(`alert ${id} is already resolved (${alert.resolution ?? "resolved"})`);
-      }
-      if (!ACTION_KINDS.has(alert.kind))
-        throw new ConflictError(closedBySweep(alert.kind, alert.deployment_id));
-      const row = await tx.deployments.findDeployment(alert.deployment_id);
-      if (!row) throw new NotFoundError(`deployment ${alert.deployment_id} of alert ${id} does not exist`);
-      const change = await incidents.resolve(tx, [{ alert, row }], now, "acknowledged");
-      await tx.deployments.appendEvent({
-        deployment_id: row.id,
-        model: row.model,
-        environment: row.environment,
-        type: "alert_resolved",
-        actor: actor.name,
-        at: now,
-        data: { alert_id: id, kind: alert.kind, model_version: row.model_version, note },
-      });
-      const resolved = { ...alert, state: "resolved" as const, resolved_at: now, resolution: "acknowledged" };
-      await registry.audit.recordIn(
-        tx,
-        actor,
-        "alert.resolve",
-        { kind: "alert", id },
-        snapshotOf(alert),
-        snapshotOf(resolved),
-      );
-      if (change.notifications > 0) queueMicrotask(() => this.options.onNotifications?.());
-      return resolved;
-    });
-    return toAlertView(alert);
+  /** A person closes an alert no sweep closes (see resolveAlertByHand in acknowledgements.ts). */
+  resolveAlert(id: number, actor: Actor, note: string): Promise<AlertView> {
+    return resolveAlertByHand(this.options, id, actor, note);
   }
 
   /** A liveness heartbeat from the serving endpoint; a deployment that is not live says so (409). */
@@ -386,52 +285,13 @@ export class Lifecycle {
   }
 
   /** Every live deployment's review and expiry dates, soonest expiry first; optionally one team's. */
-  async entries(filter: { owner_team?: string; environment?: string }): Promise<LifecycleEntry[]> {
-    const entries: LifecycleEntry[] = [];
-    await this.eachLive(scopeOf(filter), (row) => {
-      const policy = this.options.registry.policyOf(row);
-      entries.push({
-        deployment_id: row.id,
-        model: row.model,
-        model_version: row.model_version,
-        environment: row.environment,
-        owner_team: row.owner_team,
-        policy: policy.name,
-        exempt: policy.exempt,
-        ...lifecycleDates(row, policy),
-        link: new URL(`/v1/deployments/${row.id}`, this.options.publicUrl).toString(),
-      });
-    });
-    return entries.sort((a, b) => a.expires_at - b.expires_at || a.deployment_id - b.deployment_id);
+  entries(filter: { owner_team?: string; environment?: string }): Promise<LifecycleEntry[]> {
+    return lifecycleEntries(this.options, filter);
   }
 
-  /**
-   * Counts of live deployments by stage, by team and by environment (each with its stages), and
-   * the open alerts by kind: the fleet at a glance.
-   */
-  async fleet(): Promise<FleetView> {
-    const now = this.options.clock();
-    const view: FleetView = {
-      live: 0,
-      exempt: 0,
-      stages: emptyStages(),
-      teams: {},
-      environments: {},
-      open_alerts: {},
-    };
-    await this.eachLive({}, (row) => {
-      const { age } = this.options.registry.view(row, now);
-      const stage = age.stage ?? "fresh";
-      view.live++;
-      if (age.exempt) view.exempt++;
-      view.stages[stage]++;
-      view.teams[row.owner_team] ??= emptyStages();
-      (view.teams[row.owner_team] as Record<AgeStage, number>)[stage]++;
-      view.environments[row.environment] ??= emptyStages();
-      (view.environments[row.environment] as Record<AgeStage, number>)[stage]++;
-    });
-    view.open_alerts = await this.options.stores.alerts.countOpenAlerts();
-    return view;
+  /** The fleet at a glance: live deployments by stage, team and environment, open alerts by kind. */
+  fleet(): Promise<FleetView> {
+    return fleetCounts(this.options);
   }
 
   /** Every live deployment in scope, oldest first, as the dashboard's fleet table and /metrics read it. */
@@ -454,42 +314,9 @@ export class Lifecycle {
     );
   }
 
-  /** Visits the live deployments in `scope`, read a page at a time, each page filtered in SQL. */
-  private async eachLive(
-    scope: LiveScope,
-    visit: (row: DeploymentRow) => Promise<void> | void,
-  ): Promise<void> {
-    for (let after = 0; ; ) {
-      const rows = await this.options.stores.deployments.liveDeployments(after, 1000, scope);
-      for (const row of rows) await visit(row);
-      if (rows.length < 1000) return;
-      after = rows.at(-1)?.id ?? after;
-    }
-  }
-
-  /**
-   * The CI gate: live deployments in scope at or past `failOn` (`due` includes expired; `stale`
-   * means data older than the policy allows, performance below target, or drifted inputs). An
-   * exempt policy waives the age and data-age gates, not the evidence of performance and drift.
-   */
-  async check(filter: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
-    const now = this.options.clock();
-    const offenders: (DeploymentView & { reasons: string[] })[] = [];
-    let checked = 0;
-    await this.eachLive(scopeOf(filter), (row) => {
-      checked++;
-      const policy = this.options.registry.policyOf(row);
-      const view = this.options.registry.view(row, now);
-      // An exempt policy waives age and data age, not the evidence of performance and drift.
-      const reasons = policy.exempt
-        ? []
-        : offenceOf(view.age.stage, view.age.data_age_seconds, policy.max_data_age_seconds, filter.fail_on);
-      if (filter.fail_on === "stale" && row.performance_state === "degraded") reasons.push("degraded");
-      if (filter.fail_on === "stale" && row.drift_state === "drifted") reasons.push("drifted");
-      if (reasons.length > 0) offenders.push({ ...view, reasons });
-    });
-    offenders.sort((a, b) => b.age.ttl_fraction - a.age.ttl_fraction);
-    return { ok: offenders.length === 0, fail_on: filter.fail_on, checked, offenders };
+  /** The CI gate (see checkFleet in fleet-queries.ts). */
+  check(filter: { owner_team?: string; environment?: string; fail_on: "due" | "expired" | "stale" }) {
+    return checkFleet(this.options, filter);
   }
 
   private async requireModel(name: string): Promise<void> {
@@ -504,25 +331,6 @@ export class Lifecycle {
   }
 }
 
-export interface FleetView {
-  live: number;
-  exempt: number;
-  stages: Record<AgeStage, number>;
-  teams: Record<string, Record<AgeStage, number>>;
-  environments: Record<string, Record<AgeStage, number>>;
-  open_alerts: Record<string, number>;
-}
-
-/** A request's scope as the store reads it: an empty value, as before, filters nothing. */
-function scopeOf(filter: { owner_team?: string; environment?: string }): LiveScope {
-  return {
-    owner_team: filter.owner_team || undefined,
-    environment: filter.environment || undefined,
-  };
-}
-
-const emptyStages = (): Record<AgeStage, number> => ({ fresh: 0, due: 0, expired: 0 });
-
 function subjectOf(row: DeploymentRow) {
   return {
     model: row.model,
@@ -530,28 +338,4 @@ function subjectOf(row: DeploymentRow) {
     owner_team: row.owner_team,
     tags: parseTags(row.tags),
   };
-}
-
-function offenceOf(
-  stage: AgeStage | null,
-  dataAge: number,
-  maxDataAge: number | null,
-  failOn: "due" | "expired" | "stale",
-): string[] {
-  // Age gates: `due` fails on due and expired, `expired` on expired only. `stale` is functional
-  // expiry, whatever the age: data older than the policy allows, or performance below target
-  // (the caller adds `degraded` and `drifted`).
-  if (failOn === "stale") return maxDataAge !== null && dataAge >= maxDataAge ? ["data_stale"] : [];
-  if (stage === "expired") return ["expired"];
-  if (stage === "due" && failOn === "due") return ["due"];
-  return [];
-}
-
-/** Why an alert a sweep concluded cannot be closed by hand, and what closes it. */
-function closedBySweep(kind: string, deploymentId: number): string {
-  const how =
-    kind === "due" || kind === "expired"
-      ? `review the deployment (tenure review ${deploymentId}) or end it`
-      : "the sweep closes it when the condition ends, or when the deployment ends";
-  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} alert is not closed by hand: ${how}`;
 }

@@ -1,10 +1,11 @@
 import type { DecayCurve } from "../core/decay/decay-curve.js";
 import { type Forecast, forecastBreach } from "../core/decay/forecast.js";
-import { suggestTtl, type TtlEvidence } from "../core/decay/suggest-ttl.js";
+import type { TtlEvidence } from "../core/decay/suggest-ttl.js";
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { decayOf } from "./decay-histories.js";
+import { suggestionFor } from "./ttl-suggestions.js";
 
 /**
  * The decay block of a model's performance view: the curve learned from its deployments in one
@@ -62,8 +63,8 @@ const curveView = (c: DecayCurve): DecayCurveView => ({
 
 /**
  * The decay of a model in an environment from its started deployments, already read: the curve
- * (or why not), the suggested TTL against the leading deployment's threshold with its policy's
- * label delay and the default lead time, and the forecast of the leading deployment when it is live.
+ * (or why not), the suggested TTL against the leading deployment's threshold (suggestionFor: its
+ * policy's label delay, lead time and bounds), and the forecast of the leading deployment when it is live.
  */
 export async function buildModelDecay(
   metrics: Stores["metrics"],
@@ -105,15 +106,17 @@ export async function buildModelDecay(
       forecast_reason: reason,
     };
   }
-  const suggested = suggestTtl(curve, threshold, policy.max_age_seconds, {
-    label_delay_seconds: performance.label_delay_seconds,
-  });
-  const suggestion: TtlSuggestionView = {
-    current_max_age_seconds: policy.max_age_seconds,
-    suggested_max_age_seconds: suggested.suggested_max_age_seconds,
-    reason: suggested.reason,
-    evidence: suggested.evidence,
-  };
+  // The suggestion `tenure policy suggest` gives: the policy's lead time and bounds.
+  const suggested = suggestionFor(decay);
+  const suggestion: TtlSuggestionView | null =
+    suggested.suggested_max_age_seconds === null || suggested.evidence === null
+      ? null
+      : {
+          current_max_age_seconds: policy.max_age_seconds,
+          suggested_max_age_seconds: suggested.suggested_max_age_seconds,
+          reason: suggested.reason,
+          evidence: suggested.evidence,
+        };
   let forecast: DecayForecastView | null = null;
   let forecastReason: string;
   if (lead.status !== "active") {
@@ -137,7 +140,7 @@ export async function buildModelDecay(
     curve: curveView(curve),
     reason: null,
     suggestion,
-    suggestion_reason: null,
+    suggestion_reason: suggestion ? null : suggested.reason,
     forecast,
     forecast_reason: forecast ? null : forecastReason,
   };

@@ -5,9 +5,9 @@ import { newRow, registryFor, T0 } from "../support/registry-fixture.js";
 describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
   const registry = registryFor(dialect, ["fraud-gbm", "churn-xgb"]);
 
-  it("reads the newest started deployments of many models at once, oldest first, without scheduled ones or other pairs", async () => {
+  it("lists every model and environment with a live deployment, sorted, optionally one environment's", async () => {
     const { stores } = registry;
-    const rows = await stores.deployments.insertDeployments([
+    await stores.deployments.insertDeployments([
       newRow("fraud-gbm", { deployment_date: T0, status: "superseded", ended_at: T0 + 1 }),
       newRow("fraud-gbm", { deployment_date: T0 + 2, status: "superseded", ended_at: T0 + 3 }),
       newRow("fraud-gbm", { deployment_date: T0 + 4 }),
@@ -16,7 +16,6 @@ describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
       newRow("fraud-gbm", { deployment_date: T0 + 1, environment: "staging" }),
       newRow("churn-xgb", { deployment_date: T0 + 3 }),
     ]);
-    const id = (i: number) => rows[i]?.id;
     expect(await stores.learnedTtls.liveModelEnvironments()).toEqual([
       { model: "churn-xgb", environment: "production" },
       { model: "fraud-gbm", environment: "production" },
