@@ -208,7 +208,7 @@ export class Sweeper {
       const failed = this.options.clock();
       await this.stores.sweeps.failSweep(claimed.id, failed, String(error)).catch(() => {});
       this.options.onEnded?.({ state: "failed", finished_at: failed, duration_ms: failed - started });
-      // A refusal (the slot swept already) is the caller's to hear as it is; a fault says which sweep it broke.
+      // A refusal (ConflictError) is the caller's to hear as it is; a fault says which sweep it broke.
       if (error instanceof ConflictError) throw error;
       throw new SweepFailedError(claimed.id, error);
     }
