@@ -11,7 +11,9 @@ import {
   databaseOption,
   fractionFlag,
   millisecondsFlag,
+  offOrValue,
   positiveInt,
+  timeoutFlag,
 } from "./options.js";
 
 interface GatewayFlags extends DatabaseFlag {
@@ -25,6 +27,9 @@ interface GatewayFlags extends DatabaseFlag {
   shadowMaxBody: number;
   versionHeader: string;
   flushInterval: number;
+  pgConnectTimeout?: number;
+  /** null (`off`) arrives as "": see offOrValue. */
+  pgQueryTimeout?: number | null | "";
 }
 
 /** `tenure gateway`: the reverse proxy in front of the model servers (src/gateway/). */
@@ -65,6 +70,16 @@ export function gatewayCommand(program: Command, io: Io): void {
         "how often the traffic counts go to the registry (5s, 500ms)",
         millisecondsFlag("--flush-interval"),
         5_000,
+      )
+      .option(
+        "--pg-connect-timeout <duration>",
+        "PostgreSQL: how long to wait for a connection; a silent route listener is checked every two of these (default: $TENURE_PG_CONNECT_TIMEOUT, else 5s)",
+        millisecondsFlag("--pg-connect-timeout"),
+      )
+      .option(
+        "--pg-query-timeout <duration>",
+        "PostgreSQL: how long a statement (a route read, a traffic report) may wait for its answer, or off (default: $TENURE_PG_QUERY_TIMEOUT, else 30s)",
+        timeoutFlag("--pg-query-timeout"),
       ),
   ).action(async (flags: GatewayFlags) => {
     // V8 sizes the young generation only at start-up: the gateway runs as a child that has its own.
@@ -85,11 +100,21 @@ export function gatewayCommand(program: Command, io: Io): void {
         "--database and --registry cannot be used together: the routes come from one of them",
       );
     }
+    for (const [flag, value] of [
+      ["--pg-connect-timeout", flags.pgConnectTimeout],
+      ["--pg-query-timeout", flags.pgQueryTimeout],
+    ] as const) {
+      if (flags.registry !== undefined && value !== undefined) {
+        throw new InputError(
+          `${flag} cannot be used with --registry: it sets the gateway's own database connection`,
+        );
+      }
+    }
     const config = await configOf(io);
     const { pino } = await import("pino");
     const log = pino({ level: config.logLevel, redact: ["token", "headers.authorization"] });
-    const { source, sink, close } = await openRoutes(flags, io, config, log);
-    await serveGatewayUntilSignal(flags, io, config.host, { source, sink, close }, log);
+    const registry = await openRoutes(flags, io, config, log);
+    await serveGatewayUntilSignal(flags, io, config.host, registry, log);
   });
 }
 
@@ -100,6 +125,8 @@ interface Registry {
   source: RouteSource;
   sink: TrafficSink;
   close: () => Promise<void>;
+  /** What the start-up line says of the database's settings (PostgreSQL's timeouts). */
+  settings?: Record<string, unknown>;
 }
 
 /**
@@ -147,12 +174,15 @@ async function openRoutes(
   }
   const { openContext } = await import("../context.js");
   const url = flags.database ?? config.databaseUrl;
+  // The flags, else TENURE_PG_CONNECT_TIMEOUT and TENURE_PG_QUERY_TIMEOUT, as `tenure serve` reads them.
+  const connectTimeoutMs = flags.pgConnectTimeout ?? config.pgConnectTimeoutMs;
+  const flagged = offOrValue(flags.pgQueryTimeout);
+  const queryTimeoutMs = flagged === undefined ? config.pgQueryTimeoutMs : flagged;
   const context = await openContext(url, {
     env: io.env,
     preparedStatements: config.preparedStatements,
-    // TENURE_PG_CONNECT_TIMEOUT and TENURE_PG_QUERY_TIMEOUT, as `tenure serve` reads them.
-    connectTimeoutMs: config.pgConnectTimeoutMs,
-    queryTimeoutMs: config.pgQueryTimeoutMs,
+    connectTimeoutMs,
+    queryTimeoutMs,
     logger: log,
     // A gateway routes an existing registry: a typo in --database must not serve an empty one.
     mustExist: true,
@@ -161,7 +191,7 @@ async function openRoutes(
   const { LocalTrafficSink } = await import("../gateway/traffic-sinks.js");
   const source = new LocalRouteSource({
     url,
-    connectTimeoutMs: config.pgConnectTimeoutMs,
+    connectTimeoutMs,
     stores: context.stores,
     environment: flags.environment,
     events,
@@ -173,15 +203,28 @@ async function openRoutes(
   // processes on one database claim each analysis once.
   const analysis = new AbortController();
   const analyzing = context.canaryAnalyzer(context.stores.traffic).run(analysis.signal);
+  // The timeouts in force, so that an operator can see which of flag, variable and default won.
+  const settings =
+    context.database.dialect === "postgres" ? await pgSettings(connectTimeoutMs, queryTimeoutMs) : undefined;
   return {
     source,
     sink,
+    settings,
     close: async () => {
       analysis.abort();
       await analyzing;
       await source.close();
       await context.close();
     },
+  };
+}
+
+/** PostgreSQL's timeouts as the pool applies them: the driver's defaults where none was given; null: off. */
+async function pgSettings(connectTimeoutMs: number | undefined, queryTimeoutMs: number | null | undefined) {
+  const defaults = await import("../store/postgres/postgres-pool.js");
+  return {
+    pg_connect_timeout_ms: connectTimeoutMs ?? defaults.DEFAULT_CONNECT_TIMEOUT_MS,
+    pg_query_timeout_ms: queryTimeoutMs === undefined ? defaults.DEFAULT_QUERY_TIMEOUT_MS : queryTimeoutMs,
   };
 }
 
@@ -255,6 +298,7 @@ async function serveGatewayUntilSignal(
       environment: flags.environment,
       routes: table.routable,
       route_version: table.version,
+      ...registry.settings,
     },
     "tenure gateway is serving",
   );

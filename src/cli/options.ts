@@ -85,7 +85,15 @@ export function millisecondsFlag(name: string, maxMs = 3_600_000) {
   };
 }
 
-/** Parses a timeout flag that may be turned off (`off`: null), as millisecondsFlag otherwise. */
+/**
+ * The value of a flag whose parser may answer null (`off`): commander stores a parser's null as
+ * "" (it takes null for "no value given"), so it is read back as null here.
+ */
+export function offOrValue<T>(value: T | "" | undefined): T | null | undefined {
+  return value === "" ? null : value;
+}
+
+/** Parses a timeout flag that may be turned off (`off`: null, read with offOrValue), as millisecondsFlag otherwise. */
 export function timeoutFlag(name: string, maxMs = 3_600_000) {
   const parse = millisecondsFlag(name, maxMs);
   return (value: string): number | null => {

@@ -13,6 +13,7 @@ import {
   databaseOption,
   durationFlag,
   millisecondsFlag,
+  offOrValue,
   positiveInt,
   rateFlag,
   timeoutFlag,
@@ -39,7 +40,8 @@ export interface ServeFlags extends DatabaseFlag, EgressFlag {
   anonymousRateLimit?: Rate | null;
   trustProxy?: string[];
   pgConnectTimeout?: number;
-  pgQueryTimeout?: number | null;
+  /** null (`off`) arrives as "": see offOrValue. */
+  pgQueryTimeout?: number | null | "";
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -153,7 +155,7 @@ export function serveCommand(program: Command, io: Io): void {
       anonymousRate: flags.anonymousRateLimit === undefined ? config.anonymousRate : flags.anonymousRateLimit,
       trustProxy: flags.trustProxy ?? config.trustProxy,
       ...(flags.pgConnectTimeout === undefined ? {} : { pgConnectTimeoutMs: flags.pgConnectTimeout }),
-      ...(flags.pgQueryTimeout === undefined ? {} : { pgQueryTimeoutMs: flags.pgQueryTimeout }),
+      ...(flags.pgQueryTimeout === undefined ? {} : { pgQueryTimeoutMs: offOrValue(flags.pgQueryTimeout) }),
       env: io.env,
     });
   });

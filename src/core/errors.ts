@@ -64,3 +64,21 @@ export class RateLimitedError extends Error {
 export class UnavailableError extends Error {
   override name = "UnavailableError";
 }
+
+/**
+ * A sweep that failed part-way (its database refused a write): a server fault, but one whose
+ * message tells the caller what it left behind. The fault itself is in `cause`, for the log.
+ */
+export class SweepFailedError extends Error {
+  override name = "SweepFailedError";
+  constructor(
+    readonly sweep_id: number,
+    cause: unknown,
+  ) {
+    super(
+      `sweep ${sweep_id} failed part-way and is logged as failed with its error (GET /v1/sweeps, tenure sweep --history); ` +
+        "what it had finished stays done, and the next sweep does the rest",
+      { cause },
+    );
+  }
+}

@@ -83,9 +83,17 @@ export class Guardrail {
         for (const { row, guardrail } of baking) {
           const counts = traffic.get(row.id);
           const breach = breachOf(row, guardrail, counts?.requests ?? 0, counts?.errors ?? 0);
-          if (breach) {
+          if (!breach) continue;
+          // One primary's failed rollback (its audit row refused) does not hold back the others';
+          // it changed nothing, so the next check finds the same breach and tries again.
+          try {
             const outcome = await this.act(row, guardrail, breach, now);
             if (outcome) outcomes.push(outcome);
+          } catch (error) {
+            this.options.logger?.error(
+              { err: error, deployment_id: row.id },
+              "guardrail rollback failed and changed nothing; the next check tries again",
+            );
           }
         }
       }

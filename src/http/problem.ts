@@ -8,6 +8,7 @@ import {
   InputError,
   NotFoundError,
   RateLimitedError,
+  SweepFailedError,
   TokenExpiredError,
   UnauthenticatedError,
   UnavailableError,
@@ -91,6 +92,10 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
   if (error instanceof UnavailableError) return problem(503, "unavailable", error.message);
   // The limiter that threw has set Retry-After.
   if (error instanceof RateLimitedError) return problem(429, "rate-limited", error.message);
+  if (error instanceof SweepFailedError) {
+    request.log.error({ err: error.cause, sweep_id: error.sweep_id }, "sweep failed");
+    return problem(500, "internal", error.message);
+  }
   if (isDataError(error)) {
     return problem(400, "validation", "the database cannot store a value of this request");
   }

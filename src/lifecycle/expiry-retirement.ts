@@ -1,4 +1,4 @@
-import type { Incidents } from "../alerts/incidents.js";
+import type { AlertChange, AlertWrites, Incidents } from "../alerts/incidents.js";
 import { ConflictError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import type { Policy } from "../core/policy.js";
@@ -29,7 +29,6 @@ export async function retireOnPolicy(
 ): Promise<{ ended: true } | { ended: false; reason: string }> {
   const { at, totals } = pass;
   const reason = `expired under policy ${policy.name} (expire_action: retire)`;
-  const registry = deps.registry;
   // A primary makes way for a newer successor that has shown it works, else for the golden version.
   const successor =
     row.role === "primary"
@@ -59,20 +58,13 @@ export async function retireOnPolicy(
     detail: { ...finding.detail, expire_action_taken: action },
   };
   try {
-    await pass.alertWrites(async (tx) => {
-      const open = await tx.alerts.openAlertsFor([row.id]);
-      if (open.some((a) => a.kind === "expired")) return;
-      const change = await deps.incidents.open(tx, [{ row, finding: announced }], at);
-      totals.alerts_opened += change.alerts;
-      totals.notifications += change.notifications;
-    });
-    if (pass.dryRun) {
-      if (successor) pass.tookOver.add(successor.id);
-    } else if (successor) {
-      await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, at);
-      pass.tookOver.add(successor.id);
-    } else if (golden) await registry.rollback(row.model, row.environment, SWEEP_ACTOR, { reason, at });
-    else await registry.retire(row.id, SWEEP_ACTOR, reason, at);
+    const change = pass.dryRun
+      ? await pass.alertWrites((tx) => openExpired(tx, deps, row, announced, at))
+      : await changeAndAnnounce(deps, row, { successor, golden, reason, announced }, pass);
+    if (successor) pass.tookOver.add(successor.id);
+    // Counted once the transaction holds: a retried transaction must not count twice.
+    totals.alerts_opened += change?.alerts ?? 0;
+    totals.notifications += change?.notifications ?? 0;
     totals.retirements++;
     return { ended: true };
   } catch (error) {
@@ -80,4 +72,51 @@ export async function retireOnPolicy(
     if (error instanceof ConflictError) return { ended: false, reason: error.message };
     throw error;
   }
+}
+
+/**
+ * Hands over, rolls back or retires, and announces it in the change's own transaction, fenced
+ * like the sweep's other writes: a change that fails (its audit row refused, the sweep lease
+ * lost) announces nothing, and an announcement that fails changes nothing.
+ */
+async function changeAndAnnounce(
+  deps: ExpiryRetirementOptions,
+  row: DeploymentRow,
+  plan: { successor?: DeploymentRow; golden?: { model_version: string }; reason: string; announced: Finding },
+  pass: Pass,
+): Promise<AlertChange | undefined> {
+  const { registry } = deps;
+  const { successor, golden, reason } = plan;
+  let change: AlertChange | undefined;
+  const status = successor ? "superseded" : golden ? "rolled_back" : "retired";
+  const within = async (tx: Stores) => {
+    await pass.fence(tx);
+    change = await openExpired(tx, deps, row, plan.announced, pass.at);
+    // The change ended the deployment's other alerts before this one was opened: it resolves too.
+    await deps.incidents.resolveEnded(tx, [{ ...row, status, ended_at: pass.at }], pass.at);
+  };
+  if (successor) await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, pass.at, within);
+  else if (golden) {
+    // Only the primary this sweep judged: a primary registered meanwhile is not rolled back for it.
+    await registry.rollback(row.model, row.environment, SWEEP_ACTOR, {
+      reason,
+      at: pass.at,
+      expect_current: row.id,
+      within,
+    });
+  } else await registry.retire(row.id, SWEEP_ACTOR, reason, pass.at, within);
+  return change;
+}
+
+/** The expiry's alert with what was done about it, unless one is open already. */
+async function openExpired(
+  tx: AlertWrites,
+  deps: ExpiryRetirementOptions,
+  row: DeploymentRow,
+  finding: Finding,
+  at: number,
+): Promise<AlertChange | undefined> {
+  const open = await tx.alerts.openAlertsFor([row.id]);
+  if (open.some((a) => a.kind === "expired")) return undefined;
+  return deps.incidents.open(tx, [{ row, finding }], at);
 }

@@ -34,7 +34,9 @@ export function newPass(
     },
     tookOver: new Set(),
     superseded: new Set(),
-    fence,
+    fence: async (tx) => {
+      if (!dryRun) await fence?.(tx);
+    },
     alertWrites: dryRun
       ? (work) => work(countingWrites(stores))
       : (work) =>
@@ -66,8 +68,11 @@ export interface Pass {
   tookOver: Set<number>;
   /** In a preview: the live primaries its promotions would have superseded. */
   superseded: Set<number>;
-  /** Run first in each transaction a sweep writes (the sweep lease's check); none in a preview. */
-  fence?: (tx: Stores) => Promise<void>;
+  /**
+   * Run first in each transaction the sweep writes in (the sweep lease's fence): throws to refuse
+   * the transaction. A change the sweep makes through the registry calls it in its own.
+   */
+  fence: (tx: Stores) => Promise<void>;
   /** Alert changes, in one transaction; in a preview, handed a writer that writes nothing. */
   alertWrites: <T>(work: (tx: AlertWrites) => Promise<T>) => Promise<T>;
 }

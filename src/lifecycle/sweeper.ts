@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Incidents } from "../alerts/incidents.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
-import { ConflictError } from "../core/errors.js";
+import { ConflictError, SweepFailedError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
@@ -211,7 +211,9 @@ export class Sweeper {
       const failed = this.options.clock();
       await this.stores.sweeps.failSweep(claimed.id, failed, String(error)).catch(() => {});
       this.options.onEnded?.({ state: "failed", finished_at: failed, duration_ms: failed - started });
-      throw error;
+      // A refusal (ConflictError) is the caller's to hear as it is; a fault says which sweep it broke.
+      if (error instanceof ConflictError) throw error;
+      throw new SweepFailedError(claimed.id, error);
     }
   }
 

@@ -265,7 +265,14 @@ export class Registry {
    * Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`.
    * `at` dates it for a sweep that judges the fleet at another time than now (a replay).
    */
-  async retire(id: number, actor: Actor, reason?: string, at?: number): Promise<DeploymentView> {
+  async retire(
+    id: number,
+    actor: Actor,
+    reason?: string,
+    at?: number,
+    /** Runs in the retirement's transaction, told of the retired row (a sweep's announcement). */
+    within?: (tx: Stores, retired: DeploymentRow) => Promise<void>,
+  ): Promise<DeploymentView> {
     const now = at ?? this.clock();
     return this.stores.transaction(async (tx) => {
       const row = await tx.deployments.findDeployment(id);
@@ -300,6 +307,7 @@ export class Registry {
           ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
         },
       });
+      await within?.(tx, retired);
       return this.view(retired, now);
     });
   }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
-import type { TrafficWindows, WindowCounts } from "../../src/gateway/traffic-windows.js";
 import { dialects } from "../support/databases.js";
+import { counts, FixedTraffic } from "../support/fixed-traffic.js";
 import { refuseInserts } from "../support/refuse-inserts.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
@@ -16,23 +15,6 @@ policies:
     max_age: 30d
     expire_action: retire
 `;
-
-/** `requests` requests, `errors` of them errors, every one answered in (10, 20] ms. */
-function counts(requests: number, errors: number): WindowCounts {
-  const latency_buckets = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
-  latency_buckets[4] = requests;
-  return { requests, errors, timeouts: 0, latency_buckets };
-}
-
-/** Traffic the test sets per deployment, the same for every window. */
-class FixedTraffic implements TrafficWindows {
-  readonly figures = new Map<number, WindowCounts>();
-  async window(ids: number[]): Promise<Map<number, WindowCounts>> {
-    return new Map(
-      ids.flatMap((id) => (this.figures.has(id) ? [[id, this.figures.get(id) as WindowCounts]] : [])),
-    );
-  }
-}
 
 describe.each(dialects())("what Tenure changes on its own is audited as `system` (%s)", (dialect) => {
   let t: TestApp;

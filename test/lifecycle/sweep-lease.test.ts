@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { SweepFailedError } from "../../src/core/errors.js";
 import {
   SWEEP_LEASE,
   Sweeper,
@@ -93,7 +94,8 @@ describe.each(dialects())("the sweep lease on %s", (dialect) => {
       .run({ at: T0 + 100 * DAY, trigger: "manual", actor: "test" })
       .catch((error: unknown) => error);
     expect(takenOver).toBe(true);
-    expect(outcome).toBeInstanceOf(SweepLeaseLostError);
+    expect(outcome).toBeInstanceOf(SweepFailedError);
+    expect((outcome as SweepFailedError).cause).toBeInstanceOf(SweepLeaseLostError);
     // Only the first batch's two alerts were written; the other five deployments' were refused.
     const alerts = await t.request({ method: "GET", url: "/v1/alerts?state=open" });
     expect(alerts.json().items).toHaveLength(2);

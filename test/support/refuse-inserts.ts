@@ -29,3 +29,16 @@ export async function refuseInserts(
     )
     .execute(db);
 }
+
+/** Drops the trigger `refuseInserts` installed: `table` takes rows again. */
+export async function allowInserts(
+  t: Pick<TestApp, "context">,
+  table: "audit_log" | "deployment_events",
+): Promise<void> {
+  const db = t.context.database.db;
+  await sql
+    .raw(`drop trigger test_refuse_${table}${t.context.database.dialect === "sqlite" ? "" : ` on ${table}`}`)
+    .execute(db);
+  if (t.context.database.dialect === "postgres")
+    await sql.raw(`drop function test_refuse_${table}()`).execute(db);
+}
