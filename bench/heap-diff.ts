@@ -62,6 +62,14 @@ const rows = [...new Set([...a.keys(), ...b.keys()])].map((key) => {
 const total = (m: Map<string, Group>) => [...m.values()].reduce((s, g) => s + g.bytes, 0);
 const mib = (n: number) => (n / 2 ** 20).toFixed(2);
 process.stdout.write(`shallow total: ${mib(total(a))} MiB -> ${mib(total(b))} MiB\n`);
+// Compiled code and what the compiler keeps beside it (feedback, deoptimization data...) grow as V8
+// optimizes more of the program; the rest is what the program itself holds.
+const compiled = (key: string) => key === "(code)" || key === "(hidden)";
+const delta = (keep: (key: string) => boolean) =>
+  rows.filter((r) => keep(r.key)).reduce((s, r) => s + r.dBytes, 0);
+process.stdout.write(
+  `  of the change: code and compiler data ${mib(delta(compiled))} MiB, everything else ${mib(delta((k) => !compiled(k)))} MiB\n`,
+);
 process.stdout.write("   Δ bytes     Δ count     count  group\n");
 for (const r of rows.sort((p, q) => q.dBytes - p.dBytes).slice(0, top)) {
   process.stdout.write(

@@ -41,6 +41,8 @@ export interface Trend {
   from_s: number;
   to_s: number;
   slope_mb_per_min: number;
+  /** The slope's standard error: a slope several times this is a trend, not scatter. */
+  slope_se_mb_per_min: number;
   /** The rise the slope amounts to over the window. */
   rise_mb: number;
   /** Standard deviation of the samples about the line. */
@@ -92,6 +94,7 @@ export function fitTrend(points: readonly { t_s: number; mb: number }[]): Trend 
       from_s: points[0]?.t_s ?? 0,
       to_s: points[0]?.t_s ?? 0,
       slope_mb_per_min: 0,
+      slope_se_mb_per_min: 0,
       rise_mb: 0,
       scatter_mb: 0,
     };
@@ -114,6 +117,7 @@ export function fitTrend(points: readonly { t_s: number; mb: number }[]): Trend 
     from_s: from,
     to_s: to,
     slope_mb_per_min: round(slope * 60, 3),
+    slope_se_mb_per_min: round(sxx > 0 ? (scatter / Math.sqrt(sxx)) * 60 : 0, 3),
     rise_mb: round(slope * (to - from), 2),
     scatter_mb: round(scatter, 2),
   };
@@ -147,7 +151,8 @@ export function heapTrend(
 
 /** Two lines for the summary: the trend after warm-up, and the last third's against its noise. */
 export function formatHeapTrend(name: string, h: HeapTrend): string {
-  const t = (x: Trend) => `${x.slope_mb_per_min >= 0 ? "+" : ""}${x.slope_mb_per_min.toFixed(3)} MiB/min`;
+  const t = (x: Trend) =>
+    `${x.slope_mb_per_min >= 0 ? "+" : ""}${x.slope_mb_per_min.toFixed(3)} ± ${x.slope_se_mb_per_min.toFixed(3)} MiB/min`;
   return [
     `  heap after gc, ${name.padEnd(6)} ${h.first_mb} MiB at 0 s, ${h.after_warmup_mb} after warm-up -> ${h.last_mb} MiB ` +
       `at the end, max ${h.max_mb}; slope after warm-up ${t(h.after_warmup)}`,
