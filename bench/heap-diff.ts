@@ -63,12 +63,13 @@ const total = (m: Map<string, Group>) => [...m.values()].reduce((s, g) => s + g.
 const mib = (n: number) => (n / 2 ** 20).toFixed(2);
 process.stdout.write(`shallow total: ${mib(total(a))} MiB -> ${mib(total(b))} MiB\n`);
 // Compiled code and what the compiler keeps beside it (feedback, deoptimization data...) grow as V8
-// optimizes more of the program; the rest is what the program itself holds.
+// optimizes more of the program, as do V8's internal (hidden) objects; the rest is what the
+// program itself holds.
 const compiled = (key: string) => key === "(code)" || key === "(hidden)";
 const delta = (keep: (key: string) => boolean) =>
   rows.filter((r) => keep(r.key)).reduce((s, r) => s + r.dBytes, 0);
 process.stdout.write(
-  `  of the change: code and compiler data ${mib(delta(compiled))} MiB, everything else ${mib(delta((k) => !compiled(k)))} MiB\n`,
+  `  of the change: code, compiler and V8-internal data ${mib(delta(compiled))} MiB, everything else ${mib(delta((k) => !compiled(k)))} MiB\n`,
 );
 process.stdout.write("   Δ bytes     Δ count     count  group\n");
 for (const r of rows.sort((p, q) => q.dBytes - p.dBytes).slice(0, top)) {
