@@ -53,7 +53,7 @@ export function ansiToHtml(text: string, title: string): string {
       else if (COLORS[n]) color = COLORS[n] ?? null;
     }
   }
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>
 body { margin: 0; background: #1e2127; }
 pre { margin: 0; padding: 18px 22px; color: #d7dae0; background: #1e2127; display: inline-block;
   font: 15px/1.2 "DejaVu Sans Mono", "Liberation Mono", monospace; }
