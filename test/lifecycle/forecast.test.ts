@@ -70,7 +70,14 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     model: string,
     metric: string,
     level: (ageDays: number) => number,
-    options: { versions?: typeof VERSIONS; baseline?: number } = {},
+    options: {
+      versions?: typeof VERSIONS;
+      baseline?: number;
+      /** Samples behind each daily point (100: every window judged). */
+      sampleSize?: number;
+      /** Days each point's timestamp is off by (a skewed clock): negative is before it was measured. */
+      skewDays?: number;
+    } = {},
   ): Promise<number[]> {
     const ids: number[] = [];
     const versions = options.versions ?? VERSIONS;
@@ -90,8 +97,8 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
       const points = Array.from({ length: v.days }, (_, d) => ({
         name: metric,
         value: level(d + 0.5) + (NOISE[d % NOISE.length] ?? 0),
-        timestamp: new Date(T0 + (v.day + d) * DAY + 12 * 3_600_000).toISOString(),
-        sample_size: 100,
+        timestamp: new Date(T0 + (v.day + d + (options.skewDays ?? 0)) * DAY + 12 * 3_600_000).toISOString(),
+        sample_size: options.sampleSize ?? 100,
       }));
       t.setNow(T0 + (v.day + v.days) * DAY);
       await request("POST", `/v1/deployments/${id}/metrics`, { points });
@@ -287,5 +294,30 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     expect(reasons.calm.forecast_reason).toMatch(/^error_rate does not decay with age \(−0\.0005 a day\)/);
     expect(reasons.below.forecast_reason).toBe("its starting auc 0.89 is already below the threshold 0.9");
     expect((await request("GET", "/v1/alerts?state=open")).items).toEqual([]);
+  });
+
+  it("says why for windows all too small to judge, and stays sane with clock-skewed points", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: policies() });
+    // Every window has 5 samples, under the policy's min_samples of 10: nothing is judged.
+    const thin = await seedModel("fraud-thin", "auc", (age) => 0.95 - 0.002 * age, { sampleSize: 5 });
+    // Every point stamped 20 days early: the first versions' windows fall before their deployments.
+    const skewed = await seedModel("fraud-skewed", "auc", (age) => 0.95 - 0.002 * age, { skewDays: -20 });
+
+    await sweep();
+    const thinAge = await view(thin.at(-1) as number);
+    const skewedAge = await view(skewed.at(-1) as number);
+    sane(thinAge);
+    sane(skewedAge);
+    expect(thinAge.forecast).toBeNull();
+    expect(thinAge.forecast_reason).toMatch(
+      /^fraud-thin in production has no decay curve yet: 0 judged auc windows across 3 deployments; a curve needs at least 14/,
+    );
+    // Skewed or not, the answer is a forecast or a reason, never both and never neither.
+    expect((skewedAge.forecast === null) !== (skewedAge.forecast_reason === null)).toBe(true);
+    const suggestions = await request("GET", "/v1/policy/suggestions?model=fraud-thin");
+    expect(suggestions.items).toEqual([
+      expect.objectContaining({ model: "fraud-thin", suggested_max_age_seconds: null, evidence: null }),
+    ]);
+    sane(suggestions);
   });
 });
