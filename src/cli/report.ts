@@ -21,7 +21,7 @@ export function reportCommand(program: Command, io: Io): void {
     databaseOption(
       program
         .command("report")
-        .summary("the rot report: per team, what expired, is due, will breach, degraded or drifted")
+        .summary("the rot report per team: expired, due, breaching, degraded, drifted, oldest")
         .option("--since <duration>", "the period looked back on (7d, 36h, 2w)", "7d")
         .option("--team <team>", "only this owner_team")
         .option(

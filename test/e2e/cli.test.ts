@@ -44,6 +44,7 @@ const COMMANDS = [
   "alerts",
   "deliveries",
   "check",
+  "report",
   "gate",
   "drift",
   "shadow",
