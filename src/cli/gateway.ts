@@ -204,8 +204,7 @@ async function openRoutes(
   const analysis = new AbortController();
   const analyzing = context.canaryAnalyzer(context.stores.traffic).run(analysis.signal);
   // The timeouts in force, so that an operator can see which of flag, variable and default won.
-  const settings =
-    context.database.dialect === "postgres" ? await pgSettings(connectTimeoutMs, queryTimeoutMs) : undefined;
+  const settings = context.database.timeouts;
   return {
     source,
     sink,
@@ -216,15 +215,6 @@ async function openRoutes(
       await source.close();
       await context.close();
     },
-  };
-}
-
-/** PostgreSQL's timeouts as the pool applies them: the driver's defaults where none was given; null: off. */
-async function pgSettings(connectTimeoutMs: number | undefined, queryTimeoutMs: number | null | undefined) {
-  const defaults = await import("../store/postgres/postgres-pool.js");
-  return {
-    pg_connect_timeout_ms: connectTimeoutMs ?? defaults.DEFAULT_CONNECT_TIMEOUT_MS,
-    pg_query_timeout_ms: queryTimeoutMs === undefined ? defaults.DEFAULT_QUERY_TIMEOUT_MS : queryTimeoutMs,
   };
 }
 

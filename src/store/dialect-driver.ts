@@ -14,6 +14,8 @@ export interface Database {
   location: string;
   /** SQLite: the connection's own prepared statements, for stores bound to a transaction. */
   direct?: DirectSqlite;
+  /** PostgreSQL: the pool's timeouts in force (null: no query timeout), for start-up logs. */
+  timeouts?: { pg_connect_timeout_ms: number; pg_query_timeout_ms: number | null };
   /**
    * Runs `work` in a transaction: PostgreSQL's pipelined (src/store/postgres/), SQLite's
    * immediate (src/store/sqlite/).

@@ -67,6 +67,10 @@ function openPostgres(url: string, options: OpenOptions): Database {
     dialect: "postgres",
     traits: postgresDriver.traits,
     location: redactUrl(url),
+    timeouts: {
+      pg_connect_timeout_ms: settings.connectTimeoutMs,
+      pg_query_timeout_ms: settings.queryTimeoutMs === 0 ? null : settings.queryTimeoutMs,
+    },
     transaction: pipelinedTransactions(db, dialect, pool),
     // One connection, opened for the work and closed after it, still bound by the connect timeout.
     unbounded:
