@@ -372,17 +372,22 @@ describe.skipIf(!postgres)("three tenure serve replicas on one PostgreSQL", { ti
     const flags = ["--sweep-cron", "*/2 * * * * *", "--sweep-lease", "1s"];
     // One after the other: three starts at once, each sweeping the fleet, starve a busy machine.
     const replicas = [await start(flags), await start(flags), await start(flags)];
-    // The holder of a live lease is sweeping: its holder id carries its process id.
-    const holder = await pollUntil(
-      "a replica holding the sweep lease",
+    // The holder of a live lease while a sweep is running is the one sweeping (a lease outlives
+    // the sweep that took it, so a live lease alone may name a replica already done): its holder
+    // id carries its process id.
+    const { holder, running } = await pollUntil(
+      "a replica holding the sweep lease while its sweep runs",
       async () => {
-        const [lease] = await query<{ holder: string; expires_at: string }>(
+        const [row] = await query<{ holder: string; running: string }>(
           database.url,
-          "select holder, expires_at from leases where name = 'sweep' and expires_at > $1",
+          `select l.holder, s.id as running from leases l, sweeps s
+            where l.name = 'sweep' and l.expires_at > $1 and s.state = 'running'
+            order by s.id desc limit 1`,
           [Date.now()],
         );
-        const pid = lease ? Number(lease.holder.split(":")[1]) : undefined;
-        return replicas.find((r) => r.child.pid === pid);
+        const pid = row ? Number(row.holder.split(":")[1]) : undefined;
+        const replica = replicas.find((r) => r.child.pid === pid);
+        return replica && row ? { holder: replica, running: Number(row.running) } : undefined;
       },
       30_000,
       5,
@@ -406,8 +411,8 @@ describe.skipIf(!postgres)("three tenure serve replicas on one PostgreSQL", { ti
     const takeoverMs = Number(next.started_at) - killedAt;
     const [abandoned] = await query<{ state: string; error: string }>(
       database.url,
-      "select state, error from sweeps where started_at < $1 order by id desc limit 1",
-      [killedAt],
+      "select state, error from sweeps where id = $1",
+      [running],
     );
     expect(abandoned).toMatchObject({ state: "failed" });
     expect(abandoned?.error).toMatch(/abandoned/);
