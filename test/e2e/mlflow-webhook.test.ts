@@ -31,6 +31,8 @@ describe("tenure serve with MLflow's webhook", () => {
       extraArgs: ["--mlflow-url", mlflow.url, "--mlflow-alias", "prod", "--mlflow-environment", "eu-prod"],
     });
     try {
+      // The server answers before its start-up line is written (the missed slot's sweep runs first).
+      await serve.waitForStdoutLine((line) => line.includes('"tenure is serving"'));
       const delivery = mlflowDelivery({
         secret: SECRET,
         event: "model_version_alias.created",
