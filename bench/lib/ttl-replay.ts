@@ -66,16 +66,23 @@ export interface ForecastCheck {
  * `fixed`: retrain at the fixed TTL. `learned`: at the TTL the model's curve suggests, the fixed
  * TTL where it has none. `fixed+degraded`: the fixed TTL, and also as soon as a judged window is
  * below target (a team answering Tenure's `degraded` alert), and `learned+degraded` likewise:
- * context for the two the issue compares, as Tenure runs both the TTL and the alert.
+ * context for the two the issue compares, as Tenure runs both the TTL and the alert. `oracle`:
+ * knows each version's true crossing from its first day and retrains so the successor is live
+ * the day it crosses (within the learned policy's 365-day cap): the fewest retrains with which a
+ * fleet serves no day below target — a bound, not a policy anyone can run.
  */
-export type ReplayPolicy = "fixed" | "learned" | "fixed+degraded" | "learned+degraded";
+export type ReplayPolicy = "fixed" | "learned" | "fixed+degraded" | "learned+degraded" | "oracle";
 
 export const REPLAY_POLICIES: readonly ReplayPolicy[] = [
   "fixed",
   "learned",
   "fixed+degraded",
   "learned+degraded",
+  "oracle",
 ];
+
+/** The oracle's cap on a TTL, as `max_suggested`'s default caps a learned one. */
+const ORACLE_MAX_TTL_DAYS = 365;
 
 export interface PolicyOutcome {
   policy: ReplayPolicy;
@@ -187,6 +194,10 @@ export function replayModel(
           });
         }
       }
+    }
+    if (policy === "oracle") {
+      const crossing = trueCrossing(m, live.start) ?? Number.POSITIVE_INFINITY;
+      ttlDays = Math.min(ORACLE_MAX_TTL_DAYS, Math.max(0, Math.floor(crossing) - o.lead_time_days));
     }
     const judged = (histories.at(-1) as DeploymentHistory).windows.at(-1);
     const degraded =

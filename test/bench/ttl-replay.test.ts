@@ -38,4 +38,15 @@ describe("the learned-TTL replay", () => {
     const learnedSummary = summaries.find((s) => s.policy === "learned");
     expect(learnedSummary?.median_forecast_error).toBeLessThan(0.2);
   });
+
+  it("bounds the policies with an oracle that knows each version's crossing and serves no day below target", () => {
+    const oracle = outcome("fast", "oracle");
+    expect(oracle.days_below_target).toBe(0);
+    expect(outcome("stable", "oracle").days_below_target).toBe(0);
+    // Successors go live the day a version crosses at 28d: about 365 / 28 of them in a year.
+    expect(oracle.retrains).toBeGreaterThanOrEqual(12);
+    expect(oracle.retrains).toBeLessThanOrEqual(14);
+    // Serving a fast decayer above target takes more retrains than the fixed TTL's.
+    expect(oracle.retrains).toBeGreaterThan(outcome("fast", "fixed").retrains);
+  });
 });
