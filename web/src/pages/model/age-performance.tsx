@@ -1,34 +1,10 @@
-import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
 import { formatDuration, metricValue } from "../../format";
-import { useShared } from "../../store";
-import { theme } from "../../theme";
 import { type Band, type ChartData, type ChartSeries, chartData } from "./age-performance-data";
 import type { ModelPerformance } from "./model-types";
+import { axisStyle, mountPlot, type Palette, type PlotOptions, palette, usePlot } from "./mount-plot";
 
 const HEIGHT = 340;
-
-/** The theme's colours, read from its CSS variables so the canvas follows light and dark. */
-export function palette() {
-  const style = getComputedStyle(document.documentElement);
-  const v = (name: string) => style.getPropertyValue(name).trim();
-  return {
-    fg: v("--fg"),
-    muted: v("--muted"),
-    border: v("--border"),
-    surface2: v("--surface-2"),
-    track: v("--bar-track"),
-    accent: v("--accent"),
-    ok: v("--ok"),
-    bad: v("--bad"),
-    badBg: v("--bad-bg"),
-    warn: v("--warn"),
-    warnBg: v("--warn-bg"),
-    info: v("--info"),
-  };
-}
-export type Palette = ReturnType<typeof palette>;
 
 function seriesOptions(s: ChartSeries, p: Palette): uPlot.Series {
   const base = { label: s.label, spanGaps: false, points: { show: false } };
@@ -175,19 +151,13 @@ function drawBands(u: uPlot, bands: Band[], golden: string | null, p: Palette): 
 
 function options(
   data: ChartData,
-  width: number,
   metric: string,
   golden: string | null,
   onLayout: (u: uPlot) => void,
-): uPlot.Options {
+): PlotOptions {
   const p = palette();
-  const axis = {
-    stroke: p.muted,
-    grid: { stroke: p.border, width: 1 },
-    ticks: { stroke: p.border, width: 1 },
-  };
+  const axis = axisStyle(p);
   return {
-    width,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false }, points: { size: 6 } },
     legend: { live: true },
@@ -229,10 +199,6 @@ function options(
       // Scales and the plot's box are known once it is drawn, and change with its size.
       ready: [onLayout],
       setSize: [onLayout],
-      // The legend's values mean something only under the cursor: hidden while it is away.
-      setLegend: [
-        (u) => u.root.classList.toggle("idle", u.cursor.idx === null || u.cursor.idx === undefined),
-      ],
     },
   };
 }
@@ -261,38 +227,27 @@ export function AgePerformanceChart({
   now: number;
   onFrame?: (frame: PlotFrame | null) => void;
 }) {
-  const box = useRef<HTMLDivElement>(null);
-  const currentTheme = useShared(theme);
-  useEffect(() => {
-    const element = box.current;
-    if (!element) return;
-    const data = chartData(perf, now);
-    const layout = (u: uPlot) => {
-      const { min, max } = u.scales.x ?? {};
-      if (min === undefined || max === undefined || min === null || max === null) return;
-      const px = uPlot.pxRatio;
-      onFrame?.({ left: u.bbox.left / px, width: u.bbox.width / px, from: min * 1000, to: max * 1000 });
-    };
-    const plot = new uPlot(
-      options(data, element.clientWidth, perf.metric?.name ?? "metric", golden, layout),
-      [data.x, ...data.series.map((s) => s.values)] as uPlot.AlignedData,
-      element,
-    );
-    element.dataset.series = String(plot.series.length - 1);
-    plot.root.classList.add("idle");
-    const observer = new ResizeObserver(() => {
-      if (element.clientWidth > 0 && element.clientWidth !== plot.width)
-        plot.setSize({ width: element.clientWidth, height: HEIGHT });
-    });
-    observer.observe(element);
-    return () => {
-      observer.disconnect();
-      plot.destroy();
-      delete element.dataset.series;
-      onFrame?.(null);
-    };
-  }, [perf, golden, now, currentTheme]);
-  return <div class="age-chart" ref={box} role="img" aria-label={describe(perf)} />;
+  const box = usePlot(
+    (element) => {
+      const data = chartData(perf, now);
+      const layout = (u: uPlot) => {
+        const { min, max } = u.scales.x ?? {};
+        if (min === undefined || max === undefined || min === null || max === null) return;
+        const px = uPlot.pxRatio;
+        onFrame?.({ left: u.bbox.left / px, width: u.bbox.width / px, from: min * 1000, to: max * 1000 });
+      };
+      const unmount = mountPlot(element, options(data, perf.metric?.name ?? "metric", golden, layout), [
+        data.x,
+        ...data.series.map((s) => s.values),
+      ] as uPlot.AlignedData);
+      return () => {
+        unmount();
+        onFrame?.(null);
+      };
+    },
+    [perf, golden, now],
+  );
+  return <div class="age-chart plot" ref={box} role="img" aria-label={describe(perf)} />;
 }
 
 /** What the chart shows, in words, for a screen reader. */

@@ -1,11 +1,7 @@
-import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
 import { formatDuration, metricValue } from "../../format";
-import { useShared } from "../../store";
-import { theme } from "../../theme";
-import { type Palette, palette } from "./age-performance";
 import type { DecayChartData, DecaySeries } from "./decay-data";
+import { axisStyle, mountPlot, type Palette, type PlotOptions, palette, usePlot } from "./mount-plot";
 
 const HEIGHT = 300;
 
@@ -56,7 +52,7 @@ export interface DrawnMark {
  * The marks over the lines: the current TTL and the suggested one as upright lines, the crossing
  * as a ring on the threshold with its interval along it, and what each is in words beside it.
  */
-function drawMarks(u: uPlot, data: DecayChartData, p: Palette, surface: string): DrawnMark[] {
+function drawMarks(u: uPlot, data: DecayChartData, p: Palette): DrawnMark[] {
   const { ctx } = u;
   const { left, top, width, height } = u.bbox;
   const px = uPlot.pxRatio;
@@ -85,7 +81,7 @@ function drawMarks(u: uPlot, data: DecayChartData, p: Palette, surface: string):
     // Right of the line, or left of it near the right edge; two labels at one age take two rows.
     const tx = x + 4 * px + text > left + width ? x - 4 * px - text : x + 4 * px;
     const ty = top + (4 + row * 15) * px;
-    ctx.fillStyle = surface;
+    ctx.fillStyle = p.surface;
     ctx.fillRect(tx - 2 * px, ty - px, text + 4 * px, 14 * px);
     ctx.fillStyle = colour;
     ctx.fillText(label, tx, ty);
@@ -118,7 +114,7 @@ function drawMarks(u: uPlot, data: DecayChartData, p: Palette, surface: string):
     }
     const x = xOf(c.age);
     ctx.fillStyle = p.bad;
-    ctx.strokeStyle = surface;
+    ctx.strokeStyle = p.surface;
     ctx.lineWidth = 2 * px;
     ctx.beginPath();
     ctx.arc(x, y, 6 * px, 0, 2 * Math.PI);
@@ -130,7 +126,7 @@ function drawMarks(u: uPlot, data: DecayChartData, p: Palette, surface: string):
     const tx = x + 10 * px + text > left + width ? x - 10 * px - text : x + 10 * px;
     // Where the curve is not: above the threshold past a falling curve's crossing, below a rising one's.
     const ty = goesDown(data) ? y - 23 * px : y + 9 * px;
-    ctx.fillStyle = surface;
+    ctx.fillStyle = p.surface;
     ctx.fillRect(tx - 3 * px, ty - 2 * px, text + 6 * px, 17 * px);
     ctx.fillStyle = p.bad;
     ctx.fillText(c.label, tx, ty);
@@ -163,19 +159,9 @@ const goesDown = (data: DecayChartData): boolean => {
 
 const formatDays = (days: number) => formatDuration(Math.round(days * 86_400));
 
-function options(
-  data: DecayChartData,
-  width: number,
-  metric: string,
-  onMarks: (m: DrawnMark[]) => void,
-): uPlot.Options {
+function options(data: DecayChartData, metric: string, onMarks: (m: DrawnMark[]) => void): PlotOptions {
   const p = palette();
-  const surface = getComputedStyle(document.documentElement).getPropertyValue("--surface").trim();
-  const axis = {
-    stroke: p.muted,
-    grid: { stroke: p.border, width: 1 },
-    ticks: { stroke: p.border, width: 1 },
-  };
+  const axis = axisStyle(p);
   const index = (kind: DecaySeries["kind"]) => data.series.findIndex((s) => s.kind === kind) + 1;
   // The band between the slope interval's two lines: upper is the larger slope's at every age > 0.
   const [upper, lower] =
@@ -184,7 +170,6 @@ function options(
       ? [index("gentle"), index("steep")]
       : [index("steep"), index("gentle")];
   return {
-    width,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false }, points: { size: 6 } },
     legend: { live: true },
@@ -209,10 +194,7 @@ function options(
     ],
     bands: [{ series: [upper, lower], fill: withAlpha(p.accent, 0.16) }],
     hooks: {
-      draw: [(u) => onMarks(drawMarks(u, data, p, surface))],
-      setLegend: [
-        (u) => u.root.classList.toggle("idle", u.cursor.idx === null || u.cursor.idx === undefined),
-      ],
+      draw: [(u) => onMarks(drawMarks(u, data, p))],
     },
   };
 }
@@ -223,32 +205,21 @@ function options(
  * current TTL beside the suggested one. Redrawn on a theme change, resized with the page.
  */
 export function DecayChart({ data, metric, label }: { data: DecayChartData; metric: string; label: string }) {
-  const box = useRef<HTMLDivElement>(null);
-  const currentTheme = useShared(theme);
-  useEffect(() => {
-    const element = box.current;
-    if (!element) return;
-    const marks = (m: DrawnMark[]) => {
-      element.dataset.marks = JSON.stringify(m);
-    };
-    const plot = new uPlot(
-      options(data, element.clientWidth, metric, marks),
-      [data.x, ...data.series.map((s) => s.values)] as uPlot.AlignedData,
-      element,
-    );
-    element.dataset.series = String(plot.series.length - 1);
-    plot.root.classList.add("idle");
-    const observer = new ResizeObserver(() => {
-      if (element.clientWidth > 0 && element.clientWidth !== plot.width)
-        plot.setSize({ width: element.clientWidth, height: HEIGHT });
-    });
-    observer.observe(element);
-    return () => {
-      observer.disconnect();
-      plot.destroy();
-      delete element.dataset.series;
-      delete element.dataset.marks;
-    };
-  }, [data, metric, currentTheme]);
-  return <div class="decay-chart" ref={box} role="img" aria-label={label} />;
+  const box = usePlot(
+    (element) => {
+      const marks = (m: DrawnMark[]) => {
+        element.dataset.marks = JSON.stringify(m);
+      };
+      const unmount = mountPlot(element, options(data, metric, marks), [
+        data.x,
+        ...data.series.map((s) => s.values),
+      ] as uPlot.AlignedData);
+      return () => {
+        unmount();
+        delete element.dataset.marks;
+      };
+    },
+    [data, metric],
+  );
+  return <div class="decay-chart plot" ref={box} role="img" aria-label={label} />;
 }
