@@ -1,16 +1,16 @@
 import { useMemo, useState } from "preact/hooks";
-import { RetireButton, ReviewButton, RollbackButton, SetGoldenButton } from "../actions";
+import { RollbackButton, SetGoldenButton } from "../actions";
 import { ApiError, api } from "../api";
-import { Badge, ErrorBox, Link, Loading, useData } from "../components";
-import { formatDuration, metricValue, percent } from "../format";
-import { setQuery, useLocation } from "../router";
+import { ErrorBox, Link, Loading, useData } from "../components";
+import { useLocation } from "../router";
 import "./model.css";
-import { AgePerformanceChart, type PlotFrame } from "./model/age-performance";
+import type { PlotFrame } from "./model/age-performance";
+import { AgePerformancePanel } from "./model/age-performance-panel";
 import { CanaryPanel, ShadowPanel } from "./model/comparisons";
-import { DecayPanel } from "./model/decay-panel";
 import { DeploymentTimeline } from "./model/deployment-timeline";
 import { DriftPanel } from "./model/drift-panel";
 import { EventHistory } from "./model/event-history";
+import { LiveTable } from "./model/live-table";
 import type {
   Canary,
   Deployment,
@@ -217,38 +217,14 @@ function EnvironmentView({
         />
       </div>
 
-      <section class="card panel" aria-labelledby="age-performance">
-        <div class="panel-head">
-          <h2 id="age-performance">Age vs Performance</h2>
-          {perf.data && perf.data.metrics.length > 1 ? (
-            <label class="metric-pick">
-              metric
-              <select
-                value={perf.data.metric?.name}
-                onChange={(e) => setQuery({ metric: (e.target as HTMLSelectElement).value })}
-              >
-                {perf.data.metrics.map((m) => (
-                  <option key={m}>{m}</option>
-                ))}
-              </select>
-            </label>
-          ) : null}
-        </div>
-        <ErrorBox error={perf.error} />
-        {perf.data ? (
-          perf.data.metric ? (
-            <>
-              <AgePerformanceChart perf={perf.data} golden={golden} now={now} onFrame={setFrame} />
-              <ChartKey perf={perf.data} />
-              <DecayPanel perf={perf.data} now={now} />
-            </>
-          ) : (
-            <NoMetrics live={env?.live ?? []} environment={environment} />
-          )
-        ) : perf.error ? null : (
-          <Loading what="metrics" />
-        )}
-      </section>
+      <AgePerformancePanel
+        perf={perf}
+        golden={golden}
+        now={now}
+        live={env?.live ?? []}
+        environment={environment}
+        onFrame={setFrame}
+      />
 
       <section class="card panel" aria-labelledby="timeline">
         <h2 id="timeline">Deployments</h2>
@@ -303,132 +279,5 @@ function EnvironmentView({
         )}
       </section>
     </>
-  );
-}
-
-/** The environment's live deployments with their clocks and verdicts, each with room for its actions. */
-function LiveTable({
-  live,
-  perf,
-  drift,
-  environment,
-  onChanged,
-}: {
-  live: Deployment[];
-  perf: ModelPerformance | undefined;
-  drift: ModelDrift | undefined;
-  environment: string;
-  onChanged: () => void;
-}) {
-  if (live.length === 0) return <p class="muted">Nothing is live in {environment}.</p>;
-  return (
-    <table class="grid live-table">
-      <thead>
-        <tr>
-          <th>Version</th>
-          <th>Role</th>
-          <th>Age against TTL</th>
-          <th>Stage</th>
-          <th class="num">Data age</th>
-          <th class="num">Health</th>
-          <th>Verdict</th>
-          <th>Performance</th>
-          <th>Drift</th>
-          <th>
-            <span class="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {live.map((d) => {
-          const p = perf?.deployments.find((x) => x.deployment_id === d.id);
-          const last = p?.windows.findLast((w) => w.state !== "pending");
-          const dr = drift?.deployments.find((x) => x.deployment_id === d.id);
-          const fraction = Math.min(1, d.age.ttl_fraction);
-          return (
-            <tr key={d.id} data-deployment-id={d.id}>
-              <td>
-                <strong>{d.model_version}</strong>
-              </td>
-              <td>{d.role}</td>
-              <td>
-                <span class="age-bar" title={`${percent(d.age.ttl_fraction)} of its TTL`}>
-                  <span
-                    class={`age-fill stage-${d.age.stage ?? "none"}`}
-                    style={{ width: `${fraction * 100}%` }}
-                  />
-                </span>
-                <span class="age-text">
-                  {formatDuration(d.age.deployment_age_seconds)}{" "}
-                  <span class="muted">of {formatDuration(d.age.ttl_seconds)}</span>
-                </span>
-              </td>
-              <td>
-                <Badge kind="stage" value={d.age.stage} />
-              </td>
-              <td class="num">{formatDuration(d.age.data_age_seconds)}</td>
-              <td class="num">{d.age.health_score === null ? "—" : Math.round(d.age.health_score)}</td>
-              <td>
-                <Badge kind="verdict" value={d.age.verdict} />
-              </td>
-              <td>
-                <Badge kind="state" value={p?.state ?? null} />
-                {last ? <span class="muted"> {metricValue(last.mean)}</span> : null}
-              </td>
-              <td>
-                <Badge kind="state" value={dr?.drift_state ?? null} />
-              </td>
-              <td>
-                <div class="model-actions" data-slot="deployment-actions" data-deployment-id={d.id}>
-                  <ReviewButton deployment={d} onDone={onChanged} compact />
-                  <RetireButton deployment={d} onDone={onChanged} compact />
-                </div>
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
-  );
-}
-
-/** What the shaded bands and markers mean: the lines explain themselves in uPlot's legend. */
-function ChartKey({ perf }: { perf: ModelPerformance }) {
-  const target = perf.metric?.target;
-  return (
-    <p class="chart-key hint">
-      <span class="key key-band" /> a primary deployment (★ golden)
-      <span class="key key-due" /> past its review point
-      <span class="key key-expired" /> past its TTL
-      <span class="key key-review" /> review
-      <span class="key key-expiry" /> expiry
-      {perf.deployments.some((d) => d.role !== "primary") ? (
-        <>
-          <span class="key key-candidate" /> shadow or canary
-        </>
-      ) : null}
-      {target !== null && target !== undefined ? (
-        <span class="key-note">
-          {perf.metric?.direction === "lower" ? "lower" : "higher"} is better; target {metricValue(target)}
-        </span>
-      ) : null}
-    </p>
-  );
-}
-
-function NoMetrics({ live, environment }: { live: Deployment[]; environment: string }) {
-  const id = live[0]?.id ?? "ID";
-  return (
-    <div class="empty">
-      <p>
-        <strong>No metrics in {environment} yet.</strong> Age vs Performance draws the metric your evaluation
-        job sends for each deployment, against its policy's target. Send points like this:
-      </p>
-      <pre>
-        <code>{`curl -X POST "$TENURE_URL/v1/deployments/${id}/metrics" \\
-  -H "authorization: Bearer $TENURE_TOKEN" -H "content-type: application/json" \\
-  -d '{"points": [{"name": "auc", "value": 0.91, "sample_size": 1200}]}'`}</code>
-      </pre>
-    </div>
   );
 }
