@@ -26,6 +26,11 @@ export interface LearningOutcome {
   changed: number;
   /** Events written (0 in a preview). */
   events: number;
+  /**
+   * The policy each deployment is judged by in this pass: with the TTLs just learned. A preview's
+   * are held here, in memory, and nowhere else.
+   */
+  policyOf: (row: DeploymentRow) => Policy;
 }
 
 /** The part of an evidence an event keeps: enough to read the change on its own. */
@@ -59,8 +64,8 @@ export class TtlLearner {
    * `fence` runs first in the transaction that writes (the sweep lease's check).
    */
   async learn(at: number, dryRun: boolean, fence?: (tx: Stores) => Promise<void>): Promise<LearningOutcome> {
-    const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0 };
     const { stores, policies, policyOf } = this.options;
+    const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0, policyOf };
     if (!policies.learnsTtls) return outcome;
     const previous = await this.refresh();
     const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
@@ -120,7 +125,8 @@ export class TtlLearner {
       }
     }
     outcome.learned = rows.length;
-    if (dryRun || rows.length === 0) return outcome;
+    if (dryRun) return { ...outcome, policyOf: withLearned(policyOf, rows) };
+    if (rows.length === 0) return outcome;
     await stores.transaction(async (tx) => {
       await fence?.(tx);
       await tx.learnedTtls.upsertLearnedTtls(rows);
@@ -142,6 +148,19 @@ export function summaryOf(evidence: TtlEvidence | null): EvidenceSummary | null 
     interval_per_day: evidence.interval_per_day,
     based_on_deployments: evidence.based_on_deployments,
     based_on_windows: evidence.based_on_windows,
+  };
+}
+
+/** `policyOf` with `rows` learned in place of the stored TTLs they stand for (a preview's). */
+function withLearned(
+  policyOf: (row: DeploymentRow) => Policy,
+  rows: LearnedTtlRow[],
+): (row: DeploymentRow) => Policy {
+  const learned = new Map(rows.map((r) => [keyOf(r.policy, r.model, r.environment), r.ttl_seconds]));
+  return (row) => {
+    const policy = policyOf(row);
+    const key = keyOf(policy.name, row.model, row.environment);
+    return policy.max_age_auto && learned.has(key) ? withLearnedTtl(policy, learned.get(key)) : policy;
   };
 }
 

@@ -228,15 +228,45 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     expect(after.age).toMatchObject({ ttl_seconds: 30 * 86_400, stage: "fresh" });
   });
 
-  it("a preview learns nothing: no stored TTL, no event, the TTL in force unchanged", async () => {
+  it("a preview judges by the TTL it would learn, and learns nothing: no stored TTL, no event, the TTL in force unchanged", async () => {
     const ids = await seedFleet();
-    await post("/v1/sweeps", { dry_run: true });
+    const preview = await post("/v1/sweeps", { dry_run: true });
+    // 3.2.0 (20d old) is due under the 23d it would learn, fresh under the 60d stored; churn-xgb keeps 60d.
+    expect(preview).toMatchObject({ dry_run: true, stages: { fresh: 1, due: 1, expired: 0 } });
     expect((await get(`/v1/deployments/${ids.second}`)).age.ttl_seconds).toBe(60 * 86_400);
     expect((await get(`/v1/deployments/${ids.second}/policy`)).learned_ttl).toMatchObject({
       learned_at: null,
       changes: [],
     });
     expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual([]);
+  });
+
+  it("a preview after the curve moved judges by the new TTL, and leaves the stored TTL, its events and the log as they were", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // A stricter target: the curve now suggests 13d, held at the 14d minimum; stored is still 23d.
+    await writeAndReload(t, POLICIES.replace("target: 0.9,", "target: 0.92,"));
+    const stored = await t.context.stores.learnedTtls.listLearnedTtls();
+    const events = async () => (await get(`/v1/deployments/${ids.second}/events`)).items;
+    const before = await events();
+    const sweeps = (await get("/v1/sweeps")).items;
+
+    t.setNow(T0 + 50 * DAY + 3_600_000);
+    const preview = await post("/v1/sweeps", { dry_run: true });
+    // 3.2.0 is 20 days old: expired under 14d (it is only due under the stored 23d).
+    expect(preview).toMatchObject({ dry_run: true, stages: { fresh: 1, due: 0, expired: 1 } });
+    expect(preview.findings.expired).toBe(1);
+
+    expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual(stored);
+    expect(await events()).toEqual(before);
+    expect((await get("/v1/sweeps")).items).toEqual(sweeps);
+    expect((await get(`/v1/deployments/${ids.second}`)).age).toMatchObject({
+      ttl_seconds: 23 * 86_400,
+      stage: "due",
+    });
+    // The sweep it previewed judges alike.
+    const sweep = await post("/v1/sweeps", {});
+    expect(sweep).toMatchObject({ dry_run: false, stages: preview.stages });
   });
 
   it("another replica on the same database judges by the TTL the sweeping one learned once it refreshes", async () => {
