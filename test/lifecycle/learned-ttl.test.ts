@@ -269,6 +269,64 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     expect(sweep).toMatchObject({ dry_run: false, stages: preview.stages });
   });
 
+  it("a reload whose bounds change the TTL in force records the change at once, with its reason and evidence, once", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    const { openContext } = await import("../../src/context.js");
+    // A replica that still has the file as it was: it reloads the same change after this server.
+    const replica = await openContext(t.database.url, {
+      clock: () => T0 + 50 * DAY,
+      policies: t.policiesPath,
+    });
+    try {
+      t.setNow(T0 + 50 * DAY + 60_000);
+      await writeAndReload(t, POLICIES.replace("max: 180d, fallback: 60d", "max: 20d, fallback: 45d"));
+      const explain = await get(`/v1/deployments/${ids.second}/policy`);
+      expect(explain).toMatchObject({ max_age_seconds: 20 * 86_400, learned_ttl: { source: "learned" } });
+      expect(explain.learned_ttl.changes).toEqual([
+        expect.objectContaining({ from_seconds: 60 * 86_400, to_seconds: 23 * 86_400 }),
+        {
+          at: iso(T0 + 50 * DAY + 60_000),
+          from_seconds: 23 * 86_400,
+          to_seconds: 20 * 86_400,
+          source: "learned",
+          reason: "bounds changed: max 180d → 20d",
+          evidence: expect.objectContaining({ metric: "auc", threshold: 0.9, based_on_deployments: 2 }),
+        },
+      ]);
+      // churn-xgb has no curve: its fallback changed.
+      expect((await get(`/v1/deployments/${ids.churn}/policy`)).learned_ttl.changes).toEqual([
+        {
+          at: iso(T0 + 50 * DAY + 60_000),
+          from_seconds: 60 * 86_400,
+          to_seconds: 45 * 86_400,
+          source: "fallback",
+          reason: "bounds changed: fallback 60d → 45d",
+          evidence: null,
+        },
+      ]);
+      const changes = async (id: number) =>
+        (await get(`/v1/deployments/${id}/events`)).items.filter(
+          (e: { type: string }) => e.type === "learned_ttl_changed",
+        );
+      expect((await changes(ids.second)).at(-1)).toMatchObject({
+        actor: "token:admin",
+        data: { policy: "learned" },
+      });
+      expect(await changes(ids.first)).toEqual([]);
+
+      // The replica's reload, the same file's again, and the next sweep tell of no new change.
+      expect(await replica.lifecycle.reloadPolicies("signal:SIGHUP").ttlChanges).toBe(0);
+      await writeAndReload(t, POLICIES.replace("max: 180d, fallback: 60d", "max: 20d, fallback: 45d"));
+      t.setNow(T0 + 50 * DAY + 3_600_000);
+      await post("/v1/sweeps", {});
+      expect(await changes(ids.second)).toHaveLength(2);
+      expect(await changes(ids.churn)).toHaveLength(1);
+    } finally {
+      await replica.close();
+    }
+  });
+
   it("another replica on the same database judges by the TTL the sweeping one learned once it refreshes", async () => {
     const ids = await seedFleet();
     const { openContext } = await import("../../src/context.js");
