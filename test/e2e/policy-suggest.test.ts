@@ -153,6 +153,23 @@ describe.each(dialects())("tenure policy suggest on %s", (dialect) => {
     );
   });
 
+  it("tenure sweep --dry-run judges by the TTL the curve now suggests and stores nothing", async () => {
+    const stricter = join(dir.path, "stricter.yaml");
+    // Against 0.92 the curve suggests 13d, held at the 14d minimum: 3.2.0 (20 days old) has expired.
+    writeFileSync(stricter, POLICIES.replace("target: 0.9,", "target: 0.92,"));
+    const stored = await t.context.stores.learnedTtls.listLearnedTtls();
+    const preview = await runTenure(
+      ["sweep", "--dry-run", "--json", "--database", t.database.url, "--policies", stricter],
+      { cwd: dir.path },
+    );
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(JSON.parse(preview.stdout)).toMatchObject({
+      dry_run: true,
+      stages: { fresh: 1, due: 0, expired: 1 },
+    });
+    expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual(stored);
+  });
+
   it("a tenure serve reloaded on SIGHUP with a tighter max records the TTL's change, and policy explain shows it with its reason", async ({
     onTestFinished,
   }) => {
