@@ -110,11 +110,15 @@ async function record(
   return events.length;
 }
 
-/** Why the TTL changed: the bounds that set it ("bounds changed: max 60d → 45d"), or the policy. */
+/**
+ * Why the TTL changed: the bounds that set it ("bounds changed: max 60d → 45d"), a `max_age` that
+ * became `auto`, or another policy.
+ */
 export function reasonOf(from: Policy, to: Policy): string {
   const was = from.max_age_auto;
   const now = to.max_age_auto;
-  if (!was || !now || from.name !== to.name) return `policy changed: ${from.name} → ${to.name}`;
+  if (from.name !== to.name || !now) return `policy changed: ${from.name} → ${to.name}`;
+  if (!was) return `max_age changed: ${formatDuration(from.max_age_seconds)} → auto`;
   // A learned TTL is held within min and max; without one the fallback applies.
   const bounds: [string, number, number][] =
     to.ttl_source === "fallback"

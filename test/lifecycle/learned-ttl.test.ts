@@ -327,6 +327,27 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     }
   });
 
+  it("a reload that puts another auto policy over a deployment records the fallback it now has, naming both policies", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // Nothing was learned under the new name: its fallback applies until the next sweep.
+    await writeAndReload(t, POLICIES.replace("name: learned", "name: learned-v2"));
+    const explain = await get(`/v1/deployments/${ids.second}/policy`);
+    expect(explain).toMatchObject({ policy: "learned-v2", max_age_seconds: 60 * 86_400 });
+    expect(explain.learned_ttl.changes).toEqual([
+      expect.objectContaining({ from_seconds: 60 * 86_400, to_seconds: 23 * 86_400 }),
+      expect.objectContaining({
+        from_seconds: 23 * 86_400,
+        to_seconds: 60 * 86_400,
+        source: "fallback",
+        reason: "policy changed: learned → learned-v2",
+        evidence: null,
+      }),
+    ]);
+    // churn-xgb had its fallback under either name: no change.
+    expect((await get(`/v1/deployments/${ids.churn}/policy`)).learned_ttl.changes).toEqual([]);
+  });
+
   it("another replica on the same database judges by the TTL the sweeping one learned once it refreshes", async () => {
     const ids = await seedFleet();
     const { openContext } = await import("../../src/context.js");
