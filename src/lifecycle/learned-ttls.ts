@@ -11,7 +11,8 @@ import { decaysOfPairs, suggestionFor } from "./ttl-suggestions.js";
  * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
  * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
  * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
- * changes. Every view reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at
+ * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts). Every view
+ * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at
  * start, after each sweep by the process that swept, and every `refreshMs` by each server, so
  * replicas sharing a database judge by the same TTL (within one refresh of a sweep).
  */
@@ -60,8 +61,9 @@ export class TtlLearner {
   }
 
   /**
-   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing;
-   * `fence` runs first in the transaction that writes (the sweep lease's check).
+   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing:
+   * its outcome's `policyOf` judges by them. `fence` runs first in the transaction that writes
+   * (the sweep lease's check).
    */
   async learn(at: number, dryRun: boolean, fence?: (tx: Stores) => Promise<void>): Promise<LearningOutcome> {
     const { stores, policies, policyOf } = this.options;
