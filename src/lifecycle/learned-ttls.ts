@@ -12,9 +12,9 @@ import { decaysOfPairs, suggestionFor } from "./ttl-suggestions.js";
  * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
  * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
  * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts). Every view
- * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at
- * start, after each sweep by the process that swept, and every `refreshMs` by each server, so
- * replicas sharing a database judge by the same TTL (within one refresh of a sweep).
+ * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at start, after each
+ * sweep by the process that swept, and every `refreshMs` by each server, so replicas sharing a
+ * database judge by the same TTL (within one refresh of a sweep).
  */
 
 export const LEARNED_TTL_CHANGED = "learned_ttl_changed";
