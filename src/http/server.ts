@@ -301,7 +301,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     digests,
     reloadPolicies() {
       const before = context.policies.digest();
-      const result = context.policies.reload();
+      const { result, ttlChanges } = context.lifecycle.reloadPolicies("signal:SIGHUP");
+      // A signal cannot wait for them either: the TTL changes are recorded in the background.
+      ttlChanges.catch((error: unknown) =>
+        logger.error({ err: error }, "the TTL changes of the policy reload could not be recorded"),
+      );
       if (result.ok) {
         logger.info({ ...result, path: context.policies.path }, "policies reloaded");
         // A signal cannot wait for the row: it is written in the background, and a failure logged.

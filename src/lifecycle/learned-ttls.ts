@@ -11,9 +11,10 @@ import { decaysOfPairs, suggestionFor } from "./ttl-suggestions.js";
  * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
  * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
  * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
- * changes. Every view reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at
- * start, after each sweep by the process that swept, and every `refreshMs` by each server, so
- * replicas sharing a database judge by the same TTL (within one refresh of a sweep).
+ * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts). Every view
+ * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at start, after each
+ * sweep by the process that swept, and every `refreshMs` by each server, so replicas sharing a
+ * database judge by the same TTL (within one refresh of a sweep).
  */
 
 export const LEARNED_TTL_CHANGED = "learned_ttl_changed";
@@ -26,6 +27,11 @@ export interface LearningOutcome {
   changed: number;
   /** Events written (0 in a preview). */
   events: number;
+  /**
+   * The policy each deployment is judged by in this pass: with the TTLs just learned. A preview's
+   * are held here, in memory, and nowhere else.
+   */
+  policyOf: (row: DeploymentRow) => Policy;
 }
 
 /** The part of an evidence an event keeps: enough to read the change on its own. */
@@ -55,12 +61,13 @@ export class TtlLearner {
   }
 
   /**
-   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing;
-   * `fence` runs first in the transaction that writes (the sweep lease's check).
+   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing:
+   * its outcome's `policyOf` judges by them. `fence` runs first in the transaction that writes
+   * (the sweep lease's check).
    */
   async learn(at: number, dryRun: boolean, fence?: (tx: Stores) => Promise<void>): Promise<LearningOutcome> {
-    const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0 };
     const { stores, policies, policyOf } = this.options;
+    const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0, policyOf };
     if (!policies.learnsTtls) return outcome;
     const previous = await this.refresh();
     const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
@@ -120,7 +127,8 @@ export class TtlLearner {
       }
     }
     outcome.learned = rows.length;
-    if (dryRun || rows.length === 0) return outcome;
+    if (dryRun) return { ...outcome, policyOf: withLearned(policyOf, rows) };
+    if (rows.length === 0) return outcome;
     await stores.transaction(async (tx) => {
       await fence?.(tx);
       await tx.learnedTtls.upsertLearnedTtls(rows);
@@ -142,6 +150,19 @@ export function summaryOf(evidence: TtlEvidence | null): EvidenceSummary | null 
     interval_per_day: evidence.interval_per_day,
     based_on_deployments: evidence.based_on_deployments,
     based_on_windows: evidence.based_on_windows,
+  };
+}
+
+/** `policyOf` with `rows` learned in place of the stored TTLs they stand for (a preview's). */
+function withLearned(
+  policyOf: (row: DeploymentRow) => Policy,
+  rows: LearnedTtlRow[],
+): (row: DeploymentRow) => Policy {
+  const learned = new Map(rows.map((r) => [keyOf(r.policy, r.model, r.environment), r.ttl_seconds]));
+  return (row) => {
+    const policy = policyOf(row);
+    const key = keyOf(policy.name, row.model, row.environment);
+    return policy.max_age_auto && learned.has(key) ? withLearnedTtl(policy, learned.get(key)) : policy;
   };
 }
 

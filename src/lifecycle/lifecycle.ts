@@ -26,6 +26,7 @@ import {
 import { buildModelDrift, type ModelDriftView } from "./model-drift.js";
 import { buildModelPerformance, type ModelPerformanceView } from "./model-performance.js";
 import type { PolicyBook, PolicyExplanation, ReloadResult } from "./policy-book.js";
+import { recordReloadedTtls } from "./reloaded-ttls.js";
 import { readRotReport } from "./rot-report-source.js";
 import type { Sweeper, SweepRequest } from "./sweeper.js";
 import { buildTimeline, type TimelineView } from "./timeline.js";
@@ -240,8 +241,22 @@ export class Lifecycle {
     return { retried };
   }
 
-  reloadPolicies(): ReloadResult {
-    return this.options.policies.reload();
+  /**
+   * Reads the policy file again. When it took, `ttlChanges` settles once the TTLs of `max_age: auto`
+   * it changed are recorded as events by `actor` (see recordReloadedTtls); the policies are in
+   * force already.
+   */
+  reloadPolicies(actor: string): { result: ReloadResult; ttlChanges: Promise<number> } {
+    const { policies, stores, clock } = this.options;
+    const before = policies.resolver();
+    const sha256 = policies.digest().sha256;
+    const result = policies.reload();
+    // The same text reloaded changes no TTL: nothing to read the fleet for.
+    if (!result.ok || !policies.learnsTtls || policies.digest().sha256 === sha256) {
+      return { result, ttlChanges: Promise.resolve(0) };
+    }
+    const after = policies.resolver();
+    return { result, ttlChanges: recordReloadedTtls({ stores, before, after, at: clock(), actor }) };
   }
 
   async explain(id: number): Promise<ExplainView> {

@@ -126,6 +126,20 @@ export class PolicyBook implements PolicySource {
     return resolved;
   }
 
+  /**
+   * The policies in force now, as they resolve each subject (learned TTLs included), kept as they
+   * are whatever is reloaded or refreshed later: what a reload changed is told by resolving a
+   * deployment before and after it.
+   */
+  resolver(): (subject: PolicySubject) => Policy {
+    const { choose, learned } = this;
+    return (subject) => {
+      const policy = choose(subject);
+      if (!policy.max_age_auto) return policy;
+      return withLearnedTtl(policy, learned.get(learnedKey(policy.name, subject.model, subject.environment)));
+    };
+  }
+
   /** True when a policy in force (or the defaults) has `max_age: auto`: only then do sweeps learn TTLs. */
   get learnsTtls(): boolean {
     return (

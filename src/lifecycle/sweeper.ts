@@ -243,8 +243,10 @@ export class Sweeper {
     const { at, totals } = pass;
     const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
     const promotions = pass.dryRun ? promoted.count : await this.promote(at);
-    // Learned first, so this pass judges every deployment by the TTL it just learned.
-    await this.options.learner?.learn(at, pass.dryRun, pass.fence);
+    // Learned first, so this pass judges every deployment by the TTL it just learned (a preview
+    // too: by those it would learn, held in memory).
+    const learning = await this.options.learner?.learn(at, pass.dryRun, pass.fence);
+    const policyOf = learning?.policyOf ?? ((row: DeploymentRow) => this.options.registry.policyOf(row));
     // A first sweep opens an alert for most deployments and writes several times the page's
     // size in alerts and notifications. Judged and written a page at a time, a page outlived
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,
@@ -271,7 +273,7 @@ export class Sweeper {
           // Awaited at the next turn; until then a failure must not surface as unhandled.
           next.catch(() => {});
         }
-        await this.sweepBatch(batch, pass);
+        await this.sweepBatch(batch, pass, policyOf);
         pass.read(batch.length);
         if (rows.length === 0 && more && !early)
           next = this.stores.deployments.liveDeployments(last, this.pageSize);
@@ -279,7 +281,7 @@ export class Sweeper {
     }
     // A preview judges the deployments its promotions would have made live, as a sweep does.
     for (let i = 0; i < promoted.live.length; i += this.batchSize) {
-      await this.sweepBatch(promoted.live.slice(i, i + this.batchSize), pass);
+      await this.sweepBatch(promoted.live.slice(i, i + this.batchSize), pass, policyOf);
     }
     await this.resolveEnded(pass);
     return { ...totals, promotions };
@@ -323,7 +325,11 @@ export class Sweeper {
     return { count: due.length, live: [...live.values()].sort((a, b) => a.id - b.id) };
   }
 
-  private async sweepBatch(rows: DeploymentRow[], pass: Pass): Promise<void> {
+  private async sweepBatch(
+    rows: DeploymentRow[],
+    pass: Pass,
+    policyOf: (row: DeploymentRow) => Policy,
+  ): Promise<void> {
     const { at, totals } = pass;
     const evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[] = [];
     for (const row of rows) {
@@ -333,7 +339,7 @@ export class Sweeper {
       // sweep judges it as the primary it now is. A preview skips too the primaries its
       // promotions would have superseded.
       if (pass.tookOver.has(row.id) || pass.superseded.has(row.id)) continue;
-      const policy = this.options.registry.policyOf(row);
+      const policy = policyOf(row);
       const { age, findings } = evaluateDeployment(row, policy, at);
       const expired = findings.find((f) => f.kind === "expired");
       if (expired && policy.expire_action === "retire") {
@@ -349,13 +355,7 @@ export class Sweeper {
     await judgePerformance(this.stores.metrics, evaluated, at, !pass.dryRun);
     for (const error of await judgeDrift(this.stores, evaluated, at, !pass.dryRun))
       this.options.logger?.warn(error, "drift could not be judged");
-    const { registry } = this.options;
-    await judgeForecasts(
-      { stores: this.stores, policyOf: (row) => registry.policyOf(row) },
-      evaluated,
-      at,
-      !pass.dryRun,
-    );
+    await judgeForecasts({ stores: this.stores, policyOf }, evaluated, at, !pass.dryRun);
     for (const e of evaluated) {
       for (const f of e.findings) {
         if (f.kind === "degraded" || f.kind === "drifted" || f.kind === "forecast_breach")

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { BoundStore } from "./bound-store.js";
-import type { LearnedTtlRow } from "./schema.js";
+import type { EventRow, LearnedTtlRow } from "./schema.js";
 import { chunks } from "./write-chunks.js";
 
 /** A model in an environment. */
@@ -21,6 +21,11 @@ export interface LearnedTtlStore {
   findLearnedTtl(key: ModelEnvironment & { policy: string }): Promise<LearnedTtlRow | undefined>;
   /** Writes each row over the one of its model, environment and policy. */
   upsertLearnedTtls(rows: LearnedTtlRow[]): Promise<void>;
+  /**
+   * The newest event of `type` of each deployment named that has one: the TTL change each was last
+   * told of (`learned_ttl_changed`), so a change another replica recorded is not recorded twice.
+   */
+  latestEventsOf(type: string, deploymentIds: number[]): Promise<EventRow[]>;
 }
 
 export class SqlLearnedTtlStore extends BoundStore implements LearnedTtlStore {
@@ -69,5 +74,27 @@ export class SqlLearnedTtlStore extends BoundStore implements LearnedTtlStore {
         )
         .execute();
     }
+  }
+
+  async latestEventsOf(type: string, deploymentIds: number[]): Promise<EventRow[]> {
+    const events: EventRow[] = [];
+    for (const [start, end] of chunks(deploymentIds.length)) {
+      const ids = deploymentIds.slice(start, end);
+      const rows = await this.executor
+        .selectFrom("deployment_events")
+        .selectAll()
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("deployment_events")
+            .select((e) => e.fn.max("id").as("id"))
+            .where("type", "=", type)
+            .where("deployment_id", "in", ids)
+            .groupBy("deployment_id"),
+        )
+        .orderBy("id")
+        .execute();
+      events.push(...rows);
+    }
+    return events;
   }
 }

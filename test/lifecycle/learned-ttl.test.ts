@@ -228,15 +228,124 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     expect(after.age).toMatchObject({ ttl_seconds: 30 * 86_400, stage: "fresh" });
   });
 
-  it("a preview learns nothing: no stored TTL, no event, the TTL in force unchanged", async () => {
+  it("a preview judges by the TTL it would learn, and learns nothing: no stored TTL, no event, the TTL in force unchanged", async () => {
     const ids = await seedFleet();
-    await post("/v1/sweeps", { dry_run: true });
+    const preview = await post("/v1/sweeps", { dry_run: true });
+    // 3.2.0 (20d old) is due under the 23d it would learn, fresh under the 60d stored; churn-xgb keeps 60d.
+    expect(preview).toMatchObject({ dry_run: true, stages: { fresh: 1, due: 1, expired: 0 } });
     expect((await get(`/v1/deployments/${ids.second}`)).age.ttl_seconds).toBe(60 * 86_400);
     expect((await get(`/v1/deployments/${ids.second}/policy`)).learned_ttl).toMatchObject({
       learned_at: null,
       changes: [],
     });
     expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual([]);
+  });
+
+  it("a preview after the curve moved judges by the new TTL, and leaves the stored TTL, its events and the log as they were", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // A stricter target: the curve now suggests 13d, held at the 14d minimum; stored is still 23d.
+    await writeAndReload(t, POLICIES.replace("target: 0.9,", "target: 0.92,"));
+    const stored = await t.context.stores.learnedTtls.listLearnedTtls();
+    const events = async () => (await get(`/v1/deployments/${ids.second}/events`)).items;
+    const before = await events();
+    const sweeps = (await get("/v1/sweeps")).items;
+
+    t.setNow(T0 + 50 * DAY + 3_600_000);
+    const preview = await post("/v1/sweeps", { dry_run: true });
+    // 3.2.0 is 20 days old: expired under 14d (it is only due under the stored 23d).
+    expect(preview).toMatchObject({ dry_run: true, stages: { fresh: 1, due: 0, expired: 1 } });
+    expect(preview.findings.expired).toBe(1);
+
+    expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual(stored);
+    expect(await events()).toEqual(before);
+    expect((await get("/v1/sweeps")).items).toEqual(sweeps);
+    expect((await get(`/v1/deployments/${ids.second}`)).age).toMatchObject({
+      ttl_seconds: 23 * 86_400,
+      stage: "due",
+    });
+    // The sweep it previewed judges alike.
+    const sweep = await post("/v1/sweeps", {});
+    expect(sweep).toMatchObject({ dry_run: false, stages: preview.stages });
+  });
+
+  it("a reload whose bounds change the TTL in force records the change at once, with its reason and evidence, once", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    const { openContext } = await import("../../src/context.js");
+    // A replica that still has the file as it was: it reloads the same change after this server.
+    const replica = await openContext(t.database.url, {
+      clock: () => T0 + 50 * DAY,
+      policies: t.policiesPath,
+    });
+    try {
+      t.setNow(T0 + 50 * DAY + 60_000);
+      await writeAndReload(t, POLICIES.replace("max: 180d, fallback: 60d", "max: 20d, fallback: 45d"));
+      const explain = await get(`/v1/deployments/${ids.second}/policy`);
+      expect(explain).toMatchObject({ max_age_seconds: 20 * 86_400, learned_ttl: { source: "learned" } });
+      expect(explain.learned_ttl.changes).toEqual([
+        expect.objectContaining({ from_seconds: 60 * 86_400, to_seconds: 23 * 86_400 }),
+        {
+          at: iso(T0 + 50 * DAY + 60_000),
+          from_seconds: 23 * 86_400,
+          to_seconds: 20 * 86_400,
+          source: "learned",
+          reason: "bounds changed: max 180d → 20d",
+          evidence: expect.objectContaining({ metric: "auc", threshold: 0.9, based_on_deployments: 2 }),
+        },
+      ]);
+      // churn-xgb has no curve: its fallback changed.
+      expect((await get(`/v1/deployments/${ids.churn}/policy`)).learned_ttl.changes).toEqual([
+        {
+          at: iso(T0 + 50 * DAY + 60_000),
+          from_seconds: 60 * 86_400,
+          to_seconds: 45 * 86_400,
+          source: "fallback",
+          reason: "bounds changed: fallback 60d → 45d",
+          evidence: null,
+        },
+      ]);
+      const changes = async (id: number) =>
+        (await get(`/v1/deployments/${id}/events`)).items.filter(
+          (e: { type: string }) => e.type === "learned_ttl_changed",
+        );
+      expect((await changes(ids.second)).at(-1)).toMatchObject({
+        actor: "token:admin",
+        data: { policy: "learned" },
+      });
+      expect(await changes(ids.first)).toEqual([]);
+
+      // The replica's reload, the same file's again, and the next sweep tell of no new change.
+      expect(await replica.lifecycle.reloadPolicies("signal:SIGHUP").ttlChanges).toBe(0);
+      await writeAndReload(t, POLICIES.replace("max: 180d, fallback: 60d", "max: 20d, fallback: 45d"));
+      t.setNow(T0 + 50 * DAY + 3_600_000);
+      await post("/v1/sweeps", {});
+      expect(await changes(ids.second)).toHaveLength(2);
+      expect(await changes(ids.churn)).toHaveLength(1);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it("a reload that puts another auto policy over a deployment records the fallback it now has, naming both policies", async () => {
+    const ids = await seedFleet();
+    await post("/v1/sweeps", {});
+    // Nothing was learned under the new name: its fallback applies until the next sweep.
+    await writeAndReload(t, POLICIES.replace("name: learned", "name: learned-v2"));
+    const explain = await get(`/v1/deployments/${ids.second}/policy`);
+    expect(explain).toMatchObject({ policy: "learned-v2", max_age_seconds: 60 * 86_400 });
+    expect(explain.learned_ttl.changes).toEqual([
+      expect.objectContaining({ from_seconds: 60 * 86_400, to_seconds: 23 * 86_400 }),
+      expect.objectContaining({
+        from_seconds: 23 * 86_400,
+        to_seconds: 60 * 86_400,
+        source: "fallback",
+        reason: "policy changed: learned → learned-v2",
+        evidence: null,
+      }),
+    ]);
+    // churn-xgb had its fallback under either name: no change.
+    expect((await get(`/v1/deployments/${ids.churn}/policy`)).learned_ttl.changes).toEqual([]);
   });
 
   it("another replica on the same database judges by the TTL the sweeping one learned once it refreshes", async () => {

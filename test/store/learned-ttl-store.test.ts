@@ -58,4 +58,36 @@ describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
       await stores.learnedTtls.findLearnedTtl({ model: "nope", environment: "production", policy: "other" }),
     ).toBeUndefined();
   });
+
+  it("reads the newest event of a type of each deployment named, and none of the others", async () => {
+    const { stores } = registry;
+    const [a, b, c] = await stores.deployments.insertDeployments([
+      newRow("churn-xgb", { deployment_date: T0 + 10 }),
+      newRow("churn-xgb", { deployment_date: T0 + 11 }),
+      newRow("churn-xgb", { deployment_date: T0 + 12 }),
+    ]);
+    if (!a || !b || !c) throw new Error("three deployments were inserted");
+    const event = (deployment_id: number, type: string, to_seconds: number) => ({
+      deployment_id,
+      model: "churn-xgb",
+      environment: "production",
+      type,
+      actor: "test",
+      at: T0 + to_seconds,
+      data: { to_seconds },
+    });
+    await stores.deployments.appendEvents([
+      event(a.id, "learned_ttl_changed", 1),
+      event(a.id, "learned_ttl_changed", 2),
+      event(a.id, "reviewed", 3),
+      event(b.id, "learned_ttl_changed", 4),
+      event(c.id, "learned_ttl_changed", 5),
+    ]);
+    const latest = await stores.learnedTtls.latestEventsOf("learned_ttl_changed", [a.id, b.id, 999_999]);
+    expect(latest.map((e) => [e.deployment_id, JSON.parse(e.data).to_seconds])).toEqual([
+      [a.id, 2],
+      [b.id, 4],
+    ]);
+    expect(await stores.learnedTtls.latestEventsOf("learned_ttl_changed", [])).toEqual([]);
+  });
 });

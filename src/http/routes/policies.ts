@@ -51,8 +51,10 @@ export function policyRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
       },
     },
     async (request) => {
-      requireAdmin(request);
-      const result = lifecycle.reloadPolicies();
+      const actor = requireAdmin(request);
+      const { result, ttlChanges } = lifecycle.reloadPolicies(actor.name);
+      // Answered once the TTL changes are recorded: an explanation read next shows them.
+      await ttlChanges;
       if (!result.ok) {
         throw new UnprocessableError(
           "the policy file is not valid; the policies in force are kept",

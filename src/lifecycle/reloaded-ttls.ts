@@ -1,0 +1,138 @@
+import { formatDuration } from "../core/duration.js";
+import { type Policy, type PolicySubject, StoredSubject } from "../core/policy.js";
+import type { NewEvent } from "../store/deployment-store.js";
+import { parseJsonColumn, parseStoredJson, parseTags } from "../store/json-columns.js";
+import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
+import type { Stores } from "../store/stores.js";
+import { TtlEvidenceSchema } from "./learned-ttl-view.js";
+import { LEARNED_TTL_CHANGED, summaryOf } from "./learned-ttls.js";
+
+/** The policy that governs a subject, its `auto` TTL resolved (PolicyBook.resolver). */
+export type PolicyResolver = (subject: PolicySubject) => Policy;
+
+export interface ReloadedTtlsOptions {
+  stores: Pick<Stores, "deployments" | "learnedTtls" | "transaction">;
+  /** The policies in force before the reload and after it, on the same learned TTLs. */
+  before: PolicyResolver;
+  after: PolicyResolver;
+  at: number;
+  /** Who reloaded: the token's name, or `signal:SIGHUP`. */
+  actor: string;
+}
+
+/** Live deployments read, and their events written, at a time. */
+const PAGE = 1000;
+
+/**
+ * Records what a policy file's reload did to the TTLs of `max_age: auto`: a `learned_ttl_changed`
+ * event on each live deployment governed by an `auto` policy whose TTL in force the reload
+ * changed (its bounds clamp the learned TTL differently, its fallback changed, or another policy
+ * now governs it); returns how many it wrote.
+ *
+ * Recorded at the reload, not at the next sweep: learned_ttls keeps the suggestion before the
+ * bounds, so a new bound is in force as soon as the file is, and only the reload knows the
+ * bounds before it. A deployment whose newest such event already tells of this TTL (another
+ * replica reloaded the same file first) gets none.
+ */
+export async function recordReloadedTtls(options: ReloadedTtlsOptions): Promise<number> {
+  const { stores, before, after, at } = options;
+  const stored = new Map(
+    (await stores.learnedTtls.listLearnedTtls()).map((r) => [keyOf(r.policy, r.model, r.environment), r]),
+  );
+  let written = 0;
+  for (let afterId = 0; ; ) {
+    const rows = await stores.deployments.liveDeployments(afterId, PAGE);
+    const changes: TtlChange[] = [];
+    for (const row of rows) {
+      // A deployment not started yet is judged by no TTL.
+      if (row.deployment_date > at) continue;
+      const subject = new StoredSubject(row, parseTags);
+      const to = after(subject);
+      if (!to.max_age_auto) continue;
+      const from = before(subject);
+      if (from.max_age_seconds !== to.max_age_seconds) changes.push({ row, from, to });
+    }
+    written += await record(options, changes, stored);
+    const last = rows.at(-1);
+    if (!last || rows.length < PAGE) return written;
+    afterId = last.id;
+  }
+}
+
+interface TtlChange {
+  row: DeploymentRow;
+  from: Policy;
+  to: Policy;
+}
+
+async function record(
+  options: ReloadedTtlsOptions,
+  changes: TtlChange[],
+  stored: Map<string, LearnedTtlRow>,
+): Promise<number> {
+  if (changes.length === 0) return 0;
+  const { stores, at, actor } = options;
+  const told = new Map(
+    (
+      await stores.learnedTtls.latestEventsOf(
+        LEARNED_TTL_CHANGED,
+        changes.map((c) => c.row.id),
+      )
+    ).map((e) => [e.deployment_id, parseJsonColumn("event_data", e.data)]),
+  );
+  const events: NewEvent[] = [];
+  for (const { row, from, to } of changes) {
+    const last = told.get(row.id);
+    if (last && last.policy === to.name && last.to_seconds === to.max_age_seconds) continue;
+    const learned = stored.get(keyOf(to.name, row.model, row.environment));
+    const evidence = learned?.evidence
+      ? parseStoredJson("learned_ttls.evidence", TtlEvidenceSchema, learned.evidence)
+      : null;
+    events.push({
+      deployment_id: row.id,
+      model: row.model,
+      environment: row.environment,
+      type: LEARNED_TTL_CHANGED,
+      actor,
+      at,
+      data: {
+        policy: to.name,
+        from_seconds: from.max_age_seconds,
+        to_seconds: to.max_age_seconds,
+        source: to.ttl_source ?? "fallback",
+        suggested_max_age_seconds: learned?.ttl_seconds ?? null,
+        reason: reasonOf(from, to),
+        evidence: summaryOf(evidence),
+      },
+    });
+  }
+  if (events.length > 0) await stores.transaction((tx) => tx.deployments.appendEvents(events));
+  return events.length;
+}
+
+/**
+ * Why the TTL changed: the bounds that set it ("bounds changed: max 60d → 45d"), a `max_age` that
+ * became `auto`, or another policy.
+ */
+export function reasonOf(from: Policy, to: Policy): string {
+  const was = from.max_age_auto;
+  const now = to.max_age_auto;
+  if (from.name !== to.name || !now) return `policy changed: ${from.name} → ${to.name}`;
+  if (!was) return `max_age changed: ${formatDuration(from.max_age_seconds)} → auto`;
+  // A learned TTL is held within min and max; without one the fallback applies.
+  const bounds: [string, number, number][] =
+    to.ttl_source === "fallback"
+      ? [["fallback", was.fallback_seconds, now.fallback_seconds]]
+      : [
+          ["min", was.min_seconds, now.min_seconds],
+          ["max", was.max_seconds, now.max_seconds],
+        ];
+  const changed = bounds
+    .filter(([, a, b]) => a !== b)
+    .map(([name, a, b]) => `${name} ${formatDuration(a)} → ${formatDuration(b)}`);
+  return `bounds changed: ${changed.join(", ")}`;
+}
+
+function keyOf(policy: string, model: string, environment: string): string {
+  return `${policy}\u0000${model}\u0000${environment}`;
+}
