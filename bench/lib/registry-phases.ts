@@ -250,7 +250,7 @@ async function storeFloorPage(floor: ChildServer, url: string, page: Page): Prom
   if (response.status !== 204) throw new Error(`floor refused the page: ${response.status}`);
 }
 
-/** The (deployment_date, id) a next_cursor encodes (src/registry/registry.ts), for the census's plan. */
+/** The (deployment_date, id) a next_cursor encodes (src/registry/deployment-list.ts), for the census's plan. */
 function decodeCursor(cursor: string): [number, number] {
   return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [number, number];
 }

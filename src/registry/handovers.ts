@@ -30,12 +30,64 @@ export interface HandoverOptions {
 
 /**
  * The registry's changes of who serves a model in an environment once it is registered: a
- * successor taking over, a scheduled promotion carried out, a canary rolled back, a rollback to
- * the golden version. Each runs in one transaction under the model and environment's lock, with
- * its events, and tells the lifecycle of the deployment it ends.
+ * deployment retired (or its scheduled promotion cancelled), a successor taking over, a scheduled
+ * promotion carried out, a canary rolled back, a rollback to the golden version. Each runs in one
+ * transaction under the model and environment's lock, with its events and its audit row, and
+ * tells the lifecycle of the deployment it ends.
  */
 export class Handovers {
   constructor(private readonly deps: HandoverOptions) {}
+
+  /**
+   * Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`.
+   * `at` dates it for a sweep that judges the fleet at another time than now (a replay).
+   */
+  async retire(
+    id: number,
+    actor: Actor,
+    reason?: string,
+    at?: number,
+    /** Runs in the retirement's transaction, told of the retired row (a sweep's announcement). */
+    within?: (tx: Stores, retired: DeploymentRow) => Promise<void>,
+  ): Promise<DeploymentView> {
+    const now = at ?? this.deps.clock();
+    return this.deps.stores.transaction(async (tx) => {
+      const row = await tx.deployments.findDeployment(id);
+      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
+      assertTeam(actor, row.owner_team);
+      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
+      const ended =
+        row.status === "scheduled"
+          ? await tx.deployments.cancelScheduled(id, now)
+          : await tx.deployments.endDeployment(id, "retired", now);
+      if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
+      const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
+      await this.deps.onEnded(tx, [retired], now);
+      await this.deps.audit.recordIn(
+        tx,
+        actor,
+        "deployment.retire",
+        { kind: "deployment", id },
+        snapshotOf(row),
+        snapshotOf(retired),
+      );
+      await tx.deployments.appendEvent({
+        deployment_id: id,
+        model: row.model,
+        environment: row.environment,
+        type: "retired",
+        actor: actor.name,
+        at: now,
+        data: {
+          model_version: row.model_version,
+          reason: reason ?? null,
+          ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
+        },
+      });
+      await within?.(tx, retired);
+      return this.deps.view(retired, now);
+    });
+  }
 
   /**
    * A live shadow or canary takes over from the live primary of its model and environment: the

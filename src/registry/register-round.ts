@@ -2,31 +2,26 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ConflictError, InputError } from "../core/errors.js";
 import { ROLES, STATUSES } from "../core/words.js";
-import { type NewEvent, storedDeployments } from "../store/deployment-store.js";
+import { storedDeployments } from "../store/deployment-store.js";
 import { parseStoredJson } from "../store/json-columns.js";
-import type { DeploymentRow, NewCanaryRow, NewDeploymentRow } from "../store/schema.js";
+import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import type { Actor } from "./actor.js";
-import { type AuditTrail, changeBy, snapshotOf } from "./audit-trail.js";
+import type { AuditTrail } from "./audit-trail.js";
 import type { RegisterDeploymentBody } from "./deployment-input.js";
 import { type DeploymentView, iso } from "./deployment-view.js";
+import type { PendingRegistration } from "./pending-registration.js";
+import {
+  type Accepted,
+  auditEntriesOf,
+  baselinesOf,
+  canariesOf,
+  eventsOf,
+  newRow,
+  pairKey,
+} from "./round-rows.js";
 import type { Outcome } from "./write-batcher.js";
 
-/** A registration checked at the edge, waiting for its transaction. */
-export interface PendingRegistration {
-  body: RegisterDeploymentBody;
-  actor: Actor;
-  /** When the server received it: the default deployment_date and the time of its events. */
-  now: number;
-  deployment_date: number;
-  training_data_cutoff: number;
-  /** A scheduled promotion: stored as `scheduled`, made live by the sweep at deployment_date. */
-  scheduled: boolean;
-  /** The body's hash when an Idempotency-Key was sent, else empty. */
-  request_hash: string;
-  /** The actor's scope and the Idempotency-Key, when one was sent. */
-  scope_key: string | undefined;
-}
+export type { PendingRegistration } from "./pending-registration.js";
 
 export interface Registration {
   deployment: DeploymentView;
@@ -70,13 +65,6 @@ export type ViewOf = (row: DeploymentRow, now: number) => DeploymentView;
 
 /** Told, inside the transaction, of deployments that just ended (their alerts end with them). */
 export type OnEnded = (tx: Stores, ended: DeploymentRow[], at: number) => Promise<void>;
-
-const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
-
-interface Accepted {
-  item: PendingRegistration;
-  superseded: DeploymentRow | undefined;
-}
 
 /**
  * Registers a round (distinct models, distinct idempotency keys) inside a transaction with a
@@ -318,26 +306,6 @@ interface WriteOptions {
 }
 
 /**
- * The audit rows of a round, from what the round itself read and wrote (no read of its own):
- * `before` is the live primary a registration supersedes as it stood (null when none), `after`
- * the deployment it made.
- */
-function auditEntriesOf(audit: AuditTrail, accepted: Accepted[], rows: DeploymentRow[]) {
-  return accepted.map(({ item, superseded }, i) =>
-    audit.entryOf(
-      changeBy(item.actor, "deployment.register", {
-        kind: "model",
-        name: item.body.model,
-        environment: item.body.environment,
-      }),
-      snapshotOf(superseded),
-      snapshotOf(rows[i]),
-      item.now,
-    ),
-  );
-}
-
-/**
  * Runs statements in the order given: issued all at once and awaited together where the
  * database pipelines them (PostgreSQL, see pipelinedTransactions), else each after the one
  * before, stopping at the first that fails, as a sequence of awaits does. SQLite answers each
@@ -361,104 +329,4 @@ function inOrder(accepted: Accepted[], rows: DeploymentRow[]): DeploymentRow[] {
     if (!row) throw new Error(`the insert returned no row for ${item.body.model}`);
     return row;
   });
-}
-
-/** The events of a round: each registration's own, and the supersession of what it replaced. */
-function eventsOf(accepted: Accepted[], rows: DeploymentRow[]): NewEvent[] {
-  const events: NewEvent[] = [];
-  accepted.forEach(({ item, superseded }, i) => {
-    const row = rows[i] as DeploymentRow;
-    const common = { model: row.model, environment: row.environment, actor: item.actor.name, at: item.now };
-    events.push({
-      ...common,
-      deployment_id: row.id,
-      type: item.scheduled ? "scheduled" : "deployed",
-      data: item.scheduled
-        ? { model_version: row.model_version, role: row.role, scheduled_at: iso(row.deployment_date) }
-        : { model_version: row.model_version, role: row.role, supersedes: superseded?.id ?? null },
-    });
-    if (superseded) {
-      events.push({
-        ...common,
-        deployment_id: superseded.id,
-        type: "superseded",
-        data: { model_version: superseded.model_version, superseded_by: row.id },
-      });
-    }
-  });
-  return events;
-}
-
-/** The canaries of a round: each canary registered with its analysis settings, due one interval on. */
-function canariesOf(
-  accepted: Accepted[],
-  rows: DeploymentRow[],
-  primaryBy: Map<string, DeploymentRow>,
-): NewCanaryRow[] {
-  return accepted.flatMap(({ item }, i) => {
-    const row = rows[i];
-    const canary = item.body.canary;
-    if (!row || !canary) return [];
-    return [
-      {
-        deployment_id: row.id,
-        model: row.model,
-        environment: row.environment,
-        primary_id: primaryBy.get(pairKey(row.model, row.environment))?.id ?? null,
-        steps: canary.steps ? JSON.stringify(canary.steps) : null,
-        step_index: 0,
-        interval_seconds: canary.interval_seconds,
-        failure_limit: canary.failure_limit,
-        min_requests: canary.min_requests,
-        min_labels: canary.min_labels,
-        inconclusive_limit: canary.inconclusive_limit,
-        max_error_rate_increase: canary.max_error_rate_increase,
-        max_p99_ratio: canary.max_p99_ratio,
-        failures: 0,
-        inconclusive_streak: 0,
-        state: "running",
-        next_analysis_at: item.now + canary.interval_seconds * 1000,
-        window_start: item.now,
-        created_at: item.now,
-        updated_at: item.now,
-      },
-    ];
-  });
-}
-
-function baselinesOf(accepted: Accepted[], rows: DeploymentRow[]) {
-  return accepted.flatMap(({ item }, i) => {
-    const row = rows[i];
-    return row
-      ? Object.entries(item.body.baseline_metrics ?? {}).map(([name, value]) => ({
-          deployment_id: row.id,
-          name,
-          value,
-          source: "registration" as const,
-          created_at: item.now,
-        }))
-      : [];
-  });
-}
-
-function newRow(item: PendingRegistration): NewDeploymentRow {
-  const { body } = item;
-  return {
-    model: body.model,
-    model_version: body.model_version,
-    environment: body.environment,
-    owner_team: body.owner_team,
-    role: body.role,
-    status: item.scheduled ? "scheduled" : "active",
-    deployment_date: item.deployment_date,
-    training_data_cutoff: item.training_data_cutoff,
-    ended_at: null,
-    endpoint: body.endpoint ?? null,
-    tags: JSON.stringify(body.tags ?? {}),
-    ttl_extension_seconds: 0,
-    created_at: item.now,
-    created_by: item.actor.name,
-    traffic_weight: body.canary ? (body.canary.weight ?? body.canary.steps?.[0] ?? null) : null,
-    sticky_header: body.canary?.sticky_header ?? null,
-  };
 }

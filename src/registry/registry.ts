@@ -1,15 +1,13 @@
-import type { AgeStage } from "../core/age.js";
-import { ConflictError, InputError, NotFoundError } from "../core/errors.js";
+import { InputError, NotFoundError } from "../core/errors.js";
 import { type PolicySource, StoredSubject, singlePolicy } from "../core/policy.js";
-import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import { FreshStatistics } from "../store/fresh-statistics.js";
 import { parseTags } from "../store/json-columns.js";
-import type { DeploymentFilter } from "../store/page-store.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
-import { AuditTrail, snapshotOf } from "./audit-trail.js";
+import { AuditTrail } from "./audit-trail.js";
 import { instantToMs, type RegisterDeploymentBody } from "./deployment-input.js";
+import { type ListQuery, type ListResult, listDeployments } from "./deployment-list.js";
 import {
   type DeploymentView,
   type EventView,
@@ -31,6 +29,7 @@ import {
 import { assertTeam, lockKeyOf, requireModel } from "./registry-rules.js";
 import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
+export type { ListQuery, ListResult } from "./deployment-list.js";
 export type { RollbackOptions } from "./handovers.js";
 export type { Registration } from "./register-round.js";
 
@@ -50,23 +49,6 @@ export interface RegistryOptions {
    * (their digest null) when absent.
    */
   audit?: AuditTrail;
-}
-
-export interface ListQuery {
-  model?: string;
-  environment?: string;
-  owner_team?: string;
-  role?: DeploymentRole;
-  status?: DeploymentStatus;
-  stage?: AgeStage;
-  sort: "-age" | "age";
-  limit: number;
-  cursor?: string;
-}
-
-export interface ListResult {
-  items: DeploymentView[];
-  next_cursor: string | null;
 }
 
 /**
@@ -196,54 +178,9 @@ export class Registry {
     return (await this.stores.deployments.listEvents(id)).map(toEventView);
   }
 
-  async list(query: ListQuery): Promise<ListResult> {
-    const now = this.clock();
-    const filter: DeploymentFilter = {
-      model: query.model,
-      environment: query.environment,
-      owner_team: query.owner_team,
-      role: query.role,
-      statuses: query.status ? [query.status] : undefined,
-    };
-    const order = query.sort === "-age" ? "asc" : "desc";
-    let after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (!query.stage) {
-      const rows = await this.stores.pages.listDeployments({ filter, order, limit: query.limit + 1, after });
-      const page = rows.slice(0, query.limit);
-      return this.page(page, rows.length > query.limit, now);
-    }
-    // Only live deployments have a stage, and each one's stage depends on its own policy: read
-    // live deployments in age order, keep those in the stage, stop once the page is full.
-    if (query.status && query.status !== "active") return { items: [], next_cursor: null };
-    filter.statuses = ["active"];
-    const kept: { row: DeploymentRow; view: DeploymentView }[] = [];
-    const chunk = Math.max(200, query.limit * 4);
-    for (;;) {
-      const rows = await this.stores.pages.listDeployments({ filter, order, limit: chunk, after });
-      for (const row of rows) {
-        const view = this.view(row, now);
-        if (view.age.stage === query.stage) kept.push({ row, view });
-        if (kept.length > query.limit) break;
-      }
-      const last = rows.at(-1);
-      if (kept.length > query.limit || rows.length < chunk || !last) break;
-      after = [last.deployment_date, last.id];
-    }
-    const page = kept.slice(0, query.limit);
-    const lastRow = page.at(-1)?.row;
-    return {
-      items: page.map((k) => k.view),
-      next_cursor:
-        kept.length > query.limit && lastRow ? encodeCursor([lastRow.deployment_date, lastRow.id]) : null,
-    };
-  }
-
-  private page(rows: DeploymentRow[], more: boolean, now: number): ListResult {
-    const last = rows.at(-1);
-    return {
-      items: rows.map((row) => this.view(row, now)),
-      next_cursor: more && last ? encodeCursor([last.deployment_date, last.id]) : null,
-    };
+  /** A page of deployments (see listDeployments). */
+  list(query: ListQuery): Promise<ListResult> {
+    return listDeployments(this.stores.pages, (row, now) => this.view(row, now), query, this.clock());
   }
 
   /** Throws ForbiddenError when a team-bound actor touches another team's model. */
@@ -259,57 +196,6 @@ export class Registry {
   /** The policy that governs a deployment. */
   policyOf(row: Pick<DeploymentRow, "model" | "environment" | "owner_team" | "tags">) {
     return this.policies.policyFor(new StoredSubject(row, parseTags));
-  }
-
-  /**
-   * Ends a live deployment, or cancels a scheduled promotion; either way its status is `retired`.
-   * `at` dates it for a sweep that judges the fleet at another time than now (a replay).
-   */
-  async retire(
-    id: number,
-    actor: Actor,
-    reason?: string,
-    at?: number,
-    /** Runs in the retirement's transaction, told of the retired row (a sweep's announcement). */
-    within?: (tx: Stores, retired: DeploymentRow) => Promise<void>,
-  ): Promise<DeploymentView> {
-    const now = at ?? this.clock();
-    return this.stores.transaction(async (tx) => {
-      const row = await tx.deployments.findDeployment(id);
-      if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
-      assertTeam(actor, row.owner_team);
-      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
-      const ended =
-        row.status === "scheduled"
-          ? await tx.deployments.cancelScheduled(id, now)
-          : await tx.deployments.endDeployment(id, "retired", now);
-      if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
-      const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
-      await this.onEnded(tx, [retired], now);
-      await this.audit.recordIn(
-        tx,
-        actor,
-        "deployment.retire",
-        { kind: "deployment", id },
-        snapshotOf(row),
-        snapshotOf(retired),
-      );
-      await tx.deployments.appendEvent({
-        deployment_id: id,
-        model: row.model,
-        environment: row.environment,
-        type: "retired",
-        actor: actor.name,
-        at: now,
-        data: {
-          model_version: row.model_version,
-          reason: reason ?? null,
-          ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
-        },
-      });
-      await within?.(tx, retired);
-      return this.view(retired, now);
-    });
   }
 
   async setGolden(
@@ -347,6 +233,11 @@ export class Registry {
       await this.audit.recordIn(tx, actor, "model.golden", subject, before, after, now);
     });
     return this.getModel(model);
+  }
+
+  /** Ends a live deployment or cancels a scheduled promotion (see Handovers.retire). */
+  retire(...args: Parameters<Handovers["retire"]>) {
+    return this.handovers.retire(...args);
   }
 
   /** A live shadow or canary takes over from the live primary (see Handovers.takeOver). */
@@ -459,22 +350,4 @@ function checkCanary(body: RegisterDeploymentBody, scheduled: boolean): void {
       },
     ]);
   }
-}
-
-function encodeCursor(key: [number, number]): string {
-  return Buffer.from(JSON.stringify(key)).toString("base64url");
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(key) && key.length === 2 && key.every((n) => Number.isSafeInteger(n))) {
-      return key as [number, number];
-    }
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new InputError("cursor is not valid", [
-    { field: "cursor", message: "must be a next_cursor returned by this endpoint" },
-  ]);
 }
