@@ -68,11 +68,7 @@ describe.runIf(canMakeCertificates())(
             (await review(withoutMetadata(admissionReview("deployment-create")))).body,
           );
           expect(denied.response).toMatchObject({ allowed: false, status: { code: 403 } });
-          const started = server
-            .stdout()
-            .split("\n")
-            .find((line) => line.includes("tenure is serving"));
-          expect(JSON.parse(started ?? "{}")).toMatchObject({
+          expect(JSON.parse(await server.startupLine())).toMatchObject({
             k8s_admission: true,
             tls: true,
             url: expect.stringMatching(/^https:/),

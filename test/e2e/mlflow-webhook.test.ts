@@ -32,7 +32,7 @@ describe("tenure serve with MLflow's webhook", () => {
     });
     try {
       // The server answers before its start-up line is written (the missed slot's sweep runs first).
-      await serve.waitForStdoutLine((line) => line.includes('"tenure is serving"'));
+      await serve.startupLine();
       const delivery = mlflowDelivery({
         secret: SECRET,
         event: "model_version_alias.created",

@@ -2,28 +2,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
+import { LEARNED_TTL_POLICIES as POLICIES, seedLearnedTtlFleet } from "../support/decay-fleet.js";
 import { pollUntil, type RunResult, runTenure, startServe, tempDir } from "../support/process.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import { startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-
-const POLICIES = `
-policies:
-  - name: learned
-    match: { model: "*" }
-    max_age: { auto: { min: 14d, max: 180d, fallback: 60d } }
-    performance: { metric: auc, target: 0.9, window: 1d, min_samples: 100 }
-`;
-
-/** AUC from 0.96 on a deployment's first day, 0.002 less each day: it crosses 0.9 at ~30d. */
-const decaying = (from: number, days: number) =>
-  Array.from({ length: days }, (_, i) => ({
-    name: "auc",
-    value: Number((0.96 - 0.002 * i).toFixed(4)),
-    timestamp: iso(from + i * DAY + DAY / 2),
-    sample_size: 500,
-  }));
 
 describe.each(dialects())("tenure policy suggest on %s", (dialect) => {
   let t: TestApp;
@@ -40,23 +23,8 @@ describe.each(dialects())("tenure policy suggest on %s", (dialect) => {
     const today = Math.floor(Date.now() / DAY) * DAY;
     const t0 = today - 50 * DAY;
     t = await startTestApp(dialect, { now: t0, policies: POLICIES });
-    const post = async (path: string, body: unknown) => {
-      const res = await t.request({ method: "POST", url: path, body });
-      expect(res.statusCode, res.body).toBeLessThan(300);
-      return res.json();
-    };
-    const first = await post("/v1/deployments", registration({ model_version: "3.1.0" }));
-    t.setNow(t0 + 30 * DAY);
-    const second = await post("/v1/deployments", registration({ model_version: "3.2.0" }));
-    t.setNow(t0 + 41 * DAY);
-    const churn = await post(
-      "/v1/deployments",
-      registration({ model: "churn-xgb", model_version: "1.0.0", owner_team: "growth" }),
-    );
+    await seedLearnedTtlFleet(t, t0);
     t.setNow(Date.now());
-    await post(`/v1/deployments/${first.id}/metrics`, { points: decaying(t0, 30) });
-    await post(`/v1/deployments/${second.id}/metrics`, { points: decaying(t0 + 30 * DAY, 20) });
-    await post(`/v1/deployments/${churn.id}/metrics`, { points: decaying(t0 + 41 * DAY, 9) });
     url = await t.app.listen({ host: "127.0.0.1", port: 0 });
   });
   afterAll(async () => {

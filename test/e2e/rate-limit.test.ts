@@ -1,49 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/databases.js";
-import {
-  expectOneLineFailure,
-  pollUntil,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
-
-/** The server's "tenure is serving" line, once written (it may follow the first healthy answer). */
-function startupLine(server: ServeProcess): Promise<string> {
-  return pollUntil("the start-up line", () =>
-    server
-      .stdout()
-      .split("\n")
-      .find((line) => line.includes('"tenure is serving"')),
-  );
-}
+import { expectOneLineFailure, pollUntil } from "../support/process.js";
+import { serveSandbox } from "../support/serve-sandbox.js";
 
 // The limits hold no state in the database, so SQLite alone shows the process's wiring.
 describe.concurrent("tenure serve --rate-limit as a process", { timeout: 60_000 }, () => {
-  async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
-    const database = await createTestDatabase("sqlite");
-    const cwd = tempDir();
-    const servers: ServeProcess[] = [];
-    onTestFinished(async () => {
-      for (const server of servers) await server.stop();
-      await database.drop();
-      cwd.remove();
-    });
-    const tenure = (args: string[], env: Record<string, string> = {}) =>
-      runTenure([...args, "--database", database.url], { cwd: cwd.path, env });
-    const serve = async (extraArgs: string[] = [], env: Record<string, string> = {}) => {
-      const server = await startServe({ cwd: cwd.path, database: database.url, extraArgs, env });
-      servers.push(server);
-      return server;
-    };
-    return { tenure, serve };
-  }
-
   it("answers a token's burst past --rate-limit with 429, Retry-After and problem+json, then serves it again", async ({
     onTestFinished,
   }) => {
-    const { tenure, serve } = await fresh(onTestFinished);
+    const { tenure, serve } = await serveSandbox(onTestFinished);
     const created = await tenure(["token", "create", "--scope", "read"]);
     expect(created.code, created.stderr).toBe(0);
     const server = await serve(["--rate-limit", "5/s"]);
@@ -71,29 +35,31 @@ describe.concurrent("tenure serve --rate-limit as a process", { timeout: 60_000 
       100,
     );
     // The start-up line says which limits are in force.
-    expect(await startupLine(server)).toMatch(/"rate_limit":"5\/s","anonymous_rate_limit":"1000\/s"/);
+    expect(await server.startupLine()).toMatch(/"rate_limit":"5\/s","anonymous_rate_limit":"1000\/s"/);
   });
 
   it("serves with the defaults, TENURE_RATE_LIMIT and off, as its start-up line says", async ({
     onTestFinished,
   }) => {
-    const { serve } = await fresh(onTestFinished);
+    const { serve } = await serveSandbox(onTestFinished);
     const defaults = await serve();
-    expect(await startupLine(defaults)).toMatch(/"rate_limit":"10000\/s","anonymous_rate_limit":"1000\/s"/);
+    expect(await defaults.startupLine()).toMatch(/"rate_limit":"10000\/s","anonymous_rate_limit":"1000\/s"/);
     const fromEnvironment = await serve([], {
       TENURE_RATE_LIMIT: "3000/m",
       TENURE_ANONYMOUS_RATE_LIMIT: "off",
     });
-    expect(await startupLine(fromEnvironment)).toMatch(/"rate_limit":"3000\/m","anonymous_rate_limit":"off"/);
+    expect(await fromEnvironment.startupLine()).toMatch(
+      /"rate_limit":"3000\/m","anonymous_rate_limit":"off"/,
+    );
     // The flag wins over the variable.
     const flagged = await serve(["--rate-limit", "off"], { TENURE_RATE_LIMIT: "3000/m" });
-    expect(await startupLine(flagged)).toMatch(/"rate_limit":"off"/);
+    expect(await flagged.startupLine()).toMatch(/"rate_limit":"off"/);
   });
 
   it("refuses a rate that is not N/s, N/m or N/h with one line and exit 2, from the flag or the variable", async ({
     onTestFinished,
   }) => {
-    const { tenure } = await fresh(onTestFinished);
+    const { tenure } = await serveSandbox(onTestFinished);
     const flag = await tenure(["serve", "--rate-limit", "fast"]);
     expect(expectOneLineFailure(flag, 2)).toMatch(/--rate-limit must be a rate such as 50\/s/);
     const variable = await tenure(["serve"], { TENURE_RATE_LIMIT: "50/d" });

@@ -2,15 +2,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ansiToHtml } from "../support/ansi-html.js";
+import { DEMO_FLAGS, seedDemo, serveDemo } from "../support/demo-fleet.js";
 import { hasExternalTool } from "../support/external-tool.js";
-import {
-  expectOneLineFailure,
-  lines,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { expectOneLineFailure, lines, runTenure, type ServeProcess, tempDir } from "../support/process.js";
 import { ANSI_COLOR, hasScript, runInTerminal, stripAnsi } from "../support/terminal.js";
 
 const CAPTURES = join(import.meta.dirname, "../../test-results/terminal");
@@ -26,20 +20,15 @@ describe("tenure report as a process: text, markdown and JSON, local and remote"
 }, () => {
   let dir: ReturnType<typeof tempDir>;
   let server: ServeProcess | undefined;
-  const database = ["--database", "demo.db", "--policies", "demo-policies.yaml"];
+  const database = DEMO_FLAGS;
   const local = (...args: string[]) => runTenure(["report", ...args, ...database], { cwd: dir.path });
   const remote = (...args: string[]) =>
     runTenure(["report", ...args], { cwd: dir.path, env: { TENURE_URL: server?.url } });
 
   beforeAll(async () => {
     dir = tempDir();
-    const seeded = await runTenure(["demo", "--seed-only", "--database", "demo.db"], { cwd: dir.path });
-    expect(seeded.code, seeded.stderr).toBe(0);
-    server = await startServe({
-      cwd: dir.path,
-      database: "demo.db",
-      extraArgs: ["--public-read", "--policies", "demo-policies.yaml"],
-    });
+    await seedDemo(dir.path);
+    server = await serveDemo(dir.path);
   });
   afterAll(async () => {
     await server?.stop();

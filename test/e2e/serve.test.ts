@@ -19,6 +19,7 @@ import {
   tempDir,
   waitUntilRefused,
 } from "../support/process.js";
+import { serveSandbox } from "../support/serve-sandbox.js";
 
 const DAY_S = 86_400;
 const DAY_MS = DAY_S * 1000;
@@ -32,22 +33,8 @@ describe.concurrent("tenure serve as a process", { timeout: 60_000 }, () => {
   describe.concurrent.each(dialects())("tenure serve on %s", (dialect) => {
     /** A fresh database and working folder for one test; servers it starts are stopped after it. */
     async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
-      const database = await createTestDatabase(dialect);
-      const cwd = tempDir();
-      const servers: ServeProcess[] = [];
-      onTestFinished(async () => {
-        for (const server of servers) await server.stop();
-        await database.drop();
-        cwd.remove();
-      });
-      const tenure = (...args: string[]) =>
-        runTenure([...args, "--database", database.url], { cwd: cwd.path });
-      const serve = async () => {
-        const server = await startServe({ cwd: cwd.path, database: database.url });
-        servers.push(server);
-        return server;
-      };
-      return { tenure, serve };
+      const sandbox = await serveSandbox(onTestFinished, dialect);
+      return { tenure: (...args: string[]) => sandbox.tenure(args), serve: () => sandbox.serve() };
     }
 
     it("answers GET /healthz and GET /openapi.json (an OpenAPI 3.1 document of the v1 routes), with nothing on stderr", async ({

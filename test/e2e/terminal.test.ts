@@ -3,16 +3,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ansiToHtml } from "../support/ansi-html.js";
+import { DEMO_FLAGS, seedDemo, serveDemo } from "../support/demo-fleet.js";
 import { hasExternalTool } from "../support/external-tool.js";
-import {
-  cells,
-  lines,
-  type RunResult,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { cells, lines, type RunResult, runTenure, type ServeProcess, tempDir } from "../support/process.js";
 import { ANSI_COLOR, hasScript, runInTerminal, stripAnsi } from "../support/terminal.js";
 
 const ESC = "\u001b";
@@ -56,7 +49,7 @@ describe.skipIf(!hasScript())(
     let dir: ReturnType<typeof tempDir>;
     let fleet: Listed[];
     let server: ServeProcess | undefined;
-    const database = ["--database", "demo.db", "--policies", "demo-policies.yaml"];
+    const database = DEMO_FLAGS;
     const pipe = (...args: string[]) => runTenure([...args, ...database], { cwd: dir.path });
     const terminal = (env: Record<string, string>, ...args: string[]) =>
       runInTerminal([...args, ...database], { cwd: dir.path, env });
@@ -70,15 +63,10 @@ describe.skipIf(!hasScript())(
 
     beforeAll(async () => {
       dir = tempDir();
-      const seeded = await runTenure(["demo", "--seed-only", "--database", "demo.db"], { cwd: dir.path });
-      expect(seeded.code, seeded.stderr).toBe(0);
+      await seedDemo(dir.path);
       const listed = await pipe("ls", "--json");
       fleet = (JSON.parse(listed.stdout) as { items: Listed[] }).items;
-      server = await startServe({
-        cwd: dir.path,
-        database: "demo.db",
-        extraArgs: ["--public-read", "--policies", "demo-policies.yaml"],
-      });
+      server = await serveDemo(dir.path);
     });
     afterAll(async () => {
       await server?.stop();
@@ -294,9 +282,8 @@ describe.skipIf(!hasScript() || !hasChromium)(
     it("renders what ls and show print on a terminal into PNGs under test-results/terminal/", async () => {
       const dir = tempDir();
       try {
-        const seeded = await runTenure(["demo", "--seed-only", "--database", "demo.db"], { cwd: dir.path });
-        expect(seeded.code, seeded.stderr).toBe(0);
-        const database = ["--database", "demo.db", "--policies", "demo-policies.yaml"];
+        await seedDemo(dir.path);
+        const database = DEMO_FLAGS;
         const listed = JSON.parse(
           (await runTenure(["ls", "--json", ...database], { cwd: dir.path })).stdout,
         ) as {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createTestDatabase, dialects } from "../support/databases.js";
-import {
-  cells,
-  expectOneLineFailure,
-  pollUntil,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { dialects } from "../support/databases.js";
+import { cells, expectOneLineFailure, pollUntil } from "../support/process.js";
+import { serveSandbox } from "../support/serve-sandbox.js";
 
 const DAY_MS = 86_400_000;
 
@@ -25,26 +18,14 @@ interface ListedToken {
 describe.each(dialects())("tenure token as a process on %s", { timeout: 60_000 }, (dialect) => {
   /** A fresh database and working folder; servers started are stopped after the test. */
   async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
-    const database = await createTestDatabase(dialect);
-    const cwd = tempDir();
-    const servers: ServeProcess[] = [];
-    onTestFinished(async () => {
-      for (const server of servers) await server.stop();
-      await database.drop();
-      cwd.remove();
-    });
-    const tenure = (...args: string[]) => runTenure([...args, "--database", database.url], { cwd: cwd.path });
-    const serve = async (extraArgs: string[] = []) => {
-      const server = await startServe({ cwd: cwd.path, database: database.url, extraArgs });
-      servers.push(server);
-      return server;
-    };
+    const sandbox = await serveSandbox(onTestFinished, dialect);
+    const tenure = (...args: string[]) => sandbox.tenure(args);
     const listed = async (): Promise<ListedToken[]> => {
       const result = await tenure("token", "ls", "--json");
       expect(result.code, result.stderr).toBe(0);
       return JSON.parse(result.stdout).items;
     };
-    return { tenure, serve, listed };
+    return { tenure, serve: sandbox.serve, listed };
   }
 
   it("token create --expires 90d prints only the token, and token ls shows when it expires", async ({

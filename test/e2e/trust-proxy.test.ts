@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/databases.js";
-import {
-  expectOneLineFailure,
-  pollUntil,
-  runTenure,
-  type ServeProcess,
-  startServe,
-  tempDir,
-} from "../support/process.js";
+import { expectOneLineFailure, type ServeProcess } from "../support/process.js";
+import { serveSandbox } from "../support/serve-sandbox.js";
 import { registration } from "../support/test-app.js";
 
 // The flags' wiring in a real process; what the addresses and timeouts do is proved in-process
@@ -15,25 +8,6 @@ import { registration } from "../support/test-app.js";
 describe.concurrent("tenure serve --trust-proxy and the PostgreSQL timeouts as a process", {
   timeout: 60_000,
 }, () => {
-  async function fresh(onTestFinished: (fn: () => Promise<void>) => void) {
-    const database = await createTestDatabase("sqlite");
-    const cwd = tempDir();
-    const servers: ServeProcess[] = [];
-    onTestFinished(async () => {
-      for (const server of servers) await server.stop();
-      await database.drop();
-      cwd.remove();
-    });
-    const tenure = (args: string[], env: Record<string, string> = {}) =>
-      runTenure([...args, "--database", database.url], { cwd: cwd.path, env });
-    const serve = async (extraArgs: string[] = [], env: Record<string, string> = {}) => {
-      const server = await startServe({ cwd: cwd.path, database: database.url, extraArgs, env });
-      servers.push(server);
-      return server;
-    };
-    return { tenure, serve };
-  }
-
   /** Registers a version with X-Forwarded-For: 203.0.113.9, and reads back its audit entry's client_ip. */
   async function forwardedClientIp(server: ServeProcess, token: string, version: string) {
     const auth = { authorization: `Bearer ${token}` };
@@ -52,20 +26,14 @@ describe.concurrent("tenure serve --trust-proxy and the PostgreSQL timeouts as a
   it("records the forwarded client behind a proxy named by --trust-proxy or TENURE_TRUST_PROXY, and the peer otherwise", async ({
     onTestFinished,
   }) => {
-    const { tenure, serve } = await fresh(onTestFinished);
+    const { tenure, serve } = await serveSandbox(onTestFinished);
     const created = await tenure(["token", "create", "--scope", "admin"]);
     expect(created.code, created.stderr).toBe(0);
     const token = created.stdout.trim();
 
     const flagged = await serve(["--trust-proxy", "127.0.0.1/32,10.0.0.0/8"]);
     expect(await forwardedClientIp(flagged, token, "1.0.0")).toBe("203.0.113.9");
-    const startup = await pollUntil("the start-up line", () =>
-      flagged
-        .stdout()
-        .split("\n")
-        .find((line) => line.includes('"tenure is serving"')),
-    );
-    expect(startup).toContain('"trust_proxy":["127.0.0.1/32","10.0.0.0/8"]');
+    expect(await flagged.startupLine()).toContain('"trust_proxy":["127.0.0.1/32","10.0.0.0/8"]');
     await flagged.stop();
 
     const fromEnvironment = await serve([], { TENURE_TRUST_PROXY: "127.0.0.1" });
@@ -79,7 +47,7 @@ describe.concurrent("tenure serve --trust-proxy and the PostgreSQL timeouts as a
   it("refuses a bad CIDR list or timeout with one line and exit 2, from the flag or the variable", async ({
     onTestFinished,
   }) => {
-    const { tenure } = await fresh(onTestFinished);
+    const { tenure } = await serveSandbox(onTestFinished);
     expect(expectOneLineFailure(await tenure(["serve", "--trust-proxy", "10.0.0.0/8,proxy"]), 2)).toMatch(
       /--trust-proxy must be a comma-separated list of CIDRs/,
     );

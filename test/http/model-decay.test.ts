@@ -1,14 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import { seedVersions } from "../support/decay-fleet.js";
+import { getOk, postOk, registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const DAY_S = 86_400;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString();
 /** The fleet's truth: every version starts at 0.95 AUC and loses 0.002 a day, so it crosses 0.9 at 25 days. */
 const START = 0.95;
 const SLOPE = -0.002;
+/** A day's AUC along the fleet's line, at the middle of the day, with a small alternating noise. */
+const decaying = (day: number) => START + SLOPE * (day + 0.5) + (day % 2 === 0 ? 0.0005 : -0.0005);
 const POLICIES = `
 policies:
   - name: fraud
@@ -31,39 +33,22 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
     await t?.close();
   });
 
-  const get = async (url: string) => {
-    const res = await t.request({ method: "GET", url });
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json();
-  };
-  const post = async (url: string, body: unknown) => {
-    const res = await t.request({ method: "POST", url, body });
-    expect(res.statusCode, res.body).toBeLessThan(300);
-    return res.json();
-  };
-  /** Daily points from `from` for `days` days along the fleet's line, with a small alternating noise. */
-  const decaying = (from: number, days: number) =>
-    Array.from({ length: days }, (_, i) => ({
-      name: "auc",
-      value: START + SLOPE * (i + 0.5) + (i % 2 === 0 ? 0.0005 : -0.0005),
-      timestamp: iso(from + i * DAY + DAY / 2),
-      sample_size: 500,
-    }));
+  const get = (url: string) => getOk(t, url);
+  const post = (url: string, body: unknown) => postOk(t, url, body);
 
   it("a decaying fleet gets its learned slope, the TTL it suggests against the current one, and the live version's forecast crossing", async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const first = await post(
-      "/v1/deployments",
-      registration({ model_version: "3.1.0", baseline_metrics: { auc: START } }),
-    );
-    t.setNow(T0 + 40 * DAY);
-    const second = await post(
-      "/v1/deployments",
-      registration({ model_version: "3.2.0", baseline_metrics: { auc: START } }),
-    );
-    t.setNow(T0 + 60 * DAY);
-    await post(`/v1/deployments/${first.id}/metrics`, { points: decaying(T0, 40) });
-    await post(`/v1/deployments/${second.id}/metrics`, { points: decaying(T0 + 40 * DAY, 20) });
+    // 3.1.0 served 40 days, 3.2.0 the 20 since; the clock stands on day 60.
+    const [, second] = await seedVersions(t, {
+      model: "fraud-gbm",
+      metric: "auc",
+      t0: T0,
+      versions: [
+        { version: "3.1.0", day: 0, days: 40, baseline: START },
+        { version: "3.2.0", day: 40, days: 20, baseline: START },
+      ],
+      level: decaying,
+    });
 
     const { decay } = await get("/v1/models/fraud-gbm/performance?environment=production");
     expect(decay).toMatchObject({
@@ -100,7 +85,7 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
     // 3.2.0 started at its baseline 0.95 20 days ago: it crosses 0.9 at ~25 days, in ~5.
     const forecast = decay.forecast;
     expect(forecast).toMatchObject({
-      deployment_id: second.id,
+      deployment_id: second,
       model_version: "3.2.0",
       metric: "auc",
       threshold: 0.9,
@@ -117,19 +102,17 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
 
   it("a metric where lower is better: a rising error rate gets a positive slope, a shorter TTL and its crossing", async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const rising = (from: number, days: number) =>
-      Array.from({ length: days }, (_, i) => ({
-        name: "error_rate",
-        value: 0.05 + 0.001 * (i + 0.5) + (i % 2 === 0 ? 0.0002 : -0.0002),
-        timestamp: iso(from + i * DAY + DAY / 2),
-        sample_size: 500,
-      }));
-    const first = await post("/v1/deployments", registration({ model: "errors-lr", model_version: "1.0" }));
-    t.setNow(T0 + 20 * DAY);
-    const second = await post("/v1/deployments", registration({ model: "errors-lr", model_version: "1.1" }));
-    t.setNow(T0 + 30 * DAY);
-    await post(`/v1/deployments/${first.id}/metrics`, { points: rising(T0, 20) });
-    await post(`/v1/deployments/${second.id}/metrics`, { points: rising(T0 + 20 * DAY, 10) });
+    // 1.0 served 20 days, 1.1 the 10 since; the clock stands on day 30.
+    await seedVersions(t, {
+      model: "errors-lr",
+      metric: "error_rate",
+      t0: T0,
+      versions: [
+        { version: "1.0", day: 0, days: 20 },
+        { version: "1.1", day: 20, days: 10 },
+      ],
+      level: (day) => 0.05 + 0.001 * (day + 0.5) + (day % 2 === 0 ? 0.0002 : -0.0002),
+    });
 
     const { decay } = await get("/v1/models/errors-lr/performance?environment=production");
     expect(decay).toMatchObject({ metric: "error_rate", direction: "lower", reason: null });
@@ -144,10 +127,14 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
 
   it("a model with too little history has no curve and says why; so does a policy without a performance target", async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const only = await post("/v1/deployments", registration({ model: "fraud-tiny", model_version: "1.0" }));
     await post("/v1/deployments", registration({ model: "plain-rules", model_version: "1.0" }));
-    t.setNow(T0 + 6 * DAY);
-    await post(`/v1/deployments/${only.id}/metrics`, { points: decaying(T0, 6) });
+    await seedVersions(t, {
+      model: "fraud-tiny",
+      metric: "auc",
+      t0: T0,
+      versions: [{ version: "1.0", day: 0, days: 6 }],
+      level: decaying,
+    });
 
     const tiny = (await get("/v1/models/fraud-tiny/performance?environment=production")).decay;
     expect(tiny).toMatchObject({ metric: "auc", curve: null, suggestion: null, forecast: null });

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { seededRandom } from "../../src/core/reservoir.js";
 import { dialects } from "../support/databases.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import {
+  degradeAndSweep,
+  fraudPolicy,
+  registerExpiredRecs,
+  registerFraud,
+} from "../support/rotting-fleet.js";
+import { postOk, registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
@@ -9,26 +14,7 @@ const POLICIES = `
 channels:
   hook: { type: webhook, url: "http://127.0.0.1:9/never" }
 policies:
-  - name: fraud
-    match: { model: "fraud-*" }
-    max_age: 30d
-    review_at: 0.8
-    max_data_age: 60d
-    silence_after: 2d
-    performance: { metric: auc, target: 0.92, window: 1d, min_samples: 500, label_delay: 1d }
-    drift: { window: 1d, drift_share: 0.5 }
-    notify: { drifted: [hook], degraded: [hook] }
-`;
-
-/** Rows of three features; `shift` moves the amounts and the country mix. */
-function rows(n: number, shift: boolean, seed: number) {
-  const random = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    amount: (shift ? 11.5 : 10) + (random() + random() + random() - 1.5),
-    country: shift ? (i % 10 === 0 ? "fr" : "de") : i % 3 === 0 ? "de" : "fr",
-    flagged: i % 7 === 0,
-  }));
-}
+${fraudPolicy(["silence_after: 2d", "notify: { drifted: [hook], degraded: [hook] }"])}`;
 
 describe.each(dialects())("GET /v1/fleet/deployments on %s", (dialect) => {
   let t: TestApp;
@@ -36,23 +22,12 @@ describe.each(dialects())("GET /v1/fleet/deployments on %s", (dialect) => {
     await t?.close();
   });
 
-  const post = async (url: string, body: unknown) => {
-    const res = await t.request({ method: "POST", url, body });
-    expect(res.statusCode, res.body).toBeLessThan(300);
-    return res.json();
-  };
+  const post = (url: string, body: unknown) => postOk(t, url, body);
   const rowsOf = async (query = "", token?: string) => {
     const res = await t.request({ method: "GET", url: `/v1/fleet/deployments${query}`, token });
     expect(res.statusCode, res.body).toBe(200);
     return res.json() as { generated_at: string; items: Record<string, unknown>[] };
   };
-  const auc = (day: number, value: number) =>
-    [0, 12].map((hour) => ({
-      name: "auc",
-      value,
-      timestamp: new Date(T0 + day * DAY + hour * 3_600_000).toISOString(),
-      sample_size: 500,
-    }));
 
   /**
    * A fraud model that degraded and drifted, an expired shadow of another team in staging, and a
@@ -60,39 +35,16 @@ describe.each(dialects())("GET /v1/fleet/deployments on %s", (dialect) => {
    */
   const seed = async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const fraud = await post(
-      "/v1/deployments",
-      registration({ training_data_cutoff: "2026-12-20", baseline_metrics: { auc: 0.95 } }),
-    );
-    const recs = await post(
-      "/v1/deployments",
-      registration({
-        model: "recs-two-tower",
-        model_version: "7",
-        owner_team: "growth",
-        environment: "staging",
-        role: "shadow",
-        deployment_date: new Date(T0 - 100 * DAY).toISOString(),
-        training_data_cutoff: "2026-09-01",
-      }),
-    );
+    const fraud = await registerFraud(t);
+    const recs = await registerExpiredRecs(t, T0, { environment: "staging", role: "shadow" });
     const retired = await post(
       "/v1/deployments",
       registration({ model: "churn-lr", model_version: "1", owner_team: "growth" }),
     );
     await post(`/v1/deployments/${retired.id}/retire`, {});
-    await post(`/v1/deployments/${fraud.id}/reference`, { rows: rows(3000, false, 1) });
-
-    t.setNow(T0 + 5 * DAY + 3_600_000);
-    await post(`/v1/deployments/${fraud.id}/metrics`, {
-      points: [...auc(0, 0.95), ...auc(1, 0.95), ...auc(2, 0.95), ...auc(3, 0.95), ...auc(4, 0.9)],
-    });
-    await post(`/v1/deployments/${fraud.id}/samples`, { rows: rows(3000, true, 2) });
-    await post(`/v1/deployments/${fraud.id}/heartbeat`, {});
-    t.setNow(T0 + 6 * DAY);
-    const swept = await post("/v1/sweeps", {});
+    const swept = await degradeAndSweep(t, T0, fraud, { heartbeat: true });
     expect(swept.findings).toMatchObject({ degraded: 1, drifted: 1 });
-    return { fraud: fraud.id as number, recs: recs.id as number, retired: retired.id as number };
+    return { fraud, recs, retired: retired.id as number };
   };
 
   it("lists every live deployment, oldest first, with the age block GET /v1/deployments/{id} gives", async () => {

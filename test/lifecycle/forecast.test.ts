@@ -1,13 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
+import { seedVersions, type VersionSpan } from "../support/decay-fleet.js";
 import { runTenure, tempDir } from "../support/process.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import { startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
 /** Each model's versions go live at these days; the sweep runs on day 70, ten days into the third. */
-const VERSIONS = [
+const VERSIONS: VersionSpan[] = [
   { version: "1.0", day: 0, days: 30 },
   { version: "2.0", day: 30, days: 30 },
   { version: "3.0", day: 60, days: 10 },
@@ -66,12 +67,13 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
    * Registers a model's versions one after the other (each supersedes the one before) and posts
    * each one's daily metric at noon: `level(age in days at the window's middle)`.
    */
-  async function seedModel(
+  function seedModel(
     model: string,
     metric: string,
     level: (ageDays: number) => number,
     options: {
-      versions?: typeof VERSIONS;
+      versions?: VersionSpan[];
+      /** The live (last) version's registered baseline. */
       baseline?: number;
       /** Samples behind each daily point (100: every window judged). */
       sampleSize?: number;
@@ -79,31 +81,19 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
       skewDays?: number;
     } = {},
   ): Promise<number[]> {
-    const ids: number[] = [];
     const versions = options.versions ?? VERSIONS;
-    for (const [i, v] of versions.entries()) {
-      t.setNow(T0 + v.day * DAY);
-      const last = i === versions.length - 1;
-      const body = registration({
-        model,
-        model_version: v.version,
-        training_data_cutoff: "2026-12-01",
-        ...(last && options.baseline !== undefined
-          ? { baseline_metrics: { [metric]: options.baseline } }
-          : {}),
-      });
-      const id = (await request("POST", "/v1/deployments", body)).id as number;
-      ids.push(id);
-      const points = Array.from({ length: v.days }, (_, d) => ({
-        name: metric,
-        value: level(d + 0.5) + (NOISE[d % NOISE.length] ?? 0),
-        timestamp: new Date(T0 + (v.day + d + (options.skewDays ?? 0)) * DAY + 12 * 3_600_000).toISOString(),
-        sample_size: options.sampleSize ?? 100,
-      }));
-      t.setNow(T0 + (v.day + v.days) * DAY);
-      await request("POST", `/v1/deployments/${id}/metrics`, { points });
-    }
-    return ids;
+    return seedVersions(t, {
+      model,
+      metric,
+      t0: T0,
+      versions: versions.map((v, i) =>
+        i === versions.length - 1 ? { ...v, baseline: options.baseline } : v,
+      ),
+      level: (day) => level(day + 0.5) + (NOISE[day % NOISE.length] ?? 0),
+      sampleSize: options.sampleSize ?? 100,
+      skewDays: options.skewDays,
+      registration: { training_data_cutoff: "2026-12-01" },
+    });
   }
 
   const view = async (id: number) => (await request("GET", `/v1/deployments/${id}`)).age;

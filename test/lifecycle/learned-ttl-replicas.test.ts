@@ -6,17 +6,12 @@ import { type RunningServer, startServer } from "../../src/http/server.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { dailyPoints, decayingAuc, LEARNED_TTL_POLICIES as POLICIES } from "../support/decay-fleet.js";
 import { pollUntil, tempDir } from "../support/process.js";
+import { SEEDER } from "../support/seeding.js";
 import { registration } from "../support/test-app.js";
 
 const DAY = 86_400_000;
-const POLICIES = `
-policies:
-  - name: learned
-    match: { model: "*" }
-    max_age: { auto: { min: 14d, max: 180d, fallback: 60d } }
-    performance: { metric: auc, target: 0.9, window: 1d, min_samples: 100 }
-`;
 
 describe.each(dialects())("learned TTLs across replicas on %s", (dialect) => {
   let database: TestDatabase | undefined;
@@ -42,12 +37,11 @@ describe.each(dialects())("learned TTLs across replicas on %s", (dialect) => {
     let first: number;
     let second: number;
     try {
-      const actor = { name: "test", key_scope: "test", team: null };
       const register = async (version: string) =>
         (
           await seeder.registry.register(
             RegisterDeploymentBody.parse(registration({ model_version: version })),
-            actor,
+            SEEDER,
           )
         ).deployment;
       first = (await register("3.1.0")).id;
@@ -86,13 +80,7 @@ describe.each(dialects())("learned TTLs across replicas on %s", (dialect) => {
       const { items } = (await res.json()) as { items: { state: string }[] };
       return items.some((i) => i.state === "done") ? true : undefined;
     });
-    const points = (from: number, days: number) =>
-      Array.from({ length: days }, (_, i) => ({
-        name: "auc",
-        value: Number((0.96 - 0.002 * i).toFixed(4)),
-        timestamp: new Date(from + i * DAY + DAY / 2).toISOString(),
-        sample_size: 500,
-      }));
+    const points = (from: number, days: number) => dailyPoints(from, days, decayingAuc);
     const send = (server: RunningServer, path: string, body: unknown) =>
       fetch(`${server.url}${path}`, {
         method: "POST",

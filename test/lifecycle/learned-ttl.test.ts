@@ -1,34 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import { LEARNED_TTL_POLICIES as POLICIES, seedLearnedTtlFleet } from "../support/decay-fleet.js";
+import { getOk, postOk, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/**
- * Every model here is `auto`: fraud-gbm within 14d..180d, the rest (churn-xgb) 60d as its
- * fallback. Both judge AUC against a target of 0.9 with a day's windows.
- */
-const POLICIES = `
-defaults:
-  max_age: 60d
-policies:
-  - name: learned
-    match: { model: "*" }
-    max_age: { auto: { min: 14d, max: 180d, fallback: 60d } }
-    review_at: 0.8
-    performance: { metric: auc, target: 0.9, window: 1d, min_samples: 100 }
-`;
-
-/** AUC that starts at 0.96 on a deployment's first day and loses 0.002 a day: it crosses 0.9 at ~30d. */
-const decaying = (from: number, days: number) =>
-  Array.from({ length: days }, (_, i) => ({
-    name: "auc",
-    value: Number((0.96 - 0.002 * i).toFixed(4)),
-    timestamp: iso(from + i * DAY + DAY / 2),
-    sample_size: 500,
-  }));
 
 describe.each(dialects())("learned TTLs on %s", (dialect) => {
   let t: TestApp;
@@ -36,36 +13,17 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     await t?.close();
   });
 
-  const get = async (url: string) => {
-    const res = await t.request({ method: "GET", url });
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json();
-  };
-  const post = async (url: string, body: unknown) => {
-    const res = await t.request({ method: "POST", url, body });
-    expect(res.statusCode, res.body).toBeLessThan(300);
-    return res.json();
-  };
+  const get = (url: string) => getOk(t, url);
+  const post = (url: string, body: unknown) => postOk(t, url, body);
 
   /**
    * fraud-gbm: 3.1.0 served 30 days, 3.2.0 the 20 since, both decaying alike (50 judged windows
-   * across 2 deployments). churn-xgb: one deployment with 9 judged windows.
+   * across 2 deployments). churn-xgb: one deployment with 9 judged windows. Every model is `auto`
+   * (fraud-gbm within 14d..180d, churn-xgb on its 60d fallback); the clock stands on day 50.
    */
   async function seedFleet() {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const first = await post("/v1/deployments", registration({ model_version: "3.1.0" }));
-    t.setNow(T0 + 30 * DAY);
-    const second = await post("/v1/deployments", registration({ model_version: "3.2.0" }));
-    t.setNow(T0 + 41 * DAY);
-    const churn = await post(
-      "/v1/deployments",
-      registration({ model: "churn-xgb", model_version: "1.0.0", owner_team: "growth" }),
-    );
-    t.setNow(T0 + 50 * DAY);
-    await post(`/v1/deployments/${first.id}/metrics`, { points: decaying(T0, 30) });
-    await post(`/v1/deployments/${second.id}/metrics`, { points: decaying(T0 + 30 * DAY, 20) });
-    await post(`/v1/deployments/${churn.id}/metrics`, { points: decaying(T0 + 41 * DAY, 9) });
-    return { first: first.id as number, second: second.id as number, churn: churn.id as number };
+    return seedLearnedTtlFleet(t, T0);
   }
 
   it("suggests a TTL from a model's decay across versions, and says why a model without a curve has none", async () => {

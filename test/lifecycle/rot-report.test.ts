@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { seededRandom } from "../../src/core/reservoir.js";
 import { dialects } from "../support/databases.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import {
+  degradeAndSweep,
+  fraudPolicy,
+  registerExpiredRecs,
+  registerFraud,
+} from "../support/rotting-fleet.js";
+import { postOk, registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
@@ -9,24 +14,7 @@ const POLICIES = `
 channels:
   hook: { type: webhook, url: "http://127.0.0.1:9/never" }
 policies:
-  - name: fraud
-    match: { model: "fraud-*" }
-    max_age: 30d
-    review_at: 0.8
-    max_data_age: 60d
-    performance: { metric: auc, target: 0.92, window: 1d, min_samples: 500, label_delay: 1d }
-    drift: { window: 1d, drift_share: 0.5 }
-`;
-
-/** Rows of three features; `shift` moves the amounts and the country mix. */
-function rows(n: number, shift: boolean, seed: number) {
-  const random = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    amount: (shift ? 11.5 : 10) + (random() + random() + random() - 1.5),
-    country: shift ? (i % 10 === 0 ? "fr" : "de") : i % 3 === 0 ? "de" : "fr",
-    flagged: i % 7 === 0,
-  }));
-}
+${fraudPolicy()}`;
 
 interface Team {
   owner_team: string;
@@ -40,18 +28,7 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
     await t?.close();
   });
 
-  const post = async (url: string, body: unknown) => {
-    const res = await t.request({ method: "POST", url, body });
-    expect(res.statusCode, res.body).toBeLessThan(300);
-    return res.json();
-  };
-  const auc = (day: number, value: number) =>
-    [0, 12].map((hour) => ({
-      name: "auc",
-      value,
-      timestamp: new Date(T0 + day * DAY + hour * 3_600_000).toISOString(),
-      sample_size: 500,
-    }));
+  const post = (url: string, body: unknown) => postOk(t, url, body);
 
   /**
    * Team risk: fraud-gbm degraded and drifted (fresh), fraud-rules expired 3 days ago with the
@@ -60,10 +37,7 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
    */
   const seed = async () => {
     t = await startTestApp(dialect, { now: T0, policies: POLICIES });
-    const gbm = await post(
-      "/v1/deployments",
-      registration({ training_data_cutoff: "2026-12-20", baseline_metrics: { auc: 0.95 } }),
-    );
+    const gbm = await registerFraud(t);
     const rules = await post(
       "/v1/deployments",
       registration({
@@ -82,24 +56,8 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
         training_data_cutoff: "2026-11-01",
       }),
     );
-    const recs = await post(
-      "/v1/deployments",
-      registration({
-        model: "recs-two-tower",
-        model_version: "7",
-        owner_team: "growth",
-        deployment_date: new Date(T0 - 100 * DAY).toISOString(),
-        training_data_cutoff: "2026-09-01",
-      }),
-    );
-    await post(`/v1/deployments/${gbm.id}/reference`, { rows: rows(3000, false, 1) });
-    t.setNow(T0 + 5 * DAY + 3_600_000);
-    await post(`/v1/deployments/${gbm.id}/metrics`, {
-      points: [...auc(0, 0.95), ...auc(1, 0.95), ...auc(2, 0.95), ...auc(3, 0.95), ...auc(4, 0.9)],
-    });
-    await post(`/v1/deployments/${gbm.id}/samples`, { rows: rows(3000, true, 2) });
-    t.setNow(T0 + 6 * DAY);
-    const swept = await post("/v1/sweeps", {});
+    const recs = await registerExpiredRecs(t, T0);
+    const swept = await degradeAndSweep(t, T0, gbm);
     expect(swept.findings).toMatchObject({ degraded: 1, drifted: 1, expired: 2, due: 1 });
     // The forecasting sweep (issue 20, point 2) raises forecast_breach; its finding is written here
     // as such a sweep writes it, in the alert table the report reads.
@@ -139,14 +97,14 @@ describe.each(dialects())("the rot report (GET /v1/report) on %s", (dialect) => 
         computed_at: T0 + 6 * DAY,
       });
     await t.context.stores.forecasts.setForecasts([
-      { id: gbm.id, forecast: crossing("auc", 5) },
+      { id: gbm, forecast: crossing("auc", 5) },
       { id: rules.id, forecast: crossing("auc", 60) },
     ]);
     return {
-      gbm: gbm.id as number,
+      gbm,
       rules: rules.id as number,
       xgb: xgb.id as number,
-      recs: recs.id as number,
+      recs,
     };
   };
 

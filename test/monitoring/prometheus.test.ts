@@ -1,12 +1,17 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { seededRandom } from "../../src/core/reservoir.js";
 import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
 import { dialects } from "../support/databases.js";
 import { find, parseExposition, type Sample, sampleValue } from "../support/exposition.js";
 import { hasExternalTool } from "../support/external-tool.js";
 import { type Receiver, startReceiver } from "../support/receivers.js";
-import { registration, startTestApp, type TestApp } from "../support/test-app.js";
+import {
+  degradeAndSweep,
+  fraudPolicy,
+  registerExpiredRecs,
+  registerFraud,
+} from "../support/rotting-fleet.js";
+import { postOk, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
@@ -15,15 +20,7 @@ const policies = (hookUrl: string) => `
 channels:
   hook: { type: webhook, url: "${hookUrl}", secret: "${SECRET}" }
 policies:
-  - name: fraud
-    match: { model: "fraud-*" }
-    max_age: 30d
-    review_at: 0.8
-    max_data_age: 60d
-    silence_after: 2d
-    performance: { metric: auc, target: 0.92, window: 1d, min_samples: 500, label_delay: 1d }
-    drift: { window: 1d, drift_share: 0.5 }
-    notify: { drifted: [hook], degraded: [hook] }
+${fraudPolicy(["silence_after: 2d", "notify: { drifted: [hook], degraded: [hook] }"])}
   - name: recs
     match: { model: "recs-*" }
     notify: { expired: [hook] }
@@ -31,16 +28,6 @@ policies:
 const PROMTOOL = "/usr/bin/promtool";
 const hasPromtool = hasExternalTool(PROMTOOL, "apt-get install prometheus");
 const DEPLOYMENT_LABELS = ["environment", "model", "model_version", "owner_team", "role"];
-
-/** Rows of three features; `shift` moves the amounts and the country mix. */
-function rows(n: number, shift: boolean, seed: number) {
-  const random = seededRandom(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    amount: (shift ? 11.5 : 10) + (random() + random() + random() - 1.5),
-    country: shift ? (i % 10 === 0 ? "fr" : "de") : i % 3 === 0 ? "de" : "fr",
-    flagged: i % 7 === 0,
-  }));
-}
 
 describe.each(dialects())("GET /metrics on %s", (dialect) => {
   let t: TestApp;
@@ -57,23 +44,12 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
     hook.received.length = 0;
   });
 
-  const post = async (url: string, body: unknown) => {
-    const res = await t.request({ method: "POST", url, body });
-    expect(res.statusCode, res.body).toBeLessThan(300);
-    return res.json();
-  };
+  const post = (url: string, body: unknown) => postOk(t, url, body);
   const scrape = async (token?: string | null) => {
     const res = await t.request({ method: "GET", url: "/metrics", token });
     expect(res.statusCode, res.body).toBe(200);
     return { ...parseExposition(res.body), text: res.body, contentType: res.headers["content-type"] };
   };
-  const auc = (day: number, value: number) =>
-    [0, 12].map((hour) => ({
-      name: "auc",
-      value,
-      timestamp: new Date(T0 + day * DAY + hour * 3_600_000).toISOString(),
-      sample_size: 500,
-    }));
 
   /**
    * A fraud model that degraded and drifted and served traffic through a gateway, and an expired
@@ -88,31 +64,9 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
       metrics: true,
       retry: options.retry,
     });
-    const fraud = await post(
-      "/v1/deployments",
-      registration({ training_data_cutoff: "2026-12-20", baseline_metrics: { auc: 0.95 } }),
-    );
-    const recs = await post(
-      "/v1/deployments",
-      registration({
-        model: "recs-two-tower",
-        model_version: "7",
-        owner_team: "growth",
-        environment: "staging",
-        role: "shadow",
-        deployment_date: new Date(T0 - 100 * DAY).toISOString(),
-        training_data_cutoff: "2026-09-01",
-      }),
-    );
-    await post(`/v1/deployments/${fraud.id}/reference`, { rows: rows(3000, false, 1) });
-    t.setNow(T0 + 5 * DAY + 3_600_000);
-    await post(`/v1/deployments/${fraud.id}/metrics`, {
-      points: [...auc(0, 0.95), ...auc(1, 0.95), ...auc(2, 0.95), ...auc(3, 0.95), ...auc(4, 0.9)],
-    });
-    await post(`/v1/deployments/${fraud.id}/samples`, { rows: rows(3000, true, 2) });
-    await post(`/v1/deployments/${fraud.id}/heartbeat`, {});
-    t.setNow(T0 + 6 * DAY);
-    const swept = await post("/v1/sweeps", {});
+    const fraud = await registerFraud(t);
+    const recs = await registerExpiredRecs(t, T0, { environment: "staging", role: "shadow" });
+    const swept = await degradeAndSweep(t, T0, fraud, { heartbeat: true });
     expect(swept.findings).toMatchObject({ degraded: 1, drifted: 1, expired: 1 });
     await t.context.dispatcher.drain(5_000);
     // 100 requests: 60 within 50 ms, 37 within 200 ms, 3 failed over 30 s.
@@ -125,7 +79,7 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
       gateway: "gw-1",
       deployments: [
         {
-          deployment_id: fraud.id,
+          deployment_id: fraud,
           window_start: windowEnd - 5000,
           window_end: windowEnd,
           requests: 100,
@@ -140,7 +94,7 @@ describe.each(dialects())("GET /metrics on %s", (dialect) => {
         { model: "ghost-b", environment: "x", requests: 2, first_seen: T0, last_seen: T0 + DAY },
       ],
     });
-    return { fraud: fraud.id as number, recs: recs.id as number, windowEnd };
+    return { fraud, recs, windowEnd };
   };
 
   const fraudLabels = {

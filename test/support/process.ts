@@ -122,8 +122,10 @@ export interface ServeProcess {
   exited: Promise<Exit>;
   stdout(): string;
   stderr(): string;
-  /** Resolves once a line of stdout satisfies `match`; event-driven, no polling. */
+  /** Resolves with the first line of stdout, written or still to come, that satisfies `match`; no polling. */
   waitForStdoutLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** The "tenure is serving" line, once written: the server answers /healthz before it writes it. */
+  startupLine(): Promise<string>;
   /** Sends SIGTERM if it is still running and waits for it to exit. */
   stop(): Promise<Exit>;
 }
@@ -198,8 +200,14 @@ export async function startServe(options: {
     exited,
     stdout: () => stdout,
     stderr: () => stderr,
-    waitForStdoutLine: (match, timeoutMs = 10_000) =>
-      new Promise((done, fail) => {
+    waitForStdoutLine: (match, timeoutMs = 10_000) => {
+      const written = stdout
+        .slice(0, stdout.length - partial.length)
+        .split("\n")
+        .slice(0, -1)
+        .find(match);
+      if (written !== undefined) return Promise.resolve(written);
+      return new Promise((done, fail) => {
         const timer = setTimeout(
           () => fail(new Error("timed out waiting for a line of server output")),
           timeoutMs,
@@ -211,7 +219,9 @@ export async function startServe(options: {
             done(line);
           },
         });
-      }),
+      });
+    },
+    startupLine: () => serve.waitForStdoutLine((line) => line.includes('"tenure is serving"'), 15_000),
     stop: async () => {
       if (running) child.kill("SIGTERM");
       return exited;

@@ -4,8 +4,9 @@ import type { Actor } from "../../src/registry/actor.js";
 import type { DialectName } from "../../src/store/database.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 
-const DAY_MS = 86_400_000;
-const SEEDER: Actor = { name: "seed", key_scope: "seed", team: null };
+export const DAY_MS = 86_400_000;
+/** The actor seeding registers as. */
+export const SEEDER: Actor = { name: "seed", key_scope: "seed", team: null };
 
 /**
  * A context over a new database of the dialect for the whole suite: call at the top of a

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { expect } from "vitest";
 import type { RetryPolicy } from "../../src/alerts/dispatcher.js";
 import { type Context, openContext } from "../../src/context.js";
 import type { TokenScope } from "../../src/core/words.js";
@@ -174,4 +175,18 @@ export function registration(overrides: Record<string, unknown> = {}): Record<st
     environment: "production",
     ...overrides,
   };
+}
+
+/** GETs as admin and reads the JSON answer; anything but 200 fails the test with the body. */
+export async function getOk(t: TestApp, url: string) {
+  const res = await t.request({ method: "GET", url });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+/** POSTs as admin and reads the JSON answer; anything but a 2xx fails the test with the body. */
+export async function postOk(t: TestApp, url: string, body: unknown) {
+  const res = await t.request({ method: "POST", url, body });
+  expect(res.statusCode, res.body).toBeLessThan(300);
+  return res.json();
 }
