@@ -21,7 +21,9 @@ import {
 import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
 import { Handovers } from "./handovers.js";
 import {
+  type EndedAlerts,
   hashRequest,
+  NO_ENDED_ALERTS,
   type OnEnded,
   type PendingRegistration,
   type Registration,
@@ -32,7 +34,7 @@ import { assertTeam, lockKeyOf, requireModel } from "./registry-rules.js";
 import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
 export type { RollbackOptions } from "./handovers.js";
-export type { Registration } from "./register-round.js";
+export { type EndedAlerts, NO_ENDED_ALERTS, type Registration } from "./register-round.js";
 
 export interface RegistryOptions {
   stores: Stores;
@@ -89,7 +91,7 @@ export class Registry {
     this.stores = options.stores;
     this.clock = options.clock;
     this.policies = options.policies ?? singlePolicy();
-    this.onEnded = options.onEnded ?? (async () => {});
+    this.onEnded = options.onEnded ?? (async () => NO_ENDED_ALERTS);
     this.audit =
       options.audit ??
       new AuditTrail({ stores: this.stores, clock: this.clock, policies: { digest: () => null } });
@@ -270,8 +272,11 @@ export class Registry {
     actor: Actor,
     reason?: string,
     at?: number,
-    /** Runs in the retirement's transaction, told of the retired row (a sweep's announcement). */
-    within?: (tx: Stores, retired: DeploymentRow) => Promise<void>,
+    /**
+     * Runs in the retirement's transaction, told of the retired row and of what its retirement
+     * did to its alerts (a sweep's announcement, and its totals).
+     */
+    within?: (tx: Stores, retired: DeploymentRow, resolved: EndedAlerts) => Promise<void>,
   ): Promise<DeploymentView> {
     const now = at ?? this.clock();
     return this.stores.transaction(async (tx) => {
@@ -285,7 +290,7 @@ export class Registry {
           : await tx.deployments.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
-      await this.onEnded(tx, [retired], now);
+      const resolved = await this.onEnded(tx, [retired], now);
       await this.audit.recordIn(
         tx,
         actor,
@@ -307,7 +312,7 @@ export class Registry {
           ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
         },
       });
-      await within?.(tx, retired);
+      await within?.(tx, retired, resolved);
       return this.view(retired, now);
     });
   }
