@@ -54,7 +54,9 @@ export type Totals = {
   stages: Record<AgeStage, number>;
   findings: Record<string, number>;
   alerts_opened: number;
+  /** Every alert the pass resolved, those resolved in its promotions', take-overs', rollbacks' and retirements' transactions too. */
   alerts_resolved: number;
+  /** Every notification it queued, wherever it queued it (the same transactions). */
   notifications: number;
 };
 
