@@ -54,7 +54,10 @@ export type Totals = {
   stages: Record<AgeStage, number>;
   findings: Record<string, number>;
   alerts_opened: number;
-  /** Every alert the pass resolved, those resolved in its promotions', take-overs', rollbacks' and retirements' transactions too. */
+  /**
+   * Every alert the pass resolved, those resolved in the transactions of its promotions,
+   * take-overs, rollbacks and retirements too.
+   */
   alerts_resolved: number;
   /** Every notification it queued, wherever it queued it (the same transactions). */
   notifications: number;
