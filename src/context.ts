@@ -15,7 +15,7 @@ import { DriftMonitor } from "./monitoring/drift-monitor.js";
 import { ShadowMonitor } from "./monitoring/shadow-monitor.js";
 import { TrafficMonitor, type TrafficMonitorOptions } from "./monitoring/traffic-monitor.js";
 import { AuditTrail } from "./registry/audit-trail.js";
-import { Registry } from "./registry/registry.js";
+import { NO_ENDED_ALERTS, Registry } from "./registry/registry.js";
 import { type Database, openDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { isMissingDatabase, MissingDatabaseError, missingDatabase } from "./store/missing-database.js";
@@ -145,8 +145,9 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     policies,
     audit,
     onEnded: async (tx, ended, at) => {
-      const change = await incidents?.resolveEnded(tx, ended, at);
-      if (change?.notifications) setImmediate(wake);
+      const change = (await incidents?.resolveEnded(tx, ended, at)) ?? NO_ENDED_ALERTS;
+      if (change.notifications) setImmediate(wake);
+      return change;
     },
   });
   // Every process judges by the TTLs stored by the last sweep, whichever replica ran it.

@@ -204,7 +204,13 @@ async function replay() {
   check(promotionsIn(winterSweep) === 0, "the winter sweep promoted a cancelled deployment");
 
   console.log(`\n${AUTUMN_EXPIRES.slice(0, 10)}: autumn's 100th day: expired, rolled back to ${EVERGREEN}`);
-  await tenure(env, "expiry", ["sweep", "--at", AUTUMN_EXPIRES], AUTUMN_EXPIRES);
+  const expirySweep = await tenure(env, "expiry", ["sweep", "--at", AUTUMN_EXPIRES], AUTUMN_EXPIRES);
+  // The rollback resolves the due alert, opens the expiry's and resolves it, in its transaction:
+  // the sweep counts all of it, as many notifications as Slack then hears.
+  check(
+    /; alerts 1 opened, 2 resolved; 3 notification\(s\);/.test(expirySweep),
+    "the expiry sweep does not count its rollback's alerts: 1 opened, 2 resolved, 3 notifications",
+  );
 
   console.log("\nthe whole history, as it reads that day");
   await tenure(env, "end", ["ls", "--all", "--model", MODEL], AUTUMN_EXPIRES);

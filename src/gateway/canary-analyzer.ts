@@ -229,17 +229,20 @@ export class CanaryAnalyzer {
         at: now,
         reason: `failed ${step.progress.failures} analyses (failure_limit ${a.canary.failure_limit})`,
         data: { failures: step.progress.failures, weight: 0, figures },
-        within: async (tx, ended) => {
+        within: async (tx, ended, resolved) => {
           await this.record(tx, a, "rolled_back");
           const change = await incidents.open(tx, [{ row: ended, finding: failedFinding(a, figures) }], now);
-          notified = change.notifications > 0;
+          // The rollback resolved the canary's open alerts first, which notifies too.
+          notified = resolved.notifications + change.notifications > 0;
         },
       });
     } else if (step.action === "promote") {
       if (!a.primary)
         throw new ConflictError(`${row.model} has no live primary in ${row.environment} to replace`);
       const reason = `the canary passed its last step (${step.progress.weight}%)`;
-      await registry.takeOver(a.primary.id, row.id, CANARY_ACTOR, reason, now, async (tx) => {
+      await registry.takeOver(a.primary.id, row.id, CANARY_ACTOR, reason, now, async (tx, resolved) => {
+        // The primary it replaces had its open alerts resolved, which notifies their channels.
+        notified = resolved.notifications > 0;
         await this.record(tx, a, "promoted");
         await tx.canaries.setTrafficWeight(row.id, null);
         await tx.deployments.appendEvent({

@@ -121,14 +121,16 @@ export class Guardrail {
           at: now,
           expect_current: row.id,
           data,
-          within: async (tx, rolledBack) => {
+          within: async (tx, rolledBack, _replacement, resolved) => {
             if (!rolledBack) return;
             const finding = guardrailFinding(
               rolledBack,
               breach,
               `rolled back to the golden version ${golden.model_version}`,
             );
-            notified = (await incidents.open(tx, [{ row: rolledBack, finding }], now)).notifications > 0;
+            const opened = await incidents.open(tx, [{ row: rolledBack, finding }], now);
+            // The rollback resolved the primary's open alerts first, which notifies too.
+            notified = resolved.notifications + opened.notifications > 0;
           },
         });
         outcome = { deployment_id: row.id, action: "rolled_back", reason };

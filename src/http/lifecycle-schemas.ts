@@ -23,8 +23,14 @@ export const Sweep = z.object({
   promotions: z.number().int(),
   retirements: z.number().int().describe("deployments retired or rolled back under expire_action: retire"),
   alerts_opened: z.number().int(),
-  alerts_resolved: z.number().int(),
-  notifications: z.number().int(),
+  alerts_resolved: z
+    .number()
+    .int()
+    .describe("alerts resolved, those its promotions, rollbacks and retirements ended with them included"),
+  notifications: z
+    .number()
+    .int()
+    .describe("notifications queued, one per channel: every alert it opened, reminded or resolved"),
   error: z.string().nullable(),
 });
 

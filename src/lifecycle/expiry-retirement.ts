@@ -2,7 +2,7 @@ import type { AlertChange, AlertWrites, Incidents } from "../alerts/incidents.js
 import { ConflictError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import type { Policy } from "../core/policy.js";
-import type { Registry } from "../registry/registry.js";
+import { type EndedAlerts, NO_ENDED_ALERTS, type Registry } from "../registry/registry.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
@@ -57,14 +57,24 @@ export async function retireOnPolicy(
     summary: `${finding.summary}; ${action}`,
     detail: { ...finding.detail, expire_action_taken: action },
   };
+  const ended: DeploymentRow = {
+    ...row,
+    status: successor ? "superseded" : golden ? "rolled_back" : "retired",
+    ended_at: at,
+  };
   try {
     const change = pass.dryRun
-      ? await pass.alertWrites((tx) => openExpired(tx, deps, row, announced, at))
-      : await changeAndAnnounce(deps, row, { successor, golden, reason, announced }, pass);
+      ? await pass.alertWrites(async (tx) => {
+          // The registry's change would first resolve the deployment's open alerts.
+          const resolved = await deps.incidents.resolveEnded(tx, [ended], at);
+          return sum(resolved, await announce(tx, deps, { row, ended, announced }, at));
+        })
+      : await changeAndAnnounce(deps, { row, ended, announced }, { successor, golden, reason }, pass);
     if (successor) pass.tookOver.add(successor.id);
     // Counted once the transaction holds: a retried transaction must not count twice.
-    totals.alerts_opened += change?.alerts ?? 0;
-    totals.notifications += change?.notifications ?? 0;
+    totals.alerts_opened += change.opened;
+    totals.alerts_resolved += change.resolved;
+    totals.notifications += change.notifications;
     totals.retirements++;
     return { ended: true };
   } catch (error) {
@@ -74,6 +84,20 @@ export async function retireOnPolicy(
   }
 }
 
+/** What ending a deployment on policy did to alerts: the expiry's alert opened, and all it resolved. */
+interface EndChange {
+  opened: number;
+  resolved: number;
+  notifications: number;
+}
+
+/** The deployment as judged and as ended, and its expiry finding with what was done about it. */
+interface Ending {
+  row: DeploymentRow;
+  ended: DeploymentRow;
+  announced: Finding;
+}
+
 /**
  * Hands over, rolls back or retires, and announces it in the change's own transaction, fenced
  * like the sweep's other writes: a change that fails (its audit row refused, the sweep lease
@@ -81,31 +105,58 @@ export async function retireOnPolicy(
  */
 async function changeAndAnnounce(
   deps: ExpiryRetirementOptions,
-  row: DeploymentRow,
-  plan: { successor?: DeploymentRow; golden?: { model_version: string }; reason: string; announced: Finding },
+  ending: Ending,
+  plan: { successor?: DeploymentRow; golden?: { model_version: string }; reason: string },
   pass: Pass,
-): Promise<AlertChange | undefined> {
+): Promise<EndChange> {
   const { registry } = deps;
   const { successor, golden, reason } = plan;
-  let change: AlertChange | undefined;
-  const status = successor ? "superseded" : golden ? "rolled_back" : "retired";
-  const within = async (tx: Stores) => {
+  const { ended } = ending;
+  let change: EndChange = { opened: 0, resolved: 0, notifications: 0 };
+  // The change resolved the deployment's other alerts (`resolved`) before the expiry's is opened.
+  const within = async (tx: Stores, resolved: EndedAlerts) => {
     await pass.fence(tx);
-    change = await openExpired(tx, deps, row, plan.announced, pass.at);
-    // The change ended the deployment's other alerts before this one was opened: it resolves too.
-    await deps.incidents.resolveEnded(tx, [{ ...row, status, ended_at: pass.at }], pass.at);
+    change = sum(resolved, await announce(tx, deps, ending, pass.at));
   };
-  if (successor) await registry.takeOver(row.id, successor.id, SWEEP_ACTOR, reason, pass.at, within);
+  if (successor) await registry.takeOver(ended.id, successor.id, SWEEP_ACTOR, reason, pass.at, within);
   else if (golden) {
     // Only the primary this sweep judged: a primary registered meanwhile is not rolled back for it.
-    await registry.rollback(row.model, row.environment, SWEEP_ACTOR, {
+    await registry.rollback(ended.model, ended.environment, SWEEP_ACTOR, {
       reason,
       at: pass.at,
-      expect_current: row.id,
-      within,
+      expect_current: ended.id,
+      within: (tx, _rolledBack, _replacement, resolved) => within(tx, resolved),
     });
-  } else await registry.retire(row.id, SWEEP_ACTOR, reason, pass.at, within);
+  } else {
+    await registry.retire(ended.id, SWEEP_ACTOR, reason, pass.at, (tx, _retired, resolved) =>
+      within(tx, resolved),
+    );
+  }
   return change;
+}
+
+/**
+ * Announces the expiry and what was done about it: its alert opens, unless one is open already,
+ * and resolves at once with the deployment that ended. In a preview, whose writer keeps what it
+ * would have written in this transaction, the alert it would open is there to resolve.
+ */
+async function announce(
+  tx: AlertWrites,
+  deps: ExpiryRetirementOptions,
+  { row, ended, announced }: Ending,
+  at: number,
+): Promise<{ opened: AlertChange; resolved: AlertChange }> {
+  const opened = (await openExpired(tx, deps, row, announced, at)) ?? NO_ENDED_ALERTS;
+  const resolved = await deps.incidents.resolveEnded(tx, [ended], at);
+  return { opened, resolved };
+}
+
+function sum(before: EndedAlerts, after: { opened: AlertChange; resolved: AlertChange }): EndChange {
+  return {
+    opened: after.opened.alerts,
+    resolved: before.alerts + after.resolved.alerts,
+    notifications: before.notifications + after.opened.notifications + after.resolved.notifications,
+  };
 }
 
 /** The expiry's alert with what was done about it, unless one is open already. */

@@ -1,6 +1,7 @@
 import type { AlertWrites } from "../alerts/incidents.js";
 import type { AgeStage } from "../core/age.js";
 import type { Actor } from "../registry/actor.js";
+import type { AlertRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 
 /** The actor of what a sweep does on its own (promotions, retirements). */
@@ -53,7 +54,12 @@ export type Totals = {
   stages: Record<AgeStage, number>;
   findings: Record<string, number>;
   alerts_opened: number;
+  /**
+   * Every alert the pass resolved, those resolved in the transactions of its promotions,
+   * take-overs, rollbacks and retirements too.
+   */
   alerts_resolved: number;
+  /** Every notification it queued, wherever it queued it (the same transactions). */
   notifications: number;
 };
 
@@ -80,27 +86,50 @@ export interface Pass {
 /**
  * The alert writes of a preview: reads go to the store, writes change nothing and return what
  * they would have, so Incidents counts the alerts and the notifications exactly as it would.
+ * Like a transaction, it reads what it "wrote": an alert it opened is open to a later read and
+ * can be resolved, and an alert it resolved is no longer open (a policy retirement opens the
+ * expiry's alert and resolves it at once).
  */
 export function countingWrites(stores: Stores): AlertWrites {
+  const opened: AlertRow[] = [];
+  const resolved = new Set<number>();
+  // Ids no stored alert has, so the alerts opened here are told apart from the store's.
+  let nextId = -1;
   return {
     alerts: {
-      openAlertsFor: (ids) => stores.alerts.openAlertsFor(ids),
-      insertAlerts: async (alerts) =>
-        alerts.map((a) => ({
-          ...a,
-          id: 0,
-          detail: JSON.stringify(a.detail),
-          state: "open",
-          last_notified_at: a.opened_at,
-          notifications: 1,
-          resolved_at: null,
-          resolution: null,
-        })),
+      openAlertsFor: async (ids) => {
+        const wanted = new Set(ids);
+        const stored = await stores.alerts.openAlertsFor(ids);
+        return [...stored, ...opened.filter((a) => wanted.has(a.deployment_id))].filter(
+          (a) => !resolved.has(a.id),
+        );
+      },
+      insertAlerts: async (alerts) => {
+        const rows = alerts.map(
+          (a): AlertRow => ({
+            ...a,
+            id: nextId--,
+            detail: JSON.stringify(a.detail),
+            state: "open",
+            last_notified_at: a.opened_at,
+            notifications: 1,
+            resolved_at: null,
+            resolution: null,
+          }),
+        );
+        opened.push(...rows);
+        return rows;
+      },
       markReminded: async () => {},
-      resolveAlerts: async (ids, at, resolution) =>
-        (await stores.alerts.findAlerts(ids))
+      resolveAlerts: async (ids, at, resolution) => {
+        const pending = new Set(ids.filter((id) => !resolved.has(id)));
+        const stored = await stores.alerts.findAlerts([...pending].filter((id) => id > 0));
+        const closed = [...stored, ...opened.filter((a) => pending.has(a.id))]
           .filter((a) => a.state === "open")
-          .map((a) => ({ ...a, state: "resolved", resolved_at: at, resolution })),
+          .map((a): AlertRow => ({ ...a, state: "resolved", resolved_at: at, resolution }));
+        for (const a of closed) resolved.add(a.id);
+        return closed;
+      },
     },
     outbox: { insertDeliveries: async () => {} },
   };

@@ -18,7 +18,8 @@ import { retireOnPolicy } from "./expiry-retirement.js";
 import { judgeForecasts } from "./forecast-evidence.js";
 import type { TtlLearner } from "./learned-ttls.js";
 import { toSweepView } from "./lifecycle-view.js";
-import { newPass, type Pass, SWEEP_ACTOR } from "./sweep-pass.js";
+import { previewSupersessions, promoteCounting } from "./promotion-totals.js";
+import { newPass, type Pass } from "./sweep-pass.js";
 
 export interface SweepRequest {
   /**
@@ -242,7 +243,8 @@ export class Sweeper {
   private async sweep(pass: Pass): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
     const { at, totals } = pass;
     const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
-    const promotions = pass.dryRun ? promoted.count : await this.promote(at);
+    const promotions = pass.dryRun ? promoted.count : await this.promote(pass);
+    if (pass.dryRun) await previewSupersessions(this.options, pass);
     // Learned first, so this pass judges every deployment by the TTL it just learned (a preview
     // too: by those it would learn, held in memory).
     const learning = await this.options.learner?.learn(at, pass.dryRun, pass.fence);
@@ -288,11 +290,11 @@ export class Sweeper {
   }
 
   /** Carries out the scheduled promotions whose time has come, oldest first. */
-  private async promote(at: number): Promise<number> {
+  private async promote(pass: Pass): Promise<number> {
     let promoted = 0;
     for (;;) {
-      const due = await this.stores.deployments.duePromotions(at, 100);
-      for (const row of due) if (await this.options.registry.promote(row.id, at, SWEEP_ACTOR)) promoted++;
+      const due = await this.stores.deployments.duePromotions(pass.at, 100);
+      for (const row of due) if (await promoteCounting(this.options.registry, row.id, pass)) promoted++;
       if (due.length < 100) return promoted;
     }
   }

@@ -4,7 +4,7 @@ import type { Stores } from "../store/stores.js";
 import type { Actor } from "./actor.js";
 import { type AuditSubject, type AuditTrail, snapshotOf } from "./audit-trail.js";
 import { type DeploymentView, iso } from "./deployment-view.js";
-import type { OnEnded } from "./register-round.js";
+import { type EndedAlerts, NO_ENDED_ALERTS, type OnEnded } from "./register-round.js";
 import { assertTeam, lockKeyOf, requireModel } from "./registry-rules.js";
 
 export interface RollbackOptions {
@@ -15,8 +15,16 @@ export interface RollbackOptions {
   expect_current?: number;
   /** More of why, in the `rolled_back` event's data (a guardrail's figures). */
   data?: Record<string, unknown>;
-  /** Runs in the rollback's transaction, told of the deployment rolled back and its replacement. */
-  within?: (tx: Stores, rolledBack: DeploymentRow | null, replacement: DeploymentRow) => Promise<void>;
+  /**
+   * Runs in the rollback's transaction, told of the deployment rolled back, its replacement, and
+   * what ending it did to its alerts (nothing when there was no primary to roll back).
+   */
+  within?: (
+    tx: Stores,
+    rolledBack: DeploymentRow | null,
+    replacement: DeploymentRow,
+    resolved: EndedAlerts,
+  ) => Promise<void>;
 }
 
 export interface HandoverOptions {
@@ -47,8 +55,11 @@ export class Handovers {
     actor: Actor,
     reason?: string,
     at?: number,
-    /** Runs in the retirement's transaction, told of the retired row (a sweep's announcement). */
-    within?: (tx: Stores, retired: DeploymentRow) => Promise<void>,
+    /**
+     * Runs in the retirement's transaction, told of the retired row and of what its retirement
+     * did to its alerts (a sweep's announcement, and its totals).
+     */
+    within?: (tx: Stores, retired: DeploymentRow, resolved: EndedAlerts) => Promise<void>,
   ): Promise<DeploymentView> {
     const now = at ?? this.deps.clock();
     return this.deps.stores.transaction(async (tx) => {
@@ -62,7 +73,7 @@ export class Handovers {
           : await tx.deployments.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
-      await this.deps.onEnded(tx, [retired], now);
+      const resolved = await this.deps.onEnded(tx, [retired], now);
       await this.deps.audit.recordIn(
         tx,
         actor,
@@ -84,7 +95,7 @@ export class Handovers {
           ...(row.status === "scheduled" ? { cancelled_promotion: true } : {}),
         },
       });
-      await within?.(tx, retired);
+      await within?.(tx, retired, resolved);
       return this.deps.view(retired, now);
     });
   }
@@ -93,6 +104,7 @@ export class Handovers {
    * A live shadow or canary takes over from the live primary of its model and environment: the
    * primary ends (`superseded`) and the successor becomes the primary, both recorded as events,
    * in one transaction. Refused (ConflictError) when either changed since the caller looked.
+   * `within` runs in it, told what ending the primary did to its alerts.
    */
   async takeOver(
     primaryId: number,
@@ -100,7 +112,7 @@ export class Handovers {
     actor: Actor,
     reason: string,
     at: number,
-    within?: (tx: Stores) => Promise<void>,
+    within?: (tx: Stores, resolved: EndedAlerts) => Promise<void>,
   ): Promise<DeploymentView> {
     return this.deps.stores.transaction(async (tx) => {
       const primary = await tx.deployments.findDeployment(primaryId);
@@ -121,7 +133,7 @@ export class Handovers {
       const subject = modelOf(primary);
       const before = await this.deps.audit.snapshot(subject, tx);
       await tx.deployments.endDeployment(primary.id, "superseded", at);
-      await this.deps.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
+      const resolved = await this.deps.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
       if (!(await tx.deployments.makePrimary(successor.id))) {
         throw new ConflictError(`deployment ${successorId} could not become the primary`);
       }
@@ -145,7 +157,7 @@ export class Handovers {
           data: { model_version: primary.model_version, superseded_by: successor.id, reason },
         },
       ]);
-      await within?.(tx);
+      await within?.(tx, resolved);
       const after = await this.deps.audit.snapshot(subject, tx);
       await this.deps.audit.recordIn(tx, actor, "deployment.take_over", subject, before, after);
       return this.deps.view({ ...successor, role: "primary" }, at);
@@ -155,18 +167,25 @@ export class Handovers {
   /**
    * Carries out a scheduled promotion at `at`: the deployment goes live (deployment_date = `at`)
    * and, if it is a primary, supersedes the live primary, with the usual events. Undefined when
-   * it is no longer scheduled (cancelled, or another sweep promoted it first).
+   * it is no longer scheduled (cancelled, or another sweep promoted it first). `within` runs in
+   * its transaction, told what superseding the primary did to its alerts (a sweep's totals).
    */
-  async promote(id: number, at: number, actor: Actor): Promise<DeploymentView | undefined> {
+  async promote(
+    id: number,
+    at: number,
+    actor: Actor,
+    within?: (tx: Stores, resolved: EndedAlerts) => Promise<void>,
+  ): Promise<DeploymentView | undefined> {
     return this.deps.stores.transaction(async (tx) => {
       const row = await tx.deployments.findDeployment(id);
       if (row?.status !== "scheduled") return undefined;
       await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       const current =
         row.role === "primary" ? await tx.deployments.findLivePrimary(row.model, row.environment) : undefined;
+      let resolved = NO_ENDED_ALERTS;
       if (current) {
         await tx.deployments.endDeployment(current.id, "superseded", at);
-        await this.deps.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
+        resolved = await this.deps.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
       }
       if (!(await tx.deployments.activateScheduled(id, at))) return undefined;
       const promoted: DeploymentRow = { ...row, status: "active", deployment_date: at };
@@ -198,6 +217,7 @@ export class Handovers {
           data: { model_version: current.model_version, superseded_by: id },
         });
       }
+      await within?.(tx, resolved);
       return this.deps.view(promoted, at);
     });
   }
@@ -215,7 +235,8 @@ export class Handovers {
       at: number;
       reason: string;
       data: Record<string, unknown>;
-      within?: (tx: Stores, row: DeploymentRow) => Promise<void>;
+      /** Told of the canary rolled back and what ending it did to its alerts. */
+      within?: (tx: Stores, row: DeploymentRow, resolved: EndedAlerts) => Promise<void>;
     },
   ): Promise<DeploymentRow> {
     const { at } = options;
@@ -228,7 +249,7 @@ export class Handovers {
       }
       const ended: DeploymentRow = { ...row, status: "rolled_back", ended_at: at, traffic_weight: 0 };
       await tx.canaries.setTrafficWeight(id, 0);
-      await this.deps.onEnded(tx, [ended], at);
+      const resolved = await this.deps.onEnded(tx, [ended], at);
       await tx.deployments.appendEvent({
         deployment_id: id,
         model: row.model,
@@ -238,7 +259,7 @@ export class Handovers {
         at,
         data: { model_version: row.model_version, reason: options.reason, ...options.data },
       });
-      await options.within?.(tx, ended);
+      await options.within?.(tx, ended, resolved);
       await this.deps.audit.recordIn(
         tx,
         actor,
@@ -290,9 +311,10 @@ export class Handovers {
       // which serves the version being rolled back.
       const endpoint =
         (await tx.deployments.lastEndpoint(model, environment, target)) ?? current?.endpoint ?? null;
+      let resolved = NO_ENDED_ALERTS;
       if (current) {
         await tx.deployments.endDeployment(current.id, "rolled_back", now);
-        await this.deps.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
+        resolved = await this.deps.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
       }
       const row = await tx.deployments.insertDeployment({
         model,
@@ -333,7 +355,7 @@ export class Handovers {
         });
       }
       const ended = current ? { ...current, status: "rolled_back" as const, ended_at: now } : null;
-      await options.within?.(tx, ended, row);
+      await options.within?.(tx, ended, row, resolved);
       const after = await this.deps.audit.snapshot(subject, tx);
       await this.deps.audit.recordIn(tx, actor, "model.rollback", subject, before, after);
       return {

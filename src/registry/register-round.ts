@@ -63,8 +63,20 @@ export function splitRounds(items: PendingRegistration[]): number[][] {
 /** How a stored row is shown, judged by its own policy. */
 export type ViewOf = (row: DeploymentRow, now: number) => DeploymentView;
 
-/** Told, inside the transaction, of deployments that just ended (their alerts end with them). */
-export type OnEnded = (tx: Stores, ended: DeploymentRow[], at: number) => Promise<void>;
+/** What ending deployments did to their alerts: how many it resolved, and the notifications it queued. */
+export interface EndedAlerts {
+  alerts: number;
+  notifications: number;
+}
+
+/** Nothing resolved, nothing queued: what a change that ended no deployment, or had no alerts to end, did. */
+export const NO_ENDED_ALERTS: EndedAlerts = Object.freeze({ alerts: 0, notifications: 0 });
+
+/**
+ * Told, inside the transaction, of deployments that just ended (their alerts end with them);
+ * answers what it did, so a caller that counts (a sweep's totals) counts those alerts too.
+ */
+export type OnEnded = (tx: Stores, ended: DeploymentRow[], at: number) => Promise<EndedAlerts>;
 
 /**
  * Registers a round (distinct models, distinct idempotency keys) inside a transaction with a

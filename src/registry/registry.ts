@@ -19,7 +19,9 @@ import {
 import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
 import { Handovers } from "./handovers.js";
 import {
+  type EndedAlerts,
   hashRequest,
+  NO_ENDED_ALERTS,
   type OnEnded,
   type PendingRegistration,
   type Registration,
@@ -31,7 +33,7 @@ import { type Outcome, WriteBatcher } from "./write-batcher.js";
 
 export type { ListQuery, ListResult } from "./deployment-list.js";
 export type { RollbackOptions } from "./handovers.js";
-export type { Registration } from "./register-round.js";
+export { type EndedAlerts, NO_ENDED_ALERTS, type Registration } from "./register-round.js";
 
 export interface RegistryOptions {
   stores: Stores;
@@ -71,7 +73,7 @@ export class Registry {
     this.stores = options.stores;
     this.clock = options.clock;
     this.policies = options.policies ?? singlePolicy();
-    this.onEnded = options.onEnded ?? (async () => {});
+    this.onEnded = options.onEnded ?? (async () => NO_ENDED_ALERTS);
     this.audit =
       options.audit ??
       new AuditTrail({ stores: this.stores, clock: this.clock, policies: { digest: () => null } });

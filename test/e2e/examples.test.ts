@@ -66,6 +66,10 @@ describe.concurrent("the examples", { timeout: 60_000 }, () => {
     expect(out).toMatch(/retired +\d{4}\.winter .*cancelled_promotion=true/);
     expect(out).toMatch(/slack <- recs-seasonal \d{4}\.autumn in production is due for review: 90d of 100d/);
     expect(out).toMatch(/slack <- Resolved: .*\d{4}\.autumn .*\(rolled_back\)/);
+    // The rollback's sweep counts what its transaction did: the due and expired alerts resolved, three notices.
+    expect(out).toMatch(
+      /sweep 5 at .*; alerts 1 opened, 2 resolved; 3 notification\(s\); 1 retired or rolled back on policy/,
+    );
     // The stage, then HEALTH and VERDICT: none for an ended deployment.
     expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.autumn +production .* rolled_back +- +-$/m);
     expect(out).toMatch(/^ +\d+ +recs-seasonal +\d{4}\.evergreen +production .* fresh +[\d.]+ +keep$/m);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Context, openContext } from "../../src/context.js";
-import type { AnalysisOutcome, CanaryAnalyzer } from "../../src/gateway/canary-analyzer.js";
+import { type AnalysisOutcome, CanaryAnalyzer } from "../../src/gateway/canary-analyzer.js";
 import { LATENCY_BOUNDS_MS } from "../../src/gateway/traffic-report.js";
 import type { TrafficWindows, WindowCounts } from "../../src/gateway/traffic-windows.js";
 import { generateToken, hashToken } from "../../src/registry/tokens.js";
@@ -283,6 +283,38 @@ describe.each(dialects())("canary analysis on %s", (dialect) => {
     ]);
     expect(await get("/v1/models/fraud-gbm/canary")).toMatchObject({ state: "promoted", weight: null });
     expect(await nextAnalysis()).toEqual([]);
+  });
+
+  it("wakes the dispatcher when its promotion resolves the replaced primary's alert, though it opens none", async () => {
+    await start();
+    const { primary, canary } = await primaryAndCanary({ weight: 10, steps: [10, 100] });
+    const row = await t.context.stores.deployments.findDeployment(primary);
+    if (!row) throw new Error("the primary was not registered");
+    const due = { kind: "due" as const, severity: "warning" as const, summary: "1.0.0 is due", detail: {} };
+    await t.context.stores.transaction((tx) => t.context.incidents.open(tx, [{ row, finding: due }], now));
+    let woken = 0;
+    const watched = new CanaryAnalyzer({
+      stores: t.context.stores,
+      registry: t.context.registry,
+      incidents: t.context.incidents,
+      traffic,
+      clock: t.context.clock,
+      onNotifications: () => woken++,
+    });
+    traffic.figures.set(primary, counts(2000, 10));
+    traffic.figures.set(canary, counts(500, 2));
+    expect((await nextAnalysis(watched)).map((o) => o.action)).toEqual(["advance"]);
+    expect(woken).toBe(0);
+    expect((await nextAnalysis(watched)).map((o) => o.action)).toEqual(["promote"]);
+    // The take-over resolved the primary's due alert in its transaction and queued Slack's notice.
+    const resolved = await t.context.database.db
+      .selectFrom("deliveries")
+      .innerJoin("alerts", "alerts.id", "deliveries.alert_id")
+      .select(["alerts.deployment_id", "deliveries.action", "alerts.resolution"])
+      .where("deliveries.action", "=", "resolve")
+      .execute();
+    expect(resolved).toEqual([{ deployment_id: primary, action: "resolve", resolution: "superseded" }]);
+    expect(woken).toBe(1);
   });
 
   it("holds a passing canary that has no steps: only steps promote", async () => {
