@@ -244,7 +244,7 @@ export class Sweeper {
     const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
     const promotions = pass.dryRun ? promoted.count : await this.promote(at);
     // Learned first, so this pass judges every deployment by the TTL it just learned.
-    await this.options.learner?.learn(at, pass.dryRun, pass.fence);
+    await this.options.learner?.learn(at, pass.dryRun, pass.fence, pass.decays);
     // A first sweep opens an alert for most deployments and writes several times the page's
     // size in alerts and notifications. Judged and written a page at a time, a page outlived
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,
@@ -338,7 +338,11 @@ export class Sweeper {
       const expired = findings.find((f) => f.kind === "expired");
       if (expired && policy.expire_action === "retire") {
         const outcome = await retireOnPolicy(this.options, row, policy, expired, pass);
-        if (outcome.ended) continue;
+        if (outcome.ended) {
+          // Its model's deployments changed (one ended, another may have taken over): read anew.
+          pass.decays.forget(row);
+          continue;
+        }
         for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
       }
       totals.deployments++;
@@ -351,7 +355,7 @@ export class Sweeper {
       this.options.logger?.warn(error, "drift could not be judged");
     const { registry } = this.options;
     await judgeForecasts(
-      { stores: this.stores, policyOf: (row) => registry.policyOf(row) },
+      { stores: this.stores, policyOf: (row) => registry.policyOf(row), decays: pass.decays },
       evaluated,
       at,
       !pass.dryRun,
