@@ -12,6 +12,7 @@ import {
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import type { MetricReads } from "./shared-metric-reads.js";
 import { startedDeployments } from "./started-deployments.js";
 
 /**
@@ -35,7 +36,7 @@ export interface JudgedHistory {
  * and one baselines query for all of them.
  */
 export async function judgedHistories(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   rows: readonly DeploymentRow[],
   performance: PerformancePolicy,
   now: number,
@@ -98,7 +99,7 @@ export async function learnModelDecay(
 
 /** The curve of one model in one environment from rows already read (its started deployments). */
 export async function decayOf(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   policyOf: (row: DeploymentRow) => Policy,
   input: { model: string; environment: string },
   rows: readonly DeploymentRow[],
@@ -166,7 +167,7 @@ const DEPLOYMENTS_PER_QUERY = 1000;
  * baselines query per performance policy (per 1,000 deployments) rather than per model.
  */
 export async function decaysOf(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   policyOf: (row: DeploymentRow) => Policy,
   groups: readonly { model: string; environment: string; rows: readonly DeploymentRow[] }[],
   now: number,

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
@@ -28,6 +28,7 @@ policies:
 describe.each(dialects())("the model page's decay block on %s", (dialect) => {
   let t: TestApp;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await t?.close();
   });
 
@@ -165,5 +166,36 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
       forecast: null,
       forecast_reason: "its policy plain sets no performance target",
     });
+  });
+
+  it("the page and its decay block read the windows once when the leading policy judges them alike", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const first = await post("/v1/deployments", registration({ model_version: "3.1.0" }));
+    t.setNow(T0 + 40 * DAY);
+    const second = await post("/v1/deployments", registration({ model_version: "3.2.0" }));
+    t.setNow(T0 + 60 * DAY);
+    await post(`/v1/deployments/${first.id}/metrics`, { points: decaying(T0, 40) });
+    const latency = [{ name: "latency_ms", value: 12, timestamp: iso(T0 + 59 * DAY), sample_size: 500 }];
+    await post(`/v1/deployments/${second.id}/metrics`, {
+      points: [...decaying(T0 + 40 * DAY, 20), ...latency],
+    });
+    const { metrics } = t.context.stores;
+    const windows = vi.spyOn(metrics, "windowAggregates");
+    const baselines = vi.spyOn(metrics, "baselines");
+
+    const auc = await get("/v1/models/fraud-gbm/performance?environment=production");
+    expect(auc.metric).toMatchObject({ name: "auc" });
+    expect(auc.decay.curve).toMatchObject({ based_on_deployments: 2, based_on_windows: 59 });
+    expect(windows).toHaveBeenCalledTimes(1);
+    expect(baselines).toHaveBeenCalledTimes(1);
+
+    // Another metric drawn: the page reads its windows, the curve still reads AUC's.
+    windows.mockClear();
+    baselines.mockClear();
+    const drawn = await get("/v1/models/fraud-gbm/performance?environment=production&metric=latency_ms");
+    expect(drawn.metric).toMatchObject({ name: "latency_ms" });
+    expect(drawn.decay).toEqual(auc.decay);
+    expect(windows.mock.calls.map((call) => call[1])).toEqual(["latency_ms", "auc"]);
+    expect(baselines.mock.calls.map((call) => call[1])).toEqual(["latency_ms", "auc"]);
   });
 });
