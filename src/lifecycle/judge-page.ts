@@ -46,6 +46,7 @@ export async function judgePage(
     at,
     !pass.dryRun,
   );
+  pass.decays.release(rows.at(-1)?.id ?? 0);
   for (const e of judged) {
     for (const f of e.findings) {
       if (EVIDENCE_KINDS.has(f.kind)) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;

@@ -7,6 +7,8 @@ import { MODEL_HISTORY_DEPLOYMENTS } from "./started-deployments.js";
 /** One model in one environment: its started deployments as read, and its curve once learned. */
 interface Entry {
   rows: DeploymentRow[];
+  /** The id of its newest live deployment (0 without one): when a sweep may let it go. */
+  newestLive: number;
   learned?: { inputs: string; decay: ModelDecay };
 }
 
@@ -16,6 +18,10 @@ interface Entry {
  * A curve is reused only while what it was fitted from is the same — the model's started
  * deployments (read once, until `forget`) and the performance policy of the one that leads, under
  * the `policyOf` of the call (see decayInputs) — so two policies never share a curve.
+ *
+ * A sweep's learner reads every live model's deployments at once; the sweep lets each model go
+ * (`release`) once its pages have passed the model's newest live deployment, so what it keeps
+ * shrinks as it goes and its memory stays within what the learner read.
  */
 export class ModelDecays {
   private readonly entries = new Map<string, Entry>();
@@ -72,6 +78,14 @@ export class ModelDecays {
     this.entries.delete(decayKey(pair));
   }
 
+  /**
+   * Lets go of the models whose live deployments all have ids up to `id`: a sweep, which judges
+   * live deployments in the order of their ids, has judged them all. Asked again, one is read anew.
+   */
+  release(id: number): void {
+    for (const [key, entry] of this.entries) if (entry.newestLive <= id) this.entries.delete(key);
+  }
+
   /** Reads the started deployments of the pairs not yet read, in one query. */
   private async readRows(pairs: readonly { model: string; environment: string }[]): Promise<void> {
     const unread = [...new Map(pairs.map((p) => [decayKey(p), p])).values()].filter(
@@ -83,8 +97,13 @@ export class ModelDecays {
       this.now + 1,
       MODEL_HISTORY_DEPLOYMENTS,
     );
-    const read = new Map<string, Entry>(unread.map((p) => [decayKey(p), { rows: [] }]));
-    for (const row of rows) read.get(decayKey(row))?.rows.push(row);
+    const read = new Map<string, Entry>(unread.map((p) => [decayKey(p), { rows: [], newestLive: 0 }]));
+    for (const row of rows) {
+      const entry = read.get(decayKey(row));
+      if (!entry) continue;
+      entry.rows.push(row);
+      if (row.status === "active") entry.newestLive = Math.max(entry.newestLive, row.id);
+    }
     for (const [key, entry] of read) this.entries.set(key, entry);
   }
 

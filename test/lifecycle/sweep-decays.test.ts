@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Policy } from "../../src/core/policy.js";
 import { ModelDecays } from "../../src/lifecycle/model-decays.js";
+import { Sweeper } from "../../src/lifecycle/sweeper.js";
 import type { DeploymentRow } from "../../src/store/schema.js";
 import { dialects } from "../support/databases.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -82,6 +83,31 @@ describe.each(dialects())("a sweep's decay curves on %s", (dialect) => {
     expect(second.age.forecast).toMatchObject({ metric: "auc", based_on_deployments: 2 });
     const churn = (await t.request({ method: "GET", url: `/v1/deployments/${ids.churn}` })).json();
     expect(churn.age.forecast).toBeNull();
+    expect(churn.age.forecast_reason).toMatch(/has no decay curve yet: 9 judged auc windows/);
+  });
+
+  it("a model judged in a later batch still uses the curve the learner read, and the sweep's outcome is the same", async () => {
+    const ids = await seedFleet();
+    const { stores, registry, incidents, learnedTtls } = t.context;
+    const windows = vi.spyOn(stores.metrics, "windowAggregates");
+    // One live deployment a batch: fraud-gbm's 3.2.0 first, churn-xgb's after it.
+    const clock = () => T0 + 50 * DAY;
+    const sweeper = new Sweeper({ stores, registry, incidents, clock, batchSize: 1, learner: learnedTtls });
+    const swept = await sweeper.run({ trigger: "manual", actor: "test" });
+    expect(swept).toMatchObject({ state: "done", deployments: 2 });
+
+    // The learner reads both models' windows in one query (they share a performance policy); then
+    // each batch reads its live deployment's performance, and no forecast reads any again.
+    const read = windows.mock.calls.map(([deploymentIds]) => [...deploymentIds].sort((a, b) => a - b));
+    expect(read).toEqual([
+      [ids.first, ids.second, ids.churn].sort((a, b) => a - b),
+      [ids.second],
+      [ids.churn],
+    ]);
+    const second = (await t.request({ method: "GET", url: `/v1/deployments/${ids.second}` })).json();
+    expect(second.age).toMatchObject({ ttl_seconds: 23 * 86_400, stage: "due" });
+    expect(second.age.forecast).toMatchObject({ metric: "auc", based_on_deployments: 2 });
+    const churn = (await t.request({ method: "GET", url: `/v1/deployments/${ids.churn}` })).json();
     expect(churn.age.forecast_reason).toMatch(/has no decay curve yet: 9 judged auc windows/);
   });
 
