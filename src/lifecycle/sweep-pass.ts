@@ -70,7 +70,10 @@ export interface Pass {
   tookOver: Set<number>;
   /** In a preview: the live primaries its promotions would have superseded. */
   superseded: Set<number>;
-  /** The decay curves of the pass, each model's learned once: by the TTL learner, then the forecasts. */
+  /**
+   * The decay curves of the pass, each model's learned once for the TTL learner and the forecasts,
+   * let go once the pages have passed the model's newest live deployment.
+   */
   decays: ModelDecays;
   /**
    * Run first in each transaction the sweep writes in (the sweep lease's fence): throws to refuse
