@@ -12,7 +12,8 @@ import {
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { MODEL_HISTORY_DEPLOYMENTS, startedDeployments } from "./started-deployments.js";
+import type { MetricReads } from "./shared-metric-reads.js";
+import { startedDeployments } from "./started-deployments.js";
 
 /**
  * What a model's decay curve is learned from: the judged windows of its deployments in one
@@ -35,7 +36,7 @@ export interface JudgedHistory {
  * and one baselines query for all of them.
  */
 export async function judgedHistories(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   rows: readonly DeploymentRow[],
   performance: PerformancePolicy,
   now: number,
@@ -98,7 +99,7 @@ export async function learnModelDecay(
 
 /** The curve of one model in one environment from rows already read (its started deployments). */
 export async function decayOf(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   policyOf: (row: DeploymentRow) => Policy,
   input: { model: string; environment: string },
   rows: readonly DeploymentRow[],
@@ -135,41 +136,30 @@ function leading(
   return { decay, performance, reason };
 }
 
-/** The key of a model in an environment in `learnModelDecays`' answer. */
+/** The key of a model in an environment (ModelDecays.byKey). */
 export function decayKey(input: { model: string; environment: string }): string {
   return `${input.model}\u0000${input.environment}`;
 }
 
+/**
+ * What a model's curve depends on besides its started deployments and the time: the performance
+ * policy of the deployment that leads (metric, direction, window, label delay, minimum of samples,
+ * target, reference windows), or why there is none. The same rows and inputs give the same curve (see
+ * ModelDecays); `decaysOf` judges together the models whose inputs are the same.
+ */
+export function decayInputs(
+  rows: readonly DeploymentRow[],
+  policyOf: (row: DeploymentRow) => Policy,
+): string {
+  const { performance, reason } = leading({ model: "", environment: "" }, rows, policyOf);
+  return inputsKey(performance, reason);
+}
+
+const inputsKey = (performance: PerformancePolicy | null, reason: string | null): string =>
+  JSON.stringify({ performance, reason });
+
 /** Deployments whose windows one metric query reads at most, so its parameters stay bounded. */
 const DEPLOYMENTS_PER_QUERY = 1000;
-
-/**
- * The curves of many models, each in one environment, learned together as `decayOf` learns one:
- * their started deployments in one query (per 500 models), then `decaysOf`. A sweep learns the
- * curves of a page's models this way.
- */
-export async function learnModelDecays(
-  stores: Pick<Stores, "forecasts" | "metrics">,
-  policyOf: (row: DeploymentRow) => Policy,
-  groups: readonly { model: string; environment: string }[],
-  now: number,
-  options: Partial<DecayOptions> = {},
-): Promise<Map<string, ModelDecay>> {
-  const out = new Map<string, ModelDecay>();
-  if (groups.length === 0) return out;
-  const rows = await stores.forecasts.startedDeploymentsOf(groups, now + 1, MODEL_HISTORY_DEPLOYMENTS);
-  const rowsOf = new Map<string, DeploymentRow[]>(groups.map((g) => [decayKey(g), []]));
-  for (const row of rows) rowsOf.get(decayKey(row))?.push(row);
-  const decays = await decaysOf(
-    stores.metrics,
-    policyOf,
-    [...rowsOf].map(([key, group]) => ({ ...splitKey(key), rows: group })),
-    now,
-    options,
-  );
-  for (const decay of decays) out.set(decayKey(decay), decay);
-  return out;
-}
 
 /**
  * The curves of many models (each in one environment, from its started deployments): the models
@@ -177,7 +167,7 @@ export async function learnModelDecays(
  * baselines query per performance policy (per 1,000 deployments) rather than per model.
  */
 export async function decaysOf(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   policyOf: (row: DeploymentRow) => Policy,
   groups: readonly { model: string; environment: string; rows: readonly DeploymentRow[] }[],
   now: number,
@@ -190,7 +180,7 @@ export async function decaysOf(
   const byPerformance = new Map<string, { performance: PerformancePolicy; rows: DeploymentRow[] }>();
   for (const b of bases) {
     if (b.reason !== null || !b.performance) continue;
-    const key = JSON.stringify(b.performance);
+    const key = inputsKey(b.performance, b.reason);
     const bucket = byPerformance.get(key) ?? { performance: b.performance, rows: [] };
     bucket.rows.push(...b.rows);
     byPerformance.set(key, bucket);
@@ -212,7 +202,7 @@ export async function decaysOf(
         histories: new Map(),
       };
     }
-    const all = judged.get(JSON.stringify(performance)) ?? new Map<number, JudgedHistory>();
+    const all = judged.get(inputsKey(performance, reason)) ?? new Map<number, JudgedHistory>();
     const histories = new Map<number, JudgedHistory>();
     for (const row of rows) {
       const h = all.get(row.id);
@@ -226,9 +216,4 @@ export async function decaysOf(
     );
     return { ...decay, fit, histories };
   });
-}
-
-function splitKey(key: string): { model: string; environment: string } {
-  const [model = "", environment = ""] = key.split("\u0000");
-  return { model, environment };
 }

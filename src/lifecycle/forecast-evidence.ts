@@ -5,17 +5,23 @@ import { lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { decayKey, learnModelDecays, type ModelDecay } from "./decay-histories.js";
+import { decayKey, type ModelDecay } from "./decay-histories.js";
+import type { ModelDecays } from "./model-decays.js";
 
 /**
  * The forecast a sweep weighs beside performance and drift: for each live deployment of the page
  * whose policy sets a performance target, when its model's decay curve says it crosses the
- * threshold. The curves of the page's models are learned together (see learnModelDecays), the
- * forecast kept on each deployment for its views, and a `forecast_breach` finding added when the
- * earliest crossing comes before the next review point.
+ * threshold. The curves of the page's models come from the sweep's `decays` (learned together, each
+ * once a sweep, and shared with the TTL learner), the forecast kept on each deployment for its
+ * views, and a `forecast_breach` finding added when the earliest crossing comes before the next
+ * review point.
  */
 export async function judgeForecasts(
-  source: { stores: Pick<Stores, "forecasts" | "metrics">; policyOf: (row: DeploymentRow) => Policy },
+  source: {
+    stores: Pick<Stores, "forecasts">;
+    policyOf: (row: DeploymentRow) => Policy;
+    decays: ModelDecays;
+  },
   evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[],
   at: number,
   write = true,
@@ -25,7 +31,7 @@ export async function judgeForecasts(
   const groups = new Map(
     targeted.map((e) => [decayKey(e.row), { model: e.row.model, environment: e.row.environment }]),
   );
-  const decays = await learnModelDecays(source.stores, source.policyOf, [...groups.values()], at);
+  const decays = await source.decays.byKey(source.policyOf, [...groups.values()]);
   const updates: { id: number; forecast: string }[] = [];
   for (const e of targeted) {
     const { row, policy } = e;

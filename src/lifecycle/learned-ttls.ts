@@ -3,9 +3,10 @@ import { type Policy, withLearnedTtl } from "../core/policy.js";
 import type { NewEvent } from "../store/deployment-store.js";
 import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { ModelDecays } from "./model-decays.js";
 import type { PolicyBook } from "./policy-book.js";
 import { SWEEP_ACTOR } from "./sweep-pass.js";
-import { decaysOfPairs, suggestionFor } from "./ttl-suggestions.js";
+import { suggestionFor } from "./ttl-suggestions.js";
 
 /**
  * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
@@ -63,9 +64,15 @@ export class TtlLearner {
   /**
    * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing:
    * its outcome's `policyOf` judges by them. `fence` runs first in the transaction that writes
-   * (the sweep lease's check).
+   * (the sweep lease's check). The curves come from `curves` (the sweep's, which its forecasts
+   * then reuse), learned at `at`.
    */
-  async learn(at: number, dryRun: boolean, fence?: (tx: Stores) => Promise<void>): Promise<LearningOutcome> {
+  async learn(
+    at: number,
+    dryRun: boolean,
+    fence?: (tx: Stores) => Promise<void>,
+    curves: ModelDecays = new ModelDecays(this.options.stores, at),
+  ): Promise<LearningOutcome> {
     const { stores, policies, policyOf } = this.options;
     const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0, policyOf };
     if (!policies.learnsTtls) return outcome;
@@ -74,7 +81,7 @@ export class TtlLearner {
     const pairs = await stores.learnedTtls.liveModelEnvironments();
     const isGoverned = (row: DeploymentRow) =>
       row.status === "active" && row.deployment_date <= at && policyOf(row).max_age_auto !== null;
-    const decays = await decaysOfPairs(stores, policyOf, pairs, at, (rows) => rows.some(isGoverned));
+    const decays = await curves.decaysOf(policyOf, pairs, (rows) => rows.some(isGoverned));
     const rows: LearnedTtlRow[] = [];
     const events: NewEvent[] = [];
     for (const { decay, rows: started } of decays) {

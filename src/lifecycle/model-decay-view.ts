@@ -3,8 +3,8 @@ import { type Forecast, forecastBreach } from "../core/decay/forecast.js";
 import type { TtlEvidence } from "../core/decay/suggest-ttl.js";
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
-import type { Stores } from "../store/stores.js";
 import { decayOf } from "./decay-histories.js";
+import type { MetricReads } from "./shared-metric-reads.js";
 import { suggestionFor } from "./ttl-suggestions.js";
 
 /**
@@ -67,7 +67,7 @@ const curveView = (c: DecayCurve): DecayCurveView => ({
  * policy's label delay, lead time and bounds), and the forecast of the leading deployment when it is live.
  */
 export async function buildModelDecay(
-  metrics: Stores["metrics"],
+  metrics: MetricReads,
   policyOf: (row: DeploymentRow) => Policy,
   input: { model: string; environment: string },
   rows: readonly DeploymentRow[],

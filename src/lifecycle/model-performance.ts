@@ -7,6 +7,7 @@ import type { Registry } from "../registry/registry.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { buildModelDecay, type ModelDecayView } from "./model-decay-view.js";
+import { sharedMetricReads } from "./shared-metric-reads.js";
 import { startedDeployments } from "./started-deployments.js";
 import { defaultPerformance } from "./timeline.js";
 
@@ -46,7 +47,8 @@ function leading(rows: DeploymentRow[]): DeploymentRow | undefined {
 /**
  * One metric of every deployment of a model in an environment, window by window, each judged
  * by its own policy, with the policy dates (review point, expiry) that the Age vs Performance
- * chart marks: one query per window length for all of them, not one per deployment.
+ * chart marks: one query per window length for all of them, not one per deployment. The decay
+ * block's reads are the same queries when the leading policy judges them all alike: made once.
  */
 export async function buildModelPerformance(
   stores: Pick<Stores, "pages" | "metrics">,
@@ -57,6 +59,7 @@ export async function buildModelPerformance(
   const rows = await startedDeployments(stores, input.model, input.environment, now);
   const ids = rows.map((r) => r.id);
   const names = await stores.metrics.metricNamesOf(ids);
+  const reads = sharedMetricReads(stores.metrics);
   const policies = new Map(rows.map((r) => [r.id, registry.policyOf(r)]));
   const lead = leading(rows);
   const leadPolicy = lead ? policies.get(lead.id) : undefined;
@@ -69,8 +72,8 @@ export async function buildModelPerformance(
     policy.performance?.metric === name ? policy.performance : null;
   const performanceOf = (row: DeploymentRow): PerformancePolicy =>
     judging(policies.get(row.id) as Policy) ?? defaultPerformance(name ?? "");
-  const aggregates = new Map<number, Awaited<ReturnType<typeof stores.metrics.windowAggregates>>>();
-  const baselines = name ? await stores.metrics.baselines(ids, name) : new Map<number, number>();
+  const aggregates = new Map<number, Awaited<ReturnType<typeof reads.windowAggregates>>>();
+  const baselines = name ? await reads.baselines(ids, name) : new Map<number, number>();
   if (name) {
     const byWindow = new Map<number, number[]>();
     for (const row of rows) {
@@ -78,11 +81,11 @@ export async function buildModelPerformance(
       byWindow.set(seconds, [...(byWindow.get(seconds) ?? []), row.id]);
     }
     for (const [seconds, group] of byWindow)
-      aggregates.set(seconds, await stores.metrics.windowAggregates(group, name, seconds * 1000, now + 1));
+      aggregates.set(seconds, await reads.windowAggregates(group, name, seconds * 1000, now + 1));
   }
   const leadPerformance = leadPolicy ? judging(leadPolicy) : null;
   const decay = await buildModelDecay(
-    stores.metrics,
+    reads,
     (row) => policies.get(row.id) ?? registry.policyOf(row),
     { model: input.model, environment: input.environment },
     rows,

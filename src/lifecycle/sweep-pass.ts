@@ -3,6 +3,7 @@ import type { AgeStage } from "../core/age.js";
 import type { Actor } from "../registry/actor.js";
 import type { AlertRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { ModelDecays } from "./model-decays.js";
 
 /** The actor of what a sweep does on its own (promotions, retirements). */
 export const SWEEP_ACTOR: Actor = { name: "tenure:sweep", key_scope: "tenure:sweep", team: null };
@@ -35,6 +36,7 @@ export function newPass(
     },
     tookOver: new Set(),
     superseded: new Set(),
+    decays: new ModelDecays(stores, at),
     fence: async (tx) => {
       if (!dryRun) await fence?.(tx);
     },
@@ -74,6 +76,11 @@ export interface Pass {
   tookOver: Set<number>;
   /** In a preview: the live primaries its promotions would have superseded. */
   superseded: Set<number>;
+  /**
+   * The decay curves of the pass, each model's learned once for the TTL learner and the forecasts,
+   * let go once the pages have passed the model's newest live deployment.
+   */
+  decays: ModelDecays;
   /**
    * Run first in each transaction the sweep writes in (the sweep lease's fence): throws to refuse
    * the transaction. A change the sweep makes through the registry calls it in its own.

@@ -4,8 +4,7 @@ import type { Logger } from "pino";
 import type { Incidents } from "../alerts/incidents.js";
 import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError, SweepFailedError } from "../core/errors.js";
-import type { Finding } from "../core/finding.js";
-import { evaluateDeployment, lifecycleDates } from "../core/findings.js";
+import { lifecycleDates } from "../core/findings.js";
 import type { Policy } from "../core/policy.js";
 import type { AuditVia } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
@@ -13,13 +12,12 @@ import type { Lease } from "../store/lease-store.js";
 import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
-import { judgeDrift, judgePerformance } from "./evidence.js";
-import { retireOnPolicy } from "./expiry-retirement.js";
-import { judgeForecasts } from "./forecast-evidence.js";
+import { judgePage } from "./judge-page.js";
 import type { TtlLearner } from "./learned-ttls.js";
 import { toSweepView } from "./lifecycle-view.js";
-import { previewSupersessions, promoteCounting } from "./promotion-totals.js";
+import { previewSupersessions } from "./promotion-totals.js";
 import { newPass, type Pass } from "./sweep-pass.js";
+import { previewPromotions, promoteDue } from "./sweep-promotions.js";
 
 export interface SweepRequest {
   /**
@@ -242,13 +240,14 @@ export class Sweeper {
 
   private async sweep(pass: Pass): Promise<Omit<SweepTotals, "finished_at" | "duration_ms">> {
     const { at, totals } = pass;
-    const promoted = pass.dryRun ? await this.previewPromotions(pass) : { count: 0, live: [] };
-    const promotions = pass.dryRun ? promoted.count : await this.promote(pass);
+    const { stores, registry } = this.options;
+    const promoted = pass.dryRun ? await previewPromotions(stores, pass) : { count: 0, live: [] };
+    const promotions = pass.dryRun ? promoted.count : await promoteDue(stores, registry, pass);
     if (pass.dryRun) await previewSupersessions(this.options, pass);
     // Learned first, so this pass judges every deployment by the TTL it just learned (a preview
-    // too: by those it would learn, held in memory).
-    const learning = await this.options.learner?.learn(at, pass.dryRun, pass.fence);
-    const policyOf = learning?.policyOf ?? ((row: DeploymentRow) => this.options.registry.policyOf(row));
+    // too: by those it would learn, held in memory), from the curves its forecasts then reuse.
+    const learning = await this.options.learner?.learn(at, pass.dryRun, pass.fence, pass.decays);
+    const policyOf = learning?.policyOf ?? ((row: DeploymentRow) => registry.policyOf(row));
     // A first sweep opens an alert for most deployments and writes several times the page's
     // size in alerts and notifications. Judged and written a page at a time, a page outlived
     // that burst: V8 moved its rows and findings to the old generation (and, learning from it,
@@ -289,81 +288,13 @@ export class Sweeper {
     return { ...totals, promotions };
   }
 
-  /** Carries out the scheduled promotions whose time has come, oldest first. */
-  private async promote(pass: Pass): Promise<number> {
-    let promoted = 0;
-    for (;;) {
-      const due = await this.stores.deployments.duePromotions(pass.at, 100);
-      for (const row of due) if (await promoteCounting(this.options.registry, row.id, pass)) promoted++;
-      if (due.length < 100) return promoted;
-    }
-  }
-
-  /**
-   * What `promote` would do, without doing it: the due promotions' count, the deployments they
-   * would make live (as live rows, dated `at`), and the live primaries they would supersede
-   * (in `pass.superseded`). A promoted primary that a later promotion supersedes in the same
-   * sweep counts but is not judged, as in a sweep.
-   */
-  private async previewPromotions(pass: Pass): Promise<{ count: number; live: DeploymentRow[] }> {
-    // Nothing is promoted, so paging as `promote` does would read the first page forever; due
-    // promotions are registered one by one and are few.
-    const due = await this.stores.deployments.duePromotions(pass.at, Number.MAX_SAFE_INTEGER);
-    const primaries = new Map<string, DeploymentRow | undefined>();
-    const live = new Map<number, DeploymentRow>();
-    for (const row of due) {
-      const promoted: DeploymentRow = { ...row, status: "active", deployment_date: pass.at };
-      if (row.role === "primary") {
-        const key = `${row.model}\u0000${row.environment}`;
-        const current = primaries.has(key)
-          ? primaries.get(key)
-          : await this.stores.deployments.findLivePrimary(row.model, row.environment);
-        if (current && live.has(current.id)) live.delete(current.id);
-        else if (current) pass.superseded.add(current.id);
-        primaries.set(key, promoted);
-      }
-      live.set(row.id, promoted);
-    }
-    return { count: due.length, live: [...live.values()].sort((a, b) => a.id - b.id) };
-  }
-
   private async sweepBatch(
     rows: DeploymentRow[],
     pass: Pass,
     policyOf: (row: DeploymentRow) => Policy,
   ): Promise<void> {
-    const { at, totals } = pass;
-    const evaluated: { row: DeploymentRow; policy: Policy; findings: Finding[] }[] = [];
-    for (const row of rows) {
-      // A replay in the past skips deployments that had not started yet at its time.
-      if (row.deployment_date > at) continue;
-      // A successor that took over earlier in this sweep was read as it was before: the next
-      // sweep judges it as the primary it now is. A preview skips too the primaries its
-      // promotions would have superseded.
-      if (pass.tookOver.has(row.id) || pass.superseded.has(row.id)) continue;
-      const policy = policyOf(row);
-      const { age, findings } = evaluateDeployment(row, policy, at);
-      const expired = findings.find((f) => f.kind === "expired");
-      if (expired && policy.expire_action === "retire") {
-        const outcome = await retireOnPolicy(this.options, row, policy, expired, pass);
-        if (outcome.ended) continue;
-        for (const f of findings) if (f.kind === "expired") f.detail.expire_action_blocked = outcome.reason;
-      }
-      totals.deployments++;
-      if (age.stage) totals.stages[age.stage]++;
-      for (const f of findings) totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
-      evaluated.push({ row, policy, findings });
-    }
-    await judgePerformance(this.stores.metrics, evaluated, at, !pass.dryRun);
-    for (const error of await judgeDrift(this.stores, evaluated, at, !pass.dryRun))
-      this.options.logger?.warn(error, "drift could not be judged");
-    await judgeForecasts({ stores: this.stores, policyOf }, evaluated, at, !pass.dryRun);
-    for (const e of evaluated) {
-      for (const f of e.findings) {
-        if (f.kind === "degraded" || f.kind === "drifted" || f.kind === "forecast_breach")
-          totals.findings[f.kind] = (totals.findings[f.kind] ?? 0) + 1;
-      }
-    }
+    const { at } = pass;
+    const evaluated = await judgePage(this.options, rows, pass, policyOf);
     const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
     const first = rows[0]?.id ?? 0;
     const last = rows.at(-1)?.id ?? 0;

@@ -3,8 +3,8 @@ import { NotFoundError } from "../core/errors.js";
 import type { Policy } from "../core/policy.js";
 import type { DeploymentRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { decaysOf, type ModelDecay } from "./decay-histories.js";
-import { MODEL_HISTORY_DEPLOYMENTS } from "./started-deployments.js";
+import type { ModelDecay } from "./decay-histories.js";
+import { ModelDecays } from "./model-decays.js";
 
 /** A model's suggested TTL in one environment, against the TTL in force (`tenure policy suggest`). */
 export interface TtlSuggestionView {
@@ -57,33 +57,6 @@ export function suggestionFor(decay: ModelDecay, policy: Policy | null = decay.p
 }
 
 /**
- * The decay of each model and environment in `pairs`, from their started deployments read at
- * once; only of those whose deployments `keep` accepts (all by default), so no metric is read for
- * the others.
- */
-export async function decaysOfPairs(
-  stores: Pick<Stores, "forecasts" | "metrics">,
-  policyOf: (row: DeploymentRow) => Policy,
-  pairs: readonly { model: string; environment: string }[],
-  now: number,
-  keep: (rows: readonly DeploymentRow[]) => boolean = () => true,
-): Promise<{ decay: ModelDecay; rows: DeploymentRow[] }[]> {
-  const rows = await stores.forecasts.startedDeploymentsOf(pairs, now + 1, MODEL_HISTORY_DEPLOYMENTS);
-  const byPair = new Map<string, DeploymentRow[]>();
-  for (const row of rows) {
-    const key = `${row.model}\u0000${row.environment}`;
-    const group = byPair.get(key) ?? [];
-    group.push(row);
-    byPair.set(key, group);
-  }
-  const groups = pairs
-    .map((p) => ({ ...p, rows: byPair.get(`${p.model}\u0000${p.environment}`) ?? [] }))
-    .filter((g) => keep(g.rows));
-  const decays = await decaysOf(stores.metrics, policyOf, groups, now);
-  return decays.map((decay, i) => ({ decay, rows: groups[i]?.rows ?? [] }));
-}
-
-/**
  * The suggestion for each model and environment with live deployments, optionally one model's
  * or one environment's. A model that does not exist is a NotFoundError.
  */
@@ -97,6 +70,6 @@ export async function listTtlSuggestions(
     throw new NotFoundError(`model ${filter.model} does not exist`);
   }
   const pairs = await stores.learnedTtls.liveModelEnvironments(filter);
-  const decays = await decaysOfPairs(stores, policyOf, pairs, now);
+  const decays = await new ModelDecays(stores, now).decaysOf(policyOf, pairs);
   return decays.map(({ decay }) => suggestionFor(decay));
 }

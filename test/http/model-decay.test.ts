@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { dialects } from "../support/databases.js";
 import { seedVersions } from "../support/decay-fleet.js";
 import { getOk, postOk, registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -30,6 +30,7 @@ policies:
 describe.each(dialects())("the model page's decay block on %s", (dialect) => {
   let t: TestApp;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await t?.close();
   });
 
@@ -152,5 +153,44 @@ describe.each(dialects())("the model page's decay block on %s", (dialect) => {
       forecast: null,
       forecast_reason: "its policy plain sets no performance target",
     });
+  });
+
+  it("the page and its decay block read the windows once when the leading policy judges them alike", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    const [, second] = await seedVersions(t, {
+      model: "fraud-gbm",
+      metric: "auc",
+      t0: T0,
+      versions: [
+        { version: "3.1.0", day: 0, days: 40 },
+        { version: "3.2.0", day: 40, days: 20 },
+      ],
+      level: decaying,
+    });
+    const latency = {
+      name: "latency_ms",
+      value: 12,
+      timestamp: new Date(T0 + 59 * DAY).toISOString(),
+      sample_size: 500,
+    };
+    await post(`/v1/deployments/${second}/metrics`, { points: [latency] });
+    const { metrics } = t.context.stores;
+    const windows = vi.spyOn(metrics, "windowAggregates");
+    const baselines = vi.spyOn(metrics, "baselines");
+
+    const auc = await get("/v1/models/fraud-gbm/performance?environment=production");
+    expect(auc.metric).toMatchObject({ name: "auc" });
+    expect(auc.decay.curve).toMatchObject({ based_on_deployments: 2, based_on_windows: 59 });
+    expect(windows).toHaveBeenCalledTimes(1);
+    expect(baselines).toHaveBeenCalledTimes(1);
+
+    // Another metric drawn: the page reads its windows, the curve still reads AUC's.
+    windows.mockClear();
+    baselines.mockClear();
+    const drawn = await get("/v1/models/fraud-gbm/performance?environment=production&metric=latency_ms");
+    expect(drawn.metric).toMatchObject({ name: "latency_ms" });
+    expect(drawn.decay).toEqual(auc.decay);
+    expect(windows.mock.calls.map((call) => call[1])).toEqual(["latency_ms", "auc"]);
+    expect(baselines.mock.calls.map((call) => call[1])).toEqual(["latency_ms", "auc"]);
   });
 });
