@@ -177,9 +177,13 @@ export class Handovers {
     within?: (tx: Stores, resolved: EndedAlerts) => Promise<void>,
   ): Promise<DeploymentView | undefined> {
     return this.deps.stores.transaction(async (tx) => {
+      const unlocked = await tx.deployments.findDeployment(id);
+      if (unlocked?.status !== "scheduled") return undefined;
+      await tx.lockKeys([lockKeyOf(unlocked.model, unlocked.environment)]);
+      // Read again under the lock: another sweep may have promoted (or someone cancelled) it while
+      // this one waited, and ending "the live primary" then would end the deployment just promoted.
       const row = await tx.deployments.findDeployment(id);
       if (row?.status !== "scheduled") return undefined;
-      await tx.lockKeys([lockKeyOf(row.model, row.environment)]);
       const current =
         row.role === "primary" ? await tx.deployments.findLivePrimary(row.model, row.environment) : undefined;
       let resolved = NO_ENDED_ALERTS;
@@ -187,7 +191,10 @@ export class Handovers {
         await tx.deployments.endDeployment(current.id, "superseded", at);
         resolved = await this.deps.onEnded(tx, [{ ...current, status: "superseded", ended_at: at }], at);
       }
-      if (!(await tx.deployments.activateScheduled(id, at))) return undefined;
+      // Under the lock it is still scheduled; failing here would leave the model without its
+      // primary, so the whole promotion is undone rather than committed half-way.
+      if (!(await tx.deployments.activateScheduled(id, at)))
+        throw new ConflictError(`deployment ${id} is no longer scheduled`);
       const promoted: DeploymentRow = { ...row, status: "active", deployment_date: at };
       await this.deps.audit.recordIn(
         tx,

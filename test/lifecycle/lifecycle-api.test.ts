@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SWEEP_ACTOR } from "../../src/lifecycle/sweep-pass.js";
 import { dialects } from "../support/databases.js";
 import { type Receiver, startReceiver } from "../support/receivers.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -258,6 +259,32 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
       ["scheduled", "token:admin"],
       ["deployed", "tenure:sweep"],
     ]);
+  });
+
+  it("promotes a scheduled deployment once when two promotions race, and leaves it the live primary", async () => {
+    await start();
+    const live = await deploy({ model: "recs-seasonal", model_version: "2026.winter" });
+    const scheduled = await deploy({
+      model: "recs-seasonal",
+      model_version: "2027.spring",
+      scheduled_at: "2027-03-20T00:00:00Z",
+    });
+    const at = Date.parse("2027-03-20T00:00:00Z");
+    t.setNow(at);
+    // On PostgreSQL both read the row as scheduled before either holds the model's lock; the
+    // one that waited must not supersede the deployment the other just promoted.
+    const results = await Promise.all([
+      t.context.registry.promote(scheduled.id, at, SWEEP_ACTOR),
+      t.context.registry.promote(scheduled.id, at, SWEEP_ACTOR),
+    ]);
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    const promoted = (await t.request({ method: "GET", url: `/v1/deployments/${scheduled.id}` })).json();
+    expect(promoted).toMatchObject({ status: "active", role: "primary" });
+    const before = (await t.request({ method: "GET", url: `/v1/deployments/${live.id}` })).json();
+    expect(before).toMatchObject({ status: "superseded" });
+    const events = (await t.request({ method: "GET", url: `/v1/deployments/${scheduled.id}/events` })).json()
+      .items;
+    expect(events.map((e: { type: string }) => e.type)).toEqual(["scheduled", "deployed"]);
   });
 
   it("refuses a promotion scheduled in the past, or with a deployment_date", async () => {
