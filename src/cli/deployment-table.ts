@@ -1,9 +1,9 @@
 import type { DeploymentView } from "../registry/deployment-view.js";
 import { ageBar, ttlPercent } from "./age-bar.js";
-import type { TenureClient } from "./client.js";
 import { type CellPaint, columnWidths, DEPLOYMENT_HEADERS, deploymentRows, table } from "./format.js";
 import type { OutputMode } from "./output-mode.js";
 import { type Palette, palette } from "./palette.js";
+import type { TenureClient } from "./tenure-client.js";
 
 /** Where the age bar goes: after AGE, whose number it draws against the TTL. */
 const BAR_COLUMN = DEPLOYMENT_HEADERS.indexOf("AGE") + 1;

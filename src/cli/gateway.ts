@@ -9,9 +9,9 @@ import {
   byteSizeFlag,
   type DatabaseFlag,
   databaseOption,
+  flagOrElse,
   fractionFlag,
   millisecondsFlag,
-  offOrValue,
   positiveInt,
   timeoutFlag,
 } from "./options.js";
@@ -29,7 +29,7 @@ interface GatewayFlags extends DatabaseFlag {
   flushInterval: number;
   pgConnectTimeout?: number;
   /** null (`off`) arrives as "": see offOrValue. */
-  pgQueryTimeout?: number | null | "";
+  pgQueryTimeout?: number | "";
 }
 
 /** `tenure gateway`: the reverse proxy in front of the model servers (src/gateway/). */
@@ -176,8 +176,7 @@ async function openRoutes(
   const url = flags.database ?? config.databaseUrl;
   // The flags, else TENURE_PG_CONNECT_TIMEOUT and TENURE_PG_QUERY_TIMEOUT, as `tenure serve` reads them.
   const connectTimeoutMs = flags.pgConnectTimeout ?? config.pgConnectTimeoutMs;
-  const flagged = offOrValue(flags.pgQueryTimeout);
-  const queryTimeoutMs = flagged === undefined ? config.pgQueryTimeoutMs : flagged;
+  const queryTimeoutMs = flagOrElse(flags.pgQueryTimeout, config.pgQueryTimeoutMs);
   const context = await openContext(url, {
     env: io.env,
     preparedStatements: config.preparedStatements,

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { AGE_STAGES, type AgeStage } from "../core/age.js";
 import { type DeploymentRole, type DeploymentStatus, ROLES, STATUSES } from "../core/words.js";
 import type { DeploymentView } from "../registry/deployment-view.js";
-import { clientFrom, type ListOptions, type TenureClient } from "./client.js";
+import { clientFrom } from "./client.js";
 import { DeploymentTable } from "./deployment-table.js";
 import { parseFlags } from "./flag-input.js";
 import { type Io, printJson } from "./io.js";
@@ -15,6 +15,7 @@ import {
   positiveInt,
 } from "./options.js";
 import { outputMode } from "./output-mode.js";
+import type { ListOptions, TenureClient } from "./tenure-client.js";
 
 interface LsFlags extends DatabaseFlag, PoliciesFlag {
   env?: string;

@@ -93,6 +93,15 @@ export function offOrValue<T>(value: T | "" | undefined): T | null | undefined {
   return value === "" ? null : value;
 }
 
+/**
+ * A flag that may be `off` (see offOrValue), else what the environment or the default gives:
+ * the flag's `off` wins over a variable's limit, as any other value of it would.
+ */
+export function flagOrElse<T, F>(flag: T | "" | undefined, otherwise: F): T | null | F {
+  const value = offOrValue(flag);
+  return value === undefined ? otherwise : value;
+}
+
 /** Parses a timeout flag that may be turned off (`off`: null, read with offOrValue), as millisecondsFlag otherwise. */
 export function timeoutFlag(name: string, maxMs = 3_600_000) {
   const parse = millisecondsFlag(name, maxMs);

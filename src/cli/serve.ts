@@ -12,8 +12,8 @@ import {
   type DatabaseFlag,
   databaseOption,
   durationFlag,
+  flagOrElse,
   millisecondsFlag,
-  offOrValue,
   positiveInt,
   rateFlag,
   timeoutFlag,
@@ -36,12 +36,14 @@ export interface ServeFlags extends DatabaseFlag, EgressFlag {
   mlflowAlias?: string;
   mlflowEnvironment?: string;
   mlflowSyncEvery?: number;
-  rateLimit?: Rate | null;
-  anonymousRateLimit?: Rate | null;
+  /** null (`off`) arrives as "": see offOrValue. */
+  rateLimit?: Rate | "";
+  /** null (`off`) arrives as "": see offOrValue. */
+  anonymousRateLimit?: Rate | "";
   trustProxy?: string[];
   pgConnectTimeout?: number;
   /** null (`off`) arrives as "": see offOrValue. */
-  pgQueryTimeout?: number | null | "";
+  pgQueryTimeout?: number | "";
 }
 
 export function serveCommand(program: Command, io: Io): void {
@@ -151,11 +153,11 @@ export function serveCommand(program: Command, io: Io): void {
       },
       mlflowSync: await mlflowSyncOf(flags, config, io.env),
       egress: await egressPolicyOf(flags, config),
-      tokenRate: flags.rateLimit === undefined ? config.tokenRate : flags.rateLimit,
-      anonymousRate: flags.anonymousRateLimit === undefined ? config.anonymousRate : flags.anonymousRateLimit,
+      tokenRate: flagOrElse(flags.rateLimit, config.tokenRate),
+      anonymousRate: flagOrElse(flags.anonymousRateLimit, config.anonymousRate),
       trustProxy: flags.trustProxy ?? config.trustProxy,
       ...(flags.pgConnectTimeout === undefined ? {} : { pgConnectTimeoutMs: flags.pgConnectTimeout }),
-      ...(flags.pgQueryTimeout === undefined ? {} : { pgQueryTimeoutMs: offOrValue(flags.pgQueryTimeout) }),
+      pgQueryTimeoutMs: flagOrElse(flags.pgQueryTimeout, config.pgQueryTimeoutMs),
       env: io.env,
     });
   });

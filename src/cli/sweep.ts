@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { formatDuration } from "../core/duration.js";
 import type { SweepView } from "../lifecycle/lifecycle-view.js";
-import { clientFrom, type SweepOutcome } from "./client.js";
+import { clientFrom } from "./client.js";
 import { parseFlags } from "./flag-input.js";
 import { shortTime, table } from "./format.js";
 import { boundHeapGrowth } from "./heap.js";
@@ -14,6 +14,7 @@ import {
   positiveInt,
 } from "./options.js";
 import { progressBar, sweepProgress } from "./progress.js";
+import type { SweepOutcome } from "./tenure-client.js";
 
 interface SweepFlags extends DatabaseFlag, PoliciesFlag {
   at?: string;

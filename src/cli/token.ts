@@ -37,7 +37,7 @@ export function tokenCommand(program: Command, io: Io): void {
     }
     await withTokens(io, flags.database, { create: true }, async (context) => {
       const secret = generateToken();
-      const { localActor } = await import("./client.js");
+      const { localActor } = await import("./local-client.js");
       const now = context.clock();
       // The token and its audit row commit together: no token exists that the log does not show.
       await context.stores.transaction(async (tx) => {
@@ -107,7 +107,7 @@ export function tokenCommand(program: Command, io: Io): void {
       .argument("<id>", "the token id", positiveInt("ID")),
   ).action(async (id: number, flags: DatabaseFlag) => {
     await withTokens(io, flags.database, { create: false }, async (context) => {
-      const { localActor } = await import("./client.js");
+      const { localActor } = await import("./local-client.js");
       await context.stores.transaction(async (tx) => {
         const subject = { kind: "token", id } as const;
         const before = await context.audit.snapshot(subject, tx);

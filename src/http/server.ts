@@ -289,6 +289,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       rate_limit: formatRate(tokenRate),
       anonymous_rate_limit: formatRate(anonymousRate),
       trust_proxy: options.trustProxy ?? [],
+      // PostgreSQL's timeouts in force, so that an operator can see which of flag, variable and default won.
+      ...context.database.timeouts,
     },
     "tenure is serving",
   );

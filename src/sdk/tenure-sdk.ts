@@ -1,4 +1,5 @@
 import { deploymentAgeSeconds, metadataHeaders } from "../core/metadata-headers.js";
+import { Availability, describeCounts } from "./availability.js";
 import { pause } from "./backoff.js";
 import { type BatchCounts, Batcher, type BatchOutcome } from "./batcher.js";
 import { checkedFeedback, checkedPoint, checkedRow, type When } from "./record-checks.js";
@@ -23,7 +24,6 @@ interface TimedRow {
 }
 
 const DAY_MS = 86_400_000;
-const MAX_PAUSE_MS = 10 * 60_000;
 
 /**
  * What a model server keeps of Tenure: the deployment it is, the metadata headers it stamps,
@@ -36,6 +36,7 @@ export class TenureSdk {
   readonly client: TenureClient;
   private readonly options: SdkSettings;
   private readonly logger: SdkLogger | null;
+  private readonly availability: Availability;
   private readonly clock: () => number;
   private readonly metrics: Batcher<MetricPoint>;
   private readonly samples: Batcher<TimedRow>;
@@ -51,21 +52,24 @@ export class TenureSdk {
   private closing: Promise<void> | null = null;
   private resolving: Promise<DeploymentRecord | null> | null = null;
   private beating = false;
-  private available: boolean | null = null;
-  private pausedUntil = 0;
   private readonly beats: SdkStats["heartbeats"] = {
     sent: 0,
     failed: 0,
     last_at: null,
     version_mismatch: null,
   };
-  private readonly warned = new Set<string>();
 
   constructor(options: TenureSdkOptions) {
     this.options = settingsOf(options);
     this.client = new TenureClient(options);
     this.logger = this.options.logger;
     this.clock = this.options.clock;
+    this.availability = new Availability({
+      origin: this.client.origin,
+      maxBuffered: this.options.maxBuffered,
+      logger: this.logger,
+      clock: this.clock,
+    });
     const { batchSize, maxBuffered: capacity } = this.options;
     const known = () => this.deployment !== null && !this.paused();
     this.metrics = new Batcher({
@@ -202,7 +206,7 @@ export class TenureSdk {
   stats(): SdkStats {
     return {
       deployment_id: this.deployment?.id ?? null,
-      available: this.available,
+      available: this.availability.state,
       heartbeats: { ...this.beats },
       metrics: this.metrics.counts(),
       samples: this.samples.counts(),
@@ -293,7 +297,7 @@ export class TenureSdk {
             );
       this.answered();
       if (found === null) {
-        this.warnOnce(
+        this.availability.warnOnce(
           `tenure: no live ${role} of ${model} in ${environment} yet; looking again every interval`,
         );
         return null;
@@ -339,16 +343,9 @@ export class TenureSdk {
     }
   }
 
-  /** Tenure answered: say so if it had not, and report what was dropped meanwhile. */
+  /** Tenure answered: report what was dropped while it could not take it. */
   private answered(): void {
-    if (this.available === false) this.logger?.info?.(`tenure: ${this.client.origin} is available again`);
-    this.available = true;
-    const dropped = [this.metrics, this.samples, this.feedback].map((batcher) => batcher.takeUnreported());
-    if (dropped.some((count) => count > 0)) {
-      this.logger?.warn(
-        `tenure: dropped ${describeCounts(dropped)} while Tenure could not take them (totals in stats())`,
-      );
-    }
+    this.availability.answered([this.metrics, this.samples, this.feedback].map((b) => b.takeUnreported()));
   }
 
   /**
@@ -358,16 +355,12 @@ export class TenureSdk {
   private failed(error: unknown, what: string): BatchOutcome {
     if (this.stopping.signal.aborted) return "retry";
     if (!(error instanceof TenureRequestError)) {
-      this.unavailable(error instanceof Error ? error.message : String(error));
+      this.availability.unavailable(error instanceof Error ? error.message : String(error));
       return "retry";
     }
-    if (error.retryAfterMs !== null) {
-      // Honoured up to a bound: a misconfigured proxy must not silence a model server for days.
-      const pause = Math.min(error.retryAfterMs, MAX_PAUSE_MS);
-      this.pausedUntil = Math.max(this.pausedUntil, this.clock() + pause);
-    }
+    if (error.retryAfterMs !== null) this.availability.pauseFor(error.retryAfterMs);
     if (error.transient) {
-      this.unavailable(error.message);
+      this.availability.unavailable(error.message);
       return "retry";
     }
     this.answered();
@@ -377,43 +370,20 @@ export class TenureSdk {
       this.deployment = null;
       void this.resolve();
     }
-    this.warnOnce(`tenure: ${what} refused: ${error.message}`);
+    this.availability.warnOnce(`tenure: ${what} refused: ${error.message}`);
     return "rejected";
-  }
-
-  private unavailable(reason: string): void {
-    if (this.available !== false) {
-      this.logger?.warn(
-        `tenure: ${this.client.origin} is unavailable (${reason}); buffering up to ${this.options.maxBuffered} of each kind`,
-      );
-    }
-    this.available = false;
   }
 
   private refuse(batcher: { refuse(count: number): void }, kind: string, reason: string): void {
     batcher.refuse(1);
-    // Once per kind: a handler that records a bad value does so on every request.
-    if (!this.warned.has(kind)) {
-      this.warned.add(kind);
-      this.logger?.warn(`tenure: ${reason}; not recorded (further ones are only counted in stats())`);
-    }
-  }
-
-  private warnOnce(message: string): void {
-    if (this.warned.has(message) || this.warned.size > 100) return;
-    this.warned.add(message);
-    this.logger?.warn(message);
+    this.availability.refused(kind, reason);
   }
 
   private paused(): boolean {
-    return this.pausedUntil > this.clock();
+    return this.availability.paused();
   }
 
   private awaitsDeployment(): boolean {
     return this.metrics.counts().buffered > 0 || this.samples.counts().buffered > 0;
   }
-}
-
-function describeCounts([metrics, rows, feedback]: number[]): string {
-  return `${metrics ?? 0} metric points, ${rows ?? 0} feature rows and ${feedback ?? 0} feedback items`;
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalClient, localActor } from "../../src/cli/client.js";
+import { LocalClient, localActor } from "../../src/cli/local-client.js";
 import { type Context, openContext } from "../../src/context.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
 import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";

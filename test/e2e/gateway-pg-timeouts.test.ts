@@ -21,8 +21,27 @@ describe("tenure gateway's PostgreSQL timeouts, from --pg-connect-timeout and --
       ["--registry", "http://127.0.0.1:1", "--token", "t", "--pg-query-timeout", "1s"],
       /--pg-query-timeout cannot be used with --registry/,
     ],
+    // `off` from the flag reaches the check as commander's "", which is still a value given.
+    [
+      ["--registry", "http://127.0.0.1:1", "--token", "t", "--pg-query-timeout", "off"],
+      /--pg-query-timeout cannot be used with --registry/,
+    ],
   ])("%j: one line, exit 2", async (args, message) => {
     const result = await runTenure(["gateway", ...args], { cwd: dir.path });
+    expect(expectOneLineFailure(result, 2)).toMatch(message);
+  });
+
+  it.each([
+    [
+      { TENURE_PG_CONNECT_TIMEOUT: "off" },
+      /TENURE_PG_CONNECT_TIMEOUT must be a duration such as 30s, 500ms or 2m, at most 60m$/,
+    ],
+    [
+      { TENURE_PG_QUERY_TIMEOUT: "none" },
+      /TENURE_PG_QUERY_TIMEOUT must be a duration such as 30s, 500ms or 2m, at most 60m, or off$/,
+    ],
+  ])("%j: one line, exit 2", async (env, message) => {
+    const result = await runTenure(["gateway", "--database", "absent.db"], { cwd: dir.path, env });
     expect(expectOneLineFailure(result, 2)).toMatch(message);
   });
 });
@@ -68,6 +87,10 @@ describe.each(dialects().filter((d) => d === "postgres"))("tenure gateway on %s"
     expect(await startedWith(["--pg-query-timeout", "2m"], env)).toEqual({
       pg_connect_timeout_ms: 1000,
       pg_query_timeout_ms: 120_000,
+    });
+    expect(await startedWith([], { TENURE_PG_QUERY_TIMEOUT: "off" })).toEqual({
+      pg_connect_timeout_ms: 5000,
+      pg_query_timeout_ms: null,
     });
     expect(await startedWith([])).toEqual({ pg_connect_timeout_ms: 5000, pg_query_timeout_ms: 30_000 });
   });

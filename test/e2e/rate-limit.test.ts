@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { expectOneLineFailure, pollUntil } from "../support/process.js";
+import {
+  expectOneLineFailure,
+  pollUntil,
+  runTenure,
+  type ServeProcess,
+  tempDir,
+} from "../support/process.js";
 import { serveSandbox } from "../support/serve-sandbox.js";
 
 // The limits hold no state in the database, so SQLite alone shows the process's wiring.
@@ -56,13 +62,57 @@ describe.concurrent("tenure serve --rate-limit as a process", { timeout: 60_000 
     expect(await flagged.startupLine()).toMatch(/"rate_limit":"off"/);
   });
 
-  it("refuses a rate that is not N/s, N/m or N/h with one line and exit 2, from the flag or the variable", async ({
+  it("--rate-limit off and --anonymous-rate-limit off each lift the limit its variable sets: a burst meets no 429", async ({
     onTestFinished,
   }) => {
-    const { tenure } = await serveSandbox(onTestFinished);
-    const flag = await tenure(["serve", "--rate-limit", "fast"]);
-    expect(expectOneLineFailure(flag, 2)).toMatch(/--rate-limit must be a rate such as 50\/s/);
-    const variable = await tenure(["serve"], { TENURE_RATE_LIMIT: "50/d" });
-    expect(expectOneLineFailure(variable, 2)).toMatch(/TENURE_RATE_LIMIT must be a rate such as 50\/s/);
+    const { tenure, serve } = await serveSandbox(onTestFinished);
+    const created = await tenure(["token", "create", "--scope", "read"]);
+    expect(created.code, created.stderr).toBe(0);
+    const auth = { authorization: `Bearer ${created.stdout.trim()}` };
+    const env = { TENURE_RATE_LIMIT: "5/s", TENURE_ANONYMOUS_RATE_LIMIT: "5/s" };
+    /** The statuses of a burst of `count` requests, with the token and without one. */
+    const burst = async (server: ServeProcess, count: number) => {
+      const statuses = async (path: string, headers: Record<string, string>) =>
+        Promise.all(
+          Array.from({ length: count }, async () => {
+            const response = await fetch(`${server.url}${path}`, { headers });
+            await response.arrayBuffer();
+            return response.status;
+          }),
+        );
+      return { token: await statuses("/v1/deployments", auth), anonymous: await statuses("/healthz", {}) };
+    };
+    // Each server lifts one limit by its flag and keeps the other's variable, which holds its
+    // burst to about five: the variables are in force, and `off` wins over them.
+    const tokenLifted = await serve(["--rate-limit", "off"], env);
+    expect(await tokenLifted.startupLine()).toMatch(/"rate_limit":"off","anonymous_rate_limit":"5\/s"/);
+    const first = await burst(tokenLifted, 60);
+    expect(new Set(first.token)).toEqual(new Set([200]));
+    expect(first.anonymous).toContain(429);
+    const anonymousLifted = await serve(["--anonymous-rate-limit", "off"], env);
+    expect(await anonymousLifted.startupLine()).toMatch(/"rate_limit":"5\/s","anonymous_rate_limit":"off"/);
+    const second = await burst(anonymousLifted, 60);
+    expect(second.token).toContain(429);
+    expect(new Set(second.anonymous)).toEqual(new Set([200]));
   });
+
+  it.each([
+    [["--rate-limit", "fast"], {}, /--rate-limit must be a rate such as 50\/s, 3000\/m or 100000\/h, or off/],
+    [["--rate-limit", "0/s"], {}, /--rate-limit must be a rate such as 50\/s/],
+    [["--rate-limit", ""], {}, /--rate-limit must be a rate such as 50\/s/],
+    [["--anonymous-rate-limit", "none"], {}, /--anonymous-rate-limit must be a rate such as 50\/s/],
+    [[], { TENURE_RATE_LIMIT: "50/d" }, /TENURE_RATE_LIMIT must be a rate such as 50\/s/],
+    [[], { TENURE_ANONYMOUS_RATE_LIMIT: "none" }, /TENURE_ANONYMOUS_RATE_LIMIT must be a rate such as 50\/s/],
+  ])(
+    "refuses a rate that is not N/s, N/m, N/h or off (%j %j) with one line and exit 2",
+    async (args, env, message) => {
+      const cwd = tempDir();
+      try {
+        const refused = await runTenure(["serve", ...args], { cwd: cwd.path, env });
+        expect(expectOneLineFailure(refused, 2)).toMatch(message);
+      } finally {
+        cwd.remove();
+      }
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalClient } from "../../src/cli/client.js";
+import { LocalClient } from "../../src/cli/local-client.js";
 import { InputError } from "../../src/core/errors.js";
 import { SYNC_TAGS } from "../../src/core/sync-plan.js";
 import { EgressPolicy } from "../../src/egress-policy.js";

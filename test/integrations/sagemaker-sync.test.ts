@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalClient } from "../../src/cli/client.js";
+import { LocalClient } from "../../src/cli/local-client.js";
 import { SYNC_TAGS } from "../../src/core/sync-plan.js";
 import { EgressPolicy } from "../../src/egress-policy.js";
 import { observeSnapshot } from "../../src/integrations/sagemaker/sagemaker-observations.js";
