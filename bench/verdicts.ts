@@ -3,7 +3,9 @@
  * judged (ForecastStore.setForecasts and MetricStore.setPerformance, a statement per 1,000 rows),
  * against the peer it replaced: one UPDATE per deployment, as Kysely builds it, on the same
  * database. Every deployment of the fleet is written, in batches of 500 (the sweep's), with values
- * that change each round; the rounds alternate the two, and medians are reported.
+ * that change each round; the rounds alternate the two, and medians are reported. And what every
+ * view pays to read a forecast back (readForecast, a written-out check) against the column's zod
+ * schema (parseJsonColumn), over 100,000 stored forecasts.
  *
  *   npm run bench -- verdicts [--count 20000] [--rounds 5] [--dialect sqlite|postgres|both]
  *
@@ -11,6 +13,7 @@
  */
 import type { Kysely } from "kysely";
 import { openDatabase } from "../dist/store/database.js";
+import { parseJsonColumn, readForecast } from "../dist/store/json-columns.js";
 import type { Schema } from "../dist/store/schema.js";
 import { type Stores, storesOf } from "../dist/store/stores.js";
 import { integer, type Options } from "./lib/bench-options.js";
@@ -52,7 +55,13 @@ export const verdictsBench = defineBench("verdicts", OPTIONS, async (flags) => {
     const database = openDatabase(scratch.url, { poolSize: 2 });
     try {
       const figures = await measure(storesOf(database), database.db, flags);
-      return { dialect, deployments: flags.count, ...figures, ...runFacts(started, flags) };
+      return {
+        dialect,
+        deployments: flags.count,
+        ...figures,
+        reads: timeReads(),
+        ...runFacts(started, flags),
+      };
     } finally {
       await database.close();
     }
@@ -62,7 +71,8 @@ export const verdictsBench = defineBench("verdicts", OPTIONS, async (flags) => {
     log(
       `${r.dialect}, ${r.deployments} deployments: forecasts ${r.forecasts.batched_ms_median} ms batched vs ` +
         `${r.forecasts.per_row_ms_median} ms per row (×${r.forecasts.ratio}); performance ` +
-        `${r.performance.batched_ms_median} ms vs ${r.performance.per_row_ms_median} ms (×${r.performance.ratio})`,
+        `${r.performance.batched_ms_median} ms vs ${r.performance.per_row_ms_median} ms (×${r.performance.ratio}); ` +
+        `reading 100,000 forecasts back ${r.reads.checked_ms_median} ms checked by hand vs ${r.reads.zod_ms_median} ms by zod (×${r.reads.ratio})`,
     );
   }
 });
@@ -167,5 +177,42 @@ function figures(t: { batched: number[]; perRow: number[] }): Figures {
     batched_ms_median: round(median(t.batched), 1),
     per_row_ms_median: round(median(t.perRow), 1),
     ratio: round(median(t.perRow) / median(t.batched), 1),
+  };
+}
+
+/**
+ * 100,000 stored forecasts (a third of them reasons) read back five times each way, alternating:
+ * readForecast against the schema's parse, the path views took before.
+ */
+function timeReads(): { checked_ms_median: number; zod_ms_median: number; ratio: number } {
+  const texts = Array.from({ length: 100_000 }, (_, i) =>
+    i % 3 === 0
+      ? `{"reason":"fraud-${i} in production has no decay curve yet: 3 judged auc windows","computed_at":${1_790_000_000_000 + i}}`
+      : JSON.stringify({
+          metric: "auc",
+          breach_at: 1_798_761_600_000 + i,
+          low_at: 1_798_000_000_000 + i,
+          high_at: i % 2 ? null : 1_799_000_000_000,
+          slope_per_day: -0.00012 * (i % 7),
+          based_on_deployments: 3,
+          based_on_windows: 40,
+          computed_at: 1_790_000_000_000,
+        }),
+  );
+  const times = { checked: [] as number[], zod: [] as number[] };
+  for (let r = 0; r < 5; r++) {
+    let started = performance.now();
+    for (const text of texts) {
+      if ("unreadable" in readForecast(text)) throw new Error(`readForecast refused ${text}`);
+    }
+    times.checked.push(performance.now() - started);
+    started = performance.now();
+    for (const text of texts) parseJsonColumn("forecast", text);
+    times.zod.push(performance.now() - started);
+  }
+  return {
+    checked_ms_median: round(median(times.checked), 1),
+    zod_ms_median: round(median(times.zod), 1),
+    ratio: round(median(times.zod) / median(times.checked), 1),
   };
 }
