@@ -18,7 +18,8 @@ const ROWS_PER_STATEMENT = 1000;
  * (json_each), so the statement's text is the same whatever the row count: prepared once,
  * planned once. `columns` names each column set and its type, the one description both
  * spellings are derived from. SQLite's JSON reads back every double exactly as JSON.stringify
- * wrote it (checked on both dialects by test/store/update-deployments.test.ts).
+ * wrote it (checked on both dialects by test/store/update-deployments.test.ts); JSON has no NaN
+ * or infinity, so SQLite would store those as null (no verdict holds one).
  */
 export async function updateDeployments<C extends Exclude<keyof DeploymentsTable, "id">>(
   executor: Executor,
