@@ -1,5 +1,5 @@
 /**
- * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|rollup|scaling|sweep|ttl [options]`. Each benchmark measures
+ * Runs one benchmark by name: `npm run bench -- drift|gateway|load|registry|rollup|scaling|sweep|ttl|verdicts [options]`. Each benchmark measures
  * Tenure against a named peer in the same run and writes bench/results/<name>-*.json.
  */
 import { driftBench } from "./drift.js";
@@ -12,11 +12,20 @@ import { rollupBench } from "./rollup.js";
 import { scalingBench } from "./scaling.js";
 import { sweepBench } from "./sweep.js";
 import { ttlBench } from "./ttl.js";
+import { verdictsBench } from "./verdicts.js";
 
 const BENCHMARKS: Record<string, Bench> = Object.fromEntries(
-  [driftBench, gatewayBench, loadBench, registryBench, rollupBench, scalingBench, sweepBench, ttlBench].map(
-    (bench) => [bench.name, bench],
-  ),
+  [
+    driftBench,
+    gatewayBench,
+    loadBench,
+    registryBench,
+    rollupBench,
+    scalingBench,
+    sweepBench,
+    ttlBench,
+    verdictsBench,
+  ].map((bench) => [bench.name, bench]),
 );
 
 const [name, ...argv] = process.argv.slice(2);

@@ -1,10 +1,10 @@
 import { type AgeBlock, type AgePolicy, computeAge } from "../core/age.js";
-import { forecastBlock, type StoredForecast } from "../core/decay/forecast-block.js";
+import { forecastBlock } from "../core/decay/forecast-block.js";
 import { DRIFT_ERROR_STATE } from "../core/drift-finding.js";
 import { computeHealth, type HealthInput } from "../core/health.js";
 import { isoTime } from "../core/iso-time.js";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
-import { parseJsonColumn, parseTags } from "../store/json-columns.js";
+import { parseJsonColumn, parseTags, readForecast } from "../store/json-columns.js";
 import type { GoldenRecord, ModelRecord, VersionRecord } from "../store/model-store.js";
 import type { DeploymentRow, EventRow } from "../store/schema.js";
 
@@ -76,7 +76,9 @@ export function toDeploymentView(row: DeploymentRow, policy: ViewPolicy, now: nu
 function ageOf(row: DeploymentRow, policy: ViewPolicy, now: number): AgeBlock {
   // computeAge returns a fresh block: it is completed in place rather than copied.
   const age = computeAge(row, policy, now);
-  const stored = row.forecast ? (parseJsonColumn("forecast", row.forecast) as StoredForecast) : null;
+  // Read without zod in the common case, and never thrown: a malformed value is a null forecast
+  // that says why (readForecast).
+  const stored = row.forecast ? readForecast(row.forecast) : null;
   const forecast = forecastBlock({ status: row.status, stored, policy }, now);
   age.forecast = forecast.forecast;
   age.forecast_reason = forecast.forecast_reason;

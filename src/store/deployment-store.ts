@@ -1,17 +1,13 @@
 import { type CompiledQuery, sql } from "kysely";
 import type { DeploymentRole, DeploymentStatus } from "../core/words.js";
 import { BoundStore } from "./bound-store.js";
+import { type EventLog, type NewEvent, SqlEventLog } from "./event-log.js";
 import type { DeploymentRow, EventRow, NewDeploymentRow } from "./schema.js";
+import { newlyStored, storedDeployments } from "./stored-deployments.js";
 
-export interface NewEvent {
-  deployment_id: number | null;
-  model: string;
-  environment: string;
-  type: string;
-  actor: string;
-  at: number;
-  data: Record<string, unknown>;
-}
+// Where they were first written, so their importers need not change.
+export type { NewEvent };
+export { storedDeployments };
 
 /** Which live deployments a fleet-wide read covers: one team's, one environment's, one model's, or every one. */
 export interface LiveScope {
@@ -21,10 +17,10 @@ export interface LiveScope {
 }
 
 /**
- * Deployments and their events: what the registry writes as the source of truth, and what the
- * lifecycle reads of the live fleet.
+ * Deployments and their events (EventLog): what the registry writes as the source of truth, and
+ * what the lifecycle reads of the live fleet.
  */
-export interface DeploymentStore {
+export interface DeploymentStore extends EventLog {
   findDeployment(id: number): Promise<DeploymentRow | undefined>;
   /** The deployments with these ids, in one query. */
   findDeployments(ids: number[]): Promise<DeploymentRow[]>;
@@ -86,13 +82,6 @@ export interface DeploymentStore {
   ): Promise<DeploymentRow | undefined>;
   /** Makes a live shadow or canary the primary; the caller has ended the previous primary. */
   makePrimary(id: number): Promise<boolean>;
-  appendEvent(event: NewEvent): Promise<void>;
-  /** Appends events in one statement, in the order given. */
-  appendEvents(events: NewEvent[]): Promise<void>;
-  /** A deployment's events, oldest first. */
-  listEvents(deploymentId: number): Promise<EventRow[]>;
-  /** Every event of a model, its deployments' and its own (golden_set), oldest first. */
-  listModelEvents(model: string): Promise<EventRow[]>;
   /**
    * Refreshes PostgreSQL's statistics of the deployments table and returns its estimated row
    * count (see FreshStatistics). SQLite plans our queries from their shapes and indexes alone, and
@@ -102,6 +91,29 @@ export interface DeploymentStore {
 }
 
 export class SqlDeploymentStore extends BoundStore implements DeploymentStore {
+  private readonly events = new SqlEventLog(this.database, this.executor);
+
+  appendEvent(event: NewEvent): Promise<void> {
+    return this.events.appendEvent(event);
+  }
+
+  appendEvents(events: NewEvent[]): Promise<void> {
+    return this.events.appendEvents(events);
+  }
+
+  listEvents(deploymentId: number): Promise<EventRow[]> {
+    return this.events.listEvents(deploymentId);
+  }
+
+  listModelEvents(model: string): Promise<EventRow[]> {
+    return this.events.listModelEvents(model);
+  }
+
+  /** The query of a model's history (see SqlEventLog.modelEventsQuery). */
+  modelEventsQuery(model: string): CompiledQuery<EventRow> {
+    return this.events.modelEventsQuery(model);
+  }
+
   async findDeployment(id: number): Promise<DeploymentRow | undefined> {
     return this.executor.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
   }
@@ -328,57 +340,6 @@ export class SqlDeploymentStore extends BoundStore implements DeploymentStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async appendEvent(event: NewEvent): Promise<void> {
-    await this.appendEvents([event]);
-  }
-
-  async appendEvents(events: NewEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map((event) => ({ ...event, data: JSON.stringify(event.data) }));
-    const direct = this.direct;
-    if (direct) {
-      direct.insert("deployment_events", rows);
-      return;
-    }
-    await this.executor.insertInto("deployment_events").values(rows).execute();
-  }
-
-  async listEvents(deploymentId: number): Promise<EventRow[]> {
-    return this.executor
-      .selectFrom("deployment_events")
-      .selectAll()
-      .where("deployment_id", "=", deploymentId)
-      .orderBy("id")
-      .execute();
-  }
-
-  async listModelEvents(model: string): Promise<EventRow[]> {
-    const { rows } = await this.executor.executeQuery<EventRow>(this.modelEventsQuery(model));
-    return rows;
-  }
-
-  /**
-   * The query of a model's history (also what a test asks the planners to explain): through the
-   * model's deployments, then its own events; no index holds every event by model.
-   */
-  modelEventsQuery(model: string): CompiledQuery<EventRow> {
-    return this.executor
-      .selectFrom("deployment_events")
-      .selectAll()
-      .where("deployment_id", "in", (eb) =>
-        eb.selectFrom("deployments").select("id").where("model", "=", model),
-      )
-      .unionAll((eb) =>
-        eb
-          .selectFrom("deployment_events")
-          .selectAll()
-          .where("deployment_id", "is", null)
-          .where("model", "=", model),
-      )
-      .orderBy("id")
-      .compile();
-  }
-
   async analyzeDeployments(): Promise<number> {
     if (this.dialect !== "postgres") return 0;
     await sql`analyze deployments`.execute(this.executor);
@@ -396,47 +357,3 @@ export class SqlDeploymentStore extends BoundStore implements DeploymentStore {
  * live primary compares it with the literal 0, so that both planners read that one index entry.
  */
 export const LIVE_PRIMARY_KEY = "(case when status = 'active' and role = 'primary' then 0 else id end)";
-
-/** The rows an insert stores under these ids (see insertDeployments). */
-export function storedDeployments(rows: NewDeploymentRow[], ids: number[]): DeploymentRow[] {
-  if (ids.length < rows.length) throw new Error(`${rows.length} deployments to insert, ${ids.length} ids`);
-  return rows.map((row, i) => newlyStored(row, ids[i]));
-}
-
-/**
- * A deployment row as the database stores a new one: the columns it was given, and null in the
- * nullable ones it was not (those only the lifecycle sets later among them).
- */
-function newlyStored(row: NewDeploymentRow, id: number | undefined): DeploymentRow {
-  if (id === undefined) throw new Error(`the insert of ${row.model} returned no id`);
-  // Every column by name, in the table's order, not `{ ...row, … }`: cheaper on the registration
-  // round (see BENCHMARKS.md), and a column added to the table without a value here does not compile.
-  return {
-    id,
-    model: row.model,
-    model_version: row.model_version,
-    environment: row.environment,
-    owner_team: row.owner_team,
-    role: row.role,
-    status: row.status,
-    deployment_date: row.deployment_date,
-    training_data_cutoff: row.training_data_cutoff,
-    ended_at: row.ended_at ?? null,
-    endpoint: row.endpoint ?? null,
-    tags: row.tags,
-    ttl_extension_seconds: row.ttl_extension_seconds,
-    created_at: row.created_at,
-    created_by: row.created_by,
-    last_heartbeat_at: row.last_heartbeat_at ?? null,
-    performance_state: row.performance_state ?? null,
-    performance_ok_since: row.performance_ok_since ?? null,
-    performance_drop: row.performance_drop ?? null,
-    drift_state: row.drift_state ?? null,
-    traffic_weight: row.traffic_weight ?? null,
-    sticky_header: row.sticky_header ?? null,
-    last_traffic_at: row.last_traffic_at ?? null,
-    reported_version: row.reported_version ?? null,
-    version_mismatch_at: row.version_mismatch_at ?? null,
-    forecast: row.forecast ?? null,
-  };
-}

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { BoundStore } from "./bound-store.js";
 import type { DeploymentRow } from "./schema.js";
+import { updateDeployments } from "./update-deployments.js";
 
 /** Models named by one statement at most, so that its parameters stay bounded on SQLite. */
 const MODELS_PER_QUERY = 500;
@@ -19,7 +20,7 @@ export interface ForecastStore {
     before: number,
     perGroup: number,
   ): Promise<DeploymentRow[]>;
-  /** Keeps each deployment's forecast (JsonColumns.forecast, or null). */
+  /** Keeps each deployment's forecast (JsonColumns.forecast, or null), a statement per 1,000. */
   setForecasts(updates: readonly { id: number; forecast: string | null }[]): Promise<void>;
 }
 
@@ -63,12 +64,6 @@ export class SqlForecastStore extends BoundStore implements ForecastStore {
   }
 
   async setForecasts(updates: readonly { id: number; forecast: string | null }[]): Promise<void> {
-    for (const u of updates) {
-      await this.executor
-        .updateTable("deployments")
-        .set({ forecast: u.forecast })
-        .where("id", "=", u.id)
-        .execute();
-    }
+    await updateDeployments(this.executor, this.dialect, { forecast: "text" }, updates);
   }
 }

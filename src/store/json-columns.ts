@@ -89,3 +89,53 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   }
   return true;
 }
+
+/** What deployments.forecast holds, as read back. */
+export type ForecastColumn = z.infer<typeof JsonColumns.forecast>;
+
+/**
+ * A deployment's stored forecast, or why it cannot be read: a value that does not fit is not the
+ * view's failure, and the next sweep that forecasts the deployment writes it again. Every view of
+ * a deployment reads it (lists, and the fleet rows behind each /metrics scrape), so, as for the
+ * tags, the schema's check is written out here and zod only words the refusal (see BENCHMARKS.md,
+ * "Batched writes of a sweep's verdicts").
+ */
+export function readForecast(text: string): ForecastColumn | { unreadable: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (isForecastColumn(value)) return value;
+  try {
+    return parseJsonColumn("forecast", text);
+  } catch (error) {
+    return { unreadable: (error as Error).message.replace(/\s*\n\s*/g, "; ") };
+  }
+}
+
+/**
+ * JsonColumns.forecast, written out: exactly the keys of one of its two objects, finite numbers
+ * (JSON.parse reads `1e400` as Infinity, which zod refuses) and safe non-negative integer counts.
+ * Anything it does not take goes the schema's way, so it never takes what the schema refuses.
+ */
+function isForecastColumn(value: unknown): value is ForecastColumn {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  const keys = Object.keys(v).length;
+  if (keys === 2) return typeof v.reason === "string" && Number.isFinite(v.computed_at);
+  return (
+    keys === 8 &&
+    typeof v.metric === "string" &&
+    Number.isFinite(v.breach_at) &&
+    Number.isFinite(v.low_at) &&
+    (v.high_at === null || Number.isFinite(v.high_at)) &&
+    Number.isFinite(v.slope_per_day) &&
+    isCount(v.based_on_deployments) &&
+    isCount(v.based_on_windows) &&
+    Number.isFinite(v.computed_at)
+  );
+}
+
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;

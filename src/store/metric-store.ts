@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { WindowAggregate } from "../core/performance.js";
 import { BoundStore } from "./bound-store.js";
 import { readWindowAggregates } from "./metric-windows.js";
+import { updateDeployments } from "./update-deployments.js";
 
 export interface NewMetricPoint {
   name: string;
@@ -55,8 +56,13 @@ export interface MetricStore {
   insertBaselines(rows: MetricBaseline[]): Promise<void>;
   /** Each deployment's baseline of one metric, by deployment id. */
   baselines(deploymentIds: number[], name: string): Promise<Map<number, number>>;
-  /** Keeps what the sweep found of each deployment's performance on the deployment itself. */
-  setPerformance(updates: { id: number; state: string | null; ok_since: number | null }[]): Promise<void>;
+  /**
+   * Keeps what the sweep found of each deployment's performance on the deployment itself, a
+   * statement per 1,000 deployments.
+   */
+  setPerformance(
+    updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[],
+  ): Promise<void>;
   /**
    * Deletes the metric points measured before `before` (ms since the epoch), a group of
    * deployments at a time, each group its own statement; resolves with how many went. Their
@@ -186,12 +192,16 @@ export class SqlMetricStore extends BoundStore implements MetricStore {
   async setPerformance(
     updates: { id: number; state: string | null; ok_since: number | null; drop: number | null }[],
   ): Promise<void> {
-    for (const u of updates) {
-      await this.executor
-        .updateTable("deployments")
-        .set({ performance_state: u.state, performance_ok_since: u.ok_since, performance_drop: u.drop })
-        .where("id", "=", u.id)
-        .execute();
-    }
+    await updateDeployments(
+      this.executor,
+      this.dialect,
+      { performance_state: "text", performance_ok_since: "bigint", performance_drop: "double precision" },
+      updates.map((u) => ({
+        id: u.id,
+        performance_state: u.state,
+        performance_ok_since: u.ok_since,
+        performance_drop: u.drop,
+      })),
+    );
   }
 }

@@ -310,4 +310,37 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     ]);
     sane(suggestions);
   });
+  it("shows a malformed stored forecast as no forecast, saying why, in every view and scrape, until the next sweep writes it again", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: policies(), metrics: true });
+    const { id } = await request("POST", "/v1/deployments", registration({ model: "fraud-gbm" }));
+    const malformed = [
+      "{not json",
+      "null",
+      '{"reason":1,"computed_at":1}',
+      '{"reason":"why","computed_at":1,"extra":true}',
+      // JSON.parse reads 1e400 as Infinity.
+      '{"metric":"auc","breach_at":1e400,"low_at":1,"high_at":null,"slope_per_day":-0.1,"based_on_deployments":3,"based_on_windows":40,"computed_at":1}',
+      '{"metric":"auc","breach_at":2,"low_at":1,"high_at":null,"slope_per_day":-0.1,"based_on_deployments":-3,"based_on_windows":40,"computed_at":1}',
+    ];
+    for (const text of malformed) {
+      await t.context.stores.forecasts.setForecasts([{ id, forecast: text }]);
+      const age = await view(id);
+      expect(age.forecast, text).toBeNull();
+      expect(age.forecast_reason, text).toMatch(
+        /^its stored forecast cannot be read \(the stored forecast (is not JSON|does not hold what it should: .+)\): the next sweep forecasts it again$/,
+      );
+      expect(age.forecast_reason, text).not.toContain("\n");
+      const list = await request("GET", "/v1/deployments?model=fraud-gbm");
+      expect(list.items[0].age.forecast_reason, text).toBe(age.forecast_reason);
+      const fleet = await request("GET", "/v1/fleet/deployments");
+      expect(fleet.items[0].age.forecast_reason, text).toBe(age.forecast_reason);
+      const scrape = await t.request({ method: "GET", url: "/metrics" });
+      expect(scrape.statusCode, text).toBe(200);
+      expect(scrape.body, text).toContain("tenure_");
+    }
+    await sweep();
+    const age = await view(id);
+    expect(age.forecast).toBeNull();
+    expect(age.forecast_reason).toMatch(/^fraud-gbm in production has no decay curve yet/);
+  });
 });

@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Notification } from "../../src/alerts/notification.js";
 import { RegisterDeploymentBody } from "../../src/registry/deployment-input.js";
-import { JsonColumns, parseJsonColumn, parseStoredJson, parseTags } from "../../src/store/json-columns.js";
+import {
+  JsonColumns,
+  parseJsonColumn,
+  parseStoredJson,
+  parseTags,
+  readForecast,
+} from "../../src/store/json-columns.js";
 import { dialects } from "../support/databases.js";
 import { newRow, registryFor } from "../support/registry-fixture.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
@@ -26,6 +32,51 @@ describe("JSON read back from a column", () => {
       const bySchema = JsonColumns.tags.safeParse(safeJson(text));
       if (bySchema.success) expect(parseTags(text), text).toEqual(bySchema.data);
       else expect(() => parseTags(text), text).toThrow(/the stored tags/);
+    }
+  });
+
+  it("reads a stored forecast exactly as the forecast column's schema does, and gives why, never throws, for one that does not fit", () => {
+    const crossing = {
+      metric: "auc",
+      breach_at: 1_798_761_600_000,
+      low_at: 1_798_000_000_000,
+      high_at: null,
+      slope_per_day: -0.00012,
+      based_on_deployments: 3,
+      based_on_windows: 40,
+      computed_at: 1_797_000_000_000,
+    };
+    const texts = [
+      JSON.stringify(crossing),
+      JSON.stringify({ ...crossing, high_at: 1_799_000_000_000 }),
+      '{"reason":"auc does not decay with age","computed_at":1}',
+      '{"computed_at":1,"reason":""}',
+      JSON.stringify({ ...crossing, extra: 1 }),
+      JSON.stringify({ ...crossing, high_at: undefined }),
+      JSON.stringify({ ...crossing, metric: 1 }),
+      JSON.stringify({ ...crossing, based_on_windows: 1.5 }),
+      JSON.stringify({ ...crossing, based_on_deployments: -1 }),
+      JSON.stringify({ ...crossing, breach_at: "soon" }),
+      JSON.stringify({ ...crossing, reason: "both" }),
+      JSON.stringify(crossing).replace("1798761600000", "1e400"),
+      '{"reason":"why","computed_at":1e400}',
+      '{"reason":"why","__proto__":1}',
+      '{"reason":"why","computed_at":1,"__proto__":{}}',
+      '{"reason":null,"computed_at":1}',
+      '{"reason":"why"}',
+      '["reason","computed_at"]',
+      "{}",
+      "null",
+      "1",
+      '"text"',
+      "{",
+      "",
+    ];
+    for (const text of texts) {
+      const bySchema = JsonColumns.forecast.safeParse(safeJson(text));
+      const read = readForecast(text);
+      if (bySchema.success) expect(read, text).toEqual(bySchema.data);
+      else expect(read, text).toEqual({ unreadable: expect.stringMatching(/^the stored forecast [^\n]+$/) });
     }
   });
 

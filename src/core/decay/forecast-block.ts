@@ -19,8 +19,11 @@ export interface ForecastBlock {
 
 export interface ForecastBlockInput {
   status: string;
-  /** The deployment's stored forecast, parsed; null when no sweep forecast it. */
-  stored: StoredForecast | null;
+  /**
+   * The deployment's stored forecast, parsed; null when no sweep forecast it; `unreadable` (why)
+   * when what is stored does not parse as a forecast.
+   */
+  stored: StoredForecast | { unreadable: string } | null;
   /** Its policy now: a policy without a performance target forecasts nothing, whatever is stored. */
   policy: { name: string; performance?: { metric: string } | null };
 }
@@ -34,6 +37,11 @@ export function forecastBlock(input: ForecastBlockInput, now: number): ForecastB
   if (performance === null) return none(`its policy ${input.policy.name} sets no performance target`);
   const stored = input.stored;
   if (stored === null) return none("no sweep has forecast it yet");
+  if ("unreadable" in stored) {
+    return none(
+      `its stored forecast cannot be read (${stored.unreadable}): the next sweep forecasts it again`,
+    );
+  }
   if ("reason" in stored) return none(stored.reason);
   if (performance !== undefined && performance.metric !== stored.metric) {
     return none(

@@ -80,10 +80,10 @@ describe("forecastBlock", () => {
     expect(never?.interval_seconds).toEqual([20 * 86_400, null]);
   });
 
-  it("is null with the reason: ended, not started, no target, not swept, none found, another metric", () => {
+  it("is null with the reason: ended, not started, no target, not swept, unreadable, none found, another metric", () => {
     const reason = (
       status: string,
-      s: typeof stored | { reason: string; computed_at: number } | null,
+      s: typeof stored | { reason: string; computed_at: number } | { unreadable: string } | null,
       p: ForecastBlockInput["policy"] = policy,
     ) => forecastBlock({ status, stored: s, policy: p }, T0).forecast_reason;
     expect(reason("retired", stored)).toBe("it has ended: only a live deployment is forecast");
@@ -92,6 +92,12 @@ describe("forecastBlock", () => {
       "its policy plain sets no performance target",
     );
     expect(reason("active", null)).toBe("no sweep has forecast it yet");
+    expect(reason("active", { unreadable: "the stored forecast is not JSON" })).toBe(
+      "its stored forecast cannot be read (the stored forecast is not JSON): the next sweep forecasts it again",
+    );
+    expect(reason("retired", { unreadable: "the stored forecast is not JSON" })).toBe(
+      "it has ended: only a live deployment is forecast",
+    );
     expect(reason("active", { reason: "auc does not decay with age", computed_at: T0 })).toBe(
       "auc does not decay with age",
     );
