@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
 import { seedVersions, type VersionSpan } from "../support/decay-fleet.js";
 import { runTenure, tempDir } from "../support/process.js";
-import { startTestApp, type TestApp } from "../support/test-app.js";
+import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
@@ -310,6 +310,7 @@ describe.each(dialects())("forecasts on %s", (dialect) => {
     ]);
     sane(suggestions);
   });
+
   it("shows a malformed stored forecast as no forecast, saying why, in every view and scrape, until the next sweep writes it again", async () => {
     t = await startTestApp(dialect, { now: T0, policies: policies(), metrics: true });
     const { id } = await request("POST", "/v1/deployments", registration({ model: "fraud-gbm" }));
