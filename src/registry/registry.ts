@@ -19,7 +19,6 @@ import {
 import { FUTURE_TOLERANCE_MS } from "./deployment-words.js";
 import { Handovers } from "./handovers.js";
 import {
-  type EndedAlerts,
   hashRequest,
   NO_ENDED_ALERTS,
   type OnEnded,
