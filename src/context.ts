@@ -135,7 +135,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   // The registry tells the lifecycle of every deployment that ends, inside its transaction; the
   // incidents are built just below, before any registration can run.
   let incidents: Incidents | undefined;
-  const wake = () => {};
+  // Set once the dispatcher exists (below), before anything can end a deployment.
+  let wake = () => {};
   // One writer of the audit log: the registry and the lifecycle append through it in each
   // change's own transaction; the API's few remaining edge records and `tenure audit` read it.
   const audit = new AuditTrail({ stores, clock, policies });
@@ -146,7 +147,8 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     audit,
     onEnded: async (tx, ended, at) => {
       const change = (await incidents?.resolveEnded(tx, ended, at)) ?? NO_ENDED_ALERTS;
-      if (change.notifications) setImmediate(wake);
+      // Woken once they are committed: before, the dispatcher would find nothing to send yet.
+      if (change.notifications) tx.afterCommit(() => wake());
       return change;
     },
   });
@@ -174,6 +176,7 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
     logger: options.logger,
     ...(options.egress ? { egress: options.egress } : {}),
   });
+  wake = () => dispatcher.wake();
   const sweeper = new Sweeper({
     stores,
     registry,

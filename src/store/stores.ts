@@ -70,6 +70,12 @@ export interface Stores {
   /** Runs `work` in one transaction with every store bound to it, retrying lost races. */
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /**
+   * Runs `then` once what this transaction wrote is committed, so others can read it (wake a
+   * reader of the rows it wrote); never when it rolls back, and once for a retried transaction.
+   * Outside a transaction, on the next turn of the event loop.
+   */
+  afterCommit(then: () => void): void;
+  /**
    * Serializes writers of these keys (a model in an environment: `model environment`) until the
    * transaction ends. Keys are locked in one sorted order, so two transactions that lock
    * overlapping sets cannot deadlock. Outside a transaction, nothing.
@@ -86,6 +92,7 @@ export function storesOf(database: Database): Stores {
 
 /** Each store is built when first asked for: a transaction builds only those it uses. */
 class SqlStores implements Stores {
+  #commitHooks: (() => void)[] = [];
   #models?: ModelStore;
   #deployments?: DeploymentStore;
   #pages?: PageStore;
@@ -226,8 +233,22 @@ class SqlStores implements Stores {
     return this.#learnedTtls;
   }
 
-  transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
-    return inTransaction(this.database, (trx) => work(new SqlStores(this.database, trx)));
+  async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
+    // Only the attempt that committed: a retried one's hooks are dropped with its writes.
+    let committed: (() => void)[] = [];
+    const result = await inTransaction(this.database, async (trx) => {
+      const tx = new SqlStores(this.database, trx);
+      const answer = await work(tx);
+      committed = tx.#commitHooks;
+      return answer;
+    });
+    for (const then of committed) then();
+    return result;
+  }
+
+  afterCommit(then: () => void): void {
+    if (this.executor.isTransaction) this.#commitHooks.push(then);
+    else setImmediate(then);
   }
 
   async lockKeys(keys: string[]): Promise<void> {

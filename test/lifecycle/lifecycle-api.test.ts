@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SWEEP_ACTOR } from "../../src/lifecycle/sweep-pass.js";
 import { dialects } from "../support/databases.js";
 import { type Receiver, startReceiver } from "../support/receivers.js";
@@ -149,6 +149,24 @@ describe.each(dialects())("lifecycle API on %s", (dialect) => {
     await t.context.dispatcher.drain(5_000);
     expect(slack.received).toHaveLength(2);
     expect(b.id).toBeGreaterThan(0);
+  });
+
+  it("wakes the dispatcher once a retirement's resolutions are committed, without waiting for its poll", async () => {
+    await start();
+    const a = await deploy({ model: "fraud-a", training_data_cutoff: "2026-12-25" });
+    await sweep(T0 + 26 * DAY);
+    expect(await alerts("?state=open")).toHaveLength(1);
+    // What the dispatcher would find at the moment it is woken: the resolution's delivery is due.
+    const found: Promise<number | undefined>[] = [];
+    const wake = vi
+      .spyOn(t.context.dispatcher, "wake")
+      .mockImplementation(() => found.push(t.context.stores.outbox.nextDeliveryAt()));
+    const retired = await t.request({ method: "POST", url: `/v1/deployments/${a.id}/retire`, body: {} });
+    expect(retired.statusCode).toBe(200);
+    await new Promise((done) => setImmediate(done));
+    expect(wake).toHaveBeenCalledTimes(1);
+    expect(await found[0]).toBeTypeOf("number");
+    wake.mockRestore();
   });
 
   it("refuses bad reviews with a problem naming the field, and changes nothing", async () => {
