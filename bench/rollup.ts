@@ -1,9 +1,10 @@
 /**
- * The metric roll-up benchmark: what a sweep's metric read costs with daily roll-ups, against a
- * bare SQL scan of the raw points that answers the same question (today's computation before
- * roll-ups), over deployments with a long history of points. It also times writing those points
- * through MetricStore.upsertPoints (whose triggers keep the roll-ups) against the same statements
- * into a copy of the table without triggers: what the roll-ups cost at ingest.
+ * The metric roll-up benchmark: what a sweep's metric read costs with the roll-ups, for daily
+ * windows (daily roll-ups) and for hourly windows (hourly roll-ups), each against a bare SQL scan
+ * of the raw points that answers the same question (the computation before roll-ups), over
+ * deployments with a long history of points. It also times writing those points through
+ * MetricStore.upsertPoints (whose triggers keep both roll-ups) against the same statements into a
+ * copy of the table without triggers: what the roll-ups cost at ingest.
  *
  *   npm run bench -- rollup [--deployments 20] [--days 365] [--points-per-day 24] [--repeats 15] [--dialect sqlite|postgres|both]
  *
@@ -28,6 +29,12 @@ import { median, round } from "./lib/stats.js";
 import { seedFleet } from "./lib/sweep-workload.js";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** The windows timed: a `window: 1d` policy's and a `window: 1h` policy's. */
+const WINDOWS = [
+  { label: "daily", ms: DAY_MS },
+  { label: "hourly", ms: HOUR_MS },
+] as const;
 
 const OPTIONS = {
   dialect: DIALECT_OPTION,
@@ -48,6 +55,7 @@ const OPTIONS = {
 type Flags = Options<typeof OPTIONS>;
 
 interface ReadFigures {
+  window: "daily" | "hourly";
   deployments: number;
   rollup_ms_median: number;
   raw_ms_median: number;
@@ -61,6 +69,7 @@ export interface RollupResult {
   days: number;
   points: number;
   rollup_rows: number;
+  hourly_rollup_rows: number;
   ingest: { with_rollups_seconds: number; bare_seconds: number; ratio: number };
   reads: ReadFigures[];
 }
@@ -130,24 +139,28 @@ async function measure(dialect: Dialect, url: string, flags: Flags): Promise<Rol
         `${ingest.bare_seconds} s into a table without triggers (×${ingest.ratio})`,
     );
     if (dialect === "postgres") await sql`vacuum analyze`.execute(db);
-    const rollupRows = Number(
-      (
-        await db
-          .selectFrom("metric_rollups")
-          .select((eb) => eb.fn.countAll().as("n"))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+    const count = async (table: "metric_rollups" | "metric_hourly_rollups") =>
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const reads: ReadFigures[] = [];
-    for (const group of ids.length > 1 ? [ids.slice(0, 1), ids] : [ids]) {
-      reads.push(await timeReads(database.db, metrics, group, at, flags.repeats));
+    for (const window of WINDOWS) {
+      for (const group of ids.length > 1 ? [ids.slice(0, 1), ids] : [ids]) {
+        reads.push(await timeReads(database.db, metrics, window, group, at, flags.repeats));
+      }
     }
     return {
       dialect,
       deployments: ids.length,
       days: flags.days,
       points,
-      rollup_rows: rollupRows,
+      rollup_rows: await count("metric_rollups"),
+      hourly_rollup_rows: await count("metric_hourly_rollups"),
       ingest,
       reads,
     };
@@ -156,10 +169,11 @@ async function measure(dialect: Dialect, url: string, flags: Flags): Promise<Rol
   }
 }
 
-/** The sweep's read (daily windows over the whole history) against the bare scan, alternating. */
+/** The sweep's read (windows over the whole history) against the bare scan, alternating. */
 async function timeReads(
   db: Kysely<Schema>,
   metrics: ReturnType<typeof storesOf>["metrics"],
+  window: (typeof WINDOWS)[number],
   ids: number[],
   at: number,
   repeats: number,
@@ -168,34 +182,35 @@ async function timeReads(
   const raw: number[] = [];
   for (let i = 0; i < repeats; i++) {
     let started = performance.now();
-    const a = await metrics.windowAggregates(ids, "auc", DAY_MS, at);
+    const a = await metrics.windowAggregates(ids, "auc", window.ms, at);
     rolled.push(performance.now() - started);
     started = performance.now();
-    const b = await rawScan(db, ids, at);
+    const b = await rawScan(db, ids, window.ms, at);
     raw.push(performance.now() - started);
     if (i === 0) assertSameSamples(a, b);
   }
   const figures = {
+    window: window.label,
     deployments: ids.length,
     rollup_ms_median: round(median(rolled), 2),
     raw_ms_median: round(median(raw), 2),
     ratio: round(median(raw) / median(rolled), 1),
   };
   log(
-    `  ${ids.length} deployment(s), daily windows: roll-ups ${figures.rollup_ms_median} ms, ` +
+    `  ${ids.length} deployment(s), ${window.label} windows: roll-ups ${figures.rollup_ms_median} ms, ` +
       `raw scan ${figures.raw_ms_median} ms (median of ${repeats}): ×${figures.ratio}`,
   );
   return figures;
 }
 
-/** Every point of the metric, grouped into daily windows in SQL: what a sweep read before roll-ups. */
-async function rawScan(db: Kysely<Schema>, ids: number[], at: number) {
+/** Every point of the metric, grouped into windows in SQL: what a sweep read before roll-ups. */
+async function rawScan(db: Kysely<Schema>, ids: number[], windowMs: number, at: number) {
   const { rows } = await sql<{ deployment_id: number; window_index: number; samples: number }>`
-    select deployment_id, timestamp / ${sql.lit(DAY_MS)} as window_index, sum(sample_size) as samples,
+    select deployment_id, timestamp / ${sql.lit(windowMs)} as window_index, sum(sample_size) as samples,
            sum(value * sample_size) as weighted_sum
     from metric_points
     where deployment_id in (${sql.join(ids)}) and name = 'auc' and timestamp >= 0 and timestamp < ${at}
-    group by deployment_id, timestamp / ${sql.lit(DAY_MS)}`.execute(db);
+    group by deployment_id, timestamp / ${sql.lit(windowMs)}`.execute(db);
   return rows;
 }
 
@@ -249,12 +264,12 @@ async function insertBare(
 function formatSummary(r: RollupResult): string {
   const lines = [
     `\n${r.dialect}: ${r.deployments} deployments × ${r.days} days = ${r.points.toLocaleString("en-US")} points, ` +
-      `${r.rollup_rows.toLocaleString("en-US")} roll-up rows`,
+      `${r.rollup_rows.toLocaleString("en-US")} daily and ${r.hourly_rollup_rows.toLocaleString("en-US")} hourly roll-up rows`,
     `  ingest: ${r.ingest.with_rollups_seconds} s with roll-ups vs ${r.ingest.bare_seconds} s bare (×${r.ingest.ratio})`,
   ];
   for (const read of r.reads) {
     lines.push(
-      `  read ${read.deployments} deployment(s): roll-ups ${read.rollup_ms_median} ms vs raw scan ${read.raw_ms_median} ms: raw/roll-up ×${read.ratio}`,
+      `  read ${read.window} windows, ${read.deployments} deployment(s): roll-ups ${read.rollup_ms_median} ms vs raw scan ${read.raw_ms_median} ms: raw/roll-up ×${read.ratio}`,
     );
   }
   return lines.join("\n");

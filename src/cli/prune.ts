@@ -18,15 +18,16 @@ export interface PruneResult {
 
 /**
  * `tenure prune --metrics-older-than 400d`: the retention of raw metric points, which nothing
- * else deletes. Their daily roll-ups stay, so windows of whole days stay judgeable over the whole
- * history; windows of hours are read from the raw points, so for them what is kept bounds what a
- * sweep reads and judges (docs/SCALING.md). Events, the registry's record, are never pruned.
+ * else deletes. Their daily and hourly roll-ups stay, so windows of whole hours (`1h`, `6h`, `1d`)
+ * stay judgeable over the whole history; other windows (`90m`) are read from the raw points, so
+ * for them what is kept bounds what a sweep reads and judges (docs/SCALING.md). Events, the
+ * registry's record, are never pruned.
  */
 export function pruneCommand(program: Command, io: Io): void {
   databaseOption(
     program
       .command("prune")
-      .summary("delete raw metric points past a retention; daily roll-ups and events stay")
+      .summary("delete raw metric points past a retention; daily and hourly roll-ups and events stay")
       .option(
         "--metrics-older-than <duration>",
         "delete metric points measured longer ago than this, e.g. 400d",

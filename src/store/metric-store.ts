@@ -32,14 +32,15 @@ export interface MetricStore {
   /**
    * Stores points; a point with the key of a stored one (deployment, name, timestamp) replaces
    * it, so a retried batch changes nothing and a corrected late label wins. Each point's UTC day
-   * roll-up follows in the same statement (triggers of migration 0015).
+   * and UTC hour roll-ups follow in the same statement (triggers of migrations 0015 and 0020).
    */
   upsertPoints(deploymentId: number, points: NewMetricPoint[], receivedAt: number): Promise<void>;
   /**
    * Each deployment's windows of one metric in [`since`, `before`) (since the epoch by default):
    * sample count and Σ value × samples per window, windows aligned to the epoch. Windows of whole
-   * days are summed from the daily roll-ups (and the raw points of partial days at the ends), so
-   * they include days whose raw points were pruned; other windows from the raw points.
+   * hours are summed from the roll-ups (daily ones for windows of whole days, hourly ones for the
+   * rest, and the raw points of the partial hours at the ends), so they include periods whose raw
+   * points were pruned; other windows from the raw points.
    */
   windowAggregates(
     deploymentIds: number[],
@@ -66,7 +67,7 @@ export interface MetricStore {
   /**
    * Deletes the metric points measured before `before` (ms since the epoch), a group of
    * deployments at a time, each group its own statement; resolves with how many went. Their
-   * daily roll-ups stay, so windows of whole days stay judgeable over the whole history.
+   * daily and hourly roll-ups stay, so windows of whole hours stay judgeable over the whole history.
    */
   prunePoints(before: number, onGroup?: (deleted: number) => void): Promise<number>;
 }

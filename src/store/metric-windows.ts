@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { WindowAggregate } from "../core/performance.js";
 import type { Executor } from "./database.js";
 import { ROLLUP_DAY_MS } from "./migrations/0015-metric-rollups.js";
+import { ROLLUP_HOUR_MS } from "./migrations/0020-hourly-metric-rollups.js";
 
 /** What one window read asks: one metric of some deployments, in windows of `windowMs`, over [since, before). */
 export interface WindowQuery {
@@ -12,38 +13,61 @@ export interface WindowQuery {
   since: number;
 }
 
+/** A range of roll-up periods [first, end): days or hours since the epoch. */
+export interface PeriodSpan {
+  first: number;
+  end: number;
+}
+
 /**
- * Where a window read finds its sums: whole UTC days inside the range from the daily roll-ups,
- * the partial days at its ends (today, at a sweep) from the raw points. Null when the window is
- * not a whole number of days, so that only raw points can say which window a point falls in.
+ * Where a window read finds its sums, coarsest first: whole UTC days inside the range from the
+ * daily roll-ups (only for windows of whole days: a day then lies in one window), the whole hours
+ * left from the hourly roll-ups, and the partial hours at its ends (the current hour, at a
+ * sweep) from the raw points. A roll-up row sums at least one point of its period, and a day's
+ * row at least one hour's, so taking each stretch from the coarsest table that can answer it
+ * never reads more rows than a finer one would. Null when the window is not a whole number of
+ * hours, or the range holds no whole hour: then only raw points can say which window a point
+ * falls in.
  */
 export interface RollupPlan {
-  /** Roll-up days [firstDay, endDay). */
-  firstDay: number;
-  endDay: number;
-  /** Raw point ranges [from, to), each within one partial day; empty ones left out. */
+  /** Daily roll-up days, or null. */
+  days: PeriodSpan | null;
+  /** Hourly roll-up hours, at most one before and one after the days; empty ones left out. */
+  hours: PeriodSpan[];
+  /** Raw point ranges [from, to), each within one partial hour; empty ones left out. */
   raw: { from: number; to: number }[];
 }
 
-/** Splits [since, before) into whole days (read from roll-ups) and partial ends (read from points). */
+const HOURS_A_DAY = ROLLUP_DAY_MS / ROLLUP_HOUR_MS;
+
+/** Splits [since, before) into whole days, whole hours (read from roll-ups) and partial hours (read from points). */
 export function rollupPlan(windowMs: number, since: number, before: number): RollupPlan | null {
-  if (windowMs <= 0 || windowMs % ROLLUP_DAY_MS !== 0) return null;
+  if (windowMs <= 0 || windowMs % ROLLUP_HOUR_MS !== 0) return null;
   const from = Math.max(0, since);
-  const firstDay = Math.ceil(from / ROLLUP_DAY_MS);
-  const endDay = Math.floor(before / ROLLUP_DAY_MS);
-  if (firstDay >= endDay) return null;
+  const firstHour = Math.ceil(from / ROLLUP_HOUR_MS);
+  const endHour = Math.floor(before / ROLLUP_HOUR_MS);
+  if (firstHour >= endHour) return null;
   const raw = [
-    { from, to: firstDay * ROLLUP_DAY_MS },
-    { from: endDay * ROLLUP_DAY_MS, to: before },
+    { from, to: firstHour * ROLLUP_HOUR_MS },
+    { from: endHour * ROLLUP_HOUR_MS, to: before },
   ].filter((r) => r.from < r.to);
-  return { firstDay, endDay, raw };
+  const firstDay = Math.ceil(firstHour / HOURS_A_DAY);
+  const endDay = Math.floor(endHour / HOURS_A_DAY);
+  if (windowMs % ROLLUP_DAY_MS !== 0 || firstDay >= endDay) {
+    return { days: null, hours: [{ first: firstHour, end: endHour }], raw };
+  }
+  const hours = [
+    { first: firstHour, end: firstDay * HOURS_A_DAY },
+    { first: endDay * HOURS_A_DAY, end: endHour },
+  ].filter((h) => h.first < h.end);
+  return { days: { first: firstDay, end: endDay }, hours, raw };
 }
 
 /**
  * Each deployment's windows of one metric: sample count and Σ value × samples per window, windows
- * aligned to the epoch. A window of whole days sums the daily roll-ups of the days the range
- * covers whole, and the points of the partial days at its ends, in one statement: O(days) rows
- * rather than O(points) (BENCHMARKS.md, "metric roll-ups"). Any other window sums the points.
+ * aligned to the epoch. A window of whole hours sums, in one statement, the roll-ups and points
+ * its plan names: O(days + hours at the ends) rows for daily windows, O(hours) for hourly ones,
+ * rather than O(points) (BENCHMARKS.md, "Metric roll-ups"). Any other window sums the points.
  * Both paths give the same counts, and the same sums up to the rounding of adding in a
  * different order.
  */
@@ -54,22 +78,56 @@ export async function readWindowAggregates(
   if (query.deploymentIds.length === 0) return new Map();
   const plan = rollupPlan(query.windowMs, query.since, query.before);
   if (plan === null) return rawWindowAggregates(executor, query);
-  const { deploymentIds, name, windowMs } = query;
-  const daysPerWindow = windowMs / ROLLUP_DAY_MS;
-  let parts = executor
-    .selectFrom("metric_rollups")
+  const [first, ...rest] = planParts(executor, query, plan);
+  if (first === undefined) return new Map();
+  const parts = rest.reduce((union, part) => union.unionAll(part), first);
+  const rows = await executor
+    .selectFrom(parts.as("parts"))
     .select([
       "deployment_id",
-      sql<number>`${sql.ref("day")} / ${sql.lit(daysPerWindow)}`.as("window_index"),
-      "samples",
-      "weighted_sum",
+      "window_index",
+      (eb) => eb.fn.sum<number>("samples").as("samples"),
+      (eb) => eb.fn.sum<number>("weighted_sum").as("weighted_sum"),
     ])
-    .where("deployment_id", "in", deploymentIds)
-    .where("name", "=", name)
-    .where("day", ">=", plan.firstDay)
-    .where("day", "<", plan.endDay);
-  for (const range of plan.raw) {
-    parts = parts.unionAll(
+    .groupBy(["deployment_id", "window_index"])
+    .execute();
+  return byDeployment(rows);
+}
+
+/** One select per stretch of the plan, each a range scan of its table's primary key. */
+function planParts(executor: Executor, query: WindowQuery, plan: RollupPlan) {
+  const { deploymentIds, name, windowMs } = query;
+  const days = plan.days === null ? [] : [plan.days];
+  return [
+    ...days.map((span) =>
+      executor
+        .selectFrom("metric_rollups")
+        .select([
+          "deployment_id",
+          sql<number>`${sql.ref("day")} / ${sql.lit(windowMs / ROLLUP_DAY_MS)}`.as("window_index"),
+          "samples",
+          "weighted_sum",
+        ])
+        .where("deployment_id", "in", deploymentIds)
+        .where("name", "=", name)
+        .where("day", ">=", span.first)
+        .where("day", "<", span.end),
+    ),
+    ...plan.hours.map((span) =>
+      executor
+        .selectFrom("metric_hourly_rollups")
+        .select([
+          "deployment_id",
+          sql<number>`${sql.ref("hour")} / ${sql.lit(windowMs / ROLLUP_HOUR_MS)}`.as("window_index"),
+          "samples",
+          "weighted_sum",
+        ])
+        .where("deployment_id", "in", deploymentIds)
+        .where("name", "=", name)
+        .where("hour", ">=", span.first)
+        .where("hour", "<", span.end),
+    ),
+    ...plan.raw.map((range) =>
       executor
         .selectFrom("metric_points")
         .select([
@@ -82,19 +140,8 @@ export async function readWindowAggregates(
         .where("name", "=", name)
         .where("timestamp", ">=", range.from)
         .where("timestamp", "<", range.to),
-    );
-  }
-  const rows = await executor
-    .selectFrom(parts.as("parts"))
-    .select([
-      "deployment_id",
-      "window_index",
-      (eb) => eb.fn.sum<number>("samples").as("samples"),
-      (eb) => eb.fn.sum<number>("weighted_sum").as("weighted_sum"),
-    ])
-    .groupBy(["deployment_id", "window_index"])
-    .execute();
-  return byDeployment(rows);
+    ),
+  ];
 }
 
 /**

@@ -24,6 +24,7 @@ import type {
   DriftReferencesTable,
   DriftSamplesTable,
   MetricBaselinesTable,
+  MetricHourlyRollupsTable,
   MetricPointsTable,
   MetricRollupsTable,
 } from "./tables/monitoring.js";
@@ -62,6 +63,7 @@ export interface Schema {
   metric_points: MetricPointsTable;
   metric_baselines: MetricBaselinesTable;
   metric_rollups: MetricRollupsTable;
+  metric_hourly_rollups: MetricHourlyRollupsTable;
   drift_references: DriftReferencesTable;
   drift_samples: DriftSamplesTable;
   canaries: CanariesTable;

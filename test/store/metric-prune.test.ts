@@ -5,10 +5,11 @@ import { runTenure, tempDir } from "../support/process.js";
 import { contextForSuite, plantPoints, registerFleet } from "../support/seeding.js";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 describe.each(dialects())("pruning metric points (%s)", (dialect) => {
   const context = contextForSuite(dialect);
 
-  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest and every day's roll-up", async () => {
+  it("deletes exactly the points measured before the cutoff, of every deployment across groups, and keeps the rest and every day's and hour's roll-up", async () => {
     // More deployments than one prune group (200), so the walk over groups is exercised.
     const ids = await registerFleet(context(), 450);
     const now = Date.now();
@@ -28,6 +29,11 @@ describe.each(dialects())("pruning metric points (%s)", (dialect) => {
     const windows = await context().stores.metrics.windowAggregates(ids.slice(0, 2), "auc", DAY_MS, now + 1);
     for (const id of ids.slice(0, 2)) {
       expect(windows.get(id)?.map((w) => w.samples)).toEqual([1, 1, 1, 1, 1]);
+    }
+    // And their hours theirs: hourly windows too.
+    const hours = await context().stores.metrics.windowAggregates(ids.slice(0, 2), "auc", HOUR_MS, now + 1);
+    for (const id of ids.slice(0, 2)) {
+      expect(hours.get(id)?.map((w) => w.samples)).toEqual([1, 1, 1, 1, 1]);
     }
   });
 });

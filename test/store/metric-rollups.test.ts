@@ -1,45 +1,56 @@
 import fc, { type Arbitrary } from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WindowAggregate } from "../../src/core/performance.js";
-import { openDatabase } from "../../src/store/database.js";
 import type { NewMetricPoint } from "../../src/store/metric-store.js";
 import { rawWindowAggregates, rollupPlan } from "../../src/store/metric-windows.js";
-import { migrateToLatest, migrateUpTo } from "../../src/store/migrate.js";
-import { storesOf } from "../../src/store/stores.js";
-import { createTestDatabase, dialects, type TestDatabase } from "../support/databases.js";
+import { dialects } from "../support/databases.js";
 import { contextForSuite, registerFleet } from "../support/seeding.js";
 
 /*
- * Windows of whole days are read from daily roll-ups the database keeps on ingest; every other
- * window, and the partial days at a range's ends, from the raw points. These tests hold the
- * roll-up answer to the raw one — today's computation, a SQL scan of every point — for random
- * points delivered in random batches (late labels for old days, retries, corrections, points
- * before the epoch), random window lengths and random ranges. Counts must match exactly; sums
- * to the rounding of adding the same terms in another order. FUZZ_SEED replays another seed.
+ * Windows of whole hours are read from the roll-ups the database keeps on ingest (daily ones for
+ * windows of whole days, hourly ones for the rest and for the partial days); every other window,
+ * and the partial hours at a range's ends, from the raw points. These tests hold the roll-up
+ * answer to the raw one — the computation before roll-ups, a SQL scan of every point — for
+ * random points delivered in random batches (late labels for old hours, retries of the same
+ * timestamp, corrections, points before the epoch), random window lengths and random ranges,
+ * on hour boundaries or not. Counts must match exactly; sums to the rounding of adding the same
+ * terms in another order. FUZZ_SEED replays another seed.
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x0015);
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 const START_DAY = Date.parse("2026-01-01T00:00:00.000Z") / DAY;
 const SPAN_DAYS = 30;
 
-/** Few distinct instants a day, so that later batches often hit a stored point's key. */
+/**
+ * Few distinct instants a day, some on an hour's start and some inside the hour, so that later
+ * batches often hit a stored point's key and an hour often holds several points.
+ */
 const instant = fc.oneof(
   {
     weight: 20,
-    arbitrary: fc.tuple(fc.integer({ min: 0, max: SPAN_DAYS - 1 }), fc.constantFrom(0, 1, 7, 12, 23)),
+    arbitrary: fc.tuple(
+      fc.integer({ min: 0, max: SPAN_DAYS - 1 }),
+      fc.constantFrom(0, 1, 7, 12, 23),
+      fc.constantFrom(0, 0, 1, 30, 59),
+    ),
   },
   // Points before the epoch are stored, and never summed.
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: -START_DAY - 2, max: -START_DAY - 1 }), fc.constant(3)),
+    arbitrary: fc.tuple(
+      fc.integer({ min: -START_DAY - 2, max: -START_DAY - 1 }),
+      fc.constant(3),
+      fc.constantFrom(0, 30),
+    ),
   },
 );
 const point = fc.record({
   deployment: fc.integer({ min: 0, max: 1 }),
   name: fc.constantFrom("auc", "loss"),
-  at: instant.map(([day, hour]) => (START_DAY + day) * DAY + hour * HOUR),
+  at: instant.map(([day, hour, minute]) => (START_DAY + day) * DAY + hour * HOUR + minute * MINUTE),
   value: fc.oneof(
     fc.double({ min: -1000, max: 1000, noNaN: true, noDefaultInfinity: true }),
     fc.constantFrom(0, 0.9, 0.1, 1),
@@ -47,11 +58,26 @@ const point = fc.record({
   sample_size: fc.integer({ min: 1, max: 10_000 }),
 });
 const batches = fc.array(fc.array(point, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 });
-const windowMs = fc.constantFrom(DAY, 2 * DAY, 7 * DAY, 30 * DAY, HOUR, 6 * HOUR, 36 * HOUR, 5 * 60_000);
-/** An instant within the span or around it: on a day's edge or inside one. */
+const windowMs = fc.constantFrom(
+  DAY,
+  2 * DAY,
+  7 * DAY,
+  30 * DAY,
+  HOUR,
+  2 * HOUR,
+  6 * HOUR,
+  36 * HOUR,
+  5 * MINUTE,
+  90 * MINUTE,
+);
+/** An instant within the span or around it: on a day's or an hour's edge, or inside an hour. */
 const edge = fc
-  .tuple(fc.integer({ min: -2, max: SPAN_DAYS + 2 }), fc.constantFrom(0, 0, 1, 11.5, 23.99))
-  .map(([day, hours]) => (START_DAY + day) * DAY + Math.round(hours * HOUR));
+  .tuple(
+    fc.integer({ min: -2, max: SPAN_DAYS + 2 }),
+    fc.constantFrom(0, 0, 1, 7, 11.5, 12.25, 23, 23.99),
+    fc.constantFrom(0, 0, 1, 30 * MINUTE, HOUR - 1),
+  )
+  .map(([day, hours, offset]) => (START_DAY + day) * DAY + Math.round(hours * HOUR) + offset);
 const range = fc.oneof(
   fc.tuple(fc.constant(0), edge),
   fc.tuple(edge, edge).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
@@ -150,8 +176,8 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
     );
   });
 
-  it("keeps answering whole days as before when their raw points are pruned", async () => {
-    const prunable = query.filter((q) => q.windowMs % DAY === 0);
+  it("keeps answering windows of whole days and whole hours as before when their raw points are pruned", async () => {
+    const prunable = query.filter((q) => q.windowMs % HOUR === 0);
     await fc.assert(
       fc.asyncProperty(
         batches,
@@ -161,7 +187,8 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
           const ids = await deployments();
           const written: number[] = [];
           await deliver(ids, written, delivery);
-          // Ranges from the epoch to days the prune leaves whole: no partial day to read from points.
+          // Ranges from the epoch to past the cutoff: the partial hour at the end, read from
+          // points, is one the prune leaves whole.
           const kept = queries.map((q) => ({
             ...q,
             range: [0, (START_DAY + cutoffDay + (q.range[1] % 3)) * DAY + (q.range[1] % HOUR)] as [
@@ -190,7 +217,7 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
     );
   });
 
-  it("refuses to move a point to another key, which would leave its day's roll-up behind", async () => {
+  it("refuses to move a point to another key, which would leave its day's and hour's roll-ups behind", async () => {
     const [id] = await deployments();
     await context().stores.metrics.upsertPoints(
       id,
@@ -211,112 +238,67 @@ describe.each(dialects())("metric roll-ups on %s", (dialect) => {
       .where("deployment_id", "=", id)
       .execute();
     expect(rollups.map((r) => [Number(r.day), Number(r.samples)])).toEqual([[START_DAY, 3]]);
-  });
-});
-
-describe.each(dialects())("the roll-up migration on %s", (dialect) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase(dialect);
-  });
-  afterAll(async () => {
-    await database.drop();
-  });
-
-  it("backfills the roll-ups of the points an older Tenure stored, day by day", async () => {
-    const db = openDatabase(database.url);
-    try {
-      await migrateUpTo(db, "0014-leases");
-      const T = START_DAY * DAY;
-      await db.db
-        .insertInto("models")
-        .values({ name: "fraud-gbm", owner_team: "risk", created_at: T })
-        .execute();
-      const [{ id }] = (await db.db
-        .insertInto("deployments")
-        .values({
-          model: "fraud-gbm",
-          model_version: "1.0.0",
-          environment: "production",
-          owner_team: "risk",
-          role: "primary",
-          status: "active",
-          deployment_date: T,
-          training_data_cutoff: T,
-          ended_at: null,
-          endpoint: null,
-          tags: "{}",
-          ttl_extension_seconds: 0,
-          created_at: T,
-          created_by: "old-tenure",
-        })
-        .returning("id")
-        .execute()) as [{ id: number }];
-      const points = [
-        { at: T, value: 0.5, n: 2 },
-        { at: T + 23 * HOUR, value: 1, n: 1 },
-        { at: T + DAY, value: 0.25, n: 4 },
-        { at: -DAY, value: 7, n: 1 },
-      ];
-      await db.db
-        .insertInto("metric_points")
-        .values(
-          points.map((p) => ({
-            deployment_id: id,
-            name: "auc",
-            timestamp: p.at,
-            value: p.value,
-            sample_size: p.n,
-            received_at: T,
-          })),
-        )
-        .execute();
-      expect((await migrateToLatest(db)).applied).toContain("0015-metric-rollups");
-      const rollups = await db.db
-        .selectFrom("metric_rollups")
-        .select(["day", "samples", "weighted_sum"])
-        .where("deployment_id", "=", id)
-        .orderBy("day")
-        .execute();
-      expect(rollups.map((r) => [Number(r.day), Number(r.samples), Number(r.weighted_sum)])).toEqual([
-        [START_DAY, 3, 2],
-        [START_DAY + 1, 4, 1],
-      ]);
-      // From now on the triggers keep them: a late label for the first day adds to it.
-      await storesOf(db).metrics.upsertPoints(
-        id,
-        [{ name: "auc", value: 1, timestamp: T + HOUR, sample_size: 5 }],
-        T,
-      );
-      const first = await db.db
-        .selectFrom("metric_rollups")
-        .select(["samples", "weighted_sum"])
-        .where("deployment_id", "=", id)
-        .where("day", "=", START_DAY)
-        .executeTakeFirstOrThrow();
-      expect([Number(first.samples), Number(first.weighted_sum)]).toEqual([8, 7]);
-    } finally {
-      await db.close();
-    }
+    const hourly = await db
+      .selectFrom("metric_hourly_rollups")
+      .select(["hour", "samples"])
+      .where("deployment_id", "=", id)
+      .execute();
+    expect(hourly.map((r) => [Number(r.hour), Number(r.samples)])).toEqual([[START_DAY * 24, 3]]);
   });
 });
 
 describe("the roll-up plan", () => {
-  it("reads whole days from roll-ups and the partial days at the ends from points", () => {
-    const at = 10 * DAY + 5 * HOUR;
-    expect(rollupPlan(DAY, 0, at)).toEqual({ firstDay: 0, endDay: 10, raw: [{ from: 10 * DAY, to: at }] });
+  it("reads whole days of daily windows from daily roll-ups, whole hours from hourly ones, partial hours from points", () => {
+    const at = 10 * DAY + 5 * HOUR + 20 * MINUTE;
+    expect(rollupPlan(DAY, 0, at)).toEqual({
+      days: { first: 0, end: 10 },
+      hours: [{ first: 240, end: 245 }],
+      raw: [{ from: 245 * HOUR, to: at }],
+    });
     expect(rollupPlan(7 * DAY, 2 * DAY + 1, at)).toEqual({
-      firstDay: 3,
-      endDay: 10,
+      days: { first: 3, end: 10 },
+      hours: [
+        { first: 49, end: 72 },
+        { first: 240, end: 245 },
+      ],
       raw: [
-        { from: 2 * DAY + 1, to: 3 * DAY },
-        { from: 10 * DAY, to: at },
+        { from: 2 * DAY + 1, to: 49 * HOUR },
+        { from: 245 * HOUR, to: at },
       ],
     });
-    expect(rollupPlan(DAY, -5 * DAY, 3 * DAY)).toEqual({ firstDay: 0, endDay: 3, raw: [] });
-    // Not a whole number of days, or no whole day in the range: the points alone.
-    expect(rollupPlan(HOUR, 0, at)).toBeNull();
-    expect(rollupPlan(36 * HOUR, 0, at)).toBeNull();
-    expect(rollupPlan(DAY, DAY + 1, 2 * DAY + 5)).toBeNull();
+    expect(rollupPlan(DAY, -5 * DAY, 3 * DAY)).toEqual({ days: { first: 0, end: 3 }, hours: [], raw: [] });
+  });
+
+  it("reads windows of whole hours that are not whole days from hourly roll-ups alone", () => {
+    const at = 10 * DAY + 5 * HOUR + 20 * MINUTE;
+    expect(rollupPlan(6 * HOUR, 30 * MINUTE, at)).toEqual({
+      days: null,
+      hours: [{ first: 1, end: 245 }],
+      raw: [
+        { from: 30 * MINUTE, to: HOUR },
+        { from: 245 * HOUR, to: at },
+      ],
+    });
+    expect(rollupPlan(36 * HOUR, 0, 2 * HOUR)).toEqual({
+      days: null,
+      hours: [{ first: 0, end: 2 }],
+      raw: [],
+    });
+    // A daily window over a range with no whole day: its whole hours.
+    expect(rollupPlan(DAY, DAY + 1, 2 * DAY + 5)).toEqual({
+      days: null,
+      hours: [{ first: 25, end: 48 }],
+      raw: [
+        { from: DAY + 1, to: 25 * HOUR },
+        { from: 2 * DAY, to: 2 * DAY + 5 },
+      ],
+    });
+  });
+
+  it("leaves to the points windows that are not whole hours, and ranges with no whole hour", () => {
+    expect(rollupPlan(90 * MINUTE, 0, 10 * DAY)).toBeNull();
+    expect(rollupPlan(5 * MINUTE, 0, 10 * DAY)).toBeNull();
+    expect(rollupPlan(HOUR, HOUR + 1, 2 * HOUR + 5)).toBeNull();
+    expect(rollupPlan(DAY, 5 * HOUR, 5 * HOUR)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import type {} from "kysely";
 import type { BaselineSource, FeatureKind } from "../../core/words.js";
 
-// Metric points, their daily roll-ups and baselines; drift references and samples.
+// Metric points, their daily and hourly roll-ups and baselines; drift references and samples.
 
 export interface MetricPointsTable {
   deployment_id: number;
@@ -18,6 +18,17 @@ export interface MetricRollupsTable {
   name: string;
   /** Days since the epoch. */
   day: number;
+  samples: number;
+  /** Σ value × sample_size. */
+  weighted_sum: number;
+}
+
+/** Per deployment, metric and UTC hour, what its points sum to; kept by triggers (migration 0020). */
+export interface MetricHourlyRollupsTable {
+  deployment_id: number;
+  name: string;
+  /** Hours since the epoch. */
+  hour: number;
   samples: number;
   /** Σ value × sample_size. */
   weighted_sum: number;
