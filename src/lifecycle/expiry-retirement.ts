@@ -70,7 +70,7 @@ export async function retireOnPolicy(
       ? await pass.alertWrites(async (tx) => {
           const opened = await announce(tx, deps, { row, ended, announced }, at);
           // The registry's change would then resolve the deployment's open alerts, this one among them.
-          return sum(opened, await deps.incidents.resolveEnded(tx, [ended], at), NO_ENDED_ALERTS);
+          return sum(opened, await deps.incidents.resolveEnded(tx, [ended], at));
         })
       : await changeAndAnnounce(deps, { row, ended, announced }, { successor, golden, reason }, pass);
     if (successor) pass.tookOver.add(successor.id);
