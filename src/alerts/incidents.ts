@@ -27,7 +27,10 @@ export interface IncidentsOptions {
  * sweep preview's stand-in that writes nothing.
  */
 export interface AlertWrites {
-  alerts: Pick<AlertStore, "openAlertsFor" | "insertAlerts" | "markReminded" | "resolveAlerts">;
+  alerts: Pick<
+    AlertStore,
+    "openAlertsFor" | "insertAlerts" | "markReminded" | "amendAlert" | "resolveAlerts"
+  >;
   outbox: Pick<OutboxStore, "insertDeliveries">;
 }
 

@@ -17,8 +17,11 @@ export interface ExpiryRetirementOptions {
  * `expire_action: retire` retires an expired deployment only when something can take over:
  * a shadow or canary answers no one alone, so it simply ends; a primary gives way to the
  * golden version of its model and environment (a rollback). Otherwise the deployment stays,
- * and the expired finding says why. When it ends, its channels hear the expiry and, at once,
- * its resolution (`retired` or `rolled_back`), so a retirement on policy never goes unnoticed.
+ * and the expired finding says why. When it ends, its expiry's alert says what was done about it
+ * and resolves with it (`retired`, `rolled_back`, `superseded`), so a retirement on policy never
+ * goes unnoticed: the alert that is open already (its expire_action was blocked until now) carries
+ * it, so channels hear one resolution, not a second trigger (a second retraining run); else one
+ * opens and resolves at once.
  */
 export async function retireOnPolicy(
   deps: ExpiryRetirementOptions,
@@ -65,9 +68,9 @@ export async function retireOnPolicy(
   try {
     const change = pass.dryRun
       ? await pass.alertWrites(async (tx) => {
-          // The registry's change would first resolve the deployment's open alerts.
-          const resolved = await deps.incidents.resolveEnded(tx, [ended], at);
-          return sum(resolved, await announce(tx, deps, { row, ended, announced }, at));
+          const opened = await announce(tx, deps, { row, ended, announced }, at);
+          // The registry's change would then resolve the deployment's open alerts, this one among them.
+          return sum(opened, await deps.incidents.resolveEnded(tx, [ended], at));
         })
       : await changeAndAnnounce(deps, { row, ended, announced }, { successor, golden, reason }, pass);
     if (successor) pass.tookOver.add(successor.id);
@@ -101,7 +104,9 @@ interface Ending {
 /**
  * Hands over, rolls back or retires, and announces it in the change's own transaction, fenced
  * like the sweep's other writes: a change that fails (its audit row refused, the sweep lease
- * lost) announces nothing, and an announcement that fails changes nothing.
+ * lost) announces nothing, and an announcement that fails changes nothing. The announcement is
+ * written before the change resolves the deployment's alerts (the registry's onEnded), so the
+ * expiry's alert resolves with it, saying what was done.
  */
 async function changeAndAnnounce(
   deps: ExpiryRetirementOptions,
@@ -109,65 +114,62 @@ async function changeAndAnnounce(
   plan: { successor?: DeploymentRow; golden?: { model_version: string }; reason: string },
   pass: Pass,
 ): Promise<EndChange> {
-  const { registry } = deps;
+  const { registry, incidents } = deps;
   const { successor, golden, reason } = plan;
   const { ended } = ending;
+  let opened: AlertChange = NO_ENDED_ALERTS;
   let change: EndChange = { opened: 0, resolved: 0, notifications: 0 };
-  // The change resolved the deployment's other alerts (`resolved`) before the expiry's is opened.
-  const within = async (tx: Stores, resolved: EndedAlerts) => {
+  const before = async (tx: Stores) => {
     await pass.fence(tx);
-    change = sum(resolved, await announce(tx, deps, ending, pass.at));
+    opened = await announce(tx, deps, ending, pass.at);
   };
-  if (successor) await registry.takeOver(ended.id, successor.id, SWEEP_ACTOR, reason, pass.at, within);
+  // Told what the change resolved; whatever it left open (no onEnded hook) resolves here.
+  const within = async (tx: Stores, resolved: EndedAlerts) => {
+    change = sum(opened, resolved, await incidents.resolveEnded(tx, [ended], pass.at));
+  };
+  if (successor)
+    await registry.takeOver(ended.id, successor.id, SWEEP_ACTOR, reason, pass.at, within, before);
   else if (golden) {
     // Only the primary this sweep judged: a primary registered meanwhile is not rolled back for it.
     await registry.rollback(ended.model, ended.environment, SWEEP_ACTOR, {
       reason,
       at: pass.at,
       expect_current: ended.id,
+      beforeAlertsEnd: before,
       within: (tx, _rolledBack, _replacement, resolved) => within(tx, resolved),
     });
   } else {
-    await registry.retire(ended.id, SWEEP_ACTOR, reason, pass.at, (tx, _retired, resolved) =>
-      within(tx, resolved),
+    await registry.retire(
+      ended.id,
+      SWEEP_ACTOR,
+      reason,
+      pass.at,
+      (tx, _retired, resolved) => within(tx, resolved),
+      before,
     );
   }
   return change;
 }
 
 /**
- * Announces the expiry and what was done about it: its alert opens, unless one is open already,
- * and resolves at once with the deployment that ended. In a preview, whose writer keeps what it
- * would have written in this transaction, the alert it would open is there to resolve.
+ * The expiry's alert, saying what was done about it, ready to resolve with the deployment that
+ * ends: the open one amended (no notice: its resolution tells it), else one opened. What it opened.
  */
 async function announce(
   tx: AlertWrites,
   deps: ExpiryRetirementOptions,
-  { row, ended, announced }: Ending,
+  { row, announced }: Ending,
   at: number,
-): Promise<{ opened: AlertChange; resolved: AlertChange }> {
-  const opened = (await openExpired(tx, deps, row, announced, at)) ?? NO_ENDED_ALERTS;
-  const resolved = await deps.incidents.resolveEnded(tx, [ended], at);
-  return { opened, resolved };
+): Promise<AlertChange> {
+  const open = (await tx.alerts.openAlertsFor([row.id])).filter((a) => a.kind === "expired");
+  for (const alert of open) await tx.alerts.amendAlert(alert.id, announced.summary, announced.detail);
+  return open.length > 0 ? NO_ENDED_ALERTS : deps.incidents.open(tx, [{ row, finding: announced }], at);
 }
 
-function sum(before: EndedAlerts, after: { opened: AlertChange; resolved: AlertChange }): EndChange {
+function sum(opened: AlertChange, ...resolved: EndedAlerts[]): EndChange {
   return {
-    opened: after.opened.alerts,
-    resolved: before.alerts + after.resolved.alerts,
-    notifications: before.notifications + after.opened.notifications + after.resolved.notifications,
+    opened: opened.alerts,
+    resolved: resolved.reduce((n, r) => n + r.alerts, 0),
+    notifications: resolved.reduce((n, r) => n + r.notifications, opened.notifications),
   };
-}
-
-/** The expiry's alert with what was done about it, unless one is open already. */
-async function openExpired(
-  tx: AlertWrites,
-  deps: ExpiryRetirementOptions,
-  row: DeploymentRow,
-  finding: Finding,
-  at: number,
-): Promise<AlertChange | undefined> {
-  const open = await tx.alerts.openAlertsFor([row.id]);
-  if (open.some((a) => a.kind === "expired")) return undefined;
-  return deps.incidents.open(tx, [{ row, finding }], at);
 }

@@ -78,7 +78,8 @@ export class TtlLearner {
     if (!policies.learnsTtls) return outcome;
     const previous = await this.refresh();
     const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
-    const pairs = await stores.learnedTtls.liveModelEnvironments();
+    // With those a preview's promotions would make live (`curves.foresee`): the sweep promotes first.
+    const pairs = curves.withForeseen(await stores.learnedTtls.liveModelEnvironments());
     const isGoverned = (row: DeploymentRow) =>
       row.status === "active" && row.deployment_date <= at && policyOf(row).max_age_auto !== null;
     const decays = await curves.decaysOf(policyOf, pairs, (rows) => rows.some(isGoverned));

@@ -25,6 +25,8 @@ interface Entry {
  */
 export class ModelDecays {
   private readonly entries = new Map<string, Entry>();
+  /** A preview's promotions: deployments by id as they would be once carried out (see foresee). */
+  private readonly foreseen = new Map<number, DeploymentRow>();
 
   constructor(
     private readonly stores: Pick<Stores, "forecasts" | "metrics">,
@@ -73,6 +75,30 @@ export class ModelDecays {
     return new Map(decays.map(({ decay }) => [decayKey(decay), decay]));
   }
 
+  /**
+   * What a preview's promotions would change before a sweep learns: `rows` as they would then be
+   * (promoted and dated now, or superseded now). Every read of their models' deployments sees
+   * them from here on, so the curves a preview learns TTLs and forecasts from are the sweep's.
+   */
+  foresee(rows: readonly DeploymentRow[]): void {
+    for (const row of rows) {
+      this.foreseen.set(row.id, row);
+      this.forget(row);
+    }
+  }
+
+  /** `pairs`, and the models and environments that `foresee` makes live: all a sweep would learn. */
+  withForeseen(
+    pairs: readonly { model: string; environment: string }[],
+  ): { model: string; environment: string }[] {
+    const all = new Map(pairs.map((p) => [decayKey(p), p]));
+    for (const row of this.foreseen.values()) {
+      if (row.status === "active" && !all.has(decayKey(row)))
+        all.set(decayKey(row), { model: row.model, environment: row.environment });
+    }
+    return [...all.values()];
+  }
+
   /** Reads the model's deployments again when next asked: one of them changed (ended, took over). */
   forget(pair: { model: string; environment: string }): void {
     this.entries.delete(decayKey(pair));
@@ -98,16 +124,30 @@ export class ModelDecays {
       MODEL_HISTORY_DEPLOYMENTS,
     );
     const read = new Map<string, Entry>(unread.map((p) => [decayKey(p), { rows: [], newestLive: 0 }]));
-    for (const row of rows) {
-      const entry = read.get(decayKey(row));
-      if (!entry) continue;
-      entry.rows.push(row);
-      if (row.status === "active") entry.newestLive = Math.max(entry.newestLive, row.id);
+    for (const row of rows) read.get(decayKey(row))?.rows.push(this.foreseen.get(row.id) ?? row);
+    if (this.foreseen.size > 0) foreseeIn(read, this.foreseen);
+    for (const [key, entry] of read) {
+      for (const row of entry.rows)
+        if (row.status === "active") entry.newestLive = Math.max(entry.newestLive, row.id);
+      this.entries.set(key, entry);
     }
-    for (const [key, entry] of read) this.entries.set(key, entry);
   }
 
   private entryOf(pair: { model: string; environment: string }): Entry {
     return this.entries.get(decayKey(pair)) as Entry;
+  }
+}
+
+/**
+ * Adds to the models read the deployments a preview's promotions would make started (scheduled
+ * ones, which were not read), in the order and number the store reads them.
+ */
+function foreseeIn(read: Map<string, Entry>, foreseen: ReadonlyMap<number, DeploymentRow>): void {
+  for (const row of foreseen.values()) {
+    const entry = read.get(decayKey(row));
+    if (!entry || entry.rows.some((r) => r.id === row.id)) continue;
+    entry.rows.push(row);
+    entry.rows.sort((a, b) => a.deployment_date - b.deployment_date || a.id - b.id);
+    if (entry.rows.length > MODEL_HISTORY_DEPLOYMENTS) entry.rows.shift();
   }
 }

@@ -94,12 +94,13 @@ export interface Pass {
  * The alert writes of a preview: reads go to the store, writes change nothing and return what
  * they would have, so Incidents counts the alerts and the notifications exactly as it would.
  * Like a transaction, it reads what it "wrote": an alert it opened is open to a later read and
- * can be resolved, and an alert it resolved is no longer open (a policy retirement opens the
- * expiry's alert and resolves it at once).
+ * can be resolved, an alert it resolved is no longer open, and one it amended resolves as amended
+ * (a policy retirement opens the expiry's alert, or amends the open one, and resolves it at once).
  */
 export function countingWrites(stores: Stores): AlertWrites {
   const opened: AlertRow[] = [];
   const resolved = new Set<number>();
+  const amended = new Map<number, Pick<AlertRow, "summary" | "detail">>();
   // Ids no stored alert has, so the alerts opened here are told apart from the store's.
   let nextId = -1;
   return {
@@ -128,12 +129,17 @@ export function countingWrites(stores: Stores): AlertWrites {
         return rows;
       },
       markReminded: async () => {},
+      amendAlert: async (id, summary, detail) => {
+        if (!resolved.has(id)) amended.set(id, { summary, detail: JSON.stringify(detail) });
+      },
       resolveAlerts: async (ids, at, resolution) => {
         const pending = new Set(ids.filter((id) => !resolved.has(id)));
         const stored = await stores.alerts.findAlerts([...pending].filter((id) => id > 0));
         const closed = [...stored, ...opened.filter((a) => pending.has(a.id))]
           .filter((a) => a.state === "open")
-          .map((a): AlertRow => ({ ...a, state: "resolved", resolved_at: at, resolution }));
+          .map(
+            (a): AlertRow => ({ ...a, ...amended.get(a.id), state: "resolved", resolved_at: at, resolution }),
+          );
         for (const a of closed) resolved.add(a.id);
         return closed;
       },

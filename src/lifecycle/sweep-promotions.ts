@@ -30,7 +30,8 @@ export async function promoteDue(
  * What `promoteDue` would do, without doing it: the due promotions' count, the deployments they
  * would make live (as live rows, dated `at`), and the live primaries they would supersede
  * (in `pass.superseded`). A promoted primary that a later promotion supersedes in the same
- * sweep counts but is not judged, as in a sweep.
+ * sweep counts but is not judged, as in a sweep. The pass's decay curves are told of them all
+ * (`pass.decays.foresee`): a sweep promotes before it learns TTLs and forecasts.
  */
 export async function previewPromotions(
   stores: Pick<Stores, "deployments">,
@@ -41,6 +42,10 @@ export async function previewPromotions(
   const due = await stores.deployments.duePromotions(pass.at, Number.MAX_SAFE_INTEGER);
   const primaries = new Map<string, DeploymentRow | undefined>();
   const live = new Map<number, DeploymentRow>();
+  // Every deployment the promotions change, as they would leave it.
+  const after = new Map<number, DeploymentRow>();
+  const supersede = (row: DeploymentRow) =>
+    after.set(row.id, { ...row, status: "superseded", ended_at: pass.at });
   for (const row of due) {
     const promoted: DeploymentRow = { ...row, status: "active", deployment_date: pass.at };
     if (row.role === "primary") {
@@ -50,9 +55,12 @@ export async function previewPromotions(
         : await stores.deployments.findLivePrimary(row.model, row.environment);
       if (current && live.has(current.id)) live.delete(current.id);
       else if (current) pass.superseded.add(current.id);
+      if (current) supersede(current);
       primaries.set(key, promoted);
     }
     live.set(row.id, promoted);
+    after.set(row.id, promoted);
   }
+  pass.decays.foresee([...after.values()]);
   return { count: due.length, live: [...live.values()].sort((a, b) => a.id - b.id) };
 }

@@ -2,20 +2,17 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Incidents } from "../alerts/incidents.js";
-import { type AlertPlan, acknowledgedKinds, planAlerts } from "../core/alert-plan.js";
 import { ConflictError, SweepFailedError } from "../core/errors.js";
-import { lifecycleDates } from "../core/findings.js";
-import type { Policy } from "../core/policy.js";
 import type { AuditVia } from "../registry/actor.js";
 import type { Registry } from "../registry/registry.js";
 import type { Lease } from "../store/lease-store.js";
-import type { AlertRow, DeploymentRow, SweepRow } from "../store/schema.js";
+import type { DeploymentRow, SweepRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import type { SweepTotals } from "../store/sweep-store.js";
-import { judgePage } from "./judge-page.js";
 import type { TtlLearner } from "./learned-ttls.js";
 import { toSweepView } from "./lifecycle-view.js";
 import { previewSupersessions } from "./promotion-totals.js";
+import { sweepBatch } from "./sweep-batch.js";
 import { newPass, type Pass } from "./sweep-pass.js";
 import { previewPromotions, promoteDue } from "./sweep-promotions.js";
 
@@ -274,7 +271,7 @@ export class Sweeper {
           // Awaited at the next turn; until then a failure must not surface as unhandled.
           next.catch(() => {});
         }
-        await this.sweepBatch(batch, pass, policyOf);
+        await sweepBatch(this.options, batch, pass, policyOf);
         pass.read(batch.length);
         if (rows.length === 0 && more && !early)
           next = this.stores.deployments.liveDeployments(last, this.pageSize);
@@ -282,88 +279,10 @@ export class Sweeper {
     }
     // A preview judges the deployments its promotions would have made live, as a sweep does.
     for (let i = 0; i < promoted.live.length; i += this.batchSize) {
-      await this.sweepBatch(promoted.live.slice(i, i + this.batchSize), pass, policyOf);
+      await sweepBatch(this.options, promoted.live.slice(i, i + this.batchSize), pass, policyOf);
     }
     await this.resolveEnded(pass);
     return { ...totals, promotions };
-  }
-
-  private async sweepBatch(
-    rows: DeploymentRow[],
-    pass: Pass,
-    policyOf: (row: DeploymentRow) => Policy,
-  ): Promise<void> {
-    const { at } = pass;
-    const evaluated = await judgePage(this.options, rows, pass, policyOf);
-    const rowBy = new Map(evaluated.map((e) => [e.row.id, e.row]));
-    const first = rows[0]?.id ?? 0;
-    const last = rows.at(-1)?.id ?? 0;
-    const [open, reviewed] = await Promise.all([
-      this.stores.alerts.openAlertsInRange(first, last),
-      this.stores.alerts.reviewedAlertsInRange(first, last),
-    ]);
-    const reviewedBy = groupBy(reviewed, (a) => a.deployment_id);
-    const plan = planAlerts(
-      evaluated.map((e) => ({
-        deployment_id: e.row.id,
-        findings: e.findings,
-        repeat_interval_seconds: e.policy.repeat_interval_seconds,
-        acknowledged: reviewedBy.has(e.row.id)
-          ? acknowledgedKinds(reviewedBy.get(e.row.id) ?? [], lifecycleDates(e.row, e.policy))
-          : undefined,
-      })),
-      open,
-      at,
-    );
-    if (plan.open.length + plan.remind.length + plan.resolve.length === 0) return;
-    // Whole rows only of the alerts that change.
-    const changing = await this.stores.alerts.findAlerts(
-      [...plan.remind, ...plan.resolve].map((a) => a.alert_id),
-    );
-    await this.apply(plan, rowBy, new Map(changing.map((a) => [a.id, a])), pass);
-  }
-
-  private async apply(
-    plan: AlertPlan,
-    rowBy: Map<number, DeploymentRow>,
-    alertBy: Map<number, AlertRow>,
-    pass: Pass,
-  ): Promise<void> {
-    const { incidents } = this.options;
-    const { at, totals } = pass;
-    const rowOf = (id: number) => rowBy.get(id) as DeploymentRow;
-    const alertOf = (id: number) => alertBy.get(id) as AlertRow;
-    await pass.alertWrites(async (tx) => {
-      const opened = await incidents.open(
-        tx,
-        plan.open.map((o) => ({ row: rowOf(o.deployment_id), finding: o.finding })),
-        at,
-      );
-      const reminded = await incidents.remind(
-        tx,
-        plan.remind.map((r) => ({
-          alert: alertOf(r.alert_id),
-          row: rowOf(r.deployment_id),
-          finding: r.finding,
-        })),
-        at,
-      );
-      let notifications = opened.notifications + reminded.notifications;
-      let resolved = 0;
-      for (const resolution of ["escalated", "cleared"] as const) {
-        const items = plan.resolve
-          .filter((r) => r.resolution === resolution)
-          .map((r) => ({ alert: alertOf(r.alert_id), row: rowOf(r.deployment_id) }));
-        if (items.length === 0) continue;
-        const change = await incidents.resolve(tx, items, at, resolution);
-        resolved += change.alerts;
-        notifications += change.notifications;
-      }
-      // Counted only once the transaction holds: a retried transaction must not count twice.
-      totals.alerts_opened += opened.alerts;
-      totals.alerts_resolved += resolved;
-      totals.notifications += notifications;
-    });
   }
 
   /** Open alerts of deployments that ended (superseded, retired, rolled back) resolve with them. */
@@ -391,15 +310,4 @@ export class Sweeper {
       after = alerts.at(-1)?.id ?? after;
     }
   }
-}
-
-function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }

@@ -15,6 +15,8 @@ export interface RollbackOptions {
   expect_current?: number;
   /** More of why, in the `rolled_back` event's data (a guardrail's figures). */
   data?: Record<string, unknown>;
+  /** Runs in the rollback's transaction before the rolled-back primary's alerts resolve (see BeforeAlertsEnd). */
+  beforeAlertsEnd?: BeforeAlertsEnd;
   /**
    * Runs in the rollback's transaction, told of the deployment rolled back, its replacement, and
    * what ending it did to its alerts (nothing when there was no primary to roll back).
@@ -26,6 +28,13 @@ export interface RollbackOptions {
     resolved: EndedAlerts,
   ) => Promise<void>;
 }
+
+/**
+ * Runs in a handover's transaction once the deployment has ended, just before its open alerts
+ * are resolved with it (onEnded): what the caller writes on them is what their resolution tells
+ * (a sweep's expiry alert carries what was done about it).
+ */
+export type BeforeAlertsEnd = (tx: Stores, ended: DeploymentRow) => Promise<void>;
 
 export interface HandoverOptions {
   stores: Stores;
@@ -60,6 +69,7 @@ export class Handovers {
      * did to its alerts (a sweep's announcement, and its totals).
      */
     within?: (tx: Stores, retired: DeploymentRow, resolved: EndedAlerts) => Promise<void>,
+    beforeAlertsEnd?: BeforeAlertsEnd,
   ): Promise<DeploymentView> {
     const now = at ?? this.deps.clock();
     return this.deps.stores.transaction(async (tx) => {
@@ -73,6 +83,7 @@ export class Handovers {
           : await tx.deployments.endDeployment(id, "retired", now);
       if (!ended) throw new ConflictError(`deployment ${id} is already ${row.status}, not live`);
       const retired: DeploymentRow = { ...row, status: "retired", ended_at: now };
+      await beforeAlertsEnd?.(tx, retired);
       const resolved = await this.deps.onEnded(tx, [retired], now);
       await this.deps.audit.recordIn(
         tx,
@@ -104,7 +115,8 @@ export class Handovers {
    * A live shadow or canary takes over from the live primary of its model and environment: the
    * primary ends (`superseded`) and the successor becomes the primary, both recorded as events,
    * in one transaction. Refused (ConflictError) when either changed since the caller looked.
-   * `within` runs in it, told what ending the primary did to its alerts.
+   * `within` runs in it, told what ending the primary did to its alerts; `beforeAlertsEnd` before
+   * they resolve.
    */
   async takeOver(
     primaryId: number,
@@ -113,6 +125,7 @@ export class Handovers {
     reason: string,
     at: number,
     within?: (tx: Stores, resolved: EndedAlerts) => Promise<void>,
+    beforeAlertsEnd?: BeforeAlertsEnd,
   ): Promise<DeploymentView> {
     return this.deps.stores.transaction(async (tx) => {
       const primary = await tx.deployments.findDeployment(primaryId);
@@ -133,7 +146,9 @@ export class Handovers {
       const subject = modelOf(primary);
       const before = await this.deps.audit.snapshot(subject, tx);
       await tx.deployments.endDeployment(primary.id, "superseded", at);
-      const resolved = await this.deps.onEnded(tx, [{ ...primary, status: "superseded", ended_at: at }], at);
+      const ended: DeploymentRow = { ...primary, status: "superseded", ended_at: at };
+      await beforeAlertsEnd?.(tx, ended);
+      const resolved = await this.deps.onEnded(tx, [ended], at);
       if (!(await tx.deployments.makePrimary(successor.id))) {
         throw new ConflictError(`deployment ${successorId} could not become the primary`);
       }
@@ -321,7 +336,9 @@ export class Handovers {
       let resolved = NO_ENDED_ALERTS;
       if (current) {
         await tx.deployments.endDeployment(current.id, "rolled_back", now);
-        resolved = await this.deps.onEnded(tx, [{ ...current, status: "rolled_back", ended_at: now }], now);
+        const ending: DeploymentRow = { ...current, status: "rolled_back", ended_at: now };
+        await options.beforeAlertsEnd?.(tx, ending);
+        resolved = await this.deps.onEnded(tx, [ending], now);
       }
       const row = await tx.deployments.insertDeployment({
         model,

@@ -75,6 +75,11 @@ export interface AlertStore {
   insertAlerts(alerts: NewAlert[]): Promise<AlertRow[]>;
   /** Records a reminder; only alerts still open count. */
   markReminded(ids: number[], at: number): Promise<void>;
+  /**
+   * Rewrites an open alert's summary and detail, sending nothing: what was done about it, told
+   * by the notice that follows (its resolution). A resolved alert keeps what it said.
+   */
+  amendAlert(id: number, summary: string, detail: Record<string, unknown>): Promise<void>;
   /** Resolves open alerts; returns the ones this call resolved (not those resolved meanwhile). */
   resolveAlerts(ids: number[], at: number, resolution: string): Promise<AlertRow[]>;
   /** Alerts, newest first. */
@@ -240,6 +245,15 @@ export class SqlAlertStore extends BoundStore implements AlertStore {
       .updateTable("alerts")
       .set((eb) => ({ last_notified_at: at, notifications: eb("notifications", "+", 1) }))
       .where("id", "in", ids)
+      .where("state", "=", sql.lit("open"))
+      .execute();
+  }
+
+  async amendAlert(id: number, summary: string, detail: Record<string, unknown>): Promise<void> {
+    await this.executor
+      .updateTable("alerts")
+      .set({ summary, detail: JSON.stringify(detail) })
+      .where("id", "=", id)
       .where("state", "=", sql.lit("open"))
       .execute();
   }

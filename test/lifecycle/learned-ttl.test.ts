@@ -1,11 +1,27 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.js";
-import { LEARNED_TTL_POLICIES as POLICIES, seedLearnedTtlFleet } from "../support/decay-fleet.js";
-import { getOk, postOk, startTestApp, type TestApp } from "../support/test-app.js";
+import {
+  LEARNED_TTL_POLICIES as POLICIES,
+  seedLearnedTtlFleet,
+  seedVersions,
+} from "../support/decay-fleet.js";
+import { getOk, postOk, registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What a sweep reports having judged and done, without what only a logged sweep has. */
+const counts = (sweep: Record<string, unknown>) => ({
+  deployments: sweep.deployments,
+  stages: sweep.stages,
+  findings: sweep.findings,
+  promotions: sweep.promotions,
+  retirements: sweep.retirements,
+  alerts_opened: sweep.alerts_opened,
+  alerts_resolved: sweep.alerts_resolved,
+  notifications: sweep.notifications,
+});
 
 describe.each(dialects())("learned TTLs on %s", (dialect) => {
   let t: TestApp;
@@ -225,6 +241,49 @@ describe.each(dialects())("learned TTLs on %s", (dialect) => {
     // The sweep it previewed judges alike.
     const sweep = await post("/v1/sweeps", {});
     expect(sweep).toMatchObject({ dry_run: false, stages: preview.stages });
+  });
+
+  it("a preview learns the TTLs of models whose only live deployment its scheduled promotions make, and judges them as the sweep then does", async () => {
+    t = await startTestApp(dialect, { now: T0, policies: POLICIES });
+    /**
+     * Two versions of a model serve one after the other, the last is retired, and a third is
+     * scheduled for day 47 with a baseline (so it has a forecast from its first day): nothing of
+     * the model is live until the sweep promotes it. Its id.
+     */
+    const retiredThenScheduled = async (model: string, t0: number, span: number, lossPerDay: number) => {
+      const [, last] = await seedVersions(t, {
+        model,
+        metric: "auc",
+        t0,
+        level: (day) => Number((0.96 - lossPerDay * day).toFixed(4)),
+        versions: [
+          { version: "1", day: 0, days: span },
+          { version: "2", day: span, days: span },
+        ],
+      });
+      await post(`/v1/deployments/${last}/retire`, { reason: "replaced on schedule" });
+      const body = {
+        model,
+        model_version: "3",
+        scheduled_at: iso(T0 + 47 * DAY),
+        baseline_metrics: { auc: 0.96 },
+      };
+      return (await post("/v1/deployments", registration(body))).id as number;
+    };
+    // fraud-gbm crosses 0.9 after ~30d: it learns 23d, whose review (~18d) comes first; under the
+    // 60d fallback the crossing would come before the review (48d), a breach.
+    const fraud = await retiredThenScheduled("fraud-gbm", T0, 15, 0.002);
+    // churn-xgb crosses after ~10d: it learns 3d, held at the 14d minimum, whose review comes later: a breach.
+    const churn = await retiredThenScheduled("churn-xgb", T0 + 30 * DAY, 8, 0.006);
+    t.setNow(T0 + 47 * DAY + 3_600_000);
+
+    const preview = await post("/v1/sweeps", { dry_run: true });
+    expect(await t.context.stores.learnedTtls.listLearnedTtls()).toEqual([]);
+    const sweep = await post("/v1/sweeps", {});
+    expect(sweep).toMatchObject({ promotions: 2, deployments: 2, findings: { forecast_breach: 1 } });
+    expect((await get(`/v1/deployments/${fraud}`)).age.ttl_seconds).toBe(23 * 86_400);
+    expect((await get(`/v1/deployments/${churn}`)).age.ttl_seconds).toBe(14 * 86_400);
+    expect(counts(preview)).toEqual(counts(sweep));
   });
 
   it("a reload whose bounds change the TTL in force records the change at once, with its reason and evidence, once", async () => {

@@ -10,8 +10,9 @@ const SECRET = "retrain-secret-0123456789";
 
 /**
  * fraud-* rolls back to its golden version when it expires; feed-* hands over to a validated
- * shadow; recs-* only alerts. Every kind routes to Slack, the due alert to a webhook too, so a
- * resolution queues a notification per channel.
+ * shadow; churn-* rolls back too, its expiry routed to Slack and the retraining webhook; recs-*
+ * only alerts. Every kind routes to Slack, the due alert to a webhook too, so a resolution queues
+ * a notification per channel.
  */
 const POLICIES = `
 channels:
@@ -29,6 +30,11 @@ policies:
     expire_action: retire
     performance: { metric: ctr, target: 0.05, window: 1d, min_samples: 100 }
     notify: { due: [risk-slack], expired: [risk-slack] }
+  - name: churn-retire
+    match: { model: "churn-*" }
+    max_age: 30d
+    expire_action: retire
+    notify: { expired: [risk-slack, retrain] }
   - name: recs
     match: { model: "recs-*" }
     max_age: 100d
@@ -197,5 +203,55 @@ describe.each(dialects())("a sweep's totals count what its handovers resolved, o
     ]);
     await t.context.dispatcher.drain(5_000);
     expect(slack.received.length).toBe(real.notifications);
+  });
+
+  it("a primary rolled back under its open expiry alert: that alert says what was done and resolves, no second one opens, each channel hears it once", async () => {
+    await start();
+    const churn = { model: "churn-xgb", owner_team: "growth" };
+    await deploy({ ...churn, model_version: "0.9", deployment_date: new Date(T0 - 10 * DAY).toISOString() });
+    const current = await deploy({ ...churn, model_version: "1.0", training_data_cutoff: "2026-12-01" });
+    // Day 31: expired, with no golden version to roll back to: it stays, and its expiry alert opens
+    // (Slack and the retraining webhook hear it).
+    t.setNow(T0 + 31 * DAY);
+    const blocked = await sweep();
+    expect(blocked).toMatchObject({ retirements: 0 });
+    expect(totalsOf(blocked)).toEqual({ alerts_opened: 1, alerts_resolved: 0, notifications: 2 });
+    await deliverAll();
+    const golden = await t.request({
+      method: "PUT",
+      url: "/v1/models/churn-xgb/golden",
+      body: { environment: "production", model_version: "0.9" },
+    });
+    expect(golden.statusCode, golden.body).toBe(200);
+
+    const at = T0 + 32 * DAY;
+    t.setNow(at);
+    const preview = await sweep({ dry_run: true });
+    const before = await deliveryCount();
+    const real = await sweep();
+    expect(real).toMatchObject({ retirements: 1 });
+    // The open alert resolves, rolled back: one notice each to Slack and the webhook, no trigger.
+    expect(totalsOf(real)).toEqual({ alerts_opened: 0, alerts_resolved: 1, notifications: 2 });
+    expect(totalsOf(real)).toEqual(await writtenAt(t.context.database, at, before));
+    expect(totalsOf(preview)).toEqual(totalsOf(real));
+
+    const alerts = await t.context.database.db
+      .selectFrom("alerts")
+      .selectAll()
+      .where("deployment_id", "=", current)
+      .execute();
+    expect(alerts.map((a) => [a.kind, a.state, a.resolution, Number(a.opened_at)])).toEqual([
+      ["expired", "resolved", "rolled_back", T0 + 31 * DAY],
+    ]);
+    const [alert] = alerts;
+    expect(alert?.summary).toMatch(/; rolled back to the golden version 0\.9$/);
+    const detail = JSON.parse(String(alert?.detail));
+    expect(detail.expire_action_taken).toBe("rolled back to the golden version 0.9");
+    expect(detail.expire_action_blocked).toBeUndefined();
+
+    await t.context.dispatcher.drain(5_000);
+    expect(slack.received).toHaveLength(1);
+    expect(JSON.stringify(slack.received[0]?.body)).toContain("rolled back to the golden version 0.9");
+    expect(hook.received.map((d) => (d.body as { action: string }).action)).toEqual(["resolve"]);
   });
 });
