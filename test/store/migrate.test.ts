@@ -56,6 +56,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0016-forecasts",
         "0018-report-digests",
         "0019-learned-ttls",
+        "0021-announced-ttls",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -154,6 +155,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0016-forecasts",
         "0018-report-digests",
         "0019-learned-ttls",
+        "0021-announced-ttls",
       ]);
     } finally {
       await db.close();
