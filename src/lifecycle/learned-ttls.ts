@@ -1,4 +1,5 @@
 import { type Policy, withLearnedTtl } from "../core/policy.js";
+import { lockKeyOf } from "../registry/registry-rules.js";
 import type { NewEvent } from "../store/deployment-store.js";
 import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
@@ -13,7 +14,9 @@ import { suggestionFor } from "./ttl-suggestions.js";
  * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
  * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
  * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
- * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts). Every view
+ * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts; one that no
+ * reload recorded, such as a file edited while no server ran, is told at the next start or
+ * sweep: see announced-ttls.ts). Every view
  * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at start, after each
  * sweep by the process that swept, and every `refreshMs` by each server, so replicas sharing a
  * database judge by the same TTL (within one refresh of a sweep).
@@ -149,6 +152,8 @@ export class TtlLearner {
     if (rows.length === 0) return outcome;
     await stores.transaction(async (tx) => {
       await fence?.(tx);
+      // The announcements written here and those a reload or a start writes take turns per model.
+      await tx.lockKeys(rows.map((r) => lockKeyOf(r.model, r.environment)));
       await tx.learnedTtls.upsertLearnedTtls(rows);
       if (events.length > 0) await tx.deployments.appendEvents(events);
     });

@@ -33,7 +33,9 @@ const PAGE = 1000;
  * Recorded at the reload, not at the next sweep: learned_ttls keeps the suggestion before the
  * bounds, so a new bound is in force as soon as the file is, and only the reload knows the
  * bounds before it. A deployment whose newest such event already tells of this TTL (another
- * replica reloaded the same file first) gets none.
+ * replica reloaded the same file first, or at the same instant: the check and the write hold the
+ * model's lock) gets none. The TTLs told are announced on learned_ttls in the same transaction;
+ * when that transaction fails, the next start or sweep tells of them (announced-ttls.ts).
  */
 export async function recordReloadedTtls(options: ReloadedTtlsOptions): Promise<number> {
   const { stores, before, after, at } = options;
