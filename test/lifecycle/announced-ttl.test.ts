@@ -84,6 +84,26 @@ describe.each(dialects())("a TTL in force that changed unannounced on %s", (dial
     expect(await changes(ids.churn)).toHaveLength(1);
   });
 
+  it("a TTL stored before migration 0021 is taken as told at the first start: no event, then announced", async () => {
+    const ids = await sweptFleet();
+    // As an older Tenure left it: no announcement on any stored TTL.
+    await t.context.database.db
+      .updateTable("learned_ttls")
+      .set({ announced_ttl_seconds: null, announced_bounds: null, announced_at: null })
+      .execute();
+    writeFileSync(t.policiesPath as string, NARROWER);
+    const started = await start(T0 + 51 * DAY);
+    expect(await changes(ids.second)).toHaveLength(1);
+    expect(await changes(ids.churn)).toEqual([]);
+    expect(
+      await started.stores.learnedTtls.findLearnedTtl({
+        model: "fraud-gbm",
+        environment: "production",
+        policy: "learned",
+      }),
+    ).toMatchObject({ announced_ttl_seconds: 20 * 86_400, announced_at: T0 + 51 * DAY });
+  });
+
   it("a reload whose events failed answers 500, and the next sweep tells of the change it made", async () => {
     const ids = await sweptFleet();
     writeFileSync(t.policiesPath as string, NARROWER);
