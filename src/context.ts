@@ -21,6 +21,9 @@ import { migrateToLatest } from "./store/migrate.js";
 import { isMissingDatabase, MissingDatabaseError, missingDatabase } from "./store/missing-database.js";
 import { type Stores, storesOf } from "./store/stores.js";
 
+/** Who tells of a TTL in force found changed at start (see TtlLearner.announce). */
+const START_ACTOR = "tenure:start";
+
 /** Everything that runs against one database, built once: the composition root. */
 export interface Context {
   database: Database;
@@ -154,8 +157,12 @@ export async function openContext(url: string, options: ContextOptions = {}): Pr
   });
   // Every process judges by the TTLs stored by the last sweep, whichever replica ran it.
   const learnedTtls = new TtlLearner({ stores, policies, policyOf: (row) => registry.policyOf(row) });
+  // A TTL in force that changed while no process ran (a policy file edited, a reload whose events
+  // failed) is told now, before anything is judged by it.
+  policies.readAt = clock();
   try {
     await learnedTtls.refresh();
+    await learnedTtls.announce(clock(), START_ACTOR);
   } catch (error) {
     await database.close();
     throw error;

@@ -5,7 +5,7 @@ import type { Policy } from "../core/policy.js";
 import { parseJsonColumn, parseStoredJson } from "../store/json-columns.js";
 import type { DeploymentRow, EventRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
-import { LEARNED_TTL_CHANGED } from "./learned-ttls.js";
+import { LEARNED_TTL_CHANGED } from "./ttl-changes.js";
 
 /** A suggestion's evidence, as stored (learned_ttls.evidence) and as the API shows it. */
 export const TtlEvidenceSchema = z.object({

@@ -1,24 +1,26 @@
-import type { TtlEvidence } from "../core/decay/suggest-ttl.js";
 import { type Policy, withLearnedTtl } from "../core/policy.js";
+import { lockKeyOf } from "../registry/registry-rules.js";
 import type { NewEvent } from "../store/deployment-store.js";
 import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
+import { announceTtlsInForce } from "./announced-ttls.js";
 import { ModelDecays } from "./model-decays.js";
 import type { PolicyBook } from "./policy-book.js";
 import { SWEEP_ACTOR } from "./sweep-pass.js";
+import { announcementOf, LEARNED_TTL_CHANGED, summaryOf } from "./ttl-changes.js";
 import { suggestionFor } from "./ttl-suggestions.js";
 
 /**
  * `max_age: auto`: each sweep learns, for every model and environment with a live deployment
  * governed by an `auto` policy, the TTL its decay suggests, stores it (learned_ttls), and records
  * a `learned_ttl_changed` event on the affected live deployments when the TTL they are judged by
- * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts). Every view
+ * changes (a reload whose bounds change it records its own: see reloaded-ttls.ts; one that no
+ * reload recorded, such as a file edited while no server ran, is told at the next start or
+ * sweep: see announced-ttls.ts). Every view
  * reads the TTL from the PolicyBook, which holds the stored TTLs: loaded at start, after each
  * sweep by the process that swept, and every `refreshMs` by each server, so replicas sharing a
  * database judge by the same TTL (within one refresh of a sweep).
  */
-
-export const LEARNED_TTL_CHANGED = "learned_ttl_changed";
 
 /** What a sweep's learning did. */
 export interface LearningOutcome {
@@ -33,16 +35,6 @@ export interface LearningOutcome {
    * are held here, in memory, and nowhere else.
    */
   policyOf: (row: DeploymentRow) => Policy;
-}
-
-/** The part of an evidence an event keeps: enough to read the change on its own. */
-export interface EvidenceSummary {
-  metric: string;
-  threshold: number;
-  slope_per_day: number;
-  interval_per_day: [number, number];
-  based_on_deployments: number;
-  based_on_windows: number;
 }
 
 export interface TtlLearnerOptions {
@@ -62,7 +54,17 @@ export class TtlLearner {
   }
 
   /**
-   * Learns the TTLs at `at`. A preview (`dryRun`) computes and counts them and writes nothing:
+   * Tells the live deployments of every TTL in force that changed with no event (bounds edited
+   * while no server ran, a reload whose events failed): at start and before each sweep learns.
+   */
+  announce(at: number, actor: string): Promise<number> {
+    const { stores, policies } = this.options;
+    return announceTtlsInForce({ stores, policies, at, actor });
+  }
+
+  /**
+   * Learns the TTLs at `at`, after telling of any TTL in force that changed unannounced (see
+   * `announce`). A preview (`dryRun`) computes and counts them and writes nothing:
    * its outcome's `policyOf` judges by them. `fence` runs first in the transaction that writes
    * (the sweep lease's check). The curves come from `curves` (the sweep's, which its forecasts
    * then reuse), learned at `at`.
@@ -77,6 +79,7 @@ export class TtlLearner {
     const outcome: LearningOutcome = { learned: 0, changed: 0, events: 0, policyOf };
     if (!policies.learnsTtls) return outcome;
     const previous = await this.refresh();
+    if (!dryRun) outcome.events += await this.announce(at, SWEEP_ACTOR.name);
     const before = new Map(previous.map((r) => [keyOf(r.policy, r.model, r.environment), r]));
     // With those a preview's promotions would make live (`curves.foresee`): the sweep promotes first.
     const pairs = curves.withForeseen(await stores.learnedTtls.liveModelEnvironments());
@@ -106,11 +109,22 @@ export class TtlLearner {
           reason: suggestion.reason,
           evidence: suggestion.evidence ? JSON.stringify(suggestion.evidence) : null,
           learned_at: at,
+          announced_ttl_seconds: null,
+          announced_bounds: null,
+          announced_at: null,
         };
         rows.push(row);
         const old = before.get(keyOf(policy.name, decay.model, decay.environment));
         const from = withLearnedTtl(policy, old?.ttl_seconds);
         const to = withLearnedTtl(policy, row.ttl_seconds);
+        // The TTL in force its deployments are told of (or, learned the first time, find in force);
+        // an unchanged one keeps its announcement.
+        if (!old || from.max_age_seconds !== to.max_age_seconds) {
+          const announced = announcementOf(to, at);
+          row.announced_ttl_seconds = announced.ttl_seconds;
+          row.announced_bounds = announced.bounds;
+          row.announced_at = announced.at;
+        }
         if (from.max_age_seconds === to.max_age_seconds) continue;
         outcome.changed++;
         for (const deployment of governed) {
@@ -139,26 +153,15 @@ export class TtlLearner {
     if (rows.length === 0) return outcome;
     await stores.transaction(async (tx) => {
       await fence?.(tx);
+      // The announcements written here and those a reload or a start writes take turns per model.
+      await tx.lockKeys(rows.map((r) => lockKeyOf(r.model, r.environment)));
       await tx.learnedTtls.upsertLearnedTtls(rows);
       if (events.length > 0) await tx.deployments.appendEvents(events);
     });
-    outcome.events = events.length;
+    outcome.events += events.length;
     await this.refresh();
     return outcome;
   }
-}
-
-/** What an event keeps of a suggestion's evidence; null without a curve. */
-export function summaryOf(evidence: TtlEvidence | null): EvidenceSummary | null {
-  if (!evidence) return null;
-  return {
-    metric: evidence.metric,
-    threshold: evidence.threshold,
-    slope_per_day: evidence.slope_per_day,
-    interval_per_day: evidence.interval_per_day,
-    based_on_deployments: evidence.based_on_deployments,
-    based_on_windows: evidence.based_on_windows,
-  };
 }
 
 /** `policyOf` with `rows` learned in place of the stored TTLs they stand for (a preview's). */

@@ -251,6 +251,7 @@ export class Lifecycle {
     const before = policies.resolver();
     const sha256 = policies.digest().sha256;
     const result = policies.reload();
+    if (result.ok) policies.readAt = clock();
     // The same text reloaded changes no TTL: nothing to read the fleet for.
     if (!result.ok || !policies.learnsTtls || policies.digest().sha256 === sha256) {
       return { result, ttlChanges: Promise.resolve(0) };

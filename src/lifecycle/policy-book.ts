@@ -39,6 +39,12 @@ export class PolicyBook implements PolicySource {
   private learned = new Map<string, number | null>();
   /** `auto` policies resolved per model and environment: the sweep asks for every live deployment. */
   private resolved = new Map<string, Policy>();
+  /**
+   * When this process read the policies in force (epoch ms, by its clock: set at start and by
+   * each reload): a TTL in force announced later than this was announced by a replica with a
+   * newer file, which this one must not contradict (see announceTtlsInForce).
+   */
+  readAt = 0;
 
   constructor(
     readonly path: string | null,
@@ -111,6 +117,12 @@ export class PolicyBook implements PolicySource {
    */
   digest(): { path: string | null; sha256: string | null; policies: string[] } {
     return { path: this.path, sha256: this.fileSha256, policies: this.file.policies.map((p) => p.name) };
+  }
+
+  /** The policy of the file named `name` (or the defaults), unresolved; undefined when there is none. */
+  named(name: string): Policy | undefined {
+    const { policies, defaults } = this.file;
+    return policies.find((p) => p.name === name) ?? (defaults.name === name ? defaults : undefined);
   }
 
   /** The policy that governs a subject; an `auto` one with the TTL learned for its model and environment. */

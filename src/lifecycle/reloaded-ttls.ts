@@ -1,11 +1,12 @@
 import { formatDuration } from "../core/duration.js";
 import { type Policy, type PolicySubject, StoredSubject } from "../core/policy.js";
+import { lockKeyOf } from "../registry/registry-rules.js";
 import type { NewEvent } from "../store/deployment-store.js";
 import { parseJsonColumn, parseStoredJson, parseTags } from "../store/json-columns.js";
 import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { TtlEvidenceSchema } from "./learned-ttl-view.js";
-import { LEARNED_TTL_CHANGED, summaryOf } from "./learned-ttls.js";
+import { announcementOf, boundsChanges, LEARNED_TTL_CHANGED, summaryOf } from "./ttl-changes.js";
 
 /** The policy that governs a subject, its `auto` TTL resolved (PolicyBook.resolver). */
 export type PolicyResolver = (subject: PolicySubject) => Policy;
@@ -32,7 +33,9 @@ const PAGE = 1000;
  * Recorded at the reload, not at the next sweep: learned_ttls keeps the suggestion before the
  * bounds, so a new bound is in force as soon as the file is, and only the reload knows the
  * bounds before it. A deployment whose newest such event already tells of this TTL (another
- * replica reloaded the same file first) gets none.
+ * replica reloaded the same file first, or at the same instant: the check and the write hold the
+ * model's lock) gets none. The TTLs told are announced on learned_ttls in the same transaction;
+ * when that transaction fails, the next start or sweep tells of them (announced-ttls.ts).
  */
 export async function recordReloadedTtls(options: ReloadedTtlsOptions): Promise<number> {
   const { stores, before, after, at } = options;
@@ -71,43 +74,65 @@ async function record(
   stored: Map<string, LearnedTtlRow>,
 ): Promise<number> {
   if (changes.length === 0) return 0;
-  const { stores, at, actor } = options;
-  const told = new Map(
-    (
-      await stores.learnedTtls.latestEventsOf(
-        LEARNED_TTL_CHANGED,
-        changes.map((c) => c.row.id),
-      )
-    ).map((e) => [e.deployment_id, parseJsonColumn("event_data", e.data)]),
-  );
-  const events: NewEvent[] = [];
-  for (const { row, from, to } of changes) {
-    const last = told.get(row.id);
-    if (last && last.policy === to.name && last.to_seconds === to.max_age_seconds) continue;
-    const learned = stored.get(keyOf(to.name, row.model, row.environment));
-    const evidence = learned?.evidence
-      ? parseStoredJson("learned_ttls.evidence", TtlEvidenceSchema, learned.evidence)
-      : null;
-    events.push({
-      deployment_id: row.id,
-      model: row.model,
-      environment: row.environment,
-      type: LEARNED_TTL_CHANGED,
-      actor,
-      at,
-      data: {
-        policy: to.name,
-        from_seconds: from.max_age_seconds,
-        to_seconds: to.max_age_seconds,
-        source: to.ttl_source ?? "fallback",
-        suggested_max_age_seconds: learned?.ttl_seconds ?? null,
-        reason: reasonOf(from, to),
-        evidence: summaryOf(evidence),
-      },
-    });
-  }
-  if (events.length > 0) await stores.transaction((tx) => tx.deployments.appendEvents(events));
-  return events.length;
+  const { stores, at } = options;
+  // What each deployment was last told is read under its model's lock and written in the same
+  // transaction: two replicas reloading the same file at once tell of a change once.
+  return stores.transaction(async (tx) => {
+    await tx.lockKeys(changes.map(({ row }) => lockKeyOf(row.model, row.environment)));
+    const told = new Map(
+      (
+        await tx.learnedTtls.latestEventsOf(
+          LEARNED_TTL_CHANGED,
+          changes.map((c) => c.row.id),
+        )
+      ).map((e) => [e.deployment_id, parseJsonColumn("event_data", e.data)]),
+    );
+    const events: NewEvent[] = [];
+    const announced = new Map<string, TtlChange>();
+    for (const change of changes) {
+      const { row, to } = change;
+      const last = told.get(row.id);
+      if (last && last.policy === to.name && last.to_seconds === to.max_age_seconds) continue;
+      events.push(eventOf(options, change, stored.get(keyOf(to.name, row.model, row.environment))));
+      announced.set(keyOf(to.name, row.model, row.environment), change);
+    }
+    if (events.length > 0) await tx.deployments.appendEvents(events);
+    // With its events, the TTL now in force is the one told: a start or sweep has nothing to add.
+    for (const { row, to } of announced.values()) {
+      await tx.learnedTtls.announceLearnedTtl(
+        { model: row.model, environment: row.environment, policy: to.name },
+        announcementOf(to, at),
+      );
+    }
+    return events.length;
+  });
+}
+
+function eventOf(
+  options: ReloadedTtlsOptions,
+  { row, from, to }: TtlChange,
+  learned?: LearnedTtlRow,
+): NewEvent {
+  const evidence = learned?.evidence
+    ? parseStoredJson("learned_ttls.evidence", TtlEvidenceSchema, learned.evidence)
+    : null;
+  return {
+    deployment_id: row.id,
+    model: row.model,
+    environment: row.environment,
+    type: LEARNED_TTL_CHANGED,
+    actor: options.actor,
+    at: options.at,
+    data: {
+      policy: to.name,
+      from_seconds: from.max_age_seconds,
+      to_seconds: to.max_age_seconds,
+      source: to.ttl_source ?? "fallback",
+      suggested_max_age_seconds: learned?.ttl_seconds ?? null,
+      reason: reasonOf(from, to),
+      evidence: summaryOf(evidence),
+    },
+  };
 }
 
 /**
@@ -120,17 +145,7 @@ export function reasonOf(from: Policy, to: Policy): string {
   if (from.name !== to.name || !now) return `policy changed: ${from.name} → ${to.name}`;
   if (!was) return `max_age changed: ${formatDuration(from.max_age_seconds)} → auto`;
   // A learned TTL is held within min and max; without one the fallback applies.
-  const bounds: [string, number, number][] =
-    to.ttl_source === "fallback"
-      ? [["fallback", was.fallback_seconds, now.fallback_seconds]]
-      : [
-          ["min", was.min_seconds, now.min_seconds],
-          ["max", was.max_seconds, now.max_seconds],
-        ];
-  const changed = bounds
-    .filter(([, a, b]) => a !== b)
-    .map(([name, a, b]) => `${name} ${formatDuration(a)} → ${formatDuration(b)}`);
-  return `bounds changed: ${changed.join(", ")}`;
+  return `bounds changed: ${boundsChanges(to.ttl_source, was, now).join(", ")}`;
 }
 
 function keyOf(policy: string, model: string, environment: string): string {

@@ -9,6 +9,13 @@ export interface ModelEnvironment {
   environment: string;
 }
 
+/** The TTL in force last told to a learned TTL's deployments, within its bounds (JSON), at `at`. */
+export interface AnnouncedTtl {
+  ttl_seconds: number;
+  bounds: string;
+  at: number;
+}
+
 /**
  * What a model's learned TTL is learned for and kept in: the models with live deployments, and the
  * TTL each sweep learned (one row per model, environment and `auto` policy). Their started
@@ -19,8 +26,13 @@ export interface LearnedTtlStore {
   liveModelEnvironments(filter?: Partial<ModelEnvironment>): Promise<ModelEnvironment[]>;
   listLearnedTtls(): Promise<LearnedTtlRow[]>;
   findLearnedTtl(key: ModelEnvironment & { policy: string }): Promise<LearnedTtlRow | undefined>;
-  /** Writes each row over the one of its model, environment and policy. */
+  /**
+   * Writes each row over the one of its model, environment and policy; a row's null
+   * `announced_ttl_seconds` keeps the announcement stored (a sweep that changed no TTL in force).
+   */
   upsertLearnedTtls(rows: LearnedTtlRow[]): Promise<void>;
+  /** Records the TTL in force its live deployments were last told of (see migration 0021). */
+  announceLearnedTtl(key: ModelEnvironment & { policy: string }, announced: AnnouncedTtl): Promise<void>;
   /**
    * The newest event of `type` of each deployment named that has one: the TTL change each was last
    * told of (`learned_ttl_changed`), so a change another replica recorded is not recorded twice.
@@ -70,10 +82,39 @@ export class SqlLearnedTtlStore extends BoundStore implements LearnedTtlStore {
             reason: eb.ref("excluded.reason"),
             evidence: eb.ref("excluded.evidence"),
             learned_at: eb.ref("excluded.learned_at"),
+            announced_ttl_seconds: eb.fn.coalesce(
+              eb.ref("excluded.announced_ttl_seconds"),
+              eb.ref("learned_ttls.announced_ttl_seconds"),
+            ),
+            announced_bounds: eb.fn.coalesce(
+              eb.ref("excluded.announced_bounds"),
+              eb.ref("learned_ttls.announced_bounds"),
+            ),
+            announced_at: eb.fn.coalesce(
+              eb.ref("excluded.announced_at"),
+              eb.ref("learned_ttls.announced_at"),
+            ),
           })),
         )
         .execute();
     }
+  }
+
+  async announceLearnedTtl(
+    key: ModelEnvironment & { policy: string },
+    announced: AnnouncedTtl,
+  ): Promise<void> {
+    await this.executor
+      .updateTable("learned_ttls")
+      .set({
+        announced_ttl_seconds: announced.ttl_seconds,
+        announced_bounds: announced.bounds,
+        announced_at: announced.at,
+      })
+      .where("model", "=", key.model)
+      .where("environment", "=", key.environment)
+      .where("policy", "=", key.policy)
+      .execute();
   }
 
   async latestEventsOf(type: string, deploymentIds: number[]): Promise<EventRow[]> {

@@ -26,6 +26,7 @@ import * as forecasts from "./migrations/0016-forecasts.js";
 import * as reportDigests from "./migrations/0018-report-digests.js";
 import * as learnedTtls from "./migrations/0019-learned-ttls.js";
 import * as hourlyMetricRollups from "./migrations/0020-hourly-metric-rollups.js";
+import * as announcedTtls from "./migrations/0021-announced-ttls.js";
 import type { Schema } from "./schema.js";
 
 /** Thrown when the database was migrated by a newer Tenure than this one. */
@@ -55,6 +56,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     "0018-report-digests": { up: (db) => reportDigests.up(db, dialect) },
     "0019-learned-ttls": { up: (db) => learnedTtls.up(db, dialect) },
     "0020-hourly-metric-rollups": { up: (db) => hourlyMetricRollups.up(db, dialect) },
+    "0021-announced-ttls": { up: (db) => announcedTtls.up(db) },
   };
 }
 

@@ -36,10 +36,15 @@ describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
       reason: "first",
       evidence: '{"metric":"auc"}',
       learned_at: T0,
+      announced_ttl_seconds: 23 * 86_400,
+      announced_bounds: '{"min_seconds":1}',
+      announced_at: T0,
     };
     await stores.learnedTtls.upsertLearnedTtls([row, { ...row, policy: "other", ttl_seconds: null }]);
+    // A sweep that changed no TTL in force writes no announcement: the stored one is kept.
+    const unannounced = { announced_ttl_seconds: null, announced_bounds: null, announced_at: null };
     await stores.learnedTtls.upsertLearnedTtls([
-      { ...row, ttl_seconds: 30 * 86_400, reason: "second", learned_at: T0 + 1 },
+      { ...row, ttl_seconds: 30 * 86_400, reason: "second", learned_at: T0 + 1, ...unannounced },
     ]);
     expect(await stores.learnedTtls.listLearnedTtls()).toEqual(
       expect.arrayContaining([
@@ -47,6 +52,17 @@ describe.each(dialects())("the learned TTL store (%s)", (dialect) => {
         { ...row, policy: "other", ttl_seconds: null },
       ]),
     );
+    await stores.learnedTtls.announceLearnedTtl(
+      { model: "fraud-gbm", environment: "production", policy: "other" },
+      { ttl_seconds: 60 * 86_400, bounds: "{}", at: T0 + 2 },
+    );
+    expect(
+      await stores.learnedTtls.findLearnedTtl({
+        model: "fraud-gbm",
+        environment: "production",
+        policy: "other",
+      }),
+    ).toMatchObject({ announced_ttl_seconds: 60 * 86_400, announced_bounds: "{}", announced_at: T0 + 2 });
     expect(
       await stores.learnedTtls.findLearnedTtl({
         model: "fraud-gbm",

@@ -57,6 +57,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0018-report-digests",
         "0019-learned-ttls",
         "0020-hourly-metric-rollups",
+        "0021-announced-ttls",
       ]);
       expect((await migrateToLatest(db)).applied).toEqual([]);
       const tables = (await db.db.introspection.getTables()).map((t) => t.name);
@@ -156,6 +157,7 @@ describe.each(dialects())("schema on %s", (dialect) => {
         "0018-report-digests",
         "0019-learned-ttls",
         "0020-hourly-metric-rollups",
+        "0021-announced-ttls",
       ]);
     } finally {
       await db.close();

@@ -48,6 +48,11 @@ export interface LearnedTtlsTable {
   reason: string;
   evidence: string | null;
   learned_at: number;
+  /** The TTL in force its live deployments were last told of (migration 0021); null: not yet known. */
+  announced_ttl_seconds: number | null;
+  /** JSON: the bounds (min, max, fallback seconds) that announced TTL was set within. */
+  announced_bounds: string | null;
+  announced_at: number | null;
 }
 
 export type LearnedTtlRow = Selectable<LearnedTtlsTable>;
