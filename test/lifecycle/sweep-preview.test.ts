@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Schema } from "../../src/store/schema.js";
 import { dialects } from "../support/databases.js";
-import { type Receiver, startReceiver } from "../support/receivers.js";
+import { slackAndWebhookEach } from "../support/receivers.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
@@ -65,18 +65,9 @@ const counts = (sweep: Record<string, unknown>) => ({
 
 describe.each(dialects())("a sweep preview on %s", (dialect) => {
   let t: TestApp;
-  let slack: Receiver;
-  let hook: Receiver;
-
-  beforeAll(async () => {
-    [slack, hook] = await Promise.all([startReceiver("slack"), startReceiver("webhook", { secret: SECRET })]);
-  });
-  afterAll(async () => {
-    await Promise.all([slack.close(), hook.close()]);
-  });
+  const receivers = slackAndWebhookEach(SECRET);
   afterEach(async () => {
     await t?.close();
-    for (const r of [slack, hook]) r.received.length = 0;
   });
 
   /**
@@ -88,7 +79,7 @@ describe.each(dialects())("a sweep preview on %s", (dialect) => {
     t = await startTestApp(dialect, {
       now: T0,
       policies: POLICIES,
-      env: { SLACK_URL: slack.url, HOOK_URL: hook.url },
+      env: receivers.env(),
     });
     const register = async (body: Record<string, unknown>) => {
       const response = await t.request({ method: "POST", url: "/v1/deployments", body: registration(body) });
@@ -125,9 +116,9 @@ describe.each(dialects())("a sweep preview on %s", (dialect) => {
     const day25 = await sweep({});
     expect(day25.statusCode, day25.body).toBe(201);
     await t.context.dispatcher.drain(5_000);
-    expect(slack.received.length).toBeGreaterThan(0);
-    slack.received.length = 0;
-    hook.received.length = 0;
+    expect(receivers.slack.received.length).toBeGreaterThan(0);
+    receivers.slack.received.length = 0;
+    receivers.hook.received.length = 0;
 
     const before = await snapshot(t);
     const future = await sweep({ at: new Date(T0 + 31 * DAY).toISOString() });
@@ -146,7 +137,7 @@ describe.each(dialects())("a sweep preview on %s", (dialect) => {
     // Whatever was queued would go now: nothing was.
     await t.context.dispatcher.drain(5_000);
     expect(await snapshot(t)).toEqual(before);
-    expect([...slack.received, ...hook.received]).toEqual([]);
+    expect([...receivers.slack.received, ...receivers.hook.received]).toEqual([]);
     const log = await t.request({ method: "GET", url: "/v1/sweeps" });
     expect(log.json().items.map((s: { id: number }) => s.id)).toEqual([day25.json().id]);
 
@@ -158,7 +149,7 @@ describe.each(dialects())("a sweep preview on %s", (dialect) => {
     expect(real.json().notifications).toBeGreaterThan(0);
     await t.context.dispatcher.drain(5_000);
     // The sweep's own notices and those of the alerts its promotion and rollback ended, all counted.
-    expect(slack.received.length + hook.received.length).toBe(real.json().notifications);
+    expect(receivers.slack.received.length + receivers.hook.received.length).toBe(real.json().notifications);
   });
 
   it("no event is ever dated after the moment it is written: a sweep ahead of the clock promotes, rolls back and supersedes nothing", async () => {

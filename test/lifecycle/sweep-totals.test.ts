@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.js";
 import { dialects } from "../support/databases.js";
-import { type Receiver, startReceiver } from "../support/receivers.js";
+import { slackAndWebhookEach } from "../support/receivers.js";
 import { registration, startTestApp, type TestApp } from "../support/test-app.js";
 
 const DAY = 86_400_000;
@@ -61,25 +61,16 @@ const totalsOf = (sweep: Record<string, unknown>) => ({
 
 describe.each(dialects())("a sweep's totals count what its handovers resolved, on %s", (dialect) => {
   let t: TestApp;
-  let slack: Receiver;
-  let hook: Receiver;
-
-  beforeAll(async () => {
-    [slack, hook] = await Promise.all([startReceiver("slack"), startReceiver("webhook", { secret: SECRET })]);
-  });
-  afterAll(async () => {
-    await Promise.all([slack.close(), hook.close()]);
-  });
+  const receivers = slackAndWebhookEach(SECRET);
   afterEach(async () => {
     await t?.close();
-    for (const r of [slack, hook]) r.received.length = 0;
   });
 
   const start = async () => {
     t = await startTestApp(dialect, {
       now: T0,
       policies: POLICIES,
-      env: { SLACK_URL: slack.url, HOOK_URL: hook.url },
+      env: receivers.env(),
     });
   };
   const deploy = async (body: Record<string, unknown>): Promise<number> => {
@@ -97,7 +88,7 @@ describe.each(dialects())("a sweep's totals count what its handovers resolved, o
   /** Delivers what is queued and forgets it: what the receivers hear next is the next sweep's. */
   const deliverAll = async () => {
     await t.context.dispatcher.drain(5_000);
-    for (const r of [slack, hook]) r.received.length = 0;
+    for (const r of [receivers.slack, receivers.hook]) r.received.length = 0;
   };
 
   it("a sweep that rolls back an expired primary and promotes over a due one counts every alert resolved and notification queued in their transactions", async () => {
@@ -156,7 +147,7 @@ describe.each(dialects())("a sweep's totals count what its handovers resolved, o
       [fraud, "expired", "rolled_back"],
     ]);
     await t.context.dispatcher.drain(5_000);
-    expect(slack.received.length + hook.received.length).toBe(real.notifications);
+    expect(receivers.slack.received.length + receivers.hook.received.length).toBe(real.notifications);
   });
 
   it("a sweep whose validated shadow takes over from an expired primary counts the primary's alerts it resolved", async () => {
@@ -202,7 +193,7 @@ describe.each(dialects())("a sweep's totals count what its handovers resolved, o
       [primary, "superseded"],
     ]);
     await t.context.dispatcher.drain(5_000);
-    expect(slack.received.length).toBe(real.notifications);
+    expect(receivers.slack.received.length).toBe(real.notifications);
   });
 
   it("a primary rolled back under its open expiry alert: that alert says what was done and resolves, no second one opens, each channel hears it once", async () => {
@@ -250,8 +241,10 @@ describe.each(dialects())("a sweep's totals count what its handovers resolved, o
     expect(detail.expire_action_blocked).toBeUndefined();
 
     await t.context.dispatcher.drain(5_000);
-    expect(slack.received).toHaveLength(1);
-    expect(JSON.stringify(slack.received[0]?.body)).toContain("rolled back to the golden version 0.9");
-    expect(hook.received.map((d) => (d.body as { action: string }).action)).toEqual(["resolve"]);
+    expect(receivers.slack.received).toHaveLength(1);
+    expect(JSON.stringify(receivers.slack.received[0]?.body)).toContain(
+      "rolled back to the golden version 0.9",
+    );
+    expect(receivers.hook.received.map((d) => (d.body as { action: string }).action)).toEqual(["resolve"]);
   });
 });

@@ -1,5 +1,6 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { verifySignature } from "../../src/alerts/channels/webhook.js";
 
 export type ReceiverKind = "slack" | "pagerduty" | "webhook";
@@ -333,5 +334,40 @@ function checkWebhook(headers: IncomingHttpHeaders, raw: string, secret?: string
     status: 200,
     answer: JSON.stringify({ ok: true }),
     contentType: "application/json",
+  };
+}
+
+/**
+ * A Slack receiver and a signed webhook receiver for the tests of a describe block: started
+ * before them, emptied after each, closed after all. `env` names their URLs as a policy file
+ * reads them (`${SLACK_URL}`, `${HOOK_URL}`).
+ */
+export function slackAndWebhookEach(secret: string): {
+  readonly slack: Receiver;
+  readonly hook: Receiver;
+  env(): { SLACK_URL: string; HOOK_URL: string };
+} {
+  let started: [Receiver, Receiver] | undefined;
+  const both = (): [Receiver, Receiver] => {
+    if (!started) throw new Error("the receivers start before the block's tests");
+    return started;
+  };
+  beforeAll(async () => {
+    started = await Promise.all([startReceiver("slack"), startReceiver("webhook", { secret })]);
+  });
+  afterEach(() => {
+    for (const r of started ?? []) r.received.length = 0;
+  });
+  afterAll(async () => {
+    await Promise.all((started ?? []).map((r) => r.close()));
+  });
+  return {
+    get slack() {
+      return both()[0];
+    },
+    get hook() {
+      return both()[1];
+    },
+    env: () => ({ SLACK_URL: both()[0].url, HOOK_URL: both()[1].url }),
   };
 }
