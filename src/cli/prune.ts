@@ -27,7 +27,7 @@ export function pruneCommand(program: Command, io: Io): void {
   databaseOption(
     program
       .command("prune")
-      .summary("delete raw metric points past a retention; daily and hourly roll-ups and events stay")
+      .summary("delete raw metric points past a retention; roll-ups and events stay")
       .option(
         "--metrics-older-than <duration>",
         "delete metric points measured longer ago than this, e.g. 400d",
