@@ -122,7 +122,7 @@ describe.each(dialects())("the roll-up migrations on %s", (dialect) => {
   it("backfills the hourly roll-ups of the points stored before 0020, and keeps them on from there", async () => {
     await withDatabase(async () => {
       const id = await olderTenure(db, "0019-learned-ttls");
-      expect((await migrateToLatest(db)).applied).toEqual(["0020-hourly-metric-rollups"]);
+      expect((await migrateToLatest(db)).applied[0]).toBe("0020-hourly-metric-rollups");
       const h = START_DAY * 24;
       // Two points in the first hour, one in the last hour of the day, one the next day; none before 1970.
       expect(await hourlyRollups(db, id)).toEqual([
