@@ -13,6 +13,7 @@ import {
   LEARNED_TTL_CHANGED,
   parseBounds,
   summaryOf,
+  ttlChangeEvent,
 } from "./ttl-changes.js";
 
 export interface AnnouncedTtlsOptions {
@@ -104,14 +105,8 @@ async function eventsOf(
       const data = last.get(d.id);
       return !(data && data.policy === policy.name && data.to_seconds === policy.max_age_seconds);
     })
-    .map((d) => ({
-      deployment_id: d.id,
-      model: d.model,
-      environment: d.environment,
-      type: LEARNED_TTL_CHANGED,
-      actor: options.actor,
-      at: options.at,
-      data: {
+    .map((d) =>
+      ttlChangeEvent(d, options, {
         policy: policy.name,
         from_seconds: told,
         to_seconds: policy.max_age_seconds,
@@ -119,8 +114,8 @@ async function eventsOf(
         suggested_max_age_seconds: row.ttl_seconds,
         reason,
         evidence,
-      },
-    }));
+      }),
+    );
 }
 
 /** The live deployments of a learned TTL's model and environment that its policy governs now. */

@@ -7,7 +7,7 @@ import { announceTtlsInForce } from "./announced-ttls.js";
 import { ModelDecays } from "./model-decays.js";
 import type { PolicyBook } from "./policy-book.js";
 import { SWEEP_ACTOR } from "./sweep-pass.js";
-import { announcementOf, LEARNED_TTL_CHANGED, summaryOf } from "./ttl-changes.js";
+import { announcementOf, summaryOf, ttlChangeEvent } from "./ttl-changes.js";
 import { suggestionFor } from "./ttl-suggestions.js";
 
 /**
@@ -128,23 +128,21 @@ export class TtlLearner {
         if (from.max_age_seconds === to.max_age_seconds) continue;
         outcome.changed++;
         for (const deployment of governed) {
-          events.push({
-            deployment_id: deployment.id,
-            model: deployment.model,
-            environment: deployment.environment,
-            type: LEARNED_TTL_CHANGED,
-            actor: SWEEP_ACTOR.name,
-            at,
-            data: {
-              policy: policy.name,
-              from_seconds: from.max_age_seconds,
-              to_seconds: to.max_age_seconds,
-              source: to.ttl_source ?? "learned",
-              suggested_max_age_seconds: row.ttl_seconds,
-              reason: row.reason,
-              evidence: summaryOf(suggestion.evidence),
-            },
-          });
+          events.push(
+            ttlChangeEvent(
+              deployment,
+              { actor: SWEEP_ACTOR.name, at },
+              {
+                policy: policy.name,
+                from_seconds: from.max_age_seconds,
+                to_seconds: to.max_age_seconds,
+                source: to.ttl_source ?? "learned",
+                suggested_max_age_seconds: row.ttl_seconds,
+                reason: row.reason,
+                evidence: summaryOf(suggestion.evidence),
+              },
+            ),
+          );
         }
       }
     }

@@ -6,7 +6,13 @@ import { parseJsonColumn, parseStoredJson, parseTags } from "../store/json-colum
 import type { DeploymentRow, LearnedTtlRow } from "../store/schema.js";
 import type { Stores } from "../store/stores.js";
 import { TtlEvidenceSchema } from "./learned-ttl-view.js";
-import { announcementOf, boundsChanges, LEARNED_TTL_CHANGED, summaryOf } from "./ttl-changes.js";
+import {
+  announcementOf,
+  boundsChanges,
+  LEARNED_TTL_CHANGED,
+  summaryOf,
+  ttlChangeEvent,
+} from "./ttl-changes.js";
 
 /** The policy that governs a subject, its `auto` TTL resolved (PolicyBook.resolver). */
 export type PolicyResolver = (subject: PolicySubject) => Policy;
@@ -116,23 +122,15 @@ function eventOf(
   const evidence = learned?.evidence
     ? parseStoredJson("learned_ttls.evidence", TtlEvidenceSchema, learned.evidence)
     : null;
-  return {
-    deployment_id: row.id,
-    model: row.model,
-    environment: row.environment,
-    type: LEARNED_TTL_CHANGED,
-    actor: options.actor,
-    at: options.at,
-    data: {
-      policy: to.name,
-      from_seconds: from.max_age_seconds,
-      to_seconds: to.max_age_seconds,
-      source: to.ttl_source ?? "fallback",
-      suggested_max_age_seconds: learned?.ttl_seconds ?? null,
-      reason: reasonOf(from, to),
-      evidence: summaryOf(evidence),
-    },
-  };
+  return ttlChangeEvent(row, options, {
+    policy: to.name,
+    from_seconds: from.max_age_seconds,
+    to_seconds: to.max_age_seconds,
+    source: to.ttl_source ?? "fallback",
+    suggested_max_age_seconds: learned?.ttl_seconds ?? null,
+    reason: reasonOf(from, to),
+    evidence: summaryOf(evidence),
+  });
 }
 
 /**

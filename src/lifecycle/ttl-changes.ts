@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { TtlEvidence } from "../core/decay/suggest-ttl.js";
 import { formatDuration } from "../core/duration.js";
 import type { AutoMaxAge, Policy } from "../core/policy.js";
+import type { NewEvent } from "../store/deployment-store.js";
 import { parseStoredJson } from "../store/json-columns.js";
 import type { AnnouncedTtl } from "../store/learned-ttl-store.js";
 
@@ -78,4 +79,35 @@ export function boundsChanges(source: Policy["ttl_source"], was: AutoMaxAge, now
   return bounds
     .filter(([, a, b]) => a !== b)
     .map(([name, a, b]) => `${name} ${formatDuration(a)} → ${formatDuration(b)}`);
+}
+
+/** What a `learned_ttl_changed` event says: the policy, the TTL before and after, and why. */
+export interface TtlChangeData {
+  policy: string;
+  from_seconds: number | null;
+  to_seconds: number;
+  source: NonNullable<Policy["ttl_source"]>;
+  suggested_max_age_seconds: number | null;
+  reason: string | null;
+  evidence: EvidenceSummary | null;
+}
+
+/**
+ * The `learned_ttl_changed` event of one deployment, whoever tells it: a sweep that learned a new
+ * TTL, a reload whose bounds changed it, or a start that found it changed untold.
+ */
+export function ttlChangeEvent(
+  deployment: { id: number; model: string; environment: string },
+  told: { actor: string; at: number },
+  data: TtlChangeData,
+): NewEvent {
+  return {
+    deployment_id: deployment.id,
+    model: deployment.model,
+    environment: deployment.environment,
+    type: LEARNED_TTL_CHANGED,
+    actor: told.actor,
+    at: told.at,
+    data: { ...data },
+  };
 }
